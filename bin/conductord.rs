@@ -1,0 +1,18 @@
+//! `conductord`: the daemon, in the foreground.
+
+use std::process::ExitCode;
+
+use conductor::cli::{self, conductord::ConductordArgs};
+
+fn main() -> ExitCode {
+    let prog = cli::invoked_as("conductord");
+    let args: ConductordArgs = cli::parse_or_exit(&prog);
+    let result = args.config().and_then(conductor::daemon::run);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            cli::print_error(&prog, &error);
+            ExitCode::FAILURE
+        }
+    }
+}

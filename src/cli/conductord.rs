@@ -1,0 +1,76 @@
+//! `conductord`'s command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::daemon::{Capacity, Config, node};
+use crate::error::Result;
+use crate::format::memory::parse_memory_mb;
+use crate::paths;
+
+/// The Conductor daemon: owns this machine's CPUs, memory and GPUs,
+/// schedules batch jobs First Fit, runs them and remembers every one.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "conductord", version, max_term_width = 100)]
+pub struct ConductordArgs {
+    /// Unix socket to serve on [default: $XDG_RUNTIME_DIR/conductor/conductord.sock]
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+
+    /// Also serve HTTP on this loopback address, e.g. 127.0.0.1:6820
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<SocketAddr>,
+
+    /// Directory for the job store and scripts [default: $XDG_STATE_HOME/conductor]
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// CPUs to offer to jobs [default: the online CPUs]
+    #[arg(long, value_name = "N")]
+    pub cpus: Option<u32>,
+
+    /// Memory to offer to jobs, e.g. 16G [default: physical memory]
+    #[arg(long, value_name = "SIZE")]
+    pub mem: Option<String>,
+
+    /// GPUs to offer to jobs
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub gpus: u32,
+
+    /// Seconds between SIGTERM and SIGKILL when a job is cancelled or times out
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub kill_wait: u64,
+
+    /// Name of the node's one partition
+    #[arg(long, value_name = "NAME", default_value = "normal")]
+    pub partition: String,
+}
+
+impl ConductordArgs {
+    /// The daemon's configuration, defaults filled in.
+    pub fn config(&self) -> Result<Config> {
+        let memory_mb = match &self.mem {
+            Some(text) => parse_memory_mb(text)?,
+            None => node::physical_memory_mb(),
+        };
+        Ok(Config {
+            socket: self.socket.clone().unwrap_or_else(paths::default_socket),
+            listen: self.listen,
+            state_dir: self
+                .state_dir
+                .clone()
+                .unwrap_or_else(paths::default_state_dir),
+            capacity: Capacity {
+                cpus: self.cpus.unwrap_or_else(node::online_cpus),
+                memory_mb,
+                gpus: self.gpus,
+            },
+            kill_wait: Duration::from_secs(self.kill_wait),
+            partition: self.partition.clone(),
+            node_name: paths::hostname(),
+        })
+    }
+}

@@ -1,0 +1,84 @@
+//! Command-line definitions (clap) and the behaviour behind each binary.
+//! The binaries in `bin/` parse with these types and print; shell
+//! completions and man pages are generated from the same definitions.
+
+pub mod cbatch;
+pub mod ccancel;
+pub mod conductord;
+pub mod cqueue;
+
+use std::ffi::OsString;
+use std::fmt::Display;
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+
+/// The name this program was invoked as (`sbatch` through a link so named),
+/// for the `prog: error:` prefix.
+pub fn invoked_as(default: &str) -> String {
+    std::env::args_os()
+        .next()
+        .map(std::path::PathBuf::from)
+        .and_then(|path| path.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| default.to_string())
+}
+
+/// Prints `prog: error: message` on stderr.
+pub fn print_error(prog: &str, message: &dyn Display) {
+    eprintln!("{prog}: error: {message}");
+}
+
+/// Parses the command line; on `--help`/`--version` prints and exits 0, on
+/// a bad command line prints one Slurm-style line and exits 1.
+pub fn parse_or_exit<P: clap::Parser>(prog: &str) -> P {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    match P::try_parse_from(args) {
+        Ok(parsed) => parsed,
+        Err(error) => std::process::exit(report_clap_error(prog, &error)),
+    }
+}
+
+/// Prints a clap error the way Slurm's tools print theirs; returns the exit code.
+pub fn report_clap_error(prog: &str, error: &clap::Error) -> i32 {
+    match error.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = error.print();
+            0
+        }
+        ErrorKind::UnknownArgument => {
+            let arg = match error.get(ContextKind::InvalidArg) {
+                Some(ContextValue::String(arg)) => arg.clone(),
+                _ => String::new(),
+            };
+            eprintln!("{prog}: unrecognized option '{arg}'");
+            eprintln!("Try \"{prog} --help\" for more information");
+            1
+        }
+        _ => {
+            print_error(prog, &first_line(error));
+            1
+        }
+    }
+}
+
+/// The first line of a clap error without its `error: ` prefix.
+pub fn first_line(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let line = rendered.lines().next().unwrap_or_default();
+    line.strip_prefix("error: ").unwrap_or(line).to_string()
+}
+
+/// Writes text to stdout; a closed pipe (`cqueue | head`) is not an error.
+pub fn print_stdout(text: &str) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE,
+    }
+}

@@ -1,0 +1,67 @@
+//! The environment a job's script sees: what cbatch captured at submit, then
+//! the Slurm variables (and the same under `CONDUCTOR_*`).
+
+use std::collections::BTreeMap;
+
+use crate::daemon::job::Job;
+use crate::daemon::tracker::Allocation;
+
+/// Builds the job's environment over the submitter's.
+pub fn job_environment(
+    job: &Job,
+    allocation: &Allocation,
+    node: &str,
+    captured: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let spec = &job.spec;
+    let id = job.id.to_string();
+    let join = |ids: &[u32]| ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+    let mut vars: Vec<(&str, String)> = vec![
+        ("JOB_ID", id.clone()),
+        ("JOBID", id),
+        ("JOB_NAME", spec.name.clone()),
+        ("JOB_USER", spec.user.clone()),
+        ("JOB_UID", spec.uid.to_string()),
+        ("JOB_GID", spec.gid.to_string()),
+        ("CPUS_PER_TASK", spec.cpus_per_task.to_string()),
+        ("CPUS_ON_NODE", allocation.cpu_ids.len().to_string()),
+        ("JOB_CPUS_PER_NODE", allocation.cpu_ids.len().to_string()),
+        ("NTASKS", spec.ntasks.to_string()),
+        ("NPROCS", spec.ntasks.to_string()),
+        ("TASKS_PER_NODE", spec.ntasks.to_string()),
+        ("SUBMIT_DIR", spec.submit_dir.display().to_string()),
+        ("SUBMIT_HOST", node.to_string()),
+        ("JOB_NODELIST", node.to_string()),
+        ("NODELIST", node.to_string()),
+        ("JOB_NUM_NODES", "1".to_string()),
+        ("NNODES", "1".to_string()),
+        ("NODEID", "0".to_string()),
+        ("PROCID", "0".to_string()),
+        ("LOCALID", "0".to_string()),
+        ("JOB_PARTITION", spec.partition.clone()),
+        ("CLUSTER_NAME", "conductor".to_string()),
+    ];
+    if spec.memory_requested {
+        vars.push(("MEM_PER_NODE", allocation.memory_mb.to_string()));
+    }
+    if !allocation.gpu_ids.is_empty() {
+        vars.push(("GPUS_ON_NODE", allocation.gpu_ids.len().to_string()));
+        vars.push(("JOB_GPUS", join(&allocation.gpu_ids)));
+    }
+
+    let mut env = captured.clone();
+    for (name, value) in vars {
+        env.insert(format!("SLURM_{name}"), value.clone());
+        env.insert(format!("CONDUCTOR_{name}"), value);
+    }
+    if !allocation.gpu_ids.is_empty() {
+        let gpus = join(&allocation.gpu_ids);
+        env.insert("CUDA_VISIBLE_DEVICES".into(), gpus.clone());
+        env.insert("GPU_DEVICE_ORDINAL".into(), gpus.clone());
+        env.insert("ROCR_VISIBLE_DEVICES".into(), gpus);
+    } else {
+        // A job without GPUs must not inherit the submitter's devices.
+        env.remove("CUDA_VISIBLE_DEVICES");
+    }
+    env
+}

@@ -1,0 +1,135 @@
+//! Starting a job: the script goes to a file in the state directory, the
+//! output files are opened, and the script runs as the leader of a new
+//! session in its working directory with the job's environment.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use tokio::process::{Child, Command};
+
+use super::environment::job_environment;
+use crate::daemon::job::Job;
+use crate::daemon::tracker::Allocation;
+
+/// Everything needed to start one job.
+pub struct Launch<'a> {
+    pub job: &'a Job,
+    pub allocation: &'a Allocation,
+    pub script: &'a str,
+    pub environment: &'a BTreeMap<String, String>,
+    pub node: &'a str,
+    /// Where the script file is written.
+    pub script_path: PathBuf,
+}
+
+/// Starts the job; the error is a one-line reason for `JobLaunchFailure`.
+pub fn spawn(launch: &Launch<'_>) -> Result<Child, String> {
+    let job = launch.job;
+    let work_dir = &job.spec.work_dir;
+    if !work_dir.is_dir() {
+        return Err(format!(
+            "working directory {} does not exist",
+            work_dir.display()
+        ));
+    }
+    write_script(&launch.script_path, launch.script)
+        .map_err(|e| format!("cannot write {}: {e}", launch.script_path.display()))?;
+    let stdout_path = job.stdout_path(launch.node);
+    let stderr_path = job.stderr_path(launch.node);
+    let stdout = open_output(&stdout_path)?;
+    let stderr = if stderr_path == stdout_path {
+        stdout
+            .try_clone()
+            .map_err(|e| format!("cannot share {}: {e}", stdout_path.display()))?
+    } else {
+        open_output(&stderr_path)?
+    };
+
+    let (interpreter, interpreter_arg) = interpreter(launch.script);
+    let mut command = Command::new(interpreter);
+    command
+        .args(interpreter_arg)
+        .arg(&launch.script_path)
+        .args(&job.spec.args)
+        .current_dir(work_dir)
+        .env_clear()
+        .envs(job_environment(
+            job,
+            launch.allocation,
+            launch.node,
+            launch.environment,
+        ))
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .kill_on_drop(false);
+    crate::process::new_session(command.as_std_mut());
+    command
+        .spawn()
+        .map_err(|e| format!("cannot execute the script: {e}"))
+}
+
+/// The interpreter named by the script's `#!` line (with its one optional
+/// argument, as the kernel reads it), else `/bin/sh`.
+///
+/// The daemon runs the interpreter on the script rather than executing the
+/// script file itself: a file just written may still be open for writing in
+/// a child forked meanwhile by another thread, and executing it would then
+/// fail with "text file busy".
+fn interpreter(script: &str) -> (&str, Option<&str>) {
+    let Some(line) = script.lines().next().and_then(|l| l.strip_prefix("#!")) else {
+        return ("/bin/sh", None);
+    };
+    let line = line.trim();
+    match line.split_once([' ', '\t']) {
+        Some((path, arg)) => (path, Some(arg.trim()).filter(|a| !a.is_empty())),
+        None if line.is_empty() => ("/bin/sh", None),
+        None => (line, None),
+    }
+}
+
+fn write_script(path: &Path, script: &str) -> std::io::Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(script.as_bytes())
+}
+
+/// Opens an output file for the job, creating missing parent directories as
+/// workflow tools expect.
+fn open_output(path: &Path) -> Result<File, String> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::interpreter;
+
+    #[test]
+    fn the_shebang_line_names_the_interpreter() {
+        assert_eq!(interpreter("#!/bin/bash\necho"), ("/bin/bash", None));
+        assert_eq!(
+            interpreter("#!/usr/bin/env python3\n"),
+            ("/usr/bin/env", Some("python3"))
+        );
+        assert_eq!(interpreter("#! /bin/sh -e\n"), ("/bin/sh", Some("-e")));
+        assert_eq!(interpreter("echo hi\n"), ("/bin/sh", None));
+        assert_eq!(interpreter("#!\n"), ("/bin/sh", None));
+    }
+}

@@ -1,0 +1,247 @@
+//! `conductord`: owns the node's resources, keeps every job in the store,
+//! schedules by First Fit and runs the jobs.
+//!
+//! Start-up is explicit: lock the state directory, open the store,
+//! `recover()` what the store says against reality, bind the sockets, then
+//! serve. All job state lives in one [`State`] behind one lock, held only
+//! for short, non-blocking sections.
+
+mod executor;
+mod job;
+mod lifecycle;
+mod server;
+mod state;
+mod store;
+mod tracker;
+
+pub mod node;
+pub mod scheduler;
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::net::SocketAddr;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::{Notify, watch};
+
+pub use tracker::{Allocation, Capacity, ResourceTracker};
+
+use crate::error::{Error, Result};
+use state::State;
+use store::JobStore;
+
+/// How the daemon is set up; built by the `conductord` binary.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The Unix socket to serve on.
+    pub socket: PathBuf,
+    /// An optional loopback TCP address to serve on as well.
+    pub listen: Option<SocketAddr>,
+    /// Where the store, scripts and lock live.
+    pub state_dir: PathBuf,
+    /// What the node offers to jobs.
+    pub capacity: Capacity,
+    /// Grace between SIGTERM and SIGKILL when a job is cancelled or times out.
+    pub kill_wait: Duration,
+    /// The one partition's name.
+    pub partition: String,
+    /// The node's name as jobs see it.
+    pub node_name: String,
+}
+
+/// The running daemon, shared by the server's handlers, the scheduler and
+/// the job supervisors.
+pub(crate) struct Daemon {
+    config: Config,
+    store: JobStore,
+    state: Mutex<State>,
+    /// Wakes the scheduler: every event that may let a job start notifies it.
+    wake: Notify,
+    /// Set once shutdown begins: no job starts after it.
+    stopping: AtomicBool,
+    scripts_dir: PathBuf,
+}
+
+impl Daemon {
+    /// The state, locked. A panic while holding the lock cannot leave the
+    /// books half-written in a way later code trusts, so poisoning is ignored.
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn node(&self) -> &str {
+        &self.config.node_name
+    }
+}
+
+/// Writes one line about a job event (or the daemon) to stderr.
+pub(crate) fn log(line: fmt::Arguments<'_>) {
+    let now = chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%.3f");
+    eprintln!("{now} conductord: {line}");
+}
+
+/// Runs the daemon in the foreground until SIGTERM or SIGINT.
+pub fn run(config: Config) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> Result<()> {
+    if let Some(addr) = config.listen
+        && !addr.ip().is_loopback()
+    {
+        return Err(Error::Invalid(format!(
+            "--listen {addr}: only loopback addresses are served for now"
+        )));
+    }
+    create_private_dir(&config.state_dir)?;
+    let _lock = lock_state_dir(&config.state_dir)?;
+    let scripts_dir = config.state_dir.join("scripts");
+    create_private_dir(&scripts_dir)?;
+    let store = JobStore::open(&config.state_dir)?;
+
+    let daemon = Arc::new(Daemon {
+        state: Mutex::new(State::new(ResourceTracker::new(config.capacity))),
+        wake: Notify::new(),
+        stopping: AtomicBool::new(false),
+        store,
+        scripts_dir,
+        config,
+    });
+    daemon.recover().await?;
+
+    let unix = bind_unix(&daemon.config.socket)?;
+    let tcp = match daemon.config.listen {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|e| Error::io("cannot listen on", addr.to_string(), e))?,
+        ),
+        None => None,
+    };
+    let capacity = daemon.config.capacity;
+    log(format_args!(
+        "ready: socket {}{}, state {}, {} CPUs, {} MiB, {} GPUs",
+        daemon.config.socket.display(),
+        tcp.as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| format!(", http://{a}"))
+            .unwrap_or_default(),
+        daemon.config.state_dir.display(),
+        capacity.cpus,
+        capacity.memory_mb,
+        capacity.gpus,
+    ));
+
+    tokio::spawn(lifecycle::scheduler_loop(daemon.clone()));
+    daemon.wake.notify_one();
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let router = server::router(daemon.clone());
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let unix_server = axum::serve(
+        unix,
+        router
+            .clone()
+            .into_make_service_with_connect_info::<server::Caller>(),
+    )
+    .with_graceful_shutdown(stopped(stop_rx.clone()));
+    let unix_task = tokio::spawn(async move { unix_server.await });
+    let tcp_task = tcp.map(|listener| {
+        let server = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<server::Caller>(),
+        )
+        .with_graceful_shutdown(stopped(stop_rx.clone()));
+        tokio::spawn(async move { server.await })
+    });
+
+    shutdown_signal().await;
+    log(format_args!("shutting down"));
+    let _ = stop_tx.send(true);
+    daemon.shutdown().await;
+    let _ = unix_task.await;
+    if let Some(task) = tcp_task {
+        let _ = task.await;
+    }
+    let _ = fs::remove_file(&daemon.config.socket);
+    log(format_args!("stopped"));
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        // Without signal handlers the daemon can still be killed; it just
+        // cannot stop cleanly.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io("cannot create", dir, e))
+}
+
+/// Takes the state directory's lock for the daemon's lifetime: two daemons
+/// on one store would run jobs twice.
+fn lock_state_dir(dir: &Path) -> Result<File> {
+    use rustix::fs::{FlockOperation, flock};
+    let path = dir.join("conductord.lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io("cannot open", &path, e))?;
+    flock(&file, FlockOperation::NonBlockingLockExclusive).map_err(|_| {
+        Error::Other(format!(
+            "another conductord already uses the state directory {}",
+            dir.display()
+        ))
+    })?;
+    Ok(file)
+}
+
+/// Binds the Unix socket with mode 0600, replacing a stale socket file left
+/// by a daemon that died, but never one that a live daemon answers on.
+fn bind_unix(path: &Path) -> Result<UnixListener> {
+    if let Some(parent) = path.parent() {
+        create_private_dir(parent)?;
+    }
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(Error::Other(format!(
+                "another conductord is already serving on {}",
+                path.display()
+            )));
+        }
+        fs::remove_file(path).map_err(|e| Error::io("cannot remove the stale socket", path, e))?;
+    }
+    let listener = UnixListener::bind(path).map_err(|e| Error::io("cannot bind", path, e))?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+        .map_err(|e| Error::io("cannot set the mode of", path, e))?;
+    Ok(listener)
+}

@@ -1,0 +1,304 @@
+//! The HTTP/JSON API: one handler per route, the same router on the Unix
+//! socket and on TCP. Bodies are parsed here rather than by axum's
+//! extractors so that every malformed request gets our JSON error shape.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::serve::IncomingStream;
+use serde::de::DeserializeOwned;
+use tokio::net::{TcpListener, UnixListener};
+
+use super::Daemon;
+use super::store::FinishedFilter;
+use crate::error::Error;
+use crate::protocol::{
+    ApiError, Health, JobId, JobInfo, JobList, JobState, ListQuery, NodeInfo, SubmitRequest,
+    SubmitResponse,
+};
+use crate::users;
+
+/// Who sent a request. On the Unix socket the kernel says (SO_PEERCRED);
+/// TCP is served on loopback only, to the daemon's own user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl Caller {
+    fn daemon_user() -> Caller {
+        Caller {
+            uid: users::current_uid(),
+            gid: users::current_gid(),
+        }
+    }
+}
+
+impl Connected<IncomingStream<'_, UnixListener>> for Caller {
+    fn connect_info(stream: IncomingStream<'_, UnixListener>) -> Caller {
+        match stream.io().peer_cred() {
+            Ok(cred) => Caller {
+                uid: cred.uid(),
+                gid: cred.gid(),
+            },
+            // Without credentials the caller is treated as nobody.
+            Err(_) => Caller {
+                uid: u32::MAX - 1,
+                gid: u32::MAX - 1,
+            },
+        }
+    }
+}
+
+impl Connected<IncomingStream<'_, TcpListener>> for Caller {
+    fn connect_info(_stream: IncomingStream<'_, TcpListener>) -> Caller {
+        Caller::daemon_user()
+    }
+}
+
+type Shared = State<Arc<Daemon>>;
+type Reply<T> = Result<T, Failure>;
+
+/// Builds the router, versioned under `/v1`.
+pub fn router(daemon: Arc<Daemon>) -> Router {
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/node", get(node))
+        .route("/v1/jobs", post(submit).get(list))
+        .route("/v1/jobs/{id}", get(job))
+        .route("/v1/jobs/{id}/cancel", post(cancel))
+        .fallback(unknown_route)
+        .with_state(daemon)
+}
+
+async fn health() -> axum::Json<Health> {
+    axum::Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        pid: std::process::id(),
+    })
+}
+
+async fn node(State(daemon): Shared) -> axum::Json<NodeInfo> {
+    let state = daemon.state();
+    let capacity = state.tracker.capacity();
+    let free = state.tracker.free();
+    axum::Json(NodeInfo {
+        name: daemon.node().to_string(),
+        partition: daemon.config.partition.clone(),
+        cpus_total: capacity.cpus,
+        cpus_free: free.cpus,
+        memory_mb_total: capacity.memory_mb,
+        memory_mb_free: free.memory_mb,
+        gpus_total: capacity.gpus,
+        gpus_free: free.gpus,
+        jobs_pending: state.count(JobState::Pending),
+        jobs_running: state.count(JobState::Running),
+    })
+}
+
+async fn submit(
+    State(daemon): Shared,
+    ConnectInfo(caller): ConnectInfo<Caller>,
+    body: Bytes,
+) -> Reply<(StatusCode, axum::Json<SubmitResponse>)> {
+    let request: SubmitRequest = parse_json(&body)?;
+    let job_id = daemon.submit(request, caller).await?;
+    Ok((StatusCode::CREATED, axum::Json(SubmitResponse { job_id })))
+}
+
+async fn list(State(daemon): Shared, RawQuery(query): RawQuery) -> Reply<axum::Json<JobList>> {
+    let query: ListQuery = serde_urlencoded_query(query.as_deref().unwrap_or(""))?;
+    let filter = Filter::parse(&query)?;
+    let mut jobs: Vec<JobInfo> = {
+        let state = daemon.state();
+        state
+            .jobs
+            .values()
+            .filter(|job| filter.matches(job.id, job.spec.uid, job.state()))
+            .map(|job| job.info(daemon.node()))
+            .collect()
+    };
+    if filter.states.iter().any(|s| s.is_terminal()) {
+        let known: BTreeSet<JobId> = jobs.iter().map(|j| j.job_id).collect();
+        let store = daemon.store.clone();
+        let finished_filter = FinishedFilter {
+            ids: filter.ids.clone(),
+            uids: filter.uids.clone(),
+            states: filter.states.iter().copied().collect(),
+        };
+        let finished = tokio::task::spawn_blocking(move || store.finished(&finished_filter))
+            .await
+            .map_err(|e| Failure::internal(e.to_string()))??;
+        jobs.extend(
+            finished
+                .iter()
+                .filter(|job| !known.contains(&job.id))
+                .map(|job| job.info(daemon.node())),
+        );
+    }
+    jobs.sort_by_key(|job| job.job_id);
+    Ok(axum::Json(JobList { jobs }))
+}
+
+async fn job(State(daemon): Shared, Path(id): Path<String>) -> Reply<axum::Json<JobInfo>> {
+    let id = parse_id(&id)?;
+    let in_memory = daemon.state().jobs.get(&id).map(|j| j.info(daemon.node()));
+    match in_memory {
+        Some(info) => Ok(axum::Json(info)),
+        None => match daemon.store.get(id)? {
+            Some(job) => Ok(axum::Json(job.info(daemon.node()))),
+            None => Err(Error::NoSuchJob(id).into()),
+        },
+    }
+}
+
+async fn cancel(
+    State(daemon): Shared,
+    ConnectInfo(caller): ConnectInfo<Caller>,
+    Path(id): Path<String>,
+) -> Reply<axum::Json<crate::protocol::CancelResponse>> {
+    let id = parse_id(&id)?;
+    Ok(axum::Json(daemon.cancel(id, caller).await?))
+}
+
+async fn unknown_route() -> Failure {
+    Failure {
+        status: StatusCode::NOT_FOUND,
+        code: "not_found",
+        message: "no such route".into(),
+    }
+}
+
+/// The list filters, parsed once.
+struct Filter {
+    ids: Option<Vec<JobId>>,
+    uids: Option<Vec<u32>>,
+    states: BTreeSet<JobState>,
+}
+
+impl Filter {
+    fn parse(query: &ListQuery) -> Result<Filter, Failure> {
+        let ids = query
+            .ids
+            .as_deref()
+            .map(|ids| split(ids).map(parse_id).collect::<Result<Vec<_>, _>>())
+            .transpose()?;
+        let uids = query
+            .users
+            .as_deref()
+            .map(|users| {
+                split(users)
+                    .map(|user| {
+                        users::uid_of(user)
+                            .ok_or_else(|| Failure::bad_request(format!("Invalid user: {user}")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
+        let states = match query.states.as_deref() {
+            None => [JobState::Pending, JobState::Running].into(),
+            Some(states) if states.eq_ignore_ascii_case("all") => JobState::ALL.into(),
+            Some(states) => split(states)
+                .map(|s| s.parse::<JobState>().map_err(Failure::bad_request))
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(Filter { ids, uids, states })
+    }
+
+    fn matches(&self, id: JobId, uid: u32, state: JobState) -> bool {
+        self.states.contains(&state)
+            && self.ids.as_ref().is_none_or(|ids| ids.contains(&id))
+            && self.uids.as_ref().is_none_or(|uids| uids.contains(&uid))
+    }
+}
+
+fn split(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn parse_id(text: &str) -> Result<JobId, Failure> {
+    text.parse::<JobId>().map_err(Failure::bad_request)
+}
+
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
+    serde_json::from_slice(body)
+        .map_err(|e| Failure::bad_request(format!("invalid request body: {e}")))
+}
+
+fn serde_urlencoded_query<T: DeserializeOwned>(query: &str) -> Result<T, Failure> {
+    axum::extract::Query::<T>::try_from_uri(
+        &format!("/?{query}")
+            .parse()
+            .map_err(|_| Failure::bad_request("invalid query string".to_string()))?,
+    )
+    .map(|q| q.0)
+    .map_err(|e| Failure::bad_request(format!("invalid query: {}", e.body_text())))
+}
+
+/// An error reply: a status and the JSON body every error has.
+#[derive(Debug)]
+pub struct Failure {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl Failure {
+    fn bad_request(message: String) -> Failure {
+        Failure {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_request",
+            message,
+        }
+    }
+
+    fn internal(message: String) -> Failure {
+        Failure {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            message,
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Failure {
+        let (status, code) = match &error {
+            Error::NoSuchJob(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Error::PermissionDenied => (StatusCode::FORBIDDEN, "forbidden"),
+            Error::Invalid(_)
+            | Error::InvalidTime(_)
+            | Error::InvalidMemory(_)
+            | Error::InvalidNumber { .. }
+            | Error::BadScript(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            Error::Store(_) | Error::Io { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
+            }
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        Failure {
+            status,
+            code,
+            message: error.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let body = ApiError {
+            code: self.code.to_string(),
+            message: self.message,
+        };
+        (self.status, axum::Json(body)).into_response()
+    }
+}

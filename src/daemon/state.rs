@@ -1,0 +1,83 @@
+//! The daemon's one state: every job not yet finished for good, the pending
+//! queue, the resource books, and the handles of running jobs.
+
+use std::collections::{BTreeSet, HashMap};
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::daemon::executor::Control;
+use crate::daemon::job::{Job, Phase};
+use crate::daemon::scheduler::{Candidate, QueueKey};
+use crate::daemon::tracker::ResourceTracker;
+use crate::protocol::{JobId, JobState};
+
+/// A running job's handle, beside its `Job`.
+#[derive(Debug, Default)]
+pub struct Running {
+    /// Reaches the job's supervisor; `None` until the process is started.
+    pub control: Option<UnboundedSender<Control>>,
+    /// A cancel that arrived before the process was started.
+    pub cancel_by: Option<u32>,
+}
+
+/// All mutable job state, behind the daemon's one lock.
+pub struct State {
+    /// Pending and running jobs, and finished ones until their final record
+    /// is committed (then the store answers for them).
+    pub jobs: HashMap<JobId, Job>,
+    /// Pending jobs in scheduling order.
+    pub queue: BTreeSet<QueueKey>,
+    pub running: HashMap<JobId, Running>,
+    pub tracker: ResourceTracker,
+}
+
+impl State {
+    pub fn new(tracker: ResourceTracker) -> State {
+        State {
+            jobs: HashMap::new(),
+            queue: BTreeSet::new(),
+            running: HashMap::new(),
+            tracker,
+        }
+    }
+
+    /// Adds a pending job to the table and the queue.
+    pub fn enqueue(&mut self, job: Job) {
+        self.queue.insert(queue_key(&job));
+        self.jobs.insert(job.id, job);
+    }
+
+    /// The pending jobs in queue order, as the scheduler sees them. (A
+    /// function of the two fields, so the caller can lend the tracker out
+    /// mutably at the same time.)
+    pub fn candidates_of<'a>(
+        jobs: &'a HashMap<JobId, Job>,
+        queue: &'a BTreeSet<QueueKey>,
+    ) -> impl Iterator<Item = Candidate> + 'a {
+        queue.iter().filter_map(|key| {
+            let job = jobs.get(&key.id())?;
+            match job.phase {
+                Phase::Pending { reason } => Some(Candidate {
+                    id: job.id,
+                    request: job.spec.request,
+                    reason,
+                }),
+                _ => None,
+            }
+        })
+    }
+
+    /// Counts of jobs by state, for the node summary.
+    pub fn count(&self, state: JobState) -> usize {
+        match state {
+            JobState::Pending => self.queue.len(),
+            JobState::Running => self.running.len(),
+            _ => 0,
+        }
+    }
+}
+
+/// A job's place in the pending queue.
+pub fn queue_key(job: &Job) -> QueueKey {
+    QueueKey::new(job.spec.priority, job.spec.submit_time, job.id)
+}

@@ -1,0 +1,355 @@
+//! The embedded job store: one SQLite database (WAL, `synchronous=FULL`) in
+//! the state directory.
+//!
+//! All writes go through one writer thread that commits in groups: every
+//! write queued while the previous commit was on disk shares the next
+//! transaction and its fsync, and no caller hears back before the commit
+//! that holds its write. Reads use a second connection, which WAL lets run
+//! beside the writer.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+use crate::daemon::job::{Job, JobSpec, Phase};
+use crate::error::{Error, Result};
+use crate::protocol::{JobId, JobState, Reason};
+
+/// The schema this build reads and writes; `PRAGMA user_version` holds it.
+const SCHEMA_VERSION: i64 = 1;
+
+/// Most writes that share one transaction.
+const MAX_GROUP: usize = 4096;
+
+const SCHEMA: &str = "
+CREATE TABLE jobs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    state       TEXT    NOT NULL,
+    uid         INTEGER NOT NULL,
+    name        TEXT    NOT NULL,
+    submit_time INTEGER NOT NULL,
+    end_time    INTEGER,
+    spec        TEXT    NOT NULL,
+    phase       TEXT    NOT NULL,
+    script      TEXT    NOT NULL,
+    environment TEXT    NOT NULL
+);
+CREATE INDEX jobs_by_state ON jobs(state);
+";
+
+/// A job as submitted: its spec plus what stays on disk only.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub spec: JobSpec,
+    pub script: String,
+    pub environment: BTreeMap<String, String>,
+}
+
+/// What a job needs at launch that is kept on disk, not in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payload {
+    pub script: String,
+    pub environment: BTreeMap<String, String>,
+}
+
+/// Filters for reading finished jobs back.
+#[derive(Debug, Clone, Default)]
+pub struct FinishedFilter {
+    pub ids: Option<Vec<JobId>>,
+    pub uids: Option<Vec<u32>>,
+    pub states: Vec<JobState>,
+}
+
+enum Write {
+    Insert(Box<NewJob>, oneshot::Sender<Result<JobId>>),
+    Update(Vec<Job>, oneshot::Sender<Result<()>>),
+}
+
+/// Handle to the store; cheap to share.
+#[derive(Clone)]
+pub struct JobStore {
+    writes: mpsc::Sender<Write>,
+    reader: Arc<Mutex<Connection>>,
+}
+
+impl JobStore {
+    /// Opens (or creates) `jobs.db` in `dir`, checks or migrates its schema,
+    /// and starts the writer thread.
+    pub fn open(dir: &Path) -> Result<JobStore> {
+        let path = dir.join("jobs.db");
+        let writer = open_connection(&path)?;
+        migrate(&writer, &path)?;
+        let reader = open_connection(&path)?;
+        let (writes, queue) = mpsc::channel();
+        thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || write_loop(writer, queue))
+            .map_err(|e| Error::io("cannot start the store writer for", &path, e))?;
+        Ok(JobStore {
+            writes,
+            reader: Arc::new(Mutex::new(reader)),
+        })
+    }
+
+    /// Stores a new job and returns its id once the commit is on disk.
+    pub async fn insert(&self, job: NewJob) -> Result<JobId> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Write::Insert(Box::new(job), reply))?;
+        answer.await.map_err(|_| writer_gone())?
+    }
+
+    /// Writes the jobs' current spec and phase; returns once on disk.
+    pub async fn update(&self, jobs: Vec<Job>) -> Result<()> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Write::Update(jobs, reply))?;
+        answer.await.map_err(|_| writer_gone())?
+    }
+
+    fn send(&self, write: Write) -> Result<()> {
+        self.writes.send(write).map_err(|_| writer_gone())
+    }
+
+    /// Every job that is not finished: what the daemon holds in memory.
+    pub fn load_active(&self) -> Result<Vec<Job>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT id, spec, phase FROM jobs WHERE state IN ('PENDING', 'RUNNING') ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], row_to_parts)?;
+            rows.map(|row| parts_to_job(row?)).collect()
+        })
+    }
+
+    /// One job, whatever its state.
+    pub fn get(&self, id: JobId) -> Result<Option<Job>> {
+        self.read(|conn| {
+            conn.query_row(
+                "SELECT id, spec, phase FROM jobs WHERE id = ?1",
+                [id.0 as i64],
+                row_to_parts,
+            )
+            .optional()?
+            .map(parts_to_job)
+            .transpose()
+        })
+    }
+
+    /// Finished jobs matching the filter, by id.
+    pub fn finished(&self, filter: &FinishedFilter) -> Result<Vec<Job>> {
+        let states: Vec<JobState> = filter
+            .states
+            .iter()
+            .copied()
+            .filter(|s| s.is_terminal())
+            .collect();
+        if states.is_empty() {
+            return Ok(Vec::new());
+        }
+        let state_list = states
+            .iter()
+            .map(|s| format!("'{}'", s.long()))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut sql = format!("SELECT id, spec, phase FROM jobs WHERE state IN ({state_list})");
+        if let Some(ids) = &filter.ids {
+            let ids = ids.iter().map(|id| id.0.to_string()).collect::<Vec<_>>();
+            sql.push_str(&format!(" AND id IN ({})", ids.join(",")));
+        }
+        if let Some(uids) = &filter.uids {
+            let uids = uids.iter().map(u32::to_string).collect::<Vec<_>>();
+            sql.push_str(&format!(" AND uid IN ({})", uids.join(",")));
+        }
+        sql.push_str(" ORDER BY id");
+        self.read(|conn| {
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map([], row_to_parts)?;
+            rows.map(|row| parts_to_job(row?)).collect()
+        })
+    }
+
+    /// The script and environment of a job, read at launch.
+    pub fn payload(&self, id: JobId) -> Result<Payload> {
+        self.read(|conn| {
+            let (script, environment): (String, String) = conn.query_row(
+                "SELECT script, environment FROM jobs WHERE id = ?1",
+                [id.0 as i64],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?;
+            Ok(Payload {
+                script,
+                environment: serde_json::from_str(&environment)
+                    .map_err(|e| Error::Other(format!("job {id}: bad environment: {e}")))?,
+            })
+        })
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self
+            .reader
+            .lock()
+            .map_err(|_| Error::Other("store reader poisoned".into()))?;
+        f(&conn)
+    }
+}
+
+fn writer_gone() -> Error {
+    Error::Other("the store writer has stopped".into())
+}
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL makes each commit durable in WAL mode; NORMAL would not be.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
+/// Creates the schema in a new database, refuses one from a newer build.
+fn migrate(conn: &Connection, path: &Path) -> Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    match version {
+        0 => {
+            conn.execute_batch(&format!(
+                "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            ))?;
+            Ok(())
+        }
+        SCHEMA_VERSION => Ok(()),
+        newer => Err(Error::Other(format!(
+            "{} has schema version {newer}, newer than this conductord understands ({SCHEMA_VERSION}); \
+             run a newer conductord or move the file away",
+            path.display()
+        ))),
+    }
+}
+
+/// The writer thread: takes every queued write, commits them together, and
+/// answers each only after the commit.
+fn write_loop(mut conn: Connection, queue: mpsc::Receiver<Write>) {
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(write) => group.push(write),
+                Err(_) => break,
+            }
+        }
+        match commit_group(&mut conn, &group) {
+            Ok(ids) => answer(group, ids.into_iter().map(Ok).collect()),
+            Err(_) if group.len() > 1 => {
+                // Something in the group failed: give each write its own
+                // transaction so one bad write fails alone.
+                let results = group
+                    .iter()
+                    .map(|write| {
+                        commit_group(&mut conn, std::slice::from_ref(write))
+                            .map(|mut ids| ids.pop().flatten())
+                    })
+                    .collect();
+                answer(group, results);
+            }
+            Err(e) => answer(group, vec![Err(e)]),
+        }
+    }
+}
+
+/// One transaction for the group; the id of each insert, `None` for updates.
+fn commit_group(conn: &mut Connection, group: &[Write]) -> Result<Vec<Option<JobId>>> {
+    let tx = conn.transaction()?;
+    let mut ids = Vec::with_capacity(group.len());
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO jobs (state, uid, name, submit_time, spec, phase, script, environment)
+             VALUES ('PENDING', ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        let mut update = tx.prepare_cached(
+            "UPDATE jobs SET state = ?2, end_time = ?3, spec = ?4, phase = ?5 WHERE id = ?1",
+        )?;
+        for write in group {
+            match write {
+                Write::Insert(job, _) => {
+                    let phase = Phase::Pending {
+                        reason: Reason::None,
+                    };
+                    insert.execute(params![
+                        job.spec.uid,
+                        job.spec.name,
+                        job.spec.submit_time.timestamp_millis(),
+                        to_json(&job.spec)?,
+                        to_json(&phase)?,
+                        job.script,
+                        to_json(&job.environment)?,
+                    ])?;
+                    ids.push(Some(JobId(tx.last_insert_rowid() as u64)));
+                }
+                Write::Update(jobs, _) => {
+                    for job in jobs {
+                        let end_time = match &job.phase {
+                            Phase::Finished { end_time, .. } => Some(end_time.timestamp_millis()),
+                            _ => None,
+                        };
+                        update.execute(params![
+                            job.id.0 as i64,
+                            job.state().long(),
+                            end_time,
+                            to_json(&job.spec)?,
+                            to_json(&job.phase)?,
+                        ])?;
+                    }
+                    ids.push(None);
+                }
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(ids)
+}
+
+fn answer(group: Vec<Write>, results: Vec<Result<Option<JobId>>>) {
+    let mut results = results.into_iter();
+    for write in group {
+        let result = results
+            .next()
+            .unwrap_or_else(|| Err(Error::Other("the group's commit failed".into())));
+        // A caller that stopped waiting is not an error of the store.
+        match write {
+            Write::Insert(_, reply) => {
+                let _ =
+                    reply.send(result.and_then(|id| {
+                        id.ok_or_else(|| Error::Other("insert returned no id".into()))
+                    }));
+            }
+            Write::Update(_, reply) => {
+                let _ = reply.send(result.map(|_| ()));
+            }
+        }
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Other(format!("cannot encode a job: {e}")))
+}
+
+type Parts = (i64, String, String);
+
+fn row_to_parts(row: &rusqlite::Row<'_>) -> rusqlite::Result<Parts> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+}
+
+fn parts_to_job((id, spec, phase): Parts) -> Result<Job> {
+    fn decode<T: for<'de> Deserialize<'de>>(id: i64, text: &str) -> Result<T> {
+        serde_json::from_str(text)
+            .map_err(|e| Error::Other(format!("job {id} in the store cannot be read: {e}")))
+    }
+    Ok(Job {
+        id: JobId(id as u64),
+        spec: decode(id, &spec)?,
+        phase: decode(id, &phase)?,
+    })
+}

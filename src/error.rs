@@ -1,0 +1,84 @@
+//! The library's one error type. Each variant's message is the single line
+//! a binary prints after its `prog: error: ` prefix.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the library, client side and daemon side.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Invalid --time specification")]
+    InvalidTime(String),
+
+    #[error("Invalid --mem specification")]
+    InvalidMemory(String),
+
+    #[error("Invalid numeric value \"{value}\" for --{option}.")]
+    InvalidNumber { option: &'static str, value: String },
+
+    /// A value that is well formed but not acceptable, e.g. `--cpus-per-task=0`.
+    #[error("{0}")]
+    Invalid(String),
+
+    #[error("Unable to open file {path}: {source}")]
+    ScriptUnreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("{0}")]
+    BadScript(&'static str),
+
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("Invalid job id specified")]
+    NoSuchJob(crate::protocol::JobId),
+
+    #[error("Access/permission denied")]
+    PermissionDenied,
+
+    /// The daemon could not be reached at all.
+    #[error("cannot reach conductord at {server}: {reason}")]
+    Unreachable { server: String, reason: String },
+
+    /// The daemon answered with an error.
+    #[error("{message}")]
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+    },
+
+    /// The daemon answered something that is not our protocol.
+    #[error("unexpected reply from conductord: {0}")]
+    Protocol(String),
+
+    #[error("store: {0}")]
+    Store(#[from] rusqlite::Error),
+
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    /// An I/O error with what was being done and to which path.
+    pub fn io(what: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            what,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// True when the daemon said the job does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::Api { status: 404, .. })
+    }
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

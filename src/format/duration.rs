@@ -1,0 +1,158 @@
+//! Time limits (`-t/--time`) and the two ways Slurm prints a duration.
+
+use crate::error::Error;
+
+/// A parsed time limit: `None` is unlimited, `Some(seconds)` otherwise.
+pub type TimeLimit = Option<u64>;
+
+/// Parses a Slurm time limit: `MM`, `MM:SS`, `HH:MM:SS`, `D-HH`,
+/// `D-HH:MM`, `D-HH:MM:SS`, or `UNLIMITED`/`INFINITE`/`-1`.
+///
+/// Unlike Slurm, which rounds up to whole minutes, the limit keeps its
+/// seconds: one node can enforce a limit to the second, and `-t 0:02`
+/// is a useful test. `0` means no limit, as in Slurm.
+pub fn parse_time_limit(text: &str) -> Result<TimeLimit, Error> {
+    let invalid = || Error::InvalidTime(text.to_string());
+    let spec = text.trim();
+    if ["UNLIMITED", "INFINITE", "-1"]
+        .iter()
+        .any(|word| spec.eq_ignore_ascii_case(word))
+    {
+        return Ok(None);
+    }
+    if spec.is_empty()
+        || !spec
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == ':')
+    {
+        return Err(invalid());
+    }
+    let (days, clock) = match spec.split_once('-') {
+        Some((days, clock)) => (Some(days), clock),
+        None => (None, spec),
+    };
+    let number = |part: &str| part.parse::<u64>().map_err(|_| invalid());
+    let parts = clock
+        .split(':')
+        .map(number)
+        .collect::<Result<Vec<_>, _>>()?;
+    let seconds = match (days, parts.as_slice()) {
+        (None, [minutes]) => minutes * 60,
+        (None, [minutes, seconds]) => minutes * 60 + seconds,
+        (None, [hours, minutes, seconds]) => hours * 3600 + minutes * 60 + seconds,
+        (Some(days), clock) => {
+            let days = number(days)?;
+            let clock = match clock {
+                [hours] => hours * 3600,
+                [hours, minutes] => hours * 3600 + minutes * 60,
+                [hours, minutes, seconds] => hours * 3600 + minutes * 60 + seconds,
+                _ => return Err(invalid()),
+            };
+            days * 86_400 + clock
+        }
+        _ => return Err(invalid()),
+    };
+    Ok((seconds > 0).then_some(seconds))
+}
+
+/// squeue's rendering (`%M`, `%l`): `M:SS`, `H:MM:SS`, or `D-HH:MM:SS`.
+pub fn format_squeue(seconds: u64) -> String {
+    let (days, hours, minutes, secs) = split(seconds);
+    if days > 0 {
+        format!("{days}-{hours:02}:{minutes:02}:{secs:02}")
+    } else if hours > 0 {
+        format!("{hours}:{minutes:02}:{secs:02}")
+    } else {
+        format!("{minutes}:{secs:02}")
+    }
+}
+
+/// sacct's and scontrol's rendering: `HH:MM:SS`, with `D-` from one day on.
+pub fn format_hms(seconds: u64) -> String {
+    let (days, hours, minutes, secs) = split(seconds);
+    if days > 0 {
+        format!("{days}-{hours:02}:{minutes:02}:{secs:02}")
+    } else {
+        format!("{hours:02}:{minutes:02}:{secs:02}")
+    }
+}
+
+/// A time limit the way squeue prints it, `UNLIMITED` when there is none.
+pub fn format_limit(limit: TimeLimit) -> String {
+    limit.map_or_else(|| "UNLIMITED".to_string(), format_squeue)
+}
+
+fn split(seconds: u64) -> (u64, u64, u64, u64) {
+    (
+        seconds / 86_400,
+        seconds / 3600 % 24,
+        seconds / 60 % 60,
+        seconds % 60,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn slurm_examples_parse() {
+        let minutes = |text: &str| parse_time_limit(text).ok().flatten().map(|s| s / 60);
+        assert_eq!(minutes("90"), Some(90));
+        assert_eq!(minutes("1:00:00"), Some(60));
+        assert_eq!(minutes("2-0"), Some(2880));
+        assert_eq!(minutes("1-12"), Some(2160));
+        assert_eq!(minutes("1-2:30"), Some(1590));
+        assert_eq!(parse_time_limit("1-2:30:15").ok().flatten(), Some(95_415));
+        assert_eq!(parse_time_limit("10:30").ok().flatten(), Some(630));
+        assert_eq!(parse_time_limit("0:02").ok().flatten(), Some(2));
+    }
+
+    #[test]
+    fn unlimited_spellings_and_zero_mean_no_limit() {
+        for text in ["UNLIMITED", "infinite", "-1", "0", "0:00"] {
+            assert_eq!(parse_time_limit(text).ok(), Some(None), "{text}");
+        }
+    }
+
+    #[test]
+    fn malformed_limits_are_refused() {
+        for text in [
+            "",
+            "abc",
+            "1:2:3:4",
+            "1-2-3",
+            "1-",
+            ":",
+            "5m",
+            "1-2:3:4:5",
+            "-5",
+        ] {
+            assert!(parse_time_limit(text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn durations_render_like_slurm() {
+        assert_eq!(format_squeue(5), "0:05");
+        assert_eq!(format_squeue(754), "12:34");
+        assert_eq!(format_squeue(3600), "1:00:00");
+        assert_eq!(format_squeue(183_845), "2-03:04:05");
+        assert_eq!(format_hms(5), "00:00:05");
+        assert_eq!(format_hms(86_400), "1-00:00:00");
+        assert_eq!(format_limit(None), "UNLIMITED");
+    }
+
+    proptest! {
+        #[test]
+        fn hms_rendering_parses_back(seconds in 1u64..10_000_000) {
+            prop_assert_eq!(parse_time_limit(&format_hms(seconds)).ok(), Some(Some(seconds)));
+        }
+
+        #[test]
+        fn parser_never_panics(text in "\\PC*") {
+            let _ = parse_time_limit(&text);
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Slurm's text formats: time limits, memory sizes, durations, and the
+//! patterns of output file names. Each parser gives a one-line error that the
+//! binaries print as it is.
+
+pub mod duration;
+pub mod memory;
+pub mod pattern;
+pub mod squeue;

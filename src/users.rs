@@ -1,0 +1,25 @@
+//! User names and ids, through the system's user database (NSS included).
+
+/// The name of `uid`, or the number itself when it has no name.
+pub fn user_name(uid: u32) -> String {
+    uzers::get_user_by_uid(uid)
+        .map(|user| user.name().to_string_lossy().into_owned())
+        .unwrap_or_else(|| uid.to_string())
+}
+
+/// The uid of a user given by name or number; `None` for an unknown name.
+pub fn uid_of(user: &str) -> Option<u32> {
+    user.parse()
+        .ok()
+        .or_else(|| uzers::get_user_by_name(user).map(|u| u.uid()))
+}
+
+/// The uid of the calling process.
+pub fn current_uid() -> u32 {
+    rustix::process::getuid().as_raw()
+}
+
+/// The gid of the calling process.
+pub fn current_gid() -> u32 {
+    rustix::process::getgid().as_raw()
+}
