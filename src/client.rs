@@ -2,6 +2,7 @@
 //! over TCP with the same request code (only reqwest's builder differs), and
 //! starts a per-user daemon when none answers on the default socket.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -250,9 +251,34 @@ fn percent_encode(text: &str) -> String {
 }
 
 /// Starts `conductord` in the background on `socket` and waits until it
-/// answers. Two clients racing here are safe: the daemon locks its state
-/// directory, so the second daemon exits and both clients find the first.
+/// answers. Clients racing here take turns on a lock file beside the
+/// socket, and each looks again once it holds the lock, so only the first
+/// starts a daemon.
 fn start_daemon(socket: &Path) -> Result<()> {
+    let unreachable = |reason: String| Error::Unreachable {
+        server: format!("unix:{}", socket.display()),
+        reason,
+    };
+    let answers = || std::os::unix::net::UnixStream::connect(socket).is_ok();
+    let dir = socket.parent().unwrap_or(Path::new("/"));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io("cannot create", dir, e))?;
+    let lock_path = socket.with_extension("sock.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| Error::io("cannot open", &lock_path, e))?;
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| Error::io("cannot lock", &lock_path, e.into()))?;
+    if answers() {
+        return Ok(());
+    }
+
     let state_dir = paths::default_state_dir();
     std::fs::create_dir_all(&state_dir).map_err(|e| Error::io("cannot create", &state_dir, e))?;
     let log_path = state_dir.join("conductord.log");
@@ -274,25 +300,29 @@ fn start_daemon(socket: &Path) -> Result<()> {
         .stdout(log)
         .stderr(log_err);
     crate::process::new_session(&mut command);
-    command.spawn().map_err(|e| Error::Unreachable {
-        server: format!("unix:{}", socket.display()),
-        reason: format!("nothing answers and conductord could not be started: {e}"),
+    let mut daemon = command.spawn().map_err(|e| {
+        unreachable(format!(
+            "nothing answers and conductord could not be started: {e}"
+        ))
     })?;
     let started = Instant::now();
     while started.elapsed() < AUTOSTART_WAIT {
-        if std::os::unix::net::UnixStream::connect(socket).is_ok() {
+        if answers() {
             return Ok(());
         }
-        std::thread::sleep(Duration::from_millis(5));
+        if let Ok(Some(status)) = daemon.try_wait() {
+            return Err(unreachable(format!(
+                "conductord was started but exited ({status}); see {}",
+                log_path.display()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(2));
     }
-    Err(Error::Unreachable {
-        server: format!("unix:{}", socket.display()),
-        reason: format!(
-            "conductord was started but did not answer within {}s; see {}",
-            AUTOSTART_WAIT.as_secs(),
-            log_path.display()
-        ),
-    })
+    Err(unreachable(format!(
+        "conductord was started but did not answer within {}s; see {}",
+        AUTOSTART_WAIT.as_secs(),
+        log_path.display()
+    )))
 }
 
 /// `conductord` beside this executable, else whatever PATH finds.

@@ -19,20 +19,20 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
-    #[error("Unable to open file {path}: {source}")]
+    #[error("Unable to open file {}: {}", path.display(), io_reason(cause))]
     ScriptUnreadable {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     #[error("{0}")]
     BadScript(&'static str),
 
-    #[error("{what} {path}: {source}")]
+    #[error("{what} {}: {}", path.display(), io_reason(cause))]
     Io {
         what: &'static str,
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     #[error("Invalid job id specified")]
@@ -70,13 +70,22 @@ impl Error {
         Error::Io {
             what,
             path: path.into(),
-            source,
+            cause: source,
         }
     }
 
     /// True when the daemon said the job does not exist.
     pub fn is_not_found(&self) -> bool {
         matches!(self, Error::Api { status: 404, .. })
+    }
+}
+
+/// An I/O error's text without the `(os error N)` suffix.
+fn io_reason(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    match text.find(" (os error") {
+        Some(end) => text[..end].to_string(),
+        None => text,
     }
 }
 

@@ -65,6 +65,10 @@ pub struct CbatchArgs {
     #[arg(long)]
     pub parsable: bool,
 
+    /// Wait for the job to end; exit with its exit code (1 if a signal ended it)
+    #[arg(short = 'W', long)]
+    pub wait: bool,
+
     /// Run this shell command as the job's script
     #[arg(long, value_name = "COMMAND")]
     pub wrap: Option<String>,
@@ -74,11 +78,7 @@ pub struct CbatchArgs {
     pub server: Option<String>,
 
     /// The script and the arguments passed to it
-    #[arg(
-        value_name = "SCRIPT [ARGS]",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    #[arg(value_name = "SCRIPT [ARGS]", trailing_var_arg = true)]
     pub script: Vec<String>,
 }
 
@@ -88,6 +88,8 @@ pub struct Submission {
     pub request: SubmitRequest,
     /// Print the bare id.
     pub parsable: bool,
+    /// Wait for the job to end.
+    pub wait: bool,
 }
 
 impl CbatchArgs {
@@ -139,6 +141,7 @@ impl CbatchArgs {
         Ok(Submission {
             request,
             parsable: options.parsable,
+            wait: options.wait,
         })
     }
 
@@ -161,9 +164,9 @@ impl CbatchArgs {
             let mut text = String::new();
             stdin
                 .read_to_string(&mut text)
-                .map_err(|e| Error::ScriptUnreadable {
+                .map_err(|cause| Error::ScriptUnreadable {
                     path: "standard input".into(),
-                    source: e,
+                    cause,
                 })?;
             return Ok(ScriptSource {
                 text,
@@ -182,9 +185,9 @@ impl CbatchArgs {
                 })
             })
         }
-        .map_err(|e| Error::ScriptUnreadable {
+        .map_err(|cause| Error::ScriptUnreadable {
             path: PathBuf::from(file),
-            source: e,
+            cause,
         })?;
         let default_name = Path::new(file)
             .file_name()
@@ -210,6 +213,7 @@ impl CbatchArgs {
             partition: self.partition.or(lower.partition),
             chdir: self.chdir.or(lower.chdir),
             parsable: self.parsable || lower.parsable,
+            wait: self.wait || lower.wait,
             wrap: self.wrap,
             server: self.server,
             script: self.script,
@@ -221,6 +225,26 @@ struct ScriptSource {
     text: String,
     args: Vec<String>,
     default_name: String,
+}
+
+/// Waits until the job has ended and returns sbatch `--wait`'s exit status:
+/// the job's exit code, or 1 when a signal ended it.
+pub fn wait_for_end(client: &crate::Client, id: crate::protocol::JobId) -> Result<i32> {
+    let mut pause = std::time::Duration::from_millis(5);
+    loop {
+        let job = client.job(id)?;
+        if job.state.is_terminal() {
+            let exit = job.exit_code.unwrap_or_default();
+            return Ok(match (exit.code, exit.signal, job.state) {
+                (_, signal, _) if signal != 0 => 1,
+                (0, _, crate::protocol::JobState::Completed) => 0,
+                (0, _, _) => 1,
+                (code, _, _) => code,
+            });
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(250));
+    }
 }
 
 /// Finds the script file as sbatch does: relative to `--chdir` if it is

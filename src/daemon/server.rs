@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::connect_info::Connected;
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -65,6 +65,9 @@ impl Connected<IncomingStream<'_, TcpListener>> for Caller {
 }
 
 type Shared = State<Arc<Daemon>>;
+
+/// The largest request body: a 4 MiB script plus a large environment.
+const MAX_BODY_BYTES: usize = 8 << 20;
 type Reply<T> = Result<T, Failure>;
 
 /// Builds the router, versioned under `/v1`.
@@ -76,6 +79,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/v1/jobs/{id}", get(job))
         .route("/v1/jobs/{id}/cancel", post(cancel))
         .fallback(unknown_route)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(daemon)
 }
 

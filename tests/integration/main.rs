@@ -1,1 +1,5 @@
+//! Integration tests: one binary, a real daemon per test.
 
+mod autostart;
+mod core;
+mod support;

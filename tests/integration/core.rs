@@ -1,0 +1,471 @@
+//! The core slice: submit, queue, run, cancel, time out, restart, over the
+//! Unix socket and TCP, through the real binaries.
+
+use std::time::Duration;
+
+use conductor::protocol::{ExitCode, JobState, Reason};
+
+use crate::support::{TestDaemon, alive, free_port, wait_until, write_script};
+
+const SHORT: Duration = Duration::from_secs(10);
+
+#[test]
+fn a_script_with_directives_runs_to_completed_and_its_output_lands_in_the_file() {
+    let d = TestDaemon::start(&["--cpus", "4", "--mem", "4G"]);
+    write_script(
+        &d.work,
+        "hello.sh",
+        "#!/bin/bash\n\
+         #SBATCH --job-name=greeter\n\
+         #SBATCH -c 2\n\
+         #SBATCH --mem 100M\n\
+         #SBATCH -t 5:00 # five minutes\n\
+         echo \"hello from $SLURM_JOB_ID as $SLURM_JOB_NAME\"\n\
+         echo \"cpus=$SLURM_CPUS_ON_NODE per-task=$SLURM_CPUS_PER_TASK mem=$SLURM_MEM_PER_NODE\"\n\
+         echo \"conductor=$CONDUCTOR_JOB_ID submit=$SLURM_SUBMIT_DIR\"\n\
+         echo to-stderr >&2\n",
+    );
+    let out = d.run("cbatch", &["hello.sh"]);
+    let line = out.ok();
+    assert!(line.starts_with("Submitted batch job "), "{line}");
+    let id: conductor::protocol::JobId = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("an id");
+
+    let job = d.wait_for(id, JobState::Completed, SHORT);
+    assert_eq!(job.name, "greeter");
+    assert_eq!(job.cpus, 2);
+    assert_eq!(job.memory_mb, 100);
+    assert_eq!(job.time_limit, Some(300));
+    assert_eq!(job.exit_code, Some(ExitCode { code: 0, signal: 0 }));
+    assert_eq!(job.stdout, d.work.join(format!("slurm-{id}.out")));
+
+    let output = std::fs::read_to_string(&job.stdout).expect("output file");
+    assert_eq!(
+        output,
+        format!(
+            "hello from {id} as greeter\n\
+             cpus=2 per-task=2 mem=100\n\
+             conductor={id} submit={}\n\
+             to-stderr\n",
+            d.work.display()
+        )
+    );
+}
+
+#[test]
+fn first_fit_starts_a_small_job_past_a_blocked_one() {
+    let d = TestDaemon::start(&["--cpus", "3", "--kill-wait", "1"]);
+    let big = d.submit(&["-c", "2", "--wrap", "sleep 30"]);
+    d.wait_for(big, JobState::Running, SHORT);
+    let blocked = d.submit(&["-c", "2", "--wrap", "sleep 30"]);
+    let small = d.submit(&["-c", "1", "--wrap", "sleep 30"]);
+    d.wait_for(small, JobState::Running, SHORT);
+
+    let waiting = d.job(blocked);
+    assert_eq!(waiting.state, JobState::Pending);
+    assert_eq!(waiting.reason, Reason::Resources);
+
+    let table = d.run("cqueue", &["-h", "-o", "%i %t %R"]);
+    let lines: Vec<&str> = table.ok().lines().collect();
+    assert!(
+        lines.contains(&format!("{blocked} PD (Resources)").as_str()),
+        "{lines:?}"
+    );
+    assert!(lines.contains(&format!("{small} R {}", conductor::paths::hostname()).as_str()));
+
+    let node = d.client().node().expect("node");
+    assert_eq!((node.cpus_total, node.cpus_free), (3, 0));
+}
+
+#[test]
+fn cancelling_a_running_job_kills_its_children_and_frees_its_cpus() {
+    let d = TestDaemon::start(&["--cpus", "2", "--kill-wait", "5"]);
+    let pid_file = d.work.join("child.pid");
+    let script = format!("sleep 300 & echo $! > {}; wait", pid_file.display());
+    let id = d.submit(&["-c", "2", "--wrap", &script]);
+    d.wait_for(id, JobState::Running, SHORT);
+    wait_until(SHORT, "the child writes its pid", || {
+        std::fs::read_to_string(&pid_file).is_ok_and(|t| t.ends_with('\n'))
+    });
+    let child: u32 = std::fs::read_to_string(&pid_file)
+        .expect("pid")
+        .trim()
+        .parse()
+        .expect("a pid");
+    assert!(alive(child));
+    assert_eq!(d.client().node().expect("node").cpus_free, 0);
+
+    let out = d.run("ccancel", &[&id.to_string()]);
+    assert_eq!(out.ok(), "");
+    let job = d.wait_for(id, JobState::Cancelled, Duration::from_secs(2));
+    assert!(!alive(child), "the job's child is killed with it");
+    assert_eq!(job.exit_code.map(|e| e.signal), Some(15));
+    assert_eq!(d.client().node().expect("node").cpus_free, 2);
+
+    // Cancelling again is harmless.
+    d.run("ccancel", &[&id.to_string()]).ok();
+}
+
+#[test]
+fn cancelling_a_pending_job_ends_it_at_once() {
+    let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
+    let blocker = d.submit(&["--wrap", "sleep 30"]);
+    let pending = d.submit(&["--wrap", "echo never > never.txt"]);
+    d.wait_for(blocker, JobState::Running, SHORT);
+    d.run("ccancel", &[&pending.to_string()]).ok();
+    let job = d.job(pending);
+    assert_eq!(job.state, JobState::Cancelled);
+    assert_eq!(job.start_time, None);
+    d.run("ccancel", &[&blocker.to_string()]).ok();
+    d.wait_for(blocker, JobState::Cancelled, SHORT);
+    assert!(!d.work.join("never.txt").exists());
+}
+
+#[test]
+fn a_time_limit_ends_the_job_as_timeout() {
+    let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "2"]);
+    let id = d.submit(&["-t", "0:02", "--wrap", "sleep 60"]);
+    let job = d.wait_ended(id, Duration::from_secs(8));
+    assert_eq!(job.state, JobState::Timeout);
+    assert_eq!(job.reason, Reason::TimeLimit);
+    let ran = job.end_time.expect("end") - job.start_time.expect("start");
+    assert!(ran >= chrono::Duration::seconds(2), "{ran}");
+    assert!(ran < chrono::Duration::seconds(6), "{ran}");
+}
+
+#[test]
+fn a_non_zero_exit_fails_with_its_code() {
+    let d = TestDaemon::start(&["--cpus", "1"]);
+    let id = d.submit(&["--wrap", "exit 3"]);
+    let job = d.wait_ended(id, SHORT);
+    assert_eq!(job.state, JobState::Failed);
+    assert_eq!(job.reason, Reason::NonZeroExitCode);
+    assert_eq!(job.exit_code, Some(ExitCode { code: 3, signal: 0 }));
+    let row = d.run("cqueue", &["-h", "-t", "all", "-o", "%i %T %R"]);
+    assert_eq!(row.ok().trim(), format!("{id} FAILED (NonZeroExitCode)"));
+
+    let json = d.run("cqueue", &["--json", "-t", "F"]);
+    let jobs: serde_json::Value = serde_json::from_str(json.ok()).expect("json");
+    assert_eq!(jobs[0]["exit_code"], "3:0");
+    assert_eq!(jobs[0]["state"], "FAILED");
+}
+
+#[test]
+fn cbatch_wait_returns_the_job_s_exit_code() {
+    let d = TestDaemon::start(&["--cpus", "1"]);
+    let out = d.run("cbatch", &["--wait", "--wrap", "exit 7"]);
+    assert_eq!(out.code, 7);
+    assert!(out.stdout.starts_with("Submitted batch job "), "{out:?}");
+    let out = d.run("cbatch", &["-W", "--wrap", "true"]);
+    assert_eq!(out.code, 0);
+    let out = d.run("cbatch", &["-W", "--wrap", "kill -9 $$"]);
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn a_job_killed_by_a_signal_fails_with_that_signal() {
+    let d = TestDaemon::start(&["--cpus", "1"]);
+    let id = d.submit(&["--wrap", "kill -9 $$"]);
+    let job = d.wait_ended(id, SHORT);
+    assert_eq!(job.state, JobState::Failed);
+    assert_eq!(job.exit_code, Some(ExitCode { code: 0, signal: 9 }));
+    assert_eq!(job.reason, Reason::RaisedSignal(9));
+}
+
+#[test]
+fn an_impossible_request_is_refused_at_submit() {
+    let d = TestDaemon::start(&["--cpus", "3", "--mem", "1G", "--gpus", "1"]);
+    for args in [
+        &["-c", "4", "--wrap", "true"][..],
+        &["-n", "2", "-c", "2", "--wrap", "true"],
+        &["--mem", "2G", "--wrap", "true"],
+        &["--gpus", "2", "--wrap", "true"],
+    ] {
+        let out = d.run("cbatch", args);
+        let line = out.fails_with_one_line();
+        assert_eq!(
+            line,
+            "cbatch: error: Batch job submission failed: Requested node configuration is not available"
+        );
+    }
+    let all = d.run("cqueue", &["-h", "-t", "all"]);
+    assert_eq!(all.ok(), "", "nothing was submitted");
+}
+
+#[test]
+fn bad_input_gets_one_clear_line_and_submits_nothing() {
+    let d = TestDaemon::start(&["--cpus", "2"]);
+    write_script(&d.work, "ok.sh", "#!/bin/sh\ntrue\n");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--bogus", "ok.sh"],
+            "cbatch: unrecognized option '--bogus'",
+        ),
+        (
+            vec!["-t", "soon", "ok.sh"],
+            "cbatch: error: Invalid --time specification",
+        ),
+        (
+            vec!["--mem", "lots", "ok.sh"],
+            "cbatch: error: Invalid --mem specification",
+        ),
+        (
+            vec!["-c", "0", "ok.sh"],
+            "cbatch: error: Invalid --cpus-per-task value: 0 (it must be at least 1)",
+        ),
+        (
+            vec!["-c", "x", "ok.sh"],
+            "cbatch: error: Invalid numeric value \"x\" for --cpus-per-task.",
+        ),
+        (
+            vec!["missing.sh"],
+            "cbatch: error: Unable to open file missing.sh: No such file or directory",
+        ),
+        (
+            vec!["-D", "/no/such/dir", "ok.sh"],
+            "cbatch: error: Invalid --chdir: directory /no/such/dir does not exist",
+        ),
+        (
+            vec!["-p", "gpu", "ok.sh"],
+            "cbatch: error: Batch job submission failed: Invalid partition name specified",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = d.run("cbatch", &args);
+        if expected.contains("unrecognized") {
+            assert_ne!(out.code, 0);
+            assert_eq!(out.stderr.lines().next(), Some(expected), "{args:?}");
+        } else {
+            assert_eq!(out.fails_with_one_line(), expected, "{args:?}");
+        }
+    }
+    let empty = d.run_with("cbatch", &[], Some(""), &d.work);
+    assert_eq!(
+        empty.fails_with_one_line(),
+        "cbatch: error: Batch script is empty!"
+    );
+    let all = d.run("cqueue", &["-h", "-t", "all"]);
+    assert_eq!(all.ok(), "", "nothing was submitted");
+}
+
+#[test]
+fn ccancel_reports_unknown_ids_after_cancelling_the_valid_ones() {
+    let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
+    let running = d.submit(&["--wrap", "sleep 30"]);
+    let pending = d.submit(&["--wrap", "sleep 30"]);
+    d.wait_for(running, JobState::Running, SHORT);
+    let out = d.run(
+        "ccancel",
+        &[&running.to_string(), "999", &pending.to_string(), "x1"],
+    );
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        "ccancel: error: Kill job error on job id 999: Invalid job id specified\n\
+         ccancel: error: Invalid job id x1\n"
+    );
+    d.wait_for(running, JobState::Cancelled, SHORT);
+    d.wait_for(pending, JobState::Cancelled, SHORT);
+    let none = d.run("ccancel", &[]);
+    assert_eq!(
+        none.fails_with_one_line(),
+        "ccancel: error: No job identification provided"
+    );
+}
+
+#[test]
+fn output_patterns_and_a_separate_stderr_file() {
+    let d = TestDaemon::start(&["--cpus", "1"]);
+    let id = d.submit(&[
+        "-J",
+        "pat",
+        "-o",
+        "logs/%x-%j.out",
+        "-e",
+        "logs/%u-%%.err",
+        "--wrap",
+        "echo out; echo err >&2",
+    ]);
+    let job = d.wait_for(id, JobState::Completed, SHORT);
+    let user = conductor::users::user_name(conductor::users::current_uid());
+    assert_eq!(job.stdout, d.work.join(format!("logs/pat-{id}.out")));
+    assert_eq!(job.stderr, d.work.join(format!("logs/{user}-%.err")));
+    assert_eq!(
+        std::fs::read_to_string(&job.stdout).expect("stdout"),
+        "out\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&job.stderr).expect("stderr"),
+        "err\n"
+    );
+}
+
+#[test]
+fn scripts_come_from_stdin_and_take_arguments_and_a_working_directory() {
+    let d = TestDaemon::start(&["--cpus", "1"]);
+    let out = d.run_with(
+        "cbatch",
+        &["--parsable"],
+        Some("#!/bin/sh\necho from stdin $SLURM_JOB_NAME\n"),
+        &d.work,
+    );
+    let id = out.ok().trim().parse().expect("id");
+    let job = d.wait_for(id, JobState::Completed, SHORT);
+    assert_eq!(
+        std::fs::read_to_string(&job.stdout).expect("out"),
+        "from stdin sbatch\n"
+    );
+
+    std::fs::create_dir(d.work.join("sub")).expect("dir");
+    write_script(&d.work, "args.sh", "#!/bin/sh\necho \"$1-$2\" $(pwd)\n");
+    let id = d.submit(&["-D", "sub", "args.sh", "a", "--b"]);
+    let job = d.wait_for(id, JobState::Completed, SHORT);
+    assert_eq!(job.work_dir, d.work.join("sub"));
+    assert_eq!(job.name, "args.sh");
+    let text = std::fs::read_to_string(d.work.join(format!("sub/slurm-{id}.out"))).expect("out");
+    assert_eq!(text, format!("a---b {}\n", d.work.join("sub").display()));
+}
+
+#[test]
+fn the_default_table_is_squeue_s_layout() {
+    let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
+    let id = d.submit(&["-J", "averylongname", "--wrap", "sleep 30"]);
+    d.wait_for(id, JobState::Running, SHORT);
+    let table = d.run("cqueue", &[]);
+    let lines: Vec<&str> = table.ok().lines().collect();
+    assert_eq!(
+        lines[0],
+        "             JOBID PARTITION     NAME     USER ST       TIME  NODES NODELIST(REASON)"
+    );
+    let user = conductor::users::user_name(conductor::users::current_uid());
+    let row = lines[1];
+    assert_eq!(
+        row.len(),
+        lines[0].len() - "NODELIST(REASON)".len() + conductor::paths::hostname().len()
+    );
+    assert!(
+        row.starts_with(&format!(
+            "{id:>18}    normal averylon {:>8}  R ",
+            &user[..user.len().min(8)]
+        )),
+        "{row}"
+    );
+    d.run("ccancel", &[&id.to_string()]).ok();
+}
+
+#[test]
+fn the_same_commands_work_over_tcp() {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut d = TestDaemon::start(&["--cpus", "2", "--listen", &listen, "--kill-wait", "1"]);
+    d.server = format!("http://{listen}");
+    let id = d.submit(&["-J", "overtcp", "--wrap", "echo tcp"]);
+    let job = d.wait_for(id, JobState::Completed, SHORT);
+    assert_eq!(job.name, "overtcp");
+    assert_eq!(
+        std::fs::read_to_string(&job.stdout).expect("output"),
+        "tcp\n"
+    );
+    let long = d.submit(&["--wrap", "sleep 30"]);
+    d.wait_for(long, JobState::Running, SHORT);
+    let table = d.run("cqueue", &["-h", "-o", "%i %j %t"]);
+    assert_eq!(table.ok(), format!("{long} wrap R\n"));
+    d.run("ccancel", &[&long.to_string()]).ok();
+    d.wait_for(long, JobState::Cancelled, SHORT);
+}
+
+#[test]
+fn the_daemon_refuses_a_non_loopback_listen_address() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = std::process::Command::new(crate::support::bin("conductord"));
+    command
+        .arg("--socket")
+        .arg(dir.path().join("s.sock"))
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .args(["--listen", "0.0.0.0:0"]);
+    let out = crate::support::run_command(command, None);
+    assert_eq!(
+        out.fails_with_one_line(),
+        "conductord: error: --listen 0.0.0.0:0: only loopback addresses are served for now"
+    );
+}
+
+#[test]
+fn pending_jobs_survive_a_restart_and_then_run() {
+    let mut d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
+    let running = d.submit(&["--wrap", "sleep 30"]);
+    d.wait_for(running, JobState::Running, SHORT);
+    let pending = d.submit(&["-J", "afterwards", "--wrap", "echo survived"]);
+    assert_eq!(d.job(pending).state, JobState::Pending);
+
+    d.restart();
+
+    let lost = d.job(running);
+    assert_eq!(lost.state, JobState::Failed);
+    assert_eq!(lost.reason, Reason::NodeFail);
+    let job = d.wait_for(pending, JobState::Completed, SHORT);
+    assert_eq!(
+        std::fs::read_to_string(&job.stdout).expect("output"),
+        "survived\n"
+    );
+    assert_eq!(d.client().node().expect("node").cpus_free, 1);
+
+    let next = d.submit(&["--wrap", "true"]);
+    assert!(next > pending, "ids are never reused");
+}
+
+#[test]
+fn after_a_crash_running_jobs_end_as_node_fail_and_pending_ones_run() {
+    let mut d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
+    let running = d.submit(&["--wrap", "sleep 2"]);
+    d.wait_for(running, JobState::Running, SHORT);
+    let pending = d.submit(&["--wrap", "echo after crash"]);
+    d.crash();
+    d.start_again();
+    let lost = d.job(running);
+    assert_eq!(
+        (lost.state, lost.reason),
+        (JobState::Failed, Reason::NodeFail)
+    );
+    d.wait_for(pending, JobState::Completed, SHORT);
+    assert_eq!(d.client().node().expect("node").cpus_free, 1);
+}
+
+#[test]
+fn the_api_answers_malformed_requests_with_json_errors() {
+    let d = TestDaemon::start(&["--cpus", "1"]);
+    let post = |body: &str| {
+        d.raw_http(&format!(
+            "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ))
+    };
+    let (status, body) = post("{not json");
+    assert_eq!(status, 400);
+    let error: serde_json::Value = serde_json::from_str(&body).expect("json error");
+    assert_eq!(error["code"], "invalid_request");
+    let (status, body) = post(r#"{"name":"x","unexpected":1}"#);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("unknown field"), "{body}");
+    let (status, _) =
+        d.raw_http("GET /v1/nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 404);
+    let (status, body) =
+        d.raw_http("GET /v1/jobs/abc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 400, "{body}");
+    let (status, body) =
+        d.raw_http("GET /v1/jobs?states=bogus HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 400, "{body}");
+    let (status, _) =
+        d.raw_http("GET /v1/jobs/999 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 404);
+    let (status, body) =
+        d.raw_http("GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 200, "{body}");
+}

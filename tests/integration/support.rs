@@ -1,0 +1,322 @@
+//! The test fixture: a real `conductord` on a temporary socket and state
+//! directory, driven through the real binaries.
+
+use std::io::Write;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use conductor::Client;
+use conductor::protocol::{JobId, JobInfo, JobState};
+
+/// What a finished command printed and returned.
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// Asserts success and returns stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "command failed: {self:?}");
+        &self.stdout
+    }
+
+    /// Asserts a failure with exactly one line on stderr; returns that line.
+    #[track_caller]
+    pub fn fails_with_one_line(&self) -> &str {
+        assert_ne!(self.code, 0, "command should fail: {self:?}");
+        assert!(self.stdout.is_empty(), "nothing on stdout: {self:?}");
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line on stderr: {self:?}");
+        lines[0]
+    }
+}
+
+/// Path of one of the built binaries.
+pub fn bin(name: &str) -> PathBuf {
+    let path = match name {
+        "conductord" => env!("CARGO_BIN_EXE_conductord"),
+        "cbatch" => env!("CARGO_BIN_EXE_cbatch"),
+        "cqueue" => env!("CARGO_BIN_EXE_cqueue"),
+        "ccancel" => env!("CARGO_BIN_EXE_ccancel"),
+        other => panic!("no binary {other}"),
+    };
+    PathBuf::from(path)
+}
+
+/// A daemon of the test's own, killed when the test ends.
+pub struct TestDaemon {
+    pub dir: tempfile::TempDir,
+    pub socket: PathBuf,
+    pub state_dir: PathBuf,
+    /// Where jobs run and output lands by default.
+    pub work: PathBuf,
+    args: Vec<String>,
+    child: Option<Child>,
+    /// `CONDUCTOR_SERVER` for the clients; the socket unless changed.
+    pub server: String,
+}
+
+impl TestDaemon {
+    /// Starts a daemon with these extra arguments (e.g. `--cpus 3`).
+    pub fn start(args: &[&str]) -> TestDaemon {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let socket = dir.path().join("conductord.sock");
+        let state_dir = dir.path().join("state");
+        let work = dir.path().join("work");
+        std::fs::create_dir(&work).expect("work dir");
+        let mut daemon = TestDaemon {
+            server: format!("unix:{}", socket.display()),
+            socket,
+            state_dir,
+            work,
+            args: args.iter().map(|a| a.to_string()).collect(),
+            child: None,
+            dir,
+        };
+        daemon.spawn();
+        daemon
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("conductord.log"))
+            .expect("log file");
+        let child = Command::new(bin("conductord"))
+            .arg("--socket")
+            .arg(&self.socket)
+            .arg("--state-dir")
+            .arg(&self.state_dir)
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("conductord starts");
+        self.child = Some(child);
+        wait_until(Duration::from_secs(20), "the daemon answers", || {
+            UnixStream::connect(&self.socket).is_ok()
+        });
+    }
+
+    /// The daemon's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("conductord.log")).unwrap_or_default()
+    }
+
+    /// Stops the daemon with SIGTERM and waits for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            signal(child.id(), "TERM");
+            let status = child.wait().expect("wait for conductord");
+            assert!(status.success(), "conductord exits cleanly: {}", self.log());
+        }
+    }
+
+    /// Kills the daemon with SIGKILL, as a crash would.
+    pub fn crash(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the daemon again on the same socket and state directory.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    /// Starts the daemon again after `crash`.
+    pub fn start_again(&mut self) {
+        self.spawn();
+    }
+
+    /// A library client for this daemon.
+    pub fn client(&self) -> Client {
+        Client::new(Some(&self.server)).expect("client")
+    }
+
+    /// Runs a binary in the work directory against this daemon.
+    pub fn run(&self, name: &str, args: &[&str]) -> Output {
+        self.run_with(name, args, None, &self.work)
+    }
+
+    /// Runs a binary with standard input and a working directory.
+    pub fn run_with(&self, name: &str, args: &[&str], stdin: Option<&str>, cwd: &Path) -> Output {
+        let mut command = Command::new(bin(name));
+        command
+            .args(args)
+            .current_dir(cwd)
+            .env("CONDUCTOR_SERVER", &self.server)
+            .env("CONDUCTOR_NO_AUTOSTART", "1");
+        run_command(command, stdin)
+    }
+
+    /// Submits with `cbatch --parsable ARGS` and returns the id.
+    #[track_caller]
+    pub fn submit(&self, args: &[&str]) -> JobId {
+        let mut argv = vec!["--parsable"];
+        argv.extend_from_slice(args);
+        let out = self.run("cbatch", &argv);
+        out.ok()
+            .trim()
+            .parse()
+            .expect("cbatch --parsable prints the id")
+    }
+
+    /// The job as the API shows it.
+    pub fn job(&self, id: JobId) -> JobInfo {
+        self.client().job(id).expect("job exists")
+    }
+
+    /// Waits until the job is in `state`, failing after `timeout`.
+    #[track_caller]
+    pub fn wait_for(&self, id: JobId, state: JobState, timeout: Duration) -> JobInfo {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let job = self.job(id);
+            if job.state == state {
+                return job;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job {id} should reach {state} within {timeout:?}; it is {:?}\n{}",
+                job,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until the job has ended and returns it.
+    #[track_caller]
+    pub fn wait_ended(&self, id: JobId, timeout: Duration) -> JobInfo {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let job = self.job(id);
+            if job.state.is_terminal() {
+                return job;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job {id} should end within {timeout:?}; it is {job:?}\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends a raw HTTP/1.1 request over the socket; returns the status and body.
+    pub fn raw_http(&self, request: &str) -> (u16, String) {
+        let mut stream = UnixStream::connect(&self.socket).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        stream.write_all(request.as_bytes()).expect("write");
+        let mut reply = String::new();
+        let _ = std::io::Read::read_to_string(&mut stream, &mut reply);
+        let status = reply
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = reply
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+}
+
+impl Drop for TestDaemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            signal(child.id(), "TERM");
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Runs a command to completion, feeding it `stdin`.
+pub fn run_command(mut command: Command, stdin: Option<&str>) -> Output {
+    command
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("command starts");
+    if let Some(text) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin pipe");
+        pipe.write_all(text.as_bytes()).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("command runs");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Sends a signal by name with kill(1).
+pub fn signal(pid: u32, name: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status();
+}
+
+/// True while a process with this pid exists (and is not a zombie).
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            let state = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next());
+            state != Some("Z")
+        })
+        .unwrap_or(false)
+}
+
+/// Polls `condition` until it holds, failing the test after `timeout`.
+#[track_caller]
+pub fn wait_until(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Writes an executable script file and returns its path.
+pub fn write_script(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write script");
+    path
+}
+
+/// A TCP port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
