@@ -15,8 +15,8 @@ use serde::de::DeserializeOwned;
 use crate::error::{Error, Result};
 use crate::paths;
 use crate::protocol::{
-    ApiError, CancelResponse, Health, JobId, JobInfo, JobList, ListQuery, NodeInfo, SubmitRequest,
-    SubmitResponse,
+    ApiError, CancelResponse, DaemonConfig, Health, JobId, JobInfo, JobList, ListQuery, NodeInfo,
+    SignalRequest, SubmitRequest, SubmitResponse, TestOnlyResponse, UpdateRequest,
 };
 
 /// Environment variable naming the server: `unix:/path`, a bare path, or
@@ -128,6 +128,7 @@ impl Client {
             ("ids", query.ids.as_deref()),
             ("users", query.users.as_deref()),
             ("states", query.states.as_deref()),
+            ("names", query.names.as_deref()),
         ]
         .into_iter()
         .filter_map(|(key, value)| value.map(|v| (key, v)))
@@ -148,6 +149,45 @@ impl Client {
     /// Cancels a job (idempotent).
     pub fn cancel(&self, id: JobId) -> Result<CancelResponse> {
         self.call(Method::POST, &format!("/v1/jobs/{id}/cancel"), None::<&()>)
+    }
+
+    /// Sends a signal to a running job (`ccancel --signal`).
+    pub fn signal(&self, id: JobId, request: &SignalRequest) -> Result<JobInfo> {
+        self.call(
+            Method::POST,
+            &format!("/v1/jobs/{id}/signal"),
+            Some(request),
+        )
+    }
+
+    /// Holds a pending job (`ccontrol hold`).
+    pub fn hold(&self, id: JobId) -> Result<JobInfo> {
+        self.call(Method::POST, &format!("/v1/jobs/{id}/hold"), None::<&()>)
+    }
+
+    /// Releases a held job (`ccontrol release`).
+    pub fn release(&self, id: JobId) -> Result<JobInfo> {
+        self.call(Method::POST, &format!("/v1/jobs/{id}/release"), None::<&()>)
+    }
+
+    /// Puts a running or finished job back in the queue (`ccontrol requeue`).
+    pub fn requeue(&self, id: JobId) -> Result<JobInfo> {
+        self.call(Method::POST, &format!("/v1/jobs/{id}/requeue"), None::<&()>)
+    }
+
+    /// Changes a pending job (`ccontrol update`).
+    pub fn update(&self, id: JobId, request: &UpdateRequest) -> Result<JobInfo> {
+        self.call(Method::PATCH, &format!("/v1/jobs/{id}"), Some(request))
+    }
+
+    /// When and where a job would start, without submitting it (`--test-only`).
+    pub fn test_submit(&self, request: &SubmitRequest) -> Result<TestOnlyResponse> {
+        self.call(Method::POST, "/v1/jobs/test", Some(request))
+    }
+
+    /// The daemon's settings (`ccontrol show config`).
+    pub fn config(&self) -> Result<DaemonConfig> {
+        self.call(Method::GET, "/v1/config", None::<&()>)
     }
 
     /// The node and its resources.

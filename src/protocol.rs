@@ -133,6 +133,18 @@ pub enum Reason {
     Resources,
     /// An earlier job is waiting for the same resources.
     Priority,
+    /// Waiting for the jobs it depends on.
+    Dependency,
+    /// A dependency failed in a way that can never be satisfied.
+    DependencyNeverSatisfied,
+    /// Held by its owner (`cbatch --hold`, `ccontrol hold`).
+    JobHeldUser,
+    /// Held by root or an operator.
+    JobHeldAdmin,
+    /// Not eligible before its `--begin` time.
+    BeginTime,
+    /// Its array already runs as many tasks as its `%N` throttle allows.
+    JobArrayTaskLimit,
     /// The daemon stopped while the job ran and could not follow it.
     NodeFail,
     /// The script exited with a non-zero code.
@@ -145,20 +157,40 @@ pub enum Reason {
     JobLaunchFailure,
 }
 
+impl Reason {
+    /// The reasons without a value, with their Slurm names.
+    const NAMED: [(Reason, &'static str); 13] = [
+        (Reason::None, "None"),
+        (Reason::Resources, "Resources"),
+        (Reason::Priority, "Priority"),
+        (Reason::Dependency, "Dependency"),
+        (Reason::DependencyNeverSatisfied, "DependencyNeverSatisfied"),
+        (Reason::JobHeldUser, "JobHeldUser"),
+        (Reason::JobHeldAdmin, "JobHeldAdmin"),
+        (Reason::BeginTime, "BeginTime"),
+        (Reason::JobArrayTaskLimit, "JobArrayTaskLimit"),
+        (Reason::NodeFail, "NodeFail"),
+        (Reason::NonZeroExitCode, "NonZeroExitCode"),
+        (Reason::TimeLimit, "TimeLimit"),
+        (Reason::JobLaunchFailure, "JobLaunchFailure"),
+    ];
+
+    /// True for the reasons that keep a job from starting whatever is free.
+    pub fn is_hold(self) -> bool {
+        matches!(self, Reason::JobHeldUser | Reason::JobHeldAdmin)
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Reason::None => f.write_str("None"),
-            Reason::Resources => f.write_str("Resources"),
-            Reason::Priority => f.write_str("Priority"),
-            Reason::NodeFail => f.write_str("NodeFail"),
-            Reason::NonZeroExitCode => f.write_str("NonZeroExitCode"),
-            Reason::RaisedSignal(signal) => {
-                write!(f, "RaisedSignal:{signal}({})", signal_name(*signal))
-            }
-            Reason::TimeLimit => f.write_str("TimeLimit"),
-            Reason::JobLaunchFailure => f.write_str("JobLaunchFailure"),
+        if let Reason::RaisedSignal(signal) = self {
+            return write!(f, "RaisedSignal:{signal}({})", signal_name(*signal));
         }
+        let name = Reason::NAMED
+            .iter()
+            .find(|(reason, _)| reason == self)
+            .map_or("None", |(_, name)| name);
+        f.write_str(name)
     }
 }
 
@@ -166,23 +198,14 @@ impl FromStr for Reason {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s {
-            "None" => Reason::None,
-            "Resources" => Reason::Resources,
-            "Priority" => Reason::Priority,
-            "NodeFail" => Reason::NodeFail,
-            "NonZeroExitCode" => Reason::NonZeroExitCode,
-            "TimeLimit" => Reason::TimeLimit,
-            "JobLaunchFailure" => Reason::JobLaunchFailure,
-            other => {
-                let signal = other
-                    .strip_prefix("RaisedSignal:")
-                    .and_then(|rest| rest.split('(').next())
-                    .and_then(|n| n.parse().ok())
-                    .ok_or_else(|| format!("unknown reason: {other}"))?;
-                Reason::RaisedSignal(signal)
-            }
-        })
+        if let Some((reason, _)) = Reason::NAMED.iter().find(|(_, name)| *name == s) {
+            return Ok(*reason);
+        }
+        s.strip_prefix("RaisedSignal:")
+            .and_then(|rest| rest.split('(').next())
+            .and_then(|n| n.parse().ok())
+            .map(Reason::RaisedSignal)
+            .ok_or_else(|| format!("unknown reason: {s}"))
     }
 }
 
@@ -279,7 +302,7 @@ pub struct ResourceRequest {
 
 /// `POST /v1/jobs`: everything the daemon needs to run a batch job later,
 /// captured by the client at submit time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitRequest {
     /// The job's name (`-J`).
@@ -318,6 +341,76 @@ pub struct SubmitRequest {
     /// The submitter's environment, given to the job.
     #[serde(default)]
     pub environment: BTreeMap<String, String>,
+    /// The script file as named to cbatch; `None` for stdin and `--wrap`.
+    #[serde(default)]
+    pub command: Option<PathBuf>,
+    /// Submit held (`--hold`): pending with reason JobHeldUser until released.
+    #[serde(default)]
+    pub hold: bool,
+    /// Not eligible to start before this time (`--begin`).
+    #[serde(default)]
+    pub begin_time: Option<DateTime<Utc>>,
+    /// A Slurm dependency expression (`--dependency`), e.g. `afterok:12:13`.
+    #[serde(default)]
+    pub dependency: Option<String>,
+    /// Cancel the job when its dependency can never be satisfied.
+    #[serde(default)]
+    pub kill_on_invalid_dep: bool,
+    /// A Slurm array expression (`--array`), e.g. `0-9%2`.
+    #[serde(default)]
+    pub array: Option<String>,
+    /// Priority adjustment (`--nice`): a higher value runs later.
+    #[serde(default)]
+    pub nice: i32,
+    /// Take every CPU and GPU of the node (`--exclusive`).
+    #[serde(default)]
+    pub exclusive: bool,
+    /// Memory per allocated CPU in MiB (`--mem-per-cpu`), instead of `memory_mb`.
+    #[serde(default)]
+    pub memory_per_cpu_mb: Option<u64>,
+    /// Append to the output files rather than truncate them (`--open-mode=append`).
+    #[serde(default)]
+    pub append_output: bool,
+    /// Pattern of the file read as the script's stdin (`--input`); `/dev/null` if unset.
+    #[serde(default)]
+    pub stdin: Option<String>,
+    /// A signal to send some seconds before the time limit (`--signal`).
+    #[serde(default)]
+    pub warn_signal: Option<WarnSignal>,
+    /// `--ntasks-per-node`, echoed to the job's environment.
+    #[serde(default)]
+    pub ntasks_per_node: Option<u32>,
+    /// `--comment`.
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// `-A/--account`, recorded.
+    #[serde(default)]
+    pub account: Option<String>,
+    /// `-q/--qos`, recorded.
+    #[serde(default)]
+    pub qos: Option<String>,
+    /// `--wckey`, recorded.
+    #[serde(default)]
+    pub wckey: Option<String>,
+    /// `--export` as given, echoed to the job as `SLURM_EXPORT_ENV`.
+    #[serde(default)]
+    pub export: Option<String>,
+    /// Options that mean nothing on one node (`--constraint`, `--exclude`,
+    /// `--requeue`, ...), kept as given.
+    #[serde(default)]
+    pub recorded_options: BTreeMap<String, String>,
+}
+
+/// `--signal=[{R|B}:]<sig>[@<secs>]`: a signal sent before the time limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarnSignal {
+    pub signal: i32,
+    /// Seconds before the time limit.
+    pub seconds_before: u64,
+    /// Only the batch shell (`B:`), not its whole process group.
+    #[serde(default)]
+    pub batch_only: bool,
 }
 
 impl SubmitRequest {
@@ -374,6 +467,135 @@ pub struct JobInfo {
     pub stdout: PathBuf,
     /// The stderr file, patterns expanded (the stdout file when joined).
     pub stderr: PathBuf,
+    /// The stdin file, patterns expanded.
+    #[serde(default)]
+    pub stdin: PathBuf,
+    #[serde(default)]
+    pub gid: u32,
+    /// The directory cbatch ran in.
+    #[serde(default)]
+    pub submit_dir: PathBuf,
+    /// The script file as named at submit; `None` for stdin and `--wrap`.
+    #[serde(default)]
+    pub command: Option<PathBuf>,
+    /// For an array task: the array's job id (the id cbatch printed).
+    #[serde(default)]
+    pub array_job_id: Option<JobId>,
+    /// For an array task: its index.
+    #[serde(default)]
+    pub array_task_id: Option<u32>,
+    /// For an array task: the `%N` limit of tasks running at once.
+    #[serde(default)]
+    pub array_max_running: Option<u32>,
+    /// Dependencies not yet satisfied, in Slurm's syntax; `None` when none remain.
+    #[serde(default)]
+    pub dependency: Option<String>,
+    /// Not eligible before this time.
+    #[serde(default)]
+    pub begin_time: Option<DateTime<Utc>>,
+    /// Scheduling priority: higher starts first.
+    #[serde(default)]
+    pub priority: i64,
+    #[serde(default)]
+    pub nice: i32,
+    /// Times the job was requeued.
+    #[serde(default)]
+    pub restarts: u32,
+    /// Who cancelled the job, for `CANCELLED by <uid>`.
+    #[serde(default)]
+    pub cancelled_by: Option<u32>,
+    #[serde(default)]
+    pub exclusive: bool,
+    /// Memory per CPU when it was asked that way.
+    #[serde(default)]
+    pub memory_per_cpu_mb: Option<u64>,
+    /// The script's peak resident memory in KiB, once it has ended.
+    #[serde(default)]
+    pub max_rss_kb: Option<u64>,
+    #[serde(default)]
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub qos: Option<String>,
+    #[serde(default)]
+    pub wckey: Option<String>,
+}
+
+impl JobInfo {
+    /// The id as Slurm shows it: `12_3` for an array task, else `12`.
+    pub fn display_id(&self) -> String {
+        match (self.array_job_id, self.array_task_id) {
+            (Some(array), Some(task)) => format!("{array}_{task}"),
+            _ => self.job_id.to_string(),
+        }
+    }
+}
+
+/// `POST /v1/jobs/{id}/signal`: deliver a signal to a running job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignalRequest {
+    pub signal: i32,
+    /// Only the batch shell rather than its whole process group.
+    #[serde(default)]
+    pub batch_only: bool,
+}
+
+/// `PATCH /v1/jobs/{id}`: change a pending job. Unset fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Seconds; 0 is unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nice: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    /// Total CPUs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mb: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub begin_time: Option<DateTime<Utc>>,
+}
+
+/// Reply to `POST /v1/jobs/test` (`cbatch --test-only`): when and where the
+/// job would start; nothing is submitted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestOnlyResponse {
+    /// The id the job would get.
+    pub job_id: JobId,
+    pub start_time: DateTime<Utc>,
+    pub cpus: u32,
+    pub node: String,
+    pub partition: String,
+}
+
+/// Reply to `GET /v1/config`: the daemon's settings (`ccontrol show config`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonConfig {
+    pub version: String,
+    pub node: String,
+    pub partition: String,
+    pub socket: PathBuf,
+    pub listen: Option<String>,
+    pub state_dir: PathBuf,
+    pub cpus: u32,
+    pub memory_mb: u64,
+    pub gpus: u32,
+    pub kill_wait_secs: u64,
+    /// Seconds a finished job stays visible to cqueue.
+    pub min_job_age_secs: u64,
+    /// One more than the largest array index.
+    pub max_array_size: u32,
+    pub started_at: DateTime<Utc>,
 }
 
 /// `GET /v1/jobs` filters; every given filter must match (an AND).
@@ -390,6 +612,9 @@ pub struct ListQuery {
     /// the default is the active states, `PENDING,RUNNING`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub states: Option<String>,
+    /// Comma-separated job names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub names: Option<String>,
 }
 
 /// Reply to `GET /v1/jobs`.
@@ -455,16 +680,8 @@ mod tests {
 
     #[test]
     fn reasons_round_trip_through_text() {
-        for reason in [
-            Reason::None,
-            Reason::Resources,
-            Reason::Priority,
-            Reason::NodeFail,
-            Reason::NonZeroExitCode,
-            Reason::RaisedSignal(9),
-            Reason::TimeLimit,
-            Reason::JobLaunchFailure,
-        ] {
+        let named = Reason::NAMED.iter().map(|(reason, _)| *reason);
+        for reason in named.chain([Reason::RaisedSignal(9)]) {
             assert_eq!(reason.to_string().parse::<Reason>(), Ok(reason));
         }
         assert_eq!(

@@ -137,6 +137,7 @@ impl CbatchArgs {
             time_limit,
             partition: options.partition.clone(),
             environment: std::env::vars().collect::<BTreeMap<_, _>>(),
+            ..SubmitRequest::default()
         };
         Ok(Submission {
             request,

@@ -111,6 +111,7 @@ impl CqueueArgs {
             ids: (!ids.is_empty()).then(|| ids.join(",")),
             users: (!users.is_empty()).then(|| users.join(",")),
             states: self.states.clone(),
+            names: None,
         })
     }
 

@@ -3,14 +3,16 @@
 //! is true in it, so a pending job cannot have an exit code and a finished
 //! one cannot hold resources.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::daemon::tracker::Allocation;
+use crate::format::dependency::{Condition, Dependency};
 use crate::format::pattern::{self, PatternValues};
-use crate::protocol::{ExitCode, JobId, JobInfo, JobState, Reason, ResourceRequest};
+use crate::protocol::{ExitCode, JobId, JobInfo, JobState, Reason, ResourceRequest, WarnSignal};
 
 /// Default stdout pattern, relative to the working directory.
 pub const DEFAULT_OUTPUT: &str = "slurm-%j.out";
@@ -37,7 +39,142 @@ pub struct JobSpec {
     /// Higher runs first among pending jobs.
     #[serde(default)]
     pub priority: i64,
+    #[serde(default)]
+    pub nice: i32,
     pub submit_time: DateTime<Utc>,
+    /// Not eligible before this time.
+    #[serde(default)]
+    pub begin_time: Option<DateTime<Utc>>,
+    /// What the job waits for, with each condition's progress.
+    #[serde(default)]
+    pub dependency: Option<Dependencies>,
+    /// Cancel rather than wait when the dependency can never be satisfied.
+    #[serde(default)]
+    pub kill_on_invalid_dep: bool,
+    /// Set for the tasks of an array job.
+    #[serde(default)]
+    pub array: Option<ArrayTask>,
+    /// Times the job was requeued.
+    #[serde(default)]
+    pub restarts: u32,
+    /// Everything else asked at submit that does not steer scheduling.
+    #[serde(default)]
+    pub options: JobOptions,
+}
+
+/// Submit options recorded with a job that do not steer the scheduler.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobOptions {
+    pub command: Option<PathBuf>,
+    pub comment: Option<String>,
+    pub account: Option<String>,
+    pub qos: Option<String>,
+    pub wckey: Option<String>,
+    pub export: Option<String>,
+    pub recorded: BTreeMap<String, String>,
+    pub ntasks_per_node: Option<u32>,
+    pub memory_per_cpu_mb: Option<u64>,
+    pub exclusive: bool,
+    pub append_output: bool,
+    pub stdin_pattern: Option<String>,
+    pub warn_signal: Option<WarnSignal>,
+    /// `--dependency` as given, for `SLURM_JOB_DEPENDENCY`.
+    pub dependency_text: Option<String>,
+}
+
+/// A job's place in its array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArrayTask {
+    /// The array's id: the id of its first task, the one cbatch printed.
+    pub array_id: JobId,
+    pub index: u32,
+    /// `%N`: at most this many tasks of the array run at once.
+    pub max_running: Option<u32>,
+    pub count: u32,
+    pub min: u32,
+    pub max: u32,
+    pub step: u32,
+}
+
+/// Where one dependency condition stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Progress {
+    Waiting,
+    Satisfied,
+    /// Can never be satisfied.
+    Failed,
+}
+
+/// A job's dependency expression and the progress of each condition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dependencies {
+    pub any: bool,
+    pub conditions: Vec<(Condition, Progress)>,
+}
+
+impl Dependencies {
+    pub fn new(dependency: Dependency) -> Dependencies {
+        Dependencies {
+            any: dependency.any,
+            conditions: dependency
+                .conditions
+                .into_iter()
+                .map(|c| (c, Progress::Waiting))
+                .collect(),
+        }
+    }
+
+    /// The combined progress: all (or, with `?`, any) conditions satisfied.
+    pub fn progress(&self) -> Progress {
+        let mut states = self.conditions.iter().map(|(_, p)| *p);
+        if self.any {
+            if states.clone().any(|p| p == Progress::Satisfied) {
+                Progress::Satisfied
+            } else if states.all(|p| p == Progress::Failed) {
+                Progress::Failed
+            } else {
+                Progress::Waiting
+            }
+        } else if states.clone().any(|p| p == Progress::Failed) {
+            Progress::Failed
+        } else if states.all(|p| p == Progress::Satisfied) {
+            Progress::Satisfied
+        } else {
+            Progress::Waiting
+        }
+    }
+
+    /// The conditions not yet satisfied, as squeue's `%E` shows them:
+    /// `afterok:12(unfulfilled)`; `None` when nothing remains.
+    pub fn remaining(&self) -> Option<String> {
+        let separator = if self.any { "?" } else { "," };
+        let parts: Vec<String> = self
+            .conditions
+            .iter()
+            .filter(|(_, p)| *p != Progress::Satisfied)
+            .map(|(c, p)| match p {
+                Progress::Failed => format!("{c}(failed)"),
+                _ => format!("{c}(unfulfilled)"),
+            })
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(separator))
+    }
+}
+
+/// Who holds a pending job back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Hold {
+    User,
+    Admin,
+}
+
+impl Hold {
+    pub fn reason(self) -> Reason {
+        match self {
+            Hold::User => Reason::JobHeldUser,
+            Hold::Admin => Reason::JobHeldAdmin,
+        }
+    }
 }
 
 /// How a job that ran or was cancelled ended for good.
@@ -66,6 +203,9 @@ impl From<FinalState> for JobState {
 pub enum Phase {
     Pending {
         reason: Reason,
+        /// Held jobs are never started until released.
+        #[serde(default)]
+        hold: Option<Hold>,
     },
     Running {
         allocation: Allocation,
@@ -79,6 +219,12 @@ pub enum Phase {
         allocation: Option<Allocation>,
         start_time: Option<DateTime<Utc>>,
         end_time: DateTime<Utc>,
+        /// Who cancelled it, for a cancelled job.
+        #[serde(default)]
+        cancelled_by: Option<u32>,
+        /// The script's peak resident memory in KiB.
+        #[serde(default)]
+        max_rss_kb: Option<u64>,
     },
 }
 
@@ -120,6 +266,7 @@ impl Job {
     fn expand(&self, pattern: &str, node: &str) -> PathBuf {
         let values = PatternValues {
             job_id: self.id.0,
+            array: self.spec.array.map(|a| (a.array_id.0, a.index)),
             name: &self.spec.name,
             user: &self.spec.user,
             node,
@@ -131,7 +278,7 @@ impl Job {
     pub fn info(&self, node: &str) -> JobInfo {
         let spec = &self.spec;
         let (reason, allocation, start_time, end_time, exit_code) = match &self.phase {
-            Phase::Pending { reason } => (*reason, None, None, None, None),
+            Phase::Pending { reason, .. } => (*reason, None, None, None, None),
             Phase::Running {
                 allocation,
                 start_time,
@@ -157,6 +304,15 @@ impl Job {
                 Some(*exit_code),
             ),
         };
+        let (cancelled_by, max_rss_kb) = match &self.phase {
+            Phase::Finished {
+                cancelled_by,
+                max_rss_kb,
+                ..
+            } => (*cancelled_by, *max_rss_kb),
+            _ => (None, None),
+        };
+        let options = &spec.options;
         JobInfo {
             job_id: self.id,
             name: spec.name.clone(),
@@ -165,7 +321,7 @@ impl Job {
             partition: spec.partition.clone(),
             state: self.state(),
             reason,
-            cpus: spec.request.cpus,
+            cpus: allocation.map_or(spec.request.cpus, |a| a.cpu_ids.len() as u32),
             ntasks: spec.ntasks,
             cpus_per_task: spec.cpus_per_task,
             memory_mb: spec.request.memory_mb,
@@ -181,6 +337,34 @@ impl Job {
             work_dir: spec.work_dir.clone(),
             stdout: self.stdout_path(node),
             stderr: self.stderr_path(node),
+            stdin: self.stdin_path(node),
+            gid: spec.gid,
+            submit_dir: spec.submit_dir.clone(),
+            command: options.command.clone(),
+            array_job_id: spec.array.map(|a| a.array_id),
+            array_task_id: spec.array.map(|a| a.index),
+            array_max_running: spec.array.and_then(|a| a.max_running),
+            dependency: spec.dependency.as_ref().and_then(Dependencies::remaining),
+            begin_time: spec.begin_time,
+            priority: spec.priority,
+            nice: spec.nice,
+            restarts: spec.restarts,
+            cancelled_by,
+            exclusive: options.exclusive,
+            memory_per_cpu_mb: options.memory_per_cpu_mb,
+            max_rss_kb,
+            comment: options.comment.clone(),
+            account: options.account.clone(),
+            qos: options.qos.clone(),
+            wckey: options.wckey.clone(),
+        }
+    }
+
+    /// The stdin file: `/dev/null` unless `--input` named one.
+    pub fn stdin_path(&self, node: &str) -> PathBuf {
+        match &self.spec.options.stdin_pattern {
+            Some(pattern) => self.expand(pattern, node),
+            None => PathBuf::from("/dev/null"),
         }
     }
 }

@@ -12,7 +12,7 @@ use chrono::Utc;
 use tokio::sync::mpsc::unbounded_channel;
 
 use super::executor::{self, Control, Ending, Launch, Outcome};
-use super::job::{FinalState, Job, JobSpec, Phase};
+use super::job::{FinalState, Job, JobOptions, JobSpec, Phase};
 use super::scheduler::first_fit;
 use super::server::Caller;
 use super::state::{Running, State, queue_key};
@@ -50,6 +50,7 @@ impl Daemon {
             spec,
             phase: Phase::Pending {
                 reason: Reason::None,
+                hold: None,
             },
         };
         log(format_args!(
@@ -117,7 +118,14 @@ impl Daemon {
             stderr_pattern: request.stderr.clone(),
             args: request.args.clone(),
             priority: 0,
+            nice: 0,
             submit_time: Utc::now(),
+            begin_time: None,
+            dependency: None,
+            kill_on_invalid_dep: false,
+            array: None,
+            restarts: 0,
+            options: JobOptions::default(),
         })
     }
 
@@ -149,6 +157,8 @@ impl Daemon {
                         allocation: None,
                         start_time: None,
                         end_time: Utc::now(),
+                        cancelled_by: Some(caller.uid),
+                        max_rss_kb: None,
                     };
                     job.clone()
                 }
@@ -175,6 +185,7 @@ impl Daemon {
             if let Some(job) = state.jobs.get_mut(&id) {
                 job.phase = Phase::Pending {
                     reason: Reason::None,
+                    hold: None,
                 };
                 let job = job.clone();
                 state.enqueue(job);
@@ -223,7 +234,7 @@ impl Daemon {
             let plan = first_fit(candidates, tracker);
             for (id, reason) in plan.reasons {
                 if let Some(job) = jobs.get_mut(&id) {
-                    job.phase = Phase::Pending { reason };
+                    job.phase = Phase::Pending { reason, hold: None };
                 }
             }
             let now = Utc::now();
@@ -258,6 +269,7 @@ impl Daemon {
                 if let Some(job) = state.jobs.get_mut(&job.id) {
                     job.phase = Phase::Pending {
                         reason: Reason::None,
+                        hold: None,
                     };
                     let job = job.clone();
                     state.enqueue(job);
@@ -362,6 +374,8 @@ impl Daemon {
                 allocation,
                 start_time: Some(start_time),
                 end_time: Utc::now(),
+                cancelled_by: None,
+                max_rss_kb: None,
             };
             job.clone()
         };
@@ -406,6 +420,7 @@ impl Daemon {
                     Phase::Pending { .. } => {
                         job.phase = Phase::Pending {
                             reason: Reason::None,
+                            hold: None,
                         };
                         state.enqueue(job);
                         pending += 1;
@@ -421,6 +436,8 @@ impl Daemon {
                             allocation: Some(allocation),
                             start_time: Some(start_time),
                             end_time: now,
+                            cancelled_by: None,
+                            max_rss_kb: None,
                         };
                         lost.push(job);
                     }

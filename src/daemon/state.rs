@@ -57,7 +57,7 @@ impl State {
         queue.iter().filter_map(|key| {
             let job = jobs.get(&key.id())?;
             match job.phase {
-                Phase::Pending { reason } => Some(Candidate {
+                Phase::Pending { reason, .. } => Some(Candidate {
                     id: job.id,
                     request: job.spec.request,
                     reason,

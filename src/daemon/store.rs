@@ -276,6 +276,7 @@ fn commit_group(conn: &mut Connection, group: &[Write]) -> Result<Vec<Option<Job
                 Write::Insert(job, _) => {
                     let phase = Phase::Pending {
                         reason: Reason::None,
+                        hold: None,
                     };
                     insert.execute(params![
                         job.spec.uid,

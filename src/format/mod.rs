@@ -2,6 +2,8 @@
 //! patterns of output file names. Each parser gives a one-line error that the
 //! binaries print as it is.
 
+pub mod array;
+pub mod dependency;
 pub mod duration;
 pub mod memory;
 pub mod pattern;

@@ -5,6 +5,8 @@
 pub struct PatternValues<'a> {
     /// `%j`, `%J`: the job's id.
     pub job_id: u64,
+    /// `%A`, `%a`: the array's id and this task's index, for array tasks.
+    pub array: Option<(u64, u32)>,
     /// `%x`: the job's name.
     pub name: &'a str,
     /// `%u`: the owner's user name.
@@ -39,8 +41,14 @@ pub fn expand(pattern: &str, values: &PatternValues<'_>) -> String {
         let number = |n: u64| format!("{n:0width$}");
         match letter {
             '%' => out.push('%'),
-            'j' | 'J' | 'A' => out.push_str(&number(values.job_id)),
-            'a' => out.push_str(&number(NO_ARRAY_INDEX)),
+            'j' | 'J' => out.push_str(&number(values.job_id)),
+            'A' => out.push_str(&number(values.array.map_or(values.job_id, |a| a.0))),
+            'a' => out.push_str(&number(
+                values.array.map_or(NO_ARRAY_INDEX, |a| u64::from(a.1)),
+            )),
+            'b' => out.push_str(&number(
+                values.array.map_or(NO_ARRAY_INDEX, |a| u64::from(a.1)) % 10,
+            )),
             'n' | 't' => out.push_str(&number(0)),
             'x' => out.push_str(values.name),
             'u' => out.push_str(values.user),
@@ -65,6 +73,7 @@ mod tests {
 
     const VALUES: PatternValues<'static> = PatternValues {
         job_id: 128,
+        array: None,
         name: "train",
         user: "alice",
         node: "box",
@@ -77,6 +86,18 @@ mod tests {
         assert_eq!(expand("100%%", &VALUES), "100%");
         assert_eq!(expand("%4j", &VALUES), "0128");
         assert_eq!(expand("%N/%s", &VALUES), "box/batch");
+    }
+
+    #[test]
+    fn array_letters_name_the_array_and_the_index() {
+        let task = PatternValues {
+            job_id: 130,
+            array: Some((128, 2)),
+            ..VALUES
+        };
+        assert_eq!(expand("slurm-%A_%a.out", &task), "slurm-128_2.out");
+        assert_eq!(expand("%j", &task), "130");
+        assert_eq!(expand("%a", &VALUES), "4294967294");
     }
 
     #[test]
