@@ -41,6 +41,10 @@ pub enum Error {
     #[error("Access/permission denied")]
     PermissionDenied,
 
+    /// The job is not in a state where the request makes sense.
+    #[error("{0}")]
+    Conflict(String),
+
     /// The daemon could not be reached at all.
     #[error("cannot reach conductord at {server}: {reason}")]
     Unreachable { server: String, reason: String },

@@ -4,65 +4,138 @@
 //! resources given back exactly once. `recover()` reconciles the store with
 //! reality at start-up.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::mpsc::unbounded_channel;
 
-use super::executor::{self, Control, Ending, Launch, Outcome};
-use super::job::{FinalState, Job, JobOptions, JobSpec, Phase};
-use super::scheduler::first_fit;
+use super::dependencies::{self, Evaluation};
+use super::executor::{self, Control, Ending, Launch, Limits, Outcome};
+use super::job::{
+    ArrayTask, Dependencies, FinalState, Hold, Job, JobOptions, JobSpec, Phase, Progress,
+};
+use super::scheduler::{Candidate, Limit, first_fit};
 use super::server::Caller;
 use super::state::{Running, State, queue_key};
 use super::store::NewJob;
 use super::{Daemon, log};
 use crate::error::{Error, Result};
-use crate::protocol::{CancelResponse, ExitCode, JobId, JobState, Reason, SubmitRequest};
+use crate::format::array::{ArraySpec, parse_array};
+use crate::format::dependency::{DependencyKind, parse_dependency};
+use crate::protocol::{ExitCode, JobId, Reason, SubmitRequest, TestOnlyResponse};
 use crate::users;
 
 /// How a started job ended, as the daemon records it.
-enum End {
+pub(super) enum End {
     Ran(Outcome),
     /// It could not be started; the text says why.
     LaunchFailed(String),
     /// It was cancelled after its start was recorded but before its process ran.
-    CancelledBeforeLaunch,
+    CancelledBeforeLaunch(u32),
 }
 
 /// The largest script the daemon accepts, in bytes.
 const MAX_SCRIPT_BYTES: usize = 4 << 20;
 
 impl Daemon {
-    /// Accepts a job: validates it, commits it to the store, queues it, and
-    /// wakes the scheduler. The id is returned only after the commit.
+    /// Accepts a job (or the tasks of an array): validates it, commits it to
+    /// the store, queues it, and wakes the scheduler. The id is returned only
+    /// after the commit.
     pub(super) async fn submit(&self, request: SubmitRequest, caller: Caller) -> Result<JobId> {
-        let spec = self.validate(&request, caller)?;
-        let new = NewJob {
-            spec: spec.clone(),
-            script: request.script,
-            environment: request.environment,
+        let (spec, array) = self.validate(&request, caller)?;
+        let phase = Phase::Pending {
+            reason: Reason::None,
+            hold: request.hold.then_some(Hold::User),
         };
-        let id = self.store.insert(new).await?;
-        let job = Job {
-            id,
-            spec,
-            phase: Phase::Pending {
-                reason: Reason::None,
-                hold: None,
-            },
+        let tasks: Vec<JobSpec> = match &array {
+            None => vec![spec],
+            Some(array) => array_tasks(&spec, array),
         };
+        let new = tasks
+            .iter()
+            .map(|spec| NewJob {
+                spec: spec.clone(),
+                phase: phase.clone(),
+                script: request.script.clone(),
+                environment: request.environment.clone(),
+            })
+            .collect();
+        let ids = self.store.insert(new).await?;
+        let first = ids[0];
+        {
+            let mut state = self.state();
+            for (id, mut spec) in ids.iter().zip(tasks) {
+                if let Some(task) = &mut spec.array {
+                    task.array_id = first;
+                }
+                state.enqueue(Job {
+                    id: *id,
+                    spec,
+                    phase: phase.clone(),
+                });
+            }
+        }
+        let request = request.resources();
         log(format_args!(
-            "job {id} submitted by {} ({} CPUs, {} MiB, {} GPUs)",
-            job.spec.user, job.spec.request.cpus, job.spec.request.memory_mb, job.spec.request.gpus
+            "job {first} submitted by {} ({} CPUs, {} MiB, {} GPUs{})",
+            users::user_name(caller.uid),
+            request.cpus,
+            request.memory_mb,
+            request.gpus,
+            if ids.len() > 1 {
+                format!(", array of {}", ids.len())
+            } else {
+                String::new()
+            }
         ));
-        self.state().enqueue(job);
         self.wake.notify_one();
-        Ok(id)
+        Ok(first)
     }
 
-    fn validate(&self, request: &SubmitRequest, caller: Caller) -> Result<JobSpec> {
+    /// When and where a job would start, with nothing submitted: now when
+    /// it fits in what is free, else after the running jobs' time limits.
+    pub(super) fn test_submit(
+        &self,
+        request: &SubmitRequest,
+        caller: Caller,
+    ) -> Result<TestOnlyResponse> {
+        let (spec, _) = self.validate(request, caller)?;
+        let state = self.state();
+        let now = Utc::now();
+        let start = if state.tracker.fits(&spec.request) {
+            now
+        } else {
+            state
+                .jobs
+                .values()
+                .filter_map(|job| match &job.phase {
+                    Phase::Running { start_time, .. } => job
+                        .spec
+                        .time_limit
+                        .map(|limit| *start_time + chrono::Duration::seconds(limit as i64)),
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(now)
+        };
+        let start = spec.begin_time.map_or(start, |begin| begin.max(start));
+        Ok(TestOnlyResponse {
+            job_id: JobId(self.store.last_id()? + 1),
+            start_time: start,
+            cpus: spec.request.cpus,
+            node: self.node().to_string(),
+            partition: spec.partition,
+        })
+    }
+
+    fn validate(
+        &self,
+        request: &SubmitRequest,
+        caller: Caller,
+    ) -> Result<(JobSpec, Option<ArraySpec>)> {
         let invalid = |message: &str| Err(Error::Invalid(message.to_string()));
         if request.ntasks == 0 {
             return invalid("--ntasks must be at least 1");
@@ -91,17 +164,44 @@ impl Daemon {
             }
             _ => self.config.partition.clone(),
         };
+        if request.memory_mb.is_some() && request.memory_per_cpu_mb.is_some() {
+            return invalid("--mem and --mem-per-cpu are mutually exclusive");
+        }
+        if request.nice < 0 && caller.uid != 0 {
+            return invalid("Nice value must be non-negative, value is ignored");
+        }
+        let capacity = self.config.capacity;
         let mut resources = request.resources();
+        if request.exclusive {
+            resources.cpus = resources.cpus.max(capacity.cpus);
+            resources.gpus = resources.gpus.max(capacity.gpus);
+        }
         if request.memory_mb == Some(0) {
             // Slurm's --mem=0: all the memory of the node.
-            resources.memory_mb = self.config.capacity.memory_mb;
+            resources.memory_mb = capacity.memory_mb;
+        }
+        if let Some(per_cpu) = request.memory_per_cpu_mb {
+            resources.memory_mb = per_cpu.saturating_mul(u64::from(resources.cpus));
         }
         if request.ntasks.checked_mul(request.cpus_per_task).is_none()
-            || !self.config.capacity.can_ever_fit(&resources)
+            || !capacity.can_ever_fit(&resources)
         {
             return invalid("Requested node configuration is not available");
         }
-        Ok(JobSpec {
+        let array = request.array.as_deref().map(parse_array).transpose()?;
+        let dependency = match request.dependency.as_deref() {
+            Some(text) if !text.trim().is_empty() => {
+                let dependency = parse_dependency(text)?;
+                for job in dependency.conditions.iter().filter_map(|c| c.job) {
+                    if !self.job_exists(JobId(job.id))? {
+                        return invalid("Job dependency problem");
+                    }
+                }
+                Some(Dependencies::new(dependency))
+            }
+            _ => None,
+        };
+        let spec = JobSpec {
             name: request.name.clone(),
             uid: caller.uid,
             gid: caller.gid,
@@ -117,127 +217,69 @@ impl Daemon {
             stdout_pattern: request.stdout.clone(),
             stderr_pattern: request.stderr.clone(),
             args: request.args.clone(),
-            priority: 0,
-            nice: 0,
+            priority: -i64::from(request.nice),
+            nice: request.nice,
             submit_time: Utc::now(),
-            begin_time: None,
-            dependency: None,
-            kill_on_invalid_dep: false,
+            begin_time: request.begin_time,
+            dependency,
+            kill_on_invalid_dep: request.kill_on_invalid_dep,
             array: None,
             restarts: 0,
-            options: JobOptions::default(),
-        })
-    }
-
-    /// Cancels a job. Pending: CANCELLED at once, on disk before the reply.
-    /// Running: its group gets SIGTERM, then SIGKILL after the grace; the job
-    /// ends CANCELLED when its processes are gone. Finished: nothing to do.
-    pub(super) async fn cancel(&self, id: JobId, caller: Caller) -> Result<CancelResponse> {
-        let cancelled = {
-            let mut guard = self.state();
-            let state = &mut *guard;
-            let Some(job) = state.jobs.get_mut(&id) else {
-                drop(guard);
-                return self.cancel_unknown_to_memory(id, caller);
-            };
-            authorize(job, caller)?;
-            let previous = job.state();
-            let unchanged = CancelResponse {
-                job_id: id,
-                previous_state: previous,
-                state: previous,
-            };
-            match &job.phase {
-                Phase::Pending { .. } => {
-                    state.queue.remove(&queue_key(job));
-                    job.phase = Phase::Finished {
-                        state: FinalState::Cancelled,
-                        reason: Reason::None,
-                        exit_code: ExitCode::default(),
-                        allocation: None,
-                        start_time: None,
-                        end_time: Utc::now(),
-                        cancelled_by: Some(caller.uid),
-                        max_rss_kb: None,
-                    };
-                    job.clone()
-                }
-                Phase::Running { .. } => {
-                    let running = state.running.entry(id).or_default();
-                    match &running.control {
-                        Some(control) => {
-                            let _ = control.send(Control::Cancel { by_uid: caller.uid });
-                        }
-                        None => running.cancel_by = Some(caller.uid),
-                    }
-                    log(format_args!(
-                        "job {id} cancel requested by uid {}",
-                        caller.uid
-                    ));
-                    return Ok(unchanged);
-                }
-                Phase::Finished { .. } => return Ok(unchanged),
-            }
+            options: JobOptions {
+                command: request.command.clone(),
+                comment: request.comment.clone(),
+                account: request.account.clone(),
+                qos: request.qos.clone(),
+                wckey: request.wckey.clone(),
+                export: request.export.clone(),
+                recorded: request.recorded_options.clone(),
+                ntasks_per_node: request.ntasks_per_node,
+                memory_per_cpu_mb: request.memory_per_cpu_mb,
+                exclusive: request.exclusive,
+                append_output: request.append_output,
+                stdin_pattern: request.stdin.clone(),
+                warn_signal: request.warn_signal,
+                dependency_text: request.dependency.clone(),
+            },
         };
-        if let Err(e) = self.store.update(vec![cancelled.clone()]).await {
-            // Not on disk, so not done: the job goes back to the queue.
-            let mut state = self.state();
-            if let Some(job) = state.jobs.get_mut(&id) {
-                job.phase = Phase::Pending {
-                    reason: Reason::None,
-                    hold: None,
-                };
-                let job = job.clone();
-                state.enqueue(job);
-            }
-            return Err(e);
+        Ok((spec, array))
+    }
+
+    fn job_exists(&self, id: JobId) -> Result<bool> {
+        if self.state().jobs.contains_key(&id) {
+            return Ok(true);
         }
-        self.state().jobs.remove(&id);
-        log(format_args!(
-            "job {id} cancelled while pending by uid {}",
-            caller.uid
-        ));
-        self.wake.notify_one();
-        Ok(CancelResponse {
-            job_id: id,
-            previous_state: JobState::Pending,
-            state: cancelled.state(),
-        })
+        Ok(!self.store.related(id)?.is_empty())
     }
 
-    /// A job not in memory has finished for good, or never existed.
-    fn cancel_unknown_to_memory(&self, id: JobId, caller: Caller) -> Result<CancelResponse> {
-        let job = self.store.get(id)?.ok_or(Error::NoSuchJob(id))?;
-        authorize(&job, caller)?;
-        Ok(CancelResponse {
-            job_id: id,
-            previous_state: job.state(),
-            state: job.state(),
-        })
-    }
-
-    /// One First Fit pass: books resources for every pending job that fits,
-    /// records their start on disk, then launches them.
+    /// One First Fit pass: decides which pending jobs may start at all
+    /// (holds, begin times, dependencies, array throttles), books resources
+    /// for every one that fits, records their start on disk, then launches
+    /// them.
     async fn schedule_pass(self: &Arc<Self>) {
         if self.stopping.load(Ordering::SeqCst) {
             return;
         }
-        let started: Vec<Job> = {
+        let now = Utc::now();
+        let (started, doomed, recheck_at) = {
             let mut state = self.state();
+            let (candidates, doomed, recheck_at) = self.candidates(&mut state, now);
             let State {
                 jobs,
                 queue,
                 running,
                 tracker,
             } = &mut *state;
-            let candidates = State::candidates_of(jobs, queue);
             let plan = first_fit(candidates, tracker);
             for (id, reason) in plan.reasons {
-                if let Some(job) = jobs.get_mut(&id) {
-                    job.phase = Phase::Pending { reason, hold: None };
+                if let Some(Job {
+                    phase: Phase::Pending { reason: shown, .. },
+                    ..
+                }) = jobs.get_mut(&id)
+                {
+                    *shown = reason;
                 }
             }
-            let now = Utc::now();
             let mut started = Vec::with_capacity(plan.starts.len());
             for (id, allocation) in plan.starts {
                 let Some(job) = jobs.get_mut(&id) else {
@@ -252,8 +294,14 @@ impl Daemon {
                 running.insert(id, Running::default());
                 started.push(job.clone());
             }
-            started
+            (started, doomed, recheck_at)
         };
+        if let Some(at) = recheck_at {
+            self.wake_at(at);
+        }
+        if !doomed.is_empty() {
+            self.cancel_unsatisfiable(doomed).await;
+        }
         if started.is_empty() {
             return;
         }
@@ -282,20 +330,190 @@ impl Daemon {
         }
     }
 
+    /// The pending jobs in queue order as the scheduler sees them; also the
+    /// jobs whose dependency failed and must be cancelled, and when to look
+    /// again for begin times and delays.
+    fn candidates(
+        &self,
+        state: &mut State,
+        now: DateTime<Utc>,
+    ) -> (Vec<Candidate>, Vec<JobId>, Option<DateTime<Utc>>) {
+        let mut running_in: HashMap<String, u32> = HashMap::new();
+        for id in state.running.keys() {
+            if let Some(job) = state.jobs.get(id) {
+                for group in groups(&job.spec) {
+                    *running_in.entry(group).or_default() += 1;
+                }
+            }
+        }
+        let mut recheck_at: Option<DateTime<Utc>> = None;
+        let mut doomed = Vec::new();
+        let mut candidates = Vec::with_capacity(state.queue.len());
+        let order: Vec<JobId> = state.queue.iter().map(|key| key.id()).collect();
+        for id in order {
+            let Some(job) = state.jobs.get(&id) else {
+                continue;
+            };
+            let Phase::Pending { reason, hold } = job.phase else {
+                continue;
+            };
+            let mut blocked = hold.map(Hold::reason);
+            if blocked.is_none()
+                && let Some(begin) = job.spec.begin_time
+                && begin > now
+            {
+                blocked = Some(Reason::BeginTime);
+                recheck_at = Some(recheck_at.map_or(begin, |at| at.min(begin)));
+            }
+            if blocked.is_none() && job.spec.dependency.is_some() {
+                let mut dependency = job.spec.dependency.clone();
+                let evaluation = dependency
+                    .as_mut()
+                    .map(|d| dependencies::evaluate(d, &state.jobs, &self.store, now));
+                if let Some(job) = state.jobs.get_mut(&id) {
+                    job.spec.dependency = dependency;
+                }
+                if let Some(Evaluation {
+                    progress,
+                    recheck_at: at,
+                }) = evaluation
+                {
+                    if let Some(at) = at {
+                        recheck_at = Some(recheck_at.map_or(at, |r| r.min(at)));
+                    }
+                    blocked = match progress {
+                        Progress::Satisfied => None,
+                        Progress::Waiting => Some(Reason::Dependency),
+                        Progress::Failed => {
+                            let kill = state
+                                .jobs
+                                .get(&id)
+                                .is_some_and(|j| j.spec.kill_on_invalid_dep);
+                            if kill {
+                                doomed.push(id);
+                                continue;
+                            }
+                            Some(Reason::DependencyNeverSatisfied)
+                        }
+                    };
+                }
+            }
+            let Some(job) = state.jobs.get(&id) else {
+                continue;
+            };
+            let limits = limits_of(&job.spec, &running_in);
+            candidates.push(Candidate {
+                id,
+                request: job.spec.request,
+                reason,
+                blocked,
+                limits,
+            });
+        }
+        (candidates, doomed, recheck_at)
+    }
+
+    /// Wakes the scheduler at `at` (a begin time or a dependency delay).
+    fn wake_at(self: &Arc<Self>, at: DateTime<Utc>) {
+        {
+            let mut next = self
+                .next_wakeup
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if next.is_some_and(|armed| armed <= at) {
+                return;
+            }
+            *next = Some(at);
+        }
+        let daemon = self.clone();
+        tokio::spawn(async move {
+            let wait = (at - Utc::now()).to_std().unwrap_or_default();
+            tokio::time::sleep(wait + Duration::from_millis(1)).await;
+            {
+                let mut next = daemon
+                    .next_wakeup
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                if *next == Some(at) {
+                    *next = None;
+                }
+            }
+            daemon.wake.notify_one();
+        });
+    }
+
+    /// Cancels pending jobs whose dependency can never be satisfied and
+    /// that asked for that (`--kill-on-invalid-dep=yes`).
+    async fn cancel_unsatisfiable(self: &Arc<Self>, ids: Vec<JobId>) {
+        let now = Utc::now();
+        let cancelled: Vec<Job> = {
+            let mut state = self.state();
+            let state = &mut *state;
+            ids.iter()
+                .filter_map(|id| {
+                    let job = state.jobs.get_mut(id)?;
+                    state.queue.remove(&queue_key(job));
+                    job.phase = Phase::Finished {
+                        state: FinalState::Cancelled,
+                        reason: Reason::DependencyNeverSatisfied,
+                        exit_code: ExitCode::default(),
+                        allocation: None,
+                        start_time: None,
+                        end_time: now,
+                        cancelled_by: None,
+                        max_rss_kb: None,
+                    };
+                    Some(job.clone())
+                })
+                .collect()
+        };
+        for job in &cancelled {
+            log(format_args!(
+                "job {} cancelled: its dependency can never be satisfied",
+                job.id
+            ));
+        }
+        self.record_finished(cancelled).await;
+        self.wake.notify_one();
+    }
+
+    /// Writes finished jobs to the store, then lets the store answer for
+    /// them (they leave memory).
+    pub(super) async fn record_finished(&self, jobs: Vec<Job>) {
+        if jobs.is_empty() {
+            return;
+        }
+        let ids: Vec<JobId> = jobs.iter().map(|j| j.id).collect();
+        match self.store.update(jobs).await {
+            Ok(()) => {
+                let mut state = self.state();
+                for id in ids {
+                    if state
+                        .jobs
+                        .get(&id)
+                        .is_some_and(|j| matches!(j.phase, Phase::Finished { .. }))
+                    {
+                        state.jobs.remove(&id);
+                    }
+                }
+            }
+            Err(e) => log(format_args!("cannot record the end of jobs {ids:?}: {e}")),
+        }
+    }
+
     /// Starts the process of a job whose start is on disk.
     fn launch(self: &Arc<Self>, job: Job) {
         let id = job.id;
         let Phase::Running { allocation, .. } = &job.phase else {
             return;
         };
-        let cancelled = self
-            .state()
-            .running
-            .get(&id)
-            .and_then(|r| r.cancel_by)
-            .is_some();
-        if cancelled || self.stopping.load(Ordering::SeqCst) {
-            self.finish(id, End::CancelledBeforeLaunch);
+        let cancelled_by = self.state().running.get(&id).and_then(|r| r.cancel_by);
+        if let Some(by_uid) = cancelled_by {
+            self.finish(id, End::CancelledBeforeLaunch(by_uid));
+            return;
+        }
+        if self.stopping.load(Ordering::SeqCst) {
+            self.finish(id, End::LaunchFailed("the daemon is stopping".into()));
             return;
         }
         let payload = match self.store.payload(id) {
@@ -338,69 +556,84 @@ impl Daemon {
                 running.control = Some(control);
             }
         }
-        let time_limit = job.spec.time_limit.map(Duration::from_secs);
-        let kill_wait = self.config.kill_wait;
+        let limits = Limits {
+            time_limit: job.spec.time_limit.map(Duration::from_secs),
+            warn_signal: job.spec.options.warn_signal,
+            kill_wait: self.config.kill_wait,
+        };
         let daemon = self.clone();
         tokio::spawn(async move {
-            let outcome = executor::supervise(child, time_limit, kill_wait, controls).await;
+            let outcome = executor::supervise(child, limits, controls).await;
             daemon.finish(id, End::Ran(outcome));
         });
     }
 
     /// Records how a started job ended and gives its resources back (once:
-    /// a second call for the same job finds it no longer running).
-    fn finish(self: &Arc<Self>, id: JobId, end: End) {
+    /// a second call for the same job finds it no longer running). A
+    /// requeued job goes back to the queue instead.
+    pub(super) fn finish(self: &Arc<Self>, id: JobId, end: End) {
         let record = {
             let mut state = self.state();
-            let State {
-                jobs,
-                running,
-                tracker,
-                ..
-            } = &mut *state;
-            let Some(job) = jobs.get_mut(&id) else {
+            let state = &mut *state;
+            let Some(job) = state.jobs.get_mut(&id) else {
                 return;
             };
             let Phase::Running { start_time, .. } = job.phase else {
                 return;
             };
-            running.remove(&id);
-            let allocation = tracker.release(id);
-            let (state, reason, exit_code) = final_state(&end);
-            job.phase = Phase::Finished {
-                state,
-                reason,
-                exit_code,
-                allocation,
-                start_time: Some(start_time),
-                end_time: Utc::now(),
-                cancelled_by: None,
-                max_rss_kb: None,
-            };
-            job.clone()
+            state.running.remove(&id);
+            let allocation = state.tracker.release(id);
+            if let End::Ran(Outcome {
+                ending: Ending::Requeued,
+                ..
+            }) = end
+            {
+                job.spec.restarts += 1;
+                job.phase = Phase::Pending {
+                    reason: Reason::None,
+                    hold: None,
+                };
+                let job = job.clone();
+                state.enqueue(job.clone());
+                job
+            } else {
+                let (final_state, reason, exit_code, cancelled_by) = final_state(&end);
+                job.phase = Phase::Finished {
+                    state: final_state,
+                    reason,
+                    exit_code,
+                    allocation,
+                    start_time: Some(start_time),
+                    end_time: Utc::now(),
+                    cancelled_by,
+                    max_rss_kb: None,
+                };
+                job.clone()
+            }
         };
         let detail = match &end {
             End::LaunchFailed(why) => format!(": {why}"),
             _ => String::new(),
         };
+        let exit = match &record.phase {
+            Phase::Finished { exit_code, .. } => format!(" exit {exit_code}"),
+            _ => String::new(),
+        };
         log(format_args!(
-            "job {id} ended {} exit {}{detail}",
-            record.state(),
-            match &record.phase {
-                Phase::Finished { exit_code, .. } => exit_code.to_string(),
-                _ => String::new(),
+            "job {id} {}{exit}{detail}",
+            match record.phase {
+                Phase::Pending { .. } => "requeued".to_string(),
+                _ => format!("ended {}", record.state()),
             }
         ));
         let _ = std::fs::remove_file(self.scripts_dir.join(id.to_string()));
         self.wake.notify_one();
         let daemon = self.clone();
         tokio::spawn(async move {
-            match daemon.store.update(vec![record]).await {
-                Ok(()) => {
-                    // The store now answers for the job.
-                    daemon.state().jobs.remove(&id);
-                }
-                Err(e) => log(format_args!("cannot record the end of job {id}: {e}")),
+            if matches!(record.phase, Phase::Finished { .. }) {
+                daemon.record_finished(vec![record]).await;
+            } else if let Err(e) = daemon.store.update(vec![record]).await {
+                log(format_args!("cannot record the requeue of job {id}: {e}"));
             }
         });
     }
@@ -417,10 +650,10 @@ impl Daemon {
             let mut state = self.state();
             for mut job in jobs {
                 match job.phase {
-                    Phase::Pending { .. } => {
+                    Phase::Pending { hold, .. } => {
                         job.phase = Phase::Pending {
                             reason: Reason::None,
-                            hold: None,
+                            hold,
                         };
                         state.enqueue(job);
                         pending += 1;
@@ -486,31 +719,121 @@ pub(super) async fn scheduler_loop(daemon: Arc<Daemon>) {
     }
 }
 
-/// Only the job's owner, root, or the daemon's own user may change a job.
-fn authorize(job: &Job, caller: Caller) -> Result<()> {
-    if caller.uid == 0 || caller.uid == job.spec.uid || caller.uid == users::current_uid() {
-        Ok(())
-    } else {
-        Err(Error::PermissionDenied)
+/// The groups a job counts in for running-at-once caps.
+fn groups(spec: &JobSpec) -> Vec<String> {
+    let mut groups = Vec::new();
+    if let Some(array) = spec.array
+        && array.max_running.is_some()
+    {
+        groups.push(format!("array:{}", array.array_id));
     }
+    groups.push(singleton_group(spec));
+    groups
 }
 
-fn final_state(end: &End) -> (FinalState, Reason, ExitCode) {
+fn singleton_group(spec: &JobSpec) -> String {
+    format!("singleton:{}:{}", spec.uid, spec.name)
+}
+
+/// The caps that apply to a job: its array's `%N`, and one-at-a-time for a
+/// singleton dependency.
+fn limits_of(spec: &JobSpec, running_in: &HashMap<String, u32>) -> Vec<Limit> {
+    let mut limits = Vec::new();
+    let running = |group: &str| running_in.get(group).copied().unwrap_or(0);
+    if let Some(array) = spec.array
+        && let Some(max) = array.max_running
+    {
+        let group = format!("array:{}", array.array_id);
+        limits.push(Limit {
+            running: running(&group),
+            group,
+            max,
+            reason: Reason::JobArrayTaskLimit,
+        });
+    }
+    let singleton = spec.dependency.as_ref().is_some_and(|d| {
+        d.conditions
+            .iter()
+            .any(|(c, _)| c.kind == DependencyKind::Singleton)
+    });
+    if singleton {
+        let group = singleton_group(spec);
+        limits.push(Limit {
+            running: running(&group),
+            group,
+            max: 1,
+            reason: Reason::Dependency,
+        });
+    }
+    limits
+}
+
+/// One spec per array index.
+fn array_tasks(spec: &JobSpec, array: &ArraySpec) -> Vec<JobSpec> {
+    let indices = &array.indices;
+    let min = indices.first().copied().unwrap_or(0);
+    let max = indices.last().copied().unwrap_or(0);
+    let step = match indices.as_slice() {
+        [a, b, ..] if indices.windows(2).all(|w| w[1] - w[0] == b - a) => b - a,
+        _ => 1,
+    };
+    indices
+        .iter()
+        .map(|&index| {
+            let mut task = spec.clone();
+            task.array = Some(ArrayTask {
+                array_id: JobId(0),
+                index,
+                max_running: array.max_running,
+                count: indices.len() as u32,
+                min,
+                max,
+                step,
+            });
+            task
+        })
+        .collect()
+}
+
+fn final_state(end: &End) -> (FinalState, Reason, ExitCode, Option<u32>) {
     match end {
         End::LaunchFailed(_) => (
             FinalState::Failed,
             Reason::JobLaunchFailure,
             ExitCode { code: 1, signal: 0 },
+            None,
         ),
-        End::CancelledBeforeLaunch => (FinalState::Cancelled, Reason::None, ExitCode::default()),
+        End::CancelledBeforeLaunch(by_uid) => (
+            FinalState::Cancelled,
+            Reason::None,
+            ExitCode::default(),
+            Some(*by_uid),
+        ),
         End::Ran(Outcome { exit_code, ending }) => match ending {
-            Ending::Cancelled { .. } => (FinalState::Cancelled, Reason::None, *exit_code),
-            Ending::TimedOut => (FinalState::Timeout, Reason::TimeLimit, *exit_code),
-            Ending::Shutdown => (FinalState::Failed, Reason::NodeFail, *exit_code),
+            Ending::Cancelled { by_uid } => (
+                FinalState::Cancelled,
+                Reason::None,
+                *exit_code,
+                Some(*by_uid),
+            ),
+            Ending::TimedOut => (FinalState::Timeout, Reason::TimeLimit, *exit_code, None),
+            Ending::Shutdown | Ending::Requeued => {
+                (FinalState::Failed, Reason::NodeFail, *exit_code, None)
+            }
             Ending::Exited => match (exit_code.code, exit_code.signal) {
-                (0, 0) => (FinalState::Completed, Reason::None, *exit_code),
-                (_, 0) => (FinalState::Failed, Reason::NonZeroExitCode, *exit_code),
-                (_, signal) => (FinalState::Failed, Reason::RaisedSignal(signal), *exit_code),
+                (0, 0) => (FinalState::Completed, Reason::None, *exit_code, None),
+                (_, 0) => (
+                    FinalState::Failed,
+                    Reason::NonZeroExitCode,
+                    *exit_code,
+                    None,
+                ),
+                (_, signal) => (
+                    FinalState::Failed,
+                    Reason::RaisedSignal(signal),
+                    *exit_code,
+                    None,
+                ),
             },
         },
     }

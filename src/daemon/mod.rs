@@ -6,6 +6,8 @@
 //! serve. All job state lives in one [`State`] behind one lock, held only
 //! for short, non-blocking sections.
 
+mod actions;
+mod dependencies;
 mod executor;
 mod job;
 mod lifecycle;
@@ -64,6 +66,9 @@ pub(crate) struct Daemon {
     wake: Notify,
     /// Set once shutdown begins: no job starts after it.
     stopping: AtomicBool,
+    /// The earliest time a timer will wake the scheduler (begin times).
+    next_wakeup: Mutex<Option<chrono::DateTime<chrono::Utc>>>,
+    started_at: chrono::DateTime<chrono::Utc>,
     scripts_dir: PathBuf,
 }
 
@@ -114,6 +119,8 @@ async fn serve(config: Config) -> Result<()> {
         state: Mutex::new(State::new(ResourceTracker::new(config.capacity))),
         wake: Notify::new(),
         stopping: AtomicBool::new(false),
+        next_wakeup: Mutex::new(None),
+        started_at: chrono::Utc::now(),
         store,
         scripts_dir,
         config,

@@ -7,6 +7,7 @@
 //! job end, cancel, start-up), never on a timer.
 
 use std::cmp::Reverse;
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
@@ -36,13 +37,30 @@ impl QueueKey {
     }
 }
 
+/// A cap on how many jobs of a group run at once: an array's `%N`
+/// throttle, or a singleton dependency (one job per name and user).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Limit {
+    /// The group, e.g. `array:12` or `singleton:1000:train`.
+    pub group: String,
+    /// Jobs of the group running before the pass.
+    pub running: u32,
+    pub max: u32,
+    /// What a job held back by the cap shows.
+    pub reason: Reason,
+}
+
 /// A pending job as the pass sees it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Candidate {
     pub id: JobId,
     pub request: ResourceRequest,
     /// The reason the job shows now, so the pass reports only changes.
     pub reason: Reason,
+    /// `Some(reason)` when the job may not start now whatever is free
+    /// (held, before its begin time, waiting for a dependency).
+    pub blocked: Option<Reason>,
+    pub limits: Vec<Limit>,
 }
 
 /// What one pass decided.
@@ -70,30 +88,25 @@ pub fn first_fit(
 ) -> Plan {
     let mut plan = Plan::default();
     let mut waiting = Waiting::default();
+    let mut started_in: HashMap<String, u32> = HashMap::new();
     for job in pending {
-        let reason = match tracker.allocate(job.id, &job.request) {
-            Ok(allocation) => {
-                plan.starts.push((job.id, allocation));
-                continue;
-            }
-            Err(_) => {
-                let free = tracker.free();
-                let short = Waiting {
-                    cpus: job.request.cpus > free.cpus,
-                    memory: job.request.memory_mb > free.memory_mb,
-                    gpus: job.request.gpus > free.gpus,
-                };
-                let behind = (short.cpus && waiting.cpus)
-                    || (short.memory && waiting.memory)
-                    || (short.gpus && waiting.gpus);
-                waiting.cpus |= short.cpus;
-                waiting.memory |= short.memory;
-                waiting.gpus |= short.gpus;
-                if behind {
-                    Reason::Priority
-                } else {
-                    Reason::Resources
+        let capped = job.limits.iter().find(|limit| {
+            limit.running + started_in.get(&limit.group).copied().unwrap_or(0) >= limit.max
+        });
+        let reason = if let Some(blocked) = job.blocked {
+            blocked
+        } else if let Some(limit) = capped {
+            limit.reason
+        } else {
+            match tracker.allocate(job.id, &job.request) {
+                Ok(allocation) => {
+                    plan.starts.push((job.id, allocation));
+                    for limit in &job.limits {
+                        *started_in.entry(limit.group.clone()).or_default() += 1;
+                    }
+                    continue;
                 }
+                Err(_) => waiting.place(&job.request, tracker.free()),
             }
         };
         if reason != job.reason {
@@ -101,6 +114,28 @@ pub fn first_fit(
         }
     }
     plan
+}
+
+impl Waiting {
+    /// The reason of a job that does not fit in `free`, noting which
+    /// resources it now waits for.
+    fn place(&mut self, request: &ResourceRequest, free: ResourceRequest) -> Reason {
+        let short = Waiting {
+            cpus: request.cpus > free.cpus,
+            memory: request.memory_mb > free.memory_mb,
+            gpus: request.gpus > free.gpus,
+        };
+        let behind =
+            (short.cpus && self.cpus) || (short.memory && self.memory) || (short.gpus && self.gpus);
+        self.cpus |= short.cpus;
+        self.memory |= short.memory;
+        self.gpus |= short.gpus;
+        if behind {
+            Reason::Priority
+        } else {
+            Reason::Resources
+        }
+    }
 }
 
 #[cfg(test)]
@@ -125,6 +160,8 @@ mod tests {
                 gpus,
             },
             reason: Reason::None,
+            blocked: None,
+            limits: Vec::new(),
         }
     }
 
@@ -193,6 +230,34 @@ mod tests {
         assert_eq!(plan.starts[1].1.cpu_ids, vec![1, 2]);
         assert_eq!(plan.starts[1].1.gpu_ids, vec![1]);
         assert_eq!(t.free().cpus, 1);
+    }
+
+    #[test]
+    fn blocked_jobs_keep_their_reason_and_take_nothing() {
+        let mut t = tracker(2, 0, 0);
+        let mut held = job(1, 1, 0, 0);
+        held.blocked = Some(Reason::JobHeldUser);
+        let plan = first_fit([held, job(2, 2, 0, 0)], &mut t);
+        assert_eq!(started(&plan), vec![2]);
+        assert_eq!(plan.reasons, vec![(JobId(1), Reason::JobHeldUser)]);
+    }
+
+    #[test]
+    fn a_group_limit_caps_starts_within_the_pass() {
+        let mut t = tracker(8, 0, 0);
+        let task = |id| {
+            let mut c = job(id, 1, 0, 0);
+            c.limits.push(Limit {
+                group: "array:1".into(),
+                running: 1,
+                max: 3,
+                reason: Reason::JobArrayTaskLimit,
+            });
+            c
+        };
+        let plan = first_fit([task(2), task(3), task(4)], &mut t);
+        assert_eq!(started(&plan), vec![2, 3]);
+        assert_eq!(plan.reasons, vec![(JobId(4), Reason::JobArrayTaskLimit)]);
     }
 
     #[test]

@@ -17,11 +17,13 @@ use serde::de::DeserializeOwned;
 use tokio::net::{TcpListener, UnixListener};
 
 use super::Daemon;
+use super::job::Job;
 use super::store::FinishedFilter;
 use crate::error::Error;
+use crate::format::array::MAX_ARRAY_SIZE;
 use crate::protocol::{
-    ApiError, Health, JobId, JobInfo, JobList, JobState, ListQuery, NodeInfo, SubmitRequest,
-    SubmitResponse,
+    ApiError, DaemonConfig, Health, JobId, JobInfo, JobList, JobState, ListQuery, NodeInfo,
+    SignalRequest, SubmitRequest, SubmitResponse, TestOnlyResponse, UpdateRequest,
 };
 use crate::users;
 
@@ -75,9 +77,15 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/node", get(node))
+        .route("/v1/config", get(config))
         .route("/v1/jobs", post(submit).get(list))
-        .route("/v1/jobs/{id}", get(job))
+        .route("/v1/jobs/test", post(test_submit))
+        .route("/v1/jobs/{id}", get(job).patch(update))
         .route("/v1/jobs/{id}/cancel", post(cancel))
+        .route("/v1/jobs/{id}/signal", post(signal))
+        .route("/v1/jobs/{id}/hold", post(hold))
+        .route("/v1/jobs/{id}/release", post(release))
+        .route("/v1/jobs/{id}/requeue", post(requeue))
         .fallback(unknown_route)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(daemon)
@@ -109,6 +117,83 @@ async fn node(State(daemon): Shared) -> axum::Json<NodeInfo> {
     })
 }
 
+async fn config(State(daemon): Shared) -> axum::Json<DaemonConfig> {
+    let config = &daemon.config;
+    axum::Json(DaemonConfig {
+        version: env!("CARGO_PKG_VERSION").into(),
+        node: config.node_name.clone(),
+        partition: config.partition.clone(),
+        socket: config.socket.clone(),
+        listen: config.listen.map(|a| a.to_string()),
+        state_dir: config.state_dir.clone(),
+        cpus: config.capacity.cpus,
+        memory_mb: config.capacity.memory_mb,
+        gpus: config.capacity.gpus,
+        kill_wait_secs: config.kill_wait.as_secs(),
+        min_job_age_secs: 0,
+        max_array_size: MAX_ARRAY_SIZE,
+        started_at: daemon.started_at,
+    })
+}
+
+async fn test_submit(
+    State(daemon): Shared,
+    ConnectInfo(caller): ConnectInfo<Caller>,
+    body: Bytes,
+) -> Reply<axum::Json<TestOnlyResponse>> {
+    let request: SubmitRequest = parse_json(&body)?;
+    Ok(axum::Json(daemon.test_submit(&request, caller)?))
+}
+
+async fn update(
+    State(daemon): Shared,
+    ConnectInfo(caller): ConnectInfo<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Reply<axum::Json<JobInfo>> {
+    let id = parse_id(&id)?;
+    let request: UpdateRequest = parse_json(&body)?;
+    Ok(axum::Json(daemon.update(id, request, caller).await?))
+}
+
+async fn signal(
+    State(daemon): Shared,
+    ConnectInfo(caller): ConnectInfo<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Reply<axum::Json<JobInfo>> {
+    let id = parse_id(&id)?;
+    let request: SignalRequest = parse_json(&body)?;
+    Ok(axum::Json(daemon.signal(id, request, caller)?))
+}
+
+async fn hold(
+    State(daemon): Shared,
+    ConnectInfo(caller): ConnectInfo<Caller>,
+    Path(id): Path<String>,
+) -> Reply<axum::Json<JobInfo>> {
+    let id = parse_id(&id)?;
+    Ok(axum::Json(daemon.hold(id, caller).await?))
+}
+
+async fn release(
+    State(daemon): Shared,
+    ConnectInfo(caller): ConnectInfo<Caller>,
+    Path(id): Path<String>,
+) -> Reply<axum::Json<JobInfo>> {
+    let id = parse_id(&id)?;
+    Ok(axum::Json(daemon.release(id, caller).await?))
+}
+
+async fn requeue(
+    State(daemon): Shared,
+    ConnectInfo(caller): ConnectInfo<Caller>,
+    Path(id): Path<String>,
+) -> Reply<axum::Json<JobInfo>> {
+    let id = parse_id(&id)?;
+    Ok(axum::Json(daemon.requeue(id, caller).await?))
+}
+
 async fn submit(
     State(daemon): Shared,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -127,7 +212,7 @@ async fn list(State(daemon): Shared, RawQuery(query): RawQuery) -> Reply<axum::J
         state
             .jobs
             .values()
-            .filter(|job| filter.matches(job.id, job.spec.uid, job.state()))
+            .filter(|job| filter.matches(job))
             .map(|job| job.info(daemon.node()))
             .collect()
     };
@@ -145,7 +230,7 @@ async fn list(State(daemon): Shared, RawQuery(query): RawQuery) -> Reply<axum::J
         jobs.extend(
             finished
                 .iter()
-                .filter(|job| !known.contains(&job.id))
+                .filter(|job| !known.contains(&job.id) && filter.matches(job))
                 .map(|job| job.info(daemon.node())),
         );
     }
@@ -184,9 +269,11 @@ async fn unknown_route() -> Failure {
 
 /// The list filters, parsed once.
 struct Filter {
+    /// Job ids; an array's id also matches all its tasks.
     ids: Option<Vec<JobId>>,
     uids: Option<Vec<u32>>,
     states: BTreeSet<JobState>,
+    names: Option<Vec<String>>,
 }
 
 impl Filter {
@@ -215,13 +302,33 @@ impl Filter {
                 .map(|s| s.parse::<JobState>().map_err(Failure::bad_request))
                 .collect::<Result<_, _>>()?,
         };
-        Ok(Filter { ids, uids, states })
+        let names = query
+            .names
+            .as_deref()
+            .map(|names| split(names).map(str::to_string).collect());
+        Ok(Filter {
+            ids,
+            uids,
+            states,
+            names,
+        })
     }
 
-    fn matches(&self, id: JobId, uid: u32, state: JobState) -> bool {
-        self.states.contains(&state)
-            && self.ids.as_ref().is_none_or(|ids| ids.contains(&id))
-            && self.uids.as_ref().is_none_or(|uids| uids.contains(&uid))
+    fn matches(&self, job: &Job) -> bool {
+        let array = job.spec.array.map(|a| a.array_id);
+        self.states.contains(&job.state())
+            && self
+                .ids
+                .as_ref()
+                .is_none_or(|ids| ids.contains(&job.id) || array.is_some_and(|a| ids.contains(&a)))
+            && self
+                .uids
+                .as_ref()
+                .is_none_or(|uids| uids.contains(&job.spec.uid))
+            && self
+                .names
+                .as_ref()
+                .is_none_or(|names| names.contains(&job.spec.name))
     }
 }
 
@@ -279,6 +386,7 @@ impl From<Error> for Failure {
         let (status, code) = match &error {
             Error::NoSuchJob(_) => (StatusCode::NOT_FOUND, "not_found"),
             Error::PermissionDenied => (StatusCode::FORBIDDEN, "forbidden"),
+            Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Error::Invalid(_)
             | Error::InvalidTime(_)
             | Error::InvalidMemory(_)

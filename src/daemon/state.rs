@@ -6,8 +6,8 @@ use std::collections::{BTreeSet, HashMap};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::daemon::executor::Control;
-use crate::daemon::job::{Job, Phase};
-use crate::daemon::scheduler::{Candidate, QueueKey};
+use crate::daemon::job::Job;
+use crate::daemon::scheduler::QueueKey;
 use crate::daemon::tracker::ResourceTracker;
 use crate::protocol::{JobId, JobState};
 
@@ -45,26 +45,6 @@ impl State {
     pub fn enqueue(&mut self, job: Job) {
         self.queue.insert(queue_key(&job));
         self.jobs.insert(job.id, job);
-    }
-
-    /// The pending jobs in queue order, as the scheduler sees them. (A
-    /// function of the two fields, so the caller can lend the tracker out
-    /// mutably at the same time.)
-    pub fn candidates_of<'a>(
-        jobs: &'a HashMap<JobId, Job>,
-        queue: &'a BTreeSet<QueueKey>,
-    ) -> impl Iterator<Item = Candidate> + 'a {
-        queue.iter().filter_map(|key| {
-            let job = jobs.get(&key.id())?;
-            match job.phase {
-                Phase::Pending { reason, .. } => Some(Candidate {
-                    id: job.id,
-                    request: job.spec.request,
-                    reason,
-                }),
-                _ => None,
-            }
-        })
     }
 
     /// Counts of jobs by state, for the node summary.

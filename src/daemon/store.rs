@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 
 use crate::daemon::job::{Job, JobSpec, Phase};
 use crate::error::{Error, Result};
-use crate::protocol::{JobId, JobState, Reason};
+use crate::protocol::{JobId, JobState};
 
 /// The schema this build reads and writes; `PRAGMA user_version` holds it.
 const SCHEMA_VERSION: i64 = 1;
@@ -42,10 +42,13 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_by_state ON jobs(state);
 ";
 
-/// A job as submitted: its spec plus what stays on disk only.
+/// A job as submitted: its spec and first phase, plus what stays on disk
+/// only. For array tasks the store fills in the array's id (the first
+/// task's id) when it assigns the ids.
 #[derive(Debug, Clone)]
 pub struct NewJob {
     pub spec: JobSpec,
+    pub phase: Phase,
     pub script: String,
     pub environment: BTreeMap<String, String>,
 }
@@ -66,7 +69,7 @@ pub struct FinishedFilter {
 }
 
 enum Write {
-    Insert(Box<NewJob>, oneshot::Sender<Result<JobId>>),
+    Insert(Vec<NewJob>, oneshot::Sender<Result<Vec<JobId>>>),
     Update(Vec<Job>, oneshot::Sender<Result<()>>),
 }
 
@@ -96,10 +99,11 @@ impl JobStore {
         })
     }
 
-    /// Stores a new job and returns its id once the commit is on disk.
-    pub async fn insert(&self, job: NewJob) -> Result<JobId> {
+    /// Stores new jobs (one, or the tasks of an array) in one transaction
+    /// and returns their ids, consecutive, once the commit is on disk.
+    pub async fn insert(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>> {
         let (reply, answer) = oneshot::channel();
-        self.send(Write::Insert(Box::new(job), reply))?;
+        self.send(Write::Insert(jobs, reply))?;
         answer.await.map_err(|_| writer_gone())?
     }
 
@@ -157,8 +161,14 @@ impl JobStore {
             .join(",");
         let mut sql = format!("SELECT id, spec, phase FROM jobs WHERE state IN ({state_list})");
         if let Some(ids) = &filter.ids {
-            let ids = ids.iter().map(|id| id.0.to_string()).collect::<Vec<_>>();
-            sql.push_str(&format!(" AND id IN ({})", ids.join(",")));
+            let ids = ids
+                .iter()
+                .map(|id| id.0.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            sql.push_str(&format!(
+                " AND (id IN ({ids}) OR json_extract(spec, '$.array.array_id') IN ({ids}))"
+            ));
         }
         if let Some(uids) = &filter.uids {
             let uids = uids.iter().map(u32::to_string).collect::<Vec<_>>();
@@ -169,6 +179,29 @@ impl JobStore {
             let mut stmt = conn.prepare(&sql)?;
             let rows = stmt.query_map([], row_to_parts)?;
             rows.map(|row| parts_to_job(row?)).collect()
+        })
+    }
+
+    /// The job with this id and, if it is an array, all its tasks.
+    pub fn related(&self, id: JobId) -> Result<Vec<Job>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, spec, phase FROM jobs
+                 WHERE id = ?1 OR json_extract(spec, '$.array.array_id') = ?1",
+            )?;
+            let rows = stmt.query_map([id.0 as i64], row_to_parts)?;
+            rows.map(|row| parts_to_job(row?)).collect()
+        })
+    }
+
+    /// The highest id given so far (0 for none).
+    pub fn last_id(&self) -> Result<u64> {
+        self.read(|conn| {
+            Ok(conn.query_row(
+                "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), 0)",
+                [],
+                |row| row.get::<_, i64>(0),
+            )? as u64)
         })
     }
 
@@ -249,7 +282,7 @@ fn write_loop(mut conn: Connection, queue: mpsc::Receiver<Write>) {
                     .iter()
                     .map(|write| {
                         commit_group(&mut conn, std::slice::from_ref(write))
-                            .map(|mut ids| ids.pop().flatten())
+                            .map(|mut ids| ids.pop().unwrap_or_default())
                     })
                     .collect();
                 answer(group, results);
@@ -259,35 +292,48 @@ fn write_loop(mut conn: Connection, queue: mpsc::Receiver<Write>) {
     }
 }
 
-/// One transaction for the group; the id of each insert, `None` for updates.
-fn commit_group(conn: &mut Connection, group: &[Write]) -> Result<Vec<Option<JobId>>> {
+/// One transaction for the group; the ids each insert got (none for updates).
+fn commit_group(conn: &mut Connection, group: &[Write]) -> Result<Vec<Vec<JobId>>> {
     let tx = conn.transaction()?;
     let mut ids = Vec::with_capacity(group.len());
     {
         let mut insert = tx.prepare_cached(
-            "INSERT INTO jobs (state, uid, name, submit_time, spec, phase, script, environment)
-             VALUES ('PENDING', ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO jobs (id, state, uid, name, submit_time, spec, phase, script, environment)
+             VALUES (?1, 'PENDING', ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
         let mut update = tx.prepare_cached(
             "UPDATE jobs SET state = ?2, end_time = ?3, spec = ?4, phase = ?5 WHERE id = ?1",
         )?;
         for write in group {
             match write {
-                Write::Insert(job, _) => {
-                    let phase = Phase::Pending {
-                        reason: Reason::None,
-                        hold: None,
-                    };
-                    insert.execute(params![
-                        job.spec.uid,
-                        job.spec.name,
-                        job.spec.submit_time.timestamp_millis(),
-                        to_json(&job.spec)?,
-                        to_json(&phase)?,
-                        job.script,
-                        to_json(&job.environment)?,
-                    ])?;
-                    ids.push(Some(JobId(tx.last_insert_rowid() as u64)));
+                Write::Insert(jobs, _) => {
+                    // AUTOINCREMENT's counter is the highest id ever used,
+                    // so ids continue from it and are never reused.
+                    let first: i64 = tx.query_row(
+                        "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), 0) + 1",
+                        [],
+                        |row| row.get(0),
+                    )?;
+                    let mut assigned = Vec::with_capacity(jobs.len());
+                    for (offset, job) in jobs.iter().enumerate() {
+                        let id = first + offset as i64;
+                        let mut spec = job.spec.clone();
+                        if let Some(array) = &mut spec.array {
+                            array.array_id = JobId(first as u64);
+                        }
+                        insert.execute(params![
+                            id,
+                            spec.uid,
+                            spec.name,
+                            spec.submit_time.timestamp_millis(),
+                            to_json(&spec)?,
+                            to_json(&job.phase)?,
+                            job.script,
+                            to_json(&job.environment)?,
+                        ])?;
+                        assigned.push(JobId(id as u64));
+                    }
+                    ids.push(assigned);
                 }
                 Write::Update(jobs, _) => {
                     for job in jobs {
@@ -303,7 +349,7 @@ fn commit_group(conn: &mut Connection, group: &[Write]) -> Result<Vec<Option<Job
                             to_json(&job.phase)?,
                         ])?;
                     }
-                    ids.push(None);
+                    ids.push(Vec::new());
                 }
             }
         }
@@ -312,7 +358,7 @@ fn commit_group(conn: &mut Connection, group: &[Write]) -> Result<Vec<Option<Job
     Ok(ids)
 }
 
-fn answer(group: Vec<Write>, results: Vec<Result<Option<JobId>>>) {
+fn answer(group: Vec<Write>, results: Vec<Result<Vec<JobId>>>) {
     let mut results = results.into_iter();
     for write in group {
         let result = results
@@ -321,10 +367,7 @@ fn answer(group: Vec<Write>, results: Vec<Result<Option<JobId>>>) {
         // A caller that stopped waiting is not an error of the store.
         match write {
             Write::Insert(_, reply) => {
-                let _ =
-                    reply.send(result.and_then(|id| {
-                        id.ok_or_else(|| Error::Other("insert returned no id".into()))
-                    }));
+                let _ = reply.send(result);
             }
             Write::Update(_, reply) => {
                 let _ = reply.send(result.map(|_| ()));

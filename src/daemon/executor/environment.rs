@@ -41,9 +41,46 @@ pub fn job_environment(
         ("JOB_PARTITION", spec.partition.clone()),
         ("CLUSTER_NAME", "conductor".to_string()),
     ];
-    if spec.memory_requested {
-        vars.push(("MEM_PER_NODE", allocation.memory_mb.to_string()));
+    match spec.options.memory_per_cpu_mb {
+        Some(per_cpu) => vars.push(("MEM_PER_CPU", per_cpu.to_string())),
+        None if spec.memory_requested => {
+            vars.push(("MEM_PER_NODE", allocation.memory_mb.to_string()));
+        }
+        None => {}
     }
+    if let Some(array) = spec.array {
+        vars.push(("ARRAY_JOB_ID", array.array_id.to_string()));
+        vars.push(("ARRAY_TASK_ID", array.index.to_string()));
+        vars.push(("ARRAY_TASK_COUNT", array.count.to_string()));
+        vars.push(("ARRAY_TASK_MIN", array.min.to_string()));
+        vars.push(("ARRAY_TASK_MAX", array.max.to_string()));
+        vars.push(("ARRAY_TASK_STEP", array.step.to_string()));
+    }
+    if let Some(dependency) = &spec.options.dependency_text {
+        vars.push(("JOB_DEPENDENCY", dependency.clone()));
+    }
+    if let Some(per_node) = spec.options.ntasks_per_node {
+        vars.push(("NTASKS_PER_NODE", per_node.to_string()));
+    }
+    if let Some(export) = &spec.options.export {
+        vars.push(("EXPORT_ENV", export.clone()));
+    }
+    if let Some(account) = &spec.options.account {
+        vars.push(("JOB_ACCOUNT", account.clone()));
+    }
+    vars.push((
+        "JOB_QOS",
+        spec.options.qos.clone().unwrap_or_else(|| "normal".into()),
+    ));
+    let start = chrono::Utc::now().timestamp();
+    vars.push(("JOB_START_TIME", start.to_string()));
+    if let Some(limit) = spec.time_limit {
+        vars.push(("JOB_END_TIME", (start + limit as i64).to_string()));
+    }
+    vars.push(("RESTART_COUNT", spec.restarts.to_string()));
+    vars.push(("PRIO_PROCESS", spec.nice.to_string()));
+    vars.push(("GTIDS", "0".to_string()));
+    vars.push(("TOPOLOGY_ADDR", node.to_string()));
     if !allocation.gpu_ids.is_empty() {
         vars.push(("GPUS_ON_NODE", allocation.gpu_ids.len().to_string()));
         vars.push(("JOB_GPUS", join(&allocation.gpu_ids)));
@@ -54,6 +91,7 @@ pub fn job_environment(
         env.insert(format!("SLURM_{name}"), value.clone());
         env.insert(format!("CONDUCTOR_{name}"), value);
     }
+    env.insert("SLURMD_NODENAME".into(), node.to_string());
     if !allocation.gpu_ids.is_empty() {
         let gpus = join(&allocation.gpu_ids);
         env.insert("CUDA_VISIBLE_DEVICES".into(), gpus.clone());

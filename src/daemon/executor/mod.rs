@@ -8,4 +8,4 @@ mod spawn;
 mod supervise;
 
 pub use spawn::{Launch, spawn};
-pub use supervise::{Control, Ending, Outcome, supervise};
+pub use supervise::{Control, Ending, Limits, Outcome, supervise};

@@ -7,7 +7,6 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use tokio::process::{Child, Command};
 
@@ -38,16 +37,20 @@ pub fn spawn(launch: &Launch<'_>) -> Result<Child, String> {
     }
     write_script(&launch.script_path, launch.script)
         .map_err(|e| format!("cannot write {}: {e}", launch.script_path.display()))?;
+    let append = job.spec.options.append_output;
     let stdout_path = job.stdout_path(launch.node);
     let stderr_path = job.stderr_path(launch.node);
-    let stdout = open_output(&stdout_path)?;
+    let stdout = open_output(&stdout_path, append)?;
     let stderr = if stderr_path == stdout_path {
         stdout
             .try_clone()
             .map_err(|e| format!("cannot share {}: {e}", stdout_path.display()))?
     } else {
-        open_output(&stderr_path)?
+        open_output(&stderr_path, append)?
     };
+    let stdin_path = job.stdin_path(launch.node);
+    let stdin = File::open(&stdin_path)
+        .map_err(|e| format!("cannot open {}: {e}", stdin_path.display()))?;
 
     let (interpreter, interpreter_arg) = interpreter(launch.script);
     let mut command = Command::new(interpreter);
@@ -63,7 +66,7 @@ pub fn spawn(launch: &Launch<'_>) -> Result<Child, String> {
             launch.node,
             launch.environment,
         ))
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(stdout)
         .stderr(stderr)
         .kill_on_drop(false);
@@ -103,8 +106,8 @@ fn write_script(path: &Path, script: &str) -> std::io::Result<()> {
 }
 
 /// Opens an output file for the job, creating missing parent directories as
-/// workflow tools expect.
-fn open_output(path: &Path) -> Result<File, String> {
+/// workflow tools expect (submitit puts `%j` in the directory part).
+fn open_output(path: &Path, append: bool) -> Result<File, String> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent)
             .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
@@ -112,7 +115,8 @@ fn open_output(path: &Path) -> Result<File, String> {
     OpenOptions::new()
         .write(true)
         .create(true)
-        .truncate(true)
+        .append(append)
+        .truncate(!append)
         .open(path)
         .map_err(|e| format!("cannot open {}: {e}", path.display()))
 }

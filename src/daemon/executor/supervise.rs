@@ -1,5 +1,6 @@
-//! Watching a running job until its script ends: the time limit, cancels,
-//! and the final kill of whatever the script left behind.
+//! Watching a running job until its script ends: the time limit, the
+//! warning signal before it, cancels, signals, requeues, and the final kill
+//! of whatever the script left behind.
 
 use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
@@ -9,15 +10,19 @@ use tokio::process::Child;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::{Instant, sleep_until};
 
-use crate::protocol::ExitCode;
+use crate::protocol::{ExitCode, WarnSignal};
 
 /// A request to a running job's supervisor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
     /// End the job: SIGCONT and SIGTERM to the group, SIGKILL after the grace.
     Cancel { by_uid: u32 },
+    /// End the job the same way and queue it again.
+    Requeue,
     /// The daemon is stopping: end the job the same way.
     Shutdown,
+    /// Deliver a signal and nothing more (`ccancel --signal`).
+    Signal { signal: i32, batch_only: bool },
 }
 
 /// Why the script's process ended.
@@ -27,6 +32,8 @@ pub enum Ending {
     Exited,
     /// Because it was cancelled.
     Cancelled { by_uid: u32 },
+    /// Because it was requeued.
+    Requeued,
     /// Because it reached its time limit.
     TimedOut,
     /// Because the daemon stopped.
@@ -40,6 +47,15 @@ pub struct Outcome {
     pub ending: Ending,
 }
 
+/// The limits a supervisor enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub time_limit: Option<Duration>,
+    pub warn_signal: Option<WarnSignal>,
+    /// Grace between SIGTERM and SIGKILL.
+    pub kill_wait: Duration,
+}
+
 /// Where the supervisor is in stopping the job.
 enum Stopping {
     No,
@@ -50,17 +66,22 @@ enum Stopping {
     Killed,
 }
 
-/// Waits for the job's script to end, enforcing `time_limit` and obeying
+/// Waits for the job's script to end, enforcing `limits` and obeying
 /// `controls`. Processes of the job still alive when the script ends are
 /// killed, so nothing of a finished job runs on.
 pub async fn supervise(
     mut child: Child,
-    time_limit: Option<Duration>,
-    kill_wait: Duration,
+    limits: Limits,
     mut controls: UnboundedReceiver<Control>,
 ) -> Outcome {
-    let group = child.id().and_then(|pid| Pid::from_raw(pid as i32));
-    let deadline = time_limit.map(|limit| Instant::now() + limit);
+    let leader = child.id().and_then(|pid| Pid::from_raw(pid as i32));
+    let started = Instant::now();
+    let deadline = limits.time_limit.map(|limit| started + limit);
+    let mut warning = limits.warn_signal.and_then(|warn| {
+        let limit = limits.time_limit?;
+        let before = Duration::from_secs(warn.seconds_before);
+        Some((started + limit.saturating_sub(before), warn))
+    });
     let mut ending = Ending::Exited;
     let mut stopping = Stopping::No;
     let status = loop {
@@ -71,27 +92,40 @@ pub async fn supervise(
         let running = matches!(stopping, Stopping::No);
         tokio::select! {
             status = child.wait() => break status,
+            () = sleep_until_some(warning.map(|(at, _)| at)), if running && warning.is_some() => {
+                if let Some((_, warn)) = warning.take() {
+                    deliver(leader, warn.signal, warn.batch_only);
+                }
+            }
             () = sleep_until_some(deadline), if running && deadline.is_some() => {
                 ending = Ending::TimedOut;
-                terminate(group);
-                stopping = Stopping::Terminated { kill_at: Instant::now() + kill_wait };
+                terminate(leader);
+                stopping = Stopping::Terminated { kill_at: Instant::now() + limits.kill_wait };
             }
             () = sleep_until_some(kill_at), if kill_at.is_some() => {
-                signal_group(group, Signal::KILL);
+                signal_group(leader, Signal::KILL);
                 stopping = Stopping::Killed;
             }
-            Some(control) = controls.recv(), if running => {
-                ending = match control {
+            Some(control) = controls.recv() => {
+                let end_as = match control {
+                    Control::Signal { signal, batch_only } => {
+                        deliver(leader, signal, batch_only);
+                        continue;
+                    }
                     Control::Cancel { by_uid } => Ending::Cancelled { by_uid },
+                    Control::Requeue => Ending::Requeued,
                     Control::Shutdown => Ending::Shutdown,
                 };
-                terminate(group);
-                stopping = Stopping::Terminated { kill_at: Instant::now() + kill_wait };
+                if running {
+                    ending = end_as;
+                    terminate(leader);
+                    stopping = Stopping::Terminated { kill_at: Instant::now() + limits.kill_wait };
+                }
             }
         }
     };
     // The script is gone; anything it started in its group goes too.
-    signal_group(group, Signal::KILL);
+    signal_group(leader, Signal::KILL);
     let exit_code = match status {
         Ok(status) => match (status.code(), status.signal()) {
             (Some(code), _) => ExitCode { code, signal: 0 },
@@ -114,6 +148,19 @@ async fn sleep_until_some(at: Option<Instant>) {
 fn terminate(group: Option<Pid>) {
     signal_group(group, Signal::CONT);
     signal_group(group, Signal::TERM);
+}
+
+/// A user's signal: to the batch shell alone or to the job's whole group.
+fn deliver(leader: Option<Pid>, signal: i32, batch_only: bool) {
+    let (Some(leader), Some(signal)) = (leader, Signal::from_named_raw(signal)) else {
+        return;
+    };
+    // ESRCH only says the process or group is already gone.
+    let _ = if batch_only {
+        rustix::process::kill_process(leader, signal)
+    } else {
+        rustix::process::kill_process_group(leader, signal)
+    };
 }
 
 fn signal_group(group: Option<Pid>, signal: Signal) {

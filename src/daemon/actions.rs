@@ -1,0 +1,330 @@
+//! What users do to jobs that exist: cancel, signal, hold, release,
+//! requeue and update. Each checks the caller may act on the job, changes
+//! memory and the store together, and wakes the scheduler when a job's
+//! chances to start changed.
+
+use chrono::Utc;
+
+use super::executor::Control;
+use super::job::{FinalState, Hold, Job, Phase};
+use super::server::Caller;
+use super::state::queue_key;
+use super::{Daemon, log};
+use crate::error::{Error, Result};
+use crate::protocol::{
+    CancelResponse, ExitCode, JobId, JobInfo, JobState, Reason, SignalRequest, UpdateRequest,
+};
+use crate::users;
+
+impl Daemon {
+    /// Cancels a job. Pending: CANCELLED at once, on disk before the reply.
+    /// Running: its group gets SIGTERM, then SIGKILL after the grace; the job
+    /// ends CANCELLED when its processes are gone. Finished: nothing to do.
+    pub(super) async fn cancel(&self, id: JobId, caller: Caller) -> Result<CancelResponse> {
+        let cancelled = {
+            let mut guard = self.state();
+            let state = &mut *guard;
+            let Some(job) = state.jobs.get_mut(&id) else {
+                drop(guard);
+                let job = self.stored(id)?;
+                authorize(&job, caller)?;
+                return Ok(unchanged(&job));
+            };
+            authorize(job, caller)?;
+            match &job.phase {
+                Phase::Pending { .. } => {
+                    state.queue.remove(&queue_key(job));
+                    job.phase = Phase::Finished {
+                        state: FinalState::Cancelled,
+                        reason: Reason::None,
+                        exit_code: ExitCode::default(),
+                        allocation: None,
+                        start_time: None,
+                        end_time: Utc::now(),
+                        cancelled_by: Some(caller.uid),
+                        max_rss_kb: None,
+                    };
+                    job.clone()
+                }
+                Phase::Running { .. } => {
+                    let running = state.running.entry(id).or_default();
+                    match &running.control {
+                        Some(control) => {
+                            let _ = control.send(Control::Cancel { by_uid: caller.uid });
+                        }
+                        None => running.cancel_by = Some(caller.uid),
+                    }
+                    log(format_args!(
+                        "job {id} cancel requested by uid {}",
+                        caller.uid
+                    ));
+                    return Ok(unchanged(job));
+                }
+                Phase::Finished { .. } => return Ok(unchanged(job)),
+            }
+        };
+        if let Err(e) = self.store.update(vec![cancelled.clone()]).await {
+            // Not on disk, so not done: the job goes back to the queue.
+            let mut state = self.state();
+            if let Some(job) = state.jobs.get_mut(&id) {
+                job.phase = Phase::Pending {
+                    reason: Reason::None,
+                    hold: None,
+                };
+                let job = job.clone();
+                state.enqueue(job);
+            }
+            return Err(e);
+        }
+        self.state().jobs.remove(&id);
+        log(format_args!(
+            "job {id} cancelled while pending by uid {}",
+            caller.uid
+        ));
+        self.wake.notify_one();
+        Ok(CancelResponse {
+            job_id: id,
+            previous_state: JobState::Pending,
+            state: JobState::Cancelled,
+        })
+    }
+
+    /// Delivers a signal to a running job; the job's state is left alone.
+    pub(super) fn signal(
+        &self,
+        id: JobId,
+        request: SignalRequest,
+        caller: Caller,
+    ) -> Result<JobInfo> {
+        let state = self.state();
+        let Some(job) = state.jobs.get(&id) else {
+            drop(state);
+            let job = self.stored(id)?;
+            authorize(&job, caller)?;
+            return Err(not_running(id));
+        };
+        authorize(job, caller)?;
+        let control = state.running.get(&id).and_then(|r| r.control.as_ref());
+        match (&job.phase, control) {
+            (Phase::Running { .. }, Some(control)) => {
+                let _ = control.send(Control::Signal {
+                    signal: request.signal,
+                    batch_only: request.batch_only,
+                });
+                log(format_args!(
+                    "job {id} signal {} sent by uid {}",
+                    request.signal, caller.uid
+                ));
+                Ok(job.info(self.node()))
+            }
+            _ => Err(not_running(id)),
+        }
+    }
+
+    /// Holds a pending job: it stays pending until released. Root's holds
+    /// are admin holds (`JobHeldAdmin`).
+    pub(super) async fn hold(&self, id: JobId, caller: Caller) -> Result<JobInfo> {
+        let kind = if caller.uid == 0 {
+            Hold::Admin
+        } else {
+            Hold::User
+        };
+        self.change_pending(id, caller, |job| {
+            if let Phase::Pending { hold, reason } = &mut job.phase {
+                *hold = Some(kind);
+                *reason = kind.reason();
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Releases a held job.
+    pub(super) async fn release(&self, id: JobId, caller: Caller) -> Result<JobInfo> {
+        let info = self
+            .change_pending(id, caller, |job| {
+                if let Phase::Pending { hold, reason } = &mut job.phase {
+                    if *hold == Some(Hold::Admin) && caller.uid != 0 {
+                        return Err(Error::PermissionDenied);
+                    }
+                    *hold = None;
+                    *reason = Reason::None;
+                }
+                Ok(())
+            })
+            .await?;
+        self.wake.notify_one();
+        Ok(info)
+    }
+
+    /// Changes a pending job's name, limits, size or priority.
+    pub(super) async fn update(
+        &self,
+        id: JobId,
+        request: UpdateRequest,
+        caller: Caller,
+    ) -> Result<JobInfo> {
+        let capacity = self.config.capacity;
+        let info = self
+            .change_pending(id, caller, |job| {
+                let spec = &mut job.spec;
+                if let Some(name) = &request.name {
+                    if name.is_empty() {
+                        return Err(Error::Invalid("the job name is empty".into()));
+                    }
+                    spec.name.clone_from(name);
+                }
+                if let Some(limit) = request.time_limit {
+                    spec.time_limit = (limit > 0).then_some(limit);
+                }
+                if let Some(nice) = request.nice {
+                    if nice < spec.nice && caller.uid != 0 {
+                        return Err(Error::PermissionDenied);
+                    }
+                    spec.priority += i64::from(spec.nice - nice);
+                    spec.nice = nice;
+                }
+                if let Some(priority) = request.priority {
+                    if caller.uid != 0 && priority > spec.priority {
+                        return Err(Error::PermissionDenied);
+                    }
+                    spec.priority = priority;
+                }
+                let mut resources = spec.request;
+                if let Some(cpus) = request.cpus {
+                    if cpus == 0 {
+                        return Err(Error::Invalid("NumCPUs must be at least 1".into()));
+                    }
+                    resources.cpus = cpus;
+                }
+                if let Some(memory) = request.memory_mb {
+                    resources.memory_mb = memory;
+                    spec.memory_requested = true;
+                }
+                if !capacity.can_ever_fit(&resources) {
+                    return Err(Error::Invalid(
+                        "Requested node configuration is not available".into(),
+                    ));
+                }
+                spec.request = resources;
+                if let Some(comment) = &request.comment {
+                    spec.options.comment = Some(comment.clone());
+                }
+                if request.begin_time.is_some() {
+                    spec.begin_time = request.begin_time;
+                }
+                Ok(())
+            })
+            .await?;
+        self.wake.notify_one();
+        Ok(info)
+    }
+
+    /// Puts a job back in the queue with the same id: a running job is
+    /// stopped first (TERM, grace, KILL), a finished one queues at once.
+    pub(super) async fn requeue(&self, id: JobId, caller: Caller) -> Result<JobInfo> {
+        {
+            let state = self.state();
+            if let Some(job) = state.jobs.get(&id) {
+                authorize(job, caller)?;
+                match &job.phase {
+                    Phase::Running { .. } => {
+                        if let Some(control) =
+                            state.running.get(&id).and_then(|r| r.control.as_ref())
+                        {
+                            let _ = control.send(Control::Requeue);
+                        }
+                        log(format_args!(
+                            "job {id} requeue requested by uid {}",
+                            caller.uid
+                        ));
+                        return Ok(job.info(self.node()));
+                    }
+                    Phase::Pending { .. } => return Ok(job.info(self.node())),
+                    Phase::Finished { .. } => {}
+                }
+            }
+        }
+        let mut job = match self.state().jobs.get(&id) {
+            Some(job) => job.clone(),
+            None => self.stored(id)?,
+        };
+        authorize(&job, caller)?;
+        if !job.state().is_terminal() {
+            return Ok(job.info(self.node()));
+        }
+        job.spec.restarts += 1;
+        job.phase = Phase::Pending {
+            reason: Reason::None,
+            hold: None,
+        };
+        self.store.update(vec![job.clone()]).await?;
+        let info = job.info(self.node());
+        self.state().enqueue(job);
+        log(format_args!("job {id} requeued by uid {}", caller.uid));
+        self.wake.notify_one();
+        Ok(info)
+    }
+
+    /// Applies `change` to a pending job and stores it; refuses a job that
+    /// is not pending (Slurm's "Job is no longer pending execution").
+    async fn change_pending(
+        &self,
+        id: JobId,
+        caller: Caller,
+        change: impl FnOnce(&mut Job) -> Result<()>,
+    ) -> Result<JobInfo> {
+        let changed = {
+            let mut guard = self.state();
+            let state = &mut *guard;
+            let Some(job) = state.jobs.get_mut(&id) else {
+                drop(guard);
+                let job = self.stored(id)?;
+                authorize(&job, caller)?;
+                return Err(not_pending(id));
+            };
+            authorize(job, caller)?;
+            if !matches!(job.phase, Phase::Pending { .. }) {
+                return Err(not_pending(id));
+            }
+            let mut changed = job.clone();
+            change(&mut changed)?;
+            state.queue.remove(&queue_key(job));
+            *job = changed.clone();
+            state.queue.insert(queue_key(job));
+            changed
+        };
+        self.store.update(vec![changed.clone()]).await?;
+        Ok(changed.info(self.node()))
+    }
+
+    /// A job the store knows, or `NoSuchJob`.
+    fn stored(&self, id: JobId) -> Result<Job> {
+        self.store.get(id)?.ok_or(Error::NoSuchJob(id))
+    }
+}
+
+/// Only the job's owner, root, or the daemon's own user may change a job.
+fn authorize(job: &Job, caller: Caller) -> Result<()> {
+    if caller.uid == 0 || caller.uid == job.spec.uid || caller.uid == users::current_uid() {
+        Ok(())
+    } else {
+        Err(Error::PermissionDenied)
+    }
+}
+
+fn unchanged(job: &Job) -> CancelResponse {
+    CancelResponse {
+        job_id: job.id,
+        previous_state: job.state(),
+        state: job.state(),
+    }
+}
+
+fn not_pending(id: JobId) -> Error {
+    Error::Conflict(format!("Job is no longer pending execution for job {id}"))
+}
+
+fn not_running(id: JobId) -> Error {
+    Error::Conflict(format!("Job {id} is not running"))
+}
