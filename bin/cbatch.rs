@@ -4,31 +4,50 @@ use std::process::ExitCode;
 
 use conductor::Client;
 use conductor::cli::{self, cbatch, cbatch::CbatchArgs};
+use conductor::format::squeue::timestamp;
 
 fn main() -> ExitCode {
     let prog = cli::invoked_as("cbatch");
     let args: CbatchArgs = cli::parse_or_exit(&prog);
-    match run(args) {
+    match run(&prog, args) {
         Ok(code) => code,
         Err(error) => {
             cli::print_error(&prog, &error);
-            ExitCode::FAILURE
+            // sbatch's SLURM_EXIT_ERROR picks the exit code of errors.
+            let code = std::env::var("SLURM_EXIT_ERROR")
+                .ok()
+                .and_then(|v| v.parse::<u8>().ok())
+                .unwrap_or(1);
+            ExitCode::from(code)
         }
     }
 }
 
-fn run(args: CbatchArgs) -> anyhow::Result<ExitCode> {
+fn run(prog: &str, args: CbatchArgs) -> anyhow::Result<ExitCode> {
     let client = Client::new(args.server.as_deref())?;
     let submission = args.into_submission(&mut std::io::stdin().lock())?;
+    if submission.test_only {
+        let estimate = client
+            .test_submit(&submission.request)
+            .map_err(|e| anyhow::anyhow!("allocation failure: {e}"))?;
+        eprintln!(
+            "{prog}: Job {} to start at {} using {} processors on nodes {} in partition {}",
+            estimate.job_id,
+            timestamp(Some(estimate.start_time)),
+            estimate.cpus,
+            estimate.node,
+            estimate.partition
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let id = client
         .submit(&submission.request)
         .map_err(|e| anyhow::anyhow!("Batch job submission failed: {e}"))?;
-    let line = if submission.parsable {
-        format!("{id}\n")
-    } else {
-        format!("Submitted batch job {id}\n")
+    let printed = match (submission.quiet, submission.parsable) {
+        (true, _) => ExitCode::SUCCESS,
+        (false, true) => cli::print_stdout(&format!("{id}\n")),
+        (false, false) => cli::print_stdout(&format!("Submitted batch job {id}\n")),
     };
-    let printed = cli::print_stdout(&line);
     if !submission.wait {
         return Ok(printed);
     }

@@ -9,15 +9,19 @@ use clap::Parser;
 
 use crate::directives::directive_words;
 use crate::error::{Error, Result};
+use crate::format::array::parse_array;
+use crate::format::begin::parse_begin;
+use crate::format::dependency::parse_dependency;
 use crate::format::duration::parse_time_limit;
 use crate::format::memory::parse_memory_mb;
-use crate::protocol::SubmitRequest;
+use crate::format::signal::parse_signal;
+use crate::protocol::{SubmitRequest, WarnSignal};
 
 /// Submit a batch script to Conductor (like sbatch).
 ///
 /// The script comes from the file argument, from standard input, or from
-/// --wrap. `#SBATCH` lines at its top are read as options; the command
-/// line wins over them.
+/// --wrap. `#SBATCH` lines at its top are read as options; `SBATCH_*`
+/// environment variables override them, and the command line overrides both.
 #[derive(Debug, Clone, Default, Parser)]
 #[command(name = "cbatch", version, max_term_width = 100)]
 pub struct CbatchArgs {
@@ -25,13 +29,21 @@ pub struct CbatchArgs {
     #[arg(short = 'J', long = "job-name", value_name = "NAME")]
     pub job_name: Option<String>,
 
-    /// File for the job's stdout, with %j %x %u %% patterns [default: slurm-%j.out]
+    /// File for the job's stdout, with %j %J %A %a %x %u %N %% patterns [default: slurm-%j.out]
     #[arg(short = 'o', long, value_name = "PATTERN")]
     pub output: Option<String>,
 
     /// File for the job's stderr [default: the stdout file]
     #[arg(short = 'e', long, value_name = "PATTERN")]
     pub error: Option<String>,
+
+    /// File for the job's stdin [default: /dev/null]
+    #[arg(short = 'i', long, value_name = "PATTERN")]
+    pub input: Option<String>,
+
+    /// Truncate or append to the output files: truncate (default) or append
+    #[arg(long = "open-mode", value_name = "MODE")]
+    pub open_mode: Option<String>,
 
     /// CPUs per task
     #[arg(short = 'c', long = "cpus-per-task", value_name = "NCPUS")]
@@ -41,17 +53,57 @@ pub struct CbatchArgs {
     #[arg(short = 'n', long, value_name = "N")]
     pub ntasks: Option<String>,
 
+    /// Tasks per node; on one node, the number of tasks
+    #[arg(long = "ntasks-per-node", value_name = "N")]
+    pub ntasks_per_node: Option<String>,
+
+    /// Nodes: 1 (or 1-N) is all a single node can give
+    #[arg(short = 'N', long, value_name = "MIN[-MAX]")]
+    pub nodes: Option<String>,
+
     /// Memory for the job: 500M, 4G, or MiB as a plain number; 0 = all of the node
     #[arg(long, value_name = "SIZE")]
     pub mem: Option<String>,
 
-    /// GPUs for the job
-    #[arg(short = 'G', long, value_name = "N")]
+    /// Memory per allocated CPU
+    #[arg(long = "mem-per-cpu", value_name = "SIZE")]
+    pub mem_per_cpu: Option<String>,
+
+    /// Memory per GPU (recorded)
+    #[arg(long = "mem-per-gpu", value_name = "SIZE")]
+    pub mem_per_gpu: Option<String>,
+
+    /// GPUs for the job: N or TYPE:N
+    #[arg(short = 'G', long, value_name = "[TYPE:]N")]
     pub gpus: Option<String>,
+
+    /// GPUs per node: N or TYPE:N
+    #[arg(long = "gpus-per-node", value_name = "[TYPE:]N")]
+    pub gpus_per_node: Option<String>,
+
+    /// GPUs per task: N or TYPE:N
+    #[arg(long = "gpus-per-task", value_name = "[TYPE:]N")]
+    pub gpus_per_task: Option<String>,
+
+    /// Generic resources: gpu, gpu:N or gpu:TYPE:N
+    #[arg(long, value_name = "LIST")]
+    pub gres: Option<String>,
+
+    /// CPUs per GPU (recorded)
+    #[arg(long = "cpus-per-gpu", value_name = "N")]
+    pub cpus_per_gpu: Option<String>,
+
+    /// Take the whole node's CPUs and GPUs
+    #[arg(long, value_name = "user|mcs|topo", num_args = 0..=1, default_missing_value = "")]
+    pub exclusive: Option<String>,
 
     /// Time limit: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS or UNLIMITED
     #[arg(short = 't', long, value_name = "TIME")]
     pub time: Option<String>,
+
+    /// Minimum time limit (recorded)
+    #[arg(long = "time-min", value_name = "TIME")]
+    pub time_min: Option<String>,
 
     /// Partition [default: the node's one partition]
     #[arg(short = 'p', long, value_name = "NAME")]
@@ -61,9 +113,125 @@ pub struct CbatchArgs {
     #[arg(short = 'D', long, value_name = "DIR")]
     pub chdir: Option<String>,
 
+    /// Job array indices: 0-9, 1,3,5, 1-9:2, with %N to run at most N at once
+    #[arg(short = 'a', long, value_name = "INDICES")]
+    pub array: Option<String>,
+
+    /// Start only after these jobs: afterok:ID[:ID], afterany, afternotok, after[+min], singleton; ',' = all, '?' = any
+    #[arg(short = 'd', long, value_name = "LIST")]
+    pub dependency: Option<String>,
+
+    /// Cancel the job when its dependency can never be satisfied: yes or no
+    #[arg(long = "kill-on-invalid-dep", value_name = "yes|no")]
+    pub kill_on_invalid_dep: Option<String>,
+
+    /// Submit the job held; `ccontrol release` lets it run
+    #[arg(short = 'H', long)]
+    pub hold: bool,
+
+    /// Start no earlier than: now+1hour, 16:00, 2026-12-24T08:00, tomorrow, ...
+    #[arg(short = 'b', long, value_name = "TIME")]
+    pub begin: Option<String>,
+
+    /// Environment given to the job: ALL (default), NONE, or [ALL,]VAR[=value],...
+    #[arg(long, value_name = "ALL|NONE|VARS")]
+    pub export: Option<String>,
+
+    /// File of NUL-separated NAME=value pairs added to the job's environment
+    #[arg(long = "export-file", value_name = "FILE")]
+    pub export_file: Option<String>,
+
+    /// Lower the job's priority by this much (default 100)
+    #[arg(long, value_name = "ADJUSTMENT", num_args = 0..=1, default_missing_value = "100", allow_hyphen_values = true)]
+    pub nice: Option<String>,
+
+    /// Requested priority (recorded)
+    #[arg(long, value_name = "N")]
+    pub priority: Option<String>,
+
+    /// Signal to send before the time limit: [B:]SIG[@SECONDS] (default 60 s)
+    #[arg(long, value_name = "[B:]SIG[@SECS]")]
+    pub signal: Option<String>,
+
+    /// A comment kept with the job
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
+
+    /// Account (recorded)
+    #[arg(short = 'A', long, value_name = "NAME")]
+    pub account: Option<String>,
+
+    /// Quality of service (recorded)
+    #[arg(short = 'q', long, value_name = "NAME")]
+    pub qos: Option<String>,
+
+    /// Workload characterization key (recorded)
+    #[arg(long, value_name = "KEY")]
+    pub wckey: Option<String>,
+
+    /// Clusters (recorded; there is one)
+    #[arg(short = 'M', long, value_name = "NAMES")]
+    pub clusters: Option<String>,
+
+    /// Required node features (recorded)
+    #[arg(short = 'C', long, value_name = "LIST")]
+    pub constraint: Option<String>,
+
+    /// Nodes to avoid (recorded)
+    #[arg(short = 'x', long, value_name = "NODES")]
+    pub exclude: Option<String>,
+
+    /// Nodes to use (recorded)
+    #[arg(short = 'w', long, value_name = "NODES")]
+    pub nodelist: Option<String>,
+
+    /// Reservation (recorded)
+    #[arg(long, value_name = "NAME")]
+    pub reservation: Option<String>,
+
+    /// Mail events (recorded; no mail is sent)
+    #[arg(long = "mail-type", value_name = "TYPES")]
+    pub mail_type: Option<String>,
+
+    /// Mail recipient (recorded; no mail is sent)
+    #[arg(long = "mail-user", value_name = "USER")]
+    pub mail_user: Option<String>,
+
+    /// Let the job be requeued (recorded)
+    #[arg(long)]
+    pub requeue: bool,
+
+    /// Do not requeue the job (recorded)
+    #[arg(long = "no-requeue")]
+    pub no_requeue: bool,
+
+    /// Share the node with other jobs (recorded)
+    #[arg(short = 's', long)]
+    pub oversubscribe: bool,
+
+    /// Resource limits to propagate (recorded)
+    #[arg(long, value_name = "RLIMITS", num_args = 0..=1, default_missing_value = "ALL")]
+    pub propagate: Option<String>,
+
+    /// Load the user's login environment (recorded)
+    #[arg(long = "get-user-env", value_name = "TIMEOUT", num_args = 0..=1, default_missing_value = "")]
+    pub get_user_env: Option<String>,
+
+    /// Check the job and say when it would start; submit nothing
+    #[arg(long = "test-only")]
+    pub test_only: bool,
+
     /// Print only the job id
     #[arg(long)]
     pub parsable: bool,
+
+    /// Print nothing on success
+    #[arg(short = 'Q', long)]
+    pub quiet: bool,
+
+    /// More messages (accepted)
+    #[arg(short = 'v', long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 
     /// Wait for the job to end; exit with its exit code (1 if a signal ended it)
     #[arg(short = 'W', long)]
@@ -82,29 +250,85 @@ pub struct CbatchArgs {
     pub script: Vec<String>,
 }
 
+/// `SBATCH_*` variables that stand for an option with a value.
+const ENV_OPTIONS: [(&str, &str); 27] = [
+    ("SBATCH_JOB_NAME", "--job-name"),
+    ("SBATCH_PARTITION", "--partition"),
+    ("SBATCH_TIMELIMIT", "--time"),
+    ("SBATCH_OUTPUT", "--output"),
+    ("SBATCH_ERROR", "--error"),
+    ("SBATCH_INPUT", "--input"),
+    ("SBATCH_ACCOUNT", "--account"),
+    ("SBATCH_QOS", "--qos"),
+    ("SBATCH_ARRAY_INX", "--array"),
+    ("SBATCH_MEM_PER_NODE", "--mem"),
+    ("SBATCH_MEM_PER_CPU", "--mem-per-cpu"),
+    ("SBATCH_MEM_PER_GPU", "--mem-per-gpu"),
+    ("SBATCH_GRES", "--gres"),
+    ("SBATCH_GPUS", "--gpus"),
+    ("SBATCH_GPUS_PER_NODE", "--gpus-per-node"),
+    ("SBATCH_GPUS_PER_TASK", "--gpus-per-task"),
+    ("SBATCH_CPUS_PER_GPU", "--cpus-per-gpu"),
+    ("SBATCH_EXPORT", "--export"),
+    ("SBATCH_OPEN_MODE", "--open-mode"),
+    ("SBATCH_SIGNAL", "--signal"),
+    ("SBATCH_WCKEY", "--wckey"),
+    ("SBATCH_RESERVATION", "--reservation"),
+    ("SBATCH_CONSTRAINT", "--constraint"),
+    ("SBATCH_CLUSTERS", "--clusters"),
+    ("SLURM_CLUSTERS", "--clusters"),
+    ("SBATCH_DEPENDENCY", "--dependency"),
+    ("SBATCH_BEGIN", "--begin"),
+];
+
+/// `SBATCH_*` variables that stand for a flag: on when empty, `yes`, or a
+/// non-zero number.
+const ENV_FLAGS: [(&str, &str); 5] = [
+    ("SBATCH_EXCLUSIVE", "--exclusive"),
+    ("SBATCH_NO_REQUEUE", "--no-requeue"),
+    ("SBATCH_REQUEUE", "--requeue"),
+    ("SBATCH_WAIT", "--wait"),
+    ("SBATCH_HOLD", "--hold"),
+];
+
 /// A submission ready to send, with how cbatch should report it.
 #[derive(Debug, Clone)]
 pub struct Submission {
     pub request: SubmitRequest,
     /// Print the bare id.
     pub parsable: bool,
+    /// Print nothing on success.
+    pub quiet: bool,
     /// Wait for the job to end.
     pub wait: bool,
+    /// Only say when the job would start.
+    pub test_only: bool,
 }
 
 impl CbatchArgs {
     /// Builds the submission: reads the script (from `stdin` when no file
     /// or `--wrap` is given), checks it like sbatch, applies its directives
-    /// under these options, and captures the environment.
+    /// and the `SBATCH_*` variables under these options, and captures the
+    /// environment.
     pub fn into_submission(self, stdin: &mut dyn Read) -> Result<Submission> {
+        let environment: BTreeMap<String, String> = std::env::vars().collect();
         let cwd = std::env::current_dir()
             .map_err(|e| Error::io("cannot read the current directory", ".", e))?;
         let source = self.read_script(&cwd, stdin)?;
         check_script(&source.text)?;
         let directives = parse_directives(&source.text)?;
-        let options = self.over(directives);
+        let from_env = parse_environment(&environment)?;
+        let options = self.over(from_env.over(directives));
+        options.build(source, cwd, environment)
+    }
 
-        let work_dir = match &options.chdir {
+    fn build(
+        self,
+        source: ScriptSource,
+        cwd: PathBuf,
+        environment: BTreeMap<String, String>,
+    ) -> Result<Submission> {
+        let work_dir = match &self.chdir {
             Some(dir) => cwd.join(dir),
             None => cwd.clone(),
         };
@@ -114,36 +338,186 @@ impl CbatchArgs {
                 work_dir.display()
             )));
         }
-        let ntasks = count("ntasks", options.ntasks.as_deref())?.unwrap_or(1);
-        let cpus_per_task = count("cpus-per-task", options.cpus_per_task.as_deref())?.unwrap_or(1);
-        let gpus = count_allowing_zero("gpus", options.gpus.as_deref())?.unwrap_or(0);
-        let memory_mb = options.mem.as_deref().map(parse_memory_mb).transpose()?;
-        let time_limit = match options.time.as_deref() {
+        if let Some(nodes) = &self.nodes {
+            check_nodes(nodes)?;
+        }
+        let ntasks_per_node = count("ntasks-per-node", self.ntasks_per_node.as_deref())?;
+        let ntasks = count("ntasks", self.ntasks.as_deref())?
+            .or(ntasks_per_node)
+            .unwrap_or(1);
+        let cpus_per_task = count("cpus-per-task", self.cpus_per_task.as_deref())?.unwrap_or(1);
+        let memory_mb = self.mem.as_deref().map(parse_memory_mb).transpose()?;
+        let memory_per_cpu_mb = self
+            .mem_per_cpu
+            .as_deref()
+            .map(parse_memory_mb)
+            .transpose()?;
+        if memory_mb.is_some() && memory_per_cpu_mb.is_some() {
+            return Err(Error::Invalid(
+                "--mem and --mem-per-cpu are mutually exclusive".into(),
+            ));
+        }
+        let gpus = self.gpu_count(ntasks)?;
+        let time_limit = match self.time.as_deref() {
             Some(text) => parse_time_limit(text)?,
             None => None,
         };
+        if let Some(array) = &self.array {
+            parse_array(array)?;
+        }
+        if let Some(dependency) = &self.dependency {
+            parse_dependency(dependency)?;
+        }
+        let begin_time = self
+            .begin
+            .as_deref()
+            .map(|text| parse_begin(text, chrono::Local::now()))
+            .transpose()?
+            .map(|time| time.with_timezone(&chrono::Utc));
+        let kill_on_invalid_dep = match self.kill_on_invalid_dep.as_deref() {
+            None | Some("no") => false,
+            Some("yes") => true,
+            Some(_) => {
+                return Err(Error::Invalid(
+                    "Invalid --kill-on-invalid-dep specification".into(),
+                ));
+            }
+        };
+        let append_output = match self.open_mode.as_deref() {
+            None | Some("truncate") => false,
+            Some("append") => true,
+            Some(_) => return Err(Error::Invalid("Invalid --open-mode specification".into())),
+        };
+        let nice = match self.nice.as_deref() {
+            None => 0,
+            Some(text) => text
+                .parse::<i32>()
+                .map_err(|_| Error::Invalid(format!("Invalid --nice value: {text}")))?,
+        };
+        let warn_signal = self.signal.as_deref().map(parse_warn_signal).transpose()?;
+        let stdout = self
+            .output
+            .clone()
+            .or_else(|| self.array.as_ref().map(|_| "slurm-%A_%a.out".to_string()));
+        let job_environment = export_environment(
+            &environment,
+            self.export.as_deref(),
+            self.export_file.as_deref(),
+        )?;
+        let recorded_options = self.recorded_options();
         let request = SubmitRequest {
-            name: options.job_name.clone().unwrap_or(source.default_name),
+            name: self.job_name.clone().unwrap_or(source.default_name),
             script: source.text,
             args: source.args,
             work_dir,
             submit_dir: cwd,
-            stdout: options.output.clone(),
-            stderr: options.error.clone(),
+            stdout,
+            stderr: self.error.clone(),
             ntasks,
             cpus_per_task,
             memory_mb,
             gpus,
             time_limit,
-            partition: options.partition.clone(),
-            environment: std::env::vars().collect::<BTreeMap<_, _>>(),
-            ..SubmitRequest::default()
+            partition: self.partition.clone(),
+            environment: job_environment,
+            command: source.command,
+            hold: self.hold,
+            begin_time,
+            dependency: self.dependency.clone(),
+            kill_on_invalid_dep,
+            array: self.array.clone(),
+            nice,
+            exclusive: self.exclusive.is_some(),
+            memory_per_cpu_mb,
+            append_output,
+            stdin: self.input.clone(),
+            warn_signal,
+            ntasks_per_node,
+            comment: self.comment.clone(),
+            account: self.account.clone(),
+            qos: self.qos.clone(),
+            wckey: self.wckey.clone(),
+            export: self.export.clone(),
+            recorded_options,
         };
         Ok(Submission {
             request,
-            parsable: options.parsable,
-            wait: options.wait,
+            parsable: self.parsable,
+            quiet: self.quiet,
+            wait: self.wait,
+            test_only: self.test_only,
         })
+    }
+
+    /// The GPUs asked for by `--gpus`, `--gpus-per-node`, `--gpus-per-task`
+    /// or `--gres=gpu[:type]:N`; on one node these all count the same GPUs.
+    fn gpu_count(&self, ntasks: u32) -> Result<u32> {
+        let count_of = |option: &'static str, text: &str| -> Result<u32> {
+            let number = text.rsplit(':').next().unwrap_or(text);
+            Ok(count_allowing_zero(option, Some(number))?.unwrap_or(0))
+        };
+        let mut gpus = 0;
+        if let Some(text) = &self.gpus {
+            gpus = gpus.max(count_of("gpus", text)?);
+        }
+        if let Some(text) = &self.gpus_per_node {
+            gpus = gpus.max(count_of("gpus-per-node", text)?);
+        }
+        if let Some(text) = &self.gpus_per_task {
+            gpus = gpus.max(count_of("gpus-per-task", text)?.saturating_mul(ntasks));
+        }
+        if let Some(gres) = &self.gres {
+            for item in gres.split(',') {
+                let mut parts = item.split(':');
+                if parts.next() != Some("gpu") {
+                    return Err(Error::Invalid(
+                        "Invalid generic resource (gres) specification".into(),
+                    ));
+                }
+                let count = match parts.next_back() {
+                    None => 1,
+                    Some(last) => last.parse::<u32>().or_else(|_| {
+                        // `gpu:TYPE` alone asks for one GPU of that type.
+                        if last.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                            Ok(1)
+                        } else {
+                            Err(Error::Invalid(
+                                "Invalid generic resource (gres) specification".into(),
+                            ))
+                        }
+                    })?,
+                };
+                gpus = gpus.max(count);
+            }
+        }
+        Ok(gpus)
+    }
+
+    /// Options that mean nothing on one node, kept as given.
+    fn recorded_options(&self) -> BTreeMap<String, String> {
+        let flag = |on: bool| on.then(String::new);
+        [
+            ("clusters", self.clusters.clone()),
+            ("constraint", self.constraint.clone()),
+            ("exclude", self.exclude.clone()),
+            ("nodelist", self.nodelist.clone()),
+            ("nodes", self.nodes.clone()),
+            ("reservation", self.reservation.clone()),
+            ("mail-type", self.mail_type.clone()),
+            ("mail-user", self.mail_user.clone()),
+            ("requeue", flag(self.requeue)),
+            ("no-requeue", flag(self.no_requeue)),
+            ("oversubscribe", flag(self.oversubscribe)),
+            ("propagate", self.propagate.clone()),
+            ("get-user-env", self.get_user_env.clone()),
+            ("time-min", self.time_min.clone()),
+            ("cpus-per-gpu", self.cpus_per_gpu.clone()),
+            ("mem-per-gpu", self.mem_per_gpu.clone()),
+            ("priority", self.priority.clone()),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name.to_string(), v)))
+        .collect()
     }
 
     fn read_script(&self, cwd: &Path, stdin: &mut dyn Read) -> Result<ScriptSource> {
@@ -159,6 +533,7 @@ impl CbatchArgs {
                 ),
                 args: Vec::new(),
                 default_name: "wrap".into(),
+                command: None,
             });
         }
         let Some((file, args)) = self.script.split_first() else {
@@ -173,6 +548,7 @@ impl CbatchArgs {
                 text,
                 args: Vec::new(),
                 default_name: "sbatch".into(),
+                command: None,
             });
         };
         let path = locate_script(file, cwd, self.chdir.as_deref());
@@ -193,32 +569,38 @@ impl CbatchArgs {
         let default_name = Path::new(file)
             .file_name()
             .map_or_else(|| "sbatch".into(), |n| n.to_string_lossy().into_owned());
+        let from_stdin = path == Path::new("/dev/stdin") || file == "-";
         Ok(ScriptSource {
             text,
             args: args.to_vec(),
             default_name,
+            command: (!from_stdin).then_some(path),
         })
     }
 
     /// These options over `lower` ones: each option given here wins.
     fn over(self, lower: CbatchArgs) -> CbatchArgs {
-        CbatchArgs {
-            job_name: self.job_name.or(lower.job_name),
-            output: self.output.or(lower.output),
-            error: self.error.or(lower.error),
-            cpus_per_task: self.cpus_per_task.or(lower.cpus_per_task),
-            ntasks: self.ntasks.or(lower.ntasks),
-            mem: self.mem.or(lower.mem),
-            gpus: self.gpus.or(lower.gpus),
-            time: self.time.or(lower.time),
-            partition: self.partition.or(lower.partition),
-            chdir: self.chdir.or(lower.chdir),
-            parsable: self.parsable || lower.parsable,
-            wait: self.wait || lower.wait,
-            wrap: self.wrap,
-            server: self.server,
-            script: self.script,
+        macro_rules! overlay {
+            (values: $($value:ident),*; flags: $($flag:ident),*) => {
+                CbatchArgs {
+                    $($value: self.$value.or(lower.$value),)*
+                    $($flag: self.$flag || lower.$flag,)*
+                    verbose: self.verbose.max(lower.verbose),
+                    wrap: self.wrap,
+                    server: self.server,
+                    script: self.script,
+                }
+            };
         }
+        overlay!(
+            values: job_name, output, error, input, open_mode, cpus_per_task, ntasks,
+                ntasks_per_node, nodes, mem, mem_per_cpu, mem_per_gpu, gpus, gpus_per_node,
+                gpus_per_task, gres, cpus_per_gpu, exclusive, time, time_min, partition, chdir,
+                array, dependency, kill_on_invalid_dep, begin, export, export_file, nice,
+                priority, signal, comment, account, qos, wckey, clusters, constraint, exclude,
+                nodelist, reservation, mail_type, mail_user, propagate, get_user_env;
+            flags: hold, requeue, no_requeue, oversubscribe, test_only, parsable, quiet, wait
+        )
     }
 }
 
@@ -226,26 +608,156 @@ struct ScriptSource {
     text: String,
     args: Vec<String>,
     default_name: String,
+    /// The script file, when it came from one.
+    command: Option<PathBuf>,
 }
 
-/// Waits until the job has ended and returns sbatch `--wait`'s exit status:
-/// the job's exit code, or 1 when a signal ended it.
+/// Waits until the job (every task, for an array) has ended and returns
+/// sbatch `--wait`'s exit status: the highest exit code, or 1 when a signal
+/// ended a task or it ended without running.
 pub fn wait_for_end(client: &crate::Client, id: crate::protocol::JobId) -> Result<i32> {
+    let query = crate::protocol::ListQuery {
+        ids: Some(id.to_string()),
+        states: Some("all".into()),
+        ..Default::default()
+    };
     let mut pause = std::time::Duration::from_millis(5);
     loop {
-        let job = client.job(id)?;
-        if job.state.is_terminal() {
-            let exit = job.exit_code.unwrap_or_default();
-            return Ok(match (exit.code, exit.signal, job.state) {
-                (_, signal, _) if signal != 0 => 1,
-                (0, _, crate::protocol::JobState::Completed) => 0,
-                (0, _, _) => 1,
-                (code, _, _) => code,
-            });
+        let jobs = client.list(&query)?;
+        if !jobs.is_empty() && jobs.iter().all(|job| job.state.is_terminal()) {
+            return Ok(jobs.iter().map(wait_status).max().unwrap_or(0));
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(std::time::Duration::from_millis(250));
     }
+}
+
+fn wait_status(job: &crate::protocol::JobInfo) -> i32 {
+    let exit = job.exit_code.unwrap_or_default();
+    match (exit.code, exit.signal, job.state) {
+        (_, signal, _) if signal != 0 => 1,
+        (0, _, crate::protocol::JobState::Completed) => 0,
+        (0, _, _) => 1,
+        (code, _, _) => code,
+    }
+}
+
+/// Options from `SBATCH_*` variables, parsed like the command line.
+fn parse_environment(environment: &BTreeMap<String, String>) -> Result<CbatchArgs> {
+    let mut words = vec!["cbatch".to_string()];
+    for (name, option) in ENV_OPTIONS {
+        if let Some(value) = environment.get(name) {
+            words.push(format!("{option}={value}"));
+        }
+    }
+    for (name, option) in ENV_FLAGS {
+        if let Some(value) = environment.get(name) {
+            let on = value.is_empty()
+                || value.eq_ignore_ascii_case("yes")
+                || value.parse::<i64>().is_ok_and(|n| n != 0);
+            if on {
+                words.push(option.to_string());
+            }
+        }
+    }
+    CbatchArgs::try_parse_from(words).map_err(|e| {
+        Error::Invalid(format!(
+            "Invalid SBATCH_ variable: {}",
+            crate::cli::first_line(&e)
+        ))
+    })
+}
+
+/// `-N/--nodes`: one node is all there is.
+fn check_nodes(text: &str) -> Result<()> {
+    let min = text.split('-').next().unwrap_or(text);
+    match min.trim().parse::<u32>() {
+        Ok(0 | 1) => Ok(()),
+        Ok(_) => Err(Error::Invalid(
+            "Batch job submission failed: Requested node configuration is not available".into(),
+        )),
+        Err(_) => Err(Error::InvalidNumber {
+            option: "nodes",
+            value: text.to_string(),
+        }),
+    }
+}
+
+/// `--signal=[{R|B}:]<sig>[@<secs>]`.
+fn parse_warn_signal(text: &str) -> Result<WarnSignal> {
+    let invalid = || Error::Invalid("Invalid --signal specification".into());
+    let (batch_only, rest) = match text.split_once(':') {
+        Some((flags, rest)) if flags.chars().all(|c| c == 'B' || c == 'R') => {
+            (flags.contains('B'), rest)
+        }
+        Some(_) => return Err(invalid()),
+        None => (false, text),
+    };
+    let (signal, seconds) = match rest.split_once('@') {
+        Some((signal, seconds)) => (signal, seconds.parse::<u64>().map_err(|_| invalid())?),
+        None => (rest, 60),
+    };
+    if seconds > 65_535 {
+        return Err(invalid());
+    }
+    Ok(WarnSignal {
+        signal: parse_signal(signal).ok_or_else(invalid)?,
+        seconds_before: seconds,
+        batch_only,
+    })
+}
+
+/// The job's environment per `--export` (and `--export-file`): everything
+/// by default; with `NONE` (or a list without `ALL`) only the `SLURM_*`
+/// variables and those listed.
+fn export_environment(
+    environment: &BTreeMap<String, String>,
+    export: Option<&str>,
+    export_file: Option<&str>,
+) -> Result<BTreeMap<String, String>> {
+    let mut job = BTreeMap::new();
+    let items: Vec<&str> = export
+        .map(|e| e.split(',').filter(|i| !i.is_empty()).collect())
+        .unwrap_or_default();
+    let all = export.is_none() || items.iter().any(|i| i.eq_ignore_ascii_case("ALL"));
+    if all {
+        job.clone_from(environment);
+    } else {
+        job.extend(
+            environment
+                .iter()
+                .filter(|(name, _)| name.starts_with("SLURM_"))
+                .map(|(n, v)| (n.clone(), v.clone())),
+        );
+    }
+    for item in items {
+        if ["ALL", "NONE", "NIL"]
+            .iter()
+            .any(|w| item.eq_ignore_ascii_case(w))
+        {
+            continue;
+        }
+        match item.split_once('=') {
+            Some((name, value)) => {
+                job.insert(name.to_string(), value.to_string());
+            }
+            None => {
+                if let Some(value) = environment.get(item) {
+                    job.insert(item.to_string(), value.clone());
+                }
+            }
+        }
+    }
+    if let Some(file) = export_file {
+        let bytes = std::fs::read(file).map_err(|e| Error::io("cannot read", file, e))?;
+        for pair in bytes.split(|b| *b == 0).filter(|p| !p.is_empty()) {
+            let text = String::from_utf8_lossy(pair);
+            if let Some((name, value)) = text.split_once('=') {
+                job.insert(name.to_string(), value.to_string());
+            }
+        }
+    }
+    Ok(job)
 }
 
 /// Finds the script file as sbatch does: relative to `--chdir` if it is

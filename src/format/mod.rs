@@ -3,8 +3,10 @@
 //! binaries print as it is.
 
 pub mod array;
+pub mod begin;
 pub mod dependency;
 pub mod duration;
 pub mod memory;
 pub mod pattern;
+pub mod signal;
 pub mod squeue;
