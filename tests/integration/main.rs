@@ -1,5 +1,6 @@
 //! Integration tests: one binary, a real daemon per test.
 
 mod autostart;
+mod cbatch;
 mod core;
 mod support;
