@@ -2,4 +2,5 @@
 
 mod autostart;
 mod core;
+mod generated;
 mod support;
