@@ -2,8 +2,9 @@
 //!
 //! The library holds everything: the API types ([`protocol`]), the client
 //! ([`client`]), Slurm's text formats ([`format`]), the command lines and
-//! their behaviour ([`cli`]), and the daemon ([`daemon`]). The binaries in
-//! `bin/` only parse arguments and print.
+//! their behaviour ([`cli`]), the daemon ([`daemon`]), and the shell
+//! completions and man pages generated from the command lines
+//! ([`generated`]). The binaries in `bin/` only parse arguments and print.
 
 pub mod cli;
 pub mod client;
@@ -11,6 +12,7 @@ pub mod daemon;
 pub mod directives;
 pub mod error;
 pub mod format;
+pub mod generated;
 pub mod paths;
 pub mod protocol;
 pub mod users;

@@ -14,6 +14,21 @@ use std::process::ExitCode;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
+/// The clap command of every binary, in the order they are documented.
+///
+/// Shell completions and man pages ([`crate::generated`]) are generated
+/// from this list: each new binary must be listed here, or it ships with
+/// neither.
+pub fn commands() -> Vec<clap::Command> {
+    use clap::CommandFactory;
+    vec![
+        conductord::ConductordArgs::command(),
+        cbatch::CbatchArgs::command(),
+        cqueue::CqueueArgs::command(),
+        ccancel::CcancelArgs::command(),
+    ]
+}
+
 /// The name this program was invoked as (`sbatch` through a link so named),
 /// for the `prog: error:` prefix.
 pub fn invoked_as(default: &str) -> String {

@@ -3,4 +3,5 @@
 mod autostart;
 mod cbatch;
 mod core;
+mod generated;
 mod support;

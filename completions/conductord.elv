@@ -1,0 +1,36 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[conductord] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'conductord'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'conductord'= {
+            cand --socket 'Unix socket to serve on [default: $XDG_RUNTIME_DIR/conductor/conductord.sock]'
+            cand --listen 'Also serve HTTP on this loopback address, e.g. 127.0.0.1:6820'
+            cand --state-dir 'Directory for the job store and scripts [default: $XDG_STATE_HOME/conductor]'
+            cand --cpus 'CPUs to offer to jobs [default: the online CPUs]'
+            cand --mem 'Memory to offer to jobs, e.g. 16G [default: physical memory]'
+            cand --gpus 'GPUs to offer to jobs'
+            cand --kill-wait 'Seconds between SIGTERM and SIGKILL when a job is cancelled or times out'
+            cand --partition 'Name of the node''s one partition'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+    ]
+    $completions[$command]
+}

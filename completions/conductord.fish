@@ -1,0 +1,10 @@
+complete -c conductord -l socket -d 'Unix socket to serve on [default: $XDG_RUNTIME_DIR/conductor/conductord.sock]' -r -F
+complete -c conductord -l listen -d 'Also serve HTTP on this loopback address, e.g. 127.0.0.1:6820' -r
+complete -c conductord -l state-dir -d 'Directory for the job store and scripts [default: $XDG_STATE_HOME/conductor]' -r -F
+complete -c conductord -l cpus -d 'CPUs to offer to jobs [default: the online CPUs]' -r
+complete -c conductord -l mem -d 'Memory to offer to jobs, e.g. 16G [default: physical memory]' -r
+complete -c conductord -l gpus -d 'GPUs to offer to jobs' -r
+complete -c conductord -l kill-wait -d 'Seconds between SIGTERM and SIGKILL when a job is cancelled or times out' -r
+complete -c conductord -l partition -d 'Name of the node\'s one partition' -r
+complete -c conductord -s h -l help -d 'Print help'
+complete -c conductord -s V -l version -d 'Print version'
