@@ -6,6 +6,7 @@ pub mod cbatch;
 pub mod ccancel;
 pub mod conductord;
 pub mod cqueue;
+pub mod crun;
 
 use std::ffi::OsString;
 use std::fmt::Display;
@@ -26,6 +27,7 @@ pub fn commands() -> Vec<clap::Command> {
         cbatch::CbatchArgs::command(),
         cqueue::CqueueArgs::command(),
         ccancel::CcancelArgs::command(),
+        crun::CrunArgs::command(),
     ]
 }
 

@@ -270,6 +270,8 @@ impl Job {
             name: &self.spec.name,
             user: &self.spec.user,
             node,
+            task: 0,
+            step: None,
         };
         resolve(&self.spec.work_dir, &pattern::expand(pattern, &values))
     }

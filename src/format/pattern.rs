@@ -13,6 +13,10 @@ pub struct PatternValues<'a> {
     pub user: &'a str,
     /// `%N`: the short host name of the node.
     pub node: &'a str,
+    /// `%t`: the task's rank (0 for the batch script).
+    pub task: u32,
+    /// `%s`: the step's id; `None` is the batch step (`batch`).
+    pub step: Option<u32>,
 }
 
 /// Array jobs' `%a` for jobs that are not array elements, as Slurm prints it.
@@ -49,11 +53,15 @@ pub fn expand(pattern: &str, values: &PatternValues<'_>) -> String {
             'b' => out.push_str(&number(
                 values.array.map_or(NO_ARRAY_INDEX, |a| u64::from(a.1)) % 10,
             )),
-            'n' | 't' => out.push_str(&number(0)),
+            'n' => out.push_str(&number(0)),
+            't' => out.push_str(&number(u64::from(values.task))),
             'x' => out.push_str(values.name),
             'u' => out.push_str(values.user),
             'N' => out.push_str(values.node),
-            's' => out.push_str("batch"),
+            's' => match values.step {
+                Some(step) => out.push_str(&number(u64::from(step))),
+                None => out.push_str("batch"),
+            },
             other => {
                 out.push('%');
                 out.push_str(&after[..digits]);
@@ -77,6 +85,8 @@ mod tests {
         name: "train",
         user: "alice",
         node: "box",
+        task: 0,
+        step: None,
     };
 
     #[test]

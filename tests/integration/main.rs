@@ -3,5 +3,6 @@
 mod autostart;
 mod cbatch;
 mod core;
+mod crun;
 mod generated;
 mod support;

@@ -44,6 +44,7 @@ pub fn bin(name: &str) -> PathBuf {
         "cbatch" => env!("CARGO_BIN_EXE_cbatch"),
         "cqueue" => env!("CARGO_BIN_EXE_cqueue"),
         "ccancel" => env!("CARGO_BIN_EXE_ccancel"),
+        "crun" => env!("CARGO_BIN_EXE_crun"),
         other => panic!("no binary {other}"),
     };
     PathBuf::from(path)

@@ -1,0 +1,359 @@
+//! `crun` (srun), minimal and honest. Inside a job it runs a command as a
+//! step of that job: `--ntasks` copies, each with its rank in
+//! `SLURM_PROCID`, on the job's own allocation (no new resources are
+//! booked). Outside a job it submits the command as a job and streams its
+//! output until it ends, like `cbatch --wait` with the output attached.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::Client;
+use crate::cli::cbatch::CbatchArgs;
+use crate::error::{Error, Result};
+use crate::format::pattern::{PatternValues, expand};
+use crate::protocol::{JobId, JobState};
+
+/// Run a command as a job step inside a job, or as a new job (like srun).
+///
+/// Inside a batch job (SLURM_JOB_ID is set) the command runs at once on the
+/// job's allocation, --ntasks copies of it. Outside a job, crun submits it
+/// as a job, prints its output as it comes, and exits with its exit code.
+#[derive(Debug, Clone, Default, Parser)]
+#[command(name = "crun", version, max_term_width = 100)]
+pub struct CrunArgs {
+    /// Number of copies (tasks) to run
+    #[arg(short = 'n', long, value_name = "N")]
+    pub ntasks: Option<String>,
+
+    /// CPUs per task
+    #[arg(short = 'c', long = "cpus-per-task", value_name = "NCPUS")]
+    pub cpus_per_task: Option<String>,
+
+    /// Memory (a new job only)
+    #[arg(long, value_name = "SIZE")]
+    pub mem: Option<String>,
+
+    /// Time limit (a new job only)
+    #[arg(short = 't', long, value_name = "TIME")]
+    pub time: Option<String>,
+
+    /// Job name (a new job only)
+    #[arg(short = 'J', long = "job-name", value_name = "NAME")]
+    pub job_name: Option<String>,
+
+    /// Partition (a new job only)
+    #[arg(short = 'p', long, value_name = "NAME")]
+    pub partition: Option<String>,
+
+    /// Working directory
+    #[arg(short = 'D', long, value_name = "DIR")]
+    pub chdir: Option<String>,
+
+    /// GPUs (a new job only)
+    #[arg(short = 'G', long, value_name = "N")]
+    pub gpus: Option<String>,
+
+    /// File for each task's stdout, with %j %t %s %N %% patterns [default: the terminal]
+    #[arg(short = 'o', long, value_name = "PATTERN")]
+    pub output: Option<String>,
+
+    /// File for each task's stderr [default: the terminal]
+    #[arg(short = 'e', long, value_name = "PATTERN")]
+    pub error: Option<String>,
+
+    /// Do not buffer output (crun never does; accepted)
+    #[arg(short = 'u', long)]
+    pub unbuffered: bool,
+
+    /// Nodes: 1 is all there is (accepted)
+    #[arg(short = 'N', long, value_name = "N")]
+    pub nodes: Option<String>,
+
+    /// Bind tasks to CPUs (accepted)
+    #[arg(long = "cpu-bind", value_name = "TYPE")]
+    pub cpu_bind: Option<String>,
+
+    /// Environment for the tasks (accepted; the job's environment is used)
+    #[arg(long, value_name = "ALL|NONE|VARS")]
+    pub export: Option<String>,
+
+    /// Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]
+    #[arg(long, value_name = "ADDRESS")]
+    pub server: Option<String>,
+
+    /// The command and its arguments
+    #[arg(
+        value_name = "COMMAND [ARGS]",
+        trailing_var_arg = true,
+        required = true
+    )]
+    pub command: Vec<String>,
+}
+
+/// The job a process runs in, from its environment.
+pub fn current_job() -> Option<u64> {
+    std::env::var("SLURM_JOB_ID").ok()?.parse().ok()
+}
+
+impl CrunArgs {
+    /// Runs the command as a step of job `job`; returns the highest exit
+    /// status of the tasks (128 + N for a task killed by signal N).
+    pub fn run_step(&self, job: u64) -> Result<i32> {
+        let ntasks = positive("ntasks", self.ntasks.as_deref())?.unwrap_or(1);
+        let step = next_step_id(job)?;
+        let node = std::env::var("SLURMD_NODENAME").unwrap_or_else(|_| crate::paths::hostname());
+        let name = std::env::var("SLURM_JOB_NAME").unwrap_or_default();
+        let user = crate::users::user_name(crate::users::current_uid());
+        let array = std::env::var("SLURM_ARRAY_JOB_ID")
+            .ok()
+            .and_then(|a| a.parse().ok())
+            .zip(
+                std::env::var("SLURM_ARRAY_TASK_ID")
+                    .ok()
+                    .and_then(|t| t.parse().ok()),
+            );
+        let cwd = match &self.chdir {
+            Some(dir) => PathBuf::from(dir),
+            None => std::env::current_dir().map_err(|e| Error::io("cannot read", ".", e))?,
+        };
+        let mut children = Vec::with_capacity(ntasks as usize);
+        for task in 0..ntasks {
+            let values = PatternValues {
+                job_id: job,
+                array,
+                name: &name,
+                user: &user,
+                node: &node,
+                task,
+                step: Some(step),
+            };
+            let mut command = Command::new(&self.command[0]);
+            command
+                .args(&self.command[1..])
+                .current_dir(&cwd)
+                .envs(step_environment(step, task, ntasks))
+                .stdin(if task == 0 {
+                    Stdio::inherit()
+                } else {
+                    Stdio::null()
+                });
+            if let Some(pattern) = &self.output {
+                command.stdout(open_for_task(&cwd, &expand(pattern, &values))?);
+            }
+            if let Some(pattern) = &self.error {
+                command.stderr(open_for_task(&cwd, &expand(pattern, &values))?);
+            }
+            let child = command
+                .spawn()
+                .map_err(|e| Error::Invalid(format!("cannot execute {}: {e}", self.command[0])))?;
+            children.push(child);
+        }
+        let mut worst = 0;
+        for mut child in children {
+            let status = child
+                .wait()
+                .map_err(|e| Error::Other(format!("cannot wait for a task: {e}")))?;
+            let code = status.code().unwrap_or_else(|| {
+                use std::os::unix::process::ExitStatusExt;
+                128 + status.signal().unwrap_or(0)
+            });
+            worst = worst.max(code);
+        }
+        Ok(worst)
+    }
+
+    /// Submits the command as a new job, streams its output, and returns
+    /// its exit status.
+    pub fn run_job(&self, client: &Client) -> Result<i32> {
+        let scratch = std::env::temp_dir().join(format!(
+            "crun-{}-{}",
+            crate::users::current_uid(),
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&scratch).map_err(|e| Error::io("cannot create", &scratch, e))?;
+        let out_path = scratch.join("stdout");
+        let err_path = scratch.join("stderr");
+        let mut args = vec!["cbatch".to_string()];
+        let mut push = |flag: &str, value: &Option<String>| {
+            if let Some(value) = value {
+                args.push(format!("{flag}={value}"));
+            }
+        };
+        push("--ntasks", &self.ntasks);
+        push("--cpus-per-task", &self.cpus_per_task);
+        push("--mem", &self.mem);
+        push("--time", &self.time);
+        push("--partition", &self.partition);
+        push("--chdir", &self.chdir);
+        push("--gpus", &self.gpus);
+        let name = self.job_name.clone().or_else(|| {
+            Path::new(&self.command[0])
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        });
+        push("--job-name", &name);
+        let output = self
+            .output
+            .clone()
+            .unwrap_or_else(|| out_path.display().to_string());
+        let error = self
+            .error
+            .clone()
+            .unwrap_or_else(|| err_path.display().to_string());
+        args.push(format!("--output={output}"));
+        args.push(format!("--error={error}"));
+        args.push(format!("--wrap=exec {}", shell_quote(&self.command)));
+        let submission = CbatchArgs::try_parse_from(args)
+            .map_err(|e| Error::Invalid(crate::cli::first_line(&e)))?
+            .into_submission(&mut std::io::empty())?;
+        let id = client.submit(&submission.request)?;
+        let result = stream_until_done(client, id, &out_path, &err_path);
+        let _ = std::fs::remove_dir_all(&scratch);
+        result
+    }
+}
+
+/// Follows the job's output files while it runs, then returns its status.
+fn stream_until_done(client: &Client, id: JobId, out: &Path, err: &Path) -> Result<i32> {
+    let mut out_pos = 0;
+    let mut err_pos = 0;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        let job = client.job(id)?;
+        out_pos = copy_new(out, out_pos, &mut std::io::stdout());
+        err_pos = copy_new(err, err_pos, &mut std::io::stderr());
+        if job.state.is_terminal() {
+            // The job's last writes are in the files before its end is recorded.
+            copy_new(out, out_pos, &mut std::io::stdout());
+            copy_new(err, err_pos, &mut std::io::stderr());
+            let exit = job.exit_code.unwrap_or_default();
+            return Ok(match (exit.code, exit.signal, job.state) {
+                (_, signal, _) if signal != 0 => 128 + signal,
+                (0, _, JobState::Completed) => 0,
+                (0, _, _) => 1,
+                (code, _, _) => code,
+            });
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
+/// Copies what was appended to `path` since `from`; returns the new end.
+fn copy_new(path: &Path, from: u64, to: &mut dyn Write) -> u64 {
+    let Ok(mut file) = File::open(path) else {
+        return from;
+    };
+    if file.seek(SeekFrom::Start(from)).is_err() {
+        return from;
+    }
+    let mut buffer = Vec::new();
+    let read = file.read_to_end(&mut buffer).unwrap_or(0);
+    let _ = to.write_all(&buffer);
+    let _ = to.flush();
+    from + read as u64
+}
+
+/// The variables that tell a task who it is.
+fn step_environment(step: u32, task: u32, ntasks: u32) -> BTreeMap<&'static str, String> {
+    BTreeMap::from([
+        ("SLURM_STEP_ID", step.to_string()),
+        ("SLURM_STEPID", step.to_string()),
+        ("SLURM_PROCID", task.to_string()),
+        ("SLURM_LOCALID", task.to_string()),
+        ("SLURM_NODEID", "0".to_string()),
+        ("SLURM_NTASKS", ntasks.to_string()),
+        ("SLURM_NPROCS", ntasks.to_string()),
+        ("SLURM_STEP_NUM_TASKS", ntasks.to_string()),
+        ("SLURM_STEP_NUM_NODES", "1".to_string()),
+        ("SLURM_STEP_TASKS_PER_NODE", ntasks.to_string()),
+    ])
+}
+
+/// The next step id of a job (0, 1, 2, ...), counted in a small file
+/// beside the per-user socket, under a lock so concurrent steps differ.
+fn next_step_id(job: u64) -> Result<u32> {
+    let dir = crate::paths::default_socket()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(std::env::temp_dir);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", &dir, e))?;
+    let path = dir.join(format!("job-{job}.steps"));
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| Error::io("cannot open", &path, e))?;
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| Error::io("cannot lock", &path, e.into()))?;
+    let mut text = String::new();
+    let _ = file.read_to_string(&mut text);
+    let step: u32 = text.trim().parse().unwrap_or(0);
+    let _ = file.set_len(0);
+    let _ = file.seek(SeekFrom::Start(0));
+    let _ = write!(file, "{}", step + 1);
+    Ok(step)
+}
+
+fn open_for_task(cwd: &Path, name: &str) -> Result<File> {
+    let path = cwd.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
+    }
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| Error::io("cannot open", &path, e))
+}
+
+fn positive(option: &'static str, text: Option<&str>) -> Result<Option<u32>> {
+    match text {
+        None => Ok(None),
+        Some(text) => match text.trim().parse::<u32>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err(Error::InvalidNumber {
+                option,
+                value: text.to_string(),
+            }),
+        },
+    }
+}
+
+/// Quotes words for `/bin/sh` so they reach the command unchanged.
+fn shell_quote(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|word| {
+            if !word.is_empty()
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+            {
+                word.clone()
+            } else {
+                format!("'{}'", word.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_quoted_for_the_shell() {
+        let words = ["echo", "a b", "it's", "$HOME", ""].map(String::from);
+        assert_eq!(shell_quote(&words), r"echo 'a b' 'it'\''s' '$HOME' ''");
+    }
+}
