@@ -276,15 +276,17 @@ fn step_environment(step: u32, task: u32, ntasks: u32) -> BTreeMap<&'static str,
     ])
 }
 
-/// The next step id of a job (0, 1, 2, ...), counted in a small file
-/// beside the per-user socket, under a lock so concurrent steps differ.
+/// The next step id of a job (0, 1, 2, ...), counted in the file the daemon
+/// names in the job's environment, under a lock so concurrent steps differ.
 fn next_step_id(job: u64) -> Result<u32> {
-    let dir = crate::paths::default_socket()
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(std::env::temp_dir);
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", &dir, e))?;
-    let path = dir.join(format!("job-{job}.steps"));
+    let path = std::env::var_os(crate::daemon::executor::STEPS_FILE_ENV)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::temp_dir().join(format!(
+                "conductor-{}-job-{job}.steps",
+                crate::users::current_uid()
+            ))
+        });
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)

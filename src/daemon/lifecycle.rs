@@ -626,7 +626,9 @@ impl Daemon {
                 _ => format!("ended {}", record.state()),
             }
         ));
-        let _ = std::fs::remove_file(self.scripts_dir.join(id.to_string()));
+        let script = self.scripts_dir.join(id.to_string());
+        let _ = std::fs::remove_file(script.with_extension("steps"));
+        let _ = std::fs::remove_file(script);
         self.wake.notify_one();
         let daemon = self.clone();
         tokio::spawn(async move {

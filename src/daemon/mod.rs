@@ -8,7 +8,7 @@
 
 mod actions;
 mod dependencies;
-mod executor;
+pub(crate) mod executor;
 mod job;
 mod lifecycle;
 mod server;

@@ -7,5 +7,5 @@ mod environment;
 mod spawn;
 mod supervise;
 
-pub use spawn::{Launch, spawn};
+pub use spawn::{Launch, STEPS_FILE_ENV, spawn};
 pub use supervise::{Control, Ending, Limits, Outcome, supervise};

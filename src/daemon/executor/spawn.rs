@@ -14,6 +14,10 @@ use super::environment::job_environment;
 use crate::daemon::job::Job;
 use crate::daemon::tracker::Allocation;
 
+/// Names the file where `crun` counts the job's steps; the daemon removes
+/// it with the job's script when the job ends.
+pub const STEPS_FILE_ENV: &str = "CONDUCTOR_STEPS_FILE";
+
 /// Everything needed to start one job.
 pub struct Launch<'a> {
     pub job: &'a Job,
@@ -66,6 +70,7 @@ pub fn spawn(launch: &Launch<'_>) -> Result<Child, String> {
             launch.node,
             launch.environment,
         ))
+        .env(STEPS_FILE_ENV, launch.script_path.with_extension("steps"))
         .stdin(stdin)
         .stdout(stdout)
         .stderr(stderr)
