@@ -7,4 +7,5 @@ pub mod dependency;
 pub mod duration;
 pub mod memory;
 pub mod pattern;
+pub mod sacct;
 pub mod squeue;
