@@ -44,6 +44,7 @@ pub fn bin(name: &str) -> PathBuf {
         "cbatch" => env!("CARGO_BIN_EXE_cbatch"),
         "cqueue" => env!("CARGO_BIN_EXE_cqueue"),
         "ccancel" => env!("CARGO_BIN_EXE_ccancel"),
+        "cacct" => env!("CARGO_BIN_EXE_cacct"),
         other => panic!("no binary {other}"),
     };
     PathBuf::from(path)
