@@ -5,6 +5,20 @@
 //! the store's history); the selection by id, user, name, state, partition
 //! and time window is made here, client side. A server-side history query
 //! is a later optimisation, not a change of behaviour.
+//!
+//! Choices where Slurm versions differ or Conductor lacks the data:
+//! - AllocCPUS and NCPUS are 0 until the job starts (sacct 26.x; 22.05
+//!   printed 1): nothing is allocated to a pending job.
+//! - TotalCPU is empty: CPU time used is not measured yet, and elapsed ×
+//!   CPUs would report every job as perfectly efficient. CPUTime is
+//!   elapsed × allocated CPUs, as in Slurm.
+//! - `--json` prints an object, `{"jobs": [JobInfo...]}`, like sacct's
+//!   and the API's; steps are not listed in it.
+//! - `-s` selects by the job's current state, within the usual window;
+//!   Slurm's "was in that state during the window" is not modelled.
+//! - Words that are not options are refused with one line (Snakemake's
+//!   shell-less `sacct ... | tail -1` then fails, as with Slurm).
+//! - `-M`/`-L` take any value: there is one cluster, this node.
 
 use std::collections::BTreeMap;
 
