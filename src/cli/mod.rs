@@ -2,6 +2,7 @@
 //! The binaries in `bin/` parse with these types and print; shell
 //! completions and man pages are generated from the same definitions.
 
+pub mod cacct;
 pub mod cbatch;
 pub mod ccancel;
 pub mod conductord;
@@ -28,6 +29,7 @@ pub fn commands() -> Vec<clap::Command> {
         cqueue::CqueueArgs::command(),
         ccancel::CcancelArgs::command(),
         crun::CrunArgs::command(),
+        cacct::CacctArgs::command(),
     ]
 }
 

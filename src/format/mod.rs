@@ -8,5 +8,6 @@ pub mod dependency;
 pub mod duration;
 pub mod memory;
 pub mod pattern;
+pub mod sacct;
 pub mod signal;
 pub mod squeue;

@@ -45,6 +45,7 @@ pub fn bin(name: &str) -> PathBuf {
         "cqueue" => env!("CARGO_BIN_EXE_cqueue"),
         "ccancel" => env!("CARGO_BIN_EXE_ccancel"),
         "crun" => env!("CARGO_BIN_EXE_crun"),
+        "cacct" => env!("CARGO_BIN_EXE_cacct"),
         other => panic!("no binary {other}"),
     };
     PathBuf::from(path)

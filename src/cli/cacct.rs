@@ -1,0 +1,943 @@
+//! `cacct` (sacct): the job history, finished jobs included, as sacct
+//! prints it.
+//!
+//! The daemon returns every job it knows (`states=all`: the live ones and
+//! the store's history); the selection by id, user, name, state, partition
+//! and time window is made here, client side. A server-side history query
+//! is a later optimisation, not a change of behaviour.
+//!
+//! Choices where Slurm versions differ or Conductor lacks the data:
+//! - AllocCPUS and NCPUS are 0 until the job starts (sacct 26.x; 22.05
+//!   printed 1): nothing is allocated to a pending job.
+//! - TotalCPU is empty: CPU time used is not measured yet, and elapsed ×
+//!   CPUs would report every job as perfectly efficient. CPUTime is
+//!   elapsed × allocated CPUs, as in Slurm.
+//! - `--json` prints an object, `{"jobs": [JobInfo...]}`, like sacct's
+//!   and the API's; steps are not listed in it.
+//! - `-s` selects by the job's current state, within the usual window;
+//!   Slurm's "was in that state during the window" is not modelled.
+//! - Words that are not options are refused with one line (Snakemake's
+//!   shell-less `sacct ... | tail -1` then fails, as with Slurm).
+//! - `-M`/`-L` take any value: there is one cluster, this node.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Days, Local, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use clap::Parser;
+
+use crate::error::{Error, Result};
+use crate::format::sacct::{
+    BRIEF_FIELDS, Context, DEFAULT_FIELDS, LONG_FIELDS, Layout, Row, Table, Units, allocation_rows,
+    parse_columns,
+};
+use crate::protocol::{JobInfo, JobList, JobState, ListQuery};
+use crate::users;
+
+/// Show the accounting data of jobs, finished ones included (like sacct).
+///
+/// By default: your jobs that were pending, running or ended since
+/// midnight, one line per job and one per batch step. With -j the
+/// window is all time.
+#[derive(Debug, Clone, Default, Parser)]
+#[command(
+    name = "cacct",
+    version,
+    max_term_width = 100,
+    allow_negative_numbers = true,
+    after_help = "FIELDS (-o): comma-separated names, any case, any unique prefix, each with an\n\
+                  optional %WIDTH (negative = left-justified); `cacct -e` lists them.\n\
+                  Default: JobID,JobName,Partition,Account,AllocCPUS,State,ExitCode\n\
+                  TIMES (-S/-E): YYYY-MM-DD[THH:MM[:SS]], HH:MM[:SS], MM/DD[/YY], now,\n\
+                  now[+-]N[seconds|minutes|hours|days|weeks], today, midnight, noon, tomorrow;\n\
+                  local time.\n\
+                  --json prints {\"jobs\": [...]}, the jobs as the API shows them."
+)]
+pub struct CacctArgs {
+    /// Only these jobs: ID, ID_INDEX (array task) or ID.STEP (comma-separated, repeatable)
+    #[arg(short = 'j', long = "jobs", value_name = "JOBS", value_delimiter = ',')]
+    pub jobs: Vec<String>,
+
+    /// Only jobs with these names (comma-separated)
+    #[arg(long = "name", value_name = "NAMES", value_delimiter = ',')]
+    pub names: Vec<String>,
+
+    /// Only jobs of these users (names or uids, comma-separated); default: you
+    #[arg(
+        short = 'u',
+        long = "user",
+        visible_alias = "uid",
+        value_name = "USERS",
+        value_delimiter = ','
+    )]
+    pub users: Vec<String>,
+
+    /// Jobs of every user
+    #[arg(short = 'a', long = "allusers")]
+    pub all_users: bool,
+
+    /// Only jobs in these states (long or compact names, comma-separated)
+    #[arg(
+        short = 's',
+        long = "state",
+        value_name = "STATES",
+        value_delimiter = ','
+    )]
+    pub states: Vec<String>,
+
+    /// Only jobs active at or after this time (default: midnight; all time with -j)
+    #[arg(short = 'S', long = "starttime", value_name = "TIME")]
+    pub start_time: Option<String>,
+
+    /// Only jobs active at or before this time (default: now)
+    #[arg(short = 'E', long = "endtime", value_name = "TIME")]
+    pub end_time: Option<String>,
+
+    /// Only the job lines, no steps
+    #[arg(short = 'X', long = "allocations")]
+    pub allocations: bool,
+
+    /// Fields separated by `|`, none at the end of a line
+    #[arg(short = 'P', long = "parsable2")]
+    pub parsable2: bool,
+
+    /// Fields separated by `|`, one at the end of each line too
+    #[arg(short = 'p', long = "parsable")]
+    pub parsable: bool,
+
+    /// The separator of -p and -P instead of `|`
+    #[arg(long = "delimiter", value_name = "TEXT")]
+    pub delimiter: Option<String>,
+
+    /// Do not print the header
+    #[arg(short = 'n', long = "noheader")]
+    pub noheader: bool,
+
+    /// Fields to print (see FIELDS below; repeatable)
+    #[arg(short = 'o', long = "format", value_name = "FIELDS")]
+    pub format: Vec<String>,
+
+    /// Print JobID, State and ExitCode
+    #[arg(short = 'b', long = "brief")]
+    pub brief: bool,
+
+    /// Print the long list of fields
+    #[arg(short = 'l', long = "long")]
+    pub long: bool,
+
+    /// List the fields -o accepts
+    #[arg(short = 'e', long = "helpformat")]
+    pub helpformat: bool,
+
+    /// Print the jobs as JSON: {"jobs": [...]}
+    #[arg(long)]
+    pub json: bool,
+
+    /// Clusters to ask (accepted; there is one, this node)
+    #[arg(short = 'M', long = "clusters", value_name = "CLUSTERS")]
+    pub clusters: Option<String>,
+
+    /// Every cluster (accepted; there is one, this node)
+    #[arg(short = 'L', long = "allclusters")]
+    pub all_clusters: bool,
+
+    /// Only jobs of these partitions (comma-separated)
+    #[arg(
+        short = 'r',
+        long = "partition",
+        value_name = "PARTITIONS",
+        value_delimiter = ','
+    )]
+    pub partitions: Vec<String>,
+
+    /// One line per array task, also for tasks not started yet
+    #[arg(long = "array")]
+    pub array: bool,
+
+    /// Show sizes in this unit: K, M, G, T or P
+    #[arg(long = "units", value_name = "UNIT")]
+    pub units: Option<String>,
+
+    /// Show sizes in their raw unit (KiB, MiB)
+    #[arg(long = "noconvert")]
+    pub noconvert: bool,
+
+    /// Clip Start and End to the -S/-E window
+    #[arg(short = 'T', long = "truncate")]
+    pub truncate: bool,
+
+    /// Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]
+    #[arg(long, value_name = "ADDRESS")]
+    pub server: Option<String>,
+
+    /// Words that are not options: refused (job ids go with -j)
+    #[arg(value_name = "ARGS", hide = true)]
+    pub extra: Vec<String>,
+}
+
+/// A `-j` item: `12`, `12_3` (array task) or either with `.step`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobSelector {
+    pub id: u64,
+    pub task: Option<u32>,
+    /// `batch`, `extern`, `0`, ...: only that step's line.
+    pub step: Option<String>,
+}
+
+impl std::str::FromStr for JobSelector {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<JobSelector> {
+        let invalid = || Error::Invalid(format!("Invalid job id: {text}"));
+        let (job, step) = match text.split_once('.') {
+            Some((job, step)) if !step.is_empty() => (job, Some(step.to_string())),
+            Some(_) => return Err(invalid()),
+            None => (text, None),
+        };
+        let (id, task) = match job.split_once('_') {
+            Some((id, task)) => (id, Some(task.parse().map_err(|_| invalid())?)),
+            None => (job, None),
+        };
+        let id = id
+            .parse::<u64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(invalid)?;
+        Ok(JobSelector { id, task, step })
+    }
+}
+
+impl JobSelector {
+    /// Whether this names the job: its own id, its array's id, or its task.
+    pub fn matches(&self, job: &JobInfo) -> bool {
+        let array = job.array_job_id.map(|id| id.0);
+        match self.task {
+            None => job.job_id.0 == self.id || array == Some(self.id),
+            Some(task) => array == Some(self.id) && job.array_task_id == Some(task),
+        }
+    }
+}
+
+/// The jobs a cacct run selects; every given criterion must hold.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Empty: every job.
+    pub jobs: Vec<JobSelector>,
+    /// `None`: every user.
+    pub uids: Option<Vec<u32>>,
+    pub names: Vec<String>,
+    /// States Conductor has; `None`: every state. States Slurm has and we
+    /// never produce (`NODE_FAIL`, `OUT_OF_MEMORY`...) match nothing.
+    pub states: Option<Vec<JobState>>,
+    pub partitions: Vec<String>,
+    /// Jobs active (submitted and not ended before) in this window.
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+}
+
+impl Filter {
+    /// Whether the job is selected.
+    pub fn matches(&self, job: &JobInfo) -> bool {
+        (self.jobs.is_empty() || self.jobs.iter().any(|s| s.matches(job)))
+            && self
+                .uids
+                .as_ref()
+                .is_none_or(|uids| uids.contains(&job.uid))
+            && (self.names.is_empty() || self.names.contains(&job.name))
+            && self
+                .states
+                .as_ref()
+                .is_none_or(|states| states.contains(&job.state))
+            && (self.partitions.is_empty() || self.partitions.contains(&job.partition))
+            && self.end.is_none_or(|end| job.submit_time <= end)
+            && self
+                .start
+                .is_none_or(|start| job.end_time.is_none_or(|ended| ended >= start))
+    }
+
+    /// Which lines of a selected job to print: (the job line, the batch line).
+    fn lines(&self, job: &JobInfo) -> (bool, bool) {
+        if self.jobs.is_empty() {
+            return (true, true);
+        }
+        let matching = self.jobs.iter().filter(|s| s.matches(job));
+        matching.fold((false, false), |(line, batch), selector| {
+            match selector.step.as_deref() {
+                None => (true, true),
+                Some("batch") => (line, true),
+                Some(_) => (line, batch),
+            }
+        })
+    }
+}
+
+/// Everything one cacct run needs once its options are checked.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub filter: Filter,
+    pub table: Table,
+    pub context: Context,
+    pub json: bool,
+    pub allocations_only: bool,
+    pub expand_arrays: bool,
+    pub truncate: bool,
+}
+
+impl CacctArgs {
+    /// Checks every option and builds the report; `now` anchors the time
+    /// window and running jobs' elapsed time.
+    pub fn report(&self, now: DateTime<Utc>) -> Result<Report> {
+        if !self.extra.is_empty() {
+            return Err(Error::Invalid(format!(
+                "Unknown arguments: {} (job ids go with -j)",
+                self.extra.join(" ")
+            )));
+        }
+        Ok(Report {
+            table: self.table()?,
+            filter: self.filter(now)?,
+            context: Context {
+                now,
+                units: match &self.units {
+                    Some(unit) => Units::parse(unit)?,
+                    None if self.noconvert => Units::Unconverted,
+                    None => Units::default(),
+                },
+            },
+            json: self.json,
+            allocations_only: self.allocations,
+            expand_arrays: self.array,
+            truncate: self.truncate,
+        })
+    }
+
+    /// The columns and layout: `-o` fields, then `-b`'s, then `-l`'s (as
+    /// sacct appends them), or the default fields.
+    pub fn table(&self) -> Result<Table> {
+        let mut lists: Vec<&str> = self.format.iter().map(String::as_str).collect();
+        if self.brief {
+            lists.push(BRIEF_FIELDS);
+        }
+        if self.long {
+            lists.push(LONG_FIELDS);
+        }
+        if lists.is_empty() {
+            lists.push(DEFAULT_FIELDS);
+        }
+        let delimiter = || self.delimiter.clone().unwrap_or_else(|| "|".into());
+        let layout = if self.parsable2 {
+            Layout::Parsable {
+                delimiter: delimiter(),
+                trailing: false,
+            }
+        } else if self.parsable {
+            Layout::Parsable {
+                delimiter: delimiter(),
+                trailing: true,
+            }
+        } else {
+            Layout::Fixed
+        };
+        Ok(Table {
+            columns: parse_columns(lists)?,
+            layout,
+            header: !self.noheader,
+        })
+    }
+
+    /// The selection. Users default to the caller, except for root, with
+    /// -a, or when jobs are named with -j. The window defaults to local
+    /// midnight until now, or all time when -j names jobs and -s is not given.
+    pub fn filter(&self, now: DateTime<Utc>) -> Result<Filter> {
+        let jobs = self
+            .jobs
+            .iter()
+            .map(|text| text.trim())
+            .filter(|text| !text.is_empty())
+            .map(str::parse)
+            .collect::<Result<Vec<JobSelector>>>()?;
+        let uids = if !self.users.is_empty() {
+            let uids = self
+                .users
+                .iter()
+                .filter(|user| !user.is_empty())
+                .map(|user| {
+                    users::uid_of(user)
+                        .ok_or_else(|| Error::Invalid(format!("Invalid user: {user}")))
+                })
+                .collect::<Result<Vec<u32>>>()?;
+            Some(uids)
+        } else if self.all_users || !jobs.is_empty() || users::current_uid() == 0 {
+            None
+        } else {
+            Some(vec![users::current_uid()])
+        };
+        let states = if self.states.is_empty() {
+            None
+        } else {
+            Some(parse_states(&self.states)?)
+        };
+        let local_now = now.with_timezone(&Local);
+        let start = match &self.start_time {
+            Some(text) => Some(parse_time(text, local_now)?),
+            None if !jobs.is_empty() && self.states.is_empty() => None,
+            None => Some(midnight(local_now.date_naive())?),
+        };
+        let end = self
+            .end_time
+            .as_deref()
+            .map(|text| parse_time(text, local_now))
+            .transpose()?;
+        if let (Some(start), Some(end)) = (start, end)
+            && start > end
+        {
+            return Err(Error::Invalid(format!(
+                "Start time ({}) requested is after end time ({}).",
+                start.format("%Y-%m-%dT%H:%M:%S"),
+                end.format("%Y-%m-%dT%H:%M:%S")
+            )));
+        }
+        Ok(Filter {
+            jobs,
+            uids,
+            names: self
+                .names
+                .iter()
+                .filter(|n| !n.is_empty())
+                .cloned()
+                .collect(),
+            states,
+            partitions: self.partitions.clone(),
+            start: start.map(|time| time.with_timezone(&Utc)),
+            end: end.map(|time| time.with_timezone(&Utc)),
+        })
+    }
+}
+
+impl Report {
+    /// What to ask the daemon: every job in every state (see the module doc).
+    pub fn query(&self) -> ListQuery {
+        ListQuery {
+            states: Some("all".into()),
+            ..ListQuery::default()
+        }
+    }
+
+    /// The output for the jobs the daemon returned.
+    pub fn render(&self, jobs: &[JobInfo]) -> Result<String> {
+        let mut selected: Vec<JobInfo> = jobs
+            .iter()
+            .filter(|job| self.filter.matches(job))
+            .cloned()
+            .collect();
+        if self.truncate {
+            for job in &mut selected {
+                self.clip(job);
+            }
+        }
+        if self.json {
+            let list = JobList { jobs: selected };
+            let mut text = serde_json::to_string_pretty(&list)
+                .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))?;
+            text.push('\n');
+            return Ok(text);
+        }
+        let mut rows: Vec<Row> = Vec::new();
+        for row in allocation_rows(&selected, self.expand_arrays) {
+            let (job_line, batch_line) = self.filter.lines(row.job);
+            let batch = Row::batch(row.job).filter(|_| batch_line && !self.allocations_only);
+            if job_line {
+                rows.push(row);
+            }
+            rows.extend(batch);
+        }
+        Ok(self.table.render(&rows, &self.context))
+    }
+
+    /// `-T`: Start and End no wider than the window.
+    fn clip(&self, job: &mut JobInfo) {
+        if let (Some(start), Some(from)) = (job.start_time, self.filter.start) {
+            job.start_time = Some(start.max(from));
+        }
+        if let (Some(end), Some(until)) = (job.end_time, self.filter.end) {
+            job.end_time = Some(end.min(until));
+        }
+    }
+}
+
+/// Slurm's state names, long and compact, that Conductor never produces.
+const OTHER_STATES: [&str; 22] = [
+    "BOOT_FAIL",
+    "BF",
+    "COMPLETING",
+    "CG",
+    "DEADLINE",
+    "DL",
+    "NODE_FAIL",
+    "NF",
+    "OUT_OF_MEMORY",
+    "OOM",
+    "PREEMPTED",
+    "PR",
+    "REQUEUED",
+    "RQ",
+    "RESIZING",
+    "RS",
+    "REVOKED",
+    "RV",
+    "SUSPENDED",
+    "S",
+    "REQUEUE_HOLD",
+    "RH",
+];
+
+fn parse_states(texts: &[String]) -> Result<Vec<JobState>> {
+    let mut states = Vec::new();
+    for text in texts.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        match text.parse::<JobState>() {
+            Ok(state) => states.push(state),
+            Err(_) if OTHER_STATES.iter().any(|s| s.eq_ignore_ascii_case(text)) => {}
+            Err(_) => return Err(Error::Invalid(format!("Invalid state: {text}"))),
+        }
+    }
+    Ok(states)
+}
+
+/// Parses a `-S`/`-E` time the way sacct does, in local time:
+/// `YYYY-MM-DD[THH:MM[:SS]]`, `HH:MM[:SS]` (today, or yesterday if that is
+/// still to come), `MM/DD[/YY]`, `now`, `now-2days` (`+`/`-`, a count and
+/// seconds (default), minutes, hours, days or weeks), `today`/`midnight`
+/// (this morning's 00:00), `tomorrow`, `noon`, `elevenses`, `fika`, `teatime`.
+pub fn parse_time(text: &str, now: DateTime<Local>) -> Result<DateTime<Local>> {
+    let invalid = || Error::Invalid(format!("Invalid time specification: {text}"));
+    let spec = text.trim().to_ascii_lowercase();
+    if let Some(offset) = spec.strip_prefix("now") {
+        return relative(offset, now).ok_or_else(invalid);
+    }
+    let today = now.date_naive();
+    // A time of day without a date is the latest one not in the future.
+    let clock = |time: NaiveTime| -> Result<DateTime<Local>> {
+        let at = local(today.and_time(time)).ok_or_else(invalid)?;
+        if at <= now {
+            Ok(at)
+        } else {
+            today
+                .checked_sub_days(Days::new(1))
+                .and_then(|day| local(day.and_time(time)))
+                .ok_or_else(invalid)
+        }
+    };
+    let hours = |h: u32| NaiveTime::from_hms_opt(h, 0, 0).ok_or_else(invalid);
+    match spec.as_str() {
+        "today" | "midnight" => return midnight(today),
+        "tomorrow" => {
+            return today
+                .checked_add_days(Days::new(1))
+                .ok_or_else(invalid)
+                .and_then(midnight);
+        }
+        "noon" => return clock(hours(12)?),
+        "elevenses" => return clock(hours(11)?),
+        "fika" => return clock(hours(15)?),
+        "teatime" => return clock(hours(16)?),
+        _ => {}
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(&spec, "%Y-%m-%d") {
+        return midnight(date);
+    }
+    for format in ["%Y-%m-%dt%H:%M:%S", "%Y-%m-%dt%H:%M"] {
+        if let Ok(at) = NaiveDateTime::parse_from_str(&spec, format) {
+            return local(at).ok_or_else(invalid);
+        }
+    }
+    for format in ["%H:%M:%S", "%H:%M"] {
+        if let Ok(time) = NaiveTime::parse_from_str(&spec, format) {
+            return clock(time);
+        }
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(&spec, "%m/%d/%y") {
+        return midnight(date);
+    }
+    // MM/DD: this year's, or last year's if that is still to come.
+    let year_month_day = |year: i32| {
+        NaiveDate::parse_from_str(&format!("{year}/{spec}"), "%Y/%m/%d")
+            .ok()
+            .and_then(|date| midnight(date).ok())
+    };
+    use chrono::Datelike;
+    match year_month_day(now.year()) {
+        Some(at) if at <= now => Ok(at),
+        Some(_) => year_month_day(now.year() - 1).ok_or_else(invalid),
+        None => Err(invalid()),
+    }
+}
+
+/// `now`'s offset: empty, or `+`/`-`, digits and an optional unit.
+fn relative(offset: &str, now: DateTime<Local>) -> Option<DateTime<Local>> {
+    if offset.is_empty() {
+        return Some(now);
+    }
+    let (sign, rest) = match offset.split_at(1) {
+        ("+", rest) => (1, rest),
+        ("-", rest) => (-1, rest),
+        _ => return None,
+    };
+    let digits = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    let count: i64 = rest[..digits].parse().ok()?;
+    let unit_seconds: BTreeMap<&str, i64> = [
+        ("", 1),
+        ("s", 1),
+        ("sec", 1),
+        ("secs", 1),
+        ("second", 1),
+        ("seconds", 1),
+        ("min", 60),
+        ("mins", 60),
+        ("minute", 60),
+        ("minutes", 60),
+        ("h", 3600),
+        ("hour", 3600),
+        ("hours", 3600),
+        ("d", 86_400),
+        ("day", 86_400),
+        ("days", 86_400),
+        ("w", 604_800),
+        ("week", 604_800),
+        ("weeks", 604_800),
+    ]
+    .into();
+    let seconds = count.checked_mul(*unit_seconds.get(&rest[digits..])?)?;
+    now.checked_add_signed(chrono::Duration::try_seconds(sign * seconds)?)
+}
+
+fn local(at: NaiveDateTime) -> Option<DateTime<Local>> {
+    Local.from_local_datetime(&at).earliest()
+}
+
+fn midnight(date: NaiveDate) -> Result<DateTime<Local>> {
+    local(date.and_time(NaiveTime::MIN))
+        .ok_or_else(|| Error::Invalid(format!("{date} has no midnight here")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{JobId, Reason};
+
+    fn now() -> DateTime<Local> {
+        let at = NaiveDate::from_ymd_opt(2026, 11, 28)
+            .and_then(|day| day.and_hms_opt(18, 30, 15))
+            .expect("valid");
+        local(at).expect("exists")
+    }
+
+    fn at(text: &str) -> DateTime<Local> {
+        let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S").expect("valid");
+        local(naive).expect("exists")
+    }
+
+    fn parsed(text: &str) -> Option<DateTime<Local>> {
+        parse_time(text, now()).ok()
+    }
+
+    #[test]
+    fn absolute_times_parse_in_local_time() {
+        assert_eq!(parsed("2026-11-26T18:00"), Some(at("2026-11-26T18:00:00")));
+        assert_eq!(
+            parsed("2026-11-26T18:00:07"),
+            Some(at("2026-11-26T18:00:07"))
+        );
+        assert_eq!(parsed("2026-11-26"), Some(at("2026-11-26T00:00:00")));
+        assert_eq!(parsed("11/20/25"), Some(at("2025-11-20T00:00:00")));
+        assert_eq!(parsed("11/20"), Some(at("2026-11-20T00:00:00")));
+        assert_eq!(parsed("12/20"), Some(at("2025-12-20T00:00:00")));
+    }
+
+    #[test]
+    fn relative_and_named_times_count_from_now() {
+        assert_eq!(parsed("now"), Some(now()));
+        assert_eq!(parsed("NOW"), Some(now()));
+        assert_eq!(parsed("now-2days"), Some(at("2026-11-26T18:30:15")));
+        assert_eq!(parsed("now-3hours"), Some(at("2026-11-28T15:30:15")));
+        assert_eq!(parsed("now+90"), Some(at("2026-11-28T18:31:45")));
+        assert_eq!(parsed("now-1week"), Some(at("2026-11-21T18:30:15")));
+        assert_eq!(parsed("now-5minutes"), Some(at("2026-11-28T18:25:15")));
+        assert_eq!(parsed("midnight"), Some(at("2026-11-28T00:00:00")));
+        assert_eq!(parsed("today"), Some(at("2026-11-28T00:00:00")));
+        assert_eq!(parsed("tomorrow"), Some(at("2026-11-29T00:00:00")));
+        assert_eq!(parsed("noon"), Some(at("2026-11-28T12:00:00")));
+        assert_eq!(parsed("teatime"), Some(at("2026-11-28T16:00:00")));
+    }
+
+    #[test]
+    fn a_time_of_day_still_to_come_means_yesterday() {
+        assert_eq!(parsed("09:15"), Some(at("2026-11-28T09:15:00")));
+        assert_eq!(parsed("20:00:30"), Some(at("2026-11-27T20:00:30")));
+    }
+
+    #[test]
+    fn garbage_times_are_refused() {
+        for text in [
+            "",
+            "soon",
+            "now-",
+            "now-2fortnights",
+            "now*2",
+            "2026-13-01",
+            "25:00",
+            "2026-11-26T",
+            "now-x",
+        ] {
+            assert_eq!(
+                parse_time(text, now()).map_err(|e| e.to_string()).err(),
+                Some(format!("Invalid time specification: {text}")),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn job_selectors_parse_ids_tasks_and_steps() {
+        let selector = |text: &str| text.parse::<JobSelector>().ok();
+        let make = |id, task, step: Option<&str>| {
+            Some(JobSelector {
+                id,
+                task,
+                step: step.map(str::to_string),
+            })
+        };
+        assert_eq!(selector("12"), make(12, None, None));
+        assert_eq!(selector("12_3"), make(12, Some(3), None));
+        assert_eq!(selector("12.batch"), make(12, None, Some("batch")));
+        assert_eq!(selector("12_3.0"), make(12, Some(3), Some("0")));
+        for bad in ["", "x", "0", "12_", "12.", "12_x", "-1", "1 2"] {
+            assert_eq!(selector(bad), None, "{bad}");
+        }
+    }
+
+    fn job(id: u64, state: JobState) -> JobInfo {
+        let value = serde_json::json!({
+            "job_id": id, "name": "job", "user": "alice", "uid": 1000,
+            "partition": "normal", "state": state.long(), "reason": "None",
+            "cpus": 1, "ntasks": 1, "cpus_per_task": 1, "memory_mb": 0, "gpus": 0,
+            "node": null, "submit_time": "2000-01-01T00:00:00Z",
+            "start_time": null, "end_time": null, "time_limit": null, "exit_code": null,
+            "work_dir": "/w", "stdout": "/w/o", "stderr": "/w/o",
+        });
+        let mut job: JobInfo = serde_json::from_value(value).expect("a JobInfo");
+        job.submit_time = utc("2026-11-28T10:00:00");
+        if state != JobState::Pending {
+            job.start_time = Some(job.submit_time + chrono::Duration::seconds(5));
+            job.node = Some("box".into());
+        }
+        if state.is_terminal() {
+            job.end_time = Some(job.submit_time + chrono::Duration::seconds(65));
+        }
+        job
+    }
+
+    fn args(argv: &[&str]) -> CacctArgs {
+        CacctArgs::try_parse_from(std::iter::once("cacct").chain(argv.iter().copied()))
+            .expect("valid arguments")
+    }
+
+    /// A local time, as the daemon would send it.
+    fn utc(text: &str) -> DateTime<Utc> {
+        at(text).with_timezone(&Utc)
+    }
+
+    #[test]
+    fn selectors_match_jobs_array_tasks_and_their_arrays() {
+        let mut task = job(15, JobState::Completed);
+        task.array_job_id = Some(JobId(12));
+        task.array_task_id = Some(3);
+        let matches = |text: &str| text.parse::<JobSelector>().expect("valid").matches(&task);
+        assert!(matches("15"));
+        assert!(matches("12"));
+        assert!(matches("12_3"));
+        assert!(matches("12_3.batch"));
+        assert!(!matches("12_4"));
+        assert!(!matches("15_3"));
+        assert!(!matches("13"));
+    }
+
+    #[test]
+    fn filters_combine_names_states_partitions_users_and_the_window() {
+        let now = utc("2026-11-28T12:00:00");
+        let mut old = job(1, JobState::Completed);
+        old.submit_time = utc("2026-11-20T10:00:00");
+        old.end_time = Some(utc("2026-11-20T11:00:00"));
+        let mut other = job(2, JobState::Failed);
+        other.name = "other".into();
+        other.uid = 1001;
+        let pending = job(3, JobState::Pending);
+        let mut future = job(4, JobState::Pending);
+        future.submit_time = utc("2026-11-28T13:00:00");
+        let jobs = [old, other, pending, future];
+        let selected = |argv: &[&str]| -> Vec<u64> {
+            let filter = args(argv).filter(now).expect("valid filter");
+            jobs.iter()
+                .filter(|job| filter.matches(job))
+                .map(|job| job.job_id.0)
+                .collect()
+        };
+        let window = ["-a", "-S", "2026-11-21", "-E", "2026-11-28T12:30"];
+        assert_eq!(selected(&window), [2, 3]);
+        assert_eq!(selected(&["-a", "-S", "2026-11-01"]), [1, 2, 3, 4]);
+        assert_eq!(
+            selected(&["-a", "-S", "2026-11-01", "--name", "job"]),
+            [1, 3, 4]
+        );
+        assert_eq!(
+            selected(&["-a", "-S", "2026-11-01", "-s", "PD,f"]),
+            [2, 3, 4]
+        );
+        assert_eq!(
+            selected(&["-a", "-S", "2026-11-01", "-s", "OOM"]),
+            [] as [u64; 0]
+        );
+        assert_eq!(selected(&["-a", "-S", "2026-11-01", "-u", "1001"]), [2]);
+        assert_eq!(
+            selected(&["-a", "-S", "2026-11-01", "-r", "gpu"]),
+            [] as [u64; 0]
+        );
+        assert_eq!(selected(&["-j", "1", "-j", "4,2"]), [1, 2, 4], "all time");
+        assert_eq!(
+            selected(&["-j", "1,2", "-s", "CD,F"]),
+            [2],
+            "with -s, since midnight"
+        );
+    }
+
+    #[test]
+    fn users_default_to_the_caller_unless_jobs_are_named() {
+        let now = Utc::now();
+        let uids = |argv: &[&str]| args(argv).filter(now).expect("valid").uids;
+        let me = users::current_uid();
+        let default = if me == 0 { None } else { Some(vec![me]) };
+        assert_eq!(uids(&[]), default);
+        assert_eq!(uids(&["-a"]), None);
+        assert_eq!(uids(&["-j", "5"]), None);
+        assert_eq!(uids(&["-j", "5", "-u", "0"]), Some(vec![0]));
+    }
+
+    #[test]
+    fn bad_options_give_one_clear_message() {
+        let now = Utc::now();
+        let error = |argv: &[&str]| {
+            args(argv)
+                .report(now)
+                .map(|_| ())
+                .expect_err("refused")
+                .to_string()
+        };
+        assert_eq!(error(&["-o", "JobID,x"]), "Invalid field requested: \"x\"");
+        assert_eq!(error(&["-j", "abc"]), "Invalid job id: abc");
+        assert_eq!(error(&["-s", "bogus"]), "Invalid state: bogus");
+        assert_eq!(error(&["-S", "soon"]), "Invalid time specification: soon");
+        assert!(error(&["--units", "Q"]).starts_with("Invalid unit type: Q"));
+        assert!(error(&["-S", "now", "-E", "now-1day"]).starts_with("Start time ("));
+        assert_eq!(
+            error(&["-nu", "root", "-o", "Account%256", "|", "tail", "-1"]),
+            "Unknown arguments: | tail -1 (job ids go with -j)"
+        );
+    }
+
+    #[test]
+    fn fields_come_from_format_brief_and_long_in_that_order() {
+        let names = |argv: &[&str]| -> Vec<&str> {
+            args(argv)
+                .table()
+                .expect("valid")
+                .columns
+                .iter()
+                .map(|column| column.field.name)
+                .collect()
+        };
+        assert_eq!(
+            names(&[]),
+            [
+                "JobID",
+                "JobName",
+                "Partition",
+                "Account",
+                "AllocCPUS",
+                "State",
+                "ExitCode"
+            ]
+        );
+        assert_eq!(names(&["-b"]), ["JobID", "State", "ExitCode"]);
+        assert_eq!(
+            names(&["-o", "user", "-b", "--format=jobidraw,st"]),
+            ["User", "JobIDRaw", "Start", "JobID", "State", "ExitCode"]
+        );
+        assert!(names(&["-l"]).contains(&"MaxRSS"));
+    }
+
+    #[test]
+    fn steps_follow_the_selectors_and_allocations_drop_them() {
+        let done = job(7, JobState::Completed);
+        let running = job(8, JobState::Running);
+        let pending = job(9, JobState::Pending);
+        let jobs = [done, running, pending];
+        let out = |argv: &[&str]| {
+            let mut argv = argv.to_vec();
+            argv.extend(["-P", "-n", "-o", "JobID,State"]);
+            args(&argv)
+                .report(utc("2026-11-28T12:00:00"))
+                .and_then(|report| report.render(&jobs))
+                .expect("renders")
+        };
+        assert_eq!(
+            out(&["-j", "7,8,9"]),
+            "7|COMPLETED\n7.batch|COMPLETED\n8|RUNNING\n8.batch|RUNNING\n9|PENDING\n"
+        );
+        assert_eq!(
+            out(&["-X", "-j", "7,8,9"]),
+            "7|COMPLETED\n8|RUNNING\n9|PENDING\n"
+        );
+        assert_eq!(out(&["-j", "7.batch,9.batch"]), "7.batch|COMPLETED\n");
+        assert_eq!(out(&["-j", "7.0"]), "");
+        assert_eq!(
+            out(&["-j", "7.batch", "-j", "7"]),
+            "7|COMPLETED\n7.batch|COMPLETED\n"
+        );
+        assert_eq!(out(&["-j", "99"]), "");
+    }
+
+    #[test]
+    fn json_is_an_object_with_the_selected_jobs() {
+        let jobs = [job(7, JobState::Completed), job(8, JobState::Failed)];
+        let report = args(&["--json", "-j", "8"])
+            .report(Utc::now())
+            .expect("valid");
+        let text = report.render(&jobs).expect("renders");
+        let value: serde_json::Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(value["jobs"].as_array().map(Vec::len), Some(1));
+        assert_eq!(value["jobs"][0]["job_id"], 8);
+        assert_eq!(value["jobs"][0]["state"], "FAILED");
+    }
+
+    #[test]
+    fn truncate_clips_start_and_end_to_the_window() {
+        let mut done = job(7, JobState::Completed);
+        done.reason = Reason::None;
+        let jobs = [done];
+        let report = args(&[
+            "-T",
+            "-X",
+            "-P",
+            "-n",
+            "-j",
+            "7",
+            "-o",
+            "ElapsedRaw",
+            "-S",
+            "2026-11-28T10:00:30",
+        ])
+        .report(utc("2026-11-28T12:00:00"))
+        .expect("valid");
+        assert_eq!(report.render(&jobs).expect("renders"), "35\n");
+    }
+}
