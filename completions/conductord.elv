@@ -26,6 +26,7 @@ set edit:completion:arg-completer[conductord] = {|@words|
             cand --gpus 'GPUs to offer to jobs'
             cand --kill-wait 'Seconds between SIGTERM and SIGKILL when a job is cancelled or times out'
             cand --partition 'Name of the node''s one partition'
+            cand --supervise 'Run as the supervisor of the job whose files are in DIR (internal)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'

@@ -47,6 +47,10 @@ pub struct ConductordArgs {
     /// Name of the node's one partition
     #[arg(long, value_name = "NAME", default_value = "normal")]
     pub partition: String,
+
+    /// Run as the supervisor of the job whose files are in DIR (internal)
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub supervise: Option<PathBuf>,
 }
 
 impl ConductordArgs {

@@ -48,10 +48,8 @@ impl Daemon {
                 }
                 Phase::Running { .. } => {
                     let running = state.running.entry(id).or_default();
-                    match &running.control {
-                        Some(control) => {
-                            let _ = control.send(Control::Cancel { by_uid: caller.uid });
-                        }
+                    match &running.supervisor {
+                        Some(supervisor) => supervisor.send(Control::Cancel { by_uid: caller.uid }),
                         None => running.cancel_by = Some(caller.uid),
                     }
                     log(format_args!(
@@ -104,10 +102,10 @@ impl Daemon {
             return Err(not_running(id));
         };
         authorize(job, caller)?;
-        let control = state.running.get(&id).and_then(|r| r.control.as_ref());
-        match (&job.phase, control) {
-            (Phase::Running { .. }, Some(control)) => {
-                let _ = control.send(Control::Signal {
+        let supervisor = state.running.get(&id).and_then(|r| r.supervisor.as_ref());
+        match (&job.phase, supervisor) {
+            (Phase::Running { .. }, Some(supervisor)) => {
+                supervisor.send(Control::Signal {
                     signal: request.signal,
                     batch_only: request.batch_only,
                 });
@@ -229,10 +227,10 @@ impl Daemon {
                 authorize(job, caller)?;
                 match &job.phase {
                     Phase::Running { .. } => {
-                        if let Some(control) =
-                            state.running.get(&id).and_then(|r| r.control.as_ref())
+                        if let Some(supervisor) =
+                            state.running.get(&id).and_then(|r| r.supervisor.as_ref())
                         {
-                            let _ = control.send(Control::Requeue);
+                            supervisor.send(Control::Requeue);
                         }
                         log(format_args!(
                             "job {id} requeue requested by uid {}",

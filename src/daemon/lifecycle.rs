@@ -5,15 +5,15 @@
 //! reality at start-up.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::mpsc::unbounded_channel;
 
 use super::dependencies::{self, Evaluation};
-use super::executor::{self, Control, Ending, Launch, Limits, Outcome};
+use super::executor::{self, Control, Ending, Launch, Outcome, Report, Supervisor};
 use super::job::{
     ArrayTask, Dependencies, FinalState, Hold, Job, JobOptions, JobSpec, Phase, Progress,
 };
@@ -35,6 +35,8 @@ pub(super) enum End {
     LaunchFailed(String),
     /// It was cancelled after its start was recorded but before its process ran.
     CancelledBeforeLaunch(u32),
+    /// Its supervisor vanished without saying how the job ended.
+    Lost,
 }
 
 /// The largest script the daemon accepts, in bytes.
@@ -501,7 +503,7 @@ impl Daemon {
         }
     }
 
-    /// Starts the process of a job whose start is on disk.
+    /// Starts the supervisor of a job whose start is on disk.
     fn launch(self: &Arc<Self>, job: Job) {
         let id = job.id;
         let Phase::Running { allocation, .. } = &job.phase else {
@@ -516,56 +518,81 @@ impl Daemon {
             self.finish(id, End::LaunchFailed("the daemon is stopping".into()));
             return;
         }
-        let payload = match self.store.payload(id) {
-            Ok(payload) => payload,
-            Err(e) => {
-                self.finish(
-                    id,
-                    End::LaunchFailed(format!("cannot read the script: {e}")),
-                );
-                return;
-            }
-        };
-        let launch = Launch {
-            job: &job,
-            allocation,
-            script: &payload.script,
-            environment: &payload.environment,
-            node: self.node(),
-            script_path: self.scripts_dir.join(id.to_string()),
-        };
-        let child = match executor::spawn(&launch) {
-            Ok(child) => child,
+        let dir = self.job_dir(id);
+        let planned = self
+            .store
+            .payload(id)
+            .map_err(|e| format!("cannot read the script: {e}"))
+            .and_then(|payload| {
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                executor::plan(
+                    &Launch {
+                        job: &job,
+                        allocation,
+                        script: &payload.script,
+                        environment: &payload.environment,
+                        node: self.node(),
+                        script_path: dir.join("script"),
+                    },
+                    self.config.kill_wait.as_secs(),
+                )
+            });
+        let plan = match planned {
+            Ok(plan) => plan,
             Err(reason) => {
                 self.finish(id, End::LaunchFailed(reason));
                 return;
             }
         };
-        log(format_args!(
-            "job {id} started, pid {}, CPUs {:?}",
-            child.id().unwrap_or(0),
-            allocation.cpu_ids
-        ));
-        let (control, controls) = unbounded_channel();
+        let daemon = self.clone();
+        let cpus = allocation.cpu_ids.clone();
+        tokio::spawn(async move {
+            let exe = daemon.exe.clone();
+            let started =
+                tokio::task::spawn_blocking(move || Supervisor::start(&exe, &dir, &plan)).await;
+            match started {
+                Ok(Ok(supervisor)) => {
+                    log(format_args!(
+                        "job {id} started, supervisor pid {}, CPUs {cpus:?}",
+                        supervisor.pid().as_raw_nonzero()
+                    ));
+                    daemon.watch(id, supervisor);
+                }
+                Ok(Err(e)) => daemon.finish(
+                    id,
+                    End::LaunchFailed(format!("cannot start the supervisor: {e}")),
+                ),
+                Err(e) => daemon.finish(id, End::LaunchFailed(format!("launch failed: {e}"))),
+            }
+        });
+    }
+
+    /// Follows a job's supervisor until it reports how the job ended.
+    fn watch(self: &Arc<Self>, id: JobId, supervisor: Supervisor) {
         {
             let mut state = self.state();
             if let Some(running) = state.running.get_mut(&id) {
                 if let Some(by_uid) = running.cancel_by {
-                    let _ = control.send(Control::Cancel { by_uid });
+                    supervisor.send(Control::Cancel { by_uid });
                 }
-                running.control = Some(control);
+                running.supervisor = Some(supervisor.clone());
             }
         }
-        let limits = Limits {
-            time_limit: job.spec.time_limit.map(Duration::from_secs),
-            warn_signal: job.spec.options.warn_signal,
-            kill_wait: self.config.kill_wait,
-        };
         let daemon = self.clone();
         tokio::spawn(async move {
-            let outcome = executor::supervise(child, limits, controls).await;
-            daemon.finish(id, End::Ran(outcome));
+            let end = match supervisor.ended().await {
+                Some(Report::Ran(outcome)) => End::Ran(outcome),
+                Some(Report::LaunchFailed(reason)) => End::LaunchFailed(reason),
+                None => End::Lost,
+            };
+            daemon.finish(id, end);
         });
+    }
+
+    /// Where a job's script, plan and supervisor files live while it runs.
+    fn job_dir(&self, id: JobId) -> PathBuf {
+        self.jobs_dir.join(id.to_string())
     }
 
     /// Records how a started job ended and gives its resources back (once:
@@ -626,9 +653,7 @@ impl Daemon {
                 _ => format!("ended {}", record.state()),
             }
         ));
-        let script = self.scripts_dir.join(id.to_string());
-        let _ = std::fs::remove_file(script.with_extension("steps"));
-        let _ = std::fs::remove_file(script);
+        let _ = std::fs::remove_dir_all(self.job_dir(id));
         self.wake.notify_one();
         let daemon = self.clone();
         tokio::spawn(async move {
@@ -641,71 +666,71 @@ impl Daemon {
     }
 
     /// Reconciles the store with reality after a start: pending jobs queue
-    /// again; jobs that were running when the daemon stopped cannot be
-    /// followed, so they end FAILED with reason NodeFail and hold nothing.
-    pub(super) async fn recover(&self) -> Result<()> {
+    /// again; a job that was running keeps its resources and is followed
+    /// again through its supervisor, or finished from the outcome the
+    /// supervisor left; only a job whose supervisor vanished without a word
+    /// ends FAILED with reason NodeFail.
+    pub(super) async fn recover(self: &Arc<Self>) -> Result<()> {
         let jobs = self.store.load_active()?;
-        let now = Utc::now();
-        let mut lost = Vec::new();
-        let mut pending = 0;
+        let (mut pending, mut followed, mut ended, mut lost) = (0, Vec::new(), Vec::new(), 0);
         {
             let mut state = self.state();
             for mut job in jobs {
-                match job.phase {
+                match &job.phase {
                     Phase::Pending { hold, .. } => {
                         job.phase = Phase::Pending {
                             reason: Reason::None,
-                            hold,
+                            hold: *hold,
                         };
                         state.enqueue(job);
                         pending += 1;
                     }
-                    Phase::Running {
-                        allocation,
-                        start_time,
-                    } => {
-                        job.phase = Phase::Finished {
-                            state: FinalState::Failed,
-                            reason: Reason::NodeFail,
-                            exit_code: ExitCode::default(),
-                            allocation: Some(allocation),
-                            start_time: Some(start_time),
-                            end_time: now,
-                            cancelled_by: None,
-                            max_rss_kb: None,
-                        };
-                        lost.push(job);
+                    Phase::Running { allocation, .. } => {
+                        let id = job.id;
+                        if let Err(refusal) = state.tracker.book(id, allocation) {
+                            log(format_args!(
+                                "job {id}: cannot book its resources again: {refusal}"
+                            ));
+                        }
+                        state.running.insert(id, Running::default());
+                        state.jobs.insert(id, job);
+                        let dir = self.job_dir(id);
+                        match (Supervisor::reattach(&dir), executor::outcome(&dir)) {
+                            (Some(supervisor), _) => followed.push((id, supervisor)),
+                            (None, Some(report)) => ended.push((id, report)),
+                            (None, None) => {
+                                lost += 1;
+                                ended.push((id, Report::LaunchFailed(String::new())));
+                            }
+                        }
                     }
                     Phase::Finished { .. } => {}
                 }
             }
         }
-        let lost_count = lost.len();
-        if !lost.is_empty() {
-            self.store.update(lost).await?;
-        }
         log(format_args!(
-            "recovered {pending} pending jobs; {lost_count} that were running ended with NodeFail"
+            "recovered {pending} pending jobs; {} running jobs followed again, {} ended while away, {lost} lost (NodeFail)",
+            followed.len(),
+            ended.len() - lost
         ));
+        for (id, supervisor) in followed {
+            self.watch(id, supervisor);
+        }
+        for (id, report) in ended {
+            let end = match report {
+                Report::Ran(outcome) => End::Ran(outcome),
+                Report::LaunchFailed(reason) if reason.is_empty() => End::Lost,
+                Report::LaunchFailed(reason) => End::LaunchFailed(reason),
+            };
+            self.finish(id, end);
+        }
         Ok(())
     }
 
-    /// Stops every running job (FAILED, NodeFail) and waits until their ends
-    /// are on disk, bounded by the kill grace.
+    /// Stops taking work and waits until every write is on disk. Running
+    /// jobs go on under their supervisors; the next daemon follows them.
     pub(super) async fn shutdown(&self) {
         self.stopping.store(true, Ordering::SeqCst);
-        {
-            let state = self.state();
-            for running in state.running.values() {
-                if let Some(control) = &running.control {
-                    let _ = control.send(Control::Shutdown);
-                }
-            }
-        }
-        let give_up = tokio::time::Instant::now() + self.config.kill_wait + Duration::from_secs(2);
-        while !self.state().running.is_empty() && tokio::time::Instant::now() < give_up {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
         // Writes are committed in order, so an empty write returns once
         // every earlier one is on disk.
         let _ = self.store.update(Vec::new()).await;
@@ -805,6 +830,12 @@ fn final_state(end: &End) -> (FinalState, Reason, ExitCode, Option<u32>) {
             ExitCode { code: 1, signal: 0 },
             None,
         ),
+        End::Lost => (
+            FinalState::Failed,
+            Reason::NodeFail,
+            ExitCode::default(),
+            None,
+        ),
         End::CancelledBeforeLaunch(by_uid) => (
             FinalState::Cancelled,
             Reason::None,
@@ -819,9 +850,7 @@ fn final_state(end: &End) -> (FinalState, Reason, ExitCode, Option<u32>) {
                 Some(*by_uid),
             ),
             Ending::TimedOut => (FinalState::Timeout, Reason::TimeLimit, *exit_code, None),
-            Ending::Shutdown | Ending::Requeued => {
-                (FinalState::Failed, Reason::NodeFail, *exit_code, None)
-            }
+            Ending::Requeued => (FinalState::Failed, Reason::NodeFail, *exit_code, None),
             Ending::Exited => match (exit_code.code, exit_code.signal) {
                 (0, 0) => (FinalState::Completed, Reason::None, *exit_code, None),
                 (_, 0) => (

@@ -31,6 +31,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{Notify, watch};
 
+pub use executor::run_supervisor;
 pub use tracker::{Allocation, Capacity, ResourceTracker};
 
 use crate::error::{Error, Result};
@@ -69,7 +70,10 @@ pub(crate) struct Daemon {
     /// The earliest time a timer will wake the scheduler (begin times).
     next_wakeup: Mutex<Option<chrono::DateTime<chrono::Utc>>>,
     started_at: chrono::DateTime<chrono::Utc>,
-    scripts_dir: PathBuf,
+    /// One directory per running job: script, plan, supervisor files.
+    jobs_dir: PathBuf,
+    /// This executable, re-run as each job's supervisor.
+    exe: PathBuf,
 }
 
 impl Daemon {
@@ -111,8 +115,10 @@ async fn serve(config: Config) -> Result<()> {
     }
     create_private_dir(&config.state_dir)?;
     let _lock = lock_state_dir(&config.state_dir)?;
-    let scripts_dir = config.state_dir.join("scripts");
-    create_private_dir(&scripts_dir)?;
+    let jobs_dir = config.state_dir.join("jobs");
+    create_private_dir(&jobs_dir)?;
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::Other(format!("cannot find the conductord executable: {e}")))?;
     let store = JobStore::open(&config.state_dir)?;
 
     let daemon = Arc::new(Daemon {
@@ -122,7 +128,8 @@ async fn serve(config: Config) -> Result<()> {
         next_wakeup: Mutex::new(None),
         started_at: chrono::Utc::now(),
         store,
-        scripts_dir,
+        jobs_dir,
+        exe,
         config,
     });
     daemon.recover().await?;

@@ -3,9 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use tokio::sync::mpsc::UnboundedSender;
-
-use crate::daemon::executor::Control;
+use crate::daemon::executor::Supervisor;
 use crate::daemon::job::Job;
 use crate::daemon::scheduler::QueueKey;
 use crate::daemon::tracker::ResourceTracker;
@@ -14,9 +12,9 @@ use crate::protocol::{JobId, JobState};
 /// A running job's handle, beside its `Job`.
 #[derive(Debug, Default)]
 pub struct Running {
-    /// Reaches the job's supervisor; `None` until the process is started.
-    pub control: Option<UnboundedSender<Control>>,
-    /// A cancel that arrived before the process was started.
+    /// The job's supervisor; `None` until it has started.
+    pub supervisor: Option<Supervisor>,
+    /// A cancel that arrived before the supervisor had started.
     pub cancel_by: Option<u32>,
 }
 

@@ -396,18 +396,26 @@ fn the_daemon_refuses_a_non_loopback_listen_address() {
 }
 
 #[test]
-fn pending_jobs_survive_a_restart_and_then_run() {
+fn jobs_survive_a_restart_running_ones_keep_running() {
     let mut d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
-    let running = d.submit(&["--wrap", "sleep 30"]);
+    let running = d.submit(&["--wrap", "sleep 1; echo still here"]);
     d.wait_for(running, JobState::Running, SHORT);
     let pending = d.submit(&["-J", "afterwards", "--wrap", "echo survived"]);
     assert_eq!(d.job(pending).state, JobState::Pending);
 
     d.restart();
 
-    let lost = d.job(running);
-    assert_eq!(lost.state, JobState::Failed);
-    assert_eq!(lost.reason, Reason::NodeFail);
+    assert_eq!(d.job(running).state, JobState::Running, "followed again");
+    assert_eq!(
+        d.client().node().expect("node").cpus_free,
+        0,
+        "its CPU is booked again"
+    );
+    let done = d.wait_for(running, JobState::Completed, SHORT);
+    assert_eq!(
+        std::fs::read_to_string(&done.stdout).expect("output"),
+        "still here\n"
+    );
     let job = d.wait_for(pending, JobState::Completed, SHORT);
     assert_eq!(
         std::fs::read_to_string(&job.stdout).expect("output"),
@@ -420,19 +428,54 @@ fn pending_jobs_survive_a_restart_and_then_run() {
 }
 
 #[test]
-fn after_a_crash_running_jobs_end_as_node_fail_and_pending_ones_run() {
-    let mut d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
-    let running = d.submit(&["--wrap", "sleep 2"]);
-    d.wait_for(running, JobState::Running, SHORT);
+fn after_a_crash_running_jobs_go_on_and_can_be_cancelled() {
+    let mut d = TestDaemon::start(&["--cpus", "2", "--kill-wait", "1"]);
+    let quick = d.submit(&["--wrap", "sleep 1; echo done"]);
+    let long = d.submit(&["--wrap", "sleep 300"]);
+    d.wait_for(quick, JobState::Running, SHORT);
+    d.wait_for(long, JobState::Running, SHORT);
     let pending = d.submit(&["--wrap", "echo after crash"]);
     d.crash();
+    // The quick job ends while no daemon runs.
+    std::thread::sleep(Duration::from_millis(1500));
     d.start_again();
-    let lost = d.job(running);
+    let ended = d.wait_for(quick, JobState::Completed, SHORT);
+    assert_eq!(
+        std::fs::read_to_string(&ended.stdout).expect("output"),
+        "done\n"
+    );
+    d.wait_for(pending, JobState::Completed, SHORT);
+    assert_eq!(d.job(long).state, JobState::Running);
+    d.run("ccancel", &[&long.to_string()]).ok();
+    d.wait_for(long, JobState::Cancelled, SHORT);
+    assert_eq!(d.client().node().expect("node").cpus_free, 2);
+}
+
+#[test]
+fn a_job_whose_supervisor_vanished_ends_as_node_fail() {
+    let mut d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
+    let id = d.submit(&["--wrap", "sleep 300"]);
+    d.wait_for(id, JobState::Running, SHORT);
+    let dir = d.state_dir.join(format!("jobs/{id}"));
+    wait_until(SHORT, "the supervisor records itself", || {
+        dir.join("supervisor.json").exists()
+    });
+    d.crash();
+    let identity: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("supervisor.json")).expect("supervisor file"),
+    )
+    .expect("json");
+    let supervisor = identity["pid"].as_u64().expect("pid") as u32;
+    let job_pid = identity["job_pid"].as_u64().expect("job pid") as u32;
+    crate::support::signal(supervisor, "KILL");
+    crate::support::signal(job_pid, "KILL");
+    wait_until(SHORT, "the supervisor is gone", || !alive(supervisor));
+    d.start_again();
+    let lost = d.job(id);
     assert_eq!(
         (lost.state, lost.reason),
         (JobState::Failed, Reason::NodeFail)
     );
-    d.wait_for(pending, JobState::Completed, SHORT);
     assert_eq!(d.client().node().expect("node").cpus_free, 1);
 }
 

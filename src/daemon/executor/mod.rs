@@ -1,11 +1,14 @@
-//! Running jobs: `spawn` starts a job's script as the leader of its own
-//! session and process group, `supervise` waits for it while enforcing the
-//! time limit and carrying out cancels, and says how it ended. Signals
-//! always go to the whole group, so a job's children go with it.
+//! Running jobs: the daemon `plan`s a job and starts its `Supervisor`, a
+//! process of its own that `spawn`s the script as the leader of its own
+//! session and process group, then `supervise`s it (time limit, cancels,
+//! signals) and reports how it ended. Signals always go to the whole group,
+//! so a job's children go with it.
 
 mod environment;
 mod spawn;
 mod supervise;
+mod supervisor;
 
-pub use spawn::{Launch, STEPS_FILE_ENV, spawn};
-pub use supervise::{Control, Ending, Limits, Outcome, supervise};
+pub use spawn::{Launch, STEPS_FILE_ENV, plan};
+pub use supervise::{Control, Ending, Outcome};
+pub use supervisor::{Report, Supervisor, outcome, run as run_supervisor};

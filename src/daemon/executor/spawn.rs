@@ -1,6 +1,7 @@
-//! Starting a job: the script goes to a file in the state directory, the
-//! output files are opened, and the script runs as the leader of a new
-//! session in its working directory with the job's environment.
+//! Starting a job in two halves: the daemon writes the script and resolves
+//! a `LaunchPlan`; the job's supervisor opens the output files and runs
+//! the script as the leader of a new session in its working directory with
+//! the job's environment.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -8,11 +9,13 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
 use tokio::process::{Child, Command};
 
 use super::environment::job_environment;
 use crate::daemon::job::Job;
 use crate::daemon::tracker::Allocation;
+use crate::protocol::WarnSignal;
 
 /// Names the file where `crun` counts the job's steps; the daemon removes
 /// it with the job's script when the job ends.
@@ -29,48 +32,82 @@ pub struct Launch<'a> {
     pub script_path: PathBuf,
 }
 
-/// Starts the job; the error is a one-line reason for `JobLaunchFailure`.
-pub fn spawn(launch: &Launch<'_>) -> Result<Child, String> {
+/// What the supervisor runs, resolved by the daemon: every path and
+/// variable in place, so the supervisor needs nothing but this.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LaunchPlan {
+    pub program: String,
+    pub args: Vec<String>,
+    pub work_dir: PathBuf,
+    pub environment: BTreeMap<String, String>,
+    pub stdin: PathBuf,
+    pub stdout: PathBuf,
+    pub stderr: PathBuf,
+    pub append: bool,
+    pub time_limit: Option<u64>,
+    pub warn_signal: Option<WarnSignal>,
+    pub kill_wait: u64,
+}
+
+/// Writes the job's script and resolves its launch; the error is a
+/// one-line reason for `JobLaunchFailure`.
+pub fn plan(launch: &Launch<'_>, kill_wait: u64) -> Result<LaunchPlan, String> {
     let job = launch.job;
-    let work_dir = &job.spec.work_dir;
-    if !work_dir.is_dir() {
-        return Err(format!(
-            "working directory {} does not exist",
-            work_dir.display()
-        ));
-    }
     write_script(&launch.script_path, launch.script)
         .map_err(|e| format!("cannot write {}: {e}", launch.script_path.display()))?;
-    let append = job.spec.options.append_output;
-    let stdout_path = job.stdout_path(launch.node);
-    let stderr_path = job.stderr_path(launch.node);
-    let stdout = open_output(&stdout_path, append)?;
-    let stderr = if stderr_path == stdout_path {
+    let (interpreter, interpreter_arg) = interpreter(launch.script);
+    let mut args: Vec<String> = interpreter_arg.map(str::to_string).into_iter().collect();
+    args.push(launch.script_path.display().to_string());
+    args.extend(job.spec.args.iter().cloned());
+    let mut environment = job_environment(job, launch.allocation, launch.node, launch.environment);
+    environment.insert(
+        STEPS_FILE_ENV.into(),
+        launch
+            .script_path
+            .with_extension("steps")
+            .display()
+            .to_string(),
+    );
+    Ok(LaunchPlan {
+        program: interpreter.to_string(),
+        args,
+        work_dir: job.spec.work_dir.clone(),
+        environment,
+        stdin: job.stdin_path(launch.node),
+        stdout: job.stdout_path(launch.node),
+        stderr: job.stderr_path(launch.node),
+        append: job.spec.options.append_output,
+        time_limit: job.spec.time_limit,
+        warn_signal: job.spec.options.warn_signal,
+        kill_wait,
+    })
+}
+
+/// Starts the planned job as the leader of a new session; the error is a
+/// one-line reason for `JobLaunchFailure`.
+pub fn spawn(plan: &LaunchPlan) -> Result<Child, String> {
+    if !plan.work_dir.is_dir() {
+        return Err(format!(
+            "working directory {} does not exist",
+            plan.work_dir.display()
+        ));
+    }
+    let stdout = open_output(&plan.stdout, plan.append)?;
+    let stderr = if plan.stderr == plan.stdout {
         stdout
             .try_clone()
-            .map_err(|e| format!("cannot share {}: {e}", stdout_path.display()))?
+            .map_err(|e| format!("cannot share {}: {e}", plan.stdout.display()))?
     } else {
-        open_output(&stderr_path, append)?
+        open_output(&plan.stderr, plan.append)?
     };
-    let stdin_path = job.stdin_path(launch.node);
-    let stdin = File::open(&stdin_path)
-        .map_err(|e| format!("cannot open {}: {e}", stdin_path.display()))?;
-
-    let (interpreter, interpreter_arg) = interpreter(launch.script);
-    let mut command = Command::new(interpreter);
+    let stdin = File::open(&plan.stdin)
+        .map_err(|e| format!("cannot open {}: {e}", plan.stdin.display()))?;
+    let mut command = Command::new(&plan.program);
     command
-        .args(interpreter_arg)
-        .arg(&launch.script_path)
-        .args(&job.spec.args)
-        .current_dir(work_dir)
+        .args(&plan.args)
+        .current_dir(&plan.work_dir)
         .env_clear()
-        .envs(job_environment(
-            job,
-            launch.allocation,
-            launch.node,
-            launch.environment,
-        ))
-        .env(STEPS_FILE_ENV, launch.script_path.with_extension("steps"))
+        .envs(&plan.environment)
         .stdin(stdin)
         .stdout(stdout)
         .stderr(stderr)

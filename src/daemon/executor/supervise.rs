@@ -6,6 +6,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
 use rustix::process::{Pid, Signal};
+use serde::{Deserialize, Serialize};
 use tokio::process::Child;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::{Instant, sleep_until};
@@ -13,20 +14,18 @@ use tokio::time::{Instant, sleep_until};
 use crate::protocol::{ExitCode, WarnSignal};
 
 /// A request to a running job's supervisor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Control {
     /// End the job: SIGCONT and SIGTERM to the group, SIGKILL after the grace.
     Cancel { by_uid: u32 },
     /// End the job the same way and queue it again.
     Requeue,
-    /// The daemon is stopping: end the job the same way.
-    Shutdown,
     /// Deliver a signal and nothing more (`ccancel --signal`).
     Signal { signal: i32, batch_only: bool },
 }
 
 /// Why the script's process ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Ending {
     /// On its own (or from a signal the scheduler did not send).
     Exited,
@@ -36,12 +35,10 @@ pub enum Ending {
     Requeued,
     /// Because it reached its time limit.
     TimedOut,
-    /// Because the daemon stopped.
-    Shutdown,
 }
 
 /// How a job ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
     pub exit_code: ExitCode,
     pub ending: Ending,
@@ -114,7 +111,6 @@ pub async fn supervise(
                     }
                     Control::Cancel { by_uid } => Ending::Cancelled { by_uid },
                     Control::Requeue => Ending::Requeued,
-                    Control::Shutdown => Ending::Shutdown,
                 };
                 if running {
                     ending = end_as;

@@ -1,0 +1,324 @@
+//! Every running job has a supervisor: `conductord --supervise DIR`, a
+//! process of its own that is never the daemon's child (it is forked twice
+//! and leads its own session). It starts the job, enforces its time limit,
+//! carries out the daemon's requests, and writes how the job ended to
+//! `DIR/outcome.json` atomically. So a job outlives the daemon: a daemon
+//! that starts again finds the supervisor (pid plus start time, so a reused
+//! pid is never mistaken for it) or, if the job ended meanwhile, its outcome.
+//!
+//! The daemon talks to a supervisor through files in the job's directory and
+//! a signal: it writes `control.json` and sends SIGTERM (cancel, requeue) or
+//! SIGUSR1 (deliver a signal), through a pidfd so the signal cannot reach
+//! another process.
+
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustix::process::{Pid, PidfdFlags, Signal, pidfd_open, pidfd_send_signal};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tokio::io::unix::AsyncFd;
+use tokio::sync::mpsc::unbounded_channel;
+
+use super::spawn::{LaunchPlan, spawn};
+use super::supervise::{Control, Limits, Outcome, supervise};
+
+const PLAN: &str = "launch.json";
+const IDENTITY: &str = "supervisor.json";
+const OUTCOME: &str = "outcome.json";
+const CONTROL: &str = "control.json";
+
+/// How a supervised job ended, as its supervisor writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Report {
+    Ran(Outcome),
+    /// The job could not be started; the text says why.
+    LaunchFailed(String),
+}
+
+/// Who a supervisor is: its pid and when it started, in clock ticks since
+/// boot, which tells it apart from a later process with the same pid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Identity {
+    pid: i32,
+    start_ticks: u64,
+    job_pid: Option<i32>,
+}
+
+/// The daemon's handle on a running supervisor.
+#[derive(Debug, Clone)]
+pub struct Supervisor {
+    pid: Pid,
+    pidfd: Arc<OwnedFd>,
+    dir: PathBuf,
+}
+
+impl Supervisor {
+    /// Writes the plan into `dir` and starts a supervisor for it with the
+    /// `conductord` executable `exe`. Blocks for the few milliseconds until
+    /// the supervisor has said its pid.
+    pub fn start(exe: &Path, dir: &Path, plan: &LaunchPlan) -> io::Result<Supervisor> {
+        write_atomically(&dir.join(PLAN), plan)?;
+        let log = File::create(dir.join("supervisor.log"))?;
+        let mut command = Command::new(exe);
+        command
+            .arg("--supervise")
+            .arg(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log);
+        detach(&mut command);
+        let mut intermediate = command.spawn()?;
+        let stdout = intermediate
+            .stdout
+            .take()
+            .ok_or_else(|| io::Error::other("no pipe from the supervisor"))?;
+        // The intermediate process exits as soon as it has forked.
+        intermediate.wait()?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let pid = line
+            .trim()
+            .parse::<i32>()
+            .ok()
+            .and_then(Pid::from_raw)
+            .ok_or_else(|| io::Error::other(format!("the supervisor said {line:?}")))?;
+        let pidfd = pidfd_open(pid, PidfdFlags::empty())?;
+        Ok(Supervisor {
+            pid,
+            pidfd: Arc::new(pidfd),
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Finds the supervisor of a job started before the daemon's restart,
+    /// if it is still alive and really the one that wrote `dir`.
+    pub fn reattach(dir: &Path) -> Option<Supervisor> {
+        let identity: Identity = read_json(&dir.join(IDENTITY)).ok()?;
+        let pid = Pid::from_raw(identity.pid)?;
+        let pidfd = pidfd_open(pid, PidfdFlags::empty()).ok()?;
+        // Checked after opening the pidfd: the pidfd now names this process
+        // for good, and its start time proves it is the supervisor.
+        if start_ticks(identity.pid)? != identity.start_ticks {
+            return None;
+        }
+        Some(Supervisor {
+            pid,
+            pidfd: Arc::new(pidfd),
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// Asks the supervisor to carry out `control`.
+    pub fn send(&self, control: Control) {
+        let signal = match control {
+            Control::Signal { .. } => Signal::USR1,
+            _ => Signal::TERM,
+        };
+        if write_atomically(&self.dir.join(CONTROL), &control).is_ok() {
+            // ESRCH only says the supervisor has just exited.
+            let _ = pidfd_send_signal(self.pidfd.as_fd(), signal);
+        }
+    }
+
+    /// Waits until the supervisor exits and returns its report; `None` if
+    /// it died without writing one.
+    pub async fn ended(self) -> Option<Report> {
+        if let Ok(fd) = self.pidfd.try_clone()
+            && let Ok(watch) = watch_readable(fd)
+        {
+            // A pidfd becomes readable when its process exits.
+            let _ = watch.readable().await;
+        }
+        outcome(&self.dir)
+    }
+}
+
+/// Registers an owned descriptor with the runtime to await readability.
+#[allow(unsafe_code)]
+fn watch_readable(fd: OwnedFd) -> io::Result<AsyncFd<OwnedFd>> {
+    // SAFETY: an `OwnedFd` is a valid open descriptor that stays open, and
+    // names the same file, until the `AsyncFd` that owns it is dropped.
+    unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
+        .map_err(|e| io::Error::other(e.to_string()))
+}
+
+/// The report left in `dir`, if the supervisor wrote one.
+pub fn outcome(dir: &Path) -> Option<Report> {
+    read_json(&dir.join(OUTCOME)).ok()
+}
+
+/// Makes the spawned process double-fork into its own session: the
+/// intermediate child exits at once, so the supervisor is adopted by init
+/// (or the nearest subreaper) and is never the daemon's child.
+#[allow(unsafe_code)]
+fn detach(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec the closure makes only async-signal-safe
+    // calls (setsid, fork, _exit) and allocates nothing.
+    unsafe {
+        command.pre_exec(|| {
+            rustix::process::setsid()?;
+            match libc::fork() {
+                -1 => Err(io::Error::last_os_error()),
+                0 => Ok(()),
+                _ => libc::_exit(0),
+            }
+        });
+    }
+}
+
+/// The supervisor process's whole life (`conductord --supervise DIR`);
+/// returns its exit status.
+pub fn run(dir: &Path) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("supervisor: cannot start: {e}");
+            return 1;
+        }
+    };
+    runtime.block_on(supervise_job(dir))
+}
+
+async fn supervise_job(dir: &Path) -> i32 {
+    use tokio::signal::unix::{SignalKind, signal};
+    // Handlers first: a request may come as soon as the daemon has our pid.
+    let (Ok(mut terminate), Ok(mut user1)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::user_defined1()),
+    ) else {
+        eprintln!("supervisor: cannot install signal handlers");
+        return 1;
+    };
+    if announce_pid().is_err() {
+        eprintln!("supervisor: cannot tell the daemon its pid");
+        return 1;
+    }
+    let plan: LaunchPlan = match read_json(&dir.join(PLAN)) {
+        Ok(plan) => plan,
+        Err(e) => {
+            return finish(
+                dir,
+                &Report::LaunchFailed(format!("cannot read the plan: {e}")),
+            );
+        }
+    };
+    let child = match spawn(&plan) {
+        Ok(child) => child,
+        Err(reason) => return finish(dir, &Report::LaunchFailed(reason)),
+    };
+    let me = std::process::id() as i32;
+    let identity = Identity {
+        pid: me,
+        start_ticks: start_ticks(me).unwrap_or(0),
+        job_pid: child.id().map(|pid| pid as i32),
+    };
+    if let Err(e) = write_atomically(&dir.join(IDENTITY), &identity) {
+        eprintln!("supervisor: cannot record itself: {e}");
+    }
+    let (requests, controls) = unbounded_channel();
+    let control_file = dir.join(CONTROL);
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                Some(()) = terminate.recv() => {}
+                Some(()) = user1.recv() => {}
+                else => break,
+            }
+            if let Ok(control) = read_json::<Control>(&control_file)
+                && requests.send(control).is_err()
+            {
+                break;
+            }
+        }
+    });
+    let limits = Limits {
+        time_limit: plan.time_limit.map(Duration::from_secs),
+        warn_signal: plan.warn_signal,
+        kill_wait: Duration::from_secs(plan.kill_wait),
+    };
+    let outcome = supervise(child, limits, controls).await;
+    finish(dir, &Report::Ran(outcome))
+}
+
+fn finish(dir: &Path, report: &Report) -> i32 {
+    match write_atomically(&dir.join(OUTCOME), report) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("supervisor: cannot record the outcome: {e}");
+            1
+        }
+    }
+}
+
+/// Writes our pid on stdout (the daemon's pipe), then lets go of the pipe.
+fn announce_pid() -> io::Result<()> {
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "{}", std::process::id())?;
+    stdout.flush()?;
+    let null = File::options().write(true).open("/dev/null")?;
+    rustix::stdio::dup2_stdout(&null)?;
+    Ok(())
+}
+
+/// When a process started, in clock ticks since boot (`/proc/PID/stat`).
+fn start_ticks(pid: i32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which may itself hold spaces.
+    let rest = stat.rsplit_once(')')?.1;
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Writes JSON to `path` so that readers see the old file or the whole new
+/// one: a temporary file, fsync, rename, fsync of the directory.
+fn write_atomically<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut file = File::create(&tmp)?;
+    serde_json::to_writer(&mut file, value)?;
+    file.sync_all()?;
+    fs::rename(&tmp, path)?;
+    if let Some(parent) = path.parent() {
+        File::open(parent)?.sync_all()?;
+    }
+    Ok(())
+}
+
+fn read_json<T: DeserializeOwned>(path: &Path) -> io::Result<T> {
+    let bytes = fs::read(path)?;
+    serde_json::from_slice(&bytes).map_err(io::Error::other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_start_time_of_this_process_is_readable() {
+        let me = std::process::id() as i32;
+        assert!(start_ticks(me).is_some_and(|t| t > 0));
+        assert_eq!(start_ticks(me), start_ticks(me));
+    }
+
+    #[test]
+    fn atomic_writes_read_back() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("x.json");
+        let report = Report::LaunchFailed("why".into());
+        write_atomically(&path, &report).expect("write");
+        assert_eq!(read_json::<Report>(&path).expect("read"), report);
+        assert!(!path.with_extension("tmp").exists());
+    }
+}
