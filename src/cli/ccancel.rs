@@ -30,6 +30,7 @@ use super::cqueue::parse_slurm_state;
     name = "ccancel",
     version,
     infer_long_args = true,
+    args_override_self = true,
     max_term_width = 100,
     after_help = "IDS: 12 (a job, or a whole array), 12_3 (one array task), 12_[1-3] or 12_[1,3,5]\n\
                   (several tasks), 12_* (every task); separated by spaces or commas.\n\

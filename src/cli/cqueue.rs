@@ -80,6 +80,7 @@ pub fn parse_slurm_state(text: &str) -> Option<Option<JobState>> {
     version,
     disable_help_flag = true,
     infer_long_args = true,
+    args_override_self = true,
     max_term_width = 100,
     after_help = "FORMAT (-o): text with %[.][width]<letter> fields; a width pads (and cuts), a '.'\n\
                   right-justifies; %all shows every letter. Letters: %i job id (12_3, 12_[1-3%2]),\n\

@@ -1,0 +1,1 @@
+//! ccancel against a real daemon.
