@@ -484,7 +484,9 @@ fn fatal(error: &Error) -> bool {
 }
 
 /// The plain form: each id is cancelled; an ended job is no error, an
-/// unknown id is reported (exit 1) after the others are cancelled.
+/// unknown id is reported (exit 1) after the others are cancelled. Real
+/// scancel stays silent about unknown ids here; reporting them is kept on
+/// purpose, since a typo'd id that exits 0 hides a job left running.
 fn cancel_by_id(
     plan: &Plan,
     client: &Client,
