@@ -2,30 +2,29 @@
 
 use std::process::ExitCode;
 
-use conductor::cli::{self, cqueue::CqueueArgs};
-use conductor::{Client, Error};
+use conductor::Client;
+use conductor::cli::{self, cqueue, cqueue::CqueueArgs};
 
 fn main() -> ExitCode {
     let prog = cli::invoked_as("cqueue");
     let args: CqueueArgs = cli::parse_or_exit(&prog);
-    let (_, invalid) = args.output_format();
-    for letter in invalid {
-        cli::print_error(
-            &prog,
-            &format!("Invalid job format specification: {letter}"),
-        );
+    let plan = match args.plan(&prog, &|name| std::env::var(name).ok()) {
+        Ok(plan) => plan,
+        Err(lines) => {
+            for line in lines {
+                eprintln!("{line}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    for line in &plan.warnings {
+        eprintln!("{line}");
     }
-    match run(&args) {
-        Ok(text) => cli::print_stdout(&text),
+    match Client::new(args.server.as_deref()) {
+        Ok(client) => cqueue::run(&client, &plan, &prog),
         Err(error) => {
             cli::print_error(&prog, &error);
             ExitCode::FAILURE
         }
     }
-}
-
-fn run(args: &CqueueArgs) -> Result<String, Error> {
-    let client = Client::new(args.server.as_deref())?;
-    let jobs = client.list(&args.query()?)?;
-    args.render(&jobs)
 }

@@ -1,32 +1,882 @@
-//! `ccancel` (scancel): cancel jobs by id.
+//! `ccancel` (scancel): cancel or signal jobs by id, by filter, or both.
+//!
+//! Ids may name array tasks (`12_3`, `12_[1-3]`, `12_*`); a plain array id
+//! is the whole array. Filters (`-u`, `-n`, `-t`, `-p`, ...) are resolved
+//! here: the active jobs are listed and the matches cancelled one by one,
+//! pending ones first so that none starts in the room a cancelled one
+//! leaves.
 
-use clap::Parser;
+use std::io::{BufRead, Write};
 
-use crate::protocol::JobId;
+use clap::{ArgAction, Parser};
 
-/// Cancel Conductor jobs by id (like scancel).
+use crate::client::Client;
+use crate::error::Error;
+use crate::format::array::parse_array;
+use crate::protocol::{JobId, JobInfo, JobState, ListQuery, SignalRequest};
+use crate::users;
+
+use super::cqueue::parse_slurm_state;
+
+/// Cancel or signal Conductor jobs (like scancel).
 ///
 /// A pending job is cancelled at once; a running job's processes get
-/// SIGTERM, then SIGKILL after the daemon's grace period. Cancelling a job
-/// that already ended does nothing and is not an error.
+/// SIGTERM, then SIGKILL after the daemon's grace period. With only ids
+/// given, an id whose job already ended is ignored; an id the daemon never
+/// knew is reported after the others are cancelled (exit 1). With filters
+/// or --signal, every id named must be an active job.
 #[derive(Debug, Clone, Default, Parser)]
-#[command(name = "ccancel", version, max_term_width = 100)]
+#[command(
+    name = "ccancel",
+    version,
+    infer_long_args = true,
+    args_override_self = true,
+    max_term_width = 100,
+    after_help = "IDS: 12 (a job, or a whole array), 12_3 (one array task), 12_[1-3] or 12_[1,3,5]\n\
+                  (several tasks), 12_* (every task); separated by spaces or commas.\n\
+                  Filters are AND-ed; with ids they only narrow those ids.\n\n\
+                  SIGNALS: --signal goes to the job's whole process group, which is scancel's\n\
+                  --full; with --batch only the batch shell gets it. The job's state does not\n\
+                  change unless the signal ends it. --batch without --signal cancels the job."
+)]
 pub struct CcancelArgs {
+    /// Send this signal instead of cancelling: a name (USR1, SIGUSR1) or a number
+    #[arg(short = 's', long = "signal", value_name = "SIGNAL")]
+    pub signal: Option<String>,
+
+    /// Signal only the batch shell, not the other processes of the job
+    #[arg(short = 'b', long = "batch")]
+    pub batch: bool,
+
+    /// Signal the batch shell and all its children (the default for --signal)
+    #[arg(short = 'f', long = "full")]
+    pub full: bool,
+
+    /// Ask before each job (`Cancel job_id=... [y/n]? ` on stderr, answer on stdin)
+    #[arg(short = 'i', long = "interactive")]
+    pub interactive: bool,
+
+    /// Only jobs of this user (name or uid)
+    #[arg(short = 'u', long = "user", value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Only my jobs
+    #[arg(long)]
+    pub me: bool,
+
+    /// Only jobs with this name (comma-separated names)
+    #[arg(
+        short = 'n',
+        long = "name",
+        visible_alias = "jobname",
+        value_name = "NAME"
+    )]
+    pub name: Option<String>,
+
+    /// Only jobs in this state (PENDING, RUNNING or SUSPENDED)
+    #[arg(short = 't', long = "state", value_name = "STATE")]
+    pub state: Option<String>,
+
+    /// Only jobs in this partition (comma-separated)
+    #[arg(short = 'p', long = "partition", value_name = "PARTITION")]
+    pub partition: Option<String>,
+
+    /// Only jobs charged to this account
+    #[arg(short = 'A', long = "account", value_name = "ACCOUNT")]
+    pub account: Option<String>,
+
+    /// Only jobs with this QOS
+    #[arg(short = 'q', long = "qos", value_name = "QOS")]
+    pub qos: Option<String>,
+
+    /// Only jobs running on these nodes (comma-separated)
+    #[arg(short = 'w', long = "nodelist", value_name = "NODES")]
+    pub nodelist: Option<String>,
+
+    /// Only jobs in this reservation (there are no reservations: nothing matches)
+    #[arg(short = 'R', long = "reservation", value_name = "RESERVATION")]
+    pub reservation: Option<String>,
+
+    /// Only jobs with this wckey
+    #[arg(long = "wckey", value_name = "WCKEY")]
+    pub wckey: Option<String>,
+
+    /// Do not report ids that are not active jobs (the exit status still does)
+    #[arg(short = 'Q', long = "quiet")]
+    pub quiet: bool,
+
+    /// Say what is done to each job, on stderr
+    #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Skip burst buffer stage-out (accepted; there are no burst buffers)
+    #[arg(short = 'H', long = "hurry")]
+    pub hurry: bool,
+
+    /// Clusters to act on (accepted; there is one)
+    #[arg(
+        short = 'M',
+        long = "clusters",
+        visible_alias = "cluster",
+        value_name = "CLUSTERS"
+    )]
+    pub clusters: Option<String>,
+
+    /// Send the request through the controller (accepted; it always is)
+    #[arg(long)]
+    pub ctld: bool,
+
     /// Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]
     #[arg(long, value_name = "ADDRESS")]
     pub server: Option<String>,
 
-    /// Ids of the jobs to cancel
+    /// Ids of the jobs (see IDS below)
     #[arg(value_name = "JOB_ID")]
     pub ids: Vec<String>,
 }
 
-impl CcancelArgs {
-    /// The ids, each parsed or kept as the text that is not an id.
-    pub fn parsed_ids(&self) -> Vec<Result<JobId, String>> {
-        self.ids
-            .iter()
-            .map(|text| text.parse::<JobId>().map_err(|_| text.clone()))
+/// Which tasks of an id are meant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tasks {
+    /// `12`: the job, or every task of array 12.
+    Job,
+    /// `12_*`: every task of the array.
+    All,
+    /// `12_3`, `12_[1-3]`: these tasks.
+    Some(Vec<u32>),
+}
+
+/// One id from the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// As given, for messages.
+    pub text: String,
+    pub job: JobId,
+    pub tasks: Tasks,
+}
+
+impl Target {
+    /// Parses `12`, `12_3`, `12_[1-3,5]` or `12_*`; `None` if it is none of them.
+    pub fn parse(text: &str) -> Option<Target> {
+        let digits = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let job = text[..digits].parse::<JobId>().ok()?;
+        let rest = &text[digits..];
+        let tasks = if rest.is_empty() {
+            Tasks::Job
+        } else if rest == "_*" {
+            Tasks::All
+        } else if let Some(list) = rest.strip_prefix("_[").and_then(|r| r.strip_suffix(']')) {
+            if list.contains('%') {
+                return None;
+            }
+            Tasks::Some(parse_array(list).ok()?.indices)
+        } else {
+            let index = rest.strip_prefix('_')?;
+            if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            Tasks::Some(vec![index.parse().ok()?])
+        };
+        Some(Target {
+            text: text.to_string(),
+            job,
+            tasks,
+        })
+    }
+
+    /// Whether this id names the job.
+    pub fn matches(&self, job: &JobInfo) -> bool {
+        match &self.tasks {
+            Tasks::Job | Tasks::All => job.job_id == self.job || job.array_job_id == Some(self.job),
+            Tasks::Some(indices) => {
+                job.array_job_id == Some(self.job)
+                    && job.array_task_id.is_some_and(|t| indices.contains(&t))
+            }
+        }
+    }
+}
+
+/// The ids of the command line, each parsed or kept as the text that is
+/// not an id. An argument may hold several ids separated by commas (not
+/// the commas inside `[...]`).
+pub fn parse_targets(args: &[String]) -> Vec<Result<Target, String>> {
+    let mut pieces = Vec::new();
+    for arg in args {
+        let mut depth = 0usize;
+        let mut start = 0;
+        for (at, c) in arg.char_indices() {
+            match c {
+                '[' => depth += 1,
+                ']' => depth = depth.saturating_sub(1),
+                ',' if depth == 0 => {
+                    pieces.push(&arg[start..at]);
+                    start = at + 1;
+                }
+                _ => {}
+            }
+        }
+        pieces.push(&arg[start..]);
+    }
+    pieces
+        .into_iter()
+        .filter(|piece| !piece.is_empty())
+        .map(|piece| Target::parse(piece).ok_or_else(|| piece.to_string()))
+        .collect()
+}
+
+/// Linux signal names, without `SIG`.
+const SIGNALS: &[(&str, i32)] = &[
+    ("HUP", 1),
+    ("INT", 2),
+    ("QUIT", 3),
+    ("ILL", 4),
+    ("TRAP", 5),
+    ("ABRT", 6),
+    ("BUS", 7),
+    ("FPE", 8),
+    ("KILL", 9),
+    ("USR1", 10),
+    ("SEGV", 11),
+    ("USR2", 12),
+    ("PIPE", 13),
+    ("ALRM", 14),
+    ("TERM", 15),
+    ("STKFLT", 16),
+    ("CHLD", 17),
+    ("CONT", 18),
+    ("STOP", 19),
+    ("TSTP", 20),
+    ("TTIN", 21),
+    ("TTOU", 22),
+    ("URG", 23),
+    ("XCPU", 24),
+    ("XFSZ", 25),
+    ("VTALRM", 26),
+    ("PROF", 27),
+    ("WINCH", 28),
+    ("IO", 29),
+    ("PWR", 30),
+    ("SYS", 31),
+];
+
+/// A signal by name (`USR1`, `SIGUSR1`, any case) or number (1 to 64).
+pub fn parse_signal(text: &str) -> Option<i32> {
+    let text = text.trim();
+    if let Ok(number) = text.parse::<i32>() {
+        return (1..=64).contains(&number).then_some(number);
+    }
+    let upper = text.to_ascii_uppercase();
+    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    SIGNALS
+        .iter()
+        .find(|(known, _)| *known == name)
+        .map(|(_, number)| *number)
+}
+
+/// The job filters; every one given must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub uid: Option<u32>,
+    pub names: Option<Vec<String>>,
+    /// `Some(None)`: a Slurm state Conductor's jobs are never in.
+    pub state: Option<Option<JobState>>,
+    pub partitions: Option<Vec<String>>,
+    pub account: Option<String>,
+    pub qos: Option<String>,
+    pub nodes: Option<Vec<String>>,
+    /// Any reservation: no job is in one.
+    pub reservation: bool,
+    pub wckey: Option<String>,
+}
+
+impl Filter {
+    /// Whether any filter is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Filter::default()
+    }
+
+    /// Whether the job passes every filter.
+    pub fn matches(&self, job: &JobInfo) -> bool {
+        let listed = |list: &Option<Vec<String>>, value: &str| {
+            list.as_ref()
+                .is_none_or(|list| list.iter().any(|v| v == value))
+        };
+        let same = |wanted: &Option<String>, value: Option<&str>| {
+            wanted
+                .as_deref()
+                .is_none_or(|w| value.is_some_and(|v| v.eq_ignore_ascii_case(w)))
+        };
+        self.uid.is_none_or(|uid| uid == job.uid)
+            && listed(&self.names, &job.name)
+            && self.state.is_none_or(|state| state == Some(job.state))
+            && listed(&self.partitions, &job.partition)
+            && same(&self.account, job.account.as_deref())
+            && same(&self.qos, Some(job.qos.as_deref().unwrap_or("normal")))
+            && self.nodes.as_ref().is_none_or(|nodes| {
+                job.node
+                    .as_ref()
+                    .is_some_and(|node| nodes.iter().any(|n| n == node))
+            })
+            && !self.reservation
+            && self.wckey.as_deref().is_none_or(|w| {
+                job.wckey
+                    .as_deref()
+                    .is_some_and(|k| k.trim_start_matches('*') == w.trim_start_matches('*'))
+            })
+    }
+}
+
+/// Everything one ccancel run does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub targets: Vec<Result<Target, String>>,
+    pub filter: Filter,
+    pub signal: Option<i32>,
+    pub batch_only: bool,
+    pub interactive: bool,
+    pub quiet: bool,
+    pub verbose: bool,
+}
+
+impl Plan {
+    /// Only ids, nothing else: scancel's plain form, where an id whose job
+    /// has ended is no error.
+    pub fn is_plain(&self) -> bool {
+        self.filter.is_empty() && self.signal.is_none() && !self.batch_only && !self.interactive
+    }
+}
+
+fn split_list(text: &Option<String>) -> Option<Vec<String>> {
+    text.as_ref().map(|text| {
+        text.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
             .collect()
+    })
+}
+
+impl CcancelArgs {
+    /// The plan for these options. An error is the lines to print before
+    /// exiting with status 1; like scancel, the signal and state messages
+    /// carry no prefix.
+    pub fn plan(&self, prog: &str) -> Result<Plan, Vec<String>> {
+        let error = |message: String| vec![format!("{prog}: error: {message}")];
+        let signal = match &self.signal {
+            None => None,
+            Some(text) => Some(
+                parse_signal(text).ok_or_else(|| vec![format!("Unknown job signal: {text}")])?,
+            ),
+        };
+        let state = match &self.state {
+            None => None,
+            Some(text) => Some(parse_slurm_state(text).ok_or_else(|| {
+                vec![
+                    format!("Invalid job state specified: {text}"),
+                    "Valid job states are PENDING, RUNNING, and SUSPENDED".to_string(),
+                ]
+            })?),
+        };
+        let user = if self.me {
+            Some(users::current_uid().to_string())
+        } else {
+            self.user.clone()
+        };
+        let uid = match &user {
+            None => None,
+            Some(user) => Some(
+                users::uid_of(user).ok_or_else(|| error(format!("Invalid user name: {user}")))?,
+            ),
+        };
+        let filter = Filter {
+            uid,
+            names: split_list(&self.name),
+            state,
+            partitions: split_list(&self.partition),
+            account: self.account.clone(),
+            qos: self.qos.clone(),
+            nodes: split_list(&self.nodelist),
+            reservation: self.reservation.is_some(),
+            wckey: self.wckey.clone(),
+        };
+        let targets = parse_targets(&self.ids);
+        if targets.is_empty() && filter.is_empty() {
+            return Err(error("No job identification provided".into()));
+        }
+        Ok(Plan {
+            targets,
+            filter,
+            signal,
+            batch_only: self.batch,
+            interactive: self.interactive,
+            quiet: self.quiet,
+            verbose: self.verbose > 0,
+        })
+    }
+}
+
+/// One thing to do to one job.
+struct Action {
+    job_id: JobId,
+    /// The id as messages show it (`12`, `12_3`).
+    label: String,
+    /// Pending jobs go first.
+    pending: bool,
+}
+
+/// Where the run writes its messages and reads its answers.
+pub struct Console<'a> {
+    pub input: &'a mut dyn BufRead,
+    pub stderr: &'a mut dyn Write,
+}
+
+impl Console<'_> {
+    fn say(&mut self, line: &str) {
+        let _ = writeln!(self.stderr, "{line}");
+    }
+
+    /// scancel's `-i` question; end of input is a no.
+    fn confirm(&mut self, job: &JobInfo) -> bool {
+        loop {
+            let _ = write!(
+                self.stderr,
+                "Cancel job_id={} name={} partition={} [y/n]? ",
+                job.display_id(),
+                job.name,
+                job.partition
+            );
+            let _ = self.stderr.flush();
+            let mut answer = String::new();
+            match self.input.read_line(&mut answer) {
+                Ok(0) | Err(_) => return false,
+                Ok(_) => {}
+            }
+            match answer.trim_start().chars().next() {
+                Some('y' | 'Y') => return true,
+                Some('n' | 'N') => return false,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Runs the plan; true when every id was fine and every request succeeded.
+pub fn execute(plan: &Plan, client: &Client, prog: &str, console: &mut Console<'_>) -> bool {
+    let outcome = if plan.is_plain() {
+        cancel_by_id(plan, client, prog, console)
+    } else {
+        act_on_matches(plan, client, prog, console)
+    };
+    match outcome {
+        Ok(ok) => ok,
+        Err(error) => {
+            console.say(&format!("{prog}: error: {error}"));
+            false
+        }
+    }
+}
+
+/// True when the daemon cannot be reached at all: no use going on.
+fn fatal(error: &Error) -> bool {
+    matches!(error, Error::Unreachable { .. } | Error::Protocol(_))
+}
+
+/// The plain form: each id is cancelled; an ended job is no error, an
+/// unknown id is reported (exit 1) after the others are cancelled. Real
+/// scancel stays silent about unknown ids here; reporting them is kept on
+/// purpose, since a typo'd id that exits 0 hides a job left running.
+fn cancel_by_id(
+    plan: &Plan,
+    client: &Client,
+    prog: &str,
+    console: &mut Console<'_>,
+) -> Result<bool, Error> {
+    let active = client.list(&ListQuery::default())?;
+    let in_array = |target: &Target| -> Vec<&JobInfo> {
+        active
+            .iter()
+            .filter(|job| job.array_job_id == Some(target.job) && target.matches(job))
+            .collect()
+    };
+    let mut ok = true;
+    let report = |console: &mut Console<'_>, ok: &mut bool, line: String| {
+        *ok = false;
+        if !plan.quiet {
+            console.say(&format!("{prog}: error: {line}"));
+        }
+    };
+    // Pending jobs go first, then everything else in the order given.
+    let mut later: Vec<Result<Action, String>> = Vec::new();
+    let mut first: Vec<Action> = Vec::new();
+    let mut unknown_tasks: Vec<(JobId, String)> = Vec::new();
+    for target in &plan.targets {
+        let target = match target {
+            Ok(target) => target,
+            Err(text) => {
+                later.push(Err(format!("Invalid job id {text}")));
+                continue;
+            }
+        };
+        let members = in_array(target);
+        match &target.tasks {
+            Tasks::Job | Tasks::All if members.is_empty() => {
+                let action = Action {
+                    job_id: target.job,
+                    label: target.job.to_string(),
+                    pending: active
+                        .iter()
+                        .any(|job| job.job_id == target.job && job.state == JobState::Pending),
+                };
+                if action.pending {
+                    first.push(action);
+                } else {
+                    later.push(Ok(action));
+                }
+            }
+            Tasks::Some(indices) => {
+                for index in indices {
+                    if !members.iter().any(|j| j.array_task_id == Some(*index)) {
+                        unknown_tasks.push((target.job, format!("{}_{index}", target.job)));
+                    }
+                }
+                queue(&members, &mut first, &mut later);
+            }
+            _ => queue(&members, &mut first, &mut later),
+        }
+    }
+    for action in first {
+        if let Err(error) = cancel(client, &action, plan, prog, console) {
+            if fatal(&error) {
+                return Err(error);
+            }
+            report(console, &mut ok, kill_error(&action.label, &error));
+        }
+    }
+    for item in later {
+        match item {
+            Err(line) => {
+                ok = false;
+                console.say(&format!("{prog}: error: {line}"));
+            }
+            Ok(action) => {
+                if let Err(error) = cancel(client, &action, plan, prog, console) {
+                    if fatal(&error) {
+                        return Err(error);
+                    }
+                    report(console, &mut ok, kill_error(&action.label, &error));
+                }
+            }
+        }
+    }
+    // A task that is not active is fine if its array exists (it ended).
+    for (array, label) in unknown_tasks {
+        match client.job(array) {
+            Err(error) if error.is_not_found() => {
+                report(console, &mut ok, kill_error(&label, &error));
+            }
+            Err(error) => return Err(error),
+            Ok(_) => {}
+        }
+    }
+    Ok(ok)
+}
+
+/// Splits active jobs into pending ones (cancelled first) and the rest.
+fn queue(members: &[&JobInfo], first: &mut Vec<Action>, later: &mut Vec<Result<Action, String>>) {
+    for job in members {
+        let action = Action {
+            job_id: job.job_id,
+            label: job.display_id(),
+            pending: job.state == JobState::Pending,
+        };
+        if action.pending {
+            first.push(action);
+        } else {
+            later.push(Ok(action));
+        }
+    }
+}
+
+fn kill_error(label: &str, error: &Error) -> String {
+    format!("Kill job error on job id {label}: {error}")
+}
+
+fn cancel(
+    client: &Client,
+    action: &Action,
+    plan: &Plan,
+    prog: &str,
+    console: &mut Console<'_>,
+) -> Result<(), Error> {
+    if plan.verbose {
+        console.say(&format!("{prog}: Terminating job {}", action.label));
+    }
+    client.cancel(action.job_id).map(|_| ())
+}
+
+/// With filters or a signal: the active jobs are listed, every id named
+/// must be one of them, and the jobs that match the ids and the filters
+/// are cancelled or signalled, pending ones first.
+fn act_on_matches(
+    plan: &Plan,
+    client: &Client,
+    prog: &str,
+    console: &mut Console<'_>,
+) -> Result<bool, Error> {
+    let query = ListQuery {
+        users: plan.filter.uid.map(|uid| uid.to_string()),
+        ..ListQuery::default()
+    };
+    let jobs = client.list(&query)?;
+    let mut ok = true;
+    let mut targets = Vec::new();
+    for target in &plan.targets {
+        match target {
+            Err(text) => {
+                ok = false;
+                console.say(&format!("{prog}: error: Invalid job id {text}"));
+            }
+            Ok(target) => {
+                if !jobs.iter().any(|job| target.matches(job)) {
+                    ok = false;
+                    if !plan.quiet {
+                        console.say(&format!(
+                            "{prog}: error: Kill job error on job id {}: Invalid job id specified",
+                            target.text
+                        ));
+                    }
+                }
+                targets.push(target);
+            }
+        }
+    }
+    let named = !plan.targets.is_empty();
+    let mut chosen: Vec<&JobInfo> = jobs
+        .iter()
+        .filter(|job| plan.filter.matches(job))
+        .filter(|job| !named || targets.iter().any(|t| t.matches(job)))
+        .collect();
+    chosen.sort_by_key(|job| (job.state != JobState::Pending, job.job_id));
+    for job in chosen {
+        if plan.interactive && !console.confirm(job) {
+            continue;
+        }
+        let label = job.display_id();
+        let result = match plan.signal {
+            Some(signal) => {
+                if plan.verbose {
+                    console.say(&format!("{prog}: Signal {signal} to job {label}"));
+                }
+                let request = SignalRequest {
+                    signal,
+                    batch_only: plan.batch_only,
+                };
+                client.signal(job.job_id, &request).map(|_| ())
+            }
+            None => {
+                let action = Action {
+                    job_id: job.job_id,
+                    label: label.clone(),
+                    pending: job.state == JobState::Pending,
+                };
+                cancel(client, &action, plan, prog, console)
+            }
+        };
+        if let Err(error) = result {
+            if fatal(&error) {
+                return Err(error);
+            }
+            ok = false;
+            if !plan.quiet {
+                console.say(&format!("{prog}: error: {}", kill_error(&label, &error)));
+            }
+        }
+    }
+    Ok(ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(argv: &[&str]) -> Result<Plan, Vec<String>> {
+        let mut full = vec!["ccancel"];
+        full.extend_from_slice(argv);
+        CcancelArgs::try_parse_from(full)
+            .expect("valid command line")
+            .plan("ccancel")
+    }
+
+    fn target(text: &str) -> Option<(u64, Tasks)> {
+        Target::parse(text).map(|t| (t.job.0, t.tasks))
+    }
+
+    #[test]
+    fn ids_name_jobs_tasks_and_task_sets() {
+        assert_eq!(target("12"), Some((12, Tasks::Job)));
+        assert_eq!(target("12_3"), Some((12, Tasks::Some(vec![3]))));
+        assert_eq!(target("12_[1-3]"), Some((12, Tasks::Some(vec![1, 2, 3]))));
+        assert_eq!(target("12_[1,3,5]"), Some((12, Tasks::Some(vec![1, 3, 5]))));
+        assert_eq!(target("12_*"), Some((12, Tasks::All)));
+        for bad in [
+            "", "x1", "0", "12_", "12_x", "12_[", "12_[3-1]", "12_[1%2]", "12.0", "-3",
+        ] {
+            assert_eq!(target(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn commas_separate_ids_but_not_inside_brackets() {
+        let args = vec!["1,2_[3,4]".to_string(), "x".to_string(), "5".to_string()];
+        let texts: Vec<Result<String, String>> = parse_targets(&args)
+            .into_iter()
+            .map(|t| t.map(|t| t.text))
+            .collect();
+        assert_eq!(
+            texts,
+            vec![
+                Ok("1".to_string()),
+                Ok("2_[3,4]".to_string()),
+                Err("x".to_string()),
+                Ok("5".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn signals_by_name_or_number() {
+        assert_eq!(parse_signal("USR1"), Some(10));
+        assert_eq!(parse_signal("sigusr2"), Some(12));
+        assert_eq!(parse_signal("SIGTERM"), Some(15));
+        assert_eq!(parse_signal("9"), Some(9));
+        for bad in ["0", "65", "BOGUS", "SIG", ""] {
+            assert_eq!(parse_signal(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn matching_follows_arrays() {
+        let job = |id: u64, array: Option<(u64, u32)>| {
+            let mut info: JobInfo = serde_json::from_value(serde_json::json!({
+                "job_id": id, "name": "n", "user": "u", "uid": 1, "partition": "normal",
+                "state": "PENDING", "reason": "None", "cpus": 1, "ntasks": 1,
+                "cpus_per_task": 1, "memory_mb": 0, "gpus": 0, "node": null,
+                "submit_time": "2026-01-05T12:00:00Z", "start_time": null, "end_time": null,
+                "time_limit": null, "exit_code": null, "work_dir": "/", "stdout": "/o",
+                "stderr": "/o"
+            }))
+            .expect("job");
+            info.array_job_id = array.map(|(a, _)| JobId(a));
+            info.array_task_id = array.map(|(_, t)| t);
+            info
+        };
+        let whole = Target::parse("12").expect("id");
+        let some = Target::parse("12_[2-3]").expect("id");
+        assert!(whole.matches(&job(12, None)));
+        assert!(whole.matches(&job(14, Some((12, 2)))));
+        assert!(!whole.matches(&job(13, None)));
+        assert!(some.matches(&job(14, Some((12, 2)))));
+        assert!(!some.matches(&job(15, Some((12, 4)))));
+        assert!(!some.matches(&job(12, None)));
+    }
+
+    #[test]
+    fn option_errors_read_like_scancel() {
+        assert_eq!(
+            plan(&[]),
+            Err(vec![
+                "ccancel: error: No job identification provided".to_string()
+            ])
+        );
+        assert_eq!(
+            plan(&["-s", "USR1"]),
+            Err(vec![
+                "ccancel: error: No job identification provided".to_string()
+            ])
+        );
+        assert_eq!(
+            plan(&["-s", "BOGUS", "1"]),
+            Err(vec!["Unknown job signal: BOGUS".to_string()])
+        );
+        assert_eq!(
+            plan(&["-t", "nope", "1"]),
+            Err(vec![
+                "Invalid job state specified: nope".to_string(),
+                "Valid job states are PENDING, RUNNING, and SUSPENDED".to_string(),
+            ])
+        );
+        assert_eq!(
+            plan(&["-u", "no-such-user-xyz"]),
+            Err(vec![
+                "ccancel: error: Invalid user name: no-such-user-xyz".to_string()
+            ])
+        );
+    }
+
+    #[test]
+    fn plain_ids_differ_from_filters_and_signals() {
+        assert!(plan(&["1", "2"]).expect("valid").is_plain());
+        assert!(!plan(&["1", "-s", "USR1"]).expect("valid").is_plain());
+        assert!(!plan(&["1", "-b"]).expect("valid").is_plain());
+        assert!(!plan(&["1", "-i"]).expect("valid").is_plain());
+        let filtered = plan(&["-n", "a,b", "-t", "PD", "-p", "normal", "--me"]).expect("valid");
+        assert!(!filtered.is_plain());
+        assert_eq!(
+            filtered.filter.names,
+            Some(vec!["a".to_string(), "b".to_string()])
+        );
+        assert_eq!(filtered.filter.state, Some(Some(JobState::Pending)));
+        assert_eq!(filtered.filter.uid, Some(users::current_uid()));
+        // Accepted and ignored.
+        assert!(
+            plan(&["-H", "-M", "all", "--ctld", "-f", "-v", "1"])
+                .expect("valid")
+                .is_plain()
+        );
+        let quiet = plan(&[
+            "-Q",
+            "--jobname",
+            "x",
+            "--wckey",
+            "w",
+            "-A",
+            "a",
+            "-q",
+            "q",
+            "-w",
+            "n",
+            "-R",
+            "r",
+        ])
+        .expect("valid");
+        assert!(quiet.quiet && quiet.filter.reservation);
+    }
+
+    #[test]
+    fn interactive_answers_are_read_until_yes_or_no() {
+        let job: JobInfo = serde_json::from_value(serde_json::json!({
+            "job_id": 7, "name": "train", "user": "u", "uid": 1, "partition": "normal",
+            "state": "RUNNING", "reason": "None", "cpus": 1, "ntasks": 1, "cpus_per_task": 1,
+            "memory_mb": 0, "gpus": 0, "node": "box", "submit_time": "2026-01-05T12:00:00Z",
+            "start_time": null, "end_time": null, "time_limit": null, "exit_code": null,
+            "work_dir": "/", "stdout": "/o", "stderr": "/o"
+        }))
+        .expect("job");
+        let ask = |answers: &str| {
+            let mut input = answers.as_bytes();
+            let mut stderr = Vec::new();
+            let yes = Console {
+                input: &mut input,
+                stderr: &mut stderr,
+            }
+            .confirm(&job);
+            (yes, String::from_utf8(stderr).expect("utf8"))
+        };
+        let prompt = "Cancel job_id=7 name=train partition=normal [y/n]? ";
+        assert_eq!(ask("y\n"), (true, prompt.to_string()));
+        assert_eq!(ask("maybe\nNo\n"), (false, prompt.repeat(2)));
+        assert_eq!(ask(""), (false, prompt.to_string()));
     }
 }

@@ -1,40 +1,120 @@
 //! `cqueue` (squeue): which jobs are queued and running, as squeue prints them.
+//!
+//! The command line becomes a [`Plan`] (filters, format, sort, iteration),
+//! with squeue's `SQUEUE_*` environment variables filling in what the
+//! command line leaves out. Each pass fetches the jobs from the daemon,
+//! filters them here (the daemon filters only what `ListQuery` can say),
+//! combines pending array tasks, sorts and renders them.
 
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Local, Utc};
 use clap::{ArgAction, Parser};
 
-use crate::error::{Error, Result};
-use crate::format::squeue::{DEFAULT, Format, LONG};
-use crate::protocol::{JobInfo, JobState, ListQuery};
+use crate::client::Client;
+use crate::error::Error;
+use crate::format::squeue::{
+    self, DEFAULT, DEFAULT_SORT, Format, LONG, ONLY_STATE, START, SortKey,
+};
+use crate::protocol::{JobId, JobInfo, JobState, ListQuery};
 use crate::users;
+
+/// Every job state Slurm knows: long name and compact code. Conductor's
+/// jobs only ever are in six of them; the others are accepted as filters
+/// and match nothing.
+pub const SLURM_STATES: &[(&str, &str)] = &[
+    ("PENDING", "PD"),
+    ("RUNNING", "R"),
+    ("SUSPENDED", "S"),
+    ("COMPLETED", "CD"),
+    ("CANCELLED", "CA"),
+    ("FAILED", "F"),
+    ("TIMEOUT", "TO"),
+    ("NODE_FAIL", "NF"),
+    ("PREEMPTED", "PR"),
+    ("BOOT_FAIL", "BF"),
+    ("DEADLINE", "DL"),
+    ("OUT_OF_MEMORY", "OOM"),
+    ("COMPLETING", "CG"),
+    ("CONFIGURING", "CF"),
+    ("RESIZING", "RS"),
+    ("REVOKED", "RV"),
+    ("SPECIAL_EXIT", "SE"),
+    ("REQUEUED", "RQ"),
+    ("REQUEUE_HOLD", "RH"),
+    ("REQUEUE_FED", "RF"),
+    ("STOPPED", "ST"),
+    ("SIGNALING", "SI"),
+    ("STAGE_OUT", "SO"),
+    ("RESV_DEL_HOLD", "RD"),
+];
+
+/// The list squeue prints after `Invalid job state specified`.
+pub const VALID_STATES: &str = "PENDING,RUNNING,SUSPENDED,COMPLETED,CANCELLED,FAILED,TIMEOUT,\
+                                NODE_FAIL,PREEMPTED,BOOT_FAIL,DEADLINE,OUT_OF_MEMORY,COMPLETING,\
+                                CONFIGURING,RESIZING,REVOKED,SPECIAL_EXIT";
+
+/// A Slurm state name, long or compact, in any case: `Some(Some(state))`
+/// for one Conductor has, `Some(None)` for one it never has, `None` for a
+/// name that is no state.
+pub fn parse_slurm_state(text: &str) -> Option<Option<JobState>> {
+    let text = text.trim();
+    SLURM_STATES
+        .iter()
+        .find(|(long, short)| long.eq_ignore_ascii_case(text) || short.eq_ignore_ascii_case(text))
+        .map(|(long, _)| long.parse::<JobState>().ok())
+}
 
 /// Show the jobs in Conductor's queue (like squeue).
 ///
-/// By default: pending and running jobs, in squeue's layout. Finished jobs
-/// show with -t all or by naming their states.
+/// By default: pending and running jobs, in squeue's layout, pending array
+/// tasks combined. Finished jobs show with -t all or by naming their
+/// states.
 #[derive(Debug, Clone, Default, Parser)]
 #[command(
     name = "cqueue",
     version,
     disable_help_flag = true,
+    infer_long_args = true,
+    args_override_self = true,
     max_term_width = 100,
-    after_help = "FORMAT (-o): %[.][width]<letter>; a width pads and cuts, a '.' right-justifies.\n\
-                  Letters: %i job id, %j name, %u user, %U uid, %t state (PD), %T state (PENDING),\n\
-                  %M time used, %l time limit, %L time left, %D nodes, %C CPUs, %c CPUs per task,\n\
-                  %m memory, %b GPUs, %R nodes or (reason), %r reason, %N nodes, %P partition,\n\
-                  %V submit time, %S start time, %e end time, %Z work dir.\n\
-                  Default: \"%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R\""
+    after_help = "FORMAT (-o): text with %[.][width]<letter> fields; a width pads (and cuts), a '.'\n\
+                  right-justifies; %all shows every letter. Letters: %i job id (12_3, 12_[1-3%2]),\n\
+                  %A unique id, %F array id, %K array index, %j name, %u user, %U uid, %a account,\n\
+                  %t state (PD), %T state (PENDING), %M time used, %l time limit, %L time left,\n\
+                  %D nodes, %C CPUs, %c CPUs per task, %m memory, %b GPUs, %R nodes or (reason),\n\
+                  %r reason, %N nodes, %P partition, %V submit, %S start, %e end, %E dependency,\n\
+                  %Z work dir, %o command, %k comment, %q QOS, %Q priority, %p normalized priority,\n\
+                  %y nice, %w wckey, %g/%G group, %h oversubscribe, %B exec host.\n\
+                  Default: \"%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R\"\n\n\
+                  FORMAT (-O): name[:[.][width][suffix]],... (any case, width 20 by default, no\n\
+                  separator), e.g. JobID,Name:30,State,TimeUsed,ReasonList, plus STDOUT, STDERR,\n\
+                  STDIN, NumTasks, cpus-per-task, tres-alloc, exit_code, Cluster, PriorityLong.\n\n\
+                  ENVIRONMENT: SQUEUE_FORMAT, SQUEUE_FORMAT2, SQUEUE_SORT, SQUEUE_STATES,\n\
+                  SQUEUE_USERS, SQUEUE_NAMES, SQUEUE_PARTITION, SQUEUE_ACCOUNT, SQUEUE_QOS and\n\
+                  SQUEUE_ARRAY stand in for options not given."
 )]
 pub struct CqueueArgs {
-    /// Only these jobs (comma-separated ids)
-    #[arg(short = 'j', long = "jobs", value_name = "IDS", value_delimiter = ',')]
+    /// Only these jobs: ids or array tasks (12, 12_3), comma-separated
+    #[arg(
+        short = 'j',
+        long = "jobs",
+        value_name = "IDS",
+        num_args = 0..=1,
+        default_missing_value = ""
+    )]
     pub jobs: Vec<String>,
 
     /// Only jobs of these users (comma-separated names or uids)
     #[arg(
         short = 'u',
         long = "user",
-        value_name = "USERS",
-        value_delimiter = ','
+        visible_alias = "users",
+        value_name = "USERS"
     )]
     pub users: Vec<String>,
 
@@ -42,25 +122,117 @@ pub struct CqueueArgs {
     #[arg(long)]
     pub me: bool,
 
+    /// Only jobs with these names (comma-separated)
+    #[arg(short = 'n', long = "name", value_name = "NAMES")]
+    pub names: Vec<String>,
+
+    /// Only jobs in these partitions (comma-separated)
+    #[arg(
+        short = 'p',
+        long = "partition",
+        visible_alias = "partitions",
+        value_name = "PARTITIONS"
+    )]
+    pub partitions: Vec<String>,
+
+    /// Only jobs charged to these accounts (comma-separated)
+    #[arg(
+        short = 'A',
+        long = "account",
+        visible_alias = "accounts",
+        value_name = "ACCOUNTS"
+    )]
+    pub accounts: Vec<String>,
+
+    /// Only jobs with these QOS (comma-separated)
+    #[arg(short = 'q', long = "qos", value_name = "QOS")]
+    pub qos: Vec<String>,
+
+    /// Only jobs running on these nodes (comma-separated)
+    #[arg(
+        short = 'w',
+        long = "nodelist",
+        visible_aliases = ["nodes", "node"],
+        value_name = "NODES"
+    )]
+    pub nodes: Vec<String>,
+
     /// Only jobs in these states (PD,R,CD,F,CA,TO or long names), or `all`
-    #[arg(short = 't', long = "states", value_name = "STATES")]
+    #[arg(
+        short = 't',
+        long = "states",
+        visible_alias = "state",
+        value_name = "STATES"
+    )]
     pub states: Option<String>,
 
-    /// Do not print the header line
+    /// One line per array task, instead of one line for an array's pending tasks
+    #[arg(short = 'r', long = "array")]
+    pub array: bool,
+
+    /// Sort by these fields: letters of -o, `-` for descending (default P,t,-p)
+    #[arg(
+        short = 'S',
+        long = "sort",
+        value_name = "FIELDS",
+        allow_hyphen_values = true
+    )]
+    pub sort: Option<String>,
+
+    /// Print again every SECONDS, with the date before each header, until interrupted
+    #[arg(
+        short = 'i',
+        long = "iterate",
+        value_name = "SECONDS",
+        allow_hyphen_values = true
+    )]
+    pub iterate: Option<String>,
+
+    /// Do not print the header line (nor the date line)
     #[arg(short = 'h', long = "noheader")]
     pub noheader: bool,
 
-    /// squeue's long layout (long state names and time limits)
+    /// squeue's long layout (long state names, time limits), after a date line
     #[arg(short = 'l', long = "long")]
     pub long: bool,
 
-    /// Output format (see FORMAT below)
-    #[arg(short = 'o', long = "format", value_name = "FORMAT")]
+    /// Output format (see FORMAT (-o) below)
+    #[arg(
+        short = 'o',
+        long = "format",
+        value_name = "FORMAT",
+        allow_hyphen_values = true
+    )]
     pub format: Option<String>,
+
+    /// Output format by field names (see FORMAT (-O) below)
+    #[arg(short = 'O', long = "Format", value_name = "FIELDS")]
+    pub format_long: Option<String>,
+
+    /// Pending jobs and when they start (squeue --start)
+    #[arg(long)]
+    pub start: bool,
 
     /// Print the jobs as a JSON array
     #[arg(long)]
     pub json: bool,
+
+    /// Also jobs of hidden partitions (there are none; accepted)
+    #[arg(short = 'a', long = "all")]
+    pub all: bool,
+
+    /// Clusters to ask (accepted; there is one)
+    #[arg(
+        short = 'M',
+        long = "clusters",
+        visible_alias = "cluster",
+        value_name = "CLUSTERS"
+    )]
+    pub clusters: Option<String>,
+
+    /// Only job ids and states, for a quick status query (Nextflow); default format "%.18i %.2t"
+    #[arg(long = "only-job-state")]
+    pub only_job_state: bool,
 
     /// Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]
     #[arg(long, value_name = "ADDRESS")]
@@ -75,9 +247,196 @@ pub struct CqueueArgs {
     pub positional_jobs: Vec<String>,
 }
 
+/// One job or array task named with `-j`: `12` (the job, or every task of
+/// array 12) or `12_3` (one task).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Selector {
+    pub job: JobId,
+    pub task: Option<u32>,
+}
+
+impl FromStr for Selector {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let invalid = || format!("Invalid job id: {text}");
+        let (job, task) = match text.split_once('_') {
+            Some((job, task)) => (job, Some(task.parse().map_err(|_| invalid())?)),
+            None => (text, None),
+        };
+        if !job.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid());
+        }
+        let job = job.parse::<JobId>().map_err(|_| invalid())?;
+        Ok(Selector { job, task })
+    }
+}
+
+impl Selector {
+    /// Whether this names the job (as squeue's `_filter_job` does).
+    pub fn matches(&self, job: &JobInfo) -> bool {
+        match self.task {
+            None => job.job_id == self.job || job.array_job_id == Some(self.job),
+            Some(task) => job.array_job_id == Some(self.job) && job.array_task_id == Some(task),
+        }
+    }
+}
+
+/// Which states to show.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum States {
+    /// squeue's default: the active states (PENDING, RUNNING, ...).
+    #[default]
+    Active,
+    All,
+    /// These states (possibly none Conductor has).
+    Only(BTreeSet<JobState>),
+}
+
+impl States {
+    fn matches(&self, state: JobState) -> bool {
+        match self {
+            States::Active => !state.is_terminal(),
+            States::All => true,
+            States::Only(states) => states.contains(&state),
+        }
+    }
+}
+
+/// Which jobs to show; every given filter must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobFilter {
+    pub selectors: Option<Vec<Selector>>,
+    pub uids: Option<Vec<u32>>,
+    pub names: Option<Vec<String>>,
+    pub partitions: Option<Vec<String>>,
+    pub accounts: Option<Vec<String>>,
+    pub qos: Option<Vec<String>>,
+    pub nodes: Option<Vec<String>>,
+    pub states: States,
+}
+
+impl JobFilter {
+    /// Whether the job passes every filter.
+    pub fn matches(&self, job: &JobInfo) -> bool {
+        let any = |list: &Option<Vec<String>>, wanted: &dyn Fn(&String) -> bool| {
+            list.as_ref().is_none_or(|list| list.iter().any(wanted))
+        };
+        let qos = job.qos.as_deref().unwrap_or("normal");
+        self.states.matches(job.state)
+            && self
+                .selectors
+                .as_ref()
+                .is_none_or(|selectors| selectors.iter().any(|s| s.matches(job)))
+            && self
+                .uids
+                .as_ref()
+                .is_none_or(|uids| uids.contains(&job.uid))
+            && any(&self.names, &|name| *name == job.name)
+            && any(&self.partitions, &|partition| *partition == job.partition)
+            && any(&self.accounts, &|account| {
+                job.account
+                    .as_deref()
+                    .is_some_and(|a| a.eq_ignore_ascii_case(account))
+            })
+            && any(&self.qos, &|wanted| wanted.eq_ignore_ascii_case(qos))
+            && any(&self.nodes, &|node| job.node.as_deref() == Some(node))
+    }
+
+    /// The daemon query that returns (at least) the jobs that can match;
+    /// `None` when no job can.
+    pub fn list_query(&self) -> Option<ListQuery> {
+        let states = match &self.states {
+            States::Active => None,
+            States::All => Some("all".to_string()),
+            States::Only(states) if states.is_empty() => return None,
+            States::Only(states) => Some(
+                states
+                    .iter()
+                    .map(|s| s.long())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+        };
+        let users = match &self.uids {
+            Some(uids) if uids.is_empty() => return None,
+            Some(uids) => Some(
+                uids.iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            None => None,
+        };
+        Some(ListQuery {
+            ids: None,
+            users,
+            states,
+            names: self.names.as_ref().map(|names| names.join(",")),
+        })
+    }
+}
+
+/// How the jobs are printed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// A JSON array of `JobInfo`.
+    Json,
+    /// squeue's table.
+    Table {
+        format: Format,
+        header: bool,
+        /// A date line before the header (`-l`, `-i`).
+        date: bool,
+    },
+}
+
+/// Everything one cqueue run does, from the command line and environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub filter: JobFilter,
+    pub output: Output,
+    pub sort: Vec<SortKey>,
+    /// One line per array task (`-r`).
+    pub one_per_task: bool,
+    /// Seconds between passes (`-i`).
+    pub iterate: Option<u64>,
+    /// Lines for stderr that do not stop cqueue (bad format letters, users).
+    pub warnings: Vec<String>,
+}
+
+/// A comma-separated option, repeatable, or else its environment variable.
+fn list(given: &[String], env_value: Option<String>) -> Option<Vec<String>> {
+    let items: Vec<String> = if given.is_empty() {
+        env_value.into_iter().collect()
+    } else {
+        given.to_vec()
+    };
+    let items: Vec<String> = items
+        .iter()
+        .flat_map(|item| item.split(','))
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(String::from)
+        .collect();
+    (!items.is_empty()).then_some(items)
+}
+
 impl CqueueArgs {
-    /// The daemon query these options ask for.
-    pub fn query(&self) -> Result<ListQuery> {
+    /// The plan for these options; `env` reads the `SQUEUE_*` variables.
+    /// An error is the lines to print before exiting with status 1.
+    ///
+    /// An unknown user is reported but is no error: live Slurm (22.05)
+    /// prints `Invalid user: x` and exits 0, showing the jobs of the other
+    /// users named (none if there are none).
+    pub fn plan(
+        &self,
+        prog: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Plan, Vec<String>> {
+        let error = |message: String| vec![format!("{prog}: error: {message}")];
+        let mut warnings = Vec::new();
+
         let ids: Vec<&str> = self
             .jobs
             .iter()
@@ -86,64 +445,540 @@ impl CqueueArgs {
             .map(str::trim)
             .filter(|id| !id.is_empty())
             .collect();
-        for id in &ids {
-            id.parse::<crate::protocol::JobId>()
-                .map_err(|_| Error::Invalid(format!("Invalid job id: {id}")))?;
-        }
-        let mut users: Vec<String> = Vec::new();
-        for user in &self.users {
-            if users::uid_of(user).is_none() {
-                return Err(Error::Invalid(format!("Invalid user: {user}")));
+        let selectors = if ids.is_empty() {
+            None
+        } else {
+            Some(
+                ids.iter()
+                    .map(|id| id.parse::<Selector>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(error)?,
+            )
+        };
+
+        let states_text = self
+            .states
+            .clone()
+            .or_else(|| env("SQUEUE_STATES"))
+            .or_else(|| self.start.then(|| "PD".to_string()));
+        let states = match states_text {
+            None => States::Active,
+            Some(text) if text.trim().eq_ignore_ascii_case("all") => States::All,
+            Some(text) => {
+                let mut states = BTreeSet::new();
+                for name in text.split(',').filter(|s| !s.trim().is_empty()) {
+                    match parse_slurm_state(name) {
+                        Some(Some(state)) => {
+                            states.insert(state);
+                        }
+                        Some(None) => {}
+                        None => {
+                            return Err(vec![
+                                format!("{prog}: error: Invalid job state specified: {name}"),
+                                format!("{prog}: error: Valid job states include: {VALID_STATES}"),
+                            ]);
+                        }
+                    }
+                }
+                States::Only(states)
             }
-            users.push(user.clone());
-        }
+        };
+
+        let mut user_names = list(&self.users, None).unwrap_or_default();
         if self.me {
-            users.push(users::current_uid().to_string());
+            user_names.push(users::current_uid().to_string());
         }
-        if let Some(states) = &self.states
-            && !states.eq_ignore_ascii_case("all")
-        {
-            for state in states.split(',').filter(|s| !s.is_empty()) {
-                state.parse::<JobState>().map_err(Error::Invalid)?;
+        if user_names.is_empty() {
+            user_names = list(&[], env("SQUEUE_USERS")).unwrap_or_default();
+        }
+        let uids = (!user_names.is_empty()).then(|| {
+            user_names
+                .iter()
+                .filter_map(|user| {
+                    let uid = users::uid_of(user);
+                    if uid.is_none() {
+                        warnings.push(format!("{prog}: error: Invalid user: {user}"));
+                    }
+                    uid
+                })
+                .collect()
+        });
+
+        let filter = JobFilter {
+            selectors,
+            uids,
+            names: list(&self.names, env("SQUEUE_NAMES")),
+            partitions: list(&self.partitions, env("SQUEUE_PARTITION")),
+            accounts: list(&self.accounts, env("SQUEUE_ACCOUNT")),
+            qos: list(&self.qos, env("SQUEUE_QOS")),
+            nodes: list(&self.nodes, None),
+            states,
+        };
+
+        if self.format.is_some() && self.format_long.is_some() {
+            return Err(error(
+                "-O (--Format) is incompatible with -o (--format)".into(),
+            ));
+        }
+        let chosen = self.format.is_some() || self.format_long.is_some() || self.long || self.start;
+        let env_format = || {
+            (!chosen)
+                .then(|| {
+                    env("SQUEUE_FORMAT")
+                        .map(|f| (f, false))
+                        .or_else(|| env("SQUEUE_FORMAT2").map(|f| (f, true)))
+                })
+                .flatten()
+        };
+        let (text, by_name) = match (&self.format, &self.format_long) {
+            (Some(format), _) => (format.clone(), false),
+            (None, Some(format)) => (format.clone(), true),
+            (None, None) => env_format().unwrap_or_else(|| {
+                let text = if self.long {
+                    LONG
+                } else if self.start {
+                    START
+                } else if self.only_job_state {
+                    ONLY_STATE
+                } else {
+                    DEFAULT
+                };
+                (text.to_string(), false)
+            }),
+        };
+        let (format, invalid) = if by_name {
+            Format::parse_long(&text)
+        } else {
+            Format::parse(&text)
+        };
+        warnings.extend(
+            invalid
+                .iter()
+                .map(|spec| format!("{prog}: error: Invalid job format specification: {spec}")),
+        );
+
+        let sort_text = self
+            .sort
+            .clone()
+            .or_else(|| env("SQUEUE_SORT"))
+            .unwrap_or_else(|| if self.start { "S" } else { DEFAULT_SORT }.to_string());
+        let sort = squeue::parse_sort(&sort_text)
+            .map_err(|letter| error(format!("Invalid sort specification: {letter}")))?;
+
+        let iterate = match &self.iterate {
+            None => None,
+            Some(text) => match text.trim().parse::<u64>() {
+                Ok(seconds) if seconds > 0 => Some(seconds),
+                _ => return Err(error(format!("--iterate={text}"))),
+            },
+        };
+
+        let output = if self.json {
+            Output::Json
+        } else {
+            Output::Table {
+                format,
+                header: !self.noheader,
+                date: self.long || iterate.is_some(),
             }
-        }
-        Ok(ListQuery {
-            ids: (!ids.is_empty()).then(|| ids.join(",")),
-            users: (!users.is_empty()).then(|| users.join(",")),
-            states: self.states.clone(),
-            names: None,
+        };
+        Ok(Plan {
+            filter,
+            output,
+            sort,
+            one_per_task: self.array || env("SQUEUE_ARRAY").is_some(),
+            iterate,
+            warnings,
         })
     }
+}
 
-    /// The output format and the letters in it that are not fields.
-    pub fn output_format(&self) -> (Format, Vec<String>) {
-        let text = match (&self.format, self.long) {
-            (Some(format), _) => format.as_str(),
-            (None, true) => LONG,
-            (None, false) => DEFAULT,
-        };
-        Format::parse(text)
+/// Why a pass found no jobs to print.
+#[derive(Debug)]
+pub enum FetchError {
+    /// The one job named with `-j` is unknown to the daemon.
+    NoSuchJob,
+    Client(Error),
+}
+
+impl From<Error> for FetchError {
+    fn from(error: Error) -> Self {
+        FetchError::Client(error)
     }
+}
 
-    /// The table (or JSON) to print for these jobs.
-    pub fn render(&self, jobs: &[JobInfo]) -> Result<String> {
-        if self.json {
+impl FetchError {
+    /// The line to print: squeue's `slurm_load_jobs error: ...` (which
+    /// Cromwell-style checks rely on) or `prog: error: ...`.
+    pub fn line(&self, prog: &str) -> String {
+        match self {
+            FetchError::NoSuchJob => "slurm_load_jobs error: Invalid job id specified".into(),
+            FetchError::Client(error) => format!("{prog}: error: {error}"),
+        }
+    }
+}
+
+/// The jobs that pass the filter, in job id order.
+///
+/// With exactly one id named, the daemon is asked for that job first: an
+/// unknown one is an error, as with squeue. Named ids go to the daemon as
+/// an id filter, unless an array task is named or an array shows up; then
+/// all jobs (of the other filters) are fetched and picked here, since the
+/// daemon filters by unique job id only.
+pub fn fetch(client: &Client, filter: &JobFilter) -> Result<Vec<JobInfo>, FetchError> {
+    let keep = |jobs: Vec<JobInfo>| -> Vec<JobInfo> {
+        jobs.into_iter().filter(|job| filter.matches(job)).collect()
+    };
+    if let Some([one]) = filter.selectors.as_deref() {
+        match client.job(one.job) {
+            Err(error) if error.is_not_found() => return Err(FetchError::NoSuchJob),
+            Err(error) => return Err(error.into()),
+            Ok(job) if one.task.is_none() && job.array_job_id.is_none() => {
+                return Ok(keep(vec![job]));
+            }
+            Ok(_) => {}
+        }
+    }
+    let Some(mut query) = filter.list_query() else {
+        return Ok(Vec::new());
+    };
+    if let Some(selectors) = &filter.selectors
+        && selectors.iter().all(|s| s.task.is_none())
+    {
+        let ids: Vec<String> = selectors.iter().map(|s| s.job.to_string()).collect();
+        query.ids = Some(ids.join(","));
+        let jobs = client.list(&query)?;
+        let all_found = selectors
+            .iter()
+            .all(|s| jobs.iter().any(|job| s.matches(job)));
+        if all_found && jobs.iter().all(|job| job.array_job_id.is_none()) {
+            return Ok(keep(jobs));
+        }
+        query.ids = None;
+    }
+    Ok(keep(client.list(&query)?))
+}
+
+/// squeue's date line: `Mon Jan 05 12:00:00 2026`, local time.
+pub fn date_line(now: DateTime<Utc>) -> String {
+    now.with_timezone(&Local)
+        .format("%a %b %d %H:%M:%S %Y")
+        .to_string()
+}
+
+/// What one pass prints for these jobs.
+pub fn render(plan: &Plan, jobs: &[JobInfo], now: DateTime<Utc>) -> Result<String, Error> {
+    let (format, header, date) = match &plan.output {
+        Output::Json => {
             let mut text = serde_json::to_string_pretty(jobs)
                 .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))?;
             text.push('\n');
             return Ok(text);
         }
-        let (format, _) = self.output_format();
-        let now = chrono::Utc::now();
-        let mut out = String::new();
-        if !self.noheader {
-            out.push_str(&format.header());
+        Output::Table {
+            format,
+            header,
+            date,
+        } => (format, *header, *date),
+    };
+    let mut out = String::new();
+    if header {
+        if date {
+            out.push_str(&date_line(now));
             out.push('\n');
         }
-        for job in jobs {
-            out.push_str(&format.row(job, now));
-            out.push('\n');
+        out.push_str(&format.header());
+        out.push('\n');
+    }
+    let mut rows = squeue::rows(jobs, plan.one_per_task);
+    squeue::sort_rows(&mut rows, &plan.sort, now);
+    for row in &rows {
+        out.push_str(&format.row(row, now));
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// Runs the plan: one pass, or one every `-i` seconds until interrupted
+/// (a blank line after each pass, as squeue prints). A closed stdout
+/// (`cqueue | head`) ends it quietly.
+pub fn run(client: &Client, plan: &Plan, prog: &str) -> ExitCode {
+    let mut failed = false;
+    loop {
+        let text = match fetch(client, &plan.filter) {
+            Ok(jobs) => match render(plan, &jobs, Utc::now()) {
+                Ok(text) => text,
+                Err(error) => {
+                    eprintln!("{prog}: error: {error}");
+                    return ExitCode::FAILURE;
+                }
+            },
+            Err(error) => {
+                eprintln!("{}", error.line(prog));
+                failed = true;
+                String::new()
+            }
+        };
+        let Some(seconds) = plan.iterate else {
+            return match write_stdout(&text) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => ExitCode::FAILURE,
+                _ if failed => ExitCode::FAILURE,
+                _ => ExitCode::SUCCESS,
+            };
+        };
+        match write_stdout(&format!("{text}\n")) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
+            Err(_) => return ExitCode::FAILURE,
         }
-        Ok(out)
+        std::thread::sleep(Duration::from_secs(seconds));
+    }
+}
+
+fn write_stdout(text: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(argv: &[&str]) -> CqueueArgs {
+        let mut full = vec!["cqueue"];
+        full.extend_from_slice(argv);
+        CqueueArgs::try_parse_from(full).expect("valid command line")
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn plan(argv: &[&str]) -> Result<Plan, Vec<String>> {
+        args(argv).plan("cqueue", &no_env)
+    }
+
+    fn table(plan: &Plan) -> (String, bool, bool) {
+        match &plan.output {
+            Output::Table {
+                format,
+                header,
+                date,
+            } => (format.header(), *header, *date),
+            Output::Json => panic!("not a table"),
+        }
+    }
+
+    #[test]
+    fn job_ids_and_array_tasks_parse() {
+        let p = plan(&["-j", "12,13_4", "15"]).expect("valid");
+        assert_eq!(
+            p.filter.selectors,
+            Some(vec![
+                Selector {
+                    job: JobId(12),
+                    task: None
+                },
+                Selector {
+                    job: JobId(13),
+                    task: Some(4)
+                },
+                Selector {
+                    job: JobId(15),
+                    task: None
+                },
+            ])
+        );
+        assert_eq!(
+            plan(&["-j", "1,x"]),
+            Err(vec!["cqueue: error: Invalid job id: x".to_string()])
+        );
+        for bad in ["0", "-1", "12_", "12_x", "+3"] {
+            assert!(bad.parse::<Selector>().is_err(), "{bad}");
+        }
+        // `-j` without a value takes the ids that follow as plain arguments.
+        let p = plan(&["-j", "-h", "7"]).expect("valid");
+        assert_eq!(p.filter.selectors.map(|s| s.len()), Some(1));
+    }
+
+    #[test]
+    fn states_accept_every_slurm_name_and_all() {
+        let p = plan(&["-t", "pd,RUNNING,suspended"]).expect("valid");
+        assert_eq!(
+            p.filter.states,
+            States::Only([JobState::Pending, JobState::Running].into())
+        );
+        assert_eq!(
+            plan(&["-t", "ALL"]).expect("valid").filter.states,
+            States::All
+        );
+        assert_eq!(
+            plan(&["-t", "OOM"]).expect("valid").filter.list_query(),
+            None
+        );
+        assert_eq!(
+            plan(&["-t", "R,bogus"]),
+            Err(vec![
+                "cqueue: error: Invalid job state specified: bogus".to_string(),
+                format!("cqueue: error: Valid job states include: {VALID_STATES}"),
+            ])
+        );
+    }
+
+    #[test]
+    fn unknown_users_are_reported_but_not_fatal() {
+        let p = plan(&["-u", "no-such-user-xyz,0"]).expect("valid");
+        assert_eq!(p.filter.uids, Some(vec![0]));
+        assert_eq!(
+            p.warnings,
+            vec!["cqueue: error: Invalid user: no-such-user-xyz".to_string()]
+        );
+        let p = plan(&["-u", "no-such-user-xyz"]).expect("valid");
+        assert_eq!(p.filter.uids, Some(vec![]));
+        assert_eq!(p.filter.list_query(), None, "nobody's jobs: no query");
+        let me = plan(&["--me"]).expect("valid");
+        assert_eq!(me.filter.uids, Some(vec![users::current_uid()]));
+    }
+
+    #[test]
+    fn formats_come_from_options_then_environment_then_defaults() {
+        let env = |name: &str| match name {
+            "SQUEUE_FORMAT" => Some("%i|%t".to_string()),
+            "SQUEUE_FORMAT2" => Some("jobid:5".to_string()),
+            "SQUEUE_SORT" => Some("-i".to_string()),
+            "SQUEUE_STATES" => Some("all".to_string()),
+            "SQUEUE_USERS" => Some("0".to_string()),
+            "SQUEUE_NAMES" => Some("a,b".to_string()),
+            "SQUEUE_PARTITION" => Some("normal".to_string()),
+            _ => None,
+        };
+        let from_env = args(&[]).plan("cqueue", &env).expect("valid");
+        assert_eq!(table(&from_env).0, "JOBID|ST");
+        assert_eq!(
+            from_env.sort,
+            vec![SortKey {
+                letter: 'i',
+                descending: true
+            }]
+        );
+        assert_eq!(from_env.filter.states, States::All);
+        assert_eq!(from_env.filter.uids, Some(vec![0]));
+        assert_eq!(
+            from_env.filter.names,
+            Some(vec!["a".to_string(), "b".to_string()])
+        );
+        assert_eq!(from_env.filter.partitions, Some(vec!["normal".to_string()]));
+
+        let given = args(&["-o", "%j", "-t", "R", "-n", "c", "-u", "root"])
+            .plan("cqueue", &env)
+            .expect("valid");
+        assert_eq!(table(&given).0, "NAME");
+        assert_eq!(given.filter.names, Some(vec!["c".to_string()]));
+        assert_eq!(given.filter.uids, Some(vec![0]));
+        // -l overrides the environment's format.
+        let long = args(&["-l"]).plan("cqueue", &env).expect("valid");
+        assert!(table(&long).0.contains("TIME_LIMI "));
+        assert!(table(&long).2, "a date line with -l");
+        let only_format2 = |name: &str| (name == "SQUEUE_FORMAT2").then(|| "jobid:5,name:3".into());
+        let by_name = args(&[]).plan("cqueue", &only_format2).expect("valid");
+        assert_eq!(table(&by_name).0, "JOBIDNAM");
+    }
+
+    #[test]
+    fn default_formats_for_start_and_only_job_state() {
+        assert_eq!(
+            table(&plan(&[]).expect("valid")).0,
+            Format::parse(DEFAULT).0.header()
+        );
+        let start = plan(&["--start"]).expect("valid");
+        assert_eq!(table(&start).0, Format::parse(START).0.header());
+        assert_eq!(
+            start.filter.states,
+            States::Only([JobState::Pending].into())
+        );
+        let only = plan(&["--only-job-state", "-h"]).expect("valid");
+        assert_eq!(
+            table(&only),
+            (Format::parse(ONLY_STATE).0.header(), false, false)
+        );
+    }
+
+    #[test]
+    fn bad_formats_sorts_and_iterations_are_reported() {
+        assert_eq!(
+            plan(&["-o", "%i", "-O", "jobid"]),
+            Err(vec![
+                "cqueue: error: -O (--Format) is incompatible with -o (--format)".to_string()
+            ])
+        );
+        assert_eq!(
+            plan(&["-S", "i,%"]),
+            Err(vec![
+                "cqueue: error: Invalid sort specification: %".to_string()
+            ])
+        );
+        for bad in ["0", "x", "-2"] {
+            assert_eq!(
+                plan(&["-i", bad]),
+                Err(vec![format!("cqueue: error: --iterate={bad}")])
+            );
+        }
+        let p = plan(&["-o", "%i %! %-5j", "-O", ""]);
+        assert!(p.is_err());
+        let p = plan(&["-o", "%i %! %-5j"]).expect("valid");
+        assert_eq!(
+            p.warnings,
+            vec![
+                "cqueue: error: Invalid job format specification: !".to_string(),
+                "cqueue: error: Invalid job format specification: -".to_string(),
+            ]
+        );
+        let p = plan(&["-O", "jobid,nosuchfield"]).expect("valid");
+        assert_eq!(
+            p.warnings,
+            vec!["cqueue: error: Invalid job format specification: nosuchfield".to_string()]
+        );
+    }
+
+    #[test]
+    fn iterate_adds_a_date_line_unless_headers_are_off() {
+        let p = plan(&["-i", "2"]).expect("valid");
+        assert_eq!(p.iterate, Some(2));
+        assert!(table(&p).2);
+        let quiet = plan(&["-i", "2", "-h"]).expect("valid");
+        let now = Utc::now();
+        assert_eq!(render(&quiet, &[], now).expect("render"), "");
+        let loud = render(&p, &[], now).expect("render");
+        assert_eq!(
+            loud,
+            format!(
+                "{}\n{}\n",
+                date_line(now),
+                Format::parse(DEFAULT).0.header()
+            )
+        );
+    }
+
+    #[test]
+    fn the_date_line_looks_like_ctime_with_a_padded_day() {
+        let at = DateTime::parse_from_rfc3339("2026-01-05T12:00:00Z")
+            .expect("valid")
+            .with_timezone(&Utc);
+        let line = date_line(at);
+        let local = at
+            .with_timezone(&Local)
+            .format("%a %b %d %H:%M:%S %Y")
+            .to_string();
+        assert_eq!(line, local);
+        assert_eq!(line.len(), "Mon Jan 05 12:00:00 2026".len());
+    }
+
+    #[test]
+    fn slurm_state_names_map_to_conductor_states() {
+        assert_eq!(parse_slurm_state("cd"), Some(Some(JobState::Completed)));
+        assert_eq!(parse_slurm_state("Timeout"), Some(Some(JobState::Timeout)));
+        assert_eq!(parse_slurm_state("CG"), Some(None));
+        assert_eq!(parse_slurm_state("nope"), None);
     }
 }

@@ -3,7 +3,10 @@
 mod autostart;
 mod cacct;
 mod cbatch;
+mod ccancel;
+mod clients;
 mod core;
+mod cqueue;
 mod crun;
 mod generated;
 mod support;
