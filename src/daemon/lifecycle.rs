@@ -673,6 +673,7 @@ impl Daemon {
     pub(super) async fn recover(self: &Arc<Self>) -> Result<()> {
         let jobs = self.store.load_active()?;
         let (mut pending, mut followed, mut ended, mut lost) = (0, Vec::new(), Vec::new(), 0);
+        let mut held_locks = Vec::new();
         {
             let mut state = self.state();
             for mut job in jobs {
@@ -695,12 +696,19 @@ impl Daemon {
                         state.running.insert(id, Running::default());
                         state.jobs.insert(id, job);
                         let dir = self.job_dir(id);
-                        match (Supervisor::reattach(&dir), executor::outcome(&dir)) {
-                            (Some(supervisor), _) => followed.push((id, supervisor)),
-                            (None, Some(report)) => ended.push((id, report)),
-                            (None, None) => {
-                                lost += 1;
-                                ended.push((id, Report::LaunchFailed(String::new())));
+                        // Held until the job's directory is gone, so no
+                        // late supervisor can start the job after this.
+                        match Supervisor::reattach(&dir) {
+                            Ok(supervisor) => followed.push((id, supervisor)),
+                            Err(lock) => {
+                                held_locks.extend(lock);
+                                match executor::outcome(&dir) {
+                                    Some(report) => ended.push((id, report)),
+                                    None => {
+                                        lost += 1;
+                                        ended.push((id, Report::LaunchFailed(String::new())));
+                                    }
+                                }
                             }
                         }
                     }
@@ -724,6 +732,8 @@ impl Daemon {
             };
             self.finish(id, end);
         }
+        // finish() removed the directories these locks guarded.
+        drop(held_locks);
         Ok(())
     }
 

@@ -19,6 +19,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustix::fs::FlockOperation;
 use rustix::process::{Pid, PidfdFlags, Signal, pidfd_open, pidfd_send_signal};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,10 @@ const PLAN: &str = "launch.json";
 const IDENTITY: &str = "supervisor.json";
 const OUTCOME: &str = "outcome.json";
 const CONTROL: &str = "control.json";
+/// Held (flock) by the supervisor for its whole life: whoever can take it
+/// knows no supervisor runs for the job, and a supervisor that cannot take
+/// it runs nothing.
+const LOCK: &str = "lock";
 
 /// How a supervised job ended, as its supervisor writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,9 +101,34 @@ impl Supervisor {
         })
     }
 
-    /// Finds the supervisor of a job started before the daemon's restart,
-    /// if it is still alive and really the one that wrote `dir`.
-    pub fn reattach(dir: &Path) -> Option<Supervisor> {
+    /// Finds the supervisor of a job started before the daemon's restart.
+    /// `Ok(None)` means none is alive, and none can start any more: the
+    /// returned lock keeps a supervisor that was still starting from
+    /// running the job.
+    pub fn reattach(dir: &Path) -> Result<Supervisor, Option<File>> {
+        let lock = match File::options()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(dir.join(LOCK))
+        {
+            Ok(lock) => lock,
+            Err(_) => return Err(None),
+        };
+        if rustix::fs::flock(&lock, FlockOperation::NonBlockingLockExclusive).is_ok() {
+            return Err(Some(lock));
+        }
+        // A supervisor holds the lock; it writes who it is right after.
+        for _ in 0..200 {
+            if let Some(supervisor) = Supervisor::identified(dir) {
+                return Ok(supervisor);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Err(None)
+    }
+
+    fn identified(dir: &Path) -> Option<Supervisor> {
         let identity: Identity = read_json(&dir.join(IDENTITY)).ok()?;
         let pid = Pid::from_raw(identity.pid)?;
         let pidfd = pidfd_open(pid, PidfdFlags::empty()).ok()?;
@@ -203,6 +233,10 @@ async fn supervise_job(dir: &Path) -> i32 {
         eprintln!("supervisor: cannot install signal handlers");
         return 1;
     };
+    let Some(_lock) = take_lock(dir) else {
+        eprintln!("supervisor: another process owns this job");
+        return 1;
+    };
     if announce_pid().is_err() {
         eprintln!("supervisor: cannot tell the daemon its pid");
         return 1;
@@ -262,6 +296,19 @@ fn finish(dir: &Path, report: &Report) -> i32 {
             1
         }
     }
+}
+
+/// Takes the job's lock for the supervisor's life, or `None` if a daemon
+/// (after a restart) or another supervisor holds it.
+fn take_lock(dir: &Path) -> Option<File> {
+    let lock = File::options()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(dir.join(LOCK))
+        .ok()?;
+    rustix::fs::flock(&lock, FlockOperation::NonBlockingLockExclusive).ok()?;
+    Some(lock)
 }
 
 /// Writes our pid on stdout (the daemon's pipe), then lets go of the pipe.
