@@ -7,4 +7,6 @@ pub mod dependency;
 pub mod duration;
 pub mod memory;
 pub mod pattern;
+pub mod scontrol;
+pub mod sinfo;
 pub mod squeue;
