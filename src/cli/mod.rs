@@ -4,6 +4,7 @@
 
 pub mod cbatch;
 pub mod ccancel;
+pub mod ccontrol;
 pub mod conductord;
 pub mod cqueue;
 
