@@ -5,6 +5,7 @@
 pub mod cbatch;
 pub mod ccancel;
 pub mod ccontrol;
+pub mod cinfo;
 pub mod conductord;
 pub mod cqueue;
 
