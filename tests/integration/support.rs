@@ -44,6 +44,8 @@ pub fn bin(name: &str) -> PathBuf {
         "cbatch" => env!("CARGO_BIN_EXE_cbatch"),
         "cqueue" => env!("CARGO_BIN_EXE_cqueue"),
         "ccancel" => env!("CARGO_BIN_EXE_ccancel"),
+        "ccontrol" => env!("CARGO_BIN_EXE_ccontrol"),
+        "cinfo" => env!("CARGO_BIN_EXE_cinfo"),
         other => panic!("no binary {other}"),
     };
     PathBuf::from(path)
