@@ -5,6 +5,8 @@
 pub mod cacct;
 pub mod cbatch;
 pub mod ccancel;
+pub mod ccontrol;
+pub mod cinfo;
 pub mod conductord;
 pub mod cqueue;
 pub mod crun;
@@ -30,6 +32,8 @@ pub fn commands() -> Vec<clap::Command> {
         ccancel::CcancelArgs::command(),
         crun::CrunArgs::command(),
         cacct::CacctArgs::command(),
+        ccontrol::CcontrolArgs::command(),
+        cinfo::CinfoArgs::command(),
     ]
 }
 

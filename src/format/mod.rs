@@ -9,5 +9,7 @@ pub mod duration;
 pub mod memory;
 pub mod pattern;
 pub mod sacct;
+pub mod scontrol;
 pub mod signal;
+pub mod sinfo;
 pub mod squeue;

@@ -4,6 +4,8 @@ mod autostart;
 mod cacct;
 mod cbatch;
 mod ccancel;
+mod ccontrol;
+mod cinfo;
 mod clients;
 mod core;
 mod cqueue;

@@ -46,6 +46,8 @@ pub fn bin(name: &str) -> PathBuf {
         "ccancel" => env!("CARGO_BIN_EXE_ccancel"),
         "crun" => env!("CARGO_BIN_EXE_crun"),
         "cacct" => env!("CARGO_BIN_EXE_cacct"),
+        "ccontrol" => env!("CARGO_BIN_EXE_ccontrol"),
+        "cinfo" => env!("CARGO_BIN_EXE_cinfo"),
         other => panic!("no binary {other}"),
     };
     PathBuf::from(path)

@@ -1,0 +1,32 @@
+//! `cinfo`: the node and its partition (like sinfo).
+
+use std::process::ExitCode;
+
+use conductor::cli::{self, ccontrol::load_average, cinfo::CinfoArgs};
+use conductor::{Client, Error};
+
+fn main() -> ExitCode {
+    let prog = cli::invoked_as("cinfo");
+    let args: CinfoArgs = cli::parse_or_exit(&prog);
+    let (_, invalid) = args.output_format();
+    for field in invalid {
+        cli::print_error(
+            &prog,
+            &format!("Invalid node format specification: {field}"),
+        );
+    }
+    match run(&args) {
+        Ok(text) => cli::print_stdout(&text),
+        Err(error) => {
+            cli::print_error(&prog, &error);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &CinfoArgs) -> Result<String, Error> {
+    args.validate()?;
+    let client = Client::new(args.server.as_deref())?;
+    let node = client.node()?;
+    args.render(&node, load_average(), chrono::Local::now())
+}

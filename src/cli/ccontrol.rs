@@ -1,0 +1,861 @@
+//! `ccontrol` (scontrol): show jobs, the node, the partition and the
+//! daemon's configuration as scontrol prints them; hold, release, requeue
+//! and update jobs; and install links under Slurm's names.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use clap::{ArgAction, Parser};
+
+use crate::client::{Client, SERVER_ENV};
+use crate::error::Error;
+use crate::format::duration::parse_time_limit;
+use crate::format::memory::parse_memory_mb;
+use crate::format::scontrol::{
+    JobContext, NodeFacts, config_listing, job_record, node_record, partition_record, ping_line,
+};
+use crate::paths;
+use crate::protocol::{JobId, JobInfo, JobState, ListQuery, UpdateRequest};
+
+/// Control Conductor and look inside it (like scontrol).
+///
+/// Records print in scontrol's Key=Value layout; actions print nothing
+/// when they succeed.
+#[derive(Debug, Clone, Default, Parser)]
+#[command(
+    name = "ccontrol",
+    version,
+    max_term_width = 100,
+    after_help = "COMMANDS:\n  \
+    show job [ID]              jobs (pending and running), or one job: 12 or 12_3\n  \
+    show node [NAME]           the node\n  \
+    show partition [NAME]      the node's one partition\n  \
+    show config                the daemon's settings\n  \
+    ping                       whether the daemon answers (exit 1 if not)\n  \
+    version                    the version\n  \
+    hold IDS / holdu IDS       keep pending jobs from starting (uhold = holdu)\n  \
+    release IDS                let held jobs start\n  \
+    requeue IDS                run running or finished jobs again, same id\n  \
+    update JobId=ID KEY=VALUE  change a pending job: TimeLimit= JobName= Priority= Nice=\n  \
+                               NumCPUs= MinMemoryNode= Comment= StartTime=\n  \
+    install-slurm-links DIR    link sbatch, squeue, scancel, sacct, scontrol, sinfo\n  \
+                               and srun in DIR to Conductor's binaries\n\n\
+    IDS are job ids, separated by spaces or commas."
+)]
+pub struct CcontrolArgs {
+    /// Print each record on one line
+    #[arg(short = 'o', long = "oneliner")]
+    pub oneliner: bool,
+
+    /// Show more details (the exit code of the job's steps, CPU ids)
+    #[arg(short = 'd', long = "details", action = ArgAction::Count)]
+    pub details: u8,
+
+    /// Accepted for compatibility: everything is always shown
+    #[arg(short = 'a', long = "all")]
+    pub all: bool,
+
+    /// Accepted for compatibility: errors are still printed
+    #[arg(short = 'Q', long = "quiet")]
+    pub quiet: bool,
+
+    /// Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]
+    #[arg(long, value_name = "ADDRESS")]
+    pub server: Option<String>,
+
+    /// The command and its arguments (see COMMANDS below)
+    #[arg(value_name = "COMMAND")]
+    pub words: Vec<String>,
+}
+
+/// What a command asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    ShowJobs(Option<String>),
+    ShowNode(Option<String>),
+    ShowPartition(Option<String>),
+    ShowConfig,
+    Ping,
+    Version,
+    /// `hold` (root's holds are admin holds) or `holdu`/`uhold`.
+    Hold {
+        ids: Vec<String>,
+        user: bool,
+    },
+    Release(Vec<String>),
+    Requeue(Vec<String>),
+    Update {
+        ids: Vec<String>,
+        request: UpdateRequest,
+    },
+    InstallSlurmLinks(PathBuf),
+}
+
+/// What a run printed and how it ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub stdout: String,
+    /// Whole lines for stderr, prefixes included.
+    pub stderr: Vec<String>,
+    pub failed: bool,
+}
+
+impl Outcome {
+    fn printed(stdout: String) -> Outcome {
+        Outcome {
+            stdout,
+            ..Outcome::default()
+        }
+    }
+
+    fn error(line: String) -> Outcome {
+        Outcome {
+            stderr: vec![line],
+            failed: true,
+            ..Outcome::default()
+        }
+    }
+}
+
+/// True when `word` names `command`: the same word in any case, or (for
+/// commands that allow it) a prefix at least `min` long, as scontrol allows.
+fn names(word: &str, command: &str, min: usize) -> bool {
+    let word = word.to_ascii_lowercase();
+    word == command || (word.len() >= min && command.starts_with(&word))
+}
+
+/// Job ids from words that may also hold comma-separated lists.
+fn id_list(words: &[String]) -> Vec<String> {
+    words
+        .iter()
+        .flat_map(|word| word.split(','))
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl Command {
+    /// Parses the words after the options.
+    pub fn parse(words: &[String]) -> Result<Command, String> {
+        let Some((first, rest)) = words.split_first() else {
+            return Err("no command given; see ccontrol --help".into());
+        };
+        let too_many = |rest: &[String], limit: usize| {
+            if rest.len() > limit {
+                Err(format!("too many arguments for keyword:{first}"))
+            } else {
+                Ok(())
+            }
+        };
+        let need_some = |ids: Vec<String>| {
+            if ids.is_empty() {
+                Err(format!("too few arguments for keyword:{first}"))
+            } else {
+                Ok(ids)
+            }
+        };
+        let word = first.to_ascii_lowercase();
+        if names(&word, "show", 3) {
+            let Some((entity, args)) = rest.split_first() else {
+                return Err(format!("too few arguments for keyword:{first}"));
+            };
+            too_many(args, 1)?;
+            let name = args.first().cloned();
+            return if entity.eq_ignore_ascii_case("jobid") || names(entity, "jobs", 1) {
+                Ok(Command::ShowJobs(name))
+            } else if names(entity, "nodes", 1) {
+                Ok(Command::ShowNode(name))
+            } else if names(entity, "partitions", 1) {
+                Ok(Command::ShowPartition(name))
+            } else if names(entity, "configuration", 1) {
+                too_many(args, 0)?;
+                Ok(Command::ShowConfig)
+            } else {
+                Err(format!("invalid entity:{entity} for keyword:{first}"))
+            };
+        }
+        match word.as_str() {
+            "hold" => Ok(Command::Hold {
+                ids: need_some(id_list(rest))?,
+                user: false,
+            }),
+            "holdu" | "uhold" => Ok(Command::Hold {
+                ids: need_some(id_list(rest))?,
+                user: true,
+            }),
+            "requeue" => Ok(Command::Requeue(need_some(id_list(rest))?)),
+            "install-slurm-links" => match rest {
+                [dir] => Ok(Command::InstallSlurmLinks(PathBuf::from(dir))),
+                [] => Err(format!("too few arguments for keyword:{first}")),
+                _ => Err(format!("too many arguments for keyword:{first}")),
+            },
+            _ if names(&word, "release", 3) => Ok(Command::Release(need_some(id_list(rest))?)),
+            _ if names(&word, "ping", 3) => {
+                too_many(rest, 0)?;
+                Ok(Command::Ping)
+            }
+            _ if names(&word, "version", 3) => {
+                too_many(rest, 0)?;
+                Ok(Command::Version)
+            }
+            _ if names(&word, "update", 3) => parse_update(rest, Local::now()),
+            _ => Err(format!("invalid keyword: {first}")),
+        }
+    }
+}
+
+/// `update JobId=N Key=Value ...` into the ids and the request.
+fn parse_update(tokens: &[String], now: DateTime<Local>) -> Result<Command, String> {
+    let mut ids = Vec::new();
+    let mut request = UpdateRequest::default();
+    for token in tokens {
+        let Some((key, value)) = token.split_once('=') else {
+            return Err(format!("Invalid input: {token}"));
+        };
+        let invalid = || format!("Invalid {key} value: {value}");
+        match key.to_ascii_lowercase().as_str() {
+            "jobid" => ids.extend(id_list(&[value.to_string()])),
+            "timelimit" => {
+                let limit = parse_time_limit(value).map_err(|_| invalid())?;
+                request.time_limit = Some(limit.unwrap_or(0));
+            }
+            "jobname" | "name" => request.name = Some(value.to_string()),
+            "priority" => request.priority = Some(value.parse().map_err(|_| invalid())?),
+            "nice" => request.nice = Some(value.parse().map_err(|_| invalid())?),
+            "numcpus" => {
+                // Slurm takes `min[-max]`; one node has no use for a maximum.
+                let min = value.split('-').next().unwrap_or_default();
+                request.cpus = Some(min.parse().map_err(|_| invalid())?);
+            }
+            "minmemorynode" => {
+                request.memory_mb = Some(parse_memory_mb(value).map_err(|_| invalid())?);
+            }
+            "comment" => request.comment = Some(value.to_string()),
+            "starttime" | "begintime" => {
+                request.begin_time = Some(parse_start_time(value, now).ok_or_else(invalid)?);
+            }
+            _ => {
+                return Err(format!(
+                    "Update of this parameter is not supported: {token}"
+                ));
+            }
+        }
+    }
+    if ids.is_empty() {
+        return Err("No job id given: update JobId=<id> Key=Value ...".into());
+    }
+    if request == UpdateRequest::default() {
+        return Err("No changes specified".into());
+    }
+    Ok(Command::Update { ids, request })
+}
+
+/// `StartTime=` values: `now`, `now+N[seconds|minutes|hours|days|weeks]`,
+/// `YYYY-MM-DD[THH:MM[:SS]]` and `HH:MM[:SS]` (the next such time), all in
+/// local time.
+pub fn parse_start_time(text: &str, now: DateTime<Local>) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("now") {
+        return Some(now.with_timezone(&Utc));
+    }
+    if let Some(offset) = text.to_ascii_lowercase().strip_prefix("now+") {
+        let digits = offset.len()
+            - offset
+                .trim_start_matches(|c: char| c.is_ascii_digit())
+                .len();
+        let count: i64 = offset[..digits].parse().ok()?;
+        let unit = match &offset[digits..] {
+            "" | "s" | "sec" | "secs" | "second" | "seconds" => 1,
+            "m" | "min" | "mins" | "minute" | "minutes" => 60,
+            "h" | "hour" | "hours" => 3600,
+            "d" | "day" | "days" => 86_400,
+            "w" | "week" | "weeks" => 604_800,
+            _ => return None,
+        };
+        let offset = chrono::Duration::try_seconds(count.checked_mul(unit)?)?;
+        return now
+            .checked_add_signed(offset)
+            .map(|t| t.with_timezone(&Utc));
+    }
+    let local = |naive: NaiveDateTime| {
+        Local
+            .from_local_datetime(&naive)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    if let Some(time) = ["%H:%M:%S", "%H:%M"]
+        .iter()
+        .find_map(|format| NaiveTime::parse_from_str(text, format).ok())
+    {
+        let today = now.date_naive().and_time(time);
+        let day = if today > now.naive_local() {
+            today
+        } else {
+            today + chrono::Duration::days(1)
+        };
+        return local(day);
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return local(date.and_time(NaiveTime::MIN));
+    }
+    ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+        .and_then(local)
+}
+
+/// Runs the command line; `prog` is the name for error prefixes.
+pub fn run(args: &CcontrolArgs, prog: &str) -> Outcome {
+    let error =
+        |message: &dyn std::fmt::Display| Outcome::error(format!("{prog}: error: {message}"));
+    let command = match Command::parse(&args.words) {
+        Ok(command) => command,
+        Err(message) => return error(&message),
+    };
+    match &command {
+        Command::Version => {
+            return Outcome::printed(format!("slurm {}\n", env!("CARGO_PKG_VERSION")));
+        }
+        Command::InstallSlurmLinks(dir) => return install_links_command(dir, prog),
+        Command::Ping => return ping(args.server.as_deref(), prog),
+        _ => {}
+    }
+    let client = match Client::new(args.server.as_deref()) {
+        Ok(client) => client,
+        Err(e) => return error(&e),
+    };
+    let result = match command {
+        Command::ShowJobs(id) => show_jobs(&client, id.as_deref(), args),
+        Command::ShowNode(name) => show_node(&client, name.as_deref(), args.oneliner),
+        Command::ShowPartition(name) => show_partition(&client, name.as_deref(), args.oneliner),
+        Command::ShowConfig => client
+            .config()
+            .map(|config| Outcome::printed(config_listing(&config, Utc::now()))),
+        Command::Hold { ids, user: _ } => Ok(act(&client, &ids, Action::Hold, prog)),
+        Command::Release(ids) => Ok(act(&client, &ids, Action::Release, prog)),
+        Command::Requeue(ids) => Ok(act(&client, &ids, Action::Requeue, prog)),
+        Command::Update { ids, request } => Ok(act(&client, &ids, Action::Update(&request), prog)),
+        Command::Version | Command::Ping | Command::InstallSlurmLinks(_) => Ok(Outcome::default()),
+    };
+    result.unwrap_or_else(|e| error(&e))
+}
+
+/// Why an id named no job.
+enum Lookup {
+    NoSuchJob,
+    Failed(Error),
+}
+
+impl From<Error> for Lookup {
+    fn from(error: Error) -> Lookup {
+        if error.is_not_found() {
+            Lookup::NoSuchJob
+        } else {
+            Lookup::Failed(error)
+        }
+    }
+}
+
+/// The jobs an id names: one job, one array task (`12_3`), or every task
+/// of an array named by its id.
+fn resolve(client: &Client, text: &str) -> Result<Vec<JobInfo>, Lookup> {
+    let (base, task) = match text.split_once('_') {
+        Some((base, task)) => (
+            base,
+            Some(task.parse::<u32>().map_err(|_| Lookup::NoSuchJob)?),
+        ),
+        None => (text, None),
+    };
+    let id: JobId = base.parse().map_err(|_| Lookup::NoSuchJob)?;
+    let array_tasks = || -> Result<Vec<JobInfo>, Lookup> {
+        let query = ListQuery {
+            ids: Some(id.to_string()),
+            states: Some("all".into()),
+            ..ListQuery::default()
+        };
+        Ok(client
+            .list(&query)?
+            .into_iter()
+            .filter(|job| job.array_job_id == Some(id))
+            .collect())
+    };
+    match task {
+        Some(task) => {
+            let found: Vec<JobInfo> = array_tasks()?
+                .into_iter()
+                .filter(|job| job.array_task_id == Some(task))
+                .collect();
+            if found.is_empty() {
+                Err(Lookup::NoSuchJob)
+            } else {
+                Ok(found)
+            }
+        }
+        None => {
+            let job = client.job(id)?;
+            if job.array_job_id == Some(id) {
+                let tasks = array_tasks()?;
+                if !tasks.is_empty() {
+                    return Ok(tasks);
+                }
+            }
+            Ok(vec![job])
+        }
+    }
+}
+
+fn show_jobs(client: &Client, id: Option<&str>, args: &CcontrolArgs) -> Result<Outcome, Error> {
+    let jobs = match id {
+        Some(id) => match resolve(client, id) {
+            Ok(jobs) => jobs,
+            Err(Lookup::NoSuchJob) => {
+                return Ok(Outcome::error(
+                    "slurm_load_jobs error: Invalid job id specified".into(),
+                ));
+            }
+            Err(Lookup::Failed(e)) => return Err(e),
+        },
+        None => client.list(&ListQuery::default())?,
+    };
+    if jobs.is_empty() {
+        return Ok(Outcome::printed("No jobs in the system\n".into()));
+    }
+    let host = paths::hostname();
+    let group_name = |gid: u32| {
+        uzers::get_group_by_gid(gid)
+            .map(|group| group.name().to_string_lossy().into_owned())
+            .unwrap_or_else(|| gid.to_string())
+    };
+    let context = JobContext {
+        now: Utc::now(),
+        host: &host,
+        details: args.details > 0,
+        group_name: &group_name,
+    };
+    let text = jobs
+        .iter()
+        .map(|job| job_record(job, &context).render(args.oneliner))
+        .collect();
+    Ok(Outcome::printed(text))
+}
+
+fn show_node(client: &Client, name: Option<&str>, oneliner: bool) -> Result<Outcome, Error> {
+    let node = client.node()?;
+    if let Some(name) = name
+        && name != node.name
+    {
+        return Err(Error::Invalid(format!("Node {name} not found")));
+    }
+    let config = client.config()?;
+    Ok(Outcome::printed(
+        node_record(&node, &config, &node_facts()).render(oneliner),
+    ))
+}
+
+fn show_partition(client: &Client, name: Option<&str>, oneliner: bool) -> Result<Outcome, Error> {
+    let node = client.node()?;
+    if let Some(name) = name
+        && name != node.partition
+    {
+        return Err(Error::Invalid(format!("Partition {name} not found")));
+    }
+    Ok(Outcome::printed(partition_record(&node).render(oneliner)))
+}
+
+/// What `show node` says about this machine beyond what the daemon reports.
+pub fn node_facts() -> NodeFacts {
+    let uname = rustix::system::uname();
+    let os = [uname.sysname(), uname.release(), uname.version()]
+        .iter()
+        .map(|part| part.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let boot_time = std::fs::read_to_string("/proc/stat").ok().and_then(|stat| {
+        stat.lines()
+            .find_map(|line| line.strip_prefix("btime "))
+            .and_then(|secs| secs.trim().parse::<i64>().ok())
+            .and_then(|secs| DateTime::from_timestamp(secs, 0))
+    });
+    NodeFacts {
+        arch: std::env::consts::ARCH.to_string(),
+        os,
+        cpu_load: load_average(),
+        boot_time,
+    }
+}
+
+/// The one-minute load average from `/proc/loadavg`.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Whether the daemon answers. Never starts one: asking whether the
+/// daemon is up must not change the answer.
+fn ping(server: Option<&str>, prog: &str) -> Outcome {
+    let address = server
+        .map(str::to_string)
+        .or_else(|| std::env::var(SERVER_ENV).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| paths::default_socket().display().to_string());
+    let client = match Client::new(Some(&address)) {
+        Ok(client) => client,
+        Err(e) => return Outcome::error(format!("{prog}: error: {e}")),
+    };
+    let up = client.health().is_ok();
+    Outcome {
+        stdout: format!("{}\n", ping_line(&paths::hostname(), up)),
+        stderr: Vec::new(),
+        failed: !up,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Action<'a> {
+    Hold,
+    Release,
+    Requeue,
+    Update(&'a UpdateRequest),
+}
+
+impl Action<'_> {
+    /// Whether the action applies to this task of an array named whole:
+    /// holds and updates touch only its pending tasks, as in Slurm.
+    fn applies_to(self, job: &JobInfo) -> bool {
+        match self {
+            Action::Requeue => true,
+            _ => job.state == JobState::Pending,
+        }
+    }
+
+    fn apply(self, client: &Client, id: JobId) -> Result<(), Error> {
+        match self {
+            Action::Hold => client.hold(id),
+            Action::Release => client.release(id),
+            Action::Requeue => client.requeue(id),
+            Action::Update(request) => client.update(id, request),
+        }
+        .map(|_| ())
+    }
+}
+
+/// Applies an action to each id; reports each failure on its own line and
+/// goes on with the other ids.
+fn act(client: &Client, ids: &[String], action: Action<'_>, prog: &str) -> Outcome {
+    let mut outcome = Outcome::default();
+    let mut fail = |line: String| {
+        outcome.stderr.push(format!("{prog}: error: {line}"));
+        outcome.failed = true;
+    };
+    for text in ids {
+        let jobs = match resolve(client, text) {
+            Ok(jobs) => jobs,
+            Err(Lookup::NoSuchJob) => {
+                fail(format!("Invalid job id specified for job {text}"));
+                continue;
+            }
+            Err(Lookup::Failed(e)) => {
+                fail(e.to_string());
+                if matches!(e, Error::Unreachable { .. }) {
+                    break;
+                }
+                continue;
+            }
+        };
+        // A task named alone gets the action whatever its state (the
+        // daemon says why it cannot); an array named whole gets it on the
+        // tasks it applies to, or on its first so the daemon says why not.
+        let applicable: Vec<&JobInfo> = jobs.iter().filter(|j| action.applies_to(j)).collect();
+        let chosen = if jobs.len() > 1 && !applicable.is_empty() {
+            applicable
+        } else {
+            jobs.iter().take(1).collect()
+        };
+        for job in chosen {
+            if let Err(e) = action.apply(client, job.job_id) {
+                fail(describe_failure(&e, job));
+                if matches!(e, Error::Unreachable { .. }) {
+                    return outcome;
+                }
+            }
+        }
+    }
+    outcome
+}
+
+/// The daemon's message about a job, naming it as Slurm does (`12_3`).
+fn describe_failure(error: &Error, job: &JobInfo) -> String {
+    let display = job.display_id();
+    match error {
+        e if e.is_not_found() => format!("Invalid job id specified for job {display}"),
+        Error::Api { message, .. } => {
+            let suffix = format!(" for job {}", job.job_id);
+            match message.strip_suffix(&suffix) {
+                Some(start) => format!("{start} for job {display}"),
+                None => format!("{message} for job {display}"),
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The Slurm names `install-slurm-links` creates, and their targets.
+pub const SLURM_LINKS: [(&str, &str); 7] = [
+    ("sbatch", "cbatch"),
+    ("squeue", "cqueue"),
+    ("scancel", "ccancel"),
+    ("sacct", "cacct"),
+    ("scontrol", "ccontrol"),
+    ("sinfo", "cinfo"),
+    ("srun", "crun"),
+];
+
+fn install_links_command(dir: &Path, prog: &str) -> Outcome {
+    let bin_dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+        .and_then(|dir| dir.canonicalize().ok());
+    let Some(bin_dir) = bin_dir else {
+        return Outcome::error(format!(
+            "{prog}: error: cannot tell where the ccontrol executable is"
+        ));
+    };
+    match install_slurm_links(dir, &bin_dir) {
+        Ok(lines) => Outcome::printed(lines.concat()),
+        Err(errors) => Outcome {
+            stderr: errors
+                .into_iter()
+                .map(|e| format!("{prog}: error: {e}"))
+                .collect(),
+            failed: true,
+            ..Outcome::default()
+        },
+    }
+}
+
+/// Creates `dir` if needed and links each Slurm name in it to the Conductor
+/// binary in `bin_dir`. A link there already is replaced when it points to
+/// that binary's name; anything else stops the whole installation before
+/// any link is made. Returns one line per link made.
+pub fn install_slurm_links(dir: &Path, bin_dir: &Path) -> Result<Vec<String>, Vec<String>> {
+    let mut conflicts = Vec::new();
+    let mut replace = Vec::new();
+    for (slurm, ours) in SLURM_LINKS {
+        let link = dir.join(slurm);
+        match std::fs::symlink_metadata(&link) {
+            Err(_) => replace.push(false),
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = std::fs::read_link(&link).unwrap_or_default();
+                if target.file_name() == Some(std::ffi::OsStr::new(ours)) {
+                    replace.push(true);
+                } else {
+                    conflicts.push(format!(
+                        "{} is a link to {}, not one ccontrol made; remove it first",
+                        link.display(),
+                        target.display()
+                    ));
+                }
+            }
+            Ok(_) => conflicts.push(format!(
+                "{} exists and is not a link; not overwriting it",
+                link.display()
+            )),
+        }
+    }
+    if !conflicts.is_empty() {
+        return Err(conflicts);
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| vec![format!("cannot create {}: {e}", dir.display())])?;
+    let mut made = Vec::new();
+    for ((slurm, ours), existed) in SLURM_LINKS.into_iter().zip(replace) {
+        let link = dir.join(slurm);
+        let target = bin_dir.join(ours);
+        if existed {
+            std::fs::remove_file(&link)
+                .map_err(|e| vec![format!("cannot replace {}: {e}", link.display())])?;
+        }
+        std::os::unix::fs::symlink(&target, &link)
+            .map_err(|e| vec![format!("cannot create {}: {e}", link.display())])?;
+        made.push(format!("{} -> {}\n", link.display(), target.display()));
+    }
+    Ok(made)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_string).collect()
+    }
+
+    fn parse(text: &str) -> Result<Command, String> {
+        Command::parse(&words(text))
+    }
+
+    #[test]
+    fn show_accepts_slurm_s_spellings() {
+        assert_eq!(
+            parse("show job 12"),
+            Ok(Command::ShowJobs(Some("12".into())))
+        );
+        assert_eq!(
+            parse("show jobid 12_3"),
+            Ok(Command::ShowJobs(Some("12_3".into())))
+        );
+        assert_eq!(parse("SHOW JOBS"), Ok(Command::ShowJobs(None)));
+        assert_eq!(parse("show node"), Ok(Command::ShowNode(None)));
+        assert_eq!(
+            parse("show partition normal"),
+            Ok(Command::ShowPartition(Some("normal".into())))
+        );
+        assert_eq!(parse("show config"), Ok(Command::ShowConfig));
+        assert_eq!(parse("sho part"), Ok(Command::ShowPartition(None)));
+        assert!(parse("show").is_err());
+        assert_eq!(
+            parse("show bogus"),
+            Err("invalid entity:bogus for keyword:show".into())
+        );
+        assert_eq!(
+            parse("frobnicate"),
+            Err("invalid keyword: frobnicate".into())
+        );
+    }
+
+    #[test]
+    fn actions_take_spaced_and_comma_lists() {
+        assert_eq!(
+            parse("hold 1,2 3"),
+            Ok(Command::Hold {
+                ids: words("1 2 3"),
+                user: false
+            })
+        );
+        assert_eq!(
+            parse("uhold 4"),
+            Ok(Command::Hold {
+                ids: words("4"),
+                user: true
+            })
+        );
+        assert_eq!(parse("release 5_1"), Ok(Command::Release(words("5_1"))));
+        assert_eq!(parse("requeue 6"), Ok(Command::Requeue(words("6"))));
+        assert_eq!(
+            parse("hold"),
+            Err("too few arguments for keyword:hold".into())
+        );
+    }
+
+    #[test]
+    fn update_maps_keys_to_the_request() {
+        let Ok(Command::Update { ids, request }) = parse(
+            "update JobId=7,8 TimeLimit=1-2:30 Name=x Priority=9 Nice=-5 NumCPUs=3-4 \
+             MinMemoryNode=2G Comment=hi",
+        ) else {
+            panic!("parses");
+        };
+        assert_eq!(ids, words("7 8"));
+        assert_eq!(
+            request,
+            UpdateRequest {
+                name: Some("x".into()),
+                time_limit: Some(95_400),
+                nice: Some(-5),
+                priority: Some(9),
+                cpus: Some(3),
+                memory_mb: Some(2048),
+                comment: Some("hi".into()),
+                begin_time: None,
+            }
+        );
+        let Ok(Command::Update { request, .. }) = parse("update jobid=1 timelimit=UNLIMITED")
+        else {
+            panic!("parses");
+        };
+        assert_eq!(request.time_limit, Some(0));
+        assert_eq!(
+            parse("update JobId=1 TimeLimit=abc"),
+            Err("Invalid TimeLimit value: abc".into())
+        );
+        assert_eq!(
+            parse("update JobId=1 Partition=x"),
+            Err("Update of this parameter is not supported: Partition=x".into())
+        );
+        assert!(parse("update TimeLimit=5").is_err());
+        assert_eq!(parse("update JobId=1"), Err("No changes specified".into()));
+    }
+
+    #[test]
+    fn start_times_are_local() {
+        let now = Local
+            .with_ymd_and_hms(2026, 1, 5, 12, 0, 0)
+            .earliest()
+            .expect("valid");
+        let local = |y, mo, d, h, mi, s| {
+            Local
+                .with_ymd_and_hms(y, mo, d, h, mi, s)
+                .earliest()
+                .map(|t| t.with_timezone(&Utc))
+        };
+        assert_eq!(
+            parse_start_time("2026-02-01T10:30:05", now),
+            local(2026, 2, 1, 10, 30, 5)
+        );
+        assert_eq!(
+            parse_start_time("2026-02-01T10:30", now),
+            local(2026, 2, 1, 10, 30, 0)
+        );
+        assert_eq!(
+            parse_start_time("2026-02-01", now),
+            local(2026, 2, 1, 0, 0, 0)
+        );
+        assert_eq!(parse_start_time("13:00", now), local(2026, 1, 5, 13, 0, 0));
+        assert_eq!(parse_start_time("11:00", now), local(2026, 1, 6, 11, 0, 0));
+        assert_eq!(
+            parse_start_time("now+2hours", now),
+            local(2026, 1, 5, 14, 0, 0)
+        );
+        assert_eq!(
+            parse_start_time("now+30", now),
+            local(2026, 1, 5, 12, 0, 30)
+        );
+        assert_eq!(parse_start_time("garbage", now), None);
+    }
+
+    #[test]
+    fn links_are_made_replaced_and_never_overwrite_files() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let links = dir.path().join("new/bin");
+        let made = install_slurm_links(&links, Path::new("/opt/conductor/bin")).expect("made");
+        assert_eq!(made.len(), 7);
+        assert_eq!(
+            made[0],
+            format!("{}/sbatch -> /opt/conductor/bin/cbatch\n", links.display())
+        );
+        assert_eq!(
+            std::fs::read_link(links.join("sinfo")).ok(),
+            Some(PathBuf::from("/opt/conductor/bin/cinfo"))
+        );
+        // Again, from elsewhere: our links are replaced.
+        install_slurm_links(&links, Path::new("/usr/local/bin")).expect("replaced");
+        assert_eq!(
+            std::fs::read_link(links.join("srun")).ok(),
+            Some(PathBuf::from("/usr/local/bin/crun"))
+        );
+        // A real file stops everything before anything changes.
+        std::fs::remove_file(links.join("sacct")).expect("remove");
+        std::fs::write(links.join("sacct"), "#!/bin/sh\n").expect("write");
+        let errors = install_slurm_links(&links, Path::new("/elsewhere")).expect_err("refused");
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].contains("exists and is not a link"), "{errors:?}");
+        assert_eq!(
+            std::fs::read_link(links.join("sbatch")).ok(),
+            Some(PathBuf::from("/usr/local/bin/cbatch"))
+        );
+    }
+}

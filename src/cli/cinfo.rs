@@ -1,0 +1,273 @@
+//! `cinfo` (sinfo): the node and its partition, as sinfo prints them.
+
+use chrono::{DateTime, Local};
+use clap::{ArgAction, Parser};
+
+use crate::error::{Error, Result};
+use crate::format::sinfo::{
+    DEFAULT, Format, LONG, NODE, NODE_LONG, NodeView, SUMMARIZE, state_names,
+};
+use crate::protocol::NodeInfo;
+
+/// Show the node and its partition (like sinfo).
+///
+/// Conductor has one node in one partition, the default one: one line in
+/// sinfo's layout, or one per node with -N.
+#[derive(Debug, Clone, Default, Parser)]
+#[command(
+    name = "cinfo",
+    version,
+    disable_help_flag = true,
+    max_term_width = 100,
+    after_help = "FORMAT (-o): %[.][width|#]<letter>; a width pads and cuts, a '.' right-justifies,\n\
+                  '#' fits the column to its values.\n\
+                  Letters: %P partition (* = default), %R partition name, %a up/down, %l time limit,\n\
+                  %L default time, %D nodes, %t state (idle, mix, alloc), %T long state, %N node\n\
+                  names, %n host names, %c CPUs, %C CPUs allocated/idle/other/total, %m memory MiB,\n\
+                  %e free memory MiB, %G GRES, %F nodes A/I/O/T, %A nodes A/I, %O CPU load, %z S:C:T,\n\
+                  %f features, %E reason, %s job size.\n\
+                  Default: \"%#P %.5a %.10l %.6D %.6t %N\"; with -N: \"%#N %.6D %#P %6t\"."
+)]
+pub struct CinfoArgs {
+    /// Output format (see FORMAT below)
+    #[arg(short = 'o', long = "format", value_name = "FORMAT")]
+    pub format: Option<String>,
+
+    /// Output by field names, e.g. partition,nodes:.6,statecompact (name[:[.]size])
+    #[arg(short = 'O', long = "Format", value_name = "FIELDS")]
+    pub long_format: Option<String>,
+
+    /// One line per node rather than per partition
+    #[arg(short = 'N', long = "Node")]
+    pub node: bool,
+
+    /// Do not print the header line
+    #[arg(short = 'h', long = "noheader")]
+    pub noheader: bool,
+
+    /// sinfo's long layout, after a line with the date
+    #[arg(short = 'l', long = "long")]
+    pub long: bool,
+
+    /// Summarize the partition: node counts as allocated/idle/other/total
+    #[arg(short = 's', long = "summarize")]
+    pub summarize: bool,
+
+    /// Only these partitions (comma-separated)
+    #[arg(
+        short = 'p',
+        long = "partition",
+        value_name = "PARTITIONS",
+        value_delimiter = ','
+    )]
+    pub partitions: Vec<String>,
+
+    /// Only these nodes (comma-separated)
+    #[arg(
+        short = 'n',
+        long = "nodes",
+        value_name = "NODES",
+        value_delimiter = ','
+    )]
+    pub nodes: Vec<String>,
+
+    /// Only nodes in these states (idle, mix, alloc, ...; comma-separated)
+    #[arg(short = 't', long = "states", value_name = "STATES")]
+    pub states: Option<String>,
+
+    /// Accepted for compatibility: the node is never grouped with others
+    #[arg(short = 'e', long = "exact")]
+    pub exact: bool,
+
+    /// Accepted for compatibility: the node always responds
+    #[arg(short = 'r', long = "responding")]
+    pub responding: bool,
+
+    /// Accepted for compatibility: every partition is shown
+    #[arg(short = 'a', long = "all")]
+    pub all: bool,
+
+    /// Print the node as JSON
+    #[arg(long)]
+    pub json: bool,
+
+    /// Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]
+    #[arg(long, value_name = "ADDRESS")]
+    pub server: Option<String>,
+
+    /// Print help
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+}
+
+/// Node states sinfo knows, for `-t`; only the first three occur here.
+const STATES: [&str; 20] = [
+    "idle",
+    "mix",
+    "alloc",
+    "mixed",
+    "allocated",
+    "down",
+    "drain",
+    "drained",
+    "draining",
+    "drng",
+    "comp",
+    "completing",
+    "fail",
+    "maint",
+    "resv",
+    "reserved",
+    "future",
+    "inval",
+    "unk",
+    "unknown",
+];
+
+impl CinfoArgs {
+    /// The output format and the fields in it that are not fields.
+    pub fn output_format(&self) -> (Format, Vec<String>) {
+        if let Some(fields) = &self.long_format {
+            return Format::parse_long(fields);
+        }
+        let text = match (&self.format, self.summarize, self.node, self.long) {
+            (Some(format), ..) => format.as_str(),
+            (None, true, ..) => SUMMARIZE,
+            (None, false, true, true) => NODE_LONG,
+            (None, false, true, false) => NODE,
+            (None, false, false, true) => LONG,
+            (None, false, false, false) => DEFAULT,
+        };
+        Format::parse(text)
+    }
+
+    /// Refuses states sinfo would not know.
+    pub fn validate(&self) -> Result<()> {
+        for state in self.wanted_states() {
+            if state != "all" && !STATES.contains(&state.as_str()) {
+                return Err(Error::Invalid(format!(
+                    "Invalid node state specified: {state}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn wanted_states(&self) -> Vec<String> {
+        self.states
+            .iter()
+            .flat_map(|states| states.split(','))
+            .map(|state| state.trim().to_ascii_lowercase())
+            .filter(|state| !state.is_empty())
+            .collect()
+    }
+
+    /// Whether the node passes the `-p`, `-n` and `-t` filters.
+    fn selects(&self, node: &NodeInfo) -> bool {
+        let (compact, long) = state_names(node);
+        let states = self.wanted_states();
+        (self.partitions.is_empty() || self.partitions.contains(&node.partition))
+            && (self.nodes.is_empty() || self.nodes.contains(&node.name))
+            && (states.is_empty()
+                || states
+                    .iter()
+                    .any(|s| s == "all" || s == compact || s == long))
+    }
+
+    /// What to print for this node.
+    pub fn render(
+        &self,
+        node: &NodeInfo,
+        cpu_load: Option<f64>,
+        now: DateTime<Local>,
+    ) -> Result<String> {
+        if self.json {
+            let mut text = serde_json::to_string_pretty(node)
+                .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))?;
+            text.push('\n');
+            return Ok(text);
+        }
+        let (format, _) = self.output_format();
+        let view = NodeView {
+            node,
+            default_partition: true,
+            cpu_load,
+        };
+        let views: Vec<NodeView<'_>> = if self.selects(node) {
+            vec![view]
+        } else {
+            Vec::new()
+        };
+        let mut out = String::new();
+        if self.long {
+            out.push_str(&now.format("%a %b %e %H:%M:%S %Y\n").to_string());
+        }
+        out.push_str(&format.render(&views, !self.noheader));
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn node() -> NodeInfo {
+        NodeInfo {
+            name: "box".into(),
+            partition: "normal".into(),
+            cpus_total: 4,
+            cpus_free: 4,
+            memory_mb_total: 8000,
+            memory_mb_free: 8000,
+            gpus_total: 0,
+            gpus_free: 0,
+            jobs_pending: 0,
+            jobs_running: 0,
+        }
+    }
+
+    fn render(args: &[&str]) -> String {
+        let mut argv = vec!["cinfo"];
+        argv.extend_from_slice(args);
+        let parsed = CinfoArgs::try_parse_from(argv).expect("parses");
+        let now = Local
+            .with_ymd_and_hms(2026, 1, 5, 9, 3, 4)
+            .earliest()
+            .expect("valid");
+        parsed.render(&node(), Some(0.0), now).expect("renders")
+    }
+
+    #[test]
+    fn options_pick_sinfo_s_layouts() {
+        assert_eq!(
+            render(&[]),
+            "PARTITION AVAIL  TIMELIMIT  NODES  STATE NODELIST\n\
+             normal*      up   infinite      1   idle box\n"
+        );
+        assert_eq!(render(&["-h", "-o", "%P"]), "normal*\n");
+        assert_eq!(
+            render(&["-N"]),
+            "NODELIST  NODES PARTITION STATE \nbox           1 normal*   idle  \n"
+        );
+        assert!(render(&["-l"]).starts_with("Mon Jan  5 09:03:04 2026\nPARTITION AVAIL"));
+        assert!(render(&["-s"]).contains("  NODES(A/I/O/T)  NODELIST\n"));
+    }
+
+    #[test]
+    fn filters_leave_only_the_header() {
+        assert_eq!(render(&["-p", "other", "-o", "%P"]), "PARTITION\n");
+        assert_eq!(render(&["-t", "alloc", "-o", "%P"]), "PARTITION\n");
+        assert_eq!(
+            render(&["-t", "IDLE,mix", "-o", "%P"]),
+            "PARTITION\nnormal*\n"
+        );
+        assert_eq!(render(&["-n", "box", "-h", "-o", "%N"]), "box\n");
+    }
+
+    #[test]
+    fn unknown_states_are_refused() {
+        let args = CinfoArgs::try_parse_from(["cinfo", "-t", "sleepy"]).expect("parses");
+        assert!(args.validate().is_err());
+    }
+}
