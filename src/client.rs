@@ -15,8 +15,9 @@ use serde::de::DeserializeOwned;
 use crate::error::{Error, Result};
 use crate::paths;
 use crate::protocol::{
-    ApiError, CancelResponse, DaemonConfig, Health, JobId, JobInfo, JobList, ListQuery, NodeInfo,
-    SignalRequest, SubmitRequest, SubmitResponse, TestOnlyResponse, UpdateRequest,
+    ApiError, CancelResponse, DaemonConfig, Health, HoldRequest, JobId, JobInfo, JobList,
+    ListQuery, NodeInfo, SignalRequest, SubmitRequest, SubmitResponse, TestOnlyResponse,
+    UpdateRequest,
 };
 
 /// Environment variable naming the server: `unix:/path`, a bare path, or
@@ -160,9 +161,14 @@ impl Client {
         )
     }
 
-    /// Holds a pending job (`ccontrol hold`).
+    /// Holds a pending job (`ccontrol hold`): root's holds are admin holds.
     pub fn hold(&self, id: JobId) -> Result<JobInfo> {
         self.call(Method::POST, &format!("/v1/jobs/{id}/hold"), None::<&()>)
+    }
+
+    /// Holds a pending job, as a user hold if asked (`ccontrol uhold`).
+    pub fn hold_with(&self, id: JobId, request: &HoldRequest) -> Result<JobInfo> {
+        self.call(Method::POST, &format!("/v1/jobs/{id}/hold"), Some(request))
     }
 
     /// Releases a held job (`ccontrol release`).

@@ -542,6 +542,16 @@ pub struct SignalRequest {
     pub batch_only: bool,
 }
 
+/// `POST /v1/jobs/{id}/hold` (the body is optional).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoldRequest {
+    /// A user hold (`JobHeldUser`) even when root asks; root's holds are
+    /// otherwise admin holds (`JobHeldAdmin`).
+    #[serde(default)]
+    pub user: bool,
+}
+
 /// `PATCH /v1/jobs/{id}`: change a pending job. Unset fields stay as they are.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

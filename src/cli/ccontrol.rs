@@ -332,7 +332,7 @@ pub fn run(args: &CcontrolArgs, prog: &str) -> Outcome {
         Command::ShowConfig => client
             .config()
             .map(|config| Outcome::printed(config_listing(&config, Utc::now()))),
-        Command::Hold { ids, user: _ } => Ok(act(&client, &ids, Action::Hold, prog)),
+        Command::Hold { ids, user } => Ok(act(&client, &ids, Action::Hold { user }, prog)),
         Command::Release(ids) => Ok(act(&client, &ids, Action::Release, prog)),
         Command::Requeue(ids) => Ok(act(&client, &ids, Action::Requeue, prog)),
         Command::Update { ids, request } => Ok(act(&client, &ids, Action::Update(&request), prog)),
@@ -516,7 +516,10 @@ fn ping(server: Option<&str>, prog: &str) -> Outcome {
 
 #[derive(Debug, Clone, Copy)]
 enum Action<'a> {
-    Hold,
+    /// `user`: a user hold even when root asks (`uhold`).
+    Hold {
+        user: bool,
+    },
     Release,
     Requeue,
     Update(&'a UpdateRequest),
@@ -534,7 +537,7 @@ impl Action<'_> {
 
     fn apply(self, client: &Client, id: JobId) -> Result<(), Error> {
         match self {
-            Action::Hold => client.hold(id),
+            Action::Hold { user } => client.hold_with(id, &crate::protocol::HoldRequest { user }),
             Action::Release => client.release(id),
             Action::Requeue => client.requeue(id),
             Action::Update(request) => client.update(id, request),

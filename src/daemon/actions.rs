@@ -12,7 +12,8 @@ use super::state::queue_key;
 use super::{Daemon, log};
 use crate::error::{Error, Result};
 use crate::protocol::{
-    CancelResponse, ExitCode, JobId, JobInfo, JobState, Reason, SignalRequest, UpdateRequest,
+    CancelResponse, ExitCode, HoldRequest, JobId, JobInfo, JobState, Reason, SignalRequest,
+    UpdateRequest,
 };
 use crate::users;
 
@@ -121,8 +122,13 @@ impl Daemon {
 
     /// Holds a pending job: it stays pending until released. Root's holds
     /// are admin holds (`JobHeldAdmin`).
-    pub(super) async fn hold(&self, id: JobId, caller: Caller) -> Result<JobInfo> {
-        let kind = if caller.uid == 0 {
+    pub(super) async fn hold(
+        &self,
+        id: JobId,
+        request: HoldRequest,
+        caller: Caller,
+    ) -> Result<JobInfo> {
+        let kind = if caller.uid == 0 && !request.user {
             Hold::Admin
         } else {
             Hold::User
@@ -194,6 +200,13 @@ impl Daemon {
                         return Err(Error::Invalid("NumCPUs must be at least 1".into()));
                     }
                     resources.cpus = cpus;
+                    // Keep tasks × CPUs per task equal to the total.
+                    if cpus % spec.ntasks == 0 {
+                        spec.cpus_per_task = cpus / spec.ntasks;
+                    } else {
+                        spec.ntasks = 1;
+                        spec.cpus_per_task = cpus;
+                    }
                 }
                 if let Some(memory) = request.memory_mb {
                     resources.memory_mb = memory;

@@ -22,8 +22,8 @@ use super::store::FinishedFilter;
 use crate::error::Error;
 use crate::format::array::MAX_ARRAY_SIZE;
 use crate::protocol::{
-    ApiError, DaemonConfig, Health, JobId, JobInfo, JobList, JobState, ListQuery, NodeInfo,
-    SignalRequest, SubmitRequest, SubmitResponse, TestOnlyResponse, UpdateRequest,
+    ApiError, DaemonConfig, Health, HoldRequest, JobId, JobInfo, JobList, JobState, ListQuery,
+    NodeInfo, SignalRequest, SubmitRequest, SubmitResponse, TestOnlyResponse, UpdateRequest,
 };
 use crate::users;
 
@@ -171,9 +171,15 @@ async fn hold(
     State(daemon): Shared,
     ConnectInfo(caller): ConnectInfo<Caller>,
     Path(id): Path<String>,
+    body: Bytes,
 ) -> Reply<axum::Json<JobInfo>> {
     let id = parse_id(&id)?;
-    Ok(axum::Json(daemon.hold(id, caller).await?))
+    let request: HoldRequest = if body.is_empty() {
+        HoldRequest::default()
+    } else {
+        parse_json(&body)?
+    };
+    Ok(axum::Json(daemon.hold(id, request, caller).await?))
 }
 
 async fn release(

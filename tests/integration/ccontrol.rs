@@ -347,12 +347,15 @@ fn a_held_job_waits_until_released_then_runs() {
         Some("ran\n")
     );
 
-    // uhold/holdu are accepted too.
+    // uhold/holdu are user holds, even from root.
     let blocker = d.submit(&["--wrap", "sleep 30"]);
     d.wait_for(blocker, JobState::Running, SHORT);
     let third = d.submit(&["--wrap", "true"]);
     d.run("ccontrol", &["uhold", &third.to_string()]).ok();
-    assert!(d.job(third).reason.is_hold());
+    assert_eq!(
+        d.job(third).reason,
+        conductor::protocol::Reason::JobHeldUser
+    );
     d.run("ccontrol", &["holdu", &third.to_string()]).ok();
 
     // A running job cannot be held; an unknown id is named.

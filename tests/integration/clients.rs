@@ -12,20 +12,14 @@ use crate::support::{Output, TestDaemon, bin, run_command, wait_until};
 
 const SHORT: Duration = Duration::from_secs(10);
 
-/// A directory of links named like Slurm's tools.
+/// A directory of links named like Slurm's tools, made by
+/// `ccontrol install-slurm-links` as a user would.
 fn slurm_links(d: &TestDaemon) -> PathBuf {
     let dir = d.dir.path().join("slurm-bin");
-    std::fs::create_dir_all(&dir).expect("links dir");
-    for (slurm, ours) in [
-        ("sbatch", "cbatch"),
-        ("squeue", "cqueue"),
-        ("scancel", "ccancel"),
-        ("srun", "crun"),
-    ] {
-        let link = dir.join(slurm);
-        if !link.exists() {
-            std::os::unix::fs::symlink(bin(ours), &link).expect("symlink");
-        }
+    if !dir.join("sbatch").exists() {
+        let mut command = Command::new(bin("ccontrol"));
+        command.arg("install-slurm-links").arg(&dir);
+        run_command(command, None).ok();
     }
     dir
 }
@@ -319,4 +313,129 @@ fn errors_through_links_carry_slurm_s_program_names() {
     );
     let out = slurm(&d, &d.work, "sbatch", &["--wrap", "true"], None);
     assert!(out.ok().starts_with("Submitted batch job "));
+}
+
+#[test]
+fn submitit_polls_sacct_and_parses_its_header() {
+    let d = TestDaemon::start(&["--cpus", "2", "--kill-wait", "1"]);
+    let done = slurm(&d, &d.work, "sbatch", &["--wrap", "true"], None);
+    let done = submitit_id(done.ok()).expect("id");
+    let running = slurm(&d, &d.work, "sbatch", &["--wrap", "sleep 30"], None);
+    let running = submitit_id(running.ok()).expect("id");
+    d.wait_for(JobId(done), JobState::Completed, SHORT);
+    d.wait_for(JobId(running), JobState::Running, SHORT);
+    let out = slurm(
+        &d,
+        &d.work,
+        "sacct",
+        &[
+            "-o",
+            "JobID,State,NodeList",
+            "--parsable2",
+            "-j",
+            &done.to_string(),
+            "-j",
+            &running.to_string(),
+        ],
+        None,
+    );
+    let text = out.ok();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split('|').collect();
+    assert_eq!(header, vec!["JobID", "State", "NodeList"]);
+    let rows: Vec<Vec<&str>> = lines
+        .map(|l| l.split('|').collect::<Vec<_>>())
+        .filter(|row| !row[0].contains('.'))
+        .collect();
+    let host = conductor::paths::hostname();
+    assert_eq!(
+        rows,
+        vec![
+            vec![done.to_string().as_str(), "COMPLETED", host.as_str()],
+            vec![running.to_string().as_str(), "RUNNING", host.as_str()],
+        ]
+    );
+    slurm(&d, &d.work, "scancel", &[&running.to_string()], None).ok();
+    d.wait_for(JobId(running), JobState::Cancelled, SHORT);
+    let out = slurm(
+        &d,
+        &d.work,
+        "sacct",
+        &[
+            "-o",
+            "JobID,State",
+            "-P",
+            "-n",
+            "-X",
+            "-j",
+            &running.to_string(),
+        ],
+        None,
+    );
+    let uid = conductor::users::current_uid();
+    assert_eq!(out.ok(), format!("{running}|CANCELLED by {uid}\n"));
+}
+
+#[test]
+fn snakemake_finds_the_partition_the_config_and_the_status() {
+    let d = TestDaemon::start(&["--cpus", "2"]);
+    let out = slurm(&d, &d.work, "sinfo", &["-o", "%P"], None);
+    let default: Vec<&str> = out
+        .ok()
+        .split_whitespace()
+        .filter(|t| t.contains('*'))
+        .collect();
+    assert_eq!(default, vec!["normal*"]);
+
+    let config = slurm(&d, &d.work, "scontrol", &["show", "config"], None);
+    let text = config.ok();
+    let value = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|rest| rest.trim_start().trim_start_matches('=').trim().to_string())
+    };
+    let min_age = value("MinJobAge").expect("MinJobAge");
+    let digits: String = min_age.chars().take_while(char::is_ascii_digit).collect();
+    assert!(!digits.is_empty(), "{min_age}");
+    assert_eq!(value("MaxArraySize").as_deref(), Some("1001"));
+
+    let partition = slurm(&d, &d.work, "scontrol", &["show", "partition"], None);
+    let pairs: Vec<(&str, &str)> = partition
+        .ok()
+        .split_whitespace()
+        .filter_map(|token| token.split_once('='))
+        .collect();
+    assert!(pairs.contains(&("PartitionName", "normal")), "{pairs:?}");
+    assert!(pairs.contains(&("Default", "YES")), "{pairs:?}");
+
+    let line = format!(
+        "sbatch --parsable --job-name run-uuid-1 --output '{}/%j.log' --export=ALL --wrap='exit 2'",
+        d.work.display()
+    );
+    let id: u64 = shell(&d, &d.work, &line).ok().trim().parse().expect("id");
+    d.wait_for(JobId(id), JobState::Failed, SHORT);
+    let start = (chrono::Local::now() - chrono::Duration::days(2))
+        .format("%Y-%m-%dT%H:00")
+        .to_string();
+    let status = slurm(
+        &d,
+        &d.work,
+        "sacct",
+        &[
+            "-X",
+            "--parsable2",
+            "--clusters",
+            "all",
+            "--noheader",
+            "--format=JobIdRaw,State",
+            "--starttime",
+            &start,
+            "--endtime",
+            "now",
+            "--name",
+            "run-uuid-1",
+        ],
+        None,
+    );
+    assert_eq!(status.ok(), format!("{id}|FAILED\n"));
 }
