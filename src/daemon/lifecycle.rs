@@ -625,6 +625,10 @@ impl Daemon {
                 job
             } else {
                 let (final_state, reason, exit_code, cancelled_by) = final_state(&end);
+                let max_rss_kb = match &end {
+                    End::Ran(outcome) => outcome.max_rss_kb,
+                    _ => None,
+                };
                 job.phase = Phase::Finished {
                     state: final_state,
                     reason,
@@ -633,7 +637,7 @@ impl Daemon {
                     start_time: Some(start_time),
                     end_time: Utc::now(),
                     cancelled_by,
-                    max_rss_kb: None,
+                    max_rss_kb,
                 };
                 job.clone()
             }
@@ -852,7 +856,9 @@ fn final_state(end: &End) -> (FinalState, Reason, ExitCode, Option<u32>) {
             ExitCode::default(),
             Some(*by_uid),
         ),
-        End::Ran(Outcome { exit_code, ending }) => match ending {
+        End::Ran(Outcome {
+            exit_code, ending, ..
+        }) => match ending {
             Ending::Cancelled { by_uid } => (
                 FinalState::Cancelled,
                 Reason::None,

@@ -512,3 +512,20 @@ fn the_api_answers_malformed_requests_with_json_errors() {
         d.raw_http("GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert_eq!(status, 200, "{body}");
 }
+
+#[test]
+fn the_peak_memory_of_a_job_is_measured() {
+    let d = TestDaemon::start(&["--cpus", "1"]);
+    let id = d.submit(&[
+        "--wrap",
+        "dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null",
+    ]);
+    let job = d.wait_for(id, JobState::Completed, SHORT);
+    let kb = job.max_rss_kb.expect("measured");
+    assert!(kb >= 64 * 1024, "{kb} KiB");
+    let out = d.run(
+        "cacct",
+        &["-j", &id.to_string(), "-X", "-P", "-n", "-o", "MaxRSS"],
+    );
+    assert_eq!(out.ok(), format!("{kb}K\n"));
+}

@@ -42,6 +42,10 @@ pub enum Ending {
 pub struct Outcome {
     pub exit_code: ExitCode,
     pub ending: Ending,
+    /// Peak resident memory of the script (and the children it waited
+    /// for) in KiB, where the supervisor could measure it.
+    #[serde(default)]
+    pub max_rss_kb: Option<u64>,
 }
 
 /// The limits a supervisor enforces.
@@ -130,7 +134,11 @@ pub async fn supervise(
         },
         Err(_) => ExitCode { code: 1, signal: 0 },
     };
-    Outcome { exit_code, ending }
+    Outcome {
+        exit_code,
+        ending,
+        max_rss_kb: None,
+    }
 }
 
 async fn sleep_until_some(at: Option<Instant>) {

@@ -284,7 +284,8 @@ async fn supervise_job(dir: &Path) -> i32 {
         warn_signal: plan.warn_signal,
         kill_wait: Duration::from_secs(plan.kill_wait),
     };
-    let outcome = supervise(child, limits, controls).await;
+    let mut outcome = supervise(child, limits, controls).await;
+    outcome.max_rss_kb = children_max_rss_kb();
     finish(dir, &Report::Ran(outcome))
 }
 
@@ -319,6 +320,22 @@ fn announce_pid() -> io::Result<()> {
     let null = File::options().write(true).open("/dev/null")?;
     rustix::stdio::dup2_stdout(&null)?;
     Ok(())
+}
+
+/// The peak resident memory of this process's waited-for children in KiB:
+/// the job's script is the supervisor's only child.
+#[allow(unsafe_code)]
+fn children_max_rss_kb() -> Option<u64> {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a whole `rusage` into the buffer it is given
+    // and touches nothing else; the buffer is only read after it succeeded.
+    let done = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) };
+    if done != 0 {
+        return None;
+    }
+    // SAFETY: getrusage succeeded, so the buffer is initialised.
+    let usage = unsafe { usage.assume_init() };
+    u64::try_from(usage.ru_maxrss).ok().filter(|kb| *kb > 0)
 }
 
 /// When a process started, in clock ticks since boot (`/proc/PID/stat`).
