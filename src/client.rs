@@ -15,8 +15,8 @@ use serde::de::DeserializeOwned;
 use crate::error::{Error, Result};
 use crate::paths;
 use crate::protocol::{
-    ApiError, CancelResponse, DaemonConfig, Health, HoldRequest, JobId, JobInfo, JobList,
-    ListQuery, NodeInfo, SignalRequest, SubmitRequest, SubmitResponse, TestOnlyResponse,
+    ApiError, CancelResponse, DaemonConfig, DebugState, Health, HoldRequest, JobId, JobInfo,
+    JobList, ListQuery, NodeInfo, SignalRequest, SubmitRequest, SubmitResponse, TestOnlyResponse,
     UpdateRequest,
 };
 
@@ -189,6 +189,11 @@ impl Client {
     /// When and where a job would start, without submitting it (`--test-only`).
     pub fn test_submit(&self, request: &SubmitRequest) -> Result<TestOnlyResponse> {
         self.call(Method::POST, "/v1/jobs/test", Some(request))
+    }
+
+    /// The daemon's books, read under one lock (for checks and benchmarks).
+    pub fn debug(&self) -> Result<DebugState> {
+        self.call(Method::GET, "/v1/debug", None::<&()>)
     }
 
     /// The daemon's settings (`ccontrol show config`).

@@ -658,6 +658,24 @@ pub struct NodeInfo {
     pub jobs_running: usize,
 }
 
+/// Reply to `GET /v1/debug`: the daemon's books, read under one lock, for
+/// consistency checks and benchmarks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DebugState {
+    /// What the resource tracker holds booked.
+    pub booked: ResourceRequest,
+    /// The sum of the allocations of the jobs the table says are running.
+    pub held_by_running_jobs: ResourceRequest,
+    pub running: usize,
+    pub pending: usize,
+    /// Jobs held in memory (active ones and just-finished ones).
+    pub jobs_in_memory: usize,
+    /// Scheduling passes run since start-up.
+    pub passes: u64,
+    /// How long the last pass took to decide (microseconds).
+    pub last_pass_micros: u64,
+}
+
 /// Reply to `GET /v1/health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {

@@ -135,6 +135,12 @@ impl Daemon {
         };
         self.change_pending(id, caller, |job| {
             if let Phase::Pending { hold, reason } = &mut job.phase {
+                // An admin hold is not weakened by the owner's own hold.
+                let kind = if *hold == Some(Hold::Admin) {
+                    Hold::Admin
+                } else {
+                    kind
+                };
                 *hold = Some(kind);
                 *reason = kind.reason();
             }

@@ -263,6 +263,7 @@ impl Daemon {
             return;
         }
         let now = Utc::now();
+        let timer = std::time::Instant::now();
         let (started, doomed, recheck_at) = {
             let mut state = self.state();
             let (candidates, doomed, recheck_at) = self.candidates(&mut state, now);
@@ -298,6 +299,9 @@ impl Daemon {
             }
             (started, doomed, recheck_at)
         };
+        self.passes.fetch_add(1, Ordering::Relaxed);
+        self.last_pass_micros
+            .store(timer.elapsed().as_micros() as u64, Ordering::Relaxed);
         if let Some(at) = recheck_at {
             self.wake_at(at);
         }
@@ -480,10 +484,10 @@ impl Daemon {
     }
 
     /// Writes finished jobs to the store, then lets the store answer for
-    /// them (they leave memory).
-    pub(super) async fn record_finished(&self, jobs: Vec<Job>) {
+    /// them (they leave memory). Returns whether the write is on disk.
+    pub(super) async fn record_finished(&self, jobs: Vec<Job>) -> bool {
         if jobs.is_empty() {
-            return;
+            return true;
         }
         let ids: Vec<JobId> = jobs.iter().map(|j| j.id).collect();
         match self.store.update(jobs).await {
@@ -498,15 +502,23 @@ impl Daemon {
                         state.jobs.remove(&id);
                     }
                 }
+                true
             }
-            Err(e) => log(format_args!("cannot record the end of jobs {ids:?}: {e}")),
+            Err(e) => {
+                log(format_args!("cannot record the end of jobs {ids:?}: {e}"));
+                false
+            }
         }
     }
 
     /// Starts the supervisor of a job whose start is on disk.
     fn launch(self: &Arc<Self>, job: Job) {
         let id = job.id;
-        let Phase::Running { allocation, .. } = &job.phase else {
+        let Phase::Running {
+            allocation,
+            start_time,
+        } = &job.phase
+        else {
             return;
         };
         let cancelled_by = self.state().running.get(&id).and_then(|r| r.cancel_by);
@@ -518,7 +530,7 @@ impl Daemon {
             self.finish(id, End::LaunchFailed("the daemon is stopping".into()));
             return;
         }
-        let dir = self.job_dir(id);
+        let dir = self.job_dir(id, *start_time);
         let planned = self
             .store
             .payload(id)
@@ -591,14 +603,18 @@ impl Daemon {
     }
 
     /// Where a job's script, plan and supervisor files live while it runs.
-    fn job_dir(&self, id: JobId) -> PathBuf {
-        self.jobs_dir.join(id.to_string())
+    /// Each start gets a directory of its own, so nothing left from an
+    /// earlier start can mix with a later one.
+    fn job_dir(&self, id: JobId, start_time: DateTime<Utc>) -> PathBuf {
+        self.jobs_dir
+            .join(format!("{id}-{}", start_time.timestamp_millis()))
     }
 
     /// Records how a started job ended and gives its resources back (once:
     /// a second call for the same job finds it no longer running). A
     /// requeued job goes back to the queue instead.
     pub(super) fn finish(self: &Arc<Self>, id: JobId, end: End) {
+        let started_at;
         let record = {
             let mut state = self.state();
             let state = &mut *state;
@@ -608,6 +624,7 @@ impl Daemon {
             let Phase::Running { start_time, .. } = job.phase else {
                 return;
             };
+            started_at = start_time;
             state.running.remove(&id);
             let allocation = state.tracker.release(id);
             if let End::Ran(Outcome {
@@ -657,14 +674,24 @@ impl Daemon {
                 _ => format!("ended {}", record.state()),
             }
         ));
-        let _ = std::fs::remove_dir_all(self.job_dir(id));
         self.wake.notify_one();
         let daemon = self.clone();
+        let dir = self.job_dir(id, started_at);
         tokio::spawn(async move {
-            if matches!(record.phase, Phase::Finished { .. }) {
-                daemon.record_finished(vec![record]).await;
-            } else if let Err(e) = daemon.store.update(vec![record]).await {
-                log(format_args!("cannot record the requeue of job {id}: {e}"));
+            let recorded = if matches!(record.phase, Phase::Finished { .. }) {
+                daemon.record_finished(vec![record]).await
+            } else {
+                daemon
+                    .store
+                    .update(vec![record])
+                    .await
+                    .map_err(|e| log(format_args!("cannot record the requeue of job {id}: {e}")))
+                    .is_ok()
+            };
+            // Only once the end is on disk: until then the directory's
+            // outcome is what a restarted daemon would go by.
+            if recorded {
+                let _ = std::fs::remove_dir_all(dir);
             }
         });
     }
@@ -678,6 +705,7 @@ impl Daemon {
         let jobs = self.store.load_active()?;
         let (mut pending, mut followed, mut ended, mut lost) = (0, Vec::new(), Vec::new(), 0);
         let mut held_locks = Vec::new();
+        let mut never_started = Vec::new();
         {
             let mut state = self.state();
             for mut job in jobs {
@@ -690,8 +718,12 @@ impl Daemon {
                         state.enqueue(job);
                         pending += 1;
                     }
-                    Phase::Running { allocation, .. } => {
+                    Phase::Running {
+                        allocation,
+                        start_time,
+                    } => {
                         let id = job.id;
+                        let dir = self.job_dir(id, *start_time);
                         if let Err(refusal) = state.tracker.book(id, allocation) {
                             log(format_args!(
                                 "job {id}: cannot book its resources again: {refusal}"
@@ -699,7 +731,6 @@ impl Daemon {
                         }
                         state.running.insert(id, Running::default());
                         state.jobs.insert(id, job);
-                        let dir = self.job_dir(id);
                         // Held until the job's directory is gone, so no
                         // late supervisor can start the job after this.
                         match Supervisor::reattach(&dir) {
@@ -708,6 +739,12 @@ impl Daemon {
                                 held_locks.extend(lock);
                                 match executor::outcome(&dir) {
                                     Some(report) => ended.push((id, report)),
+                                    // The daemon stopped between recording
+                                    // the start and the supervisor's: the job
+                                    // never ran, so it simply queues again.
+                                    None if !executor::may_have_started(&dir) => {
+                                        never_started.push((id, dir.clone()));
+                                    }
                                     None => {
                                         lost += 1;
                                         ended.push((id, Report::LaunchFailed(String::new())));
@@ -721,10 +758,14 @@ impl Daemon {
             }
         }
         log(format_args!(
-            "recovered {pending} pending jobs; {} running jobs followed again, {} ended while away, {lost} lost (NodeFail)",
+            "recovered {pending} pending jobs; {} running jobs followed again, {} ended while away, {} queued again, {lost} lost (NodeFail)",
             followed.len(),
-            ended.len() - lost
+            ended.len() - lost,
+            never_started.len(),
         ));
+        for (id, dir) in never_started {
+            self.requeue_unstarted(id, &dir).await?;
+        }
         for (id, supervisor) in followed {
             self.watch(id, supervisor);
         }
@@ -739,6 +780,28 @@ impl Daemon {
         // finish() removed the directories these locks guarded.
         drop(held_locks);
         Ok(())
+    }
+
+    /// Puts a job whose start was recorded but whose supervisor never
+    /// started back in the queue, as it was.
+    async fn requeue_unstarted(&self, id: JobId, dir: &std::path::Path) -> Result<()> {
+        let job = {
+            let mut state = self.state();
+            state.running.remove(&id);
+            state.tracker.release(id);
+            let Some(job) = state.jobs.get_mut(&id) else {
+                return Ok(());
+            };
+            job.phase = Phase::Pending {
+                reason: Reason::None,
+                hold: None,
+            };
+            let job = job.clone();
+            state.enqueue(job.clone());
+            job
+        };
+        let _ = std::fs::remove_dir_all(dir);
+        self.store.update(vec![job]).await
     }
 
     /// Stops taking work and waits until every write is on disk. Running

@@ -24,7 +24,7 @@ use std::fs::{self, File, OpenOptions};
 use std::net::SocketAddr;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -67,6 +67,9 @@ pub(crate) struct Daemon {
     wake: Notify,
     /// Set once shutdown begins: no job starts after it.
     stopping: AtomicBool,
+    /// Scheduling passes run, and the last one's decision time.
+    passes: AtomicU64,
+    last_pass_micros: AtomicU64,
     /// The earliest time a timer will wake the scheduler (begin times).
     next_wakeup: Mutex<Option<chrono::DateTime<chrono::Utc>>>,
     started_at: chrono::DateTime<chrono::Utc>,
@@ -125,6 +128,8 @@ async fn serve(config: Config) -> Result<()> {
         state: Mutex::new(State::new(ResourceTracker::new(config.capacity))),
         wake: Notify::new(),
         stopping: AtomicBool::new(false),
+        passes: AtomicU64::new(0),
+        last_pass_micros: AtomicU64::new(0),
         next_wakeup: Mutex::new(None),
         started_at: chrono::Utc::now(),
         store,

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -22,8 +23,9 @@ use super::store::FinishedFilter;
 use crate::error::Error;
 use crate::format::array::MAX_ARRAY_SIZE;
 use crate::protocol::{
-    ApiError, DaemonConfig, Health, HoldRequest, JobId, JobInfo, JobList, JobState, ListQuery,
-    NodeInfo, SignalRequest, SubmitRequest, SubmitResponse, TestOnlyResponse, UpdateRequest,
+    ApiError, DaemonConfig, DebugState, Health, HoldRequest, JobId, JobInfo, JobList, JobState,
+    ListQuery, NodeInfo, ResourceRequest, SignalRequest, SubmitRequest, SubmitResponse,
+    TestOnlyResponse, UpdateRequest,
 };
 use crate::users;
 
@@ -78,6 +80,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/v1/health", get(health))
         .route("/v1/node", get(node))
         .route("/v1/config", get(config))
+        .route("/v1/debug", get(debug))
         .route("/v1/jobs", post(submit).get(list))
         .route("/v1/jobs/test", post(test_submit))
         .route("/v1/jobs/{id}", get(job).patch(update))
@@ -133,6 +136,37 @@ async fn config(State(daemon): Shared) -> axum::Json<DaemonConfig> {
         min_job_age_secs: 0,
         max_array_size: MAX_ARRAY_SIZE,
         started_at: daemon.started_at,
+    })
+}
+
+async fn debug(State(daemon): Shared) -> axum::Json<DebugState> {
+    let state = daemon.state();
+    let capacity = state.tracker.capacity();
+    let free = state.tracker.free();
+    let mut held = ResourceRequest {
+        cpus: 0,
+        memory_mb: 0,
+        gpus: 0,
+    };
+    for job in state.jobs.values() {
+        if let super::job::Phase::Running { allocation, .. } = &job.phase {
+            held.cpus += allocation.cpu_ids.len() as u32;
+            held.memory_mb += allocation.memory_mb;
+            held.gpus += allocation.gpu_ids.len() as u32;
+        }
+    }
+    axum::Json(DebugState {
+        booked: ResourceRequest {
+            cpus: capacity.cpus - free.cpus,
+            memory_mb: capacity.memory_mb - free.memory_mb,
+            gpus: capacity.gpus - free.gpus,
+        },
+        held_by_running_jobs: held,
+        running: state.count(JobState::Running),
+        pending: state.count(JobState::Pending),
+        jobs_in_memory: state.jobs.len(),
+        passes: daemon.passes.load(Ordering::Relaxed),
+        last_pass_micros: daemon.last_pass_micros.load(Ordering::Relaxed),
     })
 }
 

@@ -265,7 +265,9 @@ fn snakemake_s_status_efficiency_and_account_queries() {
         lines[0].starts_with(&format!("{ok}|{run}||00:00:0")),
         "{lines:?}"
     );
-    assert!(lines[0].ends_with("||1|1||0"), "{lines:?}");
+    // TotalCPU stays empty; MaxRSS is measured by the job's supervisor.
+    assert!(lines[0].contains("||1|1|"), "{lines:?}");
+    assert!(lines[0].ends_with("K|0"), "{lines:?}");
     assert!(
         lines[1].starts_with(&format!("{ok}.batch|batch||")),
         "{lines:?}"

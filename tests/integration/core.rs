@@ -456,7 +456,8 @@ fn a_job_whose_supervisor_vanished_ends_as_node_fail() {
     let mut d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
     let id = d.submit(&["--wrap", "sleep 300"]);
     d.wait_for(id, JobState::Running, SHORT);
-    let dir = d.state_dir.join(format!("jobs/{id}"));
+    let started = d.job(id).start_time.expect("started").timestamp_millis();
+    let dir = d.state_dir.join(format!("jobs/{id}-{started}"));
     wait_until(SHORT, "the supervisor records itself", || {
         dir.join("supervisor.json").exists()
     });

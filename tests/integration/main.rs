@@ -9,6 +9,7 @@ mod cinfo;
 mod clients;
 mod core;
 mod cqueue;
+mod crash;
 mod crun;
 mod generated;
 mod support;

@@ -11,4 +11,4 @@ mod supervisor;
 
 pub use spawn::{Launch, STEPS_FILE_ENV, plan};
 pub use supervise::{Control, Ending, Outcome};
-pub use supervisor::{Report, Supervisor, outcome, run as run_supervisor};
+pub use supervisor::{Report, Supervisor, may_have_started, outcome, run as run_supervisor};

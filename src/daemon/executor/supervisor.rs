@@ -182,6 +182,12 @@ fn watch_readable(fd: OwnedFd) -> io::Result<AsyncFd<OwnedFd>> {
         .map_err(|e| io::Error::other(e.to_string()))
 }
 
+/// True when a supervisor got as far as recording itself in `dir`, that
+/// is, the job may have started.
+pub fn may_have_started(dir: &Path) -> bool {
+    dir.join(IDENTITY).exists()
+}
+
 /// The report left in `dir`, if the supervisor wrote one.
 pub fn outcome(dir: &Path) -> Option<Report> {
     read_json(&dir.join(OUTCOME)).ok()
@@ -250,18 +256,27 @@ async fn supervise_job(dir: &Path) -> i32 {
             );
         }
     };
+    // Who we are goes on disk before the job starts: a job directory
+    // without it, and without a live supervisor, never started a job.
+    let me = std::process::id() as i32;
+    let mut identity = Identity {
+        pid: me,
+        start_ticks: start_ticks(me).unwrap_or(0),
+        job_pid: None,
+    };
+    if let Err(e) = write_atomically(&dir.join(IDENTITY), &identity) {
+        return finish(
+            dir,
+            &Report::LaunchFailed(format!("cannot record the supervisor: {e}")),
+        );
+    }
     let child = match spawn(&plan) {
         Ok(child) => child,
         Err(reason) => return finish(dir, &Report::LaunchFailed(reason)),
     };
-    let me = std::process::id() as i32;
-    let identity = Identity {
-        pid: me,
-        start_ticks: start_ticks(me).unwrap_or(0),
-        job_pid: child.id().map(|pid| pid as i32),
-    };
+    identity.job_pid = child.id().map(|pid| pid as i32);
     if let Err(e) = write_atomically(&dir.join(IDENTITY), &identity) {
-        eprintln!("supervisor: cannot record itself: {e}");
+        eprintln!("supervisor: cannot record the job's pid: {e}");
     }
     let (requests, controls) = unbounded_channel();
     let control_file = dir.join(CONTROL);
