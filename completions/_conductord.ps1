@@ -28,6 +28,7 @@ Register-ArgumentCompleter -Native -CommandName 'conductord' -ScriptBlock {
             [CompletionResult]::new('--mem', '--mem', [CompletionResultType]::ParameterName, 'Memory to offer to jobs, e.g. 16G [default: physical memory]')
             [CompletionResult]::new('--gpus', '--gpus', [CompletionResultType]::ParameterName, 'GPUs to offer to jobs')
             [CompletionResult]::new('--kill-wait', '--kill-wait', [CompletionResultType]::ParameterName, 'Seconds between SIGTERM and SIGKILL when a job is cancelled or times out')
+            [CompletionResult]::new('--history-days', '--history-days', [CompletionResultType]::ParameterName, 'Days finished jobs stay in the history (cacct); 0 keeps them forever')
             [CompletionResult]::new('--partition', '--partition', [CompletionResultType]::ParameterName, 'Name of the node''s one partition')
             [CompletionResult]::new('--supervise', '--supervise', [CompletionResultType]::ParameterName, 'Run as the supervisor of the job whose files are in DIR (internal)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')

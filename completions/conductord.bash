@@ -23,7 +23,7 @@ _conductord() {
 
     case "${cmd}" in
         conductord)
-            opts="-h -V --socket --listen --state-dir --cpus --mem --gpus --kill-wait --partition --supervise --help --version"
+            opts="-h -V --socket --listen --state-dir --cpus --mem --gpus --kill-wait --history-days --partition --supervise --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -54,6 +54,10 @@ _conductord() {
                     return 0
                     ;;
                 --kill-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --history-days)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

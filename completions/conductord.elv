@@ -25,6 +25,7 @@ set edit:completion:arg-completer[conductord] = {|@words|
             cand --mem 'Memory to offer to jobs, e.g. 16G [default: physical memory]'
             cand --gpus 'GPUs to offer to jobs'
             cand --kill-wait 'Seconds between SIGTERM and SIGKILL when a job is cancelled or times out'
+            cand --history-days 'Days finished jobs stay in the history (cacct); 0 keeps them forever'
             cand --partition 'Name of the node''s one partition'
             cand --supervise 'Run as the supervisor of the job whose files are in DIR (internal)'
             cand -h 'Print help'

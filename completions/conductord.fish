@@ -5,6 +5,7 @@ complete -c conductord -l cpus -d 'CPUs to offer to jobs [default: the online CP
 complete -c conductord -l mem -d 'Memory to offer to jobs, e.g. 16G [default: physical memory]' -r
 complete -c conductord -l gpus -d 'GPUs to offer to jobs' -r
 complete -c conductord -l kill-wait -d 'Seconds between SIGTERM and SIGKILL when a job is cancelled or times out' -r
+complete -c conductord -l history-days -d 'Days finished jobs stay in the history (cacct); 0 keeps them forever' -r
 complete -c conductord -l partition -d 'Name of the node\'s one partition' -r
 complete -c conductord -l supervise -d 'Run as the supervisor of the job whose files are in DIR (internal)' -r -F
 complete -c conductord -s h -l help -d 'Print help'

@@ -44,6 +44,10 @@ pub struct ConductordArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub kill_wait: u64,
 
+    /// Days finished jobs stay in the history (cacct); 0 keeps them forever
+    #[arg(long, value_name = "DAYS", default_value_t = 0)]
+    pub history_days: u64,
+
     /// Name of the node's one partition
     #[arg(long, value_name = "NAME", default_value = "normal")]
     pub partition: String,
@@ -73,6 +77,8 @@ impl ConductordArgs {
                 gpus: self.gpus,
             },
             kill_wait: Duration::from_secs(self.kill_wait),
+            history: (self.history_days > 0)
+                .then(|| Duration::from_secs(self.history_days * 86_400)),
             partition: self.partition.clone(),
             node_name: paths::hostname(),
         })

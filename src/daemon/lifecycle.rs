@@ -823,6 +823,23 @@ pub(super) async fn scheduler_loop(daemon: Arc<Daemon>) {
     }
 }
 
+/// Removes finished jobs older than `keep` from the store, at start-up and
+/// then hourly: the history's retention, not scheduling.
+pub(super) async fn prune_history(daemon: Arc<Daemon>, keep: Duration) {
+    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        let cutoff = Utc::now() - chrono::Duration::from_std(keep).unwrap_or_default();
+        match daemon.store.prune_finished_before(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => log(format_args!(
+                "history: removed {n} jobs that ended before {cutoff}"
+            )),
+            Err(e) => log(format_args!("history: cannot prune: {e}")),
+        }
+    }
+}
+
 /// The groups a job counts in for running-at-once caps.
 fn groups(spec: &JobSpec) -> Vec<String> {
     let mut groups = Vec::new();

@@ -51,6 +51,8 @@ pub struct Config {
     pub capacity: Capacity,
     /// Grace between SIGTERM and SIGKILL when a job is cancelled or times out.
     pub kill_wait: Duration,
+    /// How long finished jobs stay in the store; `None` is forever.
+    pub history: Option<Duration>,
     /// The one partition's name.
     pub partition: String,
     /// The node's name as jobs see it.
@@ -163,6 +165,9 @@ async fn serve(config: Config) -> Result<()> {
     ));
 
     tokio::spawn(lifecycle::scheduler_loop(daemon.clone()));
+    if let Some(keep) = daemon.config.history {
+        tokio::spawn(lifecycle::prune_history(daemon.clone(), keep));
+    }
     daemon.wake.notify_one();
 
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -71,6 +71,8 @@ pub struct FinishedFilter {
 enum Write {
     Insert(Vec<NewJob>, oneshot::Sender<Result<Vec<JobId>>>),
     Update(Vec<Job>, oneshot::Sender<Result<()>>),
+    /// Delete finished jobs that ended before this time (ms since epoch).
+    Prune(i64, oneshot::Sender<Result<usize>>),
 }
 
 /// Handle to the store; cheap to share.
@@ -85,9 +87,16 @@ impl JobStore {
     /// and starts the writer thread.
     pub fn open(dir: &Path) -> Result<JobStore> {
         let path = dir.join("jobs.db");
-        let writer = open_connection(&path)?;
-        migrate(&writer, &path)?;
-        let reader = open_connection(&path)?;
+        let unreadable = |e: Error| match e {
+            Error::Store(e) => Error::Other(format!(
+                "cannot open the job store {}: {e} (the file is left as it is)",
+                path.display()
+            )),
+            other => other,
+        };
+        let writer = open_connection(&path).map_err(unreadable)?;
+        migrate(&writer, &path).map_err(unreadable)?;
+        let reader = open_connection(&path).map_err(unreadable)?;
         let (writes, queue) = mpsc::channel();
         thread::Builder::new()
             .name("store-writer".into())
@@ -111,6 +120,17 @@ impl JobStore {
     pub async fn update(&self, jobs: Vec<Job>) -> Result<()> {
         let (reply, answer) = oneshot::channel();
         self.send(Write::Update(jobs, reply))?;
+        answer.await.map_err(|_| writer_gone())?
+    }
+
+    /// Deletes finished jobs that ended before `cutoff`; returns how many.
+    /// Ids stay unique: AUTOINCREMENT never hands out a deleted id again.
+    pub async fn prune_finished_before(
+        &self,
+        cutoff: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Write::Prune(cutoff.timestamp_millis(), reply))?;
         answer.await.map_err(|_| writer_gone())?
     }
 
@@ -282,7 +302,7 @@ fn write_loop(mut conn: Connection, queue: mpsc::Receiver<Write>) {
                     .iter()
                     .map(|write| {
                         commit_group(&mut conn, std::slice::from_ref(write))
-                            .map(|mut ids| ids.pop().unwrap_or_default())
+                            .map(|mut applied| applied.pop().unwrap_or_default())
                     })
                     .collect();
                 answer(group, results);
@@ -292,10 +312,19 @@ fn write_loop(mut conn: Connection, queue: mpsc::Receiver<Write>) {
     }
 }
 
-/// One transaction for the group; the ids each insert got (none for updates).
-fn commit_group(conn: &mut Connection, group: &[Write]) -> Result<Vec<Vec<JobId>>> {
+/// What one write did, for its caller.
+#[derive(Debug, Default)]
+enum Applied {
+    Inserted(Vec<JobId>),
+    #[default]
+    Updated,
+    Pruned(usize),
+}
+
+/// One transaction for the group; what each write did.
+fn commit_group(conn: &mut Connection, group: &[Write]) -> Result<Vec<Applied>> {
     let tx = conn.transaction()?;
-    let mut ids = Vec::with_capacity(group.len());
+    let mut applied = Vec::with_capacity(group.len());
     {
         let mut insert = tx.prepare_cached(
             "INSERT INTO jobs (id, state, uid, name, submit_time, spec, phase, script, environment)
@@ -333,7 +362,7 @@ fn commit_group(conn: &mut Connection, group: &[Write]) -> Result<Vec<Vec<JobId>
                         ])?;
                         assigned.push(JobId(id as u64));
                     }
-                    ids.push(assigned);
+                    applied.push(Applied::Inserted(assigned));
                 }
                 Write::Update(jobs, _) => {
                     for job in jobs {
@@ -349,16 +378,24 @@ fn commit_group(conn: &mut Connection, group: &[Write]) -> Result<Vec<Vec<JobId>
                             to_json(&job.phase)?,
                         ])?;
                     }
-                    ids.push(Vec::new());
+                    applied.push(Applied::Updated);
+                }
+                Write::Prune(cutoff, _) => {
+                    let removed = tx.execute(
+                        "DELETE FROM jobs WHERE end_time IS NOT NULL AND end_time < ?1
+                         AND state NOT IN ('PENDING', 'RUNNING')",
+                        [cutoff],
+                    )?;
+                    applied.push(Applied::Pruned(removed));
                 }
             }
         }
     }
     tx.commit()?;
-    Ok(ids)
+    Ok(applied)
 }
 
-fn answer(group: Vec<Write>, results: Vec<Result<Vec<JobId>>>) {
+fn answer(group: Vec<Write>, results: Vec<Result<Applied>>) {
     let mut results = results.into_iter();
     for write in group {
         let result = results
@@ -367,10 +404,19 @@ fn answer(group: Vec<Write>, results: Vec<Result<Vec<JobId>>>) {
         // A caller that stopped waiting is not an error of the store.
         match write {
             Write::Insert(_, reply) => {
-                let _ = reply.send(result);
+                let _ = reply.send(result.map(|applied| match applied {
+                    Applied::Inserted(ids) => ids,
+                    _ => Vec::new(),
+                }));
             }
             Write::Update(_, reply) => {
                 let _ = reply.send(result.map(|_| ()));
+            }
+            Write::Prune(_, reply) => {
+                let _ = reply.send(result.map(|applied| match applied {
+                    Applied::Pruned(n) => n,
+                    _ => 0,
+                }));
             }
         }
     }
@@ -396,4 +442,131 @@ fn parts_to_job((id, spec, phase): Parts) -> Result<Job> {
         spec: decode(id, &spec)?,
         phase: decode(id, &phase)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::job::{FinalState, JobOptions};
+    use crate::protocol::{ExitCode, Reason, ResourceRequest};
+    use chrono::{Duration, Utc};
+
+    fn new_job(name: &str) -> NewJob {
+        NewJob {
+            spec: JobSpec {
+                name: name.into(),
+                uid: 1,
+                gid: 1,
+                user: "u".into(),
+                partition: "normal".into(),
+                request: ResourceRequest {
+                    cpus: 1,
+                    memory_mb: 0,
+                    gpus: 0,
+                },
+                ntasks: 1,
+                cpus_per_task: 1,
+                memory_requested: false,
+                time_limit: None,
+                work_dir: "/".into(),
+                submit_dir: "/".into(),
+                stdout_pattern: None,
+                stderr_pattern: None,
+                args: Vec::new(),
+                priority: 0,
+                nice: 0,
+                submit_time: Utc::now(),
+                begin_time: None,
+                dependency: None,
+                kill_on_invalid_dep: false,
+                array: None,
+                restarts: 0,
+                options: JobOptions::default(),
+            },
+            phase: Phase::Pending {
+                reason: Reason::None,
+                hold: None,
+            },
+            script: "#!/bin/sh\n".into(),
+            environment: BTreeMap::from([("A".into(), "1".into())]),
+        }
+    }
+
+    fn finished(store: &JobStore, id: JobId, ended_ago: Duration) -> Job {
+        let mut job = store.get(id).ok().flatten().expect("stored");
+        job.phase = Phase::Finished {
+            state: FinalState::Completed,
+            reason: Reason::None,
+            exit_code: ExitCode::default(),
+            allocation: None,
+            start_time: None,
+            end_time: Utc::now() - ended_ago,
+            cancelled_by: None,
+            max_rss_kb: None,
+        };
+        job
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+    }
+
+    #[test]
+    fn jobs_round_trip_and_ids_are_never_reused_after_pruning() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = JobStore::open(dir.path()).expect("open");
+        runtime().block_on(async {
+            let ids = store
+                .insert(vec![new_job("a"), new_job("b")])
+                .await
+                .expect("insert");
+            assert_eq!(ids, vec![JobId(1), JobId(2)]);
+            let payload = store.payload(JobId(1)).expect("payload");
+            assert_eq!(payload.script, "#!/bin/sh\n");
+            assert_eq!(store.load_active().expect("load").len(), 2);
+
+            let old = finished(&store, JobId(1), Duration::days(10));
+            let recent = finished(&store, JobId(2), Duration::hours(1));
+            store.update(vec![old, recent]).await.expect("update");
+            let removed = store
+                .prune_finished_before(Utc::now() - Duration::days(7))
+                .await
+                .expect("prune");
+            assert_eq!(removed, 1);
+            assert!(store.get(JobId(1)).expect("get").is_none());
+            assert!(store.get(JobId(2)).expect("get").is_some());
+            let next = store.insert(vec![new_job("c")]).await.expect("insert");
+            assert_eq!(next, vec![JobId(3)]);
+        });
+    }
+
+    #[test]
+    fn a_store_from_a_newer_conductord_is_refused_with_a_clear_message() {
+        let dir = tempfile::tempdir().expect("dir");
+        drop(JobStore::open(dir.path()).expect("open"));
+        let conn = Connection::open(dir.path().join("jobs.db")).expect("open");
+        conn.pragma_update(None, "user_version", 99).expect("bump");
+        drop(conn);
+        let error = JobStore::open(dir.path()).err().expect("refused");
+        assert!(
+            error.to_string().contains("newer than this conductord"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_corrupt_store_is_refused_not_replaced() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("jobs.db");
+        std::fs::write(&path, b"this is not a database, but it is somebody's file").expect("write");
+        let error = JobStore::open(dir.path()).err().expect("refused");
+        assert!(error.to_string().contains("not a database"), "{error}");
+        assert!(
+            std::fs::read(&path)
+                .expect("kept")
+                .starts_with(b"this is not")
+        );
+    }
 }
