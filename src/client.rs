@@ -26,6 +26,10 @@ pub const SERVER_ENV: &str = "CONDUCTOR_SERVER";
 /// Set to `1` to never start a daemon automatically.
 pub const NO_AUTOSTART_ENV: &str = "CONDUCTOR_NO_AUTOSTART";
 
+/// The bearer token for a TCP server; else the client reads the token file
+/// of the per-user state directory.
+pub const TOKEN_ENV: &str = "CONDUCTOR_TOKEN";
+
 /// How long a client waits for a daemon it started to answer.
 const AUTOSTART_WAIT: Duration = Duration::from_secs(10);
 
@@ -73,6 +77,8 @@ pub struct Client {
     server: Server,
     /// Start the per-user daemon if nothing answers (default socket only).
     autostart: bool,
+    /// Sent as `Authorization: Bearer` to a TCP server.
+    token: Option<String>,
 }
 
 impl Client {
@@ -94,12 +100,13 @@ impl Client {
 
     fn for_server(server: Server, autostart: bool) -> Result<Client> {
         let builder = Http::builder().timeout(Duration::from_secs(300));
-        let (builder, base) = match &server {
+        let (builder, base, token) = match &server {
             Server::Unix(path) => (
                 builder.unix_socket(path.as_path()),
                 "http://localhost".to_string(),
+                None,
             ),
-            Server::Http(url) => (builder, url.clone()),
+            Server::Http(url) => (builder, url.clone(), default_token()),
         };
         let http = builder
             .build()
@@ -109,7 +116,14 @@ impl Client {
             base,
             server,
             autostart,
+            token,
         })
+    }
+
+    /// Uses this bearer token for a TCP server.
+    pub fn with_token(mut self, token: impl Into<String>) -> Client {
+        self.token = Some(token.into());
+        self
     }
 
     pub fn server(&self) -> &Server {
@@ -237,6 +251,9 @@ impl Client {
         body: Option<&B>,
     ) -> reqwest::Result<Response> {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -299,6 +316,17 @@ fn percent_encode(text: &str) -> String {
         }
     }
     out
+}
+
+/// `$CONDUCTOR_TOKEN`, else the token file in the per-user state directory.
+fn default_token() -> Option<String> {
+    std::env::var(TOKEN_ENV)
+        .ok()
+        .or_else(|| {
+            std::fs::read_to_string(paths::default_state_dir().join(paths::TOKEN_FILE)).ok()
+        })
+        .map(|token| token.trim().to_string())
+        .filter(|token| !token.is_empty())
 }
 
 /// Starts `conductord` in the background on `socket` and waits until it

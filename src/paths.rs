@@ -7,6 +7,9 @@ use directories::ProjectDirs;
 
 const SOCKET_NAME: &str = "conductord.sock";
 
+/// The file in the state directory holding the TCP listener's bearer token.
+pub const TOKEN_FILE: &str = "token";
+
 fn project_dirs() -> Option<ProjectDirs> {
     ProjectDirs::from("", "", "conductor")
 }

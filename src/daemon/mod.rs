@@ -35,6 +35,7 @@ pub use executor::run_supervisor;
 pub use tracker::{Allocation, Capacity, ResourceTracker};
 
 use crate::error::{Error, Result};
+use crate::paths;
 use state::State;
 use store::JobStore;
 
@@ -111,13 +112,6 @@ pub fn run(config: Config) -> Result<()> {
 }
 
 async fn serve(config: Config) -> Result<()> {
-    if let Some(addr) = config.listen
-        && !addr.ip().is_loopback()
-    {
-        return Err(Error::Invalid(format!(
-            "--listen {addr}: only loopback addresses are served for now"
-        )));
-    }
     create_private_dir(&config.state_dir)?;
     let _lock = lock_state_dir(&config.state_dir)?;
     let jobs_dir = config.state_dir.join("jobs");
@@ -143,11 +137,20 @@ async fn serve(config: Config) -> Result<()> {
 
     let unix = bind_unix(&daemon.config.socket)?;
     let tcp = match daemon.config.listen {
-        Some(addr) => Some(
-            TcpListener::bind(addr)
-                .await
-                .map_err(|e| Error::io("cannot listen on", addr.to_string(), e))?,
-        ),
+        Some(addr) => {
+            if !addr.ip().is_loopback() {
+                log(format_args!(
+                    "WARNING: serving HTTP on {addr}, beyond this machine; every request \
+                     needs the token in {}",
+                    daemon.config.state_dir.join(paths::TOKEN_FILE).display()
+                ));
+            }
+            Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| Error::io("cannot listen on", addr.to_string(), e))?,
+            )
+        }
         None => None,
     };
     let capacity = daemon.config.capacity;
@@ -183,10 +186,12 @@ async fn serve(config: Config) -> Result<()> {
     )
     .with_graceful_shutdown(stopped(stop_rx.clone()));
     let unix_task = tokio::spawn(async move { unix_server.await });
+    let token: Arc<str> = ensure_token(&daemon.config.state_dir)?.into();
+    let tcp_router = server::tcp_router(daemon.clone(), token);
     let tcp_task = tcp.map(|listener| {
         let server = axum::serve(
             listener,
-            router.into_make_service_with_connect_info::<server::Caller>(),
+            tcp_router.into_make_service_with_connect_info::<server::Caller>(),
         )
         .with_graceful_shutdown(stopped(stop_rx.clone()));
         tokio::spawn(async move { server.await })
@@ -227,6 +232,33 @@ fn create_private_dir(dir: &Path) -> Result<()> {
         .mode(0o700)
         .create(dir)
         .map_err(|e| Error::io("cannot create", dir, e))
+}
+
+/// The TCP listener's bearer token: made at first start (random, in a file
+/// only the daemon's user can read), read back after that.
+fn ensure_token(state_dir: &Path) -> Result<String> {
+    use std::io::{Read, Write};
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = state_dir.join(paths::TOKEN_FILE);
+    if let Ok(token) = fs::read_to_string(&path) {
+        return Ok(token.trim().to_string());
+    }
+    let mut random = [0u8; 32];
+    File::open("/dev/urandom")
+        .and_then(|mut source| source.read_exact(&mut random))
+        .map_err(|e| Error::io("cannot read", "/dev/urandom", e))?;
+    let token: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut file| {
+            file.write_all(token.as_bytes())?;
+            file.sync_all()
+        })
+        .map_err(|e| Error::io("cannot write", &path, e))?;
+    Ok(token)
 }
 
 /// Takes the state directory's lock for the daemon's lifetime: two daemons

@@ -94,6 +94,41 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .with_state(daemon)
 }
 
+/// The router for TCP: the API behind the bearer token of the state
+/// directory, since TCP carries no caller credentials.
+pub fn tcp_router(daemon: Arc<Daemon>, token: Arc<str>) -> Router {
+    router(daemon).layer(axum::middleware::from_fn_with_state(token, require_token))
+}
+
+async fn require_token(
+    State(token): State<Arc<str>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let presented = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    if presented.is_some_and(|presented| same_secret(presented.as_bytes(), token.as_bytes())) {
+        next.run(request).await
+    } else {
+        Failure {
+            status: StatusCode::UNAUTHORIZED,
+            code: "unauthorized",
+            message: "this listener needs the bearer token from the daemon's state directory \
+                      (set CONDUCTOR_TOKEN)"
+                .into(),
+        }
+        .into_response()
+    }
+}
+
+/// Compares secrets in time that does not depend on where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 async fn health() -> axum::Json<Health> {
     axum::Json(Health {
         status: "ok".into(),

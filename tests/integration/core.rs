@@ -379,20 +379,41 @@ fn the_same_commands_work_over_tcp() {
 }
 
 #[test]
-fn the_daemon_refuses_a_non_loopback_listen_address() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut command = std::process::Command::new(crate::support::bin("conductord"));
-    command
-        .arg("--socket")
-        .arg(dir.path().join("s.sock"))
-        .arg("--state-dir")
-        .arg(dir.path().join("state"))
-        .args(["--listen", "0.0.0.0:0"]);
-    let out = crate::support::run_command(command, None);
-    assert_eq!(
-        out.fails_with_one_line(),
-        "conductord: error: --listen 0.0.0.0:0: only loopback addresses are served for now"
+fn tcp_needs_the_bearer_token_and_a_wide_listener_is_logged_loudly() {
+    let port = free_port();
+    let listen = format!("0.0.0.0:{port}");
+    let mut d = TestDaemon::start(&["--cpus", "1", "--listen", &listen]);
+    assert!(
+        d.log().contains("WARNING: serving HTTP on 0.0.0.0:"),
+        "{}",
+        d.log()
     );
+    let token_file = d.state_dir.join("token");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&token_file)
+            .expect("token file")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    d.server = format!("http://127.0.0.1:{port}");
+
+    let anonymous = conductor::Client::new(Some(&d.server)).expect("client");
+    let refused = anonymous.node().expect_err("no token, no answer");
+    assert!(
+        matches!(refused, conductor::Error::Api { status: 401, .. }),
+        "{refused:?}"
+    );
+    let wrong = conductor::Client::new(Some(&d.server))
+        .expect("client")
+        .with_token("not-it");
+    assert!(wrong.node().is_err());
+    assert_eq!(d.client().node().expect("with the token").cpus_total, 1);
+    let id = d.submit(&["--wrap", "true"]);
+    d.wait_for(id, JobState::Completed, SHORT);
+    // The token stays the same across restarts.
+    let before = d.token();
+    d.restart();
+    assert_eq!(d.token(), before);
 }
 
 #[test]

@@ -12,4 +12,5 @@ mod cqueue;
 mod crash;
 mod crun;
 mod generated;
+mod hardening;
 mod support;

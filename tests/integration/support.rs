@@ -145,7 +145,16 @@ impl TestDaemon {
 
     /// A library client for this daemon.
     pub fn client(&self) -> Client {
-        Client::new(Some(&self.server)).expect("client")
+        let client = Client::new(Some(&self.server)).expect("client");
+        match self.token() {
+            Some(token) => client.with_token(token),
+            None => client,
+        }
+    }
+
+    /// The TCP listener's bearer token.
+    pub fn token(&self) -> Option<String> {
+        std::fs::read_to_string(self.state_dir.join("token")).ok()
     }
 
     /// Runs a binary in the work directory against this daemon.
@@ -161,6 +170,9 @@ impl TestDaemon {
             .current_dir(cwd)
             .env("CONDUCTOR_SERVER", &self.server)
             .env("CONDUCTOR_NO_AUTOSTART", "1");
+        if let Some(token) = self.token() {
+            command.env("CONDUCTOR_TOKEN", token);
+        }
         run_command(command, stdin)
     }
 

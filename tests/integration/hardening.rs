@@ -1,0 +1,217 @@
+//! Bad input and load: malformed HTTP never hurts the daemon, and many
+//! concurrent clients over both transports lose and duplicate nothing.
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use conductor::protocol::{JobId, JobState, ListQuery, SubmitRequest};
+
+use crate::support::{TestDaemon, free_port};
+
+/// Sends raw bytes and returns the status code the daemon answered, or 0
+/// when it closed the connection without an answer.
+fn exchange(d: &TestDaemon, bytes: &[u8], half_close: bool) -> u16 {
+    let mut stream = UnixStream::connect(&d.socket).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let _ = stream.write_all(bytes);
+    if half_close {
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+    }
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+    let text = String::from_utf8_lossy(&reply);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn hundreds_of_malformed_requests_get_4xx_and_the_daemon_keeps_serving() {
+    let d = TestDaemon::start(&["--cpus", "1"]);
+    let huge_header = format!(
+        "GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
+        "a".repeat(512 * 1024)
+    );
+    let big_body = "x".repeat(9 << 20);
+    let cases: Vec<(Vec<u8>, bool)> = vec![
+        (b"garbage that is not http\r\n\r\n".to_vec(), true),
+        (b"\x00\x01\x02\x03\xff\xfe".to_vec(), true),
+        (b"GET\r\n\r\n".to_vec(), true),
+        (b"GET /v1/health HTTP/9.9\r\n\r\n".to_vec(), true),
+        (huge_header.into_bytes(), true),
+        (
+            b"POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{\"name\":".to_vec(),
+            true,
+        ),
+        (
+            b"POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+                .to_vec(),
+            false,
+        ),
+        (
+            b"POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]".to_vec(),
+            false,
+        ),
+        (
+            b"POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnull".to_vec(),
+            false,
+        ),
+        (
+            b"DELETE /v1/jobs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+            false,
+        ),
+        (
+            b"GET /v1/jobs/99999999999999999999999 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+            false,
+        ),
+        (
+            b"GET /v1/jobs?ids=1,x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+            false,
+        ),
+        (
+            b"GET /v1/jobs?bogus=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+            false,
+        ),
+        (
+            b"GET /%ff%fe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+            false,
+        ),
+        (
+            b"PATCH /v1/jobs/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\nConnection: close\r\n\r\n{\"cpus\":\"x\"}".to_vec(),
+            false,
+        ),
+        (
+            format!(
+                "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{big_body}",
+                big_body.len()
+            )
+            .into_bytes(),
+            false,
+        ),
+    ];
+    let mut sent = 0;
+    for round in 0..20 {
+        for (bytes, half_close) in &cases {
+            let status = exchange(&d, bytes, *half_close);
+            assert!(
+                status == 0 || (400..500).contains(&status),
+                "round {round}: {:?} got {status}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(60)])
+            );
+            sent += 1;
+        }
+    }
+    assert!(sent >= 300);
+    let health = d.client().health().expect("still serving");
+    assert_eq!(health.status, "ok");
+    let id = d.submit(&["--wrap", "true"]);
+    d.wait_for(id, JobState::Completed, Duration::from_secs(10));
+}
+
+/// Latency percentile of sorted samples.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+#[test]
+fn thirty_two_clients_over_both_transports_lose_and_duplicate_nothing() {
+    const CLIENTS: usize = 32;
+    const OPERATIONS: usize = 20_000;
+    let port = free_port();
+    let d = TestDaemon::start(&["--cpus", "1", "--listen", &format!("127.0.0.1:{port}")]);
+    let tcp = format!("http://127.0.0.1:{port}");
+    let token = d.token().expect("token");
+    let template = SubmitRequest {
+        name: "load".into(),
+        script: "#!/bin/sh\ntrue\n".into(),
+        work_dir: d.work.clone(),
+        submit_dir: d.work.clone(),
+        ntasks: 1,
+        cpus_per_task: 1,
+        hold: true,
+        ..SubmitRequest::default()
+    };
+    let started = Instant::now();
+    let workers: Vec<_> = (0..CLIENTS)
+        .map(|n| {
+            let client = if n % 2 == 0 {
+                d.client()
+            } else {
+                conductor::Client::new(Some(&tcp))
+                    .expect("client")
+                    .with_token(token.clone())
+            };
+            let template = template.clone();
+            std::thread::spawn(move || {
+                let mut latencies = Vec::new();
+                let mut ids = Vec::new();
+                let mut errors = 0;
+                // Each round is three operations: submit, list, cancel.
+                for round in 0..OPERATIONS / CLIENTS / 3 + 1 {
+                    let request = SubmitRequest {
+                        name: format!("load-{n}-{round}"),
+                        ..template.clone()
+                    };
+                    let t = Instant::now();
+                    let Ok(id) = client.submit(&request) else {
+                        errors += 1;
+                        continue;
+                    };
+                    latencies.push(t.elapsed());
+                    ids.push(id);
+                    let t = Instant::now();
+                    match client.list(&ListQuery {
+                        ids: Some(id.to_string()),
+                        ..ListQuery::default()
+                    }) {
+                        Ok(jobs) if jobs.len() == 1 => latencies.push(t.elapsed()),
+                        _ => errors += 1,
+                    }
+                    let t = Instant::now();
+                    match client.cancel(id) {
+                        Ok(_) => latencies.push(t.elapsed()),
+                        Err(_) => errors += 1,
+                    }
+                }
+                (latencies, ids, errors)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let mut ids: Vec<JobId> = Vec::new();
+    let mut errors = 0;
+    for worker in workers {
+        let (l, i, e) = worker.join().expect("worker");
+        latencies.extend(l);
+        ids.extend(i);
+        errors += e;
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    println!(
+        "load: {} operations by {CLIENTS} clients in {elapsed:?} ({:.0}/s); p50 {:?}, p99 {:?}",
+        latencies.len(),
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99)
+    );
+    assert_eq!(errors, 0);
+    assert!(latencies.len() >= OPERATIONS);
+    let unique: BTreeSet<JobId> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "no id was handed out twice");
+    let stored = d
+        .client()
+        .list(&ListQuery {
+            states: Some("all".into()),
+            ..ListQuery::default()
+        })
+        .expect("list");
+    assert_eq!(stored.len(), ids.len(), "every acknowledged job is stored");
+    assert!(stored.iter().all(|job| job.state == JobState::Cancelled));
+}
