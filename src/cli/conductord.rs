@@ -7,9 +7,10 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::daemon::{Capacity, Config, node};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::format::memory::parse_memory_mb;
 use crate::paths;
+use crate::users;
 
 /// The Conductor daemon: owns this machine's CPUs, memory and GPUs,
 /// schedules batch jobs First Fit, runs them and remembers every one.
@@ -52,6 +53,15 @@ pub struct ConductordArgs {
     #[arg(long, value_name = "NAME", default_value = "normal")]
     pub partition: String,
 
+    /// A system daemon, as root for every user: socket /run/conductor/conductord.sock
+    /// (mode 0666), state in /var/lib/conductor, jobs run as their submitters
+    #[arg(long)]
+    pub system: bool,
+
+    /// A user (name or uid) who may act on anyone's jobs; repeatable
+    #[arg(long = "operator", value_name = "USER")]
+    pub operators: Vec<String>,
+
     /// Run as the supervisor of the job whose files are in DIR (internal)
     #[arg(long, value_name = "DIR", hide = true)]
     pub supervise: Option<PathBuf>,
@@ -60,17 +70,33 @@ pub struct ConductordArgs {
 impl ConductordArgs {
     /// The daemon's configuration, defaults filled in.
     pub fn config(&self) -> Result<Config> {
+        if self.system && !rustix::process::getuid().is_root() {
+            return Err(Error::Invalid("--system needs root".into()));
+        }
+        let operators = self
+            .operators
+            .iter()
+            .map(|user| {
+                users::uid_of(user)
+                    .ok_or_else(|| Error::Invalid(format!("--operator {user}: no such user")))
+            })
+            .collect::<Result<Vec<u32>>>()?;
+        let (default_socket, default_state) = if self.system {
+            (
+                PathBuf::from("/run/conductor/conductord.sock"),
+                PathBuf::from("/var/lib/conductor"),
+            )
+        } else {
+            (paths::default_socket(), paths::default_state_dir())
+        };
         let memory_mb = match &self.mem {
             Some(text) => parse_memory_mb(text)?,
             None => node::physical_memory_mb(),
         };
         Ok(Config {
-            socket: self.socket.clone().unwrap_or_else(paths::default_socket),
+            socket: self.socket.clone().unwrap_or(default_socket),
             listen: self.listen,
-            state_dir: self
-                .state_dir
-                .clone()
-                .unwrap_or_else(paths::default_state_dir),
+            state_dir: self.state_dir.clone().unwrap_or(default_state),
             capacity: Capacity {
                 cpus: self.cpus.unwrap_or_else(node::online_cpus),
                 memory_mb,
@@ -81,6 +107,8 @@ impl ConductordArgs {
                 .then(|| Duration::from_secs(self.history_days * 86_400)),
             partition: self.partition.clone(),
             node_name: paths::hostname(),
+            system: self.system,
+            operators,
         })
     }
 }

@@ -28,10 +28,10 @@ impl Daemon {
             let Some(job) = state.jobs.get_mut(&id) else {
                 drop(guard);
                 let job = self.stored(id)?;
-                authorize(&job, caller)?;
+                self.authorize(&job, caller)?;
                 return Ok(unchanged(&job));
             };
-            authorize(job, caller)?;
+            self.authorize(job, caller)?;
             match &job.phase {
                 Phase::Pending { .. } => {
                     state.queue.remove(&queue_key(job));
@@ -99,10 +99,10 @@ impl Daemon {
         let Some(job) = state.jobs.get(&id) else {
             drop(state);
             let job = self.stored(id)?;
-            authorize(&job, caller)?;
+            self.authorize(&job, caller)?;
             return Err(not_running(id));
         };
-        authorize(job, caller)?;
+        self.authorize(job, caller)?;
         let supervisor = state.running.get(&id).and_then(|r| r.supervisor.as_ref());
         match (&job.phase, supervisor) {
             (Phase::Running { .. }, Some(supervisor)) => {
@@ -243,7 +243,7 @@ impl Daemon {
         {
             let state = self.state();
             if let Some(job) = state.jobs.get(&id) {
-                authorize(job, caller)?;
+                self.authorize(job, caller)?;
                 match &job.phase {
                     Phase::Running { .. } => {
                         if let Some(supervisor) =
@@ -266,7 +266,7 @@ impl Daemon {
             Some(job) => job.clone(),
             None => self.stored(id)?,
         };
-        authorize(&job, caller)?;
+        self.authorize(&job, caller)?;
         if !job.state().is_terminal() {
             return Ok(job.info(self.node()));
         }
@@ -297,10 +297,10 @@ impl Daemon {
             let Some(job) = state.jobs.get_mut(&id) else {
                 drop(guard);
                 let job = self.stored(id)?;
-                authorize(&job, caller)?;
+                self.authorize(&job, caller)?;
                 return Err(not_pending(id));
             };
-            authorize(job, caller)?;
+            self.authorize(job, caller)?;
             if !matches!(job.phase, Phase::Pending { .. }) {
                 return Err(not_pending(id));
             }
@@ -315,18 +315,23 @@ impl Daemon {
         Ok(changed.info(self.node()))
     }
 
+    /// Only the job's owner, root, the daemon's own user, or an operator
+    /// named in the daemon's configuration may change a job.
+    fn authorize(&self, job: &Job, caller: Caller) -> Result<()> {
+        let allowed = caller.uid == 0
+            || caller.uid == job.spec.uid
+            || caller.uid == users::current_uid()
+            || self.config.operators.contains(&caller.uid);
+        if allowed {
+            Ok(())
+        } else {
+            Err(Error::PermissionDenied)
+        }
+    }
+
     /// A job the store knows, or `NoSuchJob`.
     fn stored(&self, id: JobId) -> Result<Job> {
         self.store.get(id)?.ok_or(Error::NoSuchJob(id))
-    }
-}
-
-/// Only the job's owner, root, or the daemon's own user may change a job.
-fn authorize(job: &Job, caller: Caller) -> Result<()> {
-    if caller.uid == 0 || caller.uid == job.spec.uid || caller.uid == users::current_uid() {
-        Ok(())
-    } else {
-        Err(Error::PermissionDenied)
     }
 }
 

@@ -58,6 +58,11 @@ pub struct Config {
     pub partition: String,
     /// The node's name as jobs see it.
     pub node_name: String,
+    /// A system daemon (root, for every user): the socket is open to all
+    /// users (mode 0666), and jobs run as the users who submitted them.
+    pub system: bool,
+    /// Users besides root and the owner who may act on anyone's jobs.
+    pub operators: Vec<u32>,
 }
 
 /// The running daemon, shared by the server's handlers, the scheduler and
@@ -112,10 +117,13 @@ pub fn run(config: Config) -> Result<()> {
 }
 
 async fn serve(config: Config) -> Result<()> {
-    create_private_dir(&config.state_dir)?;
+    // Running as root, jobs run as their users and read their scripts from
+    // under the state directory: it is traversable (0711), never listable.
+    let shared = rustix::process::getuid().is_root();
+    create_dir(&config.state_dir, if shared { 0o711 } else { 0o700 })?;
     let _lock = lock_state_dir(&config.state_dir)?;
     let jobs_dir = config.state_dir.join("jobs");
-    create_private_dir(&jobs_dir)?;
+    create_dir(&jobs_dir, if shared { 0o711 } else { 0o700 })?;
     let exe = std::env::current_exe()
         .map_err(|e| Error::Other(format!("cannot find the conductord executable: {e}")))?;
     let store = JobStore::open(&config.state_dir)?;
@@ -135,7 +143,10 @@ async fn serve(config: Config) -> Result<()> {
     });
     daemon.recover().await?;
 
-    let unix = bind_unix(&daemon.config.socket)?;
+    // The token exists before anything listens, so a client that finds the
+    // socket finds the token too.
+    let token: Arc<str> = ensure_token(&daemon.config.state_dir)?.into();
+    let unix = bind_unix(&daemon.config.socket, daemon.config.system)?;
     let tcp = match daemon.config.listen {
         Some(addr) => {
             if !addr.ip().is_loopback() {
@@ -186,7 +197,6 @@ async fn serve(config: Config) -> Result<()> {
     )
     .with_graceful_shutdown(stopped(stop_rx.clone()));
     let unix_task = tokio::spawn(async move { unix_server.await });
-    let token: Arc<str> = ensure_token(&daemon.config.state_dir)?.into();
     let tcp_router = server::tcp_router(daemon.clone(), token);
     let tcp_task = tcp.map(|listener| {
         let server = axum::serve(
@@ -226,12 +236,14 @@ async fn shutdown_signal() {
     }
 }
 
-fn create_private_dir(dir: &Path) -> Result<()> {
+fn create_dir(dir: &Path, mode: u32) -> Result<()> {
     fs::DirBuilder::new()
         .recursive(true)
-        .mode(0o700)
+        .mode(mode)
         .create(dir)
-        .map_err(|e| Error::io("cannot create", dir, e))
+        .map_err(|e| Error::io("cannot create", dir, e))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(mode))
+        .map_err(|e| Error::io("cannot set the mode of", dir, e))
 }
 
 /// The TCP listener's bearer token: made at first start (random, in a file
@@ -281,11 +293,12 @@ fn lock_state_dir(dir: &Path) -> Result<File> {
     Ok(file)
 }
 
-/// Binds the Unix socket with mode 0600, replacing a stale socket file left
-/// by a daemon that died, but never one that a live daemon answers on.
-fn bind_unix(path: &Path) -> Result<UnixListener> {
+/// Binds the Unix socket, mode 0600 (0666 for a system daemon: callers are
+/// told apart by their kernel credentials), replacing a stale socket file
+/// left by a daemon that died, but never one that a live daemon answers on.
+fn bind_unix(path: &Path, system: bool) -> Result<UnixListener> {
     if let Some(parent) = path.parent() {
-        create_private_dir(parent)?;
+        create_dir(parent, if system { 0o755 } else { 0o700 })?;
     }
     if path.exists() {
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
@@ -297,7 +310,10 @@ fn bind_unix(path: &Path) -> Result<UnixListener> {
         fs::remove_file(path).map_err(|e| Error::io("cannot remove the stale socket", path, e))?;
     }
     let listener = UnixListener::bind(path).map_err(|e| Error::io("cannot bind", path, e))?;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o600))
-        .map_err(|e| Error::io("cannot set the mode of", path, e))?;
+    fs::set_permissions(
+        path,
+        fs::Permissions::from_mode(if system { 0o666 } else { 0o600 }),
+    )
+    .map_err(|e| Error::io("cannot set the mode of", path, e))?;
     Ok(listener)
 }

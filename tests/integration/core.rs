@@ -479,14 +479,14 @@ fn a_job_whose_supervisor_vanished_ends_as_node_fail() {
     d.wait_for(id, JobState::Running, SHORT);
     let started = d.job(id).start_time.expect("started").timestamp_millis();
     let dir = d.state_dir.join(format!("jobs/{id}-{started}"));
-    wait_until(SHORT, "the supervisor records itself", || {
-        dir.join("supervisor.json").exists()
+    let identity = || -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("supervisor.json")).ok()?).ok()
+    };
+    wait_until(SHORT, "the supervisor records the job's pid", || {
+        identity().is_some_and(|i| i["job_pid"].is_u64())
     });
     d.crash();
-    let identity: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("supervisor.json")).expect("supervisor file"),
-    )
-    .expect("json");
+    let identity = identity().expect("supervisor file");
     let supervisor = identity["pid"].as_u64().expect("pid") as u32;
     let job_pid = identity["job_pid"].as_u64().expect("job pid") as u32;
     crate::support::signal(supervisor, "KILL");

@@ -14,3 +14,4 @@ mod crun;
 mod generated;
 mod hardening;
 mod support;
+mod users;

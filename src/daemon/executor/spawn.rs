@@ -9,6 +9,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use rustix::fs::{Gid, Uid};
 use serde::{Deserialize, Serialize};
 use tokio::process::{Child, Command};
 
@@ -47,6 +48,38 @@ pub struct LaunchPlan {
     pub time_limit: Option<u64>,
     pub warn_signal: Option<WarnSignal>,
     pub kill_wait: u64,
+    /// The user the job runs as, when the supervisor runs as root for
+    /// someone else; `None` runs it as the supervisor's own user.
+    #[serde(default)]
+    pub run_as: Option<RunAs>,
+}
+
+/// A user's identity for running a job: uid, gid and supplementary groups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunAs {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+}
+
+impl RunAs {
+    /// The submitter of a job when the daemon runs as root for others;
+    /// `None` when the job runs as the daemon's own user.
+    fn for_job(job: &Job) -> Option<RunAs> {
+        let daemon_uid = rustix::process::getuid().as_raw();
+        if daemon_uid != 0 || job.spec.uid == daemon_uid {
+            return None;
+        }
+        let groups = uzers::get_user_by_uid(job.spec.uid)
+            .and_then(|user| uzers::get_user_groups(user.name(), job.spec.gid))
+            .map(|groups| groups.iter().map(uzers::Group::gid).collect())
+            .unwrap_or_else(|| vec![job.spec.gid]);
+        Some(RunAs {
+            uid: job.spec.uid,
+            gid: job.spec.gid,
+            groups,
+        })
+    }
 }
 
 /// Writes the job's script and resolves its launch; the error is a
@@ -60,14 +93,21 @@ pub fn plan(launch: &Launch<'_>, kill_wait: u64) -> Result<LaunchPlan, String> {
     args.push(launch.script_path.display().to_string());
     args.extend(job.spec.args.iter().cloned());
     let mut environment = job_environment(job, launch.allocation, launch.node, launch.environment);
-    environment.insert(
-        STEPS_FILE_ENV.into(),
-        launch
-            .script_path
-            .with_extension("steps")
-            .display()
-            .to_string(),
-    );
+    let steps = launch.script_path.with_extension("steps");
+    environment.insert(STEPS_FILE_ENV.into(), steps.display().to_string());
+    let run_as = RunAs::for_job(job);
+    if let Some(run_as) = &run_as {
+        hand_over(&launch.script_path, &steps, run_as)
+            .map_err(|e| format!("cannot hand the script to uid {}: {e}", run_as.uid))?;
+        if let Some(user) = uzers::get_user_by_uid(run_as.uid) {
+            use uzers::os::unix::UserExt;
+            let name = user.name().to_string_lossy().into_owned();
+            environment.insert("HOME".into(), user.home_dir().display().to_string());
+            environment.insert("SHELL".into(), user.shell().display().to_string());
+            environment.insert("USER".into(), name.clone());
+            environment.insert("LOGNAME".into(), name);
+        }
+    }
     Ok(LaunchPlan {
         program: interpreter.to_string(),
         args,
@@ -80,7 +120,27 @@ pub fn plan(launch: &Launch<'_>, kill_wait: u64) -> Result<LaunchPlan, String> {
         time_limit: job.spec.time_limit,
         warn_signal: job.spec.options.warn_signal,
         kill_wait,
+        run_as,
     })
+}
+
+/// Gives the job's user its script (readable, not writable) and its step
+/// counter; everything else in the job's directory stays root's.
+fn hand_over(script: &Path, steps: &Path, run_as: &RunAs) -> std::io::Result<()> {
+    use rustix::fs::chown;
+    use std::os::unix::fs::PermissionsExt;
+    let owner = Some(Uid::from_raw(run_as.uid));
+    let group = Some(Gid::from_raw(run_as.gid));
+    chown(script, owner, group)?;
+    fs::set_permissions(script, fs::Permissions::from_mode(0o500))?;
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(steps)?;
+    chown(steps, owner, group)?;
+    Ok(())
 }
 
 /// Starts the planned job as the leader of a new session; the error is a
@@ -92,16 +152,16 @@ pub fn spawn(plan: &LaunchPlan) -> Result<Child, String> {
             plan.work_dir.display()
         ));
     }
-    let stdout = open_output(&plan.stdout, plan.append)?;
-    let stderr = if plan.stderr == plan.stdout {
-        stdout
-            .try_clone()
-            .map_err(|e| format!("cannot share {}: {e}", plan.stdout.display()))?
-    } else {
-        open_output(&plan.stderr, plan.append)?
+    // The files are opened as the job's user, so a path the user could not
+    // write cannot be written through the daemon.
+    let (stdin, stdout, stderr) = match &plan.run_as {
+        Some(run_as) => {
+            let _user = EffectiveUser::become_(run_as)
+                .map_err(|e| format!("cannot act as uid {}: {e}", run_as.uid))?;
+            open_files(plan)?
+        }
+        None => open_files(plan)?,
     };
-    let stdin = File::open(&plan.stdin)
-        .map_err(|e| format!("cannot open {}: {e}", plan.stdin.display()))?;
     let mut command = Command::new(&plan.program);
     command
         .args(&plan.args)
@@ -113,9 +173,73 @@ pub fn spawn(plan: &LaunchPlan) -> Result<Child, String> {
         .stderr(stderr)
         .kill_on_drop(false);
     crate::process::new_session(command.as_std_mut());
+    if let Some(run_as) = &plan.run_as {
+        drop_privileges(command.as_std_mut(), run_as);
+    }
     command
         .spawn()
         .map_err(|e| format!("cannot execute the script: {e}"))
+}
+
+fn open_files(plan: &LaunchPlan) -> Result<(File, File, File), String> {
+    let stdout = open_output(&plan.stdout, plan.append)?;
+    let stderr = if plan.stderr == plan.stdout {
+        stdout
+            .try_clone()
+            .map_err(|e| format!("cannot share {}: {e}", plan.stdout.display()))?
+    } else {
+        open_output(&plan.stderr, plan.append)?
+    };
+    let stdin = File::open(&plan.stdin)
+        .map_err(|e| format!("cannot open {}: {e}", plan.stdin.display()))?;
+    Ok((stdin, stdout, stderr))
+}
+
+/// The calling thread acting as another user (effective ids only) until
+/// dropped. Linux keeps ids per thread, and the supervisor's runtime runs
+/// on this one thread.
+struct EffectiveUser;
+
+impl EffectiveUser {
+    fn become_(run_as: &RunAs) -> std::io::Result<EffectiveUser> {
+        use rustix::thread::{set_thread_groups, set_thread_res_gid, set_thread_res_uid};
+        let groups: Vec<Gid> = run_as.groups.iter().map(|g| Gid::from_raw(*g)).collect();
+        set_thread_groups(&groups)?;
+        set_thread_res_gid(None, Gid::from_raw(run_as.gid), None)?;
+        set_thread_res_uid(None, Uid::from_raw(run_as.uid), None)?;
+        Ok(EffectiveUser)
+    }
+}
+
+impl Drop for EffectiveUser {
+    fn drop(&mut self) {
+        use rustix::thread::{set_thread_groups, set_thread_res_gid, set_thread_res_uid};
+        // The saved ids are still root's, so these cannot fail.
+        let _ = set_thread_res_uid(None, Uid::ROOT, None);
+        let _ = set_thread_res_gid(None, Gid::ROOT, None);
+        let _ = set_thread_groups(&[]);
+    }
+}
+
+/// Makes the job's process its user for good, between fork and exec.
+#[allow(unsafe_code)]
+fn drop_privileges(command: &mut std::process::Command, run_as: &RunAs) {
+    use rustix::thread::{set_thread_groups, set_thread_res_gid, set_thread_res_uid};
+    use std::os::unix::process::CommandExt;
+    let groups: Vec<Gid> = run_as.groups.iter().map(|g| Gid::from_raw(*g)).collect();
+    let gid = Gid::from_raw(run_as.gid);
+    let uid = Uid::from_raw(run_as.uid);
+    // SAFETY: between fork and exec the closure makes only the setgroups,
+    // setresgid and setresuid system calls on data prepared before the
+    // fork; it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            set_thread_groups(&groups)?;
+            set_thread_res_gid(gid, gid, gid)?;
+            set_thread_res_uid(uid, uid, uid)?;
+            Ok(())
+        });
+    }
 }
 
 /// The interpreter named by the script's `#!` line (with its one optional

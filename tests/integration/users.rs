@@ -1,0 +1,174 @@
+//! A system daemon serving several users: callers are known by their kernel
+//! credentials, jobs run as their submitters, and nobody acts on another's
+//! jobs. Real users are created for the test; it needs root and `useradd`,
+//! and says why it is skipped otherwise.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use conductor::protocol::{JobId, JobState, Reason};
+
+use crate::support::{Output, TestDaemon, bin, run_command};
+
+const SHORT: Duration = Duration::from_secs(10);
+
+/// A user made for the test and removed after it.
+struct TestUser {
+    name: String,
+    uid: u32,
+}
+
+impl TestUser {
+    fn create(tag: &str) -> Option<TestUser> {
+        let name = format!("cd{tag}{}", std::process::id() % 100_000);
+        let made = Command::new("useradd")
+            .args(["--no-create-home", "--shell", "/bin/sh", &name])
+            .status()
+            .ok()?;
+        if !made.success() {
+            return None;
+        }
+        let uid = conductor::users::uid_of(&name)?;
+        Some(TestUser { name, uid })
+    }
+
+    /// Runs one of our binaries as this user.
+    fn run(&self, d: &TestDaemon, cwd: &Path, name: &str, args: &[&str]) -> Output {
+        let mut command = Command::new("runuser");
+        command
+            .args(["-u", &self.name, "--"])
+            .arg(bin(name))
+            .args(args)
+            .current_dir(cwd)
+            .env("CONDUCTOR_SERVER", &d.server)
+            .env("CONDUCTOR_NO_AUTOSTART", "1");
+        run_command(command, None)
+    }
+}
+
+impl Drop for TestUser {
+    fn drop(&mut self) {
+        let _ = Command::new("userdel").arg(&self.name).status();
+    }
+}
+
+fn skip_unless_root_with_useradd() -> bool {
+    if !rustix::process::getuid().is_root() {
+        println!("skipped: needs root to create users and run a system daemon");
+        return true;
+    }
+    let have = |tool: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !have("useradd") || !have("runuser") {
+        println!("skipped: useradd and runuser are not installed");
+        return true;
+    }
+    false
+}
+
+/// A directory the user owns, for its jobs to run in.
+fn home_of(d: &TestDaemon, user: &TestUser) -> std::path::PathBuf {
+    let dir = d.dir.path().join(&user.name);
+    std::fs::create_dir_all(&dir).expect("dir");
+    rustix::fs::chown(&dir, Some(rustix::fs::Uid::from_raw(user.uid)), None).expect("chown");
+    dir
+}
+
+#[test]
+fn a_system_daemon_runs_each_job_as_its_submitter_and_keeps_users_apart() {
+    if skip_unless_root_with_useradd() {
+        return;
+    }
+    let (Some(alice), Some(bob)) = (TestUser::create("a"), TestUser::create("b")) else {
+        println!("skipped: useradd could not create the test users");
+        return;
+    };
+    let d = TestDaemon::start(&["--system", "--cpus", "1", "--kill-wait", "1"]);
+    // Let the users reach the socket inside the test's directory.
+    std::fs::set_permissions(d.dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let socket_mode = std::fs::metadata(&d.socket).expect("socket").mode() & 0o777;
+    assert_eq!(socket_mode, 0o666, "a system socket is open to every user");
+    let work = home_of(&d, &alice);
+
+    let out = alice.run(
+        &d,
+        &work,
+        "cbatch",
+        &[
+            "--parsable",
+            "--wrap",
+            "id -u; echo $USER $LOGNAME; touch made-by-job",
+        ],
+    );
+    let id: JobId = out.ok().trim().parse().expect("id");
+    let job = d.wait_for(id, JobState::Completed, SHORT);
+    assert_eq!(job.uid, alice.uid, "the owner comes from the kernel");
+    assert_eq!(job.user, alice.name);
+    let text = std::fs::read_to_string(&job.stdout).expect("output");
+    assert_eq!(
+        text,
+        format!("{}\n{} {}\n", alice.uid, alice.name, alice.name)
+    );
+    assert_eq!(
+        std::fs::metadata(&job.stdout).expect("output").uid(),
+        alice.uid
+    );
+    assert_eq!(
+        std::fs::metadata(work.join("made-by-job"))
+            .expect("file")
+            .uid(),
+        alice.uid
+    );
+
+    // An output path Alice cannot write is not written through the daemon.
+    let private = d.dir.path().join("root-only");
+    std::fs::create_dir(&private).expect("dir");
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let target = private.join("stolen.txt");
+    let out = alice.run(
+        &d,
+        &work,
+        "cbatch",
+        &[
+            "--parsable",
+            "-o",
+            target.to_str().expect("utf-8"),
+            "--wrap",
+            "echo hi",
+        ],
+    );
+    let id: JobId = out.ok().trim().parse().expect("id");
+    let job = d.wait_ended(id, SHORT);
+    assert_eq!(
+        (job.state, job.reason),
+        (JobState::Failed, Reason::JobLaunchFailure)
+    );
+    assert!(!target.exists());
+
+    // Bob may see Alice's jobs but not touch them; root may.
+    let blocker = alice.run(&d, &work, "cbatch", &["--parsable", "--wrap", "sleep 30"]);
+    let blocker: JobId = blocker.ok().trim().parse().expect("id");
+    let queued = alice.run(&d, &work, "cbatch", &["--parsable", "--wrap", "true"]);
+    let queued: JobId = queued.ok().trim().parse().expect("id");
+    let bob_dir = home_of(&d, &bob);
+    let listing = bob.run(&d, &bob_dir, "cqueue", &["-h", "-o", "%i %u"]);
+    assert!(listing.ok().contains(&format!("{queued} {}", alice.name)));
+    let refused = bob.run(&d, &bob_dir, "ccancel", &[&queued.to_string()]);
+    assert_eq!(
+        refused.fails_with_one_line(),
+        format!("ccancel: error: Kill job error on job id {queued}: Access/permission denied")
+    );
+    assert_eq!(d.job(queued).state, JobState::Pending);
+    let refused = bob.run(&d, &bob_dir, "ccontrol", &["hold", &queued.to_string()]);
+    assert_ne!(refused.code, 0);
+    d.run("ccancel", &[&queued.to_string(), &blocker.to_string()])
+        .ok();
+    d.wait_for(queued, JobState::Cancelled, SHORT);
+    d.wait_for(blocker, JobState::Cancelled, SHORT);
+}
