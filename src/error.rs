@@ -61,7 +61,7 @@ pub enum Error {
     #[error("unexpected reply from conductord: {0}")]
     Protocol(String),
 
-    #[error("store: {0}")]
+    #[error("the job store failed: {0}")]
     Store(#[from] rusqlite::Error),
 
     #[error("{0}")]

@@ -215,3 +215,96 @@ fn thirty_two_clients_over_both_transports_lose_and_duplicate_nothing() {
     assert_eq!(stored.len(), ids.len(), "every acknowledged job is stored");
     assert!(stored.iter().all(|job| job.state == JobState::Cancelled));
 }
+
+/// Mounts a small tmpfs for the test's state, or says why it cannot.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(path: &std::path::Path, size: &str) -> Option<SmallDisk> {
+        std::fs::create_dir_all(path).ok()?;
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(path)
+            .status()
+            .ok()?;
+        mounted.success().then(|| SmallDisk(path.to_path_buf()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_refuses_submissions_clearly_and_recovers() {
+    if !rustix::process::getuid().is_root() {
+        println!("skipped: needs root to mount a small file system");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let state = dir.path().join("state");
+    let Some(_disk) = SmallDisk::mount(&state, "4M") else {
+        println!("skipped: cannot mount a tmpfs here");
+        return;
+    };
+    let socket = dir.path().join("s.sock");
+    let mut daemon = std::process::Command::new(crate::support::bin("conductord"))
+        .args(["--cpus", "1", "--socket"])
+        .arg(&socket)
+        .arg("--state-dir")
+        .arg(&state)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("daemon");
+    crate::support::wait_until(Duration::from_secs(10), "the daemon answers", || {
+        UnixStream::connect(&socket).is_ok()
+    });
+    let server = format!("unix:{}", socket.display());
+    let cbatch = |args: &[&str]| {
+        let mut command = std::process::Command::new(crate::support::bin("cbatch"));
+        command
+            .args(args)
+            .current_dir(dir.path())
+            .env("CONDUCTOR_SERVER", &server);
+        crate::support::run_command(command, None)
+    };
+    let first = cbatch(&["--parsable", "--hold", "--wrap", "true"]);
+    let first: JobId = first.ok().trim().parse().expect("id");
+
+    // Fill the disk to the last byte.
+    let filler = state.join("filler");
+    let mut file = std::fs::File::create(&filler).expect("filler");
+    let chunk = vec![0u8; 64 * 1024];
+    while file.write_all(&chunk).is_ok() {}
+    let _ = file.write_all(&[0u8; 512]);
+    drop(file);
+
+    let refused = cbatch(&["--hold", "--wrap", "true"]);
+    let line = refused.fails_with_one_line();
+    assert!(
+        line.starts_with("cbatch: error: Batch job submission failed: the job store failed:"),
+        "{line}"
+    );
+    // Reads keep working.
+    let client = conductor::Client::new(Some(&server)).expect("client");
+    let jobs = client.list(&ListQuery::default()).expect("list");
+    assert_eq!(
+        jobs.iter().map(|j| j.job_id).collect::<Vec<_>>(),
+        vec![first]
+    );
+
+    // Space returns, and so do submissions, with nothing half-written.
+    std::fs::remove_file(&filler).expect("free space");
+    let again = cbatch(&["--parsable", "--hold", "--wrap", "true"]);
+    let again: JobId = again.ok().trim().parse().expect("id");
+    assert!(again > first);
+    let jobs = client.list(&ListQuery::default()).expect("list");
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+}
