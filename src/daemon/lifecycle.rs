@@ -48,9 +48,10 @@ impl Daemon {
     /// after the commit.
     pub(super) async fn submit(&self, request: SubmitRequest, caller: Caller) -> Result<JobId> {
         let (spec, array) = self.validate(&request, caller)?;
+        let hold = request.hold.then_some(Hold::User);
         let phase = Phase::Pending {
-            reason: Reason::None,
-            hold: request.hold.then_some(Hold::User),
+            reason: hold.map_or(Reason::None, Hold::reason),
+            hold,
         };
         let tasks: Vec<JobSpec> = match &array {
             None => vec![spec],
