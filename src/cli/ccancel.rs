@@ -13,6 +13,7 @@ use clap::{ArgAction, Parser};
 use crate::client::Client;
 use crate::error::Error;
 use crate::format::array::parse_array;
+use crate::format::signal::parse_signal;
 use crate::protocol::{JobId, JobInfo, JobState, ListQuery, SignalRequest};
 use crate::users;
 
@@ -224,55 +225,6 @@ pub fn parse_targets(args: &[String]) -> Vec<Result<Target, String>> {
         .filter(|piece| !piece.is_empty())
         .map(|piece| Target::parse(piece).ok_or_else(|| piece.to_string()))
         .collect()
-}
-
-/// Linux signal names, without `SIG`.
-const SIGNALS: &[(&str, i32)] = &[
-    ("HUP", 1),
-    ("INT", 2),
-    ("QUIT", 3),
-    ("ILL", 4),
-    ("TRAP", 5),
-    ("ABRT", 6),
-    ("BUS", 7),
-    ("FPE", 8),
-    ("KILL", 9),
-    ("USR1", 10),
-    ("SEGV", 11),
-    ("USR2", 12),
-    ("PIPE", 13),
-    ("ALRM", 14),
-    ("TERM", 15),
-    ("STKFLT", 16),
-    ("CHLD", 17),
-    ("CONT", 18),
-    ("STOP", 19),
-    ("TSTP", 20),
-    ("TTIN", 21),
-    ("TTOU", 22),
-    ("URG", 23),
-    ("XCPU", 24),
-    ("XFSZ", 25),
-    ("VTALRM", 26),
-    ("PROF", 27),
-    ("WINCH", 28),
-    ("IO", 29),
-    ("PWR", 30),
-    ("SYS", 31),
-];
-
-/// A signal by name (`USR1`, `SIGUSR1`, any case) or number (1 to 64).
-pub fn parse_signal(text: &str) -> Option<i32> {
-    let text = text.trim();
-    if let Ok(number) = text.parse::<i32>() {
-        return (1..=64).contains(&number).then_some(number);
-    }
-    let upper = text.to_ascii_uppercase();
-    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
-    SIGNALS
-        .iter()
-        .find(|(known, _)| *known == name)
-        .map(|(_, number)| *number)
 }
 
 /// The job filters; every one given must match.

@@ -322,21 +322,7 @@ pub fn id_ranges(ids: &[u32]) -> String {
     let mut sorted = ids.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
-    let mut parts: Vec<String> = Vec::new();
-    let mut iter = sorted.into_iter().peekable();
-    while let Some(first) = iter.next() {
-        let mut last = first;
-        while iter.peek() == Some(&(last + 1)) {
-            last += 1;
-            iter.next();
-        }
-        parts.push(if first == last {
-            first.to_string()
-        } else {
-            format!("{first}-{last}")
-        });
-    }
-    parts.join(",")
+    crate::format::array::compress(&sorted)
 }
 
 /// Facts about the machine that `show node` prints and the daemon does

@@ -2,11 +2,12 @@
 //! `usr1` or `10`.
 
 /// Signal names without the `SIG` prefix and their Linux numbers.
-const SIGNALS: [(&str, i32); 20] = [
+const SIGNALS: &[(&str, i32)] = &[
     ("HUP", 1),
     ("INT", 2),
     ("QUIT", 3),
     ("ILL", 4),
+    ("TRAP", 5),
     ("ABRT", 6),
     ("BUS", 7),
     ("FPE", 8),
@@ -17,12 +18,22 @@ const SIGNALS: [(&str, i32); 20] = [
     ("PIPE", 13),
     ("ALRM", 14),
     ("TERM", 15),
+    ("STKFLT", 16),
     ("CHLD", 17),
     ("CONT", 18),
     ("STOP", 19),
     ("TSTP", 20),
     ("TTIN", 21),
     ("TTOU", 22),
+    ("URG", 23),
+    ("XCPU", 24),
+    ("XFSZ", 25),
+    ("VTALRM", 26),
+    ("PROF", 27),
+    ("WINCH", 28),
+    ("IO", 29),
+    ("PWR", 30),
+    ("SYS", 31),
 ];
 
 /// The number of a signal given by name (any case, `SIG` optional) or number.
