@@ -85,11 +85,23 @@ fn a_system_daemon_runs_each_job_as_its_submitter_and_keeps_users_apart() {
     if skip_unless_root_with_useradd() {
         return;
     }
-    let (Some(alice), Some(bob)) = (TestUser::create("a"), TestUser::create("b")) else {
+    let (Some(alice), Some(bob), Some(carol)) = (
+        TestUser::create("a"),
+        TestUser::create("b"),
+        TestUser::create("c"),
+    ) else {
         println!("skipped: useradd could not create the test users");
         return;
     };
-    let d = TestDaemon::start(&["--system", "--cpus", "1", "--kill-wait", "1"]);
+    let d = TestDaemon::start(&[
+        "--system",
+        "--cpus",
+        "1",
+        "--kill-wait",
+        "1",
+        "--operator",
+        &carol.name,
+    ]);
     // Let the users reach the socket inside the test's directory.
     std::fs::set_permissions(d.dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let socket_mode = std::fs::metadata(&d.socket).expect("socket").mode() & 0o777;
@@ -167,6 +179,12 @@ fn a_system_daemon_runs_each_job_as_its_submitter_and_keeps_users_apart() {
     assert_eq!(d.job(queued).state, JobState::Pending);
     let refused = bob.run(&d, &bob_dir, "ccontrol", &["hold", &queued.to_string()]);
     assert_ne!(refused.code, 0);
+    // An operator may.
+    let carol_dir = home_of(&d, &carol);
+    carol
+        .run(&d, &carol_dir, "ccontrol", &["hold", &queued.to_string()])
+        .ok();
+    assert!(d.job(queued).reason.is_hold());
     d.run("ccancel", &[&queued.to_string(), &blocker.to_string()])
         .ok();
     d.wait_for(queued, JobState::Cancelled, SHORT);
