@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::dependencies::{self, Evaluation};
+use super::dependencies;
 use super::executor::{self, Control, Ending, Launch, Outcome, Report, Supervisor};
 use super::job::{
     ArrayTask, Dependencies, FinalState, Hold, Job, JobOptions, JobSpec, Phase, Progress,
@@ -265,16 +265,28 @@ impl Daemon {
         }
         let now = Utc::now();
         let timer = std::time::Instant::now();
-        let (started, doomed, recheck_at) = {
+        let (started, notes) = {
             let mut state = self.state();
-            let (candidates, doomed, recheck_at) = self.candidates(&mut state, now);
             let State {
                 jobs,
                 queue,
                 running,
                 tracker,
+                fresh,
             } = &mut *state;
+            let running_in = running_groups(jobs, running);
+            let mut notes = PassNotes::default();
+            // Candidates are made lazily: First Fit stops once no CPU is
+            // left, so a pass costs what it looks at, not the queue's length.
+            let candidates = queue
+                .iter()
+                .filter_map(|key| self.candidate(key.id(), jobs, &running_in, now, &mut notes));
             let plan = first_fit(candidates, tracker);
+            for (id, dependency) in std::mem::take(&mut notes.dependencies) {
+                if let Some(job) = jobs.get_mut(&id) {
+                    job.spec.dependency = Some(dependency);
+                }
+            }
             for (id, reason) in plan.reasons {
                 if let Some(Job {
                     phase: Phase::Pending { reason: shown, .. },
@@ -282,6 +294,25 @@ impl Daemon {
                 }) = jobs.get_mut(&id)
                 {
                     *shown = reason;
+                }
+            }
+            // New jobs the pass did not reach wait behind the jobs it did.
+            let head = queue.first().map(|key| key.id());
+            for id in fresh.drain(..) {
+                if let Some(Job {
+                    phase:
+                        Phase::Pending {
+                            reason: shown @ Reason::None,
+                            hold: None,
+                        },
+                    ..
+                }) = jobs.get_mut(&id)
+                {
+                    *shown = if head == Some(id) {
+                        Reason::Resources
+                    } else {
+                        Reason::Priority
+                    };
                 }
             }
             let mut started = Vec::with_capacity(plan.starts.len());
@@ -298,16 +329,16 @@ impl Daemon {
                 running.insert(id, Running::default());
                 started.push(job.clone());
             }
-            (started, doomed, recheck_at)
+            (started, notes)
         };
         self.passes.fetch_add(1, Ordering::Relaxed);
         self.last_pass_micros
             .store(timer.elapsed().as_micros() as u64, Ordering::Relaxed);
-        if let Some(at) = recheck_at {
+        if let Some(at) = notes.recheck_at {
             self.wake_at(at);
         }
-        if !doomed.is_empty() {
-            self.cancel_unsatisfiable(doomed).await;
+        if !notes.doomed.is_empty() {
+            self.cancel_unsatisfiable(notes.doomed).await;
         }
         if started.is_empty() {
             return;
@@ -337,87 +368,56 @@ impl Daemon {
         }
     }
 
-    /// The pending jobs in queue order as the scheduler sees them; also the
-    /// jobs whose dependency failed and must be cancelled, and when to look
-    /// again for begin times and delays.
-    fn candidates(
+    /// A pending job as the scheduler sees it: whether anything but
+    /// resources holds it back (hold, begin time, dependency) and the caps
+    /// it counts against. What the pass learns on the way (dependency
+    /// progress, jobs to cancel, when to look again) goes to `notes`.
+    fn candidate(
         &self,
-        state: &mut State,
+        id: JobId,
+        jobs: &HashMap<JobId, Job>,
+        running_in: &HashMap<String, u32>,
         now: DateTime<Utc>,
-    ) -> (Vec<Candidate>, Vec<JobId>, Option<DateTime<Utc>>) {
-        let mut running_in: HashMap<String, u32> = HashMap::new();
-        for id in state.running.keys() {
-            if let Some(job) = state.jobs.get(id) {
-                for group in groups(&job.spec) {
-                    *running_in.entry(group).or_default() += 1;
-                }
-            }
+        notes: &mut PassNotes,
+    ) -> Option<Candidate> {
+        let job = jobs.get(&id)?;
+        let Phase::Pending { reason, hold } = job.phase else {
+            return None;
+        };
+        let mut blocked = hold.map(Hold::reason);
+        if blocked.is_none()
+            && let Some(begin) = job.spec.begin_time
+            && begin > now
+        {
+            blocked = Some(Reason::BeginTime);
+            notes.recheck(begin);
         }
-        let mut recheck_at: Option<DateTime<Utc>> = None;
-        let mut doomed = Vec::new();
-        let mut candidates = Vec::with_capacity(state.queue.len());
-        let order: Vec<JobId> = state.queue.iter().map(|key| key.id()).collect();
-        for id in order {
-            let Some(job) = state.jobs.get(&id) else {
-                continue;
-            };
-            let Phase::Pending { reason, hold } = job.phase else {
-                continue;
-            };
-            let mut blocked = hold.map(Hold::reason);
-            if blocked.is_none()
-                && let Some(begin) = job.spec.begin_time
-                && begin > now
-            {
-                blocked = Some(Reason::BeginTime);
-                recheck_at = Some(recheck_at.map_or(begin, |at| at.min(begin)));
+        if blocked.is_none()
+            && let Some(dependency) = &job.spec.dependency
+        {
+            let mut dependency = dependency.clone();
+            let evaluation = dependencies::evaluate(&mut dependency, jobs, &self.store, now);
+            notes.dependencies.push((id, dependency));
+            if let Some(at) = evaluation.recheck_at {
+                notes.recheck(at);
             }
-            if blocked.is_none() && job.spec.dependency.is_some() {
-                let mut dependency = job.spec.dependency.clone();
-                let evaluation = dependency
-                    .as_mut()
-                    .map(|d| dependencies::evaluate(d, &state.jobs, &self.store, now));
-                if let Some(job) = state.jobs.get_mut(&id) {
-                    job.spec.dependency = dependency;
+            blocked = match evaluation.progress {
+                Progress::Satisfied => None,
+                Progress::Waiting => Some(Reason::Dependency),
+                Progress::Failed if job.spec.kill_on_invalid_dep => {
+                    notes.doomed.push(id);
+                    return None;
                 }
-                if let Some(Evaluation {
-                    progress,
-                    recheck_at: at,
-                }) = evaluation
-                {
-                    if let Some(at) = at {
-                        recheck_at = Some(recheck_at.map_or(at, |r| r.min(at)));
-                    }
-                    blocked = match progress {
-                        Progress::Satisfied => None,
-                        Progress::Waiting => Some(Reason::Dependency),
-                        Progress::Failed => {
-                            let kill = state
-                                .jobs
-                                .get(&id)
-                                .is_some_and(|j| j.spec.kill_on_invalid_dep);
-                            if kill {
-                                doomed.push(id);
-                                continue;
-                            }
-                            Some(Reason::DependencyNeverSatisfied)
-                        }
-                    };
-                }
-            }
-            let Some(job) = state.jobs.get(&id) else {
-                continue;
+                Progress::Failed => Some(Reason::DependencyNeverSatisfied),
             };
-            let limits = limits_of(&job.spec, &running_in);
-            candidates.push(Candidate {
-                id,
-                request: job.spec.request,
-                reason,
-                blocked,
-                limits,
-            });
         }
-        (candidates, doomed, recheck_at)
+        Some(Candidate {
+            id,
+            request: job.spec.request,
+            reason,
+            blocked,
+            limits: limits_of(&job.spec, running_in),
+        })
     }
 
     /// Wakes the scheduler at `at` (a begin time or a dependency delay).
@@ -839,6 +839,39 @@ pub(super) async fn prune_history(daemon: Arc<Daemon>, keep: Duration) {
             Err(e) => log(format_args!("history: cannot prune: {e}")),
         }
     }
+}
+
+/// What a scheduling pass learns besides its plan.
+#[derive(Default)]
+struct PassNotes {
+    /// Dependency conditions brought up to date.
+    dependencies: Vec<(JobId, Dependencies)>,
+    /// Jobs whose dependency failed and that asked to be cancelled then.
+    doomed: Vec<JobId>,
+    /// The earliest time a begin time or dependency delay runs out.
+    recheck_at: Option<DateTime<Utc>>,
+}
+
+impl PassNotes {
+    fn recheck(&mut self, at: DateTime<Utc>) {
+        self.recheck_at = Some(self.recheck_at.map_or(at, |r| r.min(at)));
+    }
+}
+
+/// How many jobs of each capped group run now.
+fn running_groups(
+    jobs: &HashMap<JobId, Job>,
+    running: &HashMap<JobId, Running>,
+) -> HashMap<String, u32> {
+    let mut counts: HashMap<String, u32> = HashMap::new();
+    for id in running.keys() {
+        if let Some(job) = jobs.get(id) {
+            for group in groups(&job.spec) {
+                *counts.entry(group).or_default() += 1;
+            }
+        }
+    }
+    counts
 }
 
 /// The groups a job counts in for running-at-once caps.

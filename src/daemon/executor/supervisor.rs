@@ -68,7 +68,7 @@ impl Supervisor {
     /// `conductord` executable `exe`. Blocks for the few milliseconds until
     /// the supervisor has said its pid.
     pub fn start(exe: &Path, dir: &Path, plan: &LaunchPlan) -> io::Result<Supervisor> {
-        write_atomically(&dir.join(PLAN), plan)?;
+        write_json(&dir.join(PLAN), plan, Survive::ProcessCrash)?;
         let log = File::create(dir.join("supervisor.log"))?;
         let mut command = Command::new(exe);
         command
@@ -154,7 +154,7 @@ impl Supervisor {
             Control::Signal { .. } => Signal::USR1,
             _ => Signal::TERM,
         };
-        if write_atomically(&self.dir.join(CONTROL), &control).is_ok() {
+        if write_json(&self.dir.join(CONTROL), &control, Survive::ProcessCrash).is_ok() {
             // ESRCH only says the supervisor has just exited.
             let _ = pidfd_send_signal(self.pidfd.as_fd(), signal);
         }
@@ -264,7 +264,7 @@ async fn supervise_job(dir: &Path) -> i32 {
         start_ticks: start_ticks(me).unwrap_or(0),
         job_pid: None,
     };
-    if let Err(e) = write_atomically(&dir.join(IDENTITY), &identity) {
+    if let Err(e) = write_json(&dir.join(IDENTITY), &identity, Survive::ProcessCrash) {
         return finish(
             dir,
             &Report::LaunchFailed(format!("cannot record the supervisor: {e}")),
@@ -275,7 +275,7 @@ async fn supervise_job(dir: &Path) -> i32 {
         Err(reason) => return finish(dir, &Report::LaunchFailed(reason)),
     };
     identity.job_pid = child.id().map(|pid| pid as i32);
-    if let Err(e) = write_atomically(&dir.join(IDENTITY), &identity) {
+    if let Err(e) = write_json(&dir.join(IDENTITY), &identity, Survive::ProcessCrash) {
         eprintln!("supervisor: cannot record the job's pid: {e}");
     }
     let (requests, controls) = unbounded_channel();
@@ -305,7 +305,7 @@ async fn supervise_job(dir: &Path) -> i32 {
 }
 
 fn finish(dir: &Path, report: &Report) -> i32 {
-    match write_atomically(&dir.join(OUTCOME), report) {
+    match write_json(&dir.join(OUTCOME), report, Survive::MachineCrash) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("supervisor: cannot record the outcome: {e}");
@@ -361,15 +361,31 @@ fn start_ticks(pid: i32) -> Option<u64> {
     rest.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// How a file written for the other side must survive.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Survive {
+    /// A crash of the daemon or of the supervisor: the page cache is
+    /// enough, as every process sees it at once.
+    ProcessCrash,
+    /// A crash of the machine as well: fsync the file and its directory.
+    MachineCrash,
+}
+
 /// Writes JSON to `path` so that readers see the old file or the whole new
-/// one: a temporary file, fsync, rename, fsync of the directory.
-fn write_atomically<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
+/// one (a temporary file renamed over it). Only what must outlive the
+/// machine (the job's outcome) pays for fsync: the rest describes processes
+/// that a machine crash ends anyway.
+fn write_json<T: Serialize>(path: &Path, value: &T, survive: Survive) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
     let mut file = File::create(&tmp)?;
     serde_json::to_writer(&mut file, value)?;
-    file.sync_all()?;
+    if survive == Survive::MachineCrash {
+        file.sync_all()?;
+    }
     fs::rename(&tmp, path)?;
-    if let Some(parent) = path.parent() {
+    if survive == Survive::MachineCrash
+        && let Some(parent) = path.parent()
+    {
         File::open(parent)?.sync_all()?;
     }
     Ok(())
@@ -396,7 +412,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("x.json");
         let report = Report::LaunchFailed("why".into());
-        write_atomically(&path, &report).expect("write");
+        write_json(&path, &report, Survive::MachineCrash).expect("write");
         assert_eq!(read_json::<Report>(&path).expect("read"), report);
         assert!(!path.with_extension("tmp").exists());
     }
