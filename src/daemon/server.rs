@@ -280,7 +280,7 @@ async fn submit(
 }
 
 async fn list(State(daemon): Shared, RawQuery(query): RawQuery) -> Reply<axum::Json<JobList>> {
-    let query: ListQuery = serde_urlencoded_query(query.as_deref().unwrap_or(""))?;
+    let query: ListQuery = parse_query(query.as_deref().unwrap_or(""))?;
     let filter = Filter::parse(&query)?;
     let mut jobs: Vec<JobInfo> = {
         let state = daemon.state();
@@ -420,7 +420,7 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
         .map_err(|e| Failure::bad_request(format!("invalid request body: {e}")))
 }
 
-fn serde_urlencoded_query<T: DeserializeOwned>(query: &str) -> Result<T, Failure> {
+fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, Failure> {
     axum::extract::Query::<T>::try_from_uri(
         &format!("/?{query}")
             .parse()
