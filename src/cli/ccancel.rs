@@ -445,7 +445,20 @@ fn cancel_by_id(
     prog: &str,
     console: &mut Console<'_>,
 ) -> Result<bool, Error> {
-    let active = client.list(&ListQuery::default())?;
+    // Only the named jobs (an array's id brings its tasks), not the queue.
+    let named: Vec<String> = plan
+        .targets
+        .iter()
+        .filter_map(|target| target.as_ref().ok().map(|t| t.job.to_string()))
+        .collect();
+    let active = if named.is_empty() {
+        Vec::new()
+    } else {
+        client.list(&ListQuery {
+            ids: Some(named.join(",")),
+            ..ListQuery::default()
+        })?
+    };
     let in_array = |target: &Target| -> Vec<&JobInfo> {
         active
             .iter()
