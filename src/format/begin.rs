@@ -22,14 +22,17 @@ pub fn parse_begin(text: &str, now: DateTime<Local>) -> Result<DateTime<Local>> 
                 .len();
         let count: i64 = amount[..digits].parse().map_err(|_| invalid())?;
         let unit = match &amount[digits..] {
-            "" | "s" | "sec" | "secs" | "second" | "seconds" => Duration::seconds(count),
-            "m" | "min" | "mins" | "minute" | "minutes" => Duration::minutes(count),
-            "h" | "hour" | "hours" => Duration::hours(count),
-            "d" | "day" | "days" => Duration::days(count),
-            "w" | "week" | "weeks" => Duration::weeks(count),
+            "" | "s" | "sec" | "secs" | "second" | "seconds" => Duration::try_seconds(count),
+            "m" | "min" | "mins" | "minute" | "minutes" => Duration::try_minutes(count),
+            "h" | "hour" | "hours" => Duration::try_hours(count),
+            "d" | "day" | "days" => Duration::try_days(count),
+            "w" | "week" | "weeks" => Duration::try_weeks(count),
             _ => return Err(invalid()),
         };
-        return Ok(now + unit);
+        // An offset past what chrono can hold is refused, not a panic.
+        return unit
+            .and_then(|unit| now.checked_add_signed(unit))
+            .ok_or_else(invalid);
     }
     let today = now.date_naive();
     let at = |date: NaiveDate, hour: u32| local(date.and_hms_opt(hour, 0, 0).ok_or_else(invalid)?);
@@ -177,6 +180,24 @@ mod tests {
         assert_eq!(begin("12-24"), "2026-12-24T00:00:00");
         assert_eq!(begin("122426"), "2026-12-24T00:00:00");
         assert_eq!(begin("12/24/26"), "2026-12-24T00:00:00");
+    }
+
+    #[test]
+    fn offsets_past_chrono_s_range_are_refused_not_a_panic() {
+        // Found by fuzz/ (begin): `now + Duration` overflowed and panicked,
+        // and so did `Duration::weeks` for a huge count.
+        for text in [
+            "now+2202208881881886",
+            "now+9223372036854775807weeks",
+            "now+9223372036854775807",
+            "now+300000000000days",
+        ] {
+            assert!(parse_begin(text, now()).is_err(), "{text}");
+        }
+        assert_eq!(
+            parse_begin("now+1000weeks", now()).ok(),
+            Some(now() + Duration::weeks(1000))
+        );
     }
 
     #[test]

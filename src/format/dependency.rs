@@ -103,14 +103,15 @@ pub fn parse_dependency(text: &str) -> Result<Dependency> {
             "afternotok" => DependencyKind::AfterNotOk,
             "singleton" => DependencyKind::Singleton,
             id if id.chars().next().is_some_and(|c| c.is_ascii_digit()) => {
-                conditions.push(Condition {
-                    kind: DependencyKind::AfterAny,
-                    job: Some(parse_ref(id).ok_or_else(invalid)?),
-                });
-                for id in parts {
+                // Bare ids are afterany, which takes no `+delay`.
+                for id in std::iter::once(id).chain(parts) {
+                    let job = parse_ref(id).ok_or_else(invalid)?;
+                    if job.delay_minutes > 0 {
+                        return Err(invalid());
+                    }
                     conditions.push(Condition {
                         kind: DependencyKind::AfterAny,
-                        job: Some(parse_ref(id).ok_or_else(invalid)?),
+                        job: Some(job),
                     });
                 }
                 continue;
@@ -178,6 +179,18 @@ mod tests {
         assert_eq!(dep.conditions[1].job, None);
         let bare = parse_dependency("7:8").expect("valid");
         assert_eq!(bare.conditions[0].kind, DependencyKind::AfterAny);
+    }
+
+    #[test]
+    fn bare_ids_take_no_delay_like_afterany() {
+        // Found by fuzz/ (array_and_dependency): `9+6` parsed as afterany
+        // with a delay, which `afterany:9+6` (its printed form) refuses.
+        for text in ["9+6", "9:10+1", "9_2+1"] {
+            assert!(parse_dependency(text).is_err(), "{text}");
+        }
+        assert!(parse_dependency("afterany:9+6").is_err());
+        let dep = parse_dependency("9+0").expect("a zero delay is no delay");
+        assert_eq!(dep.conditions[0].to_string(), "afterany:9");
     }
 
     #[test]

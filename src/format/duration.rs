@@ -36,22 +36,24 @@ pub fn parse_time_limit(text: &str) -> Result<TimeLimit, Error> {
         .split(':')
         .map(number)
         .collect::<Result<Vec<_>, _>>()?;
-    let seconds = match (days, parts.as_slice()) {
-        (None, [minutes]) => minutes * 60,
-        (None, [minutes, seconds]) => minutes * 60 + seconds,
-        (None, [hours, minutes, seconds]) => hours * 3600 + minutes * 60 + seconds,
-        (Some(days), clock) => {
-            let days = number(days)?;
-            let clock = match clock {
-                [hours] => hours * 3600,
-                [hours, minutes] => hours * 3600 + minutes * 60,
-                [hours, minutes, seconds] => hours * 3600 + minutes * 60 + seconds,
-                _ => return Err(invalid()),
-            };
-            days * 86_400 + clock
-        }
+    // Each part is weighed by its unit and summed; a limit past u64 seconds
+    // is refused rather than overflowing.
+    let units: &[u64] = match (days.is_some(), parts.len()) {
+        (false, 1) => &[60],
+        (false, 2) => &[60, 1],
+        (false, 3) => &[3600, 60, 1],
+        (true, 1) => &[3600],
+        (true, 2) => &[3600, 60],
+        (true, 3) => &[3600, 60, 1],
         _ => return Err(invalid()),
     };
+    let days = days.map(number).transpose()?.unwrap_or(0);
+    let seconds = std::iter::once((days, 86_400))
+        .chain(parts.iter().copied().zip(units.iter().copied()))
+        .try_fold(0u64, |total, (value, unit)| {
+            value.checked_mul(unit)?.checked_add(total)
+        })
+        .ok_or_else(invalid)?;
     Ok((seconds > 0).then_some(seconds))
 }
 
@@ -114,6 +116,21 @@ mod tests {
         for text in ["UNLIMITED", "infinite", "-1", "0", "0:00"] {
             assert_eq!(parse_time_limit(text).ok(), Some(None), "{text}");
         }
+    }
+
+    #[test]
+    fn limits_past_u64_seconds_are_refused_not_overflowed() {
+        // Found by fuzz/ (time_limit): 18 digits of minutes overflowed
+        // `minutes * 60` and panicked.
+        assert!(parse_time_limit("444644444444444444").is_err());
+        assert!(parse_time_limit("307445734561825861").is_err());
+        assert!(parse_time_limit("99999999999999999-0").is_err());
+        assert!(parse_time_limit("0:0:18446744073709551615").is_ok());
+        assert!(parse_time_limit("1:0:18446744073709551615").is_err());
+        assert_eq!(
+            parse_time_limit("307445734561825860").ok(),
+            Some(Some(307_445_734_561_825_860 * 60))
+        );
     }
 
     #[test]
