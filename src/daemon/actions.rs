@@ -185,13 +185,21 @@ impl Daemon {
                     spec.name.clone_from(name);
                 }
                 if let Some(limit) = request.time_limit {
+                    if limit > super::lifecycle::MAX_TIME_LIMIT_SECS {
+                        return Err(Error::Invalid(
+                            "Requested time limit is invalid (missing or exceeds some limit)"
+                                .into(),
+                        ));
+                    }
                     spec.time_limit = (limit > 0).then_some(limit);
                 }
                 if let Some(nice) = request.nice {
                     if nice < spec.nice && caller.uid != 0 {
                         return Err(Error::PermissionDenied);
                     }
-                    spec.priority += i64::from(spec.nice - nice);
+                    spec.priority = spec
+                        .priority
+                        .saturating_add(i64::from(spec.nice) - i64::from(nice));
                     spec.nice = nice;
                 }
                 if let Some(priority) = request.priority {

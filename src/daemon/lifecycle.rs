@@ -39,6 +39,10 @@ pub(super) enum End {
     Lost,
 }
 
+/// The longest time limit accepted (a century): longer ones are surely
+/// mistakes, and time arithmetic stays far from overflow.
+pub(super) const MAX_TIME_LIMIT_SECS: u64 = 100 * 365 * 86_400;
+
 /// The largest script the daemon accepts, in bytes.
 const MAX_SCRIPT_BYTES: usize = 4 << 20;
 
@@ -48,6 +52,7 @@ impl Daemon {
     /// after the commit.
     pub(super) async fn submit(&self, request: SubmitRequest, caller: Caller) -> Result<JobId> {
         let (spec, array) = self.validate(&request, caller)?;
+        let user = spec.user.clone();
         let hold = request.hold.then_some(Hold::User);
         let phase = Phase::Pending {
             reason: hold.map_or(Reason::None, Hold::reason),
@@ -67,7 +72,9 @@ impl Daemon {
             })
             .collect();
         let ids = self.store.insert(new).await?;
-        let first = ids[0];
+        let first = *ids
+            .first()
+            .ok_or_else(|| Error::Other("the store assigned no id".into()))?;
         {
             let mut state = self.state();
             for (id, mut spec) in ids.iter().zip(tasks) {
@@ -83,8 +90,7 @@ impl Daemon {
         }
         let request = request.resources();
         log(format_args!(
-            "job {first} submitted by {} ({} CPUs, {} MiB, {} GPUs{})",
-            users::user_name(caller.uid),
+            "job {first} submitted by {user} ({} CPUs, {} MiB, {} GPUs{})",
             request.cpus,
             request.memory_mb,
             request.gpus,
@@ -167,6 +173,12 @@ impl Daemon {
             }
             _ => self.config.partition.clone(),
         };
+        if request
+            .time_limit
+            .is_some_and(|limit| limit > MAX_TIME_LIMIT_SECS)
+        {
+            return invalid("Requested time limit is invalid (missing or exceeds some limit)");
+        }
         if request.memory_mb.is_some() && request.memory_per_cpu_mb.is_some() {
             return invalid("--mem and --mem-per-cpu are mutually exclusive");
         }
@@ -528,7 +540,8 @@ impl Daemon {
             return;
         }
         if self.stopping.load(Ordering::SeqCst) {
-            self.finish(id, End::LaunchFailed("the daemon is stopping".into()));
+            // Its start is on disk but nothing ran: the next daemon finds no
+            // supervisor for it and queues it again.
             return;
         }
         let dir = self.job_dir(id, *start_time);

@@ -518,6 +518,13 @@ fn the_api_answers_malformed_requests_with_json_errors() {
     let (status, body) = post(r#"{"name":"x","unexpected":1}"#);
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("unknown field"), "{body}");
+    let huge = format!(
+        r##"{{"name":"x","script":"#!/bin/sh\n","work_dir":"{w}","submit_dir":"{w}","ntasks":1,"cpus_per_task":1,"time_limit":18446744073709551615}}"##,
+        w = d.work.display()
+    );
+    let (status, body) = post(&huge);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("Requested time limit is invalid"), "{body}");
     let (status, _) =
         d.raw_http("GET /v1/nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert_eq!(status, 404);
