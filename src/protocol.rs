@@ -448,10 +448,10 @@ pub struct JobInfo {
     pub memory_mb: u64,
     pub gpus: u32,
     /// Concrete CPU ids while running or after the job ran.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cpu_ids: Vec<u32>,
     /// Concrete GPU ids while running or after the job ran.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gpu_ids: Vec<u32>,
     /// The node the job runs or ran on.
     pub node: Option<String>,
@@ -476,22 +476,22 @@ pub struct JobInfo {
     #[serde(default)]
     pub submit_dir: PathBuf,
     /// The script file as named at submit; `None` for stdin and `--wrap`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<PathBuf>,
     /// For an array task: the array's job id (the id cbatch printed).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub array_job_id: Option<JobId>,
     /// For an array task: its index.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub array_task_id: Option<u32>,
     /// For an array task: the `%N` limit of tasks running at once.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub array_max_running: Option<u32>,
     /// Dependencies not yet satisfied, in Slurm's syntax; `None` when none remain.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dependency: Option<String>,
     /// Not eligible before this time.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub begin_time: Option<DateTime<Utc>>,
     /// Scheduling priority: higher starts first.
     #[serde(default)]
@@ -502,23 +502,23 @@ pub struct JobInfo {
     #[serde(default)]
     pub restarts: u32,
     /// Who cancelled the job, for `CANCELLED by <uid>`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancelled_by: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub exclusive: bool,
     /// Memory per CPU when it was asked that way.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_per_cpu_mb: Option<u64>,
     /// The script's peak resident memory in KiB, once it has ended.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_rss_kb: Option<u64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qos: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wckey: Option<String>,
 }
 
