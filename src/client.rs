@@ -15,9 +15,9 @@ use serde::de::DeserializeOwned;
 use crate::error::{Error, Result};
 use crate::paths;
 use crate::protocol::{
-    ApiError, CancelResponse, DaemonConfig, DebugState, Health, HoldRequest, JobId, JobInfo,
-    JobList, ListQuery, NodeInfo, SignalRequest, SubmitRequest, SubmitResponse, TestOnlyResponse,
-    UpdateRequest,
+    ApiError, CancelManyRequest, CancelManyResponse, CancelResponse, CancelResult, DaemonConfig,
+    DebugState, Health, HoldRequest, JobId, JobInfo, JobList, ListQuery, NodeInfo, SignalRequest,
+    SubmitRequest, SubmitResponse, TestOnlyResponse, UpdateRequest,
 };
 
 /// Environment variable naming the server: `unix:/path`, a bare path, or
@@ -164,6 +164,15 @@ impl Client {
     /// Cancels a job (idempotent).
     pub fn cancel(&self, id: JobId) -> Result<CancelResponse> {
         self.call(Method::POST, &format!("/v1/jobs/{id}/cancel"), None::<&()>)
+    }
+
+    /// Cancels many jobs with one request and one commit; one result per
+    /// id, in order.
+    pub fn cancel_many(&self, ids: &[JobId]) -> Result<Vec<CancelResult>> {
+        let request = CancelManyRequest { ids: ids.to_vec() };
+        let reply: CancelManyResponse =
+            self.call(Method::POST, "/v1/jobs/cancel", Some(&request))?;
+        Ok(reply.results)
     }
 
     /// Sends a signal to a running job (`ccancel --signal`).

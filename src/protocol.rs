@@ -634,13 +634,34 @@ pub struct JobList {
 }
 
 /// Reply to `POST /v1/jobs/{id}/cancel`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CancelResponse {
     pub job_id: JobId,
     /// The state before the request: a terminal state means nothing was done.
     pub previous_state: JobState,
     /// The state now; a running job stays RUNNING until its processes are gone.
     pub state: JobState,
+}
+
+/// `POST /v1/jobs/cancel`: cancel many jobs with one commit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelManyRequest {
+    pub ids: Vec<JobId>,
+}
+
+/// Reply to `POST /v1/jobs/cancel`: one result per id, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelManyResponse {
+    pub results: Vec<CancelResult>,
+}
+
+/// What cancelling one job of a `CancelManyRequest` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelResult {
+    Done(CancelResponse),
+    Failed { job_id: JobId, error: ApiError },
 }
 
 /// Reply to `GET /v1/node`: the node and its resources.

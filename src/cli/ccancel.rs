@@ -14,7 +14,7 @@ use crate::client::Client;
 use crate::error::Error;
 use crate::format::array::parse_array;
 use crate::format::signal::parse_signal;
-use crate::protocol::{JobId, JobInfo, JobState, ListQuery, SignalRequest};
+use crate::protocol::{CancelResult, JobId, JobInfo, JobState, ListQuery, SignalRequest};
 use crate::users;
 
 use super::cqueue::parse_slurm_state;
@@ -564,6 +564,40 @@ fn queue(members: &[&JobInfo], first: &mut Vec<Action>, later: &mut Vec<Result<A
     }
 }
 
+/// Cancels the chosen jobs with one request (one commit for the pending
+/// ones), reporting each that could not be cancelled.
+fn cancel_together(
+    chosen: &[&JobInfo],
+    plan: &Plan,
+    client: &Client,
+    prog: &str,
+    console: &mut Console<'_>,
+) -> Result<bool, Error> {
+    if chosen.is_empty() {
+        return Ok(true);
+    }
+    if plan.verbose {
+        for job in chosen {
+            console.say(&format!("{prog}: Terminating job {}", job.display_id()));
+        }
+    }
+    let ids: Vec<JobId> = chosen.iter().map(|job| job.job_id).collect();
+    let mut ok = true;
+    for (job, result) in chosen.iter().zip(client.cancel_many(&ids)?) {
+        if let CancelResult::Failed { error, .. } = result {
+            ok = false;
+            if !plan.quiet {
+                console.say(&format!(
+                    "{prog}: error: Kill job error on job id {}: {}",
+                    job.display_id(),
+                    error.message
+                ));
+            }
+        }
+    }
+    Ok(ok)
+}
+
 fn kill_error(label: &str, error: &Error) -> String {
     format!("Kill job error on job id {label}: {error}")
 }
@@ -624,6 +658,9 @@ fn act_on_matches(
         .filter(|job| !named || targets.iter().any(|t| t.matches(job)))
         .collect();
     chosen.sort_by_key(|job| (job.state != JobState::Pending, job.job_id));
+    if plan.signal.is_none() && !plan.interactive {
+        return cancel_together(&chosen, plan, client, prog, console).map(|all| ok && all);
+    }
     for job in chosen {
         if plan.interactive && !console.confirm(job) {
             continue;

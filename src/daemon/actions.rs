@@ -22,70 +22,116 @@ impl Daemon {
     /// Running: its group gets SIGTERM, then SIGKILL after the grace; the job
     /// ends CANCELLED when its processes are gone. Finished: nothing to do.
     pub(super) async fn cancel(&self, id: JobId, caller: Caller) -> Result<CancelResponse> {
-        let cancelled = {
+        let mut outcomes = self.cancel_many(&[id], caller).await?;
+        outcomes.pop().unwrap_or(Err(Error::NoSuchJob(id)))
+    }
+
+    /// Cancels many jobs as `cancel` does each, with one commit for all the
+    /// pending ones. One outcome per id, in order; `Err` only when the
+    /// commit failed (then nothing was cancelled that was pending).
+    pub(super) async fn cancel_many(
+        &self,
+        ids: &[JobId],
+        caller: Caller,
+    ) -> Result<Vec<Result<CancelResponse>>> {
+        let now = Utc::now();
+        let mut outcomes: Vec<Option<Result<CancelResponse>>> =
+            (0..ids.len()).map(|_| None).collect();
+        // Whether the id is among the pending jobs cancelled in memory.
+        let mut committing = vec![false; ids.len()];
+        let mut cancelled: Vec<(usize, Job)> = Vec::new();
+        {
             let mut guard = self.state();
             let state = &mut *guard;
-            let Some(job) = state.jobs.get_mut(&id) else {
-                drop(guard);
-                let job = self.stored(id)?;
-                self.authorize(&job, caller)?;
-                return Ok(unchanged(&job));
-            };
-            self.authorize(job, caller)?;
-            match &job.phase {
-                Phase::Pending { .. } => {
-                    state.queue.remove(&queue_key(job));
-                    job.phase = Phase::Finished {
-                        state: FinalState::Cancelled,
-                        reason: Reason::None,
-                        exit_code: ExitCode::default(),
-                        allocation: None,
-                        start_time: None,
-                        end_time: Utc::now(),
-                        cancelled_by: Some(caller.uid),
-                        max_rss_kb: None,
-                    };
-                    job.clone()
-                }
-                Phase::Running { .. } => {
-                    let running = state.running.entry(id).or_default();
-                    match &running.supervisor {
-                        Some(supervisor) => supervisor.send(Control::Cancel { by_uid: caller.uid }),
-                        None => running.cancel_by = Some(caller.uid),
-                    }
-                    log(format_args!(
-                        "job {id} cancel requested by uid {}",
-                        caller.uid
-                    ));
-                    return Ok(unchanged(job));
-                }
-                Phase::Finished { .. } => return Ok(unchanged(job)),
-            }
-        };
-        if let Err(e) = self.store.update(vec![cancelled.clone()]).await {
-            // Not on disk, so not done: the job goes back to the queue.
-            let mut state = self.state();
-            if let Some(job) = state.jobs.get_mut(&id) {
-                job.phase = Phase::Pending {
-                    reason: Reason::None,
-                    hold: None,
+            for (index, &id) in ids.iter().enumerate() {
+                let Some(job) = state.jobs.get_mut(&id) else {
+                    continue;
                 };
-                let job = job.clone();
-                state.enqueue(job);
+                if let Err(e) = self.authorize(job, caller) {
+                    outcomes[index] = Some(Err(e));
+                    continue;
+                }
+                match &job.phase {
+                    Phase::Pending { .. } => {
+                        state.queue.remove(&queue_key(job));
+                        job.phase = Phase::Finished {
+                            state: FinalState::Cancelled,
+                            reason: Reason::None,
+                            exit_code: ExitCode::default(),
+                            allocation: None,
+                            start_time: None,
+                            end_time: now,
+                            cancelled_by: Some(caller.uid),
+                            max_rss_kb: None,
+                        };
+                        committing[index] = true;
+                        cancelled.push((index, job.clone()));
+                    }
+                    Phase::Running { .. } => {
+                        let running = state.running.entry(id).or_default();
+                        match &running.supervisor {
+                            Some(supervisor) => {
+                                supervisor.send(Control::Cancel { by_uid: caller.uid });
+                            }
+                            None => running.cancel_by = Some(caller.uid),
+                        }
+                        log(format_args!(
+                            "job {id} cancel requested by uid {}",
+                            caller.uid
+                        ));
+                        outcomes[index] = Some(Ok(unchanged(job)));
+                    }
+                    Phase::Finished { .. } => outcomes[index] = Some(Ok(unchanged(job))),
+                }
             }
-            return Err(e);
         }
-        self.state().jobs.remove(&id);
-        log(format_args!(
-            "job {id} cancelled while pending by uid {}",
-            caller.uid
-        ));
-        self.wake.notify_one();
-        Ok(CancelResponse {
-            job_id: id,
-            previous_state: JobState::Pending,
-            state: JobState::Cancelled,
-        })
+        // Jobs not in memory have ended for good, or never existed.
+        for (index, &id) in ids.iter().enumerate() {
+            if outcomes[index].is_none() && !committing[index] {
+                outcomes[index] = Some(self.stored(id).and_then(|job| {
+                    self.authorize(&job, caller)?;
+                    Ok(unchanged(&job))
+                }));
+            }
+        }
+        if !cancelled.is_empty() {
+            let records = cancelled.iter().map(|(_, job)| job.clone()).collect();
+            if let Err(e) = self.store.update(records).await {
+                // Not on disk, so not done: the jobs go back to the queue.
+                let mut state = self.state();
+                for (_, job) in &cancelled {
+                    if let Some(job) = state.jobs.get_mut(&job.id) {
+                        job.phase = Phase::Pending {
+                            reason: Reason::None,
+                            hold: None,
+                        };
+                        let job = job.clone();
+                        state.enqueue(job);
+                    }
+                }
+                return Err(e);
+            }
+            let mut state = self.state();
+            for (index, job) in cancelled {
+                state.jobs.remove(&job.id);
+                log(format_args!(
+                    "job {} cancelled while pending by uid {}",
+                    job.id, caller.uid
+                ));
+                outcomes[index] = Some(Ok(CancelResponse {
+                    job_id: job.id,
+                    previous_state: JobState::Pending,
+                    state: JobState::Cancelled,
+                }));
+            }
+            drop(state);
+            self.wake.notify_one();
+        }
+        Ok(outcomes
+            .into_iter()
+            .zip(ids)
+            .map(|(outcome, id)| outcome.unwrap_or(Err(Error::NoSuchJob(*id))))
+            .collect())
     }
 
     /// Delivers a signal to a running job; the job's state is left alone.

@@ -23,9 +23,9 @@ use super::store::FinishedFilter;
 use crate::error::Error;
 use crate::format::array::MAX_ARRAY_SIZE;
 use crate::protocol::{
-    ApiError, DaemonConfig, DebugState, Health, HoldRequest, JobId, JobInfo, JobList, JobState,
-    ListQuery, NodeInfo, ResourceRequest, SignalRequest, SubmitRequest, SubmitResponse,
-    TestOnlyResponse, UpdateRequest,
+    ApiError, CancelManyRequest, CancelManyResponse, CancelResult, DaemonConfig, DebugState,
+    Health, HoldRequest, JobId, JobInfo, JobList, JobState, ListQuery, NodeInfo, ResourceRequest,
+    SignalRequest, SubmitRequest, SubmitResponse, TestOnlyResponse, UpdateRequest,
 };
 use crate::users;
 
@@ -83,6 +83,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/v1/debug", get(debug))
         .route("/v1/jobs", post(submit).get(list))
         .route("/v1/jobs/test", post(test_submit))
+        .route("/v1/jobs/cancel", post(cancel_many))
         .route("/v1/jobs/{id}", get(job).patch(update))
         .route("/v1/jobs/{id}/cancel", post(cancel))
         .route("/v1/jobs/{id}/signal", post(signal))
@@ -332,6 +333,33 @@ async fn cancel(
 ) -> Reply<axum::Json<crate::protocol::CancelResponse>> {
     let id = parse_id(&id)?;
     Ok(axum::Json(daemon.cancel(id, caller).await?))
+}
+
+async fn cancel_many(
+    State(daemon): Shared,
+    ConnectInfo(caller): ConnectInfo<Caller>,
+    body: Bytes,
+) -> Reply<axum::Json<CancelManyResponse>> {
+    let request: CancelManyRequest = parse_json(&body)?;
+    let outcomes = daemon.cancel_many(&request.ids, caller).await?;
+    let results = outcomes
+        .into_iter()
+        .zip(request.ids)
+        .map(|(outcome, job_id)| match outcome {
+            Ok(done) => CancelResult::Done(done),
+            Err(error) => {
+                let failure = Failure::from(error);
+                CancelResult::Failed {
+                    job_id,
+                    error: ApiError {
+                        code: failure.code.to_string(),
+                        message: failure.message,
+                    },
+                }
+            }
+        })
+        .collect();
+    Ok(axum::Json(CancelManyResponse { results }))
 }
 
 async fn unknown_route() -> Failure {

@@ -558,3 +558,35 @@ fn the_peak_memory_of_a_job_is_measured() {
     );
     assert_eq!(out.ok(), format!("{kb}K\n"));
 }
+
+#[test]
+fn many_jobs_are_cancelled_with_one_request() {
+    let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
+    let running = d.submit(&["--wrap", "sleep 30"]);
+    d.wait_for(running, JobState::Running, SHORT);
+    let held: Vec<_> = (0..20)
+        .map(|_| d.submit(&["--hold", "--wrap", "true"]))
+        .collect();
+    let mut ids = held.clone();
+    ids.push(running);
+    ids.push(conductor::protocol::JobId(999));
+    let results = d.client().cancel_many(&ids).expect("cancel");
+    assert_eq!(results.len(), ids.len());
+    for (result, id) in results.iter().zip(&ids) {
+        match result {
+            conductor::protocol::CancelResult::Done(done) => assert_eq!(done.job_id, *id),
+            conductor::protocol::CancelResult::Failed { job_id, error } => {
+                assert_eq!((job_id.0, error.code.as_str()), (999, "not_found"));
+            }
+        }
+    }
+    for id in held {
+        assert_eq!(d.job(id).state, JobState::Cancelled);
+    }
+    d.wait_for(running, JobState::Cancelled, SHORT);
+    let out = d.run(
+        "ccancel",
+        &["-u", &conductor::users::current_uid().to_string()],
+    );
+    assert_eq!(out.ok(), "", "nothing left to cancel is no error");
+}
