@@ -254,6 +254,12 @@ impl TestDaemon {
 
 impl Drop for TestDaemon {
     fn drop(&mut self) {
+        // Jobs outlive their daemon by design; a test's jobs must not
+        // outlive the test. Their supervisors end them on SIGTERM.
+        let needle = format!("--supervise {}", self.state_dir.display());
+        for pid in processes_matching(&needle) {
+            signal(pid, "TERM");
+        }
         if let Some(mut child) = self.child.take() {
             signal(child.id(), "TERM");
             let deadline = Instant::now() + Duration::from_secs(5);
@@ -267,6 +273,23 @@ impl Drop for TestDaemon {
             let _ = child.wait();
         }
     }
+}
+
+/// Pids of processes whose command line contains `needle`.
+pub fn processes_matching(needle: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmd| {
+                String::from_utf8_lossy(&cmd)
+                    .replace('\0', " ")
+                    .contains(needle)
+            })
+        })
+        .collect()
 }
 
 /// Runs a command to completion, feeding it `stdin`.

@@ -282,14 +282,21 @@ async fn supervise_job(dir: &Path) -> i32 {
     let control_file = dir.join(CONTROL);
     tokio::spawn(async move {
         loop {
-            tokio::select! {
-                Some(()) = terminate.recv() => {}
-                Some(()) = user1.recv() => {}
+            let terminated = tokio::select! {
+                Some(()) = terminate.recv() => true,
+                Some(()) = user1.recv() => false,
                 else => break,
-            }
-            if let Ok(control) = read_json::<Control>(&control_file)
-                && requests.send(control).is_err()
-            {
+            };
+            // The daemon says what it wants in the control file; a SIGTERM
+            // that comes without one (an administrator's `kill`) ends the
+            // job as a cancel by root.
+            let control = match read_json::<Control>(&control_file) {
+                Ok(control) => control,
+                Err(_) if terminated => Control::Cancel { by_uid: 0 },
+                Err(_) => continue,
+            };
+            let _ = std::fs::remove_file(&control_file);
+            if requests.send(control).is_err() {
                 break;
             }
         }
