@@ -590,3 +590,28 @@ fn many_jobs_are_cancelled_with_one_request() {
     );
     assert_eq!(out.ok(), "", "nothing left to cancel is no error");
 }
+
+#[test]
+fn a_supervisor_killed_with_sigterm_cancels_its_job() {
+    let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
+    let id = d.submit(&["--wrap", "sleep 300"]);
+    d.wait_for(id, JobState::Running, SHORT);
+    let started = d.job(id).start_time.expect("started").timestamp_millis();
+    let identity = d
+        .state_dir
+        .join(format!("jobs/{id}-{started}/supervisor.json"));
+    let pid = || -> Option<u32> {
+        let text = std::fs::read_to_string(&identity).ok()?;
+        let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+        value["job_pid"].as_u64()?;
+        value["pid"].as_u64().map(|p| p as u32)
+    };
+    wait_until(SHORT, "the supervisor records itself", || pid().is_some());
+    crate::support::signal(pid().expect("pid"), "TERM");
+    let job = d.wait_for(id, JobState::Cancelled, SHORT);
+    assert_eq!(
+        job.cancelled_by,
+        Some(0),
+        "an administrator's kill is root's cancel"
+    );
+}
