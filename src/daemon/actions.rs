@@ -8,7 +8,6 @@ use chrono::Utc;
 use super::executor::Control;
 use super::job::{FinalState, Hold, Job, Phase};
 use super::server::Caller;
-use super::state::queue_key;
 use super::{Daemon, log};
 use crate::error::{Error, Result};
 use crate::protocol::{
@@ -53,7 +52,7 @@ impl Daemon {
                 }
                 match &job.phase {
                     Phase::Pending { .. } => {
-                        state.queue.remove(&queue_key(job));
+                        state.queue.remove(job);
                         job.phase = Phase::Finished {
                             state: FinalState::Cancelled,
                             reason: Reason::None,
@@ -360,9 +359,9 @@ impl Daemon {
             }
             let mut changed = job.clone();
             change(&mut changed)?;
-            state.queue.remove(&queue_key(job));
+            state.queue.remove(job);
             *job = changed.clone();
-            state.queue.insert(queue_key(job));
+            state.queue.insert(job);
             changed
         };
         self.store.update(vec![changed.clone()]).await?;

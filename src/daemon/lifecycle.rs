@@ -19,7 +19,7 @@ use super::job::{
 };
 use super::scheduler::{Candidate, Limit, first_fit};
 use super::server::Caller;
-use super::state::{Running, State, queue_key};
+use super::state::{Running, State};
 use super::store::NewJob;
 use super::{Daemon, log};
 use crate::error::{Error, Result};
@@ -291,7 +291,7 @@ impl Daemon {
             // Candidates are made lazily: First Fit stops once no CPU is
             // left, so a pass costs what it looks at, not the queue's length.
             let candidates = queue
-                .iter()
+                .ready()
                 .filter_map(|key| self.candidate(key.id(), jobs, &running_in, now, &mut notes));
             let plan = first_fit(candidates, tracker);
             for (id, dependency) in std::mem::take(&mut notes.dependencies) {
@@ -309,7 +309,7 @@ impl Daemon {
                 }
             }
             // New jobs the pass did not reach wait behind the jobs it did.
-            let head = queue.first().map(|key| key.id());
+            let head = queue.first_ready().map(|key| key.id());
             for id in fresh.drain(..) {
                 if let Some(Job {
                     phase:
@@ -333,7 +333,7 @@ impl Daemon {
                     tracker.release(id);
                     continue;
                 };
-                queue.remove(&queue_key(job));
+                queue.remove(job);
                 job.phase = Phase::Running {
                     allocation,
                     start_time: now,
@@ -471,7 +471,7 @@ impl Daemon {
             ids.iter()
                 .filter_map(|id| {
                     let job = state.jobs.get_mut(id)?;
-                    state.queue.remove(&queue_key(job));
+                    state.queue.remove(job);
                     job.phase = Phase::Finished {
                         state: FinalState::Cancelled,
                         reason: Reason::DependencyNeverSatisfied,

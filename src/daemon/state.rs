@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::daemon::executor::Supervisor;
-use crate::daemon::job::Job;
+use crate::daemon::job::{Job, Phase};
 use crate::daemon::scheduler::QueueKey;
 use crate::daemon::tracker::ResourceTracker;
 use crate::protocol::{JobId, JobState};
@@ -24,7 +24,7 @@ pub struct State {
     /// is committed (then the store answers for them).
     pub jobs: HashMap<JobId, Job>,
     /// Pending jobs in scheduling order.
-    pub queue: BTreeSet<QueueKey>,
+    pub queue: Queue,
     pub running: HashMap<JobId, Running>,
     pub tracker: ResourceTracker,
     /// Jobs queued since the last pass, which may show no reason yet.
@@ -35,7 +35,7 @@ impl State {
     pub fn new(tracker: ResourceTracker) -> State {
         State {
             jobs: HashMap::new(),
-            queue: BTreeSet::new(),
+            queue: Queue::default(),
             running: HashMap::new(),
             tracker,
             fresh: Vec::new(),
@@ -44,7 +44,7 @@ impl State {
 
     /// Adds a pending job to the table and the queue.
     pub fn enqueue(&mut self, job: Job) {
-        self.queue.insert(queue_key(&job));
+        self.queue.insert(&job);
         self.fresh.push(job.id);
         self.jobs.insert(job.id, job);
     }
@@ -56,6 +56,47 @@ impl State {
             JobState::Running => self.running.len(),
             _ => 0,
         }
+    }
+}
+
+/// The pending jobs in scheduling order, the held ones apart: a pass walks
+/// only the jobs that may start, so thousands of held jobs cost it nothing.
+#[derive(Debug, Default)]
+pub struct Queue {
+    ready: BTreeSet<QueueKey>,
+    held: BTreeSet<QueueKey>,
+}
+
+impl Queue {
+    /// Places a pending job by its priority and hold.
+    pub fn insert(&mut self, job: &Job) {
+        let key = queue_key(job);
+        if matches!(job.phase, Phase::Pending { hold: Some(_), .. }) {
+            self.held.insert(key);
+        } else {
+            self.ready.insert(key);
+        }
+    }
+
+    /// Takes a job out, wherever it was (call before changing the job).
+    pub fn remove(&mut self, job: &Job) {
+        let key = queue_key(job);
+        self.ready.remove(&key);
+        self.held.remove(&key);
+    }
+
+    /// The jobs that are not held, in scheduling order.
+    pub fn ready(&self) -> impl Iterator<Item = &QueueKey> {
+        self.ready.iter()
+    }
+
+    /// The first job that is not held.
+    pub fn first_ready(&self) -> Option<&QueueKey> {
+        self.ready.first()
+    }
+
+    pub fn len(&self) -> usize {
+        self.ready.len() + self.held.len()
     }
 }
 
