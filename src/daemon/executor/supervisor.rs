@@ -1,6 +1,6 @@
 //! Every running job has a supervisor: `conductord --supervise DIR`, a
-//! process of its own that is never the daemon's child (it is forked twice
-//! and leads its own session). It starts the job, enforces its time limit,
+//! process of its own that is never the daemon's child (it forks itself
+//! away at once and leads its own session). It starts the job, enforces its time limit,
 //! carries out the daemon's requests, and writes how the job ended to
 //! `DIR/outcome.json` atomically. So a job outlives the daemon: a daemon
 //! that starts again finds the supervisor (pid plus start time, so a reused
@@ -77,7 +77,9 @@ impl Supervisor {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log);
-        detach(&mut command);
+        // No code runs between fork and exec here, so the standard library
+        // spawns with posix_spawn and the daemon's page tables are never
+        // copied; the supervisor detaches itself (see `run`).
         let mut intermediate = command.spawn()?;
         let stdout = intermediate
             .stdout
@@ -193,29 +195,30 @@ pub fn outcome(dir: &Path) -> Option<Report> {
     read_json(&dir.join(OUTCOME)).ok()
 }
 
-/// Makes the spawned process double-fork into its own session: the
-/// intermediate child exits at once, so the supervisor is adopted by init
-/// (or the nearest subreaper) and is never the daemon's child.
+/// Detaches the supervisor from the daemon: it forks, the parent exits at
+/// once (the daemon reaps it), and the child leads a new session, adopted
+/// by init (or the nearest subreaper), never the daemon's child.
 #[allow(unsafe_code)]
-fn detach(command: &mut Command) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: between fork and exec the closure makes only async-signal-safe
-    // calls (setsid, fork, _exit) and allocates nothing.
-    unsafe {
-        command.pre_exec(|| {
+fn detach_self() -> io::Result<()> {
+    // SAFETY: called first thing in the supervisor process, while it still
+    // has a single thread; the parent only calls `_exit`.
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        0 => {
             rustix::process::setsid()?;
-            match libc::fork() {
-                -1 => Err(io::Error::last_os_error()),
-                0 => Ok(()),
-                _ => libc::_exit(0),
-            }
-        });
+            Ok(())
+        }
+        _ => unsafe { libc::_exit(0) },
     }
 }
 
 /// The supervisor process's whole life (`conductord --supervise DIR`);
 /// returns its exit status.
 pub fn run(dir: &Path) -> i32 {
+    if let Err(e) = detach_self() {
+        eprintln!("supervisor: cannot detach: {e}");
+        return 1;
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
