@@ -99,14 +99,7 @@ impl Daemon {
                 // Not on disk, so not done: the jobs go back to the queue.
                 let mut state = self.state();
                 for (_, job) in &cancelled {
-                    if let Some(job) = state.jobs.get_mut(&job.id) {
-                        job.phase = Phase::Pending {
-                            reason: Reason::None,
-                            hold: None,
-                        };
-                        let job = job.clone();
-                        state.enqueue(job);
-                    }
+                    state.back_to_queue(job.id);
                 }
                 return Err(e);
             }

@@ -362,16 +362,7 @@ impl Daemon {
             ));
             let mut state = self.state();
             for job in started {
-                state.tracker.release(job.id);
-                state.running.remove(&job.id);
-                if let Some(job) = state.jobs.get_mut(&job.id) {
-                    job.phase = Phase::Pending {
-                        reason: Reason::None,
-                        hold: None,
-                    };
-                    let job = job.clone();
-                    state.enqueue(job);
-                }
+                state.back_to_queue(job.id);
             }
             return;
         }
@@ -799,20 +790,8 @@ impl Daemon {
     /// Puts a job whose start was recorded but whose supervisor never
     /// started back in the queue, as it was.
     async fn requeue_unstarted(&self, id: JobId, dir: &std::path::Path) -> Result<()> {
-        let job = {
-            let mut state = self.state();
-            state.running.remove(&id);
-            state.tracker.release(id);
-            let Some(job) = state.jobs.get_mut(&id) else {
-                return Ok(());
-            };
-            job.phase = Phase::Pending {
-                reason: Reason::None,
-                hold: None,
-            };
-            let job = job.clone();
-            state.enqueue(job.clone());
-            job
+        let Some(job) = self.state().back_to_queue(id) else {
+            return Ok(());
         };
         let _ = std::fs::remove_dir_all(dir);
         self.store.update(vec![job]).await

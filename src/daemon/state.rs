@@ -7,7 +7,7 @@ use crate::daemon::executor::Supervisor;
 use crate::daemon::job::{Job, Phase};
 use crate::daemon::scheduler::QueueKey;
 use crate::daemon::tracker::ResourceTracker;
-use crate::protocol::{JobId, JobState};
+use crate::protocol::{JobId, JobState, Reason};
 
 /// A running job's handle, beside its `Job`.
 #[derive(Debug, Default)]
@@ -47,6 +47,22 @@ impl State {
         self.queue.insert(&job);
         self.fresh.push(job.id);
         self.jobs.insert(job.id, job);
+    }
+
+    /// Puts a job that had been taken out of the queue back in, pending and
+    /// holding nothing (a start or cancel that could not be recorded, a start
+    /// that never happened). Returns the job as it now is.
+    pub fn back_to_queue(&mut self, id: JobId) -> Option<Job> {
+        self.running.remove(&id);
+        self.tracker.release(id);
+        let job = self.jobs.get_mut(&id)?;
+        job.phase = Phase::Pending {
+            reason: Reason::None,
+            hold: None,
+        };
+        let job = job.clone();
+        self.enqueue(job.clone());
+        Some(job)
     }
 
     /// Counts of jobs by state, for the node summary.
