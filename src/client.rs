@@ -136,7 +136,8 @@ impl Client {
         Ok(reply.job_id)
     }
 
-    /// Jobs matching the query.
+    /// Jobs matching the query; with `query.fields`, each carries only
+    /// those fields (the others are left at their defaults).
     pub fn list(&self, query: &ListQuery) -> Result<Vec<JobInfo>> {
         let mut path = "/v1/jobs".to_string();
         let pairs: Vec<(&str, &str)> = [
@@ -144,6 +145,7 @@ impl Client {
             ("users", query.users.as_deref()),
             ("states", query.states.as_deref()),
             ("names", query.names.as_deref()),
+            ("fields", query.fields.as_deref()),
         ]
         .into_iter()
         .filter_map(|(key, value)| value.map(|v| (key, v)))

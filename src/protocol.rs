@@ -16,7 +16,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub const API_PREFIX: &str = "/v1";
 
 /// A job's id: positive, assigned in increasing order, never reused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct JobId(pub u64);
 
@@ -38,8 +40,9 @@ impl FromStr for JobId {
 }
 
 /// Where a job is in its life. Terminal states never change again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum JobState {
+    #[default]
     Pending,
     Running,
     Completed,
@@ -119,15 +122,15 @@ impl Serialize for JobState {
 
 impl<'de> Deserialize<'de> for JobState {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
+        from_text(deserializer)
     }
 }
 
 /// Why a job is pending, or why it ended the way it did: Slurm's reason codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Reason {
     /// Nothing to report (running, completed, or not yet looked at).
+    #[default]
     None,
     /// The job is next in line but the free resources are not enough.
     Resources,
@@ -217,9 +220,28 @@ impl Serialize for Reason {
 
 impl<'de> Deserialize<'de> for Reason {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
+        from_text(deserializer)
     }
+}
+
+/// Parses a value from a JSON string without copying the string first (a
+/// listing decodes a state and a reason for every job).
+fn from_text<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr<Err = String>,
+{
+    struct Text<T>(std::marker::PhantomData<T>);
+    impl<T: FromStr<Err = String>> serde::de::Visitor<'_> for Text<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<T, E> {
+            text.parse().map_err(E::custom)
+        }
+    }
+    deserializer.deserialize_str(Text(std::marker::PhantomData))
 }
 
 /// The name Slurm prints for a signal number, e.g. `Killed` for 9.
@@ -283,8 +305,7 @@ impl Serialize for ExitCode {
 
 impl<'de> Deserialize<'de> for ExitCode {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
+        from_text(deserializer)
     }
 }
 
@@ -431,7 +452,11 @@ pub struct SubmitResponse {
 }
 
 /// One job as the API shows it (`cqueue --json` prints an array of these).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// A field left out of the JSON takes its default (zero, empty, `None`):
+/// a listing limited to some [`JobField`]s decodes into the same type.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct JobInfo {
     pub job_id: JobId,
     pub name: String,
@@ -532,6 +557,144 @@ impl JobInfo {
     }
 }
 
+/// Declares [`JobField`] with the JSON name of each variant.
+macro_rules! job_fields {
+    ($($variant:ident => $name:literal,)*) => {
+        /// One field of [`JobInfo`], by its JSON name: what a listing may be
+        /// limited to (`GET /v1/jobs?fields=job_id,state`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum JobField {
+            $($variant,)*
+        }
+
+        impl JobField {
+            /// Every field, in `JobInfo`'s order.
+            pub const ALL: &[JobField] = &[$(JobField::$variant,)*];
+
+            /// The field's key in `JobInfo`'s JSON.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(JobField::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+job_fields! {
+    JobId => "job_id",
+    Name => "name",
+    User => "user",
+    Uid => "uid",
+    Partition => "partition",
+    State => "state",
+    Reason => "reason",
+    Cpus => "cpus",
+    Ntasks => "ntasks",
+    CpusPerTask => "cpus_per_task",
+    MemoryMb => "memory_mb",
+    Gpus => "gpus",
+    CpuIds => "cpu_ids",
+    GpuIds => "gpu_ids",
+    Node => "node",
+    SubmitTime => "submit_time",
+    StartTime => "start_time",
+    EndTime => "end_time",
+    TimeLimit => "time_limit",
+    ExitCode => "exit_code",
+    WorkDir => "work_dir",
+    Stdout => "stdout",
+    Stderr => "stderr",
+    Stdin => "stdin",
+    Gid => "gid",
+    SubmitDir => "submit_dir",
+    Command => "command",
+    ArrayJobId => "array_job_id",
+    ArrayTaskId => "array_task_id",
+    ArrayMaxRunning => "array_max_running",
+    Dependency => "dependency",
+    BeginTime => "begin_time",
+    Priority => "priority",
+    Nice => "nice",
+    Restarts => "restarts",
+    CancelledBy => "cancelled_by",
+    Exclusive => "exclusive",
+    MemoryPerCpuMb => "memory_per_cpu_mb",
+    MaxRssKb => "max_rss_kb",
+    Comment => "comment",
+    Account => "account",
+    Qos => "qos",
+    Wckey => "wckey",
+}
+
+impl fmt::Display for JobField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for JobField {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim();
+        JobField::ALL
+            .iter()
+            .copied()
+            .find(|field| field.name() == wanted)
+            .ok_or_else(|| format!("Invalid job field: {wanted}"))
+    }
+}
+
+/// A set of [`JobField`]s.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct FieldSet(u64);
+
+impl FieldSet {
+    /// Every field.
+    pub fn all() -> FieldSet {
+        JobField::ALL.iter().copied().collect()
+    }
+
+    pub fn insert(&mut self, field: JobField) {
+        self.0 |= 1 << field as u64;
+    }
+
+    pub fn contains(self, field: JobField) -> bool {
+        self.0 & (1 << field as u64) != 0
+    }
+
+    /// The fields in `JobInfo`'s order.
+    pub fn iter(self) -> impl Iterator<Item = JobField> {
+        JobField::ALL
+            .iter()
+            .copied()
+            .filter(move |field| self.contains(*field))
+    }
+
+    /// The comma-separated names, as `ListQuery::fields` takes them.
+    pub fn names(self) -> String {
+        self.iter()
+            .map(JobField::name)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+impl FromIterator<JobField> for FieldSet {
+    fn from_iter<I: IntoIterator<Item = JobField>>(fields: I) -> FieldSet {
+        let mut set = FieldSet::default();
+        fields.into_iter().for_each(|field| set.insert(field));
+        set
+    }
+}
+
+impl Extend<JobField> for FieldSet {
+    fn extend<I: IntoIterator<Item = JobField>>(&mut self, fields: I) {
+        fields.into_iter().for_each(|field| self.insert(field));
+    }
+}
+
 /// `POST /v1/jobs/{id}/signal`: deliver a signal to a running job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -625,6 +788,10 @@ pub struct ListQuery {
     /// Comma-separated job names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub names: Option<String>,
+    /// Comma-separated `JobInfo` field names: each job then carries only
+    /// these, and none that is null or empty (a shorter reply to decode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<String>,
 }
 
 /// Reply to `GET /v1/jobs`.
@@ -717,6 +884,50 @@ pub struct ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn job_fields_name_every_key_of_a_job() {
+        let info = JobInfo {
+            cpu_ids: vec![0],
+            gpu_ids: vec![0],
+            command: Some("/bin/true".into()),
+            array_job_id: Some(JobId(1)),
+            array_task_id: Some(0),
+            array_max_running: Some(1),
+            dependency: Some("afterok:1(unfulfilled)".into()),
+            begin_time: Some(DateTime::default()),
+            cancelled_by: Some(0),
+            exclusive: true,
+            memory_per_cpu_mb: Some(1),
+            max_rss_kb: Some(1),
+            comment: Some("c".into()),
+            account: Some("a".into()),
+            qos: Some("q".into()),
+            wckey: Some("w".into()),
+            ..JobInfo::default()
+        };
+        let serde_json::Value::Object(keys) = serde_json::to_value(&info).expect("encodes") else {
+            panic!("a job is an object");
+        };
+        let keys: BTreeSet<&str> = keys.keys().map(String::as_str).collect();
+        let names: BTreeSet<&str> = JobField::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(keys, names);
+        assert!(JobField::ALL.len() <= 64, "a FieldSet holds them all");
+        for field in JobField::ALL {
+            assert_eq!(field.name().parse::<JobField>(), Ok(*field));
+            assert!(FieldSet::all().contains(*field));
+        }
+        assert!("bogus".parse::<JobField>().is_err());
+        let set: FieldSet = [JobField::State, JobField::JobId].into_iter().collect();
+        assert_eq!(set.names(), "job_id,state");
+        // A job with only some fields decodes, the others at their defaults.
+        let partial: JobInfo =
+            serde_json::from_str(r#"{"job_id":3,"state":"RUNNING"}"#).expect("decodes");
+        assert_eq!(partial.job_id, JobId(3));
+        assert_eq!(partial.state, JobState::Running);
+        assert_eq!(partial.name, "");
+    }
 
     #[test]
     fn states_parse_from_short_and_long_names_in_any_case() {

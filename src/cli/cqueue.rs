@@ -20,7 +20,7 @@ use crate::error::Error;
 use crate::format::squeue::{
     self, DEFAULT, DEFAULT_SORT, Format, LONG, ONLY_STATE, START, SortKey,
 };
-use crate::protocol::{JobId, JobInfo, JobState, ListQuery};
+use crate::protocol::{FieldSet, JobField, JobId, JobInfo, JobState, ListQuery};
 use crate::users;
 
 /// Every job state Slurm knows: long name and compact code. Conductor's
@@ -369,11 +369,32 @@ impl JobFilter {
             None => None,
         };
         Some(ListQuery {
-            ids: None,
             users,
             states,
             names: self.names.as_ref().map(|names| names.join(",")),
+            ..ListQuery::default()
         })
+    }
+
+    /// The `JobInfo` fields [`JobFilter::matches`] reads.
+    pub fn needs(&self) -> FieldSet {
+        let mut fields: FieldSet = [JobField::State, JobField::JobId].into_iter().collect();
+        fields.extend([JobField::ArrayJobId, JobField::ArrayTaskId]);
+        let given = [
+            (self.uids.is_some(), JobField::Uid),
+            (self.names.is_some(), JobField::Name),
+            (self.partitions.is_some(), JobField::Partition),
+            (self.accounts.is_some(), JobField::Account),
+            (self.qos.is_some(), JobField::Qos),
+            (self.nodes.is_some(), JobField::Node),
+        ];
+        fields.extend(
+            given
+                .into_iter()
+                .filter(|(given, _)| *given)
+                .map(|(_, f)| f),
+        );
+        fields
     }
 }
 
@@ -593,6 +614,26 @@ impl CqueueArgs {
     }
 }
 
+impl Plan {
+    /// The `JobInfo` fields this plan reads (filter, columns, sort, lines),
+    /// for a listing limited to them; `None` (every field) for `--json`.
+    pub fn fields(&self) -> Option<FieldSet> {
+        let Output::Table { format, .. } = &self.output else {
+            return None;
+        };
+        let mut fields = self.filter.needs();
+        fields.extend(squeue::ROW_NEEDS.iter().copied());
+        fields.extend(format.needs());
+        fields.extend(
+            self.sort
+                .iter()
+                .flat_map(|key| squeue::sort_needs(key.letter))
+                .copied(),
+        );
+        Some(fields)
+    }
+}
+
 /// Why a pass found no jobs to print.
 #[derive(Debug)]
 pub enum FetchError {
@@ -618,14 +659,19 @@ impl FetchError {
     }
 }
 
-/// The jobs that pass the filter, in job id order.
+/// The jobs that pass the filter, in job id order, each with at least
+/// `fields` (all when `None`).
 ///
 /// With exactly one id named, the daemon is asked for that job first: an
 /// unknown one is an error, as with squeue. Named ids go to the daemon as
 /// an id filter, unless an array task is named or an array shows up; then
 /// all jobs (of the other filters) are fetched and picked here, since the
 /// daemon filters by unique job id only.
-pub fn fetch(client: &Client, filter: &JobFilter) -> Result<Vec<JobInfo>, FetchError> {
+pub fn fetch(
+    client: &Client,
+    filter: &JobFilter,
+    fields: Option<FieldSet>,
+) -> Result<Vec<JobInfo>, FetchError> {
     let keep = |jobs: Vec<JobInfo>| -> Vec<JobInfo> {
         jobs.into_iter().filter(|job| filter.matches(job)).collect()
     };
@@ -642,6 +688,7 @@ pub fn fetch(client: &Client, filter: &JobFilter) -> Result<Vec<JobInfo>, FetchE
     let Some(mut query) = filter.list_query() else {
         return Ok(Vec::new());
     };
+    query.fields = fields.map(FieldSet::names);
     if let Some(selectors) = &filter.selectors
         && selectors.iter().all(|s| s.task.is_none())
     {
@@ -692,8 +739,9 @@ pub fn render(plan: &Plan, jobs: &[JobInfo], now: DateTime<Utc>) -> Result<Strin
     }
     let mut rows = squeue::rows(jobs, plan.one_per_task);
     squeue::sort_rows(&mut rows, &plan.sort, now);
+    out.reserve(rows.len() * 96);
     for row in &rows {
-        out.push_str(&format.row(row, now));
+        format.write_row(&mut out, row, now);
         out.push('\n');
     }
     Ok(out)
@@ -705,7 +753,7 @@ pub fn render(plan: &Plan, jobs: &[JobInfo], now: DateTime<Utc>) -> Result<Strin
 pub fn run(client: &Client, plan: &Plan, prog: &str) -> ExitCode {
     let mut failed = false;
     loop {
-        let text = match fetch(client, &plan.filter) {
+        let text = match fetch(client, &plan.filter, plan.fields()) {
             Ok(jobs) => match render(plan, &jobs, Utc::now()) {
                 Ok(text) => text,
                 Err(error) => {

@@ -11,6 +11,7 @@ mod dependencies;
 pub(crate) mod executor;
 mod job;
 mod lifecycle;
+mod listing;
 mod server;
 mod state;
 mod store;

@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::serve::IncomingStream;
@@ -19,13 +19,14 @@ use tokio::net::{TcpListener, UnixListener};
 
 use super::Daemon;
 use super::job::Job;
+use super::listing::{self, Shape};
 use super::store::FinishedFilter;
 use crate::error::Error;
 use crate::format::array::MAX_ARRAY_SIZE;
 use crate::protocol::{
     ApiError, CancelManyRequest, CancelManyResponse, CancelResult, DaemonConfig, DebugState,
-    Health, HoldRequest, JobId, JobInfo, JobList, JobState, ListQuery, NodeInfo, ResourceRequest,
-    SignalRequest, SubmitRequest, SubmitResponse, TestOnlyResponse, UpdateRequest,
+    FieldSet, Health, HoldRequest, JobField, JobId, JobInfo, JobState, ListQuery, NodeInfo,
+    ResourceRequest, SignalRequest, SubmitRequest, SubmitResponse, TestOnlyResponse, UpdateRequest,
 };
 use crate::users;
 
@@ -280,38 +281,37 @@ async fn submit(
     Ok((StatusCode::CREATED, axum::Json(SubmitResponse { job_id })))
 }
 
-async fn list(State(daemon): Shared, RawQuery(query): RawQuery) -> Reply<axum::Json<JobList>> {
+async fn list(State(daemon): Shared, RawQuery(query): RawQuery) -> Reply<Response> {
     let query: ListQuery = parse_query(query.as_deref().unwrap_or(""))?;
     let filter = Filter::parse(&query)?;
-    let mut jobs: Vec<JobInfo> = {
-        let state = daemon.state();
-        state
-            .jobs
-            .values()
-            .filter(|job| filter.matches(job))
-            .map(|job| job.info(daemon.node()))
-            .collect()
+    let shape = match query.fields.as_deref() {
+        None => Shape::Full,
+        Some(fields) => Shape::Fields(
+            split(fields)
+                .map(|field| field.parse::<JobField>().map_err(Failure::bad_request))
+                .collect::<Result<FieldSet, _>>()?,
+        ),
     };
-    if filter.states.iter().any(|s| s.is_terminal()) {
-        let known: BTreeSet<JobId> = jobs.iter().map(|j| j.job_id).collect();
-        let store = daemon.store.clone();
-        let finished_filter = FinishedFilter {
+    let finished = filter
+        .states
+        .iter()
+        .any(|s| s.is_terminal())
+        .then(|| FinishedFilter {
             ids: filter.ids.clone(),
             uids: filter.uids.clone(),
             states: filter.states.iter().copied().collect(),
-        };
-        let finished = tokio::task::spawn_blocking(move || store.finished(&finished_filter))
-            .await
-            .map_err(|e| Failure::internal(e.to_string()))??;
-        jobs.extend(
-            finished
-                .iter()
-                .filter(|job| !known.contains(&job.id) && filter.matches(job))
-                .map(|job| job.info(daemon.node())),
-        );
-    }
-    jobs.sort_by_key(|job| job.job_id);
-    Ok(axum::Json(JobList { jobs }))
+        });
+    let body = tokio::task::spawn_blocking(move || {
+        listing::body(
+            &daemon,
+            &|job| filter.matches(job),
+            shape,
+            finished.as_ref(),
+        )
+    })
+    .await
+    .map_err(|e| Failure::internal(e.to_string()))??;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 async fn job(State(daemon): Shared, Path(id): Path<String>) -> Reply<axum::Json<JobInfo>> {

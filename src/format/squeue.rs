@@ -11,6 +11,7 @@
 //! reported. A `-O` format is a comma list of `name[:[.][width][suffix]]`
 //! with a default width of 20 and no separator between fields.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
@@ -18,7 +19,7 @@ use chrono::{DateTime, Local, Utc};
 
 use crate::format::array::compress;
 use crate::format::memory::format_memory_mb;
-use crate::protocol::{JobInfo, JobState};
+use crate::protocol::{JobField, JobInfo, JobState};
 
 /// squeue's default format.
 pub const DEFAULT: &str = "%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R";
@@ -261,6 +262,74 @@ impl Field {
             .map_or("", |(.., header)| header)
     }
 
+    /// The `JobInfo` fields this column reads: a listing limited to them
+    /// (and to [`ROW_NEEDS`]) renders the column as the whole job does.
+    pub fn needs(self) -> &'static [JobField] {
+        use JobField as J;
+        const ELAPSED: &[JobField] = &[J::State, J::StartTime, J::EndTime];
+        match self {
+            Field::Account => &[J::Account],
+            Field::JobId => &[J::JobId],
+            Field::TresPerNode => &[J::Gpus],
+            Field::BatchHost | Field::NodeList => &[J::Node],
+            Field::MinCpus | Field::CpusPerTask => &[J::CpusPerTask],
+            Field::NumCpus | Field::MaxCpus => &[J::Cpus],
+            Field::EndTime => &[J::EndTime, J::StartTime, J::TimeLimit],
+            Field::Dependency => &[J::Dependency],
+            Field::ArrayJobId | Field::JobArrayId | Field::ArrayTaskId => ROW_NEEDS,
+            Field::GroupName | Field::GroupId => &[J::Gid],
+            Field::OverSubscribe => &[J::Exclusive],
+            Field::Name => &[J::Name],
+            Field::Comment => &[J::Comment],
+            Field::TimeLimit => &[J::TimeLimit],
+            Field::TimeLeft => &[J::TimeLimit, J::State, J::StartTime, J::EndTime],
+            Field::MinMemory => &[J::MemoryPerCpuMb, J::MemoryMb],
+            Field::TimeUsed => ELAPSED,
+            Field::Command => &[J::Command],
+            Field::Priority | Field::PriorityLong => &[J::Priority],
+            Field::Partition => &[J::Partition],
+            Field::Qos => &[J::Qos],
+            Field::Reason => &[J::Reason],
+            Field::ReasonList => &[J::State, J::Reason, J::Node],
+            Field::StartTime => &[J::StartTime],
+            Field::StateCompact | Field::State => &[J::State],
+            Field::UserName => &[J::User],
+            Field::UserId => &[J::Uid],
+            Field::SubmitTime => &[J::SubmitTime],
+            Field::Wckey => &[J::Wckey],
+            Field::Nice => &[J::Nice],
+            Field::WorkDir => &[J::WorkDir],
+            Field::NumTasks => &[J::Ntasks],
+            Field::Stdout => &[J::Stdout],
+            Field::Stderr => &[J::Stderr],
+            Field::Stdin => &[J::Stdin],
+            Field::ExitCode => &[J::ExitCode],
+            Field::TresAlloc => &[J::Cpus, J::MemoryMb, J::Gpus],
+            Field::EligibleTime => &[J::BeginTime, J::SubmitTime],
+            Field::RestartCount => &[J::Restarts],
+            Field::PendingTime => &[J::StartTime, J::SubmitTime],
+            Field::MinTmpDisk
+            | Field::Contiguous
+            | Field::NumNodes
+            | Field::MaxNodes
+            | Field::BatchFlag
+            | Field::Requeue
+            | Field::Features
+            | Field::Licenses
+            | Field::Reservation
+            | Field::Sockets
+            | Field::Cores
+            | Field::Threads
+            | Field::ReqNodes
+            | Field::ExcNodes
+            | Field::SelectJobInfo
+            | Field::CoreSpec
+            | Field::SchedNodes
+            | Field::Sct
+            | Field::Cluster => &[],
+        }
+    }
+
     /// Whether squeue cuts this field's header to a right-justified width
     /// (node lists keep their whole header).
     fn header_cut(self) -> bool {
@@ -272,48 +341,48 @@ impl Field {
 
     /// The text of this field for one line, and whether a right-justified
     /// width cuts it (squeue never cuts times and node lists).
-    fn value(self, row: &Row<'_>, now: DateTime<Utc>) -> (String, bool) {
+    fn value<'a>(self, row: &Row<'a>, now: DateTime<Utc>) -> (Cow<'a, str>, bool) {
         let job = row.job;
-        let node = || job.node.clone().unwrap_or_default();
-        let or_null = |text: &Option<String>| text.clone().unwrap_or_else(|| "(null)".into());
+        let node = || Cow::Borrowed(job.node.as_deref().unwrap_or_default());
+        let or_null = |text: &'a Option<String>| Cow::Borrowed(text.as_deref().unwrap_or("(null)"));
         let text = match self {
             Field::Account => or_null(&job.account),
-            Field::JobId => job.job_id.to_string(),
+            Field::JobId => job.job_id.to_string().into(),
             Field::TresPerNode => match job.gpus {
                 0 => "N/A".into(),
-                n => format!("gres/gpu:{n}"),
+                n => format!("gres/gpu:{n}").into(),
             },
-            Field::BatchHost => job.node.clone().unwrap_or_else(|| "n/a".into()),
-            Field::MinCpus => job.cpus_per_task.to_string(),
-            Field::NumCpus | Field::MaxCpus => job.cpus.to_string(),
+            Field::BatchHost => job.node.as_deref().unwrap_or("n/a").into(),
+            Field::MinCpus => job.cpus_per_task.to_string().into(),
+            Field::NumCpus | Field::MaxCpus => job.cpus.to_string().into(),
             Field::MinTmpDisk | Field::Contiguous => "0".into(),
             Field::NumNodes | Field::MaxNodes | Field::BatchFlag | Field::Requeue => "1".into(),
-            Field::EndTime => end_time(job),
+            Field::EndTime => end_time(job).into(),
             Field::Dependency => or_null(&job.dependency),
             Field::Features | Field::Licenses | Field::Reservation => "(null)".into(),
-            Field::ArrayJobId => job.array_job_id.unwrap_or(job.job_id).to_string(),
+            Field::ArrayJobId => job.array_job_id.unwrap_or(job.job_id).to_string().into(),
             Field::GroupName => uzers::get_group_by_gid(job.gid).map_or_else(
-                || job.gid.to_string(),
-                |group| group.name().to_string_lossy().into_owned(),
+                || job.gid.to_string().into(),
+                |group| group.name().to_string_lossy().into_owned().into(),
             ),
-            Field::GroupId => job.gid.to_string(),
+            Field::GroupId => job.gid.to_string().into(),
             Field::OverSubscribe => if job.exclusive { "NO" } else { "OK" }.into(),
             Field::Sockets | Field::Cores | Field::Threads => "*".into(),
             Field::JobArrayId => match (&row.tasks, job.array_job_id) {
-                (Some(tasks), Some(array)) => format!("{array}_[{tasks}]"),
-                _ => job.display_id(),
+                (Some(tasks), Some(array)) => format!("{array}_[{tasks}]").into(),
+                _ => job.display_id().into(),
             },
-            Field::Name => job.name.clone(),
+            Field::Name => job.name.as_str().into(),
             Field::Comment => or_null(&job.comment),
             Field::ArrayTaskId => match (&row.tasks, job.array_task_id) {
-                (Some(tasks), _) => tasks.clone(),
-                (None, Some(task)) => task.to_string(),
+                (Some(tasks), _) => tasks.clone().into(),
+                (None, Some(task)) => task.to_string().into(),
                 (None, None) => "N/A".into(),
             },
             Field::TimeLimit => {
                 return (
                     job.time_limit
-                        .map_or_else(|| "UNLIMITED".into(), |limit| secs(limit as i64)),
+                        .map_or_else(|| "UNLIMITED".into(), |limit| secs(limit as i64).into()),
                     false,
                 );
             }
@@ -321,62 +390,67 @@ impl Field {
                 return (
                     job.time_limit.map_or_else(
                         || "UNLIMITED".into(),
-                        |limit| secs(limit as i64 - elapsed(job, now)),
+                        |limit| secs(limit as i64 - elapsed(job, now)).into(),
                     ),
                     false,
                 );
             }
-            Field::MinMemory => format_memory_mb(job.memory_per_cpu_mb.unwrap_or(job.memory_mb)),
-            Field::TimeUsed => return (secs(elapsed(job, now)), false),
-            Field::ReqNodes | Field::ExcNodes | Field::SelectJobInfo => String::new(),
+            Field::MinMemory => {
+                format_memory_mb(job.memory_per_cpu_mb.unwrap_or(job.memory_mb)).into()
+            }
+            Field::TimeUsed => return (secs(elapsed(job, now)).into(), false),
+            Field::ReqNodes | Field::ExcNodes | Field::SelectJobInfo => "".into(),
             Field::NodeList => return (node(), false),
             Field::Command => job
                 .command
                 .as_ref()
-                .map_or_else(|| "(null)".into(), |path| path.display().to_string()),
+                .map_or_else(|| "(null)".into(), |path| path.display().to_string().into()),
             Field::Priority => {
                 let priority = job.priority.clamp(0, i64::from(u32::MAX)) as f64;
-                format!("{:16.14}", priority / f64::from(u32::MAX))
+                format!("{:16.14}", priority / f64::from(u32::MAX)).into()
             }
-            Field::Partition => job.partition.clone(),
-            Field::Qos => job.qos.clone().unwrap_or_else(|| "normal".into()),
-            Field::PriorityLong => job.priority.to_string(),
-            Field::Reason => job.reason.to_string(),
+            Field::Partition => job.partition.as_str().into(),
+            Field::Qos => job.qos.as_deref().unwrap_or("normal").into(),
+            Field::PriorityLong => job.priority.to_string().into(),
+            Field::Reason => job.reason.to_string().into(),
             Field::ReasonList => match job.state {
                 JobState::Pending | JobState::Failed | JobState::Timeout => {
-                    format!("({})", job.reason)
+                    format!("({})", job.reason).into()
                 }
                 _ => return (node(), false),
             },
-            Field::StartTime => timestamp(job.start_time),
+            Field::StartTime => timestamp(job.start_time).into(),
             Field::StateCompact => job.state.short().into(),
             Field::State => job.state.long().into(),
-            Field::UserName => job.user.clone(),
-            Field::UserId => job.uid.to_string(),
-            Field::SubmitTime => timestamp(Some(job.submit_time)),
+            Field::UserName => job.user.as_str().into(),
+            Field::UserId => job.uid.to_string().into(),
+            Field::SubmitTime => timestamp(Some(job.submit_time)).into(),
             Field::Wckey => or_null(&job.wckey),
             Field::CoreSpec => "N/A".into(),
-            Field::Nice => job.nice.to_string(),
+            Field::Nice => job.nice.to_string().into(),
             Field::SchedNodes => return ("(null)".into(), false),
             Field::Sct => "*:*:*".into(),
-            Field::WorkDir => job.work_dir.display().to_string(),
-            Field::NumTasks => job.ntasks.to_string(),
-            Field::CpusPerTask => job.cpus_per_task.to_string(),
-            Field::Stdout => job.stdout.display().to_string(),
-            Field::Stderr => job.stderr.display().to_string(),
-            Field::Stdin => job.stdin.display().to_string(),
+            Field::WorkDir => job.work_dir.display().to_string().into(),
+            Field::NumTasks => job.ntasks.to_string().into(),
+            Field::CpusPerTask => job.cpus_per_task.to_string().into(),
+            Field::Stdout => job.stdout.display().to_string().into(),
+            Field::Stderr => job.stderr.display().to_string().into(),
+            Field::Stdin => job.stdin.display().to_string().into(),
             // The raw wait status, as squeue prints it: code * 256 + signal.
             Field::ExitCode => job
                 .exit_code
                 .map_or(0, |exit| exit.code * 256 + exit.signal)
-                .to_string(),
+                .to_string()
+                .into(),
             Field::Cluster => CLUSTER_NAME.into(),
-            Field::TresAlloc => tres(job),
-            Field::EligibleTime => timestamp(Some(job.begin_time.unwrap_or(job.submit_time))),
-            Field::RestartCount => job.restarts.to_string(),
+            Field::TresAlloc => tres(job).into(),
+            Field::EligibleTime => {
+                timestamp(Some(job.begin_time.unwrap_or(job.submit_time))).into()
+            }
+            Field::RestartCount => job.restarts.to_string().into(),
             Field::PendingTime => {
                 let until = job.start_time.filter(|start| *start < now).unwrap_or(now);
-                (until - job.submit_time).num_seconds().to_string()
+                (until - job.submit_time).num_seconds().to_string().into()
             }
         };
         (text, true)
@@ -407,6 +481,19 @@ impl<'a> Row<'a> {
         }
     }
 }
+
+/// The `JobInfo` fields that make the lines themselves: which pending
+/// array tasks share one, and the job id order of equal lines.
+pub const ROW_NEEDS: &[JobField] = &[
+    JobField::JobId,
+    JobField::ArrayJobId,
+    JobField::ArrayTaskId,
+    JobField::ArrayMaxRunning,
+    JobField::State,
+    JobField::Reason,
+    JobField::Name,
+    JobField::Partition,
+];
 
 /// The lines for these jobs. Unless each task is wanted on its own line
 /// (`-r/--array`), the PENDING tasks of one array that wait for the same
@@ -570,7 +657,7 @@ impl Format {
 
     /// The header line.
     pub fn header(&self) -> String {
-        self.render(|field| (field.header().to_string(), field.header_cut()))
+        self.render(|field| (field.header().into(), field.header_cut()))
     }
 
     /// One line.
@@ -578,8 +665,34 @@ impl Format {
         self.render(|field| field.value(row, now))
     }
 
-    fn render(&self, mut cell: impl FnMut(Field) -> (String, bool)) -> String {
+    /// Appends one job's line, without its newline, to `out`.
+    pub fn write_row(&self, out: &mut String, row: &Row<'_>, now: DateTime<Utc>) {
+        self.render_into(out, |field| field.value(row, now));
+    }
+
+    /// The `JobInfo` fields this format's columns read.
+    pub fn needs(&self) -> impl Iterator<Item = JobField> + '_ {
+        self.items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Field { field, .. } => Some(field.needs()),
+                Item::Text(_) => None,
+            })
+            .flatten()
+            .copied()
+    }
+
+    fn render<'a>(&self, cell: impl FnMut(Field) -> (Cow<'a, str>, bool)) -> String {
         let mut line = String::new();
+        self.render_into(&mut line, cell);
+        line
+    }
+
+    fn render_into<'a>(
+        &self,
+        line: &mut String,
+        mut cell: impl FnMut(Field) -> (Cow<'a, str>, bool),
+    ) {
         for item in &self.items {
             match item {
                 Item::Text(text) => line.push_str(text),
@@ -589,11 +702,10 @@ impl Format {
                     right,
                 } => {
                     let (text, cut) = cell(*field);
-                    pad(&mut line, &text, *width, *right, cut);
+                    pad(line, &text, *width, *right, cut);
                 }
             }
         }
-        line
     }
 }
 
@@ -604,17 +716,20 @@ fn pad(line: &mut String, text: &str, width: usize, right: bool, cut: bool) {
         line.push_str(text);
         return;
     }
-    let text: String = if right && !cut {
-        text.to_string()
+    let text = if right && !cut {
+        text
     } else {
-        text.chars().take(width).collect()
+        // The first `width` characters.
+        text.char_indices()
+            .nth(width)
+            .map_or(text, |(end, _)| &text[..end])
     };
     let fill = width.saturating_sub(text.chars().count());
     if right {
         line.extend(std::iter::repeat_n(' ', fill));
-        line.push_str(&text);
+        line.push_str(text);
     } else {
-        line.push_str(&text);
+        line.push_str(text);
         line.extend(std::iter::repeat_n(' ', fill));
     }
 }
@@ -731,6 +846,31 @@ pub fn parse_sort(text: &str) -> Result<Vec<SortKey>, char> {
     Ok(keys)
 }
 
+/// The `JobInfo` fields sorting by `letter` reads.
+pub fn sort_needs(letter: char) -> &'static [JobField] {
+    use JobField as J;
+    match letter {
+        'B' | 'N' => &[J::Node],
+        'C' => &[J::Cpus],
+        'e' => &[J::EndTime],
+        'g' | 'G' => &[J::Gid],
+        'i' => ROW_NEEDS,
+        'j' => &[J::Name],
+        'l' => &[J::TimeLimit],
+        'L' => &[J::TimeLimit, J::State, J::StartTime, J::EndTime],
+        'm' => &[J::MemoryMb],
+        'M' => &[J::State, J::StartTime, J::EndTime],
+        'p' | 'Q' => &[J::Priority],
+        'P' => &[J::Partition],
+        'S' => &[J::StartTime, J::State],
+        't' | 'T' => &[J::State],
+        'u' => &[J::User],
+        'U' => &[J::Uid],
+        'V' => &[J::SubmitTime],
+        _ => &[],
+    }
+}
+
 /// Sorts lines by the keys, the first key first; lines equal on every key
 /// keep job id order.
 pub fn sort_rows(rows: &mut [Row<'_>], keys: &[SortKey], now: DateTime<Utc>) {
@@ -795,7 +935,7 @@ fn compare(letter: char, a: &Row<'_>, b: &Row<'_>, now: DateTime<Utc>) -> Orderi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{ExitCode, JobId, Reason};
+    use crate::protocol::{ExitCode, FieldSet, JobId, Reason};
 
     fn job() -> JobInfo {
         JobInfo {
@@ -1170,5 +1310,102 @@ mod tests {
         sort_rows(&mut lines, &parse_sort("i").expect("valid"), now());
         let ids: Vec<String> = lines.iter().map(|r| r.job.display_id()).collect();
         assert_eq!(ids, vec!["12_2", "12_10", "13"]);
+    }
+
+    /// Jobs that differ in every field some column or sort key reads.
+    fn varied_jobs() -> Vec<JobInfo> {
+        let full = JobInfo {
+            job_id: JobId(77),
+            gpus: 1,
+            gpu_ids: vec![0],
+            cpus: 4,
+            memory_mb: 1024,
+            memory_per_cpu_mb: Some(256),
+            end_time: DateTime::from_timestamp(1_003, 0),
+            state: JobState::Failed,
+            reason: Reason::NonZeroExitCode,
+            exit_code: Some(ExitCode { code: 3, signal: 0 }),
+            command: Some("/bin/run.sh".into()),
+            dependency: Some("afterok:1(unfulfilled)".into()),
+            begin_time: DateTime::from_timestamp(900, 0),
+            priority: 12,
+            nice: 5,
+            restarts: 2,
+            cancelled_by: Some(0),
+            exclusive: true,
+            max_rss_kb: Some(10),
+            comment: Some("c".into()),
+            account: Some("acct".into()),
+            qos: Some("high".into()),
+            wckey: Some("w".into()),
+            gid: 0,
+            uid: 0,
+            user: "root".into(),
+            partition: "other".into(),
+            ..job()
+        };
+        let mut throttled = task(50, 48, 3);
+        throttled.array_max_running = Some(2);
+        vec![
+            job(),
+            pending(5),
+            full,
+            task(48, 48, 1),
+            task(49, 48, 2),
+            throttled,
+            task(60, 60, 0),
+        ]
+    }
+
+    /// The job as a listing limited to `fields` delivers it.
+    fn only(job: &JobInfo, fields: FieldSet) -> JobInfo {
+        let serde_json::Value::Object(all) = serde_json::to_value(job).expect("encodes") else {
+            panic!("a job is an object");
+        };
+        let kept = all
+            .into_iter()
+            .filter(|(key, _)| fields.iter().any(|field| field.name() == key))
+            .collect();
+        serde_json::from_value(serde_json::Value::Object(kept)).expect("decodes")
+    }
+
+    #[test]
+    fn each_column_and_sort_key_reads_only_the_fields_it_names() {
+        let jobs = varied_jobs();
+        for (field, ..) in FIELDS {
+            let mut needs: FieldSet = field.needs().iter().copied().collect();
+            needs.extend(ROW_NEEDS.iter().copied());
+            let limited: Vec<JobInfo> = jobs.iter().map(|job| only(job, needs)).collect();
+            let format = Format {
+                items: vec![Item::Field {
+                    field: *field,
+                    width: 0,
+                    right: false,
+                }],
+            };
+            for one_per_task in [false, true] {
+                let lines = |jobs| -> Vec<String> {
+                    rows(jobs, one_per_task)
+                        .iter()
+                        .map(|row| format.row(row, now()))
+                        .collect()
+                };
+                assert_eq!(lines(&limited), lines(&jobs), "{field:?}");
+            }
+        }
+        for letter in SORT_LETTERS.chars() {
+            let mut needs: FieldSet = sort_needs(letter).iter().copied().collect();
+            needs.extend(ROW_NEEDS.iter().copied());
+            let limited: Vec<JobInfo> = jobs.iter().map(|job| only(job, needs)).collect();
+            for descending in [false, true] {
+                let key = [SortKey { letter, descending }];
+                let order = |jobs| -> Vec<JobId> {
+                    let mut lines = rows(jobs, true);
+                    sort_rows(&mut lines, &key, now());
+                    lines.iter().map(|row| row.job.job_id).collect()
+                };
+                assert_eq!(order(&limited), order(&jobs), "sort by {letter}");
+            }
+        }
     }
 }

@@ -6,7 +6,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use chrono::{DateTime, Local, Utc};
-use conductor::protocol::{JobId, JobInfo, JobState, Reason};
+use clap::Parser;
+use conductor::cli::cqueue::{self, CqueueArgs};
+use conductor::protocol::{FieldSet, JobField, JobId, JobInfo, JobState, ListQuery, Reason};
 
 use crate::support::{Output, TestDaemon, bin, run_command, signal, wait_until};
 
@@ -625,4 +627,118 @@ fn a_job_list_shows_the_whole_table_in_order() {
     }
     expected.push_str(&format!("{blocker:>6}    normal bloc  R {}\n", host()));
     assert_eq!(out.ok(), expected);
+}
+
+/// A queue with a job in every state and most options set: a running job,
+/// pending ones behind it (held, dependent, an array with a throttle, one
+/// with comment, account, QOS and begin time), a completed and a cancelled one.
+fn varied_queue() -> TestDaemon {
+    let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
+    let done = d.submit(&["-J", "done", "--wrap", "true"]);
+    d.wait_ended(done, SHORT);
+    let blocker = d.submit(&["-J", "blocker", "-t", "10", "--wrap", "sleep 60"]);
+    d.wait_for(blocker, JobState::Running, SHORT);
+    let dependency = format!("afterok:{blocker}");
+    d.submit(&["-J", "after", "-d", &dependency, "--wrap", "true"]);
+    d.submit(&["-J", "held", "--hold", "--mem", "100M", "--wrap", "true"]);
+    d.submit(&["-J", "arr", "-a", "1-4%2", "-t", "5", "--wrap", "true"]);
+    let cancelled = d.submit(&["-J", "gone", "--hold", "--wrap", "true"]);
+    d.run("ccancel", &[&cancelled.to_string()]).ok();
+    d.submit(&[
+        "-J",
+        "opts",
+        "--comment",
+        "note",
+        "-A",
+        "acct",
+        "-q",
+        "high",
+        "--begin",
+        "now+1hour",
+        "-c",
+        "1",
+        "--exclusive",
+        "--wrap",
+        "true",
+    ]);
+    d
+}
+
+#[test]
+fn a_field_limited_listing_holds_the_same_values_as_the_full_one() {
+    let d = varied_queue();
+    let client = d.client();
+    let all = ListQuery {
+        states: Some("all".into()),
+        ..ListQuery::default()
+    };
+    let full = client.list(&all).expect("list");
+    assert!(full.len() >= 9, "{full:?}");
+    let every_field = client
+        .list(&ListQuery {
+            fields: Some(FieldSet::all().names()),
+            ..all.clone()
+        })
+        .expect("list");
+    assert_eq!(every_field, full, "all fields, nulls left out");
+    for field in JobField::ALL {
+        let limited = client
+            .list(&ListQuery {
+                fields: Some(field.name().into()),
+                ..all.clone()
+            })
+            .expect("list");
+        // Each job as if only this field had been sent.
+        let expected: Vec<JobInfo> = full
+            .iter()
+            .map(|job| {
+                let mut only = serde_json::Map::new();
+                let value = serde_json::to_value(job).expect("encodes")[field.name()].clone();
+                if !value.is_null() {
+                    only.insert(field.name().into(), value);
+                }
+                serde_json::from_value(serde_json::Value::Object(only)).expect("decodes")
+            })
+            .collect();
+        assert_eq!(limited, expected, "{field}");
+    }
+    let (status, body) = d.raw_http(
+        "GET /v1/jobs?fields=job_id,bogus HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("Invalid job field: bogus"), "{body}");
+}
+
+#[test]
+fn the_table_from_the_limited_listing_is_the_table_from_the_full_one() {
+    let d = varied_queue();
+    let client = d.client();
+    let long_names = "stdout,stderr,stdin,numtasks,cpus-per-task,exit_code,cluster,tres-alloc,\
+                      eligibletime,restartcnt,pendingtime,batchflag,requeue,maxcpus,maxnodes,\
+                      groupname";
+    let sorts = ["P,t,-p", "BCdDegGHiIjJlLmMNpPQStTuUvVz", "-j,-S,V"];
+    for format in [["-o", "%all"], ["-O", long_names]] {
+        for sort in sorts {
+            for extra in [
+                &["-t", "all"][..],
+                &["-t", "all", "-r"],
+                &[],
+                &["-u", "root,0"],
+            ] {
+                let mut argv = vec!["cqueue", format[0], format[1], "-S", sort];
+                argv.extend_from_slice(extra);
+                let plan = CqueueArgs::try_parse_from(&argv)
+                    .expect("valid")
+                    .plan("cqueue", &|_| None)
+                    .expect("valid");
+                assert!(plan.fields().is_some());
+                let now = Utc::now();
+                let table = |fields| {
+                    let jobs = cqueue::fetch(&client, &plan.filter, fields).expect("fetch");
+                    cqueue::render(&plan, &jobs, now).expect("render")
+                };
+                assert_eq!(table(plan.fields()), table(None), "{argv:?}");
+            }
+        }
+    }
 }
