@@ -136,7 +136,7 @@ impl Daemon {
             start_time: start,
             cpus: spec.request.cpus,
             node: self.node().to_string(),
-            partition: spec.partition,
+            partition: spec.partition.to_string(),
         })
     }
 
@@ -220,17 +220,17 @@ impl Daemon {
             name: request.name.clone(),
             uid: caller.uid,
             gid: caller.gid,
-            user: users::user_name(caller.uid),
-            partition,
+            user: users::user_name(caller.uid).into(),
+            partition: partition.into(),
             request: resources,
             ntasks: request.ntasks,
             cpus_per_task: request.cpus_per_task,
             memory_requested: request.memory_mb.is_some(),
             time_limit: request.time_limit,
-            work_dir: request.work_dir.clone(),
-            submit_dir: request.submit_dir.clone(),
-            stdout_pattern: request.stdout.clone(),
-            stderr_pattern: request.stderr.clone(),
+            work_dir: request.work_dir.as_path().into(),
+            submit_dir: request.submit_dir.as_path().into(),
+            stdout_pattern: request.stdout.as_deref().map(Into::into),
+            stderr_pattern: request.stderr.as_deref().map(Into::into),
             args: request.args.clone(),
             priority: -i64::from(request.nice),
             nice: request.nice,
@@ -240,7 +240,7 @@ impl Daemon {
             kill_on_invalid_dep: request.kill_on_invalid_dep,
             array: None,
             restarts: 0,
-            options: JobOptions {
+            options: Arc::new(JobOptions {
                 command: request.command.clone(),
                 comment: request.comment.clone(),
                 account: request.account.clone(),
@@ -255,7 +255,7 @@ impl Daemon {
                 stdin_pattern: request.stdin.clone(),
                 warn_signal: request.warn_signal,
                 dependency_text: request.dependency.clone(),
-            },
+            }),
         };
         Ok((spec, array))
     }
@@ -285,6 +285,7 @@ impl Daemon {
                 running,
                 tracker,
                 fresh,
+                ..
             } = &mut *state;
             let running_in = running_groups(jobs, running);
             let mut notes = PassNotes::default();

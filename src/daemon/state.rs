@@ -4,6 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::daemon::executor::Supervisor;
+use crate::daemon::interner::Interner;
 use crate::daemon::job::{Job, Phase};
 use crate::daemon::scheduler::{QueueKey, ShapeIndex};
 use crate::daemon::tracker::ResourceTracker;
@@ -29,6 +30,8 @@ pub struct State {
     pub tracker: ResourceTracker,
     /// Jobs queued since the last pass, which may show no reason yet.
     pub fresh: Vec<JobId>,
+    /// The one copy of what queued jobs repeat.
+    pub interner: Interner,
 }
 
 impl State {
@@ -39,11 +42,13 @@ impl State {
             running: HashMap::new(),
             tracker,
             fresh: Vec::new(),
+            interner: Interner::default(),
         }
     }
 
     /// Adds a pending job to the table and the queue.
-    pub fn enqueue(&mut self, job: Job) {
+    pub fn enqueue(&mut self, mut job: Job) {
+        self.interner.share(&mut job.spec);
         self.queue.insert(&job);
         self.fresh.push(job.id);
         self.jobs.insert(job.id, job);
