@@ -15,6 +15,10 @@
 //!   `cqueue` and `cqueue --json` are taken; at 100,000 a blocker is cancelled
 //!   several times (one job ends, a First Fit pass runs over the whole queue) and
 //!   `last_pass_micros` is read from `GET /v1/debug`.
+//! * (wide) the pass's worst case: 100,000 pending jobs that cannot use the
+//!   one free CPU (2 CPUs, or 1 CPU and more memory than is free); a small
+//!   job is started past them and cancelled, and the pass after its end is
+//!   read from `last_pass_micros`.
 //! * (e) `ccancel -u $USER` with 10,000 held jobs pending, until none is listed.
 //! * (f) floors: spawning `true` from Rust; start-up of a trivial Rust binary vs
 //!   `cbatch --version` vs one `cbatch` held submit (median and p99 of 1000).
@@ -77,6 +81,11 @@ struct Daemon {
 
 impl Daemon {
     fn start(bin: &Path) -> Res<Daemon> {
+        Daemon::start_with(bin, &[])
+    }
+
+    /// A daemon with 2 CPUs and `extra` options.
+    fn start_with(bin: &Path, extra: &[&str]) -> Res<Daemon> {
         let dir = std::env::temp_dir().join(format!(
             "conductor-api-bench-{}-{}",
             std::process::id(),
@@ -89,6 +98,7 @@ impl Daemon {
             .arg(dir.join("sock"))
             .arg("--state-dir")
             .arg(dir.join("state"))
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -396,6 +406,70 @@ fn big_queue(bin: &Path, out: &mut Out) -> Res<()> {
     Ok(())
 }
 
+/// The pass's worst case: a CPU is free but no pending job fits in it.
+/// 2 CPUs and 1000 MiB; a running blocker holds 1 CPU and 600 MiB, and
+/// 100,000 pending jobs ask for 2 CPUs or for 1 CPU and 600 MiB, so none
+/// fits. Several times a 1-CPU job is submitted (it starts past the whole
+/// queue) and cancelled: its end runs a pass over a queue that cannot start.
+fn wide_queue(bin: &Path, out: &mut Out) -> Res<()> {
+    let big = env_num("API_BENCH_BIG", 100_000);
+    let d = Daemon::start_with(bin, &["--mem", "1000M"])?;
+    let client = d.client()?;
+    // `--mem=0` asks for all the memory, so no memory is asked with None.
+    let sized = |script: &str, cpus: u32, memory_mb: u64| SubmitRequest {
+        memory_mb: (memory_mb > 0).then_some(memory_mb),
+        ..request(script, cpus, false)
+    };
+    client.submit(&sized("sleep 100000", 1, 600))?;
+    wait_for(|| Ok(client.debug()?.running == 1), 10)?;
+    let make: Arc<dyn Fn(u64) -> SubmitRequest + Send + Sync> = Arc::new(move |i| {
+        if i % 2 == 0 {
+            sized("sleep 100000", 2, 0)
+        } else {
+            sized("sleep 100000", 1, 600)
+        }
+    });
+    let el = submit_parallel(&d, 16, big, make)?;
+    out.rec(
+        &format!("api_submit_unfit_rate_to_{big}"),
+        big as f64 / el,
+        "jobs/s",
+        "16 clients, pending jobs that do not fit in the free CPU",
+    );
+    thread::sleep(Duration::from_millis(500));
+    let mut passes = Vec::new();
+    for _ in 0..7 {
+        let small = client.submit(&sized("sleep 100000", 1, 0))?;
+        wait_for(|| Ok(client.debug()?.running == 2), 30)?;
+        let before = client.debug()?.passes;
+        client.cancel(small)?;
+        wait_for(
+            || {
+                let dbg = client.debug()?;
+                Ok(dbg.passes > before && dbg.running == 1)
+            },
+            30,
+        )?;
+        thread::sleep(Duration::from_millis(300));
+        passes.push(client.debug()?.last_pass_micros as f64 / 1000.0);
+    }
+    let dbg = client.debug()?;
+    let p = sorted(passes);
+    out.rec(
+        &format!("pass_unfit_ms_n{}", dbg.pending),
+        percentile(&p, 0.5),
+        "ms",
+        &format!(
+            "last_pass_micros after a job end, 1 CPU free, nothing fits, median of {} (min {:.2} max {:.2})",
+            p.len(),
+            p[0],
+            p[p.len() - 1]
+        ),
+    );
+    d.stop();
+    Ok(())
+}
+
 fn wait_for(mut f: impl FnMut() -> Res<bool>, secs: u64) -> Res<()> {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !f()? {
@@ -569,12 +643,13 @@ fn main() -> Res<()> {
     let only = std::env::var("API_BENCH_ONLY").unwrap_or_default();
     let want = |g: &str| only.is_empty() || only.split(',').any(|x| x == g);
     type Group = fn(&Path, &mut Out) -> Res<()>;
-    let groups: [(&str, Group); 5] = [
+    let groups: [(&str, Group); 6] = [
         ("floors", floors),
         ("throughput", api_throughput),
         ("drain", drain_api),
         ("cancel", cancel_all),
         ("big", big_queue),
+        ("wide", wide_queue),
     ];
     for (name, f) in groups {
         if want(name) {

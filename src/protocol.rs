@@ -423,7 +423,7 @@ pub struct SubmitRequest {
 }
 
 /// `--signal=[{R|B}:]<sig>[@<secs>]`: a signal sent before the time limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WarnSignal {
     pub signal: i32,

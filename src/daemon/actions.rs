@@ -3,6 +3,8 @@
 //! memory and the store together, and wakes the scheduler when a job's
 //! chances to start changed.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 
 use super::executor::Control;
@@ -271,7 +273,7 @@ impl Daemon {
                 }
                 spec.request = resources;
                 if let Some(comment) = &request.comment {
-                    spec.options.comment = Some(comment.clone());
+                    Arc::make_mut(&mut spec.options).comment = Some(comment.clone());
                 }
                 if request.begin_time.is_some() {
                     spec.begin_time = request.begin_time;

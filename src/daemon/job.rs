@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -18,23 +19,27 @@ use crate::protocol::{ExitCode, JobId, JobInfo, JobState, Reason, ResourceReques
 pub const DEFAULT_OUTPUT: &str = "slurm-%j.out";
 
 /// What the submitter asked for; fixed once the job is accepted.
+///
+/// A queue holds many jobs that repeat the same user, directories, output
+/// patterns and options, so those are shared (`Arc`) and the daemon keeps
+/// one copy of each (see `interner`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobSpec {
     pub name: String,
     pub uid: u32,
     pub gid: u32,
-    pub user: String,
-    pub partition: String,
+    pub user: Arc<str>,
+    pub partition: Arc<str>,
     pub request: ResourceRequest,
     pub ntasks: u32,
     pub cpus_per_task: u32,
     /// Whether `--mem` was given (decides `SLURM_MEM_PER_NODE`).
     pub memory_requested: bool,
     pub time_limit: Option<u64>,
-    pub work_dir: PathBuf,
-    pub submit_dir: PathBuf,
-    pub stdout_pattern: Option<String>,
-    pub stderr_pattern: Option<String>,
+    pub work_dir: Arc<Path>,
+    pub submit_dir: Arc<Path>,
+    pub stdout_pattern: Option<Arc<str>>,
+    pub stderr_pattern: Option<Arc<str>>,
     pub args: Vec<String>,
     /// Higher runs first among pending jobs.
     #[serde(default)]
@@ -59,11 +64,11 @@ pub struct JobSpec {
     pub restarts: u32,
     /// Everything else asked at submit that does not steer scheduling.
     #[serde(default)]
-    pub options: JobOptions,
+    pub options: Arc<JobOptions>,
 }
 
 /// Submit options recorded with a job that do not steer the scheduler.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct JobOptions {
     pub command: Option<PathBuf>,
     pub comment: Option<String>,
@@ -318,9 +323,9 @@ impl Job {
         JobInfo {
             job_id: self.id,
             name: spec.name.clone(),
-            user: spec.user.clone(),
+            user: spec.user.to_string(),
             uid: spec.uid,
-            partition: spec.partition.clone(),
+            partition: spec.partition.to_string(),
             state: self.state(),
             reason,
             cpus: allocation.map_or(spec.request.cpus, |a| a.cpu_ids.len() as u32),
@@ -336,12 +341,12 @@ impl Job {
             end_time,
             time_limit: spec.time_limit,
             exit_code,
-            work_dir: spec.work_dir.clone(),
+            work_dir: spec.work_dir.to_path_buf(),
             stdout: self.stdout_path(node),
             stderr: self.stderr_path(node),
             stdin: self.stdin_path(node),
             gid: spec.gid,
-            submit_dir: spec.submit_dir.clone(),
+            submit_dir: spec.submit_dir.to_path_buf(),
             command: options.command.clone(),
             array_job_id: spec.array.map(|a| a.array_id),
             array_task_id: spec.array.map(|a| a.index),

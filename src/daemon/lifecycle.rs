@@ -17,9 +17,9 @@ use super::executor::{self, Control, Ending, Launch, Outcome, Report, Supervisor
 use super::job::{
     ArrayTask, Dependencies, FinalState, Hold, Job, JobOptions, JobSpec, Phase, Progress,
 };
-use super::scheduler::{Candidate, Limit, first_fit};
+use super::scheduler::{Candidate, Limit, first_fit_indexed};
 use super::server::Caller;
-use super::state::{Running, State};
+use super::state::{Queue, Running, State};
 use super::store::NewJob;
 use super::{Daemon, log};
 use crate::error::{Error, Result};
@@ -136,7 +136,7 @@ impl Daemon {
             start_time: start,
             cpus: spec.request.cpus,
             node: self.node().to_string(),
-            partition: spec.partition,
+            partition: spec.partition.to_string(),
         })
     }
 
@@ -220,17 +220,17 @@ impl Daemon {
             name: request.name.clone(),
             uid: caller.uid,
             gid: caller.gid,
-            user: users::user_name(caller.uid),
-            partition,
+            user: users::user_name(caller.uid).into(),
+            partition: partition.into(),
             request: resources,
             ntasks: request.ntasks,
             cpus_per_task: request.cpus_per_task,
             memory_requested: request.memory_mb.is_some(),
             time_limit: request.time_limit,
-            work_dir: request.work_dir.clone(),
-            submit_dir: request.submit_dir.clone(),
-            stdout_pattern: request.stdout.clone(),
-            stderr_pattern: request.stderr.clone(),
+            work_dir: request.work_dir.as_path().into(),
+            submit_dir: request.submit_dir.as_path().into(),
+            stdout_pattern: request.stdout.as_deref().map(Into::into),
+            stderr_pattern: request.stderr.as_deref().map(Into::into),
             args: request.args.clone(),
             priority: -i64::from(request.nice),
             nice: request.nice,
@@ -240,7 +240,7 @@ impl Daemon {
             kill_on_invalid_dep: request.kill_on_invalid_dep,
             array: None,
             restarts: 0,
-            options: JobOptions {
+            options: Arc::new(JobOptions {
                 command: request.command.clone(),
                 comment: request.comment.clone(),
                 account: request.account.clone(),
@@ -255,7 +255,7 @@ impl Daemon {
                 stdin_pattern: request.stdin.clone(),
                 warn_signal: request.warn_signal,
                 dependency_text: request.dependency.clone(),
-            },
+            }),
         };
         Ok((spec, array))
     }
@@ -285,47 +285,38 @@ impl Daemon {
                 running,
                 tracker,
                 fresh,
+                ..
             } = &mut *state;
             let running_in = running_groups(jobs, running);
             let mut notes = PassNotes::default();
             // Candidates are made lazily: First Fit stops once no CPU is
-            // left, so a pass costs what it looks at, not the queue's length.
-            let candidates = queue
-                .ready()
-                .filter_map(|key| self.candidate(key.id(), jobs, &running_in, now, &mut notes));
-            let plan = first_fit(candidates, tracker);
+            // left, and jobs waiting only for resources are looked at one per
+            // request shape, so a pass costs what it looks at, not the
+            // queue's length.
+            let plan = first_fit_indexed(
+                queue.others(),
+                |key| self.candidate(key.id(), jobs, &running_in, now, &mut notes),
+                queue.plain(),
+                tracker,
+            );
             for (id, dependency) in std::mem::take(&mut notes.dependencies) {
                 if let Some(job) = jobs.get_mut(&id) {
                     job.spec.dependency = Some(dependency);
                 }
             }
             for (id, reason) in plan.reasons {
-                if let Some(Job {
-                    phase: Phase::Pending { reason: shown, .. },
-                    ..
-                }) = jobs.get_mut(&id)
-                {
-                    *shown = reason;
-                }
+                show_reason(jobs, queue, id, |_, _| Some(reason));
             }
             // New jobs the pass did not reach wait behind the jobs it did.
             let head = queue.first_ready().map(|key| key.id());
             for id in fresh.drain(..) {
-                if let Some(Job {
-                    phase:
-                        Phase::Pending {
-                            reason: shown @ Reason::None,
-                            hold: None,
-                        },
-                    ..
-                }) = jobs.get_mut(&id)
-                {
-                    *shown = if head == Some(id) {
+                show_reason(jobs, queue, id, |hold, shown| {
+                    (hold.is_none() && shown == Reason::None).then_some(if head == Some(id) {
                         Reason::Resources
                     } else {
                         Reason::Priority
-                    };
-                }
+                    })
+                });
             }
             let mut started = Vec::with_capacity(plan.starts.len());
             for (id, allocation) in plan.starts {
@@ -848,6 +839,29 @@ impl PassNotes {
     fn recheck(&mut self, at: DateTime<Utc>) {
         self.recheck_at = Some(self.recheck_at.map_or(at, |r| r.min(at)));
     }
+}
+
+/// Sets the reason a pending job shows, keeping its place in the queue's
+/// books in step; `change` sees the hold and the reason shown now and
+/// returns the new reason, `None` to leave it.
+fn show_reason(
+    jobs: &mut HashMap<JobId, Job>,
+    queue: &mut Queue,
+    id: JobId,
+    change: impl FnOnce(Option<Hold>, Reason) -> Option<Reason>,
+) {
+    let Some(job) = jobs.get_mut(&id) else {
+        return;
+    };
+    let Phase::Pending { reason, hold } = job.phase else {
+        return;
+    };
+    let Some(new) = change(hold, reason).filter(|new| *new != reason) else {
+        return;
+    };
+    queue.remove(job);
+    job.phase = Phase::Pending { reason: new, hold };
+    queue.insert(job);
 }
 
 /// How many jobs of each capped group run now.

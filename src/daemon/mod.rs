@@ -9,6 +9,7 @@
 mod actions;
 mod dependencies;
 pub(crate) mod executor;
+mod interner;
 mod job;
 mod lifecycle;
 mod listing;

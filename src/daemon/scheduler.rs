@@ -7,7 +7,8 @@
 //! job end, cancel, start-up), never on a timer.
 
 use std::cmp::Reverse;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ops::Bound::{Excluded, Included, Unbounded};
 
 use chrono::{DateTime, Utc};
 
@@ -81,45 +82,256 @@ struct Waiting {
     gpus: bool,
 }
 
-/// Runs one First Fit pass, booking resources in `tracker` for each start.
-/// It stops as soon as no CPU is free, so its cost is the jobs it looks at.
+/// What a pass has seen so far, shared by the plain walk and the indexed
+/// pass so both decide each job the same way.
+#[derive(Default)]
+struct Pass {
+    plan: Plan,
+    waiting: Waiting,
+    started_in: HashMap<String, u32>,
+    /// Request shapes a job already failed to fit in this pass. Free
+    /// resources only shrink during a pass, so every later job of the same
+    /// shape fails too and waits behind that one (`Priority`).
+    failed: HashSet<ResourceRequest>,
+}
+
+impl Pass {
+    /// Decides one job: started, or the reason it keeps waiting. Returns
+    /// whether its shape failed to fit here for the first time.
+    fn visit(&mut self, job: Candidate, tracker: &mut ResourceTracker) -> bool {
+        let capped = job.limits.iter().find(|limit| {
+            limit.running + self.started_in.get(&limit.group).copied().unwrap_or(0) >= limit.max
+        });
+        let mut first_failure = false;
+        let reason = if let Some(blocked) = job.blocked {
+            blocked
+        } else if let Some(limit) = capped {
+            limit.reason
+        } else if self.failed.contains(&job.request) {
+            Reason::Priority
+        } else {
+            match tracker.allocate(job.id, &job.request) {
+                Ok(allocation) => {
+                    self.plan.starts.push((job.id, allocation));
+                    for limit in &job.limits {
+                        *self.started_in.entry(limit.group.clone()).or_default() += 1;
+                    }
+                    return false;
+                }
+                Err(_) => {
+                    first_failure = true;
+                    self.fail(&job.request, tracker.free())
+                }
+            }
+        };
+        self.show(job.id, job.reason, reason);
+        first_failure
+    }
+
+    /// The reason of the first job of its shape that does not fit.
+    fn fail(&mut self, request: &ResourceRequest, free: ResourceRequest) -> Reason {
+        self.failed.insert(*request);
+        self.waiting.place(request, free)
+    }
+
+    /// Reports a reason that changed.
+    fn show(&mut self, id: JobId, shown: Reason, reason: Reason) {
+        if reason != shown {
+            self.plan.reasons.push((id, reason));
+        }
+    }
+}
+
+/// Runs one First Fit pass, booking resources in `tracker` for each start,
+/// by walking every pending job in queue order. It stops as soon as no CPU
+/// is free, so its cost is the jobs it looks at. The daemon runs
+/// [`first_fit_indexed`], which decides the same; this walk is its
+/// definition.
 pub fn first_fit(
     pending: impl IntoIterator<Item = Candidate>,
     tracker: &mut ResourceTracker,
 ) -> Plan {
-    let mut plan = Plan::default();
-    let mut waiting = Waiting::default();
-    let mut started_in: HashMap<String, u32> = HashMap::new();
+    let mut pass = Pass::default();
     for job in pending {
         // Every job asks for at least one CPU: once none is free, nothing
         // more can start in this pass, and the rest keep their reasons.
         if tracker.free().cpus == 0 {
             break;
         }
-        let capped = job.limits.iter().find(|limit| {
-            limit.running + started_in.get(&limit.group).copied().unwrap_or(0) >= limit.max
-        });
-        let reason = if let Some(blocked) = job.blocked {
-            blocked
-        } else if let Some(limit) = capped {
-            limit.reason
+        pass.visit(job, tracker);
+    }
+    pass.plan
+}
+
+/// The pending jobs that wait for nothing but resources (no begin time,
+/// dependency or running-at-once cap), grouped by request shape, each shape
+/// in queue order.
+///
+/// Within one pass free resources only shrink, so First Fit starts, in
+/// queue order, the first job of each shape while that shape fits, and
+/// every job of a shape behind its first failure waits for `Priority`. A
+/// pass therefore looks at the head of each shape and at its starts, not
+/// at the whole queue. Each shape also keeps the jobs whose shown reason is
+/// not `Priority`, the only ones a pass may have to change besides those it
+/// looks at.
+#[derive(Debug, Default)]
+pub struct ShapeIndex {
+    shapes: HashMap<ResourceRequest, Shape>,
+    len: usize,
+}
+
+#[derive(Debug, Default)]
+struct Shape {
+    jobs: BTreeSet<QueueKey>,
+    /// The jobs whose shown reason is not `Priority`, with that reason.
+    shown: BTreeMap<QueueKey, Reason>,
+}
+
+impl Shape {
+    fn reason(&self, key: &QueueKey) -> Reason {
+        self.shown.get(key).copied().unwrap_or(Reason::Priority)
+    }
+}
+
+impl ShapeIndex {
+    /// Adds a job, or records the reason it now shows.
+    pub fn insert(&mut self, key: QueueKey, request: ResourceRequest, shown: Reason) {
+        let shape = self.shapes.entry(request).or_default();
+        if shape.jobs.insert(key) {
+            self.len += 1;
+        }
+        if shown == Reason::Priority {
+            shape.shown.remove(&key);
         } else {
-            match tracker.allocate(job.id, &job.request) {
-                Ok(allocation) => {
-                    plan.starts.push((job.id, allocation));
-                    for limit in &job.limits {
-                        *started_in.entry(limit.group.clone()).or_default() += 1;
-                    }
-                    continue;
-                }
-                Err(_) => waiting.place(&job.request, tracker.free()),
-            }
-        };
-        if reason != job.reason {
-            plan.reasons.push((job.id, reason));
+            shape.shown.insert(key, shown);
         }
     }
-    plan
+
+    /// Takes a job out; returns whether it was there.
+    pub fn remove(&mut self, key: &QueueKey, request: &ResourceRequest) -> bool {
+        let Some(shape) = self.shapes.get_mut(request) else {
+            return false;
+        };
+        let removed = shape.jobs.remove(key);
+        shape.shown.remove(key);
+        if shape.jobs.is_empty() {
+            self.shapes.remove(request);
+        }
+        if removed {
+            self.len -= 1;
+        }
+        removed
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The first job in queue order.
+    pub fn first(&self) -> Option<QueueKey> {
+        self.shapes
+            .values()
+            .filter_map(|shape| shape.jobs.first())
+            .min()
+            .copied()
+    }
+}
+
+/// One First Fit pass over the jobs in `index` and the `others` (keys in
+/// queue order; `candidate` makes each when the pass reaches it, `None` to
+/// skip it). It decides exactly what [`first_fit`] decides over all of them
+/// in queue order, but looks only at the head of each request shape that
+/// still fits, at the others, and at the jobs of failed shapes that do not
+/// show `Priority` yet: its cost does not grow with a queue of jobs that
+/// cannot start.
+pub fn first_fit_indexed(
+    others: impl IntoIterator<Item = QueueKey>,
+    mut candidate: impl FnMut(QueueKey) -> Option<Candidate>,
+    index: &ShapeIndex,
+    tracker: &mut ResourceTracker,
+) -> Plan {
+    let mut pass = Pass::default();
+    let mut others = others.into_iter().peekable();
+    // The next job of each shape still in play, by queue order.
+    let mut heads: BTreeMap<QueueKey, &ResourceRequest> = index
+        .shapes
+        .iter()
+        .filter_map(|(request, shape)| shape.jobs.first().map(|key| (*key, request)))
+        .collect();
+    // Where each failed shape failed first.
+    let mut first_failures: HashMap<ResourceRequest, QueueKey> = HashMap::new();
+    // The last job the walk reached, once it stopped for want of CPUs.
+    let mut stopped_at = None;
+    let mut last = None;
+    loop {
+        if tracker.free().cpus == 0 {
+            stopped_at = last;
+            break;
+        }
+        let head = heads.first_key_value().map(|(key, _)| *key);
+        let other = others.peek().copied();
+        let from_index = match (head, other) {
+            (None, None) => break,
+            (Some(head), other) => other.is_none_or(|other| head < other),
+            (None, Some(_)) => false,
+        };
+        if !from_index {
+            let Some(key) = others.next() else { break };
+            last = Some(key);
+            if let Some(job) = candidate(key) {
+                let request = job.request;
+                if pass.visit(job, tracker) {
+                    first_failures.insert(request, key);
+                }
+            }
+            continue;
+        }
+        let Some((key, request)) = heads.pop_first() else {
+            break;
+        };
+        last = Some(key);
+        if pass.failed.contains(request) {
+            // Failed at an earlier job outside the index: settled below.
+            continue;
+        }
+        let Some(shape) = index.shapes.get(request) else {
+            continue;
+        };
+        match tracker.allocate(key.id(), request) {
+            Ok(allocation) => {
+                pass.plan.starts.push((key.id(), allocation));
+                if let Some(next) = shape.jobs.range((Excluded(key), Unbounded)).next() {
+                    heads.insert(*next, request);
+                }
+            }
+            Err(_) => {
+                let reason = pass.fail(request, tracker.free());
+                first_failures.insert(*request, key);
+                pass.show(key.id(), shape.reason(&key), reason);
+            }
+        }
+    }
+    // The jobs behind each failed shape's first failure, up to where the
+    // walk stopped, wait for Priority.
+    let end = stopped_at.map_or(Unbounded, Included);
+    for (request, first) in &first_failures {
+        let Some(shape) = index.shapes.get(request) else {
+            continue;
+        };
+        let behind: Vec<(JobId, Reason)> = shape
+            .shown
+            .range((Excluded(*first), end))
+            .map(|(key, shown)| (key.id(), *shown))
+            .collect();
+        for (id, shown) in behind {
+            pass.show(id, shown, Reason::Priority);
+        }
+    }
+    pass.plan
 }
 
 impl Waiting {
@@ -148,6 +360,7 @@ impl Waiting {
 mod tests {
     use super::*;
     use crate::daemon::tracker::Capacity;
+    use proptest::prelude::*;
 
     fn tracker(cpus: u32, memory_mb: u64, gpus: u32) -> ResourceTracker {
         ResourceTracker::new(Capacity {
@@ -290,5 +503,94 @@ mod tests {
         keys.sort();
         let ids: Vec<u64> = keys.iter().map(|k| k.id().0).collect();
         assert_eq!(ids, vec![4, 1, 2, 3]);
+    }
+
+    fn arbitrary_job() -> impl Strategy<Value = (Candidate, bool)> {
+        let reasons = prop_oneof![
+            Just(Reason::None),
+            Just(Reason::Resources),
+            Just(Reason::Priority),
+            Just(Reason::Dependency),
+        ];
+        let blocked = prop_oneof![
+            6 => Just(None),
+            1 => Just(Some(Reason::BeginTime)),
+            1 => Just(Some(Reason::Dependency)),
+        ];
+        let limit = prop_oneof![
+            4 => Just(None),
+            1 => (0u32..2, 1u32..3).prop_map(|(running, max)| Some(Limit {
+                group: "array:1".into(),
+                running,
+                max,
+                reason: Reason::JobArrayTaskLimit,
+            })),
+        ];
+        (
+            1u32..4,
+            prop_oneof![Just(0u64), Just(100), Just(300)],
+            0u32..2,
+            reasons,
+            blocked,
+            limit,
+        )
+            .prop_map(|(cpus, memory_mb, gpus, reason, blocked, limit)| {
+                let mut job = job(0, cpus, memory_mb, gpus);
+                job.reason = reason;
+                job.blocked = blocked;
+                let plain = blocked.is_none() && limit.is_none();
+                job.limits.extend(limit);
+                (job, plain)
+            })
+    }
+
+    fn sorted_reasons(plan: &Plan) -> Vec<(JobId, Reason)> {
+        let mut reasons = plan.reasons.clone();
+        reasons.sort_by_key(|(id, _)| *id);
+        reasons
+    }
+
+    proptest! {
+        #[test]
+        fn the_indexed_pass_decides_as_the_plain_walk(
+            jobs in proptest::collection::vec(arbitrary_job(), 0..40),
+            cpus in 1u32..6,
+            memory_mb in 0u64..700,
+            gpus in 0u32..3,
+            busy in proptest::collection::vec((1u32..3, 0u64..300, 0u32..2), 0..3),
+        ) {
+            let mut walked = tracker(cpus, memory_mb, gpus);
+            for (n, (cpus, memory_mb, gpus)) in busy.into_iter().enumerate() {
+                let request = ResourceRequest { cpus, memory_mb, gpus };
+                let _ = walked.allocate(JobId(10_000 + n as u64), &request);
+            }
+            let mut indexed = walked.clone();
+            let t0 = DateTime::from_timestamp(1_000, 0).expect("valid time");
+            let mut index = ShapeIndex::default();
+            let mut others = Vec::new();
+            let mut all = Vec::new();
+            let mut by_key = HashMap::new();
+            for (n, (mut job, plain)) in jobs.into_iter().enumerate() {
+                job.id = JobId(n as u64 + 1);
+                let key = QueueKey::new(0, t0, job.id);
+                if plain {
+                    index.insert(key, job.request, job.reason);
+                } else {
+                    others.push(key);
+                    by_key.insert(key, job.clone());
+                }
+                all.push(job);
+            }
+            let plain = first_fit(all, &mut walked);
+            let fast = first_fit_indexed(
+                others,
+                |key| by_key.get(&key).cloned(),
+                &index,
+                &mut indexed,
+            );
+            prop_assert_eq!(&fast.starts, &plain.starts);
+            prop_assert_eq!(sorted_reasons(&fast), sorted_reasons(&plain));
+            prop_assert_eq!(indexed.free(), walked.free());
+        }
     }
 }

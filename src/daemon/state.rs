@@ -4,8 +4,9 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::daemon::executor::Supervisor;
+use crate::daemon::interner::Interner;
 use crate::daemon::job::{Job, Phase};
-use crate::daemon::scheduler::QueueKey;
+use crate::daemon::scheduler::{QueueKey, ShapeIndex};
 use crate::daemon::tracker::ResourceTracker;
 use crate::protocol::{JobId, JobState, Reason};
 
@@ -29,6 +30,8 @@ pub struct State {
     pub tracker: ResourceTracker,
     /// Jobs queued since the last pass, which may show no reason yet.
     pub fresh: Vec<JobId>,
+    /// The one copy of what queued jobs repeat.
+    pub interner: Interner,
 }
 
 impl State {
@@ -39,11 +42,13 @@ impl State {
             running: HashMap::new(),
             tracker,
             fresh: Vec::new(),
+            interner: Interner::default(),
         }
     }
 
     /// Adds a pending job to the table and the queue.
-    pub fn enqueue(&mut self, job: Job) {
+    pub fn enqueue(&mut self, mut job: Job) {
+        self.interner.share(&mut job.spec);
         self.queue.insert(&job);
         self.fresh.push(job.id);
         self.jobs.insert(job.id, job);
@@ -77,43 +82,75 @@ impl State {
 
 /// The pending jobs in scheduling order, the held ones apart: a pass walks
 /// only the jobs that may start, so thousands of held jobs cost it nothing.
+/// Jobs that wait for nothing but resources sit in a [`ShapeIndex`], so a
+/// pass looks at one job per request shape rather than at all of them.
 #[derive(Debug, Default)]
 pub struct Queue {
-    ready: BTreeSet<QueueKey>,
+    /// Not held, and waiting for nothing but resources.
+    plain: ShapeIndex,
+    /// Not held, but with a begin time, a dependency or a running-at-once
+    /// cap, which the pass checks job by job.
+    others: BTreeSet<QueueKey>,
     held: BTreeSet<QueueKey>,
 }
 
 impl Queue {
-    /// Places a pending job by its priority and hold.
+    /// Places a pending job by its priority, hold and request, with the
+    /// reason it shows (take it out and insert it again to change that).
     pub fn insert(&mut self, job: &Job) {
         let key = queue_key(job);
-        if matches!(job.phase, Phase::Pending { hold: Some(_), .. }) {
-            self.held.insert(key);
-        } else {
-            self.ready.insert(key);
+        match job.phase {
+            Phase::Pending { hold: Some(_), .. } => {
+                self.held.insert(key);
+            }
+            Phase::Pending { reason, .. } if waits_only_for_resources(job) => {
+                self.plain.insert(key, job.spec.request, reason);
+            }
+            _ => {
+                self.others.insert(key);
+            }
         }
     }
 
     /// Takes a job out, wherever it was (call before changing the job).
     pub fn remove(&mut self, job: &Job) {
         let key = queue_key(job);
-        self.ready.remove(&key);
+        self.plain.remove(&key, &job.spec.request);
+        self.others.remove(&key);
         self.held.remove(&key);
     }
 
-    /// The jobs that are not held, in scheduling order.
-    pub fn ready(&self) -> impl Iterator<Item = &QueueKey> {
-        self.ready.iter()
+    /// The jobs not held that wait for resources only, by request shape.
+    pub fn plain(&self) -> &ShapeIndex {
+        &self.plain
+    }
+
+    /// The other jobs not held, in scheduling order.
+    pub fn others(&self) -> impl Iterator<Item = QueueKey> + '_ {
+        self.others.iter().copied()
     }
 
     /// The first job that is not held.
-    pub fn first_ready(&self) -> Option<&QueueKey> {
-        self.ready.first()
+    pub fn first_ready(&self) -> Option<QueueKey> {
+        let other = self.others.first().copied();
+        match (self.plain.first(), other) {
+            (Some(plain), Some(other)) => Some(plain.min(other)),
+            (plain, other) => plain.or(other),
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.ready.len() + self.held.len()
+        self.plain.len() + self.others.len() + self.held.len()
     }
+}
+
+/// Whether nothing but resources can keep a pending job from starting: no
+/// begin time, no dependency, no array throttle.
+fn waits_only_for_resources(job: &Job) -> bool {
+    let spec = &job.spec;
+    spec.begin_time.is_none()
+        && spec.dependency.is_none()
+        && spec.array.is_none_or(|array| array.max_running.is_none())
 }
 
 /// A job's place in the pending queue.

@@ -447,7 +447,7 @@ fn parts_to_job((id, spec, phase): Parts) -> Result<Job> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::daemon::job::{FinalState, JobOptions};
+    use crate::daemon::job::FinalState;
     use crate::protocol::{ExitCode, Reason, ResourceRequest};
     use chrono::{Duration, Utc};
 
@@ -468,8 +468,8 @@ mod tests {
                 cpus_per_task: 1,
                 memory_requested: false,
                 time_limit: None,
-                work_dir: "/".into(),
-                submit_dir: "/".into(),
+                work_dir: Path::new("/").into(),
+                submit_dir: Path::new("/").into(),
                 stdout_pattern: None,
                 stderr_pattern: None,
                 args: Vec::new(),
@@ -481,7 +481,7 @@ mod tests {
                 kill_on_invalid_dep: false,
                 array: None,
                 restarts: 0,
-                options: JobOptions::default(),
+                options: Default::default(),
             },
             phase: Phase::Pending {
                 reason: Reason::None,

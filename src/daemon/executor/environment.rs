@@ -20,7 +20,7 @@ pub fn job_environment(
         ("JOB_ID", id.clone()),
         ("JOBID", id),
         ("JOB_NAME", spec.name.clone()),
-        ("JOB_USER", spec.user.clone()),
+        ("JOB_USER", spec.user.to_string()),
         ("JOB_UID", spec.uid.to_string()),
         ("JOB_GID", spec.gid.to_string()),
         ("CPUS_PER_TASK", spec.cpus_per_task.to_string()),
@@ -38,7 +38,7 @@ pub fn job_environment(
         ("NODEID", "0".to_string()),
         ("PROCID", "0".to_string()),
         ("LOCALID", "0".to_string()),
-        ("JOB_PARTITION", spec.partition.clone()),
+        ("JOB_PARTITION", spec.partition.to_string()),
         ("CLUSTER_NAME", "conductor".to_string()),
     ];
     match spec.options.memory_per_cpu_mb {

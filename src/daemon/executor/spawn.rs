@@ -111,7 +111,7 @@ pub fn plan(launch: &Launch<'_>, kill_wait: u64) -> Result<LaunchPlan, String> {
     Ok(LaunchPlan {
         program: interpreter.to_string(),
         args,
-        work_dir: job.spec.work_dir.clone(),
+        work_dir: job.spec.work_dir.to_path_buf(),
         environment,
         stdin: job.stdin_path(launch.node),
         stdout: job.stdout_path(launch.node),
