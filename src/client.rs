@@ -1,17 +1,27 @@
 //! The client: one type that talks to `conductord` over its Unix socket or
-//! over TCP with the same request code (only reqwest's builder differs), and
+//! over TCP with the same request code (only the connect differs), and
 //! starts a per-user daemon when none answers on the default socket.
+//!
+//! Requests are plain blocking HTTP/1.1 on the caller's thread ([`http`]):
+//! a CLI binary's whole run is one or two requests, so its speed is its
+//! start-up, and nothing is started that the request does not need.
 
+mod http;
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
-use reqwest::blocking::{Client as Http, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use self::http::Method;
 use crate::error::{Error, Result};
 use crate::paths;
 use crate::protocol::{
@@ -72,13 +82,141 @@ impl std::fmt::Display for Server {
 /// A connection to the daemon (connections are made per request and kept
 /// alive between requests).
 pub struct Client {
-    http: Http,
-    base: String,
     server: Server,
+    /// Where to connect and what to send as `Host`.
+    endpoint: Endpoint,
     /// Start the per-user daemon if nothing answers (default socket only).
     autostart: bool,
     /// Sent as `Authorization: Bearer` to a TCP server.
     token: Option<String>,
+    /// The connection kept open after the last reply, for the next request.
+    idle: Mutex<Option<http::Connection<Stream>>>,
+}
+
+/// How long one read or write on the connection may take.
+const IO_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The server's address as the client connects to it.
+#[derive(Debug, Clone)]
+enum Endpoint {
+    Unix(PathBuf),
+    Tcp {
+        /// `host:port`, for the connect and the `Host` header.
+        authority: String,
+        /// A path the base URL names, prefixed to every request's path.
+        prefix: String,
+    },
+}
+
+impl Endpoint {
+    fn of(server: &Server) -> Result<Endpoint> {
+        match server {
+            Server::Unix(path) => Ok(Endpoint::Unix(path.clone())),
+            Server::Http(url) => {
+                let rest = url.strip_prefix("http://").unwrap_or(url);
+                let (authority, prefix) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                if authority.is_empty() {
+                    return Err(Error::Invalid(format!("{url}: the address names no host")));
+                }
+                let authority = if authority.rsplit_once(':').is_some_and(|(_, port)| {
+                    !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
+                }) {
+                    authority.to_string()
+                } else {
+                    format!("{authority}:80")
+                };
+                Ok(Endpoint::Tcp {
+                    authority,
+                    prefix: prefix.trim_end_matches('/').to_string(),
+                })
+            }
+        }
+    }
+
+    fn host(&self) -> &str {
+        match self {
+            Endpoint::Unix(_) => "localhost",
+            Endpoint::Tcp { authority, .. } => authority,
+        }
+    }
+
+    fn connect(&self) -> io::Result<Stream> {
+        match self {
+            Endpoint::Unix(path) => {
+                let stream = UnixStream::connect(path)?;
+                stream.set_read_timeout(Some(IO_TIMEOUT))?;
+                stream.set_write_timeout(Some(IO_TIMEOUT))?;
+                Ok(Stream::Unix(stream))
+            }
+            Endpoint::Tcp { authority, .. } => {
+                let stream = TcpStream::connect(authority.as_str())?;
+                stream.set_nodelay(true)?;
+                stream.set_read_timeout(Some(IO_TIMEOUT))?;
+                stream.set_write_timeout(Some(IO_TIMEOUT))?;
+                Ok(Stream::Tcp(stream))
+            }
+        }
+    }
+}
+
+/// A connection on either transport; the HTTP code sees only the bytes.
+#[derive(Debug)]
+enum Stream {
+    Unix(UnixStream),
+    Tcp(TcpStream),
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Unix(s) => s.read(buf),
+            Stream::Tcp(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Unix(s) => s.write(buf),
+            Stream::Tcp(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl AsFd for Stream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Stream::Unix(s) => s.as_fd(),
+            Stream::Tcp(s) => s.as_fd(),
+        }
+    }
+}
+
+/// True while the server has neither closed a kept connection nor sent
+/// anything unasked on it: only then is it used for another request.
+fn still_open(stream: &Stream) -> bool {
+    let mut byte = [0u8; 1];
+    matches!(
+        rustix::net::recv(
+            stream,
+            &mut byte,
+            rustix::net::RecvFlags::PEEK | rustix::net::RecvFlags::DONTWAIT,
+        ),
+        Err(rustix::io::Errno::AGAIN)
+    )
+}
+
+/// Why a request got no reply.
+#[derive(Debug)]
+enum Failure {
+    /// Nothing accepted the connection.
+    Connect,
+    Exchange(http::ExchangeError),
 }
 
 impl Client {
@@ -99,24 +237,17 @@ impl Client {
     }
 
     fn for_server(server: Server, autostart: bool) -> Result<Client> {
-        let builder = Http::builder().timeout(Duration::from_secs(300));
-        let (builder, base, token) = match &server {
-            Server::Unix(path) => (
-                builder.unix_socket(path.as_path()),
-                "http://localhost".to_string(),
-                None,
-            ),
-            Server::Http(url) => (builder, url.clone(), default_token()),
+        let endpoint = Endpoint::of(&server)?;
+        let token = match &server {
+            Server::Unix(_) => None,
+            Server::Http(_) => default_token(),
         };
-        let http = builder
-            .build()
-            .map_err(|e| Error::Other(format!("cannot build the HTTP client: {e}")))?;
         Ok(Client {
-            http,
-            base,
             server,
+            endpoint,
             autostart,
             token,
+            idle: Mutex::new(None),
         })
     }
 
@@ -132,7 +263,7 @@ impl Client {
 
     /// Submits a job; the id comes back once the job is on disk.
     pub fn submit(&self, request: &SubmitRequest) -> Result<JobId> {
-        let reply: SubmitResponse = self.call(Method::POST, "/v1/jobs", Some(request))?;
+        let reply: SubmitResponse = self.call(Method::Post, "/v1/jobs", Some(request))?;
         Ok(reply.job_id)
     }
 
@@ -154,18 +285,18 @@ impl Client {
             path.push('?');
             path.push_str(&form_urlencoded(&pairs));
         }
-        let reply: JobList = self.call(Method::GET, &path, None::<&()>)?;
+        let reply: JobList = self.call(Method::Get, &path, None::<&()>)?;
         Ok(reply.jobs)
     }
 
     /// One job, whatever its state.
     pub fn job(&self, id: JobId) -> Result<JobInfo> {
-        self.call(Method::GET, &format!("/v1/jobs/{id}"), None::<&()>)
+        self.call(Method::Get, &format!("/v1/jobs/{id}"), None::<&()>)
     }
 
     /// Cancels a job (idempotent).
     pub fn cancel(&self, id: JobId) -> Result<CancelResponse> {
-        self.call(Method::POST, &format!("/v1/jobs/{id}/cancel"), None::<&()>)
+        self.call(Method::Post, &format!("/v1/jobs/{id}/cancel"), None::<&()>)
     }
 
     /// Cancels many jobs with one request and one commit; one result per
@@ -173,14 +304,14 @@ impl Client {
     pub fn cancel_many(&self, ids: &[JobId]) -> Result<Vec<CancelResult>> {
         let request = CancelManyRequest { ids: ids.to_vec() };
         let reply: CancelManyResponse =
-            self.call(Method::POST, "/v1/jobs/cancel", Some(&request))?;
+            self.call(Method::Post, "/v1/jobs/cancel", Some(&request))?;
         Ok(reply.results)
     }
 
     /// Sends a signal to a running job (`ccancel --signal`).
     pub fn signal(&self, id: JobId, request: &SignalRequest) -> Result<JobInfo> {
         self.call(
-            Method::POST,
+            Method::Post,
             &format!("/v1/jobs/{id}/signal"),
             Some(request),
         )
@@ -188,52 +319,52 @@ impl Client {
 
     /// Holds a pending job (`ccontrol hold`): root's holds are admin holds.
     pub fn hold(&self, id: JobId) -> Result<JobInfo> {
-        self.call(Method::POST, &format!("/v1/jobs/{id}/hold"), None::<&()>)
+        self.call(Method::Post, &format!("/v1/jobs/{id}/hold"), None::<&()>)
     }
 
     /// Holds a pending job, as a user hold if asked (`ccontrol uhold`).
     pub fn hold_with(&self, id: JobId, request: &HoldRequest) -> Result<JobInfo> {
-        self.call(Method::POST, &format!("/v1/jobs/{id}/hold"), Some(request))
+        self.call(Method::Post, &format!("/v1/jobs/{id}/hold"), Some(request))
     }
 
     /// Releases a held job (`ccontrol release`).
     pub fn release(&self, id: JobId) -> Result<JobInfo> {
-        self.call(Method::POST, &format!("/v1/jobs/{id}/release"), None::<&()>)
+        self.call(Method::Post, &format!("/v1/jobs/{id}/release"), None::<&()>)
     }
 
     /// Puts a running or finished job back in the queue (`ccontrol requeue`).
     pub fn requeue(&self, id: JobId) -> Result<JobInfo> {
-        self.call(Method::POST, &format!("/v1/jobs/{id}/requeue"), None::<&()>)
+        self.call(Method::Post, &format!("/v1/jobs/{id}/requeue"), None::<&()>)
     }
 
     /// Changes a pending job (`ccontrol update`).
     pub fn update(&self, id: JobId, request: &UpdateRequest) -> Result<JobInfo> {
-        self.call(Method::PATCH, &format!("/v1/jobs/{id}"), Some(request))
+        self.call(Method::Patch, &format!("/v1/jobs/{id}"), Some(request))
     }
 
     /// When and where a job would start, without submitting it (`--test-only`).
     pub fn test_submit(&self, request: &SubmitRequest) -> Result<TestOnlyResponse> {
-        self.call(Method::POST, "/v1/jobs/test", Some(request))
+        self.call(Method::Post, "/v1/jobs/test", Some(request))
     }
 
     /// The daemon's books, read under one lock (for checks and benchmarks).
     pub fn debug(&self) -> Result<DebugState> {
-        self.call(Method::GET, "/v1/debug", None::<&()>)
+        self.call(Method::Get, "/v1/debug", None::<&()>)
     }
 
     /// The daemon's settings (`ccontrol show config`).
     pub fn config(&self) -> Result<DaemonConfig> {
-        self.call(Method::GET, "/v1/config", None::<&()>)
+        self.call(Method::Get, "/v1/config", None::<&()>)
     }
 
     /// The node and its resources.
     pub fn node(&self) -> Result<NodeInfo> {
-        self.call(Method::GET, "/v1/node", None::<&()>)
+        self.call(Method::Get, "/v1/node", None::<&()>)
     }
 
     /// Whether the daemon answers, and who it is.
     pub fn health(&self) -> Result<Health> {
-        self.call(Method::GET, "/v1/health", None::<&()>)
+        self.call(Method::Get, "/v1/health", None::<&()>)
     }
 
     fn call<B: Serialize, T: DeserializeOwned>(
@@ -242,12 +373,27 @@ impl Client {
         path: &str,
         body: Option<&B>,
     ) -> Result<T> {
-        let response = match self.send(method.clone(), path, body) {
-            Err(e) if e.is_connect() && self.autostart => {
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| Error::Other(format!("cannot encode the request: {e}")))?;
+        let target = match &self.endpoint {
+            Endpoint::Tcp { prefix, .. } if !prefix.is_empty() => format!("{prefix}{path}"),
+            _ => path.to_string(),
+        };
+        let request = http::Request {
+            method,
+            host: self.endpoint.host(),
+            target: &target,
+            token: self.token.as_deref(),
+            body: body.as_deref(),
+        };
+        let response = match self.send(&request) {
+            Err(Failure::Connect) if self.autostart => {
                 if let Server::Unix(socket) = &self.server {
                     start_daemon(socket)?;
                 }
-                self.send(method, path, body)
+                self.send(&request)
             }
             other => other,
         }
@@ -255,29 +401,46 @@ impl Client {
         decode(response)
     }
 
-    fn send<B: Serialize>(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&B>,
-    ) -> reqwest::Result<Response> {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
+    /// One exchange, on the kept connection if the server still holds it
+    /// open, else on a new one.
+    fn send(&self, request: &http::Request<'_>) -> Result<http::Response, Failure> {
+        if let Some(mut connection) = self.take_idle() {
+            match connection.exchange(request) {
+                // The request did not get through whole, so the server did
+                // not act on it: the connection was stale, try a new one.
+                Err(http::ExchangeError::Send(_)) => {}
+                result => return self.keep(connection, result),
+            }
         }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        request.send()
+        let stream = self.endpoint.connect().map_err(|_| Failure::Connect)?;
+        let mut connection = http::Connection::new(stream);
+        let result = connection.exchange(request);
+        self.keep(connection, result)
     }
 
-    fn unreachable(&self, error: &reqwest::Error) -> Error {
-        let reason = if error.is_connect() {
-            "nothing answers (is conductord running?)".to_string()
-        } else if error.is_timeout() {
-            "no answer in time".to_string()
-        } else {
-            error.to_string()
+    fn take_idle(&self) -> Option<http::Connection<Stream>> {
+        let connection = self.idle.lock().ok()?.take()?;
+        still_open(connection.stream()).then_some(connection)
+    }
+
+    /// Keeps the connection for the next request if its reply left it usable.
+    fn keep(
+        &self,
+        connection: http::Connection<Stream>,
+        result: std::result::Result<http::Response, http::ExchangeError>,
+    ) -> Result<http::Response, Failure> {
+        if result.as_ref().is_ok_and(|response| response.reusable)
+            && let Ok(mut idle) = self.idle.lock()
+        {
+            *idle = Some(connection);
+        }
+        result.map_err(Failure::Exchange)
+    }
+
+    fn unreachable(&self, failure: &Failure) -> Error {
+        let reason = match failure {
+            Failure::Connect => "nothing answers (is conductord running?)".to_string(),
+            Failure::Exchange(error) => error.to_string(),
         };
         Error::Unreachable {
             server: self.server.to_string(),
@@ -286,24 +449,26 @@ impl Client {
     }
 }
 
-fn decode<T: DeserializeOwned>(response: Response) -> Result<T> {
-    let status = response.status();
-    let bytes = response
-        .bytes()
-        .map_err(|e| Error::Protocol(format!("cannot read the reply: {e}")))?;
-    if status.is_success() {
+fn decode<T: DeserializeOwned>(response: http::Response) -> Result<T> {
+    let status = response.status;
+    let bytes = response.body;
+    if (200..300).contains(&status) {
         return serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(e.to_string()));
     }
     match serde_json::from_slice::<ApiError>(&bytes) {
         Ok(error) => Err(Error::Api {
-            status: status.as_u16(),
+            status,
             code: error.code,
             message: error.message,
         }),
         Err(_) => Err(Error::Api {
-            status: status.as_u16(),
+            status,
             code: "http".into(),
-            message: format!("{status}: {}", String::from_utf8_lossy(&bytes).trim()),
+            message: format!(
+                "{}: {}",
+                format!("{status} {}", response.reason).trim_end(),
+                String::from_utf8_lossy(&bytes).trim()
+            ),
         }),
     }
 }
@@ -444,6 +609,200 @@ mod tests {
         );
         assert!(Server::parse("").is_err());
         assert!(Server::parse("https://x").is_err());
+    }
+
+    #[test]
+    fn tcp_endpoints_name_authority_and_prefix() {
+        let endpoint = |url: &str| match Endpoint::of(&Server::parse(url).expect("server")) {
+            Ok(Endpoint::Tcp { authority, prefix }) => (authority, prefix),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            endpoint("http://127.0.0.1:6820/"),
+            ("127.0.0.1:6820".into(), String::new())
+        );
+        assert_eq!(
+            endpoint("http://[::1]:7/api"),
+            ("[::1]:7".into(), "/api".into())
+        );
+        assert_eq!(
+            endpoint("http://localhost"),
+            ("localhost:80".into(), String::new())
+        );
+        assert!(Endpoint::of(&Server::Http("http://".into())).is_err());
+    }
+
+    /// A client of a socket in `dir` whose server runs `serve` on each
+    /// accepted connection in turn.
+    fn serving(
+        dir: &Path,
+        serve: Vec<Box<dyn FnOnce(UnixStream) + Send>>,
+    ) -> (Client, std::thread::JoinHandle<()>) {
+        let socket = dir.join("sock");
+        let listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
+        let server = std::thread::spawn(move || {
+            for serve in serve {
+                let (stream, _) = listener.accept().expect("accept");
+                serve(stream);
+            }
+        });
+        let client = Client::for_server(Server::Unix(socket), false).expect("client");
+        (client, server)
+    }
+
+    /// Reads one request head without a body and answers `reply`.
+    fn answer(stream: &mut UnixStream, reply: &[u8]) {
+        let mut head = Vec::new();
+        let mut byte = [0u8];
+        while !head.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).expect("request");
+            head.push(byte[0]);
+        }
+        stream.write_all(reply).expect("reply");
+    }
+
+    /// A reply with a Content-Length for `body`.
+    fn reply(status: &str, body: &str) -> Vec<u8> {
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    fn health() -> Vec<u8> {
+        reply("200 OK", r#"{"status":"ok","version":"0","pid":12}"#)
+    }
+
+    #[test]
+    fn a_kept_connection_is_reused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (client, server) = serving(
+            dir.path(),
+            vec![Box::new(|mut stream| {
+                answer(&mut stream, &health());
+                answer(&mut stream, &health());
+            })],
+        );
+        assert_eq!(client.health().expect("first").pid, 12);
+        assert_eq!(
+            client.health().expect("second on the same connection").pid,
+            12
+        );
+        server.join().expect("server");
+    }
+
+    #[test]
+    fn a_connection_the_server_closed_is_replaced() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (client, server) = serving(
+            dir.path(),
+            vec![
+                Box::new(|mut stream| answer(&mut stream, &health())),
+                Box::new(|mut stream| answer(&mut stream, &health())),
+            ],
+        );
+        assert_eq!(client.health().expect("first").pid, 12);
+        // The first connection is closed by now: the server moved on.
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(client.health().expect("second on a new connection").pid, 12);
+        server.join().expect("server");
+    }
+
+    #[test]
+    fn an_error_body_that_is_not_json_keeps_its_status() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (client, server) = serving(
+            dir.path(),
+            vec![Box::new(|mut stream| {
+                answer(&mut stream, &reply("503 Service Unavailable", "busy\n"));
+            })],
+        );
+        match client.health() {
+            Err(Error::Api {
+                status,
+                code,
+                message,
+            }) => {
+                assert_eq!((status, code.as_str()), (503, "http"));
+                assert_eq!(message, "503 Service Unavailable: busy");
+            }
+            other => panic!("{other:?}"),
+        }
+        server.join().expect("server");
+    }
+
+    #[test]
+    fn an_api_error_is_decoded_with_its_status() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (client, server) = serving(
+            dir.path(),
+            vec![Box::new(|mut stream| {
+                let error = r#"{"code":"not_found","message":"no such job 7"}"#;
+                answer(&mut stream, &reply("404 Not Found", error));
+            })],
+        );
+        let error = client.job(JobId(7)).expect_err("not found");
+        assert!(error.is_not_found(), "{error:?}");
+        assert_eq!(error.to_string(), "no such job 7");
+        server.join().expect("server");
+    }
+
+    #[test]
+    fn tcp_requests_carry_the_bearer_token() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().expect("accept");
+            let mut head = Vec::new();
+            let mut byte = [0u8];
+            while !head.ends_with(b"\r\n\r\n") {
+                stream.read_exact(&mut byte).expect("request");
+                head.push(byte[0]);
+            }
+            stream.write_all(&health()).expect("reply");
+            String::from_utf8(head).expect("text")
+        });
+        let client = Client::new(Some(&url)).expect("client").with_token("t0k");
+        assert_eq!(client.health().expect("health").pid, 12);
+        let head = server.join().expect("server");
+        assert!(head.starts_with("GET /v1/health HTTP/1.1\r\n"), "{head}");
+        assert!(head.contains("\r\nauthorization: Bearer t0k\r\n"), "{head}");
+    }
+
+    #[test]
+    fn nothing_listening_is_unreachable() {
+        let dir = tempfile::tempdir().expect("dir");
+        let client =
+            Client::for_server(Server::Unix(dir.path().join("none")), false).expect("client");
+        let error = client.health().expect_err("nothing there");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "cannot reach conductord at unix:{}: nothing answers (is conductord running?)",
+                dir.path().join("none").display()
+            )
+        );
+    }
+
+    #[test]
+    fn a_reply_cut_short_is_unreachable_not_a_hang() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (client, server) = serving(
+            dir.path(),
+            vec![Box::new(|mut stream| {
+                answer(
+                    &mut stream,
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 99\r\n\r\n{",
+                );
+            })],
+        );
+        let error = client.health().expect_err("cut short");
+        assert!(
+            matches!(&error, Error::Unreachable { reason, .. } if reason.contains("closed before")),
+            "{error:?}"
+        );
+        server.join().expect("server");
     }
 
     #[test]

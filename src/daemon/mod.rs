@@ -103,10 +103,14 @@ impl Daemon {
     }
 }
 
-/// Writes one line about a job event (or the daemon) to stderr.
+/// Writes one line about a job event (or the daemon) to stderr, in one
+/// write: stderr is unbuffered, and `eprintln!` would make a system call
+/// of each piece of the line while a client waits for its reply.
 pub(crate) fn log(line: fmt::Arguments<'_>) {
+    use std::io::Write;
     let now = chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%.3f");
-    eprintln!("{now} conductord: {line}");
+    let text = format!("{now} conductord: {line}\n");
+    let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
 /// Runs the daemon in the foreground until SIGTERM or SIGINT.
