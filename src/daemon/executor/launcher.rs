@@ -277,33 +277,57 @@ fn wait_for_input(socket: &UnixStream, exits: &OwnedFd) -> io::Result<Input> {
 /// SIGCHLD, which is blocked so it arrives there only).
 #[allow(unsafe_code)]
 fn child_exits() -> io::Result<OwnedFd> {
-    // SAFETY: plain libc calls on a local, initialised signal set; the
-    // descriptor returned by signalfd is owned by nothing else.
+    block(&[libc::SIGCHLD], true)?;
+    let set = signal_set(&[libc::SIGCHLD]);
+    // SAFETY: `set` is an initialised signal set; the descriptor returned
+    // by signalfd is owned by nothing else.
+    let fd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: see above.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// The signals the daemon sends a supervisor. They stay blocked in a new
+/// supervisor until its handlers are in place (`allow_requests`): the
+/// daemon has its pid from the moment of the fork, and a request that came
+/// earlier would otherwise kill it before it could write an outcome.
+const REQUESTS: [libc::c_int; 2] = [libc::SIGTERM, libc::SIGUSR1];
+
+/// Lets the requests held back since the fork through, to the handlers a
+/// supervisor has just installed.
+pub(super) fn allow_requests() {
+    let _ = block(&REQUESTS, false);
+}
+
+#[allow(unsafe_code)]
+fn signal_set(signals: &[libc::c_int]) -> libc::sigset_t {
+    // SAFETY: sigemptyset initialises the set before sigaddset uses it.
     unsafe {
         let mut set = MaybeUninit::<libc::sigset_t>::zeroed().assume_init();
         libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGCHLD);
-        if libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
-            return Err(io::Error::last_os_error());
+        for signal in signals {
+            libc::sigaddset(&mut set, *signal);
         }
-        let fd = libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(OwnedFd::from_raw_fd(fd))
+        set
     }
 }
 
-/// Undoes `child_exits`' blocking, in a forked supervisor.
+/// Blocks (or unblocks) `signals` for this process's one thread.
 #[allow(unsafe_code)]
-fn unblock_child_exits() {
-    // SAFETY: plain libc calls on a local, initialised signal set.
-    unsafe {
-        let mut set = MaybeUninit::<libc::sigset_t>::zeroed().assume_init();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGCHLD);
-        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+fn block(signals: &[libc::c_int], blocked: bool) -> io::Result<()> {
+    let set = signal_set(signals);
+    let how = if blocked {
+        libc::SIG_BLOCK
+    } else {
+        libc::SIG_UNBLOCK
+    };
+    // SAFETY: `set` is an initialised signal set; the old mask is not asked for.
+    if unsafe { libc::sigprocmask(how, &set, std::ptr::null_mut()) } != 0 {
+        return Err(io::Error::last_os_error());
     }
+    Ok(())
 }
 
 /// Empties the signalfd and reaps every exited supervisor.
@@ -329,9 +353,15 @@ fn read_request(mut socket: &UnixStream) -> io::Result<Option<Request>> {
 /// pidfd (or why the fork failed). The child never returns.
 #[allow(unsafe_code)]
 fn fork_supervisor(request: Request, null: &std::fs::File) -> io::Result<(Pid, OwnedFd)> {
+    block(&REQUESTS, true)?;
     // SAFETY: the launcher has a single thread, so the child may run any
     // code; it leaves through `exit` and never returns here.
-    match unsafe { libc::fork() } {
+    let forked = unsafe { libc::fork() };
+    if forked != 0 {
+        // The launcher itself takes its signals as before.
+        let _ = block(&REQUESTS, false);
+    }
+    match forked {
         -1 => Err(io::Error::last_os_error()),
         0 => {
             // The supervisor holds neither the daemon's socket (its end
@@ -340,7 +370,7 @@ fn fork_supervisor(request: Request, null: &std::fs::File) -> io::Result<(Pid, O
             let _ = rustix::stdio::dup2_stdin(null);
             let _ = rustix::stdio::dup2_stdout(null);
             let _ = rustix::stdio::dup2_stderr(null);
-            unblock_child_exits();
+            let _ = block(&[libc::SIGCHLD], false);
             std::process::exit(supervisor::run(&request.dir, request.plan))
         }
         pid => {

@@ -213,7 +213,8 @@ pub(super) fn run(dir: &Path, plan: LaunchPlan) -> i32 {
 
 async fn supervise_job(dir: &Path, plan: LaunchPlan) -> i32 {
     use tokio::signal::unix::{SignalKind, signal};
-    // Handlers first: a request may come as soon as the daemon has our pid.
+    // The daemon's requests wait (blocked since the fork) until the
+    // handlers are in place.
     let (Ok(mut terminate), Ok(mut user1)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::user_defined1()),
@@ -221,6 +222,7 @@ async fn supervise_job(dir: &Path, plan: LaunchPlan) -> i32 {
         complain(dir, format_args!("cannot install signal handlers"));
         return 1;
     };
+    super::launcher::allow_requests();
     let Some(lock) = take_lock(dir) else {
         complain(dir, format_args!("another process owns this job"));
         return 1;
