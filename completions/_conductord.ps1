@@ -31,7 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'conductord' -ScriptBlock {
             [CompletionResult]::new('--history-days', '--history-days', [CompletionResultType]::ParameterName, 'Days finished jobs stay in the history (cacct); 0 keeps them forever')
             [CompletionResult]::new('--partition', '--partition', [CompletionResultType]::ParameterName, 'Name of the node''s one partition')
             [CompletionResult]::new('--operator', '--operator', [CompletionResultType]::ParameterName, 'A user (name or uid) who may act on anyone''s jobs; repeatable')
-            [CompletionResult]::new('--supervise', '--supervise', [CompletionResultType]::ParameterName, 'Run as the supervisor of the job whose files are in DIR (internal)')
+            [CompletionResult]::new('--launcher', '--launcher', [CompletionResultType]::ParameterName, 'Run as the daemon''s launcher of the supervisors of the jobs in DIR (internal)')
             [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'A system daemon, as root for every user: socket /run/conductor/conductord.sock (mode 0666), state in /var/lib/conductor, jobs run as their submitters')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')

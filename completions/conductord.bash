@@ -23,7 +23,7 @@ _conductord() {
 
     case "${cmd}" in
         conductord)
-            opts="-h -V --socket --listen --state-dir --cpus --mem --gpus --kill-wait --history-days --partition --system --operator --supervise --help --version"
+            opts="-h -V --socket --listen --state-dir --cpus --mem --gpus --kill-wait --history-days --partition --system --operator --launcher --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -69,7 +69,7 @@ _conductord() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --supervise)
+                --launcher)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

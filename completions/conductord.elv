@@ -28,7 +28,7 @@ set edit:completion:arg-completer[conductord] = {|@words|
             cand --history-days 'Days finished jobs stay in the history (cacct); 0 keeps them forever'
             cand --partition 'Name of the node''s one partition'
             cand --operator 'A user (name or uid) who may act on anyone''s jobs; repeatable'
-            cand --supervise 'Run as the supervisor of the job whose files are in DIR (internal)'
+            cand --launcher 'Run as the daemon''s launcher of the supervisors of the jobs in DIR (internal)'
             cand --system 'A system daemon, as root for every user: socket /run/conductor/conductord.sock (mode 0666), state in /var/lib/conductor, jobs run as their submitters'
             cand -h 'Print help'
             cand --help 'Print help'

@@ -8,7 +8,7 @@ complete -c conductord -l kill-wait -d 'Seconds between SIGTERM and SIGKILL when
 complete -c conductord -l history-days -d 'Days finished jobs stay in the history (cacct); 0 keeps them forever' -r
 complete -c conductord -l partition -d 'Name of the node\'s one partition' -r
 complete -c conductord -l operator -d 'A user (name or uid) who may act on anyone\'s jobs; repeatable' -r
-complete -c conductord -l supervise -d 'Run as the supervisor of the job whose files are in DIR (internal)' -r -F
+complete -c conductord -l launcher -d 'Run as the daemon\'s launcher of the supervisors of the jobs in DIR (internal)' -r -F
 complete -c conductord -l system -d 'A system daemon, as root for every user: socket /run/conductor/conductord.sock (mode 0666), state in /var/lib/conductor, jobs run as their submitters'
 complete -c conductord -s h -l help -d 'Print help'
 complete -c conductord -s V -l version -d 'Print version'

@@ -62,9 +62,9 @@ pub struct ConductordArgs {
     #[arg(long = "operator", value_name = "USER")]
     pub operators: Vec<String>,
 
-    /// Run as the supervisor of the job whose files are in DIR (internal)
+    /// Run as the daemon's launcher of the supervisors of the jobs in DIR (internal)
     #[arg(long, value_name = "DIR", hide = true)]
-    pub supervise: Option<PathBuf>,
+    pub launcher: Option<PathBuf>,
 }
 
 impl ConductordArgs {

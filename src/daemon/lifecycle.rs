@@ -532,7 +532,7 @@ impl Daemon {
             .payload(id)
             .map_err(|e| format!("cannot read the script: {e}"))
             .and_then(|payload| {
-                std::fs::create_dir_all(&dir)
+                executor::prepare_dir(&dir)
                     .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
                 executor::plan(
                     &Launch {
@@ -556,24 +556,49 @@ impl Daemon {
         let daemon = self.clone();
         let cpus = allocation.cpu_ids.clone();
         tokio::spawn(async move {
-            let exe = daemon.exe.clone();
-            let started =
-                tokio::task::spawn_blocking(move || Supervisor::start(&exe, &dir, &plan)).await;
-            match started {
-                Ok(Ok(supervisor)) => {
+            match daemon.launcher.start(&dir, plan).await {
+                Ok(supervisor) => {
                     log(format_args!(
                         "job {id} started, supervisor pid {}, CPUs {cpus:?}",
                         supervisor.pid().as_raw_nonzero()
                     ));
                     daemon.watch(id, supervisor);
                 }
-                Ok(Err(e)) => daemon.finish(
-                    id,
-                    End::LaunchFailed(format!("cannot start the supervisor: {e}")),
-                ),
-                Err(e) => daemon.finish(id, End::LaunchFailed(format!("launch failed: {e}"))),
+                Err(e) => daemon.settle_unlaunched(id, dir, e).await,
             }
         });
+    }
+
+    /// Ends a launch that failed on the way, when a supervisor may have
+    /// been forked all the same (the launcher died after the fork): follows
+    /// that supervisor if there is one; else makes sure none can start any
+    /// more before the job is given up.
+    async fn settle_unlaunched(self: &Arc<Self>, id: JobId, dir: PathBuf, error: std::io::Error) {
+        let settled = tokio::task::spawn_blocking(move || {
+            let lock = match Supervisor::reattach(&dir) {
+                Ok(supervisor) => return Ok(supervisor),
+                Err(lock) => lock,
+            };
+            let end = match executor::outcome(&dir) {
+                Some(Report::Ran(outcome)) => End::Ran(outcome),
+                Some(Report::LaunchFailed(reason)) => End::LaunchFailed(reason),
+                None if executor::may_have_started(&dir) => End::Lost,
+                None => {
+                    // Under the lock: a supervisor still on its way finds
+                    // no file to lock and runs nothing.
+                    executor::forbid_start(&dir);
+                    End::LaunchFailed(format!("cannot start the supervisor: {error}"))
+                }
+            };
+            drop(lock);
+            Err(end)
+        })
+        .await;
+        match settled {
+            Ok(Ok(supervisor)) => self.watch(id, supervisor),
+            Ok(Err(end)) => self.finish(id, end),
+            Err(e) => self.finish(id, End::LaunchFailed(format!("launch failed: {e}"))),
+        }
     }
 
     /// Follows a job's supervisor until it reports how the job ended.

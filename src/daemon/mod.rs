@@ -33,7 +33,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{Notify, watch};
 
-pub use executor::run_supervisor;
+pub use executor::run_launcher;
 pub use tracker::{Allocation, Capacity, ResourceTracker};
 
 use crate::error::{Error, Result};
@@ -85,8 +85,8 @@ pub(crate) struct Daemon {
     started_at: chrono::DateTime<chrono::Utc>,
     /// One directory per running job: script, plan, supervisor files.
     jobs_dir: PathBuf,
-    /// This executable, re-run as each job's supervisor.
-    exe: PathBuf,
+    /// Forks each job's supervisor.
+    launcher: executor::Launcher,
 }
 
 impl Daemon {
@@ -143,8 +143,8 @@ async fn serve(config: Config) -> Result<()> {
         next_wakeup: Mutex::new(None),
         started_at: chrono::Utc::now(),
         store,
+        launcher: executor::Launcher::new(exe, jobs_dir.clone()),
         jobs_dir,
-        exe,
         config,
     });
     daemon.recover().await?;

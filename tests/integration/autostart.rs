@@ -36,7 +36,7 @@ fn daemons_of(state: &Path) -> Vec<u32> {
         .filter(|pid| {
             std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmd| {
                 let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-                cmd.contains("conductord") && cmd.contains(&needle) && !cmd.contains("--supervise")
+                cmd.contains("conductord") && cmd.contains(&needle) && !cmd.contains("--launcher")
             })
         })
         .filter(|pid| crate::support::alive(*pid))

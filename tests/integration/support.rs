@@ -256,7 +256,7 @@ impl Drop for TestDaemon {
     fn drop(&mut self) {
         // Jobs outlive their daemon by design; a test's jobs must not
         // outlive the test. Their supervisors end them on SIGTERM.
-        let needle = format!("--supervise {}", self.state_dir.display());
+        let needle = format!("--launcher {}", self.state_dir.display());
         for pid in processes_matching(&needle) {
             signal(pid, "TERM");
         }

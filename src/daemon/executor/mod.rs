@@ -1,14 +1,16 @@
-//! Running jobs: the daemon `plan`s a job and starts its `Supervisor`, a
-//! process of its own that `spawn`s the script as the leader of its own
+//! Running jobs: the daemon `plan`s a job and asks the `Launcher` for its
+//! `Supervisor`, a process of its own that `spawn`s the script as the leader of its own
 //! session and process group, then `supervise`s it (time limit, cancels,
 //! signals) and reports how it ended. Signals always go to the whole group,
 //! so a job's children go with it.
 
 mod environment;
+mod launcher;
 mod spawn;
 mod supervise;
 mod supervisor;
 
+pub use launcher::{Launcher, run as run_launcher};
 pub use spawn::{Launch, STEPS_FILE_ENV, plan};
 pub use supervise::{Control, Ending, Outcome};
-pub use supervisor::{Report, Supervisor, may_have_started, outcome, run as run_supervisor};
+pub use supervisor::{Report, Supervisor, forbid_start, may_have_started, outcome, prepare_dir};

@@ -1,10 +1,16 @@
-//! Every running job has a supervisor: `conductord --supervise DIR`, a
-//! process of its own that is never the daemon's child (it forks itself
-//! away at once and leads its own session). It starts the job, enforces its time limit,
-//! carries out the daemon's requests, and writes how the job ended to
-//! `DIR/outcome.json` atomically. So a job outlives the daemon: a daemon
-//! that starts again finds the supervisor (pid plus start time, so a reused
-//! pid is never mistaken for it) or, if the job ended meanwhile, its outcome.
+//! Every running job has a supervisor: a process of its own, forked by the
+//! launcher (see `launcher`) and never the daemon's child, that leads its own
+//! session. It starts the job, enforces its time limit, carries out the
+//! daemon's requests, and writes how the job ended to `DIR/outcome.json`,
+//! durably. So a job outlives the daemon: a daemon that starts again finds
+//! the supervisor (pid plus start time, so a reused pid is never mistaken
+//! for it) or, if the job ended meanwhile, its outcome.
+//!
+//! `DIR/supervisor.json` is both the supervisor's lock and its identity: the
+//! daemon creates it empty before asking for a supervisor; the supervisor
+//! holds a `flock` on it for its whole life and writes who it is into it
+//! before it starts the job. A daemon that can take the lock knows no
+//! supervisor runs, and an empty file says the job never started.
 //!
 //! The daemon talks to a supervisor through files in the job's directory and
 //! a signal: it writes `control.json` and sends SIGTERM (cancel, requeue) or
@@ -12,10 +18,10 @@
 //! another process.
 
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, Write};
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,14 +35,17 @@ use tokio::sync::mpsc::unbounded_channel;
 use super::spawn::{LaunchPlan, spawn};
 use super::supervise::{Control, Limits, Outcome, supervise};
 
-const PLAN: &str = "launch.json";
 const IDENTITY: &str = "supervisor.json";
 const OUTCOME: &str = "outcome.json";
 const CONTROL: &str = "control.json";
-/// Held (flock) by the supervisor for its whole life: whoever can take it
-/// knows no supervisor runs for the job, and a supervisor that cannot take
-/// it runs nothing.
-const LOCK: &str = "lock";
+/// Where a supervisor says what went wrong, made only when something did.
+const LOG: &str = "supervisor.log";
+/// The lock of supervisors from before `supervisor.json` was the lock,
+/// still honoured so a daemon upgraded under running jobs follows them.
+const OLD_LOCK: &str = "lock";
+/// The identity record is padded to this many bytes, so each rewrite covers
+/// the whole of the previous one.
+const IDENTITY_BYTES: usize = 128;
 
 /// How a supervised job ended, as its supervisor writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,59 +72,46 @@ pub struct Supervisor {
     dir: PathBuf,
 }
 
+/// Makes a job's directory with its empty identity file, before the daemon
+/// asks for a supervisor: the supervisor only opens that file, never makes
+/// it, so once the daemon has removed it no late supervisor can run the job.
+pub fn prepare_dir(dir: &Path) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    File::create_new(dir.join(IDENTITY))?;
+    Ok(())
+}
+
+/// Makes sure no supervisor can start the job in `dir` any more; called
+/// with its lock held (see `reattach`), for a job that never started.
+pub fn forbid_start(dir: &Path) {
+    let _ = fs::remove_file(dir.join(IDENTITY));
+}
+
 impl Supervisor {
-    /// Writes the plan into `dir` and starts a supervisor for it with the
-    /// `conductord` executable `exe`. Blocks for the few milliseconds until
-    /// the supervisor has said its pid.
-    pub fn start(exe: &Path, dir: &Path, plan: &LaunchPlan) -> io::Result<Supervisor> {
-        write_json(&dir.join(PLAN), plan, Survive::ProcessCrash)?;
-        let log = File::create(dir.join("supervisor.log"))?;
-        let mut command = Command::new(exe);
-        command
-            .arg("--supervise")
-            .arg(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log);
-        // No code runs between fork and exec here, so the standard library
-        // spawns with posix_spawn and the daemon's page tables are never
-        // copied; the supervisor detaches itself (see `run`).
-        let mut intermediate = command.spawn()?;
-        let stdout = intermediate
-            .stdout
-            .take()
-            .ok_or_else(|| io::Error::other("no pipe from the supervisor"))?;
-        // The intermediate process exits as soon as it has forked.
-        intermediate.wait()?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
-        let pid = line
-            .trim()
-            .parse::<i32>()
-            .ok()
-            .and_then(Pid::from_raw)
-            .ok_or_else(|| io::Error::other(format!("the supervisor said {line:?}")))?;
-        let pidfd = pidfd_open(pid, PidfdFlags::empty())?;
-        Ok(Supervisor {
+    /// The handle on a supervisor the launcher has just forked.
+    pub(super) fn forked(pid: Pid, pidfd: OwnedFd, dir: &Path) -> Supervisor {
+        Supervisor {
             pid,
             pidfd: Arc::new(pidfd),
             dir: dir.to_path_buf(),
-        })
+        }
     }
 
     /// Finds the supervisor of a job started before the daemon's restart.
-    /// `Ok(None)` means none is alive, and none can start any more: the
-    /// returned lock keeps a supervisor that was still starting from
-    /// running the job.
+    /// `Err` means none is alive, and none can start any more: the returned
+    /// lock keeps a supervisor that was still starting from running the job
+    /// (until the job's directory is gone).
     pub fn reattach(dir: &Path) -> Result<Supervisor, Option<File>> {
-        let lock = match File::options()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(dir.join(LOCK))
-        {
-            Ok(lock) => lock,
-            Err(_) => return Err(None),
+        let old = dir.join(OLD_LOCK);
+        let path = if old.exists() {
+            old
+        } else {
+            dir.join(IDENTITY)
+        };
+        let Ok(lock) = File::options().write(true).open(path) else {
+            // The daemon makes this file before it asks for a supervisor:
+            // without it, none was ever asked for.
+            return Err(None);
         };
         if rustix::fs::flock(&lock, FlockOperation::NonBlockingLockExclusive).is_ok() {
             return Err(Some(lock));
@@ -156,7 +152,7 @@ impl Supervisor {
             Control::Signal { .. } => Signal::USR1,
             _ => Signal::TERM,
         };
-        if write_json(&self.dir.join(CONTROL), &control, Survive::ProcessCrash).is_ok() {
+        if write_json(&self.dir.join(CONTROL), &control).is_ok() {
             // ESRCH only says the supervisor has just exited.
             let _ = pidfd_send_signal(self.pidfd.as_fd(), signal);
         }
@@ -187,7 +183,7 @@ fn watch_readable(fd: OwnedFd) -> io::Result<AsyncFd<OwnedFd>> {
 /// True when a supervisor got as far as recording itself in `dir`, that
 /// is, the job may have started.
 pub fn may_have_started(dir: &Path) -> bool {
-    dir.join(IDENTITY).exists()
+    fs::metadata(dir.join(IDENTITY)).is_ok_and(|m| m.len() > 0)
 }
 
 /// The report left in `dir`, if the supervisor wrote one.
@@ -195,28 +191,11 @@ pub fn outcome(dir: &Path) -> Option<Report> {
     read_json(&dir.join(OUTCOME)).ok()
 }
 
-/// Detaches the supervisor from the daemon: it forks, the parent exits at
-/// once (the daemon reaps it), and the child leads a new session, adopted
-/// by init (or the nearest subreaper), never the daemon's child.
-#[allow(unsafe_code)]
-fn detach_self() -> io::Result<()> {
-    // SAFETY: called first thing in the supervisor process, while it still
-    // has a single thread; the parent only calls `_exit`.
-    match unsafe { libc::fork() } {
-        -1 => Err(io::Error::last_os_error()),
-        0 => {
-            rustix::process::setsid()?;
-            Ok(())
-        }
-        _ => unsafe { libc::_exit(0) },
-    }
-}
-
-/// The supervisor process's whole life (`conductord --supervise DIR`);
-/// returns its exit status.
-pub fn run(dir: &Path) -> i32 {
-    if let Err(e) = detach_self() {
-        eprintln!("supervisor: cannot detach: {e}");
+/// The supervisor process's whole life, in the child the launcher forked
+/// for `dir`; returns its exit status.
+pub(super) fn run(dir: &Path, plan: LaunchPlan) -> i32 {
+    if let Err(e) = rustix::process::setsid() {
+        complain(dir, format_args!("cannot start a session: {e}"));
         return 1;
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -225,49 +204,39 @@ pub fn run(dir: &Path) -> i32 {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("supervisor: cannot start: {e}");
+            complain(dir, format_args!("cannot start: {e}"));
             return 1;
         }
     };
-    runtime.block_on(supervise_job(dir))
+    runtime.block_on(supervise_job(dir, plan))
 }
 
-async fn supervise_job(dir: &Path) -> i32 {
+async fn supervise_job(dir: &Path, plan: LaunchPlan) -> i32 {
     use tokio::signal::unix::{SignalKind, signal};
-    // Handlers first: a request may come as soon as the daemon has our pid.
+    // The daemon's requests wait (blocked since the fork) until the
+    // handlers are in place.
     let (Ok(mut terminate), Ok(mut user1)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::user_defined1()),
     ) else {
-        eprintln!("supervisor: cannot install signal handlers");
+        complain(dir, format_args!("cannot install signal handlers"));
         return 1;
     };
-    let Some(_lock) = take_lock(dir) else {
-        eprintln!("supervisor: another process owns this job");
+    super::launcher::allow_requests();
+    let Some(lock) = take_lock(dir) else {
+        complain(dir, format_args!("another process owns this job"));
         return 1;
-    };
-    if announce_pid().is_err() {
-        eprintln!("supervisor: cannot tell the daemon its pid");
-        return 1;
-    }
-    let plan: LaunchPlan = match read_json(&dir.join(PLAN)) {
-        Ok(plan) => plan,
-        Err(e) => {
-            return finish(
-                dir,
-                &Report::LaunchFailed(format!("cannot read the plan: {e}")),
-            );
-        }
     };
     // Who we are goes on disk before the job starts: a job directory
-    // without it, and without a live supervisor, never started a job.
+    // whose identity is empty, and without a live supervisor, never started
+    // a job.
     let me = std::process::id() as i32;
     let mut identity = Identity {
         pid: me,
         start_ticks: start_ticks(me).unwrap_or(0),
         job_pid: None,
     };
-    if let Err(e) = write_json(&dir.join(IDENTITY), &identity, Survive::ProcessCrash) {
+    if let Err(e) = record_identity(&lock, &identity) {
         return finish(
             dir,
             &Report::LaunchFailed(format!("cannot record the supervisor: {e}")),
@@ -278,8 +247,8 @@ async fn supervise_job(dir: &Path) -> i32 {
         Err(reason) => return finish(dir, &Report::LaunchFailed(reason)),
     };
     identity.job_pid = child.id().map(|pid| pid as i32);
-    if let Err(e) = write_json(&dir.join(IDENTITY), &identity, Survive::ProcessCrash) {
-        eprintln!("supervisor: cannot record the job's pid: {e}");
+    if let Err(e) = record_identity(&lock, &identity) {
+        complain(dir, format_args!("cannot record the job's pid: {e}"));
     }
     let (requests, controls) = unbounded_channel();
     let control_file = dir.join(CONTROL);
@@ -315,36 +284,62 @@ async fn supervise_job(dir: &Path) -> i32 {
 }
 
 fn finish(dir: &Path, report: &Report) -> i32 {
-    match write_json(&dir.join(OUTCOME), report, Survive::MachineCrash) {
+    match write_outcome(dir, report) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("supervisor: cannot record the outcome: {e}");
+            complain(dir, format_args!("cannot record the outcome: {e}"));
             1
         }
     }
 }
 
-/// Takes the job's lock for the supervisor's life, or `None` if a daemon
-/// (after a restart) or another supervisor holds it.
-fn take_lock(dir: &Path) -> Option<File> {
-    let lock = File::options()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(dir.join(LOCK))
-        .ok()?;
-    rustix::fs::flock(&lock, FlockOperation::NonBlockingLockExclusive).ok()?;
-    Some(lock)
+/// Writes the outcome so that it outlives a crash of the machine: the file
+/// and its directory entry are synced. No temporary file is needed: the
+/// daemon reads the outcome only once the supervisor is gone, and a torn
+/// one (the supervisor died while writing) reads as none, as if it had died
+/// a moment earlier.
+fn write_outcome(dir: &Path, report: &Report) -> io::Result<()> {
+    let bytes = serde_json::to_vec(report)?;
+    let mut file = File::create(dir.join(OUTCOME))?;
+    file.write_all(&bytes)?;
+    file.sync_all()?;
+    File::open(dir)?.sync_all()
 }
 
-/// Writes our pid on stdout (the daemon's pipe), then lets go of the pipe.
-fn announce_pid() -> io::Result<()> {
-    let mut stdout = io::stdout().lock();
-    writeln!(stdout, "{}", std::process::id())?;
-    stdout.flush()?;
-    let null = File::options().write(true).open("/dev/null")?;
-    rustix::stdio::dup2_stdout(&null)?;
-    Ok(())
+/// Writes the identity in place (the file is the lock, so it is never
+/// replaced), padded so a longer record always covers a shorter one. A
+/// reader that catches it half written fails to parse it and looks again.
+fn record_identity(lock: &File, identity: &Identity) -> io::Result<()> {
+    let mut bytes = serde_json::to_vec(identity)?;
+    if bytes.len() < IDENTITY_BYTES {
+        bytes.resize(IDENTITY_BYTES, b' ');
+    }
+    lock.write_all_at(&bytes, 0)
+}
+
+/// Appends a line to the job's `supervisor.log`: the supervisor's stderr
+/// goes nowhere, so that it never holds the daemon's.
+fn complain(dir: &Path, what: std::fmt::Arguments<'_>) {
+    if let Ok(mut log) = File::options()
+        .append(true)
+        .create(true)
+        .open(dir.join(LOG))
+    {
+        let _ = writeln!(log, "supervisor: {what}");
+    }
+}
+
+/// Takes the job's lock for the supervisor's life, or `None` if a daemon
+/// (after a restart) or another supervisor holds it, or the daemon has
+/// already given the job up (the file is gone, or was unlinked while this
+/// supervisor waited for it).
+fn take_lock(dir: &Path) -> Option<File> {
+    let lock = File::options().write(true).open(dir.join(IDENTITY)).ok()?;
+    rustix::fs::flock(&lock, FlockOperation::NonBlockingLockExclusive).ok()?;
+    if lock.metadata().ok()?.nlink() == 0 {
+        return None;
+    }
+    Some(lock)
 }
 
 /// The peak resident memory of this process's waited-for children in KiB:
@@ -371,34 +366,13 @@ fn start_ticks(pid: i32) -> Option<u64> {
     rest.split_whitespace().nth(19)?.parse().ok()
 }
 
-/// How a file written for the other side must survive.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Survive {
-    /// A crash of the daemon or of the supervisor: the page cache is
-    /// enough, as every process sees it at once.
-    ProcessCrash,
-    /// A crash of the machine as well: fsync the file and its directory.
-    MachineCrash,
-}
-
 /// Writes JSON to `path` so that readers see the old file or the whole new
-/// one (a temporary file renamed over it). Only what must outlive the
-/// machine (the job's outcome) pays for fsync: the rest describes processes
-/// that a machine crash ends anyway.
-fn write_json<T: Serialize>(path: &Path, value: &T, survive: Survive) -> io::Result<()> {
+/// one (a temporary file renamed over it). Not synced: what it says (a
+/// request to a running supervisor) means nothing after a machine crash.
+fn write_json<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
-    let mut file = File::create(&tmp)?;
-    serde_json::to_writer(&mut file, value)?;
-    if survive == Survive::MachineCrash {
-        file.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    if survive == Survive::MachineCrash
-        && let Some(parent) = path.parent()
-    {
-        File::open(parent)?.sync_all()?;
-    }
-    Ok(())
+    fs::write(&tmp, serde_json::to_vec(value)?)?;
+    fs::rename(&tmp, path)
 }
 
 fn read_json<T: DeserializeOwned>(path: &Path) -> io::Result<T> {
@@ -421,9 +395,55 @@ mod tests {
     fn atomic_writes_read_back() {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("x.json");
-        let report = Report::LaunchFailed("why".into());
-        write_json(&path, &report, Survive::MachineCrash).expect("write");
-        assert_eq!(read_json::<Report>(&path).expect("read"), report);
+        let control = Control::Cancel { by_uid: 7 };
+        write_json(&path, &control).expect("write");
+        assert_eq!(read_json::<Control>(&path).expect("read"), control);
         assert!(!path.with_extension("tmp").exists());
+    }
+
+    #[test]
+    fn outcomes_read_back() {
+        let dir = tempfile::tempdir().expect("dir");
+        let report = Report::LaunchFailed("why".into());
+        write_outcome(dir.path(), &report).expect("write");
+        assert_eq!(outcome(dir.path()), Some(report));
+    }
+
+    #[test]
+    fn a_rewritten_identity_reads_back_whole() {
+        let dir = tempfile::tempdir().expect("dir");
+        prepare_dir(dir.path()).expect("prepare");
+        assert!(!may_have_started(dir.path()));
+        let lock = take_lock(dir.path()).expect("lock");
+        let long = Identity {
+            pid: 1_234_567,
+            start_ticks: 99_999_999_999,
+            job_pid: Some(7_654_321),
+        };
+        let short = Identity {
+            pid: 1,
+            start_ticks: 2,
+            job_pid: Some(3),
+        };
+        record_identity(&lock, &long).expect("write");
+        record_identity(&lock, &short).expect("rewrite");
+        assert_eq!(
+            read_json::<Identity>(&dir.path().join(IDENTITY)).expect("read"),
+            short
+        );
+        assert!(may_have_started(dir.path()));
+    }
+
+    #[test]
+    fn no_supervisor_runs_a_job_the_daemon_gave_up() {
+        let dir = tempfile::tempdir().expect("dir");
+        prepare_dir(dir.path()).expect("prepare");
+        let Err(Some(held)) = Supervisor::reattach(dir.path()) else {
+            panic!("the daemon takes the free lock");
+        };
+        assert!(take_lock(dir.path()).is_none(), "held by the daemon");
+        fs::remove_file(dir.path().join(IDENTITY)).expect("give up");
+        drop(held);
+        assert!(take_lock(dir.path()).is_none(), "gone for good");
     }
 }
