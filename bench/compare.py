@@ -33,6 +33,8 @@ for who, names in FILES.items():
             metric = row[1]
             if metric.startswith("pass_ms_n"):  # named after the pending count at the time
                 metric = "pass_ms_big"
+            if metric.startswith("pass_unfit_ms_n"):
+                metric = "pass_ms_wide"
             data[who][metric].append(v)
             if who != "api":
                 units[metric] = row[4]
@@ -100,6 +102,8 @@ API_ROWS = [
     ("API submit latency p50 / p99 under load", ("api_submit_latency_p50", "api_submit_latency_p99"), "ms"),
     ("API drain, 2000 `true` jobs (4 clients)", "drain_api_rate", "jobs/s"),
     ("scheduling pass, ~100k pending (after a job end)", "pass_ms_big", "ms"),
+    ("scheduling pass, 100k pending, a CPU free but nothing fits", "pass_ms_wide", "ms"),
+    ("API submit, jobs that cannot fit, to 100k pending", "api_submit_unfit_rate_to_100000", "jobs/s"),
     ("API submit, runnable, to 1k / 10k / 100k pending", ("api_submit_runnable_rate_to_1000", "api_submit_runnable_rate_to_10000", "api_submit_runnable_rate_to_100000"), "jobs/s"),
     ("Client::list, 1k / 10k / 100k queued", ("api_list_n1000", "api_list_n10000", "api_list_n100000"), "ms"),
     ("cqueue / cqueue --json, 1k queued", ("cqueue_n1000", "cqueue_json_n1000"), "ms"),
@@ -155,7 +159,8 @@ TARGETS = [
     ("cqueue at 100k", first("cqueue_n100000"), "<=", 150.0, "ms"),
     ("cancel one (1000 pending)", first("cancel_one_n1000"), "<=", 2.0, "ms"),
     ("cancel one (10k pending)", first("cancel_one_n10000"), "<=", 2.0, "ms"),
-    ("scheduling pass at 100k pending", first("pass_ms_big"), "<=", 5.0, "ms"),
+    ("scheduling pass at 100k pending (stops early)", first("pass_ms_big"), "<=", 5.0, "ms"),
+    ("scheduling pass at 100k pending (nothing fits)", first("pass_ms_wide"), "<=", 5.0, "ms"),
     ("RSS at 100k queued", first("rss_pending_n100000"), "<=", 100.0, "MB"),
     ("API submit (16 clients)", first("api_submit_rate"), ">=", 10000, "jobs/s"),
 ]
