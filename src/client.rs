@@ -16,8 +16,8 @@ use crate::error::{Error, Result};
 use crate::paths;
 use crate::protocol::{
     ApiError, CancelManyRequest, CancelManyResponse, CancelResponse, CancelResult, DaemonConfig,
-    DebugState, Health, HoldRequest, JobId, JobInfo, JobList, ListQuery, NodeInfo, SignalRequest,
-    SubmitRequest, SubmitResponse, TestOnlyResponse, UpdateRequest,
+    DebugState, Health, HoldRequest, JobId, JobInfo, JobList, ListFormat, ListQuery, NodeInfo,
+    SignalRequest, SubmitRequest, SubmitResponse, TestOnlyResponse, UpdateRequest,
 };
 
 /// Environment variable naming the server: `unix:/path`, a bare path, or
@@ -139,6 +139,17 @@ impl Client {
     /// Jobs matching the query; with `query.fields`, each carries only
     /// those fields (the others are left at their defaults).
     pub fn list(&self, query: &ListQuery) -> Result<Vec<JobInfo>> {
+        let bytes = self.list_bytes(query)?;
+        let jobs = match query.format.unwrap_or_default() {
+            ListFormat::Objects => serde_json::from_slice::<JobList>(&bytes).map(|list| list.jobs),
+            ListFormat::Rows => crate::protocol::decode_rows(&bytes),
+        };
+        jobs.map_err(|e| Error::Protocol(e.to_string()))
+    }
+
+    /// The reply to a listing as the daemon wrote it, for a caller that
+    /// passes it on rather than decoding it.
+    pub fn list_bytes(&self, query: &ListQuery) -> Result<bytes::Bytes> {
         let mut path = "/v1/jobs".to_string();
         let pairs: Vec<(&str, &str)> = [
             ("ids", query.ids.as_deref()),
@@ -146,6 +157,7 @@ impl Client {
             ("states", query.states.as_deref()),
             ("names", query.names.as_deref()),
             ("fields", query.fields.as_deref()),
+            ("format", query.format.map(ListFormat::name)),
         ]
         .into_iter()
         .filter_map(|(key, value)| value.map(|v| (key, v)))
@@ -154,8 +166,8 @@ impl Client {
             path.push('?');
             path.push_str(&form_urlencoded(&pairs));
         }
-        let reply: JobList = self.call(Method::GET, &path, None::<&()>)?;
-        Ok(reply.jobs)
+        let response = self.respond(Method::GET, &path, None::<&()>)?;
+        reply_bytes(response)
     }
 
     /// One job, whatever its state.
@@ -242,7 +254,17 @@ impl Client {
         path: &str,
         body: Option<&B>,
     ) -> Result<T> {
-        let response = match self.send(method.clone(), path, body) {
+        decode(self.respond(method, path, body)?)
+    }
+
+    /// The response to a request, starting the daemon if it may and must.
+    fn respond<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Response> {
+        match self.send(method.clone(), path, body) {
             Err(e) if e.is_connect() && self.autostart => {
                 if let Server::Unix(socket) = &self.server {
                     start_daemon(socket)?;
@@ -251,8 +273,7 @@ impl Client {
             }
             other => other,
         }
-        .map_err(|e| self.unreachable(&e))?;
-        decode(response)
+        .map_err(|e| self.unreachable(&e))
     }
 
     fn send<B: Serialize>(
@@ -287,12 +308,18 @@ impl Client {
 }
 
 fn decode<T: DeserializeOwned>(response: Response) -> Result<T> {
+    let bytes = reply_bytes(response)?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(e.to_string()))
+}
+
+/// A successful reply's body; an error reply as its error.
+fn reply_bytes(response: Response) -> Result<bytes::Bytes> {
     let status = response.status();
     let bytes = response
         .bytes()
         .map_err(|e| Error::Protocol(format!("cannot read the reply: {e}")))?;
     if status.is_success() {
-        return serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(e.to_string()));
+        return Ok(bytes);
     }
     match serde_json::from_slice::<ApiError>(&bytes) {
         Ok(error) => Err(Error::Api {
