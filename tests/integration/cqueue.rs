@@ -9,7 +9,7 @@ use chrono::{DateTime, Local, Utc};
 use clap::Parser;
 use conductor::cli::cqueue::{self, CqueueArgs};
 use conductor::protocol::{
-    FieldSet, JobField, JobId, JobInfo, JobState, ListFormat, ListQuery, Reason,
+    FieldSet, JobField, JobId, JobInfo, JobList, JobState, ListFormat, ListQuery, Reason,
 };
 
 use crate::support::{Output, TestDaemon, bin, run_command, signal, wait_until};
@@ -683,6 +683,13 @@ fn a_field_limited_listing_holds_the_same_values_as_the_full_one() {
         })
         .expect("list");
     assert_eq!(every_field, full, "all fields, nulls left out");
+    // The daemon writes whole jobs without building JobInfos: byte for byte
+    // what JobInfo's Serialize writes.
+    let (status, body) =
+        d.raw_http("GET /v1/jobs?states=all HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 200, "{body}");
+    let encoded = serde_json::to_string(&JobList { jobs: full.clone() }).expect("encodes");
+    assert_eq!(body, encoded);
     let limited_query = |field: JobField| ListQuery {
         fields: Some(field.name().into()),
         ..all.clone()
