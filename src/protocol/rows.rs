@@ -100,44 +100,53 @@ impl<'de> Visitor<'de> for Jobs<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut jobs = Vec::with_capacity(self.capacity);
-        while let Some(job) = seq.next_element_seed(Row {
-            fields: self.fields,
-        })? {
-            jobs.push(job);
+        // Each job is decoded where it is kept: a JobInfo is big, and
+        // handing it back through the decoder moves it several times.
+        loop {
+            jobs.push(JobInfo::default());
+            let last = jobs.len() - 1;
+            let row = Row {
+                fields: self.fields,
+                job: &mut jobs[last],
+            };
+            if seq.next_element_seed(row)?.is_none() {
+                jobs.pop();
+                break;
+            }
         }
         Ok(jobs)
     }
 }
 
-/// One job's array.
-struct Row<'f> {
+/// One job's array, decoded into `job`.
+struct Row<'f, 'j> {
     fields: &'f [JobField],
+    job: &'j mut JobInfo,
 }
 
-impl<'de> DeserializeSeed<'de> for Row<'_> {
-    type Value = JobInfo;
+impl<'de> DeserializeSeed<'de> for Row<'_, '_> {
+    type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_seq(self)
     }
 }
 
-impl<'de> Visitor<'de> for Row<'_> {
-    type Value = JobInfo;
+impl<'de> Visitor<'de> for Row<'_, '_> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "an array of {} values", self.fields.len())
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut job = JobInfo::default();
         for field in self.fields {
-            set(&mut job, *field, &mut seq)?;
+            set(self.job, *field, &mut seq)?;
         }
         if seq.next_element::<de::IgnoredAny>()?.is_some() {
             return Err(de::Error::invalid_length(self.fields.len() + 1, &self));
         }
-        Ok(job)
+        Ok(())
     }
 }
 
@@ -205,4 +214,50 @@ fn set<'de, A: SeqAccess<'de>>(
         JobField::Wckey => job.wckey = next(s, f)?,
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{JobId, JobState};
+
+    #[test]
+    fn rows_decode_in_the_order_of_their_fields() {
+        let reply = br#"{"fields":["job_id","name","state","node","cpu_ids"],
+            "jobs":[[12,"a","RUNNING","box",[0,1]],[13,null,"PENDING",null,null]]}"#;
+        let jobs = decode(reply).expect("decodes");
+        assert_eq!(jobs.len(), 2);
+        assert_eq!(jobs[0].job_id, JobId(12));
+        assert_eq!(jobs[0].name, "a");
+        assert_eq!(jobs[0].node.as_deref(), Some("box"));
+        assert_eq!(jobs[0].cpu_ids, vec![0, 1]);
+        assert_eq!(jobs[1].state, JobState::Pending);
+        assert_eq!(
+            jobs[1],
+            JobInfo {
+                job_id: JobId(13),
+                state: JobState::Pending,
+                ..JobInfo::default()
+            }
+        );
+        assert_eq!(
+            decode(br#"{"fields":[],"jobs":[]}"#).expect("empty"),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn malformed_rows_are_errors() {
+        for bad in [
+            &br#"{"jobs":[[1]],"fields":["job_id"]}"#[..],
+            br#"{"fields":["job_id","state"],"jobs":[[1]]}"#,
+            br#"{"fields":["job_id"],"jobs":[[1,2]]}"#,
+            br#"{"fields":["bogus"],"jobs":[]}"#,
+            br#"{"fields":["job_id"],"jobs":[["x"]]}"#,
+            br#"{"fields":["job_id"]}"#,
+            br#"{"fields":["job_id"],"jobs":[[1]]} x"#,
+        ] {
+            assert!(decode(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
 }
