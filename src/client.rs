@@ -26,8 +26,8 @@ use crate::error::{Error, Result};
 use crate::paths;
 use crate::protocol::{
     ApiError, CancelManyRequest, CancelManyResponse, CancelResponse, CancelResult, DaemonConfig,
-    DebugState, Health, HoldRequest, JobId, JobInfo, JobList, ListQuery, NodeInfo, SignalRequest,
-    SubmitRequest, SubmitResponse, TestOnlyResponse, UpdateRequest,
+    DebugState, Health, HoldRequest, JobId, JobInfo, JobList, ListFormat, ListQuery, NodeInfo,
+    SignalRequest, SubmitRequest, SubmitResponse, TestOnlyResponse, UpdateRequest,
 };
 
 /// Environment variable naming the server: `unix:/path`, a bare path, or
@@ -270,6 +270,17 @@ impl Client {
     /// Jobs matching the query; with `query.fields`, each carries only
     /// those fields (the others are left at their defaults).
     pub fn list(&self, query: &ListQuery) -> Result<Vec<JobInfo>> {
+        let bytes = self.list_bytes(query)?;
+        let jobs = match query.format.unwrap_or_default() {
+            ListFormat::Objects => serde_json::from_slice::<JobList>(&bytes).map(|list| list.jobs),
+            ListFormat::Rows => crate::protocol::decode_rows(&bytes),
+        };
+        jobs.map_err(|e| Error::Protocol(e.to_string()))
+    }
+
+    /// The reply to a listing as the daemon wrote it, for a caller that
+    /// passes it on rather than decoding it.
+    pub fn list_bytes(&self, query: &ListQuery) -> Result<Vec<u8>> {
         let mut path = "/v1/jobs".to_string();
         let pairs: Vec<(&str, &str)> = [
             ("ids", query.ids.as_deref()),
@@ -277,6 +288,7 @@ impl Client {
             ("states", query.states.as_deref()),
             ("names", query.names.as_deref()),
             ("fields", query.fields.as_deref()),
+            ("format", query.format.map(ListFormat::name)),
         ]
         .into_iter()
         .filter_map(|(key, value)| value.map(|v| (key, v)))
@@ -285,8 +297,8 @@ impl Client {
             path.push('?');
             path.push_str(&form_urlencoded(&pairs));
         }
-        let reply: JobList = self.call(Method::Get, &path, None::<&()>)?;
-        Ok(reply.jobs)
+        let response = self.respond(Method::Get, &path, None::<&()>)?;
+        reply_bytes(response)
     }
 
     /// One job, whatever its state.
@@ -373,6 +385,16 @@ impl Client {
         path: &str,
         body: Option<&B>,
     ) -> Result<T> {
+        decode(self.respond(method, path, body)?)
+    }
+
+    /// The response to a request, starting the daemon if it may and must.
+    fn respond<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<http::Response> {
         let body = body
             .map(serde_json::to_vec)
             .transpose()
@@ -388,7 +410,7 @@ impl Client {
             token: self.token.as_deref(),
             body: body.as_deref(),
         };
-        let response = match self.send(&request) {
+        match self.send(&request) {
             Err(Failure::Connect) if self.autostart => {
                 if let Server::Unix(socket) = &self.server {
                     start_daemon(socket)?;
@@ -397,8 +419,7 @@ impl Client {
             }
             other => other,
         }
-        .map_err(|e| self.unreachable(&e))?;
-        decode(response)
+        .map_err(|e| self.unreachable(&e))
     }
 
     /// One exchange, on the kept connection if the server still holds it
@@ -450,12 +471,18 @@ impl Client {
 }
 
 fn decode<T: DeserializeOwned>(response: http::Response) -> Result<T> {
+    let bytes = reply_bytes(response)?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(e.to_string()))
+}
+
+/// A successful reply's body; an error reply as its error.
+fn reply_bytes(response: http::Response) -> Result<Vec<u8>> {
     let status = response.status;
-    let bytes = response.body;
     if (200..300).contains(&status) {
-        return serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(e.to_string()));
+        return Ok(response.body);
     }
-    match serde_json::from_slice::<ApiError>(&bytes) {
+    let bytes = &response.body;
+    match serde_json::from_slice::<ApiError>(bytes) {
         Ok(error) => Err(Error::Api {
             status,
             code: error.code,
@@ -467,7 +494,7 @@ fn decode<T: DeserializeOwned>(response: http::Response) -> Result<T> {
             message: format!(
                 "{}: {}",
                 format!("{status} {}", response.reason).trim_end(),
-                String::from_utf8_lossy(&bytes).trim()
+                String::from_utf8_lossy(bytes).trim()
             ),
         }),
     }

@@ -12,6 +12,10 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod rows;
+
+pub use rows::decode as decode_rows;
+
 /// Version prefix of every route.
 pub const API_PREFIX: &str = "/v1";
 
@@ -792,6 +796,31 @@ pub struct ListQuery {
     /// these, and none that is null or empty (a shorter reply to decode).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<String>,
+    /// How each job is written; `None` is [`ListFormat::Objects`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<ListFormat>,
+}
+
+/// How `GET /v1/jobs` writes each job.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListFormat {
+    /// `{"jobs":[{...},...]}`: each job an object (the documented default).
+    #[default]
+    Objects,
+    /// `{"fields":[...],"jobs":[[...],...]}`: each job an array of its
+    /// values in the order of `fields`, no keys; decode with [`decode_rows`].
+    Rows,
+}
+
+impl ListFormat {
+    /// The query string value.
+    pub fn name(self) -> &'static str {
+        match self {
+            ListFormat::Objects => "objects",
+            ListFormat::Rows => "rows",
+        }
+    }
 }
 
 /// Reply to `GET /v1/jobs`.

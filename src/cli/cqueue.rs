@@ -20,7 +20,7 @@ use crate::error::Error;
 use crate::format::squeue::{
     self, DEFAULT, DEFAULT_SORT, Format, LONG, ONLY_STATE, START, SortKey,
 };
-use crate::protocol::{FieldSet, JobField, JobId, JobInfo, JobState, ListQuery};
+use crate::protocol::{FieldSet, JobField, JobId, JobInfo, JobState, ListFormat, ListQuery};
 use crate::users;
 
 /// Every job state Slurm knows: long name and compact code. Conductor's
@@ -376,6 +376,16 @@ impl JobFilter {
         })
     }
 
+    /// Whether the daemon's filter ([`JobFilter::list_query`]) is this
+    /// whole filter, so that its reply needs no second look here.
+    pub fn daemon_side(&self) -> bool {
+        self.selectors.is_none()
+            && self.partitions.is_none()
+            && self.accounts.is_none()
+            && self.qos.is_none()
+            && self.nodes.is_none()
+    }
+
     /// The `JobInfo` fields [`JobFilter::matches`] reads.
     pub fn needs(&self) -> FieldSet {
         let mut fields: FieldSet = [JobField::State, JobField::JobId].into_iter().collect();
@@ -672,8 +682,11 @@ pub fn fetch(
     filter: &JobFilter,
     fields: Option<FieldSet>,
 ) -> Result<Vec<JobInfo>, FetchError> {
-    let keep = |jobs: Vec<JobInfo>| -> Vec<JobInfo> {
-        jobs.into_iter().filter(|job| filter.matches(job)).collect()
+    // In place: a job the daemon sent is seldom dropped here, and then
+    // none is moved.
+    let keep = |mut jobs: Vec<JobInfo>| -> Vec<JobInfo> {
+        jobs.retain(|job| filter.matches(job));
+        jobs
     };
     if let Some([one]) = filter.selectors.as_deref() {
         match client.job(one.job) {
@@ -688,7 +701,10 @@ pub fn fetch(
     let Some(mut query) = filter.list_query() else {
         return Ok(Vec::new());
     };
-    query.fields = fields.map(FieldSet::names);
+    if let Some(fields) = fields {
+        query.fields = Some(fields.names());
+        query.format = Some(ListFormat::Rows);
+    }
     if let Some(selectors) = &filter.selectors
         && selectors.iter().all(|s| s.task.is_none())
     {
@@ -704,6 +720,64 @@ pub fn fetch(
         query.ids = None;
     }
     Ok(keep(client.list(&query)?))
+}
+
+/// `--json` for a filter the daemon applies whole: the daemon's own
+/// jobs, re-indented as `render` prints them, none decoded into a
+/// `JobInfo` and encoded again.
+pub fn json_listing(client: &Client, filter: &JobFilter) -> Result<String, FetchError> {
+    let Some(query) = filter.list_query() else {
+        return Ok("[]\n".into());
+    };
+    let bytes = client.list_bytes(&query)?;
+    let mut text = Vec::with_capacity(bytes.len() * 2);
+    pretty_jobs(&bytes, &mut text).map_err(|e| Error::Protocol(e.to_string()))?;
+    text.push(b'\n');
+    String::from_utf8(text).map_err(|e| Error::Protocol(e.to_string()).into())
+}
+
+/// Writes the `jobs` array of a listing reply as `serde_json::to_writer_pretty`
+/// writes the `JobInfo`s it holds (the daemon writes them with the same
+/// `Serialize`, so the values come out as they went in).
+fn pretty_jobs(reply: &[u8], out: &mut Vec<u8>) -> serde_json::Result<()> {
+    use serde::de::{
+        DeserializeSeed, Deserializer as _, Error as _, IgnoredAny, MapAccess, Visitor,
+    };
+
+    struct Reply<'o>(&'o mut Vec<u8>);
+    struct Jobs<'o>(&'o mut Vec<u8>);
+
+    impl<'de> Visitor<'de> for Reply<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object with jobs")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut seen = false;
+            while let Some(key) = map.next_key::<&str>()? {
+                if key == "jobs" && !seen {
+                    map.next_value_seed(Jobs(&mut *self.0))?;
+                    seen = true;
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            seen.then_some(())
+                .ok_or_else(|| A::Error::missing_field("jobs"))
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for Jobs<'_> {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, jobs: D) -> Result<(), D::Error> {
+            let mut pretty = serde_json::Serializer::pretty(self.0);
+            serde_transcode::transcode(jobs, &mut pretty).map_err(D::Error::custom)
+        }
+    }
+
+    let mut deserializer = serde_json::Deserializer::from_slice(reply);
+    (&mut deserializer).deserialize_map(Reply(out))?;
+    deserializer.end()
 }
 
 /// squeue's date line: `Mon Jan 05 12:00:00 2026`, local time.
@@ -753,8 +827,15 @@ pub fn render(plan: &Plan, jobs: &[JobInfo], now: DateTime<Utc>) -> Result<Strin
 pub fn run(client: &Client, plan: &Plan, prog: &str) -> ExitCode {
     let mut failed = false;
     loop {
-        let text = match fetch(client, &plan.filter, plan.fields()) {
-            Ok(jobs) => match render(plan, &jobs, Utc::now()) {
+        let fetched = match plan.output {
+            Output::Json if plan.filter.daemon_side() => {
+                json_listing(client, &plan.filter).map(Listing::Text)
+            }
+            _ => fetch(client, &plan.filter, plan.fields()).map(Listing::Jobs),
+        };
+        let text = match fetched {
+            Ok(Listing::Text(text)) => text,
+            Ok(Listing::Jobs(jobs)) => match render(plan, &jobs, Utc::now()) {
                 Ok(text) => text,
                 Err(error) => {
                     eprintln!("{prog}: error: {error}");
@@ -781,6 +862,13 @@ pub fn run(client: &Client, plan: &Plan, prog: &str) -> ExitCode {
         }
         std::thread::sleep(Duration::from_secs(seconds));
     }
+}
+
+/// What one pass fetched.
+enum Listing {
+    Jobs(Vec<JobInfo>),
+    /// Already the text to print.
+    Text(String),
 }
 
 fn write_stdout(text: &str) -> std::io::Result<()> {

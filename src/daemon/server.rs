@@ -25,8 +25,9 @@ use crate::error::Error;
 use crate::format::array::MAX_ARRAY_SIZE;
 use crate::protocol::{
     ApiError, CancelManyRequest, CancelManyResponse, CancelResult, DaemonConfig, DebugState,
-    FieldSet, Health, HoldRequest, JobField, JobId, JobInfo, JobState, ListQuery, NodeInfo,
-    ResourceRequest, SignalRequest, SubmitRequest, SubmitResponse, TestOnlyResponse, UpdateRequest,
+    FieldSet, Health, HoldRequest, JobField, JobId, JobInfo, JobState, ListFormat, ListQuery,
+    NodeInfo, ResourceRequest, SignalRequest, SubmitRequest, SubmitResponse, TestOnlyResponse,
+    UpdateRequest,
 };
 use crate::users;
 
@@ -284,13 +285,18 @@ async fn submit(
 async fn list(State(daemon): Shared, RawQuery(query): RawQuery) -> Reply<Response> {
     let query: ListQuery = parse_query(query.as_deref().unwrap_or(""))?;
     let filter = Filter::parse(&query)?;
-    let shape = match query.fields.as_deref() {
-        None => Shape::Full,
-        Some(fields) => Shape::Fields(
+    let fields = match query.fields.as_deref() {
+        None => None,
+        Some(fields) => Some(
             split(fields)
                 .map(|field| field.parse::<JobField>().map_err(Failure::bad_request))
                 .collect::<Result<FieldSet, _>>()?,
         ),
+    };
+    let shape = match (query.format.unwrap_or_default(), fields) {
+        (ListFormat::Objects, None) => Shape::Full,
+        (ListFormat::Objects, Some(fields)) => Shape::Fields(fields),
+        (ListFormat::Rows, fields) => Shape::Rows(fields.unwrap_or_else(FieldSet::all)),
     };
     let finished = filter
         .states

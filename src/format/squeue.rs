@@ -14,6 +14,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use chrono::{DateTime, Local, Utc};
 
@@ -347,7 +348,7 @@ impl Field {
         let or_null = |text: &'a Option<String>| Cow::Borrowed(text.as_deref().unwrap_or("(null)"));
         let text = match self {
             Field::Account => or_null(&job.account),
-            Field::JobId => job.job_id.to_string().into(),
+            Field::JobId => number(job.job_id.0),
             Field::TresPerNode => match job.gpus {
                 0 => "N/A".into(),
                 n => format!("gres/gpu:{n}").into(),
@@ -370,7 +371,10 @@ impl Field {
             Field::Sockets | Field::Cores | Field::Threads => "*".into(),
             Field::JobArrayId => match (&row.tasks, job.array_job_id) {
                 (Some(tasks), Some(array)) => format!("{array}_[{tasks}]").into(),
-                _ => job.display_id().into(),
+                _ => match (job.array_job_id, job.array_task_id) {
+                    (Some(_), Some(_)) => job.display_id().into(),
+                    _ => number(job.job_id.0),
+                },
             },
             Field::Name => job.name.as_str().into(),
             Field::Comment => or_null(&job.comment),
@@ -415,7 +419,12 @@ impl Field {
             Field::Reason => job.reason.to_string().into(),
             Field::ReasonList => match job.state {
                 JobState::Pending | JobState::Failed | JobState::Timeout => {
-                    format!("({})", job.reason).into()
+                    let mut text = String::with_capacity(32);
+                    text.push('(');
+                    // Writing to a String cannot fail.
+                    let _ = write!(text, "{}", job.reason);
+                    text.push(')');
+                    text.into()
                 }
                 _ => return (node(), false),
             },
@@ -545,11 +554,11 @@ pub fn rows(jobs: &[JobInfo], one_per_task: bool) -> Vec<Row<'_>> {
 
 /// The pending array tasks that may share a line: same array, reason,
 /// name and partition.
-fn group_key(job: &JobInfo) -> Option<(u64, String, &str, &str)> {
+fn group_key(job: &JobInfo) -> Option<(u64, crate::protocol::Reason, &str, &str)> {
     match (job.state, job.array_job_id, job.array_task_id) {
         (JobState::Pending, Some(array), Some(_)) => Some((
             array.0,
-            job.reason.to_string(),
+            job.reason,
             job.name.as_str(),
             job.partition.as_str(),
         )),
@@ -718,20 +727,42 @@ fn pad(line: &mut String, text: &str, width: usize, right: bool, cut: bool) {
     }
     let text = if right && !cut {
         text
+    } else if text.is_ascii() {
+        &text[..text.len().min(width)]
     } else {
         // The first `width` characters.
         text.char_indices()
             .nth(width)
             .map_or(text, |(end, _)| &text[..end])
     };
-    let fill = width.saturating_sub(text.chars().count());
+    let chars = if text.is_ascii() {
+        text.len()
+    } else {
+        text.chars().count()
+    };
+    let fill = width.saturating_sub(chars);
     if right {
-        line.extend(std::iter::repeat_n(' ', fill));
+        spaces(line, fill);
         line.push_str(text);
     } else {
         line.push_str(text);
-        line.extend(std::iter::repeat_n(' ', fill));
+        spaces(line, fill);
     }
+}
+
+/// Appends `count` spaces.
+fn spaces(line: &mut String, mut count: usize) {
+    const SPACES: &str = "                                ";
+    while count > 0 {
+        let n = count.min(SPACES.len());
+        line.push_str(&SPACES[..n]);
+        count -= n;
+    }
+}
+
+/// A number's digits, without `format!`'s machinery.
+fn number<'a>(n: impl itoa::Integer) -> Cow<'a, str> {
+    Cow::Owned(itoa::Buffer::new().format(n).to_owned())
 }
 
 /// squeue's `_print_secs`: `M:SS`, `H:MM:SS` or `D-HH:MM:SS`; `INVALID`
@@ -746,13 +777,30 @@ fn secs(seconds: i64) -> String {
         seconds / 60 % 60,
         seconds % 60,
     );
+    // Written by hand: this is every line's `%M`, and `format!` costs more
+    // than the rest of the line.
+    let mut text = String::with_capacity(16);
+    let two = |text: &mut String, n: i64| {
+        text.push(char::from(b'0' + (n / 10) as u8));
+        text.push(char::from(b'0' + (n % 10) as u8));
+    };
     if days > 0 {
-        format!("{days}-{hours:02}:{minutes:02}:{secs:02}")
+        text.push_str(itoa::Buffer::new().format(days));
+        text.push('-');
+        two(&mut text, hours);
+        text.push(':');
     } else if hours > 0 {
-        format!("{hours}:{minutes:02}:{secs:02}")
-    } else {
-        format!("{minutes}:{secs:02}")
+        text.push_str(itoa::Buffer::new().format(hours));
+        text.push(':');
     }
+    if days > 0 || hours > 0 {
+        two(&mut text, minutes);
+    } else {
+        text.push_str(itoa::Buffer::new().format(minutes));
+    }
+    text.push(':');
+    two(&mut text, secs);
+    text
 }
 
 /// `%e`: the end, or the expected end of a running job with a limit.
@@ -1014,6 +1062,36 @@ mod tests {
 
     fn header(format: &str) -> String {
         Format::parse(format).0.header()
+    }
+
+    #[test]
+    fn times_read_as_squeue_prints_them() {
+        let reference = |seconds: i64| {
+            let (days, hours, minutes, secs) = (
+                seconds / 86_400,
+                seconds / 3600 % 24,
+                seconds / 60 % 60,
+                seconds % 60,
+            );
+            if !(0..=365 * 86_400).contains(&seconds) {
+                "INVALID".to_string()
+            } else if days > 0 {
+                format!("{days}-{hours:02}:{minutes:02}:{secs:02}")
+            } else if hours > 0 {
+                format!("{hours}:{minutes:02}:{secs:02}")
+            } else {
+                format!("{minutes}:{secs:02}")
+            }
+        };
+        let samples = (-2..4000)
+            .chain((0..400).map(|n| n * 3599 + 7))
+            .chain((0..400).map(|n| n * 86_399 + 13))
+            .chain([86_400, 86_399, 365 * 86_400, 365 * 86_400 + 1, i64::MAX]);
+        for seconds in samples {
+            assert_eq!(secs(seconds), reference(seconds), "{seconds}");
+        }
+        assert_eq!(secs(3 * 86_400 + 4 * 3600 + 5 * 60 + 6), "3-04:05:06");
+        assert_eq!(secs(65), "1:05");
     }
 
     #[test]

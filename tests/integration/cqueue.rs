@@ -8,7 +8,9 @@ use std::time::Duration;
 use chrono::{DateTime, Local, Utc};
 use clap::Parser;
 use conductor::cli::cqueue::{self, CqueueArgs};
-use conductor::protocol::{FieldSet, JobField, JobId, JobInfo, JobState, ListQuery, Reason};
+use conductor::protocol::{
+    FieldSet, JobField, JobId, JobInfo, JobList, JobState, ListFormat, ListQuery, Reason,
+};
 
 use crate::support::{Output, TestDaemon, bin, run_command, signal, wait_until};
 
@@ -681,13 +683,19 @@ fn a_field_limited_listing_holds_the_same_values_as_the_full_one() {
         })
         .expect("list");
     assert_eq!(every_field, full, "all fields, nulls left out");
+    // The daemon writes whole jobs without building JobInfos: byte for byte
+    // what JobInfo's Serialize writes.
+    let (status, body) =
+        d.raw_http("GET /v1/jobs?states=all HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 200, "{body}");
+    let encoded = serde_json::to_string(&JobList { jobs: full.clone() }).expect("encodes");
+    assert_eq!(body, encoded);
+    let limited_query = |field: JobField| ListQuery {
+        fields: Some(field.name().into()),
+        ..all.clone()
+    };
     for field in JobField::ALL {
-        let limited = client
-            .list(&ListQuery {
-                fields: Some(field.name().into()),
-                ..all.clone()
-            })
-            .expect("list");
+        let limited = client.list(&limited_query(*field)).expect("list");
         // Each job as if only this field had been sent.
         let expected: Vec<JobInfo> = full
             .iter()
@@ -701,12 +709,60 @@ fn a_field_limited_listing_holds_the_same_values_as_the_full_one() {
             })
             .collect();
         assert_eq!(limited, expected, "{field}");
+        let rows = client
+            .list(&ListQuery {
+                format: Some(ListFormat::Rows),
+                ..limited_query(*field)
+            })
+            .expect("list");
+        assert_eq!(rows, expected, "{field} as rows");
     }
+    let all_rows = client
+        .list(&ListQuery {
+            format: Some(ListFormat::Rows),
+            ..all.clone()
+        })
+        .expect("list");
+    assert_eq!(all_rows, full, "every field as rows");
     let (status, body) = d.raw_http(
         "GET /v1/jobs?fields=job_id,bogus HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("Invalid job field: bogus"), "{body}");
+    let (status, body) = d.raw_http(
+        "GET /v1/jobs?fields=job_id,state&format=rows HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(r#"{"fields":["job_id","state"],"jobs":[["#),
+        "{body}"
+    );
+}
+
+#[test]
+fn json_passed_through_from_the_daemon_is_the_json_of_the_decoded_jobs() {
+    let d = varied_queue();
+    let client = d.client();
+    for extra in [
+        &["-t", "all"][..],
+        &[],
+        &["-u", "root,0", "-n", "held,arr"],
+        &["-t", "CD"],
+    ] {
+        let mut argv = vec!["cqueue", "--json"];
+        argv.extend_from_slice(extra);
+        let plan = CqueueArgs::try_parse_from(&argv)
+            .expect("valid")
+            .plan("cqueue", &|_| None)
+            .expect("valid");
+        assert!(plan.filter.daemon_side(), "{argv:?}");
+        let jobs = cqueue::fetch(&client, &plan.filter, None).expect("fetch");
+        let decoded = cqueue::render(&plan, &jobs, Utc::now()).expect("render");
+        let passed = cqueue::json_listing(&client, &plan.filter).expect("listing");
+        assert_eq!(passed, decoded, "{argv:?}");
+    }
+    let out = d.run("cqueue", &["--json", "-t", "OOM"]);
+    assert_eq!(out.ok(), "[]\n");
 }
 
 #[test]
