@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -21,6 +21,7 @@ use super::scheduler::{Candidate, Limit, first_fit_indexed};
 use super::server::Caller;
 use super::state::{Queue, Running, State};
 use super::store::NewJob;
+use super::tracker::Allocation;
 use super::{Daemon, log};
 use crate::error::{Error, Result};
 use crate::format::array::{ArraySpec, parse_array};
@@ -43,6 +44,10 @@ pub(super) enum End {
 /// mistakes, and time arithmetic stays far from overflow.
 pub(super) const MAX_TIME_LIMIT_SECS: u64 = 100 * 365 * 86_400;
 
+/// Ids for bookings made before the store gives a job its id, counted down
+/// from the top, far from any real id.
+static PROVISIONAL_IDS: AtomicU64 = AtomicU64::new(u64::MAX);
+
 /// The largest script the daemon accepts, in bytes.
 const MAX_SCRIPT_BYTES: usize = 4 << 20;
 
@@ -50,10 +55,24 @@ impl Daemon {
     /// Accepts a job (or the tasks of an array): validates it, commits it to
     /// the store, queues it, and wakes the scheduler. The id is returned only
     /// after the commit.
-    pub(super) async fn submit(&self, request: SubmitRequest, caller: Caller) -> Result<JobId> {
+    ///
+    /// A lone job that the scheduler would start at once (nothing queued,
+    /// nothing to wait for, room for it) is booked first and committed
+    /// already running, then launched: its start costs no second commit.
+    pub(super) async fn submit(
+        self: &Arc<Self>,
+        request: SubmitRequest,
+        caller: Caller,
+    ) -> Result<JobId> {
         let (spec, array) = self.validate(&request, caller)?;
         let user = spec.user.clone();
         let hold = request.hold.then_some(Hold::User);
+        if array.is_none()
+            && hold.is_none()
+            && let Some(booking) = self.book_at_once(&spec)
+        {
+            return self.submit_started(request, spec, booking).await;
+        }
         let phase = Phase::Pending {
             reason: hold.map_or(Reason::None, Hold::reason),
             hold,
@@ -102,6 +121,80 @@ impl Daemon {
         ));
         self.wake.notify_one();
         Ok(first)
+    }
+
+    /// Books the resources of a job that the next pass would start first:
+    /// nothing pending may start before it, and nothing but resources could
+    /// hold it. The booking is under a provisional id until the store has
+    /// given the job its own.
+    fn book_at_once(&self, spec: &JobSpec) -> Option<(JobId, Allocation)> {
+        if self.stopping.load(Ordering::SeqCst)
+            || spec.dependency.is_some()
+            || spec.begin_time.is_some_and(|begin| begin > Utc::now())
+        {
+            return None;
+        }
+        let mut state = self.state();
+        if state.queue.first_ready().is_some() {
+            return None;
+        }
+        let provisional = JobId(PROVISIONAL_IDS.fetch_sub(1, Ordering::Relaxed));
+        let allocation = state.tracker.allocate(provisional, &spec.request).ok()?;
+        Some((provisional, allocation))
+    }
+
+    /// Commits a job booked by `book_at_once` as running, moves its booking
+    /// to its id, and launches it.
+    async fn submit_started(
+        self: &Arc<Self>,
+        request: SubmitRequest,
+        mut spec: JobSpec,
+        (provisional, allocation): (JobId, Allocation),
+    ) -> Result<JobId> {
+        let phase = Phase::Running {
+            allocation,
+            start_time: Utc::now(),
+        };
+        let resources = spec.request;
+        let inserted = self
+            .store
+            .insert(vec![NewJob {
+                spec: spec.clone(),
+                phase: phase.clone(),
+                script: request.script,
+                environment: request.environment,
+            }])
+            .await;
+        let job = {
+            let mut state = self.state();
+            let state = &mut *state;
+            let allocation = state.tracker.release(provisional);
+            let id = match inserted.map(|ids| ids.first().copied()) {
+                Ok(Some(id)) => id,
+                Ok(None) => return Err(Error::Other("the store assigned no id".into())),
+                Err(e) => return Err(e),
+            };
+            if let Some(allocation) = allocation
+                && let Err(refusal) = state.tracker.book(id, &allocation)
+            {
+                // Cannot happen: the resources were freed just above.
+                log(format_args!(
+                    "job {id}: cannot book its resources: {refusal}"
+                ));
+            }
+            state.interner.share(&mut spec);
+            let job = Job { id, spec, phase };
+            state.jobs.insert(id, job.clone());
+            state.running.insert(id, Running::default());
+            job
+        };
+        log(format_args!(
+            "job {} submitted by {} ({} CPUs, {} MiB, {} GPUs), started at once",
+            job.id, job.spec.user, resources.cpus, resources.memory_mb, resources.gpus
+        ));
+        let id = job.id;
+        self.launch(job);
+        Ok(id)
     }
 
     /// When and where a job would start, with nothing submitted: now when
@@ -277,7 +370,7 @@ impl Daemon {
         }
         let now = Utc::now();
         let timer = std::time::Instant::now();
-        let (started, notes) = {
+        let (started, ended, notes) = {
             let mut state = self.state();
             let State {
                 jobs,
@@ -285,8 +378,10 @@ impl Daemon {
                 running,
                 tracker,
                 fresh,
+                ended,
                 ..
             } = &mut *state;
+            let ended = std::mem::take(ended);
             let running_in = running_groups(jobs, running);
             let mut notes = PassNotes::default();
             // Candidates are made lazily: First Fit stops once no CPU is
@@ -332,7 +427,7 @@ impl Daemon {
                 running.insert(id, Running::default());
                 started.push(job.clone());
             }
-            (started, notes)
+            (started, ended, notes)
         };
         self.passes.fetch_add(1, Ordering::Relaxed);
         self.last_pass_micros
@@ -343,23 +438,44 @@ impl Daemon {
         if !notes.doomed.is_empty() {
             self.cancel_unsatisfiable(notes.doomed).await;
         }
-        if started.is_empty() {
+        if started.is_empty() && ended.is_empty() {
             return;
         }
-        if let Err(e) = self.store.update(started.clone()).await {
+        // The ends of the jobs that made room share the starts' commit.
+        let records: Vec<Job> = ended
+            .iter()
+            .map(|(job, _)| job.clone())
+            .chain(started.iter().cloned())
+            .collect();
+        if let Err(e) = self.store.update(records).await {
             log(format_args!(
-                "cannot record the start of {} jobs, leaving them pending: {e}",
-                started.len()
+                "cannot record the start of {} jobs and the end of {}, leaving them pending: {e}",
+                started.len(),
+                ended.len()
             ));
             let mut state = self.state();
             for job in started {
                 state.back_to_queue(job.id);
             }
+            // The next pass tries again; meanwhile each job's directory
+            // keeps its outcome.
+            state.ended.extend(ended);
             return;
         }
         for job in started {
             self.launch(job);
         }
+        if ended.is_empty() {
+            return;
+        }
+        self.forget_finished(ended.iter().map(|(job, _)| job.id));
+        // Only once the end is on disk: until then the directory's outcome
+        // is what a restarted daemon would go by. Off the scheduler's way.
+        tokio::task::spawn_blocking(move || {
+            for (_, dir) in ended {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        });
     }
 
     /// A pending job as the scheduler sees it: whether anything but
@@ -487,21 +603,26 @@ impl Daemon {
         let ids: Vec<JobId> = jobs.iter().map(|j| j.id).collect();
         match self.store.update(jobs).await {
             Ok(()) => {
-                let mut state = self.state();
-                for id in ids {
-                    if state
-                        .jobs
-                        .get(&id)
-                        .is_some_and(|j| matches!(j.phase, Phase::Finished { .. }))
-                    {
-                        state.jobs.remove(&id);
-                    }
-                }
+                self.forget_finished(ids);
                 true
             }
             Err(e) => {
                 log(format_args!("cannot record the end of jobs {ids:?}: {e}"));
                 false
+            }
+        }
+    }
+
+    /// Lets the store answer for jobs whose end is on disk.
+    fn forget_finished(&self, ids: impl IntoIterator<Item = JobId>) {
+        let mut state = self.state();
+        for id in ids {
+            if state
+                .jobs
+                .get(&id)
+                .is_some_and(|j| matches!(j.phase, Phase::Finished { .. }))
+            {
+                state.jobs.remove(&id);
             }
         }
     }
@@ -633,9 +754,10 @@ impl Daemon {
 
     /// Records how a started job ended and gives its resources back (once:
     /// a second call for the same job finds it no longer running). A
-    /// requeued job goes back to the queue instead.
+    /// requeued job goes back to the queue instead. The end is written by
+    /// the next pass, in the commit that starts the jobs it made room for.
     pub(super) fn finish(self: &Arc<Self>, id: JobId, end: End) {
-        let started_at;
+        let dir;
         let record = {
             let mut state = self.state();
             let state = &mut *state;
@@ -645,7 +767,7 @@ impl Daemon {
             let Phase::Running { start_time, .. } = job.phase else {
                 return;
             };
-            started_at = start_time;
+            dir = self.job_dir(id, start_time);
             state.running.remove(&id);
             let allocation = state.tracker.release(id);
             if let End::Ran(Outcome {
@@ -677,7 +799,9 @@ impl Daemon {
                     cancelled_by,
                     max_rss_kb,
                 };
-                job.clone()
+                let job = job.clone();
+                state.ended.push((job.clone(), dir.clone()));
+                job
             }
         };
         let detail = match &end {
@@ -696,21 +820,19 @@ impl Daemon {
             }
         ));
         self.wake.notify_one();
+        if matches!(record.phase, Phase::Finished { .. }) {
+            return;
+        }
+        // A requeue is written at once: a cancel of the queued job may
+        // follow, and must not be overwritten by it.
         let daemon = self.clone();
-        let dir = self.job_dir(id, started_at);
         tokio::spawn(async move {
-            let recorded = if matches!(record.phase, Phase::Finished { .. }) {
-                daemon.record_finished(vec![record]).await
-            } else {
-                daemon
-                    .store
-                    .update(vec![record])
-                    .await
-                    .map_err(|e| log(format_args!("cannot record the requeue of job {id}: {e}")))
-                    .is_ok()
-            };
-            // Only once the end is on disk: until then the directory's
-            // outcome is what a restarted daemon would go by.
+            let recorded = daemon
+                .store
+                .update(vec![record])
+                .await
+                .map_err(|e| log(format_args!("cannot record the requeue of job {id}: {e}")))
+                .is_ok();
             if recorded {
                 let _ = std::fs::remove_dir_all(dir);
             }
@@ -817,9 +939,16 @@ impl Daemon {
     /// jobs go on under their supervisors; the next daemon follows them.
     pub(super) async fn shutdown(&self) {
         self.stopping.store(true, Ordering::SeqCst);
-        // Writes are committed in order, so an empty write returns once
-        // every earlier one is on disk.
-        let _ = self.store.update(Vec::new()).await;
+        // No pass runs any more to write the ends it has not written yet.
+        // Writes are committed in order, so this one returns once every
+        // earlier one is on disk too.
+        let ended = std::mem::take(&mut self.state().ended);
+        let (ends, dirs): (Vec<Job>, Vec<PathBuf>) = ended.into_iter().unzip();
+        if self.store.update(ends).await.is_ok() {
+            for dir in dirs {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
     }
 }
 

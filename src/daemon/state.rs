@@ -2,6 +2,7 @@
 //! queue, the resource books, and the handles of running jobs.
 
 use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
 
 use crate::daemon::executor::Supervisor;
 use crate::daemon::interner::Interner;
@@ -32,6 +33,10 @@ pub struct State {
     pub fresh: Vec<JobId>,
     /// The one copy of what queued jobs repeat.
     pub interner: Interner,
+    /// Jobs that finished since the last pass, with their job directories:
+    /// the pass's commit records their ends beside its starts, and each
+    /// directory goes only once its end is on disk.
+    pub ended: Vec<(Job, PathBuf)>,
 }
 
 impl State {
@@ -43,6 +48,7 @@ impl State {
             tracker,
             fresh: Vec::new(),
             interner: Interner::default(),
+            ended: Vec::new(),
         }
     }
 

@@ -53,6 +53,17 @@ pub struct NewJob {
     pub environment: BTreeMap<String, String>,
 }
 
+impl NewJob {
+    /// The state its first phase stands for: pending, or running for a job
+    /// started as it was accepted.
+    fn state(&self) -> JobState {
+        match self.phase {
+            Phase::Running { .. } => JobState::Running,
+            _ => JobState::Pending,
+        }
+    }
+}
+
 /// What a job needs at launch that is kept on disk, not in memory.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Payload {
@@ -328,7 +339,7 @@ fn commit_group(conn: &mut Connection, group: &[Write]) -> Result<Vec<Applied>> 
     {
         let mut insert = tx.prepare_cached(
             "INSERT INTO jobs (id, state, uid, name, submit_time, spec, phase, script, environment)
-             VALUES (?1, 'PENDING', ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             VALUES (?1, ?9, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
         let mut update = tx.prepare_cached(
             "UPDATE jobs SET state = ?2, end_time = ?3, spec = ?4, phase = ?5 WHERE id = ?1",
@@ -359,6 +370,7 @@ fn commit_group(conn: &mut Connection, group: &[Write]) -> Result<Vec<Applied>> 
                             to_json(&job.phase)?,
                             job.script,
                             to_json(&job.environment)?,
+                            job.state().long(),
                         ])?;
                         assigned.push(JobId(id as u64));
                     }

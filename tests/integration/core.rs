@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use conductor::protocol::{ExitCode, JobState, Reason};
 
-use crate::support::{TestDaemon, alive, free_port, wait_until, write_script};
+use crate::support::{TestDaemon, alive, free_port, processes_matching, wait_until, write_script};
 
 const SHORT: Duration = Duration::from_secs(10);
 
@@ -614,4 +614,32 @@ fn a_supervisor_killed_with_sigterm_cancels_its_job() {
         Some(0),
         "an administrator's kill is root's cancel"
     );
+}
+
+#[test]
+fn ended_supervisors_are_reaped_not_left_as_zombies() {
+    let d = TestDaemon::start(&["--cpus", "2"]);
+    let ids: Vec<_> = (0..3).map(|_| d.submit(&["--wrap", "true"])).collect();
+    for id in ids {
+        d.wait_for(id, JobState::Completed, SHORT);
+    }
+    let needle = format!("--launcher {}", d.state_dir.display());
+    let launcher = *processes_matching(&needle).first().expect("the launcher");
+    let zombies = || {
+        processes_matching("")
+            .into_iter()
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                    let fields: Vec<&str> = stat
+                        .rsplit_once(')')
+                        .map(|(_, rest)| rest.split_whitespace().collect())
+                        .unwrap_or_default();
+                    fields.first() == Some(&"Z") && fields.get(1) == Some(&&*launcher.to_string())
+                })
+            })
+            .count()
+    };
+    wait_until(SHORT, "the launcher has reaped its supervisors", || {
+        zombies() == 0
+    });
 }

@@ -330,11 +330,13 @@ fn block(signals: &[libc::c_int], blocked: bool) -> io::Result<()> {
     Ok(())
 }
 
-/// Empties the signalfd and reaps every exited supervisor.
+/// Empties the signalfd and reaps every exited supervisor. Any child, not
+/// `waitpid(None)`'s children of the launcher's process group: each
+/// supervisor leads a session of its own.
 fn reap(exits: &OwnedFd) {
     let mut buffer = [0u8; 128 * 8];
     while rustix::io::read(exits, &mut buffer).is_ok_and(|n| n > 0) {}
-    while let Ok(Some(_)) = rustix::process::waitpid(None, WaitOptions::NOHANG) {}
+    while let Ok(Some(_)) = rustix::process::wait(WaitOptions::NOHANG) {}
 }
 
 fn read_request(mut socket: &UnixStream) -> io::Result<Option<Request>> {
