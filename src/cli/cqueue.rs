@@ -814,8 +814,9 @@ pub fn render(plan: &Plan, jobs: &[JobInfo], now: DateTime<Utc>) -> Result<Strin
     let mut rows = squeue::rows(jobs, plan.one_per_task);
     squeue::sort_rows(&mut rows, &plan.sort, now);
     out.reserve(rows.len() * 96);
+    let mut scratch = String::new();
     for row in &rows {
-        format.write_row(&mut out, row, now);
+        format.write_row(&mut out, &mut scratch, row, now);
         out.push('\n');
     }
     Ok(out)
