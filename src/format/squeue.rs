@@ -784,20 +784,25 @@ fn pad(line: &mut String, text: &str, width: usize, right: bool, cut: bool) {
         line.push_str(text);
         return;
     }
-    let text = if right && !cut {
-        text
-    } else if text.is_ascii() {
-        &text[..text.len().min(width)]
+    let keep = right && !cut;
+    // Most text is ASCII: its characters are its bytes, looked at once.
+    let (text, chars) = if text.is_ascii() {
+        let text = if keep {
+            text
+        } else {
+            &text[..text.len().min(width)]
+        };
+        (text, text.len())
     } else {
-        // The first `width` characters.
-        text.char_indices()
-            .nth(width)
-            .map_or(text, |(end, _)| &text[..end])
-    };
-    let chars = if text.is_ascii() {
-        text.len()
-    } else {
-        text.chars().count()
+        let text = if keep {
+            text
+        } else {
+            // The first `width` characters.
+            text.char_indices()
+                .nth(width)
+                .map_or(text, |(end, _)| &text[..end])
+        };
+        (text, text.chars().count())
     };
     let fill = width.saturating_sub(chars);
     if right {
