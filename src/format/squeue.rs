@@ -340,6 +340,37 @@ impl Field {
         )
     }
 
+    /// For the columns of squeue's default line that are computed (the id,
+    /// the time used, a pending job's reason): writes the text to `text`
+    /// and returns whether a right-justified width cuts it, as
+    /// [`Field::value`] does; `None` for every other column.
+    fn write_value(self, row: &Row<'_>, now: DateTime<Utc>, text: &mut String) -> Option<bool> {
+        let job = row.job;
+        match self {
+            Field::JobId => text.push_str(itoa::Buffer::new().format(job.job_id.0)),
+            Field::JobArrayId if job.array_job_id.is_none() => {
+                text.push_str(itoa::Buffer::new().format(job.job_id.0));
+            }
+            Field::TimeUsed => {
+                write_secs(text, elapsed(job, now));
+                return Some(false);
+            }
+            Field::ReasonList
+                if matches!(
+                    job.state,
+                    JobState::Pending | JobState::Failed | JobState::Timeout
+                ) =>
+            {
+                text.push('(');
+                // Writing to a String cannot fail.
+                let _ = write!(text, "{}", job.reason);
+                text.push(')');
+            }
+            _ => return None,
+        }
+        Some(true)
+    }
+
     /// The text of this field for one line, and whether a right-justified
     /// width cuts it (squeue never cuts times and node lists).
     fn value<'a>(self, row: &Row<'a>, now: DateTime<Utc>) -> (Cow<'a, str>, bool) {
@@ -671,12 +702,40 @@ impl Format {
 
     /// One line.
     pub fn row(&self, row: &Row<'_>, now: DateTime<Utc>) -> String {
-        self.render(|field| field.value(row, now))
+        let mut line = String::new();
+        self.write_row(&mut line, &mut String::new(), row, now);
+        line
     }
 
-    /// Appends one job's line, without its newline, to `out`.
-    pub fn write_row(&self, out: &mut String, row: &Row<'_>, now: DateTime<Utc>) {
-        self.render_into(out, |field| field.value(row, now));
+    /// Appends one job's line, without its newline, to `out`. `scratch`
+    /// holds the text of a computed column (ids, times, reasons) on its
+    /// way into the line: kept by the caller from line to line, it spares
+    /// each line an allocation per such column.
+    pub fn write_row(
+        &self,
+        out: &mut String,
+        scratch: &mut String,
+        row: &Row<'_>,
+        now: DateTime<Utc>,
+    ) {
+        for item in &self.items {
+            match item {
+                Item::Text(text) => out.push_str(text),
+                Item::Field {
+                    field,
+                    width,
+                    right,
+                } => {
+                    scratch.clear();
+                    if let Some(cut) = field.write_value(row, now, scratch) {
+                        pad(out, scratch, *width, *right, cut);
+                    } else {
+                        let (text, cut) = field.value(row, now);
+                        pad(out, &text, *width, *right, cut);
+                    }
+                }
+            }
+        }
     }
 
     /// The `JobInfo` fields this format's columns read.
@@ -725,20 +784,25 @@ fn pad(line: &mut String, text: &str, width: usize, right: bool, cut: bool) {
         line.push_str(text);
         return;
     }
-    let text = if right && !cut {
-        text
-    } else if text.is_ascii() {
-        &text[..text.len().min(width)]
+    let keep = right && !cut;
+    // Most text is ASCII: its characters are its bytes, looked at once.
+    let (text, chars) = if text.is_ascii() {
+        let text = if keep {
+            text
+        } else {
+            &text[..text.len().min(width)]
+        };
+        (text, text.len())
     } else {
-        // The first `width` characters.
-        text.char_indices()
-            .nth(width)
-            .map_or(text, |(end, _)| &text[..end])
-    };
-    let chars = if text.is_ascii() {
-        text.len()
-    } else {
-        text.chars().count()
+        let text = if keep {
+            text
+        } else {
+            // The first `width` characters.
+            text.char_indices()
+                .nth(width)
+                .map_or(text, |(end, _)| &text[..end])
+        };
+        (text, text.chars().count())
     };
     let fill = width.saturating_sub(chars);
     if right {
@@ -768,8 +832,16 @@ fn number<'a>(n: impl itoa::Integer) -> Cow<'a, str> {
 /// squeue's `_print_secs`: `M:SS`, `H:MM:SS` or `D-HH:MM:SS`; `INVALID`
 /// when negative or over a year.
 fn secs(seconds: i64) -> String {
+    let mut text = String::with_capacity(16);
+    write_secs(&mut text, seconds);
+    text
+}
+
+/// Appends [`secs`]'s text to `text`.
+fn write_secs(text: &mut String, seconds: i64) {
     if !(0..=365 * 86_400).contains(&seconds) {
-        return "INVALID".into();
+        text.push_str("INVALID");
+        return;
     }
     let (days, hours, minutes, secs) = (
         seconds / 86_400,
@@ -779,7 +851,6 @@ fn secs(seconds: i64) -> String {
     );
     // Written by hand: this is every line's `%M`, and `format!` costs more
     // than the rest of the line.
-    let mut text = String::with_capacity(16);
     let two = |text: &mut String, n: i64| {
         text.push(char::from(b'0' + (n / 10) as u8));
         text.push(char::from(b'0' + (n % 10) as u8));
@@ -787,20 +858,19 @@ fn secs(seconds: i64) -> String {
     if days > 0 {
         text.push_str(itoa::Buffer::new().format(days));
         text.push('-');
-        two(&mut text, hours);
+        two(text, hours);
         text.push(':');
     } else if hours > 0 {
         text.push_str(itoa::Buffer::new().format(hours));
         text.push(':');
     }
     if days > 0 || hours > 0 {
-        two(&mut text, minutes);
+        two(text, minutes);
     } else {
         text.push_str(itoa::Buffer::new().format(minutes));
     }
     text.push(':');
-    two(&mut text, secs);
-    text
+    two(text, secs);
 }
 
 /// `%e`: the end, or the expected end of a running job with a limit.
@@ -1433,6 +1503,27 @@ mod tests {
             throttled,
             task(60, 60, 0),
         ]
+    }
+
+    #[test]
+    fn computed_columns_write_what_their_values_say() {
+        let mut long_ago = job();
+        long_ago.start_time = DateTime::from_timestamp(1_005 - 2 * 86_400 - 3_725, 0);
+        let mut jobs = varied_jobs();
+        jobs.push(long_ago);
+        for job in &jobs {
+            for one_per_task in [false, true] {
+                for row in rows(std::slice::from_ref(job), one_per_task) {
+                    for (field, ..) in FIELDS {
+                        let mut text = String::new();
+                        if let Some(cut) = field.write_value(&row, now(), &mut text) {
+                            let (value, value_cut) = field.value(&row, now());
+                            assert_eq!((text.as_str(), cut), (&*value, value_cut), "{field:?}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// The job as a listing limited to `fields` delivers it.

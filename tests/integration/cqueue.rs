@@ -646,7 +646,7 @@ fn varied_queue() -> TestDaemon {
     d.submit(&["-J", "arr", "-a", "1-4%2", "-t", "5", "--wrap", "true"]);
     let cancelled = d.submit(&["-J", "gone", "--hold", "--wrap", "true"]);
     d.run("ccancel", &[&cancelled.to_string()]).ok();
-    d.submit(&[
+    let opts = d.submit(&[
         "-J",
         "opts",
         "--comment",
@@ -663,6 +663,11 @@ fn varied_queue() -> TestDaemon {
         "--wrap",
         "true",
     ]);
+    // Until a scheduling pass has looked at it, the last job has no
+    // reason; tests that list twice must see the same queue both times.
+    wait_until(SHORT, "a reason for the last job", || {
+        d.job(opts).reason != Reason::None
+    });
     d
 }
 
