@@ -1,7 +1,7 @@
 //! Starting a job in two halves: the daemon writes the script and resolves
 //! a `LaunchPlan`; the job's supervisor opens the output files and runs
-//! the script as the leader of a new session in its working directory with
-//! the job's environment.
+//! the script as the leader of a new process group in its working
+//! directory with the job's environment.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -143,8 +143,14 @@ fn hand_over(script: &Path, steps: &Path, run_as: &RunAs) -> std::io::Result<()>
     Ok(())
 }
 
-/// Starts the planned job as the leader of a new session; the error is a
-/// one-line reason for `JobLaunchFailure`.
+/// Starts the planned job as the leader of a new process group (in the
+/// supervisor's session), so the whole job can be signalled at once; the
+/// error is a one-line reason for `JobLaunchFailure`.
+///
+/// Without a privilege drop the command has no `pre_exec` closure, so std
+/// starts it with `posix_spawn` (a vfork-style clone, no copy of the
+/// supervisor's page tables); it still resets the signal mask and SIGPIPE
+/// as the fork path does.
 pub fn spawn(plan: &LaunchPlan) -> Result<Child, String> {
     if !plan.work_dir.is_dir() {
         return Err(format!(
@@ -171,8 +177,8 @@ pub fn spawn(plan: &LaunchPlan) -> Result<Child, String> {
         .stdin(stdin)
         .stdout(stdout)
         .stderr(stderr)
-        .kill_on_drop(false);
-    crate::process::new_session(command.as_std_mut());
+        .kill_on_drop(false)
+        .process_group(0);
     if let Some(run_as) = &plan.run_as {
         drop_privileges(command.as_std_mut(), run_as);
     }
