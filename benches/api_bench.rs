@@ -138,7 +138,19 @@ impl Daemon {
             .map_or(f64::NAN, |kb| kb / 1024.0)
     }
 
+    /// Cancels every job first: jobs outlive their daemon by design, so a
+    /// blocker left running would load every later measurement.
     fn stop(mut self) {
+        if let Ok(client) = self.client()
+            && let Ok(jobs) = client.list(&ListQuery {
+                fields: Some("job_id".into()),
+                ..ListQuery::default()
+            })
+        {
+            let ids: Vec<_> = jobs.iter().map(|job| job.job_id).collect();
+            let _ = client.cancel_many(&ids);
+            let _ = wait_for(|| Ok(client.debug()?.running == 0), 30);
+        }
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
