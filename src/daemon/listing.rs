@@ -7,6 +7,7 @@
 //! for a field-limited listing, and what is sorted is ids with where
 //! their jobs were written.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use serde::Serialize;
@@ -60,9 +61,14 @@ impl Shape {
 /// is. A job that leaves memory meanwhile has had its final record committed
 /// first, and the store is read after the jobs in memory, so with `finished`
 /// no job falls between the two.
+///
+/// `ids`, when the filter names jobs, lets a listing of a few jobs (what
+/// `ccancel ID` and `cqueue -j ID` ask) look them up rather than look at
+/// every job in memory; `matches` still decides.
 pub(super) fn body(
     daemon: &Daemon,
     matches: &dyn Fn(&Job) -> bool,
+    ids: Option<&[JobId]>,
     shape: Shape,
     finished: Option<&FinishedFilter>,
 ) -> Result<Vec<u8>> {
@@ -85,10 +91,15 @@ pub(super) fn body(
     let mut rest: Vec<JobId> = Vec::new();
     {
         let state = daemon.state();
-        let first = state.jobs.len().min(CHUNK);
+        let named = ids.and_then(|ids| named_ids(&state.jobs, ids));
+        let candidates: Box<dyn Iterator<Item = &Job>> = match &named {
+            Some(named) => Box::new(named.iter().filter_map(|id| state.jobs.get(id))),
+            None => Box::new(state.jobs.values()),
+        };
+        let first = named.as_ref().map_or(state.jobs.len(), Vec::len).min(CHUNK);
         jobs.reserve(first * per_job);
         written.reserve(first);
-        for job in state.jobs.values().filter(|job| matches(job)) {
+        for job in candidates.filter(|job| matches(job)) {
             if written.len() < CHUNK {
                 let start = jobs.len();
                 write_job(&mut jobs, job, node, shape)?;
@@ -163,6 +174,26 @@ pub(super) fn body(
 }
 
 /// Appends one job's JSON object.
+/// The ids of the jobs in memory that `ids` can name: each id, and for the
+/// id of an array all its tasks (an array's tasks have consecutive ids from
+/// the array's). `None` when an id is not in memory: it may be an array
+/// whose first task has ended, so only a look at every job is sure.
+fn named_ids(jobs: &HashMap<JobId, Job>, ids: &[JobId]) -> Option<Vec<JobId>> {
+    let mut named = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let job = jobs.get(&id)?;
+        match job.spec.array {
+            Some(array) if array.array_id == id => {
+                named.extend((0..u64::from(array.count)).map(|k| JobId(id.0 + k)));
+            }
+            _ => named.push(id),
+        }
+    }
+    named.sort_unstable();
+    named.dedup();
+    Some(named)
+}
+
 fn write_job(out: &mut Vec<u8>, job: &Job, node: &str, shape: Shape) -> Result<()> {
     let written = match shape {
         Shape::Full => write_whole(out, job, node),

@@ -311,6 +311,7 @@ async fn list(State(daemon): Shared, RawQuery(query): RawQuery) -> Reply<Respons
         listing::body(
             &daemon,
             &|job| filter.matches(job),
+            filter.ids.as_deref(),
             shape,
             finished.as_ref(),
         )

@@ -803,3 +803,47 @@ fn the_table_from_the_limited_listing_is_the_table_from_the_full_one() {
         }
     }
 }
+
+/// Naming an array lists its tasks, whether its first task is still known
+/// to the daemon (looked up by id) or has ended and left memory (then
+/// every job is looked at).
+#[test]
+fn an_array_named_by_id_lists_its_tasks() {
+    let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
+    let tasks = |args: &[&str]| -> Vec<String> {
+        let mut argv = vec!["-h", "-r", "-o", "%i"];
+        argv.extend_from_slice(args);
+        let mut lines: Vec<String> = d
+            .run("cqueue", &argv)
+            .ok()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        lines
+    };
+    let held = d.submit(&["--hold", "--array=0-2", "--wrap", "true"]);
+    let held_tasks: Vec<String> = (0..3).map(|k| format!("{held}_{k}")).collect();
+    assert_eq!(tasks(&["-j", &held.to_string()]), held_tasks);
+    assert_eq!(tasks(&["-j", &format!("{held},{held}")]), held_tasks);
+
+    // Task 0 ends at once; task 1 runs; task 2 waits for the throttle.
+    let array = d.submit(&[
+        "--array=0-2%1",
+        "--wrap",
+        "[ \"$SLURM_ARRAY_TASK_ID\" = 0 ] || sleep 30",
+    ]);
+    d.wait_for(array, JobState::Completed, SHORT);
+    let second = JobId(array.0 + 1);
+    d.wait_for(second, JobState::Running, SHORT);
+    assert_eq!(
+        tasks(&["-j", &array.to_string()]),
+        vec![format!("{array}_1"), format!("{array}_2")]
+    );
+    assert_eq!(
+        tasks(&["-j", &second.to_string()]),
+        vec![format!("{array}_1")]
+    );
+    d.run("ccancel", &[&array.to_string(), &held.to_string()])
+        .ok();
+}
