@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use conductor::protocol::JobState;
 
-use crate::support::{bin, run_command, signal, wait_until};
+use crate::support::{bin, processes_where, run_command, signal, wait_until};
 
 /// A command whose XDG directories all live in `home`.
 fn in_home(home: &Path, name: &str, args: &[&str]) -> Command {
@@ -28,19 +28,12 @@ fn in_home(home: &Path, name: &str, args: &[&str]) -> Command {
 /// only processes whose parent is not itself a match count.
 fn daemons_of(state: &Path) -> Vec<u32> {
     let needle = state.display().to_string();
-    let matches: Vec<u32> = std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmd| {
-                let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-                cmd.contains("conductord") && cmd.contains(&needle) && !cmd.contains("--launcher")
-            })
-        })
-        .filter(|pid| crate::support::alive(*pid))
-        .collect();
+    let matches: Vec<u32> = processes_where(|cmd| {
+        cmd.contains("conductord") && cmd.contains(&needle) && !cmd.contains("--launcher")
+    })
+    .into_iter()
+    .filter(|pid| crate::support::alive(*pid))
+    .collect();
     let parent = |pid: u32| -> Option<u32> {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         status

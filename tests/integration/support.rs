@@ -277,17 +277,20 @@ impl Drop for TestDaemon {
 
 /// Pids of processes whose command line contains `needle`.
 pub fn processes_matching(needle: &str) -> Vec<u32> {
+    processes_where(|cmd| cmd.contains(needle))
+}
+
+/// Pids of processes whose command line (arguments joined by spaces)
+/// passes `keep`.
+pub fn processes_where(keep: impl Fn(&str) -> bool) -> Vec<u32> {
     std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
         .flatten()
         .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmd| {
-                String::from_utf8_lossy(&cmd)
-                    .replace('\0', " ")
-                    .contains(needle)
-            })
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmd| keep(&String::from_utf8_lossy(&cmd).replace('\0', " ")))
         })
         .collect()
 }
