@@ -8,13 +8,12 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use super::executor::Control;
-use super::job::{FinalState, Hold, Job, Phase};
+use super::job::{Hold, Job, Phase};
 use super::server::Caller;
 use super::{Daemon, log};
 use crate::error::{Error, Result};
 use crate::protocol::{
-    CancelResponse, ExitCode, HoldRequest, JobId, JobInfo, JobState, Reason, SignalRequest,
-    UpdateRequest,
+    CancelResponse, HoldRequest, JobId, JobInfo, JobState, Reason, SignalRequest, UpdateRequest,
 };
 use crate::users;
 
@@ -55,16 +54,8 @@ impl Daemon {
                 match &job.phase {
                     Phase::Pending { .. } => {
                         state.queue.remove(job);
-                        job.phase = Phase::Finished {
-                            state: FinalState::Cancelled,
-                            reason: Reason::None,
-                            exit_code: ExitCode::default(),
-                            allocation: None,
-                            start_time: None,
-                            end_time: now,
-                            cancelled_by: Some(caller.uid),
-                            max_rss_kb: None,
-                        };
+                        job.phase =
+                            Phase::cancelled_before_start(Reason::None, Some(caller.uid), now);
                         committing[index] = true;
                         cancelled.push((index, job.clone()));
                     }

@@ -233,6 +233,27 @@ pub enum Phase {
     },
 }
 
+impl Phase {
+    /// A job cancelled before it ever started: it held nothing and has no
+    /// exit code of its own.
+    pub fn cancelled_before_start(
+        reason: Reason,
+        cancelled_by: Option<u32>,
+        end_time: DateTime<Utc>,
+    ) -> Phase {
+        Phase::Finished {
+            state: FinalState::Cancelled,
+            reason,
+            exit_code: ExitCode::default(),
+            allocation: None,
+            start_time: None,
+            end_time,
+            cancelled_by,
+            max_rss_kb: None,
+        }
+    }
+}
+
 /// One job.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {

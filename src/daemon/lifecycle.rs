@@ -570,16 +570,8 @@ impl Daemon {
                 .filter_map(|id| {
                     let job = state.jobs.get_mut(id)?;
                     state.queue.remove(job);
-                    job.phase = Phase::Finished {
-                        state: FinalState::Cancelled,
-                        reason: Reason::DependencyNeverSatisfied,
-                        exit_code: ExitCode::default(),
-                        allocation: None,
-                        start_time: None,
-                        end_time: now,
-                        cancelled_by: None,
-                        max_rss_kb: None,
-                    };
+                    job.phase =
+                        Phase::cancelled_before_start(Reason::DependencyNeverSatisfied, None, now);
                     Some(job.clone())
                 })
                 .collect()
