@@ -16,6 +16,24 @@ mod rows;
 
 pub use rows::decode as decode_rows;
 
+/// What a job used while it ran, as its cgroup (or, without one, its
+/// supervisor) measured it; each figure is `None` where nothing measured it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Peak resident memory in KiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rss_kb: Option<u64>,
+    /// CPU time in user and system mode together, in microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_cpu_usec: Option<u64>,
+    /// CPU time in user mode, in microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_cpu_usec: Option<u64>,
+    /// CPU time in system mode, in microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_cpu_usec: Option<u64>,
+}
+
 /// Version prefix of every route.
 pub const API_PREFIX: &str = "/v1";
 
@@ -53,17 +71,23 @@ pub enum JobState {
     Failed,
     Cancelled,
     Timeout,
+    /// Killed by the OOM killer inside its memory limit.
+    OutOfMemory,
+    /// Its supervisor was lost; its processes were killed.
+    NodeFail,
 }
 
 impl JobState {
     /// Every state, in the order Slurm lists them.
-    pub const ALL: [JobState; 6] = [
+    pub const ALL: [JobState; 8] = [
         JobState::Pending,
         JobState::Running,
         JobState::Completed,
         JobState::Failed,
         JobState::Cancelled,
         JobState::Timeout,
+        JobState::OutOfMemory,
+        JobState::NodeFail,
     ];
 
     /// Slurm's long name (`%T`), e.g. `PENDING`.
@@ -75,6 +99,8 @@ impl JobState {
             JobState::Failed => "FAILED",
             JobState::Cancelled => "CANCELLED",
             JobState::Timeout => "TIMEOUT",
+            JobState::OutOfMemory => "OUT_OF_MEMORY",
+            JobState::NodeFail => "NODE_FAIL",
         }
     }
 
@@ -87,6 +113,8 @@ impl JobState {
             JobState::Failed => "F",
             JobState::Cancelled => "CA",
             JobState::Timeout => "TO",
+            JobState::OutOfMemory => "OOM",
+            JobState::NodeFail => "NF",
         }
     }
 
@@ -162,11 +190,13 @@ pub enum Reason {
     TimeLimit,
     /// The job could not be started (working directory, output file, script).
     JobLaunchFailure,
+    /// The OOM killer killed a process of the job inside its memory limit.
+    OutOfMemory,
 }
 
 impl Reason {
     /// The reasons without a value, with their Slurm names.
-    const NAMED: [(Reason, &'static str); 13] = [
+    const NAMED: [(Reason, &'static str); 14] = [
         (Reason::None, "None"),
         (Reason::Resources, "Resources"),
         (Reason::Priority, "Priority"),
@@ -180,6 +210,7 @@ impl Reason {
         (Reason::NonZeroExitCode, "NonZeroExitCode"),
         (Reason::TimeLimit, "TimeLimit"),
         (Reason::JobLaunchFailure, "JobLaunchFailure"),
+        (Reason::OutOfMemory, "OutOfMemory"),
     ];
 
     /// True for the reasons that keep a job from starting whatever is free.

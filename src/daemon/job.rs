@@ -189,6 +189,11 @@ pub enum FinalState {
     Failed,
     Cancelled,
     Timeout,
+    /// The OOM killer killed a process of the job inside its memory limit.
+    OutOfMemory,
+    /// The job's supervisor was lost; its processes were killed before its
+    /// resources were given back.
+    NodeFail,
 }
 
 impl From<FinalState> for JobState {
@@ -198,6 +203,8 @@ impl From<FinalState> for JobState {
             FinalState::Failed => JobState::Failed,
             FinalState::Cancelled => JobState::Cancelled,
             FinalState::Timeout => JobState::Timeout,
+            FinalState::OutOfMemory => JobState::OutOfMemory,
+            FinalState::NodeFail => JobState::NodeFail,
         }
     }
 }

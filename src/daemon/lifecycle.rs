@@ -1111,7 +1111,7 @@ fn final_state(end: &End) -> (FinalState, Reason, ExitCode, Option<u32>) {
             None,
         ),
         End::Lost => (
-            FinalState::Failed,
+            FinalState::NodeFail,
             Reason::NodeFail,
             ExitCode::default(),
             None,
@@ -1132,6 +1132,16 @@ fn final_state(end: &End) -> (FinalState, Reason, ExitCode, Option<u32>) {
                 Some(*by_uid),
             ),
             Ending::TimedOut => (FinalState::Timeout, Reason::TimeLimit, *exit_code, None),
+            // Slurm's sacct shows an OOM-killed job's exit code as 0:125.
+            Ending::OutOfMemory => (
+                FinalState::OutOfMemory,
+                Reason::OutOfMemory,
+                ExitCode {
+                    code: 0,
+                    signal: 125,
+                },
+                None,
+            ),
             Ending::Requeued => (FinalState::Failed, Reason::NodeFail, *exit_code, None),
             Ending::Exited => match (exit_code.code, exit_code.signal) {
                 (0, 0) => (FinalState::Completed, Reason::None, *exit_code, None),

@@ -35,6 +35,9 @@ pub enum Ending {
     Requeued,
     /// Because it reached its time limit.
     TimedOut,
+    /// The OOM killer killed a process of the job inside its memory limit
+    /// (the kernel's count, or the supervisor's own kill without cgroups).
+    OutOfMemory,
 }
 
 /// How a job ended.
@@ -43,9 +46,13 @@ pub struct Outcome {
     pub exit_code: ExitCode,
     pub ending: Ending,
     /// Peak resident memory of the script (and the children it waited
-    /// for) in KiB, where the supervisor could measure it.
+    /// for) in KiB, where the supervisor could measure it. Kept for
+    /// outcomes written before `usage`; new outcomes repeat it there.
     #[serde(default)]
     pub max_rss_kb: Option<u64>,
+    /// What the job used, as its cgroup or supervisor measured it.
+    #[serde(default)]
+    pub usage: crate::protocol::Usage,
 }
 
 /// The limits a supervisor enforces.
@@ -138,6 +145,7 @@ pub async fn supervise(
         exit_code,
         ending,
         max_rss_kb: None,
+        usage: crate::protocol::Usage::default(),
     }
 }
 
