@@ -804,6 +804,23 @@ pub struct DaemonConfig {
     /// One more than the largest array index.
     pub max_array_size: u32,
     pub started_at: DateTime<Utc>,
+    /// How jobs are contained: `cgroup2`, `cgroup1` or `none`.
+    #[serde(default)]
+    pub containment: String,
+    /// What the containment gives jobs, in a line (trees used, pinning,
+    /// how memory is limited).
+    #[serde(default)]
+    pub containment_detail: String,
+    /// The daemon's own directories in the cgroup trees it uses, where
+    /// each job's `job_<id>` cgroup lives while it runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub containment_dirs: Vec<PathBuf>,
+    /// Whether jobs are pinned to their booked CPUs.
+    #[serde(default)]
+    pub cpu_bind: bool,
+    /// Memory booked per CPU for jobs that ask for none (DefMemPerCPU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub def_mem_per_cpu_mb: Option<u64>,
 }
 
 /// `GET /v1/jobs` filters; every given filter must match (an AND).

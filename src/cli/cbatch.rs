@@ -358,6 +358,19 @@ impl CbatchArgs {
             ));
         }
         let gpus = self.gpu_count(ntasks)?;
+        // --mem-per-gpu books (and limits) memory for the job's GPUs, as a
+        // whole-job figure; without GPUs it books nothing, as in Slurm.
+        let memory_per_gpu_mb = self
+            .mem_per_gpu
+            .as_deref()
+            .map(parse_memory_mb)
+            .transpose()?;
+        let memory_mb = match (memory_mb, memory_per_cpu_mb, memory_per_gpu_mb) {
+            (None, None, Some(per_gpu)) if gpus > 0 => {
+                Some(per_gpu.saturating_mul(u64::from(gpus)))
+            }
+            (memory_mb, ..) => memory_mb,
+        };
         let time_limit = match self.time.as_deref() {
             Some(text) => parse_time_limit(text)?,
             None => None,

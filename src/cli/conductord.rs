@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::daemon::{Capacity, Config, node};
+use crate::daemon::{Capacity, Config, containment, node};
 use crate::error::{Error, Result};
 use crate::format::memory::parse_memory_mb;
 use crate::paths;
@@ -62,6 +62,19 @@ pub struct ConductordArgs {
     #[arg(long = "operator", value_name = "USER")]
     pub operators: Vec<String>,
 
+    /// How jobs are held to their CPUs, memory and processes: cgroup v2, cgroup v1, or none
+    /// (a subreaper supervisor, affinity and a sampled memory limit)
+    #[arg(long, value_enum, value_name = "BACKEND", default_value = "auto")]
+    pub containment: containment::Mode,
+
+    /// Whether jobs are pinned to their booked CPUs (cpuset and affinity): cores or none
+    #[arg(long, value_name = "HOW", default_value = "cores", value_parser = ["cores", "none"])]
+    pub cpu_bind: String,
+
+    /// Memory booked (and the limit) per CPU for jobs that ask for none, e.g. 2G (DefMemPerCPU)
+    #[arg(long, value_name = "SIZE")]
+    pub def_mem_per_cpu: Option<String>,
+
     /// Run as the daemon's launcher of the supervisors of the jobs in DIR (internal)
     #[arg(long, value_name = "DIR", hide = true)]
     pub launcher: Option<PathBuf>,
@@ -109,6 +122,13 @@ impl ConductordArgs {
             node_name: paths::hostname(),
             system: self.system,
             operators,
+            containment: self.containment,
+            cpu_bind: self.cpu_bind != "none",
+            def_mem_per_cpu_mb: self
+                .def_mem_per_cpu
+                .as_deref()
+                .map(parse_memory_mb)
+                .transpose()?,
         })
     }
 }

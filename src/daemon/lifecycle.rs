@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::containment;
 use super::dependencies;
 use super::executor::{self, Control, Ending, Launch, Outcome, Report, Supervisor};
 use super::job::{
@@ -290,6 +291,13 @@ impl Daemon {
         }
         if let Some(per_cpu) = request.memory_per_cpu_mb {
             resources.memory_mb = per_cpu.saturating_mul(u64::from(resources.cpus));
+        }
+        if request.memory_mb.is_none()
+            && request.memory_per_cpu_mb.is_none()
+            && let Some(default) = self.config.def_mem_per_cpu_mb
+        {
+            // Slurm's DefMemPerCPU: booked, and so limited, like --mem-per-cpu.
+            resources.memory_mb = default.saturating_mul(u64::from(resources.cpus));
         }
         if request.ntasks.checked_mul(request.cpus_per_task).is_none()
             || !capacity.can_ever_fit(&resources)
@@ -655,6 +663,11 @@ impl Daemon {
                         environment: &payload.environment,
                         node: self.node(),
                         script_path: dir.join("script"),
+                        containment: self.containment.for_job(
+                            id,
+                            &allocation.cpu_ids,
+                            allocation.memory_mb,
+                        ),
                     },
                     self.config.kill_wait.as_secs(),
                 )
@@ -687,6 +700,7 @@ impl Daemon {
     /// that supervisor if there is one; else makes sure none can start any
     /// more before the job is given up.
     async fn settle_unlaunched(self: &Arc<Self>, id: JobId, dir: PathBuf, error: std::io::Error) {
+        let daemon = self.clone();
         let settled = tokio::task::spawn_blocking(move || {
             let lock = match Supervisor::reattach(&dir) {
                 Ok(supervisor) => return Ok(supervisor),
@@ -695,7 +709,10 @@ impl Daemon {
             let end = match executor::outcome(&dir) {
                 Some(Report::Ran(outcome)) => End::Ran(outcome),
                 Some(Report::LaunchFailed(reason)) => End::LaunchFailed(reason),
-                None if executor::may_have_started(&dir) => End::Lost,
+                None if executor::may_have_started(&dir) => {
+                    daemon.kill_lost(id, &dir);
+                    End::Lost
+                }
                 None => {
                     // Under the lock: a supervisor still on its way finds
                     // no file to lock and runs nothing.
@@ -727,13 +744,52 @@ impl Daemon {
         }
         let daemon = self.clone();
         tokio::spawn(async move {
+            let dir = supervisor.dir().to_path_buf();
             let end = match supervisor.ended().await {
                 Some(Report::Ran(outcome)) => End::Ran(outcome),
                 Some(Report::LaunchFailed(reason)) => End::LaunchFailed(reason),
-                None => End::Lost,
+                None => {
+                    let killer = daemon.clone();
+                    let _ = tokio::task::spawn_blocking(move || killer.kill_lost(id, &dir)).await;
+                    End::Lost
+                }
             };
             daemon.finish(id, end);
         });
+    }
+
+    /// Kills whatever is left of a job whose supervisor was lost, before
+    /// the job's resources can go to another job: everything in its cgroup,
+    /// else its process group and its supervisor's session as the
+    /// supervisor recorded them. Blocks until they are gone (or it gives up,
+    /// logged).
+    fn kill_lost(&self, id: JobId, dir: &std::path::Path) {
+        let patience = Duration::from_secs(30);
+        let gone = match self.containment.cgroup_of(id) {
+            Some(_) => self
+                .containment
+                .kill_and_remove(id)
+                .map_err(|e| log(format_args!("job {id}: {e}")))
+                .is_ok(),
+            None => match executor::recorded_processes(dir) {
+                Some(recorded) => containment::kill_group_verified(
+                    recorded.leader,
+                    Some(recorded.supervisor),
+                    &recorded.others,
+                    patience,
+                ),
+                None => true,
+            },
+        };
+        if gone {
+            log(format_args!(
+                "job {id}: its supervisor was lost; nothing of it runs any more"
+            ));
+        } else {
+            log(format_args!(
+                "job {id}: its supervisor was lost and processes of it are still alive"
+            ));
+        }
     }
 
     /// Where a job's script, plan and supervisor files live while it runs.
@@ -841,6 +897,7 @@ impl Daemon {
         let (mut pending, mut followed, mut ended, mut lost) = (0, Vec::new(), Vec::new(), 0);
         let mut held_locks = Vec::new();
         let mut never_started = Vec::new();
+        let mut lost_dirs = Vec::new();
         {
             let mut state = self.state();
             for mut job in jobs {
@@ -882,6 +939,7 @@ impl Daemon {
                                     }
                                     None => {
                                         lost += 1;
+                                        lost_dirs.push((id, dir.clone()));
                                         ended.push((id, Report::LaunchFailed(String::new())));
                                     }
                                 }
@@ -898,6 +956,25 @@ impl Daemon {
             ended.len() - lost,
             never_started.len(),
         ));
+        // Nothing may run that the books do not show: cgroups of jobs not
+        // followed any more are emptied and removed, and what is left of lost
+        // jobs is killed, before any job starts.
+        let followed_ids: std::collections::HashSet<JobId> =
+            followed.iter().map(|(id, _)| *id).collect();
+        let daemon = self.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            for id in daemon.containment.leftovers() {
+                if !followed_ids.contains(&id)
+                    && let Err(e) = daemon.containment.kill_and_remove(id)
+                {
+                    log(format_args!("job {id}: cannot clean up its cgroup: {e}"));
+                }
+            }
+            for (id, dir) in lost_dirs {
+                daemon.kill_lost(id, &dir);
+            }
+        })
+        .await;
         for (id, dir) in never_started {
             self.requeue_unstarted(id, &dir).await?;
         }
@@ -941,6 +1018,9 @@ impl Daemon {
                 let _ = std::fs::remove_dir_all(dir);
             }
         }
+        // The daemon's own cgroup directories go too where no job is left
+        // in them; running jobs keep theirs for the next daemon.
+        self.containment.tidy();
     }
 }
 

@@ -7,6 +7,7 @@
 //! for short, non-blocking sections.
 
 mod actions;
+pub(crate) mod containment;
 mod dependencies;
 pub(crate) mod executor;
 mod interner;
@@ -65,6 +66,13 @@ pub struct Config {
     pub system: bool,
     /// Users besides root and the owner who may act on anyone's jobs.
     pub operators: Vec<u32>,
+    /// How jobs are held to their allocations (`--containment`).
+    pub containment: containment::Mode,
+    /// Whether a job's booked CPUs become its cpuset and affinity.
+    pub cpu_bind: bool,
+    /// Memory booked per CPU for a job that asks for none (Slurm's
+    /// DefMemPerCPU); `None` books none, and the job is not limited.
+    pub def_mem_per_cpu_mb: Option<u64>,
 }
 
 /// The running daemon, shared by the server's handlers, the scheduler and
@@ -87,6 +95,8 @@ pub(crate) struct Daemon {
     jobs_dir: PathBuf,
     /// Forks each job's supervisor.
     launcher: executor::Launcher,
+    /// How jobs are held to what they were given.
+    containment: containment::Containment,
 }
 
 impl Daemon {
@@ -133,6 +143,8 @@ async fn serve(config: Config) -> Result<()> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::Other(format!("cannot find the conductord executable: {e}")))?;
     let store = JobStore::open(&config.state_dir)?;
+    let containment = containment::resolve(config.containment, &config.state_dir, config.cpu_bind)
+        .map_err(Error::Other)?;
 
     let daemon = Arc::new(Daemon {
         state: Mutex::new(State::new(ResourceTracker::new(config.capacity))),
@@ -144,6 +156,7 @@ async fn serve(config: Config) -> Result<()> {
         started_at: chrono::Utc::now(),
         store,
         launcher: executor::Launcher::new(exe, jobs_dir.clone()),
+        containment,
         jobs_dir,
         config,
     });
@@ -171,6 +184,10 @@ async fn serve(config: Config) -> Result<()> {
         None => None,
     };
     let capacity = daemon.config.capacity;
+    log(format_args!(
+        "containment: {}",
+        daemon.containment.describe()
+    ));
     log(format_args!(
         "ready: socket {}{}, state {}, {} CPUs, {} MiB, {} GPUs",
         daemon.config.socket.display(),

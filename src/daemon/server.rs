@@ -174,6 +174,11 @@ async fn config(State(daemon): Shared) -> axum::Json<DaemonConfig> {
         min_job_age_secs: 0,
         max_array_size: MAX_ARRAY_SIZE,
         started_at: daemon.started_at,
+        containment: daemon.containment.name().into(),
+        containment_detail: daemon.containment.describe(),
+        containment_dirs: daemon.containment.dirs(),
+        cpu_bind: daemon.containment.pin,
+        def_mem_per_cpu_mb: config.def_mem_per_cpu_mb,
     })
 }
 

@@ -500,20 +500,41 @@ pub fn config_listing(config: &DaemonConfig, now: DateTime<Utc>) -> String {
         ("BOOT_TIME", timestamp(Some(config.started_at))),
         ("ClusterName", CLUSTER_NAME.into()),
         ("CompleteWait", "0 sec".into()),
+        ("ConductorContainment", config.containment_detail.clone()),
         ("ConductorListen", listen),
         ("ConductorSocket", config.socket.display().to_string()),
-        ("DefMemPerNode", "UNLIMITED".into()),
+        match config.def_mem_per_cpu_mb {
+            Some(mb) => ("DefMemPerCPU", mb.to_string()),
+            None => ("DefMemPerNode", "UNLIMITED".into()),
+        },
         ("KillWait", format!("{} sec", config.kill_wait_secs)),
         ("MaxArraySize", config.max_array_size.to_string()),
         ("MinJobAge", format!("{} sec", config.min_job_age_secs)),
         ("OverTimeLimit", "0 min".into()),
         ("PartitionName", config.partition.clone()),
-        ("ProctrackType", "proctrack/pgid".into()),
+        (
+            "ProctrackType",
+            match config.containment.as_str() {
+                "cgroup1" | "cgroup2" => "proctrack/cgroup",
+                _ => "proctrack/linuxproc",
+            }
+            .into(),
+        ),
         ("SchedulerType", "sched/builtin".into()),
         ("SelectType", "select/cons_tres".into()),
         ("SLURM_VERSION", config.version.clone()),
         ("SlurmctldHost[0]", config.node.clone()),
         ("StateSaveLocation", config.state_dir.display().to_string()),
+        (
+            "TaskPlugin",
+            match (config.containment.as_str(), config.cpu_bind) {
+                ("cgroup1" | "cgroup2", true) => "task/affinity,task/cgroup",
+                ("cgroup1" | "cgroup2", false) => "task/cgroup",
+                (_, true) => "task/affinity",
+                (_, false) => "task/none",
+            }
+            .into(),
+        ),
     ];
     let mut out = format!("Configuration data as of {}\n", timestamp(Some(now)));
     for (key, value) in pairs {
@@ -732,6 +753,11 @@ mod tests {
             min_job_age_secs: 300,
             max_array_size: 1001,
             started_at: at(1_000),
+            containment: "cgroup2".into(),
+            containment_detail: "cgroup2 (CPUs pinned, memory limited; /sys/fs/cgroup/c)".into(),
+            containment_dirs: vec!["/sys/fs/cgroup/c".into()],
+            cpu_bind: true,
+            def_mem_per_cpu_mb: None,
         }
     }
 

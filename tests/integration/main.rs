@@ -7,6 +7,7 @@ mod ccancel;
 mod ccontrol;
 mod cinfo;
 mod clients;
+mod containment;
 mod core;
 mod cqueue;
 mod crash;

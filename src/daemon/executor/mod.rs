@@ -13,4 +13,6 @@ mod supervisor;
 pub use launcher::{Launcher, run as run_launcher};
 pub use spawn::{Launch, STEPS_FILE_ENV, plan};
 pub use supervise::{Control, Ending, Outcome};
-pub use supervisor::{Report, Supervisor, forbid_start, may_have_started, outcome, prepare_dir};
+pub use supervisor::{
+    Report, Supervisor, forbid_start, may_have_started, outcome, prepare_dir, recorded_processes,
+};

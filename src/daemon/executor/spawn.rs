@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use tokio::process::{Child, Command};
 
 use super::environment::job_environment;
+use crate::daemon::containment::{Attached, JobContainment};
 use crate::daemon::job::Job;
 use crate::daemon::tracker::Allocation;
 use crate::protocol::WarnSignal;
@@ -31,6 +32,8 @@ pub struct Launch<'a> {
     pub node: &'a str,
     /// Where the script file is written.
     pub script_path: PathBuf,
+    /// What holds the job to its allocation.
+    pub containment: JobContainment,
 }
 
 /// What the supervisor runs, resolved by the daemon: every path and
@@ -52,6 +55,10 @@ pub struct LaunchPlan {
     /// someone else; `None` runs it as the supervisor's own user.
     #[serde(default)]
     pub run_as: Option<RunAs>,
+    /// The job's cgroup, pinning and memory limit, as the supervisor
+    /// carries them out.
+    #[serde(default)]
+    pub containment: JobContainment,
 }
 
 /// A user's identity for running a job: uid, gid and supplementary groups.
@@ -121,6 +128,7 @@ pub fn plan(launch: &Launch<'_>, kill_wait: u64) -> Result<LaunchPlan, String> {
         warn_signal: job.spec.options.warn_signal,
         kill_wait,
         run_as,
+        containment: launch.containment.clone(),
     })
 }
 
@@ -144,14 +152,15 @@ fn hand_over(script: &Path, steps: &Path, run_as: &RunAs) -> std::io::Result<()>
 }
 
 /// Starts the planned job as the leader of a new process group (in the
-/// supervisor's session), so the whole job can be signalled at once; the
-/// error is a one-line reason for `JobLaunchFailure`.
+/// supervisor's session), so the whole job can be signalled at once, inside
+/// its cgroup (`attached`) and pinned to its CPUs; the error is a one-line
+/// reason for `JobLaunchFailure`.
 ///
-/// Without a privilege drop the command has no `pre_exec` closure, so std
-/// starts it with `posix_spawn` (a vfork-style clone, no copy of the
-/// supervisor's page tables); it still resets the signal mask and SIGPIPE
-/// as the fork path does.
-pub fn spawn(plan: &LaunchPlan) -> Result<Child, String> {
+/// Without a privilege drop, cgroup or pinning the command has no
+/// `pre_exec` closure, so std starts it with `posix_spawn` (a vfork-style
+/// clone, no copy of the supervisor's page tables); it still resets the
+/// signal mask and SIGPIPE as the fork path does.
+pub fn spawn(plan: &LaunchPlan, attached: Option<Attached>) -> Result<Child, String> {
     if !plan.work_dir.is_dir() {
         return Err(format!(
             "working directory {} does not exist",
@@ -179,6 +188,12 @@ pub fn spawn(plan: &LaunchPlan) -> Result<Child, String> {
         .stderr(stderr)
         .kill_on_drop(false)
         .process_group(0);
+    // Before the privilege drop: moving into the cgroup takes root's rights
+    // where the supervisor has them.
+    let affinity = plan.containment.cpus.as_deref().map(cpu_set);
+    if attached.is_some() || affinity.is_some() {
+        contain(command.as_std_mut(), attached, affinity);
+    }
     if let Some(run_as) = &plan.run_as {
         drop_privileges(command.as_std_mut(), run_as);
     }
@@ -224,6 +239,39 @@ impl Drop for EffectiveUser {
         let _ = set_thread_res_uid(None, Uid::ROOT, None);
         let _ = set_thread_res_gid(None, Gid::ROOT, None);
         let _ = set_thread_groups(&[]);
+    }
+}
+
+fn cpu_set(cpus: &[u32]) -> rustix::thread::CpuSet {
+    let mut set = rustix::thread::CpuSet::new();
+    for cpu in cpus {
+        set.set(*cpu as usize);
+    }
+    set
+}
+
+/// Moves the job's process into its cgroup and pins it to its CPUs,
+/// between fork and exec, so that nothing of the job ever runs outside.
+#[allow(unsafe_code)]
+fn contain(
+    command: &mut std::process::Command,
+    attached: Option<Attached>,
+    affinity: Option<rustix::thread::CpuSet>,
+) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec the closure makes only write(2) on
+    // descriptors opened before the fork and sched_setaffinity(2) on a set
+    // built before it; it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if let Some(attached) = &attached {
+                attached.enter()?;
+            }
+            if let Some(set) = &affinity {
+                rustix::thread::sched_setaffinity(None, set)?;
+            }
+            Ok(())
+        });
     }
 }
 

@@ -11,6 +11,7 @@ use tokio::process::Child;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::{Instant, sleep_until};
 
+use crate::daemon::containment::{JobCgroup, TreeSampler, processes};
 use crate::protocol::{ExitCode, WarnSignal};
 
 /// A request to a running job's supervisor.
@@ -56,13 +57,29 @@ pub struct Outcome {
 }
 
 /// The limits a supervisor enforces.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     pub time_limit: Option<Duration>,
     pub warn_signal: Option<WarnSignal>,
     /// Grace between SIGTERM and SIGKILL.
     pub kill_wait: Duration,
+    /// A memory limit no memory controller enforces, sampled instead.
+    pub sampled_memory: Option<SampledMemory>,
+    /// Without a cgroup: where to record the job's processes once a
+    /// second, for the daemon to find them should this supervisor be lost.
+    pub record_processes: Option<std::path::PathBuf>,
 }
+
+/// A memory limit the supervisor enforces itself, once a second, over the
+/// job's cgroup (one without a memory controller) or its descendants.
+#[derive(Debug, Clone)]
+pub struct SampledMemory {
+    pub limit_kb: u64,
+    pub cgroup: Option<JobCgroup>,
+}
+
+/// How often a sampled memory limit is looked at.
+const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 
 /// Where the supervisor is in stopping the job.
 enum Stopping {
@@ -92,6 +109,9 @@ pub async fn supervise(
     });
     let mut ending = Ending::Exited;
     let mut stopping = Stopping::No;
+    let mut sampler = TreeSampler::default();
+    let mut samples = tokio::time::interval(SAMPLE_EVERY);
+    samples.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let status = loop {
         let kill_at = match stopping {
             Stopping::Terminated { kill_at } => Some(kill_at),
@@ -113,6 +133,27 @@ pub async fn supervise(
             () = sleep_until_some(kill_at), if kill_at.is_some() => {
                 signal_group(leader, Signal::KILL);
                 stopping = Stopping::Killed;
+            }
+            _ = samples.tick(), if running
+                && (limits.sampled_memory.is_some() || limits.record_processes.is_some()) => {
+                if let Some(path) = &limits.record_processes {
+                    let me = std::process::id() as i32;
+                    record(path, &processes::descendants_with_start(me));
+                }
+                let Some(memory) = &limits.sampled_memory else { continue };
+                let pids = match &memory.cgroup {
+                    Some(cgroup) => cgroup.pids(),
+                    None => processes::descendants_of(std::process::id() as i32),
+                };
+                if sampler.sample(&pids) > memory.limit_kb {
+                    // Over the limit: killed at once, as the kernel would.
+                    ending = Ending::OutOfMemory;
+                    signal_group(leader, Signal::KILL);
+                    for pid in pids.into_iter().filter_map(Pid::from_raw) {
+                        let _ = rustix::process::kill_process(pid, Signal::KILL);
+                    }
+                    stopping = Stopping::Killed;
+                }
             }
             Some(control) = controls.recv() => {
                 let end_as = match control {
@@ -141,11 +182,26 @@ pub async fn supervise(
         },
         Err(_) => ExitCode { code: 1, signal: 0 },
     };
+    let usage = crate::protocol::Usage {
+        max_rss_kb: (sampler.peak_kb > 0).then_some(sampler.peak_kb),
+        ..Default::default()
+    };
     Outcome {
         exit_code,
         ending,
         max_rss_kb: None,
-        usage: crate::protocol::Usage::default(),
+        usage,
+    }
+}
+
+/// Writes the job's processes where the daemon looks for them (a
+/// temporary file renamed over the last record, so it is never torn).
+fn record(path: &std::path::Path, pids: &[(i32, u64)]) {
+    let tmp = path.with_extension("tmp");
+    if let Ok(bytes) = serde_json::to_vec(pids)
+        && std::fs::write(&tmp, bytes).is_ok()
+    {
+        let _ = std::fs::rename(&tmp, path);
     }
 }
 

@@ -33,11 +33,15 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc::unbounded_channel;
 
 use super::spawn::{LaunchPlan, spawn};
-use super::supervise::{Control, Limits, Outcome, supervise};
+use super::supervise::{Control, Ending, Limits, Outcome, SampledMemory, supervise};
+use crate::daemon::containment::{JobContainment, kill_descendants};
+use crate::protocol::Usage;
 
 const IDENTITY: &str = "supervisor.json";
 const OUTCOME: &str = "outcome.json";
 const CONTROL: &str = "control.json";
+/// The job's processes as a subreaper supervisor last saw them.
+const PROCESSES: &str = "processes.json";
 /// Where a supervisor says what went wrong, made only when something did.
 const LOG: &str = "supervisor.log";
 /// The lock of supervisors from before `supervisor.json` was the lock,
@@ -62,6 +66,10 @@ struct Identity {
     pid: i32,
     start_ticks: u64,
     job_pid: Option<i32>,
+    /// When the job's first process started, so that a daemon that lost
+    /// the supervisor can tell the job's process group from a later one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    job_start_ticks: Option<u64>,
 }
 
 /// The daemon's handle on a running supervisor.
@@ -146,6 +154,11 @@ impl Supervisor {
         self.pid
     }
 
+    /// The job's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Asks the supervisor to carry out `control`.
     pub fn send(&self, control: Control) {
         let signal = match control {
@@ -184,6 +197,28 @@ fn watch_readable(fd: OwnedFd) -> io::Result<AsyncFd<OwnedFd>> {
 /// is, the job may have started.
 pub fn may_have_started(dir: &Path) -> bool {
     fs::metadata(dir.join(IDENTITY)).is_ok_and(|m| m.len() > 0)
+}
+
+/// What the supervisor recorded of the job's processes, for killing what is
+/// left of a job whose supervisor was lost when no cgroup holds it.
+pub fn recorded_processes(dir: &Path) -> Option<RecordedProcesses> {
+    let identity: Identity = read_json(&dir.join(IDENTITY)).ok()?;
+    Some(RecordedProcesses {
+        leader: (identity.job_pid?, identity.job_start_ticks?),
+        supervisor: (identity.pid, identity.start_ticks),
+        others: read_json(&dir.join(PROCESSES)).unwrap_or_default(),
+    })
+}
+
+/// A job's processes as its supervisor recorded them, each as (pid, start
+/// time in clock ticks).
+pub struct RecordedProcesses {
+    /// The job's first process, the leader of its process group.
+    pub leader: (i32, u64),
+    /// The supervisor, whose session the job's processes share.
+    pub supervisor: (i32, u64),
+    /// Every descendant at the supervisor's last look (once a second).
+    pub others: Vec<(i32, u64)>,
 }
 
 /// The report left in `dir`, if the supervisor wrote one.
@@ -235,6 +270,7 @@ async fn supervise_job(dir: &Path, plan: LaunchPlan) -> i32 {
         pid: me,
         start_ticks: start_ticks(me).unwrap_or(0),
         job_pid: None,
+        job_start_ticks: None,
     };
     if let Err(e) = record_identity(&lock, &identity) {
         return finish(
@@ -242,11 +278,36 @@ async fn supervise_job(dir: &Path, plan: LaunchPlan) -> i32 {
             &Report::LaunchFailed(format!("cannot record the supervisor: {e}")),
         );
     }
-    let child = match spawn(&plan) {
+    let contained = &plan.containment;
+    if contained.subreaper
+        && let Err(e) = rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
+    {
+        complain(dir, format_args!("cannot become a subreaper: {e}"));
+    }
+    let attached = match &contained.cgroup {
+        Some(cgroup) => {
+            match cgroup.create(contained.cpus.as_deref(), contained.memory_limit_bytes) {
+                Ok(attached) => Some(attached),
+                Err(e) => {
+                    cgroup.remove();
+                    let reason = format!("cannot set up the job's cgroup: {e}");
+                    return finish(dir, &Report::LaunchFailed(reason));
+                }
+            }
+        }
+        None => None,
+    };
+    let child = match spawn(&plan, attached) {
         Ok(child) => child,
-        Err(reason) => return finish(dir, &Report::LaunchFailed(reason)),
+        Err(reason) => {
+            if let Some(cgroup) = &contained.cgroup {
+                cgroup.remove();
+            }
+            return finish(dir, &Report::LaunchFailed(reason));
+        }
     };
     identity.job_pid = child.id().map(|pid| pid as i32);
+    identity.job_start_ticks = identity.job_pid.and_then(start_ticks);
     if let Err(e) = record_identity(&lock, &identity) {
         complain(dir, format_args!("cannot record the job's pid: {e}"));
     }
@@ -273,14 +334,61 @@ async fn supervise_job(dir: &Path, plan: LaunchPlan) -> i32 {
             }
         }
     });
+    let sampled_memory = contained
+        .memory_limit_bytes
+        .filter(|_| contained.sample_memory)
+        .map(|bytes| SampledMemory {
+            limit_kb: bytes / 1024,
+            cgroup: contained.cgroup.clone(),
+        });
     let limits = Limits {
         time_limit: plan.time_limit.map(Duration::from_secs),
         warn_signal: plan.warn_signal,
         kill_wait: Duration::from_secs(plan.kill_wait),
+        sampled_memory,
+        record_processes: contained.subreaper.then(|| dir.join(PROCESSES)),
     };
     let mut outcome = supervise(child, limits, controls).await;
-    outcome.max_rss_kb = children_max_rss_kb();
+    clean_up(dir, contained, &mut outcome);
     finish(dir, &Report::Ran(outcome))
+}
+
+/// How long the supervisor waits for the last processes of a job to die
+/// before it reports the job ended all the same.
+const KILL_PATIENCE: Duration = Duration::from_secs(60);
+
+/// After the script ended: kills whatever the job left running (its
+/// cgroup, or as a subreaper every descendant), reads what the job used,
+/// tells an OOM kill from other ends, and removes the job's cgroup, all
+/// before the outcome is written, so that a job is never reported ended
+/// while a process of it runs.
+fn clean_up(dir: &Path, contained: &JobContainment, outcome: &mut Outcome) {
+    let sampled_peak = outcome.usage.max_rss_kb;
+    let mut usage = Usage::default();
+    if let Some(cgroup) = &contained.cgroup {
+        if let Err(e) = cgroup.kill_all(KILL_PATIENCE) {
+            complain(dir, format_args!("cannot empty the job's cgroup: {e}"));
+        }
+        usage = cgroup.usage().unwrap_or_default();
+        if cgroup.oom_kills() > 0 && outcome.ending == Ending::Exited {
+            outcome.ending = Ending::OutOfMemory;
+        }
+        cgroup.remove();
+    }
+    if contained.subreaper && !kill_descendants(KILL_PATIENCE) {
+        complain(dir, format_args!("processes of the job outlived it"));
+    }
+    // What the kernel counted for the children this supervisor waited for
+    // (as a subreaper: every descendant) fills what no cgroup measured.
+    let children = children_usage();
+    outcome.max_rss_kb = children.max_rss_kb;
+    usage.max_rss_kb = usage.max_rss_kb.or(children.max_rss_kb.max(sampled_peak));
+    if usage.total_cpu_usec.is_none() {
+        usage.total_cpu_usec = children.total_cpu_usec;
+        usage.user_cpu_usec = children.user_cpu_usec;
+        usage.system_cpu_usec = children.system_cpu_usec;
+    }
+    outcome.usage = usage;
 }
 
 fn finish(dir: &Path, report: &Report) -> i32 {
@@ -342,20 +450,30 @@ fn take_lock(dir: &Path) -> Option<File> {
     Some(lock)
 }
 
-/// The peak resident memory of this process's waited-for children in KiB:
-/// the job's script is the supervisor's only child.
+/// What this process's waited-for children used: the job's script is the
+/// supervisor's only child (and, as a subreaper, every orphan of the job).
+/// The peak is that of the largest one, not their sum.
 #[allow(unsafe_code)]
-fn children_max_rss_kb() -> Option<u64> {
+fn children_usage() -> Usage {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: getrusage writes a whole `rusage` into the buffer it is given
     // and touches nothing else; the buffer is only read after it succeeded.
     let done = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) };
     if done != 0 {
-        return None;
+        return Usage::default();
     }
     // SAFETY: getrusage succeeded, so the buffer is initialised.
     let usage = unsafe { usage.assume_init() };
-    u64::try_from(usage.ru_maxrss).ok().filter(|kb| *kb > 0)
+    let usec = |t: libc::timeval| {
+        u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000 + u64::try_from(t.tv_usec).unwrap_or(0)
+    };
+    let (user, system) = (usec(usage.ru_utime), usec(usage.ru_stime));
+    Usage {
+        max_rss_kb: u64::try_from(usage.ru_maxrss).ok().filter(|kb| *kb > 0),
+        total_cpu_usec: Some(user + system),
+        user_cpu_usec: Some(user),
+        system_cpu_usec: Some(system),
+    }
 }
 
 /// When a process started, in clock ticks since boot (`/proc/PID/stat`).
@@ -419,11 +537,13 @@ mod tests {
             pid: 1_234_567,
             start_ticks: 99_999_999_999,
             job_pid: Some(7_654_321),
+            job_start_ticks: Some(99_999_999_999),
         };
         let short = Identity {
             pid: 1,
             start_ticks: 2,
             job_pid: Some(3),
+            job_start_ticks: None,
         };
         record_identity(&lock, &long).expect("write");
         record_identity(&lock, &short).expect("rewrite");

@@ -1,0 +1,374 @@
+//! One job's cgroup: a `job_<id>` directory in each tree the daemon uses
+//! (with a `batch` leaf in a v2 tree, where the script runs, since a v2
+//! cgroup that holds limits for children may hold no process itself).
+//!
+//! Written by hand rather than through a cgroup crate: the part we need is
+//! a handful of file writes, and it must work on the hybrid layout (v1
+//! controllers plus a unified mount used only to track and kill), move a
+//! process in between fork and exec through descriptors opened before the
+//! fork, and add no D-Bus client to every binary (see README, "Containment").
+
+use std::fs;
+use std::io::{self, ErrorKind};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rustix::fs::{Mode, OFlags};
+use serde::{Deserialize, Serialize};
+
+use super::{Tree, TreeKind};
+use crate::protocol::{JobId, Usage};
+
+/// The script's leaf inside a job's v2 cgroup.
+const BATCH: &str = "batch";
+
+/// A job's cgroup directories, one per tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobCgroup {
+    parts: Vec<Part>,
+    /// `cpuset.mems` for a v1 cpuset.
+    mems: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Part {
+    kind: TreeKind,
+    /// `job_<id>` in the tree.
+    dir: PathBuf,
+}
+
+impl Part {
+    /// The directory the job's processes go into.
+    fn leaf(&self) -> PathBuf {
+        match self.kind {
+            TreeKind::Unified { .. } => self.dir.join(BATCH),
+            _ => self.dir.clone(),
+        }
+    }
+}
+
+/// Descriptors of the job's `cgroup.procs` files, opened before the fork:
+/// the child moves itself in by writing to them, which takes no allocation
+/// and no path lookup between fork and exec.
+#[derive(Debug)]
+pub struct Attached {
+    procs: Vec<OwnedFd>,
+}
+
+impl Attached {
+    /// Moves the calling process into the job's cgroup; meant for the
+    /// child between fork and exec (system calls only).
+    pub fn enter(&self) -> io::Result<()> {
+        for fd in &self.procs {
+            rustix::io::write(fd, b"0")?;
+        }
+        Ok(())
+    }
+}
+
+impl JobCgroup {
+    pub(super) fn new(id: JobId, trees: &[Tree], mems: &str) -> JobCgroup {
+        let name = format!("job_{id}");
+        JobCgroup {
+            parts: trees
+                .iter()
+                .map(|tree| Part {
+                    kind: tree.kind,
+                    dir: tree.dir.join(&name),
+                })
+                .collect(),
+            mems: mems.to_string(),
+        }
+    }
+
+    /// The `job_<id>` directories, one per tree.
+    #[cfg(test)]
+    pub fn dirs(&self) -> Vec<PathBuf> {
+        self.parts.iter().map(|p| p.dir.clone()).collect()
+    }
+
+    /// Makes the cgroup with the job's CPUs and memory limit and opens what
+    /// the job's first process needs to move in. A cgroup left by an earlier
+    /// start of the same job is emptied and used again.
+    pub fn create(&self, cpus: Option<&[u32]>, memory_limit: Option<u64>) -> io::Result<Attached> {
+        let cpu_list = cpus.map(cpu_list);
+        let mut procs = Vec::with_capacity(self.parts.len());
+        for part in &self.parts {
+            match fs::create_dir(&part.dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                    kill_in(part, Duration::from_secs(10))?;
+                }
+                Err(e) => return Err(context(e, "cannot create", &part.dir)),
+            }
+            match part.kind {
+                TreeKind::Unified { memory, cpuset } => {
+                    if let (true, Some(cpus)) = (cpuset, &cpu_list) {
+                        write(&part.dir, "cpuset.cpus", cpus)?;
+                    }
+                    if let (true, Some(limit)) = (memory, memory_limit) {
+                        write(&part.dir, "memory.max", &limit.to_string())?;
+                        // No swap beyond the limit (Slurm's AllowedSwapSpace=0);
+                        // absent where the kernel has no swap accounting.
+                        write_if_present(&part.dir, "memory.swap.max", "0")?;
+                    }
+                    match fs::create_dir(part.leaf()) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                        Err(e) => return Err(context(e, "cannot create", &part.leaf())),
+                    }
+                }
+                TreeKind::V1Memory => {
+                    if let Some(limit) = memory_limit {
+                        write(&part.dir, "memory.limit_in_bytes", &limit.to_string())?;
+                        write_if_present(
+                            &part.dir,
+                            "memory.memsw.limit_in_bytes",
+                            &limit.to_string(),
+                        )?;
+                    }
+                }
+                TreeKind::V1Cpuset => {
+                    write(&part.dir, "cpuset.mems", &self.mems)?;
+                    let cpus = match &cpu_list {
+                        Some(cpus) => cpus.clone(),
+                        None => read(part.dir.parent().unwrap_or(&part.dir), "cpuset.cpus")?
+                            .trim()
+                            .to_string(),
+                    };
+                    write(&part.dir, "cpuset.cpus", &cpus)?;
+                }
+                TreeKind::V1Cpuacct => {}
+            }
+            let path = part.leaf().join("cgroup.procs");
+            let fd = rustix::fs::open(&path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())
+                .map_err(|e| context(e.into(), "cannot open", &path))?;
+            procs.push(fd);
+        }
+        Ok(Attached { procs })
+    }
+
+    /// Kills every process in the cgroup and waits until none is left, at
+    /// most `patience`: `cgroup.kill` where the kernel has it, else SIGKILL
+    /// to each listed process until the list stays empty.
+    pub fn kill_all(&self, patience: Duration) -> io::Result<()> {
+        match self.tracking() {
+            Some(part) => kill_in(part, patience),
+            None => Ok(()),
+        }
+    }
+
+    /// The tree that sees every process of the job: a v2 tree where there
+    /// is one, else the first v1 tree.
+    fn tracking(&self) -> Option<&Part> {
+        self.parts
+            .iter()
+            .find(|p| matches!(p.kind, TreeKind::Unified { .. }))
+            .or_else(|| self.parts.first())
+    }
+
+    /// How many processes of the job the OOM killer killed.
+    pub fn oom_kills(&self) -> u64 {
+        self.parts
+            .iter()
+            .filter_map(|part| match part.kind {
+                TreeKind::Unified { memory: true, .. } => {
+                    keyed(&read(&part.dir, "memory.events").ok()?, "oom_kill")
+                }
+                TreeKind::V1Memory => {
+                    keyed(&read(&part.dir, "memory.oom_control").ok()?, "oom_kill")
+                }
+                _ => None,
+            })
+            .sum()
+    }
+
+    /// What the job has used: peak memory from the memory controller, CPU
+    /// time from a v2 tree's `cpu.stat` or v1's cpuacct. `None` when the
+    /// cgroup does not exist.
+    pub fn usage(&self) -> Option<Usage> {
+        let mut usage = Usage::default();
+        let mut found = false;
+        for part in &self.parts {
+            match part.kind {
+                TreeKind::Unified { memory, .. } => {
+                    let Ok(stat) = read(&part.dir, "cpu.stat") else {
+                        continue;
+                    };
+                    found = true;
+                    usage.total_cpu_usec = keyed(&stat, "usage_usec");
+                    usage.user_cpu_usec = keyed(&stat, "user_usec");
+                    usage.system_cpu_usec = keyed(&stat, "system_usec");
+                    if memory && let Ok(peak) = read(&part.dir, "memory.peak") {
+                        usage.max_rss_kb = peak.trim().parse::<u64>().ok().map(|b| b / 1024);
+                    }
+                }
+                TreeKind::V1Memory => {
+                    if let Ok(peak) = read(&part.dir, "memory.max_usage_in_bytes") {
+                        found = true;
+                        usage.max_rss_kb = peak.trim().parse::<u64>().ok().map(|b| b / 1024);
+                    }
+                }
+                TreeKind::V1Cpuacct if usage.total_cpu_usec.is_none() => {
+                    let (Ok(total), Ok(stat)) = (
+                        read(&part.dir, "cpuacct.usage"),
+                        read(&part.dir, "cpuacct.stat"),
+                    ) else {
+                        continue;
+                    };
+                    found = true;
+                    let tick_usec = 1_000_000 / clock_ticks_per_second();
+                    usage.total_cpu_usec = total.trim().parse::<u64>().ok().map(|ns| ns / 1000);
+                    usage.user_cpu_usec = keyed(&stat, "user").map(|t| t * tick_usec);
+                    usage.system_cpu_usec = keyed(&stat, "system").map(|t| t * tick_usec);
+                }
+                TreeKind::V1Cpuset | TreeKind::V1Cpuacct => {}
+            }
+        }
+        found.then_some(usage)
+    }
+
+    /// The processes in the job's cgroup now.
+    pub fn pids(&self) -> Vec<i32> {
+        self.tracking().map(pids_in).unwrap_or_default()
+    }
+
+    /// Removes the cgroup's directories (an empty cgroup is removed with
+    /// `rmdir`; its files go with it). A v1 cgroup whose last process is
+    /// still exiting refuses for a moment, so each is tried a few times.
+    pub fn remove(&self) {
+        for part in &self.parts {
+            for dir in [part.leaf(), part.dir.clone()] {
+                for attempt in 0..50 {
+                    match fs::remove_dir(&dir) {
+                        Err(e) if e.raw_os_error() == Some(libc::EBUSY) && attempt < 49 => {
+                            std::thread::sleep(Duration::from_millis(2));
+                        }
+                        _ => break,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Kills everything in one job directory and waits for it to be empty.
+fn kill_in(part: &Part, patience: Duration) -> io::Result<()> {
+    let deadline = Instant::now() + patience;
+    let kill_file = part.dir.join("cgroup.kill");
+    let has_kill = matches!(part.kind, TreeKind::Unified { .. }) && kill_file.exists();
+    let mut pause = Duration::from_micros(200);
+    while populated(part) {
+        if has_kill {
+            fs::write(&kill_file, "1").map_err(|e| context(e, "cannot write", &kill_file))?;
+        } else {
+            for pid in pids_in(part) {
+                if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                }
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(io::Error::new(
+                ErrorKind::TimedOut,
+                format!("processes are still alive in {}", part.dir.display()),
+            ));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// True while a process is alive in the job directory or below it.
+fn populated(part: &Part) -> bool {
+    match part.kind {
+        TreeKind::Unified { .. } => match read(&part.dir, "cgroup.events") {
+            Ok(events) => keyed(&events, "populated").is_some_and(|n| n > 0),
+            Err(_) => false,
+        },
+        _ => !pids_in(part).is_empty(),
+    }
+}
+
+/// Every process in a job directory (v2: its leaves too).
+fn pids_in(part: &Part) -> Vec<i32> {
+    let mut pids = Vec::new();
+    let mut dirs = vec![part.dir.clone()];
+    if matches!(part.kind, TreeKind::Unified { .. }) {
+        dirs.push(part.leaf());
+    }
+    for dir in dirs {
+        if let Ok(text) = read(&dir, "cgroup.procs") {
+            pids.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+        }
+    }
+    pids
+}
+
+/// The CPU list in the kernel's format, `0,2,5`.
+fn cpu_list(cpus: &[u32]) -> String {
+    let mut list = String::new();
+    for (i, cpu) in cpus.iter().enumerate() {
+        if i > 0 {
+            list.push(',');
+        }
+        list.push_str(&cpu.to_string());
+    }
+    list
+}
+
+/// The value of `key` in a flat keyed file (`key value` lines).
+pub(super) fn keyed(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let (k, v) = line.split_once(' ')?;
+        (k == key).then(|| v.trim().parse().ok()).flatten()
+    })
+}
+
+fn clock_ticks_per_second() -> u64 {
+    rustix::param::clock_ticks_per_second().max(1)
+}
+
+pub(super) fn read(dir: &Path, file: &str) -> io::Result<String> {
+    let path = dir.join(file);
+    fs::read_to_string(&path).map_err(|e| context(e, "cannot read", &path))
+}
+
+pub(super) fn write(dir: &Path, file: &str, value: &str) -> io::Result<()> {
+    let path = dir.join(file);
+    fs::write(&path, value).map_err(|e| context(e, &format!("cannot write {value:?} to"), &path))
+}
+
+fn write_if_present(dir: &Path, file: &str, value: &str) -> io::Result<()> {
+    match write(dir, file, value) {
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+fn context(e: io::Error, what: &str, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{what} {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyed_files_read_by_key() {
+        let events = "populated 1\nfrozen 0\n";
+        assert_eq!(keyed(events, "populated"), Some(1));
+        assert_eq!(keyed(events, "frozen"), Some(0));
+        assert_eq!(keyed(events, "oom_kill"), None);
+        let oom = "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n";
+        assert_eq!(keyed(oom, "oom_kill"), Some(3));
+    }
+
+    #[test]
+    fn cpu_lists_are_comma_separated() {
+        assert_eq!(cpu_list(&[0, 2, 5]), "0,2,5");
+        assert_eq!(cpu_list(&[1]), "1");
+    }
+}

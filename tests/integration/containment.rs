@@ -1,0 +1,388 @@
+//! Jobs stay inside what they were given: pinned CPUs, a memory limit that
+//! ends OUT_OF_MEMORY, nothing outliving its job, lost supervisors cleaned
+//! up, usage accounted. Each check runs twice: with the cgroup backend this
+//! machine offers (skipped, saying why, where none is writable) and with
+//! `--containment none`.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use conductor::protocol::{JobId, JobState};
+
+use crate::support::{TestDaemon, alive, processes_matching, signal, wait_until};
+
+const SHORT: Duration = Duration::from_secs(20);
+
+/// Runs a check once per backend: `$name::cgroup` and `$name::none`.
+macro_rules! on_each_backend {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn cgroup() {
+                if let Some(backend) = super::cgroup_backend() {
+                    super::$name(backend);
+                }
+            }
+
+            #[test]
+            fn none() {
+                super::$name(&["--containment", "none"]);
+            }
+        }
+    )*};
+}
+
+on_each_backend!(
+    jobs_are_pinned_to_their_own_cpus,
+    a_job_over_its_memory_limit_ends_out_of_memory,
+    nothing_a_job_started_outlives_it,
+    a_lost_supervisors_job_is_killed_before_its_cpus_are_reused,
+    usage_is_measured,
+);
+
+/// The daemon arguments for this machine's cgroup backend, or `None`
+/// (printed) where the daemon cannot make cgroups here.
+fn cgroup_backend() -> Option<&'static [&'static str]> {
+    let probe = TestDaemon::start(&["--cpus", "1"]);
+    let config = probe.client().config().expect("config");
+    if config.containment == "none" {
+        eprintln!(
+            "skipped: no writable cgroup tree here (as uid {}), so the cgroup backend is not \
+             available; `--containment none` runs instead",
+            rustix::process::getuid().as_raw()
+        );
+        return None;
+    }
+    Some(&["--containment", "auto"])
+}
+
+/// Fails unless the machine has at least `n` CPUs the daemon may use
+/// (pinning two jobs apart needs two).
+fn machine_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn output(d: &TestDaemon, id: JobId) -> String {
+    std::fs::read_to_string(d.work.join(format!("slurm-{id}.out"))).unwrap_or_default()
+}
+
+/// A marker no other test uses, to find a job's processes by.
+fn marker(what: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    format!(
+        "{}.{}{}",
+        3000 + NEXT.fetch_add(1, Ordering::SeqCst),
+        std::process::id(),
+        what.len()
+    )
+}
+
+fn jobs_are_pinned_to_their_own_cpus(backend: &[&str]) {
+    if machine_cpus() < 2 {
+        eprintln!("skipped: pinning two jobs apart needs two CPUs");
+        return;
+    }
+    let mut args = vec!["--cpus", "2"];
+    args.extend(backend);
+    let d = TestDaemon::start(&args);
+    let script = "grep Cpus_allowed_list /proc/self/status; nproc; sleep 2";
+    let a = d.submit(&["--wrap", script]);
+    let b = d.submit(&["--wrap", script]);
+    d.wait_ended(a, SHORT);
+    d.wait_ended(b, SHORT);
+    let cpus = |id| {
+        let text = output(&d, id);
+        let list = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .map(|l| l.trim().to_string())
+            .unwrap_or_else(|| panic!("no affinity in {text:?}"));
+        assert_eq!(
+            text.lines().nth(1),
+            Some("1"),
+            "nproc in a 1-CPU job: {text}"
+        );
+        list
+    };
+    let (first, second) = (cpus(a), cpus(b));
+    assert!(first.parse::<u32>().is_ok(), "exactly one CPU: {first}");
+    assert!(second.parse::<u32>().is_ok(), "exactly one CPU: {second}");
+    assert_ne!(first, second, "two concurrent 1-CPU jobs share a CPU");
+    let booked = |id| d.job(id).cpu_ids;
+    assert_ne!(booked(a), booked(b));
+}
+
+fn a_job_over_its_memory_limit_ends_out_of_memory(backend: &[&str]) {
+    let mut args = vec!["--cpus", "2", "--mem", "4G"];
+    args.extend(backend);
+    let d = TestDaemon::start(&args);
+    let calm = d.submit(&["--mem", "50M", "--wrap", "sleep 4; echo undisturbed"]);
+    let started = Instant::now();
+    let greedy = d.submit(&[
+        "--mem",
+        "100M",
+        "--wrap",
+        "perl -e 'vec($x, (400 << 20) - 1, 8) = 1; sleep 60'",
+    ]);
+    let ended = d.wait_ended(greedy, SHORT);
+    assert_eq!(ended.state, JobState::OutOfMemory, "{ended:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "ended only after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        ended.exit_code.map(|c| c.to_string()).as_deref(),
+        Some("0:125")
+    );
+    let calm = d.wait_ended(calm, SHORT);
+    assert_eq!(calm.state, JobState::Completed);
+    assert_eq!(output(&d, calm.job_id).trim(), "undisturbed");
+    let listed = d.run("cqueue", &["-t", "OOM", "-h", "-o", "%i %T"]);
+    assert_eq!(listed.ok().trim(), format!("{greedy} OUT_OF_MEMORY"));
+    let history = d.run(
+        "cacct",
+        &[
+            "-s",
+            "OUT_OF_MEMORY",
+            "-X",
+            "-n",
+            "-P",
+            "-o",
+            "JobID,State,ExitCode",
+        ],
+    );
+    assert_eq!(history.ok().trim(), format!("{greedy}|OUT_OF_MEMORY|0:125"));
+}
+
+/// Waits until no process carries `marker`; panics naming what is left.
+fn gone_within(marker: &str, limit: Duration, after: &str) {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if processes_matching(marker).is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!(
+        "processes outlived their job {after}: {:?}",
+        processes_matching(marker)
+    );
+}
+
+fn nothing_a_job_started_outlives_it(backend: &[&str]) {
+    let mut args = vec!["--cpus", "2", "--kill-wait", "1"];
+    args.extend(backend);
+    let d = TestDaemon::start(&args);
+    // Escapes of every kind: a new session, a double fork, a new group.
+    let escape = |m: &str| {
+        format!(
+            "setsid sleep {m} &\n(sleep {m} &)\n(setsid sh -c 'sleep {m} &' &)\n\
+             perl -e 'setpgrp(0, 0); exec q(sleep), q({m})' &\n"
+        )
+    };
+    let m = marker("completed");
+    let done = d.submit(&["--wrap", &format!("{}sleep 0.5; echo started", escape(&m))]);
+    assert_eq!(d.wait_ended(done, SHORT).state, JobState::Completed);
+    gone_within(&m, Duration::from_secs(2), "after it completed");
+
+    let m = marker("cancelled");
+    let cancelled = d.submit(&["--wrap", &format!("{}sleep 300", escape(&m))]);
+    d.wait_for(cancelled, JobState::Running, SHORT);
+    wait_until(SHORT, "the escapes run", || {
+        processes_matching(&m).len() >= 4
+    });
+    d.run("ccancel", &[&cancelled.to_string()]).ok();
+    assert_eq!(d.wait_ended(cancelled, SHORT).state, JobState::Cancelled);
+    gone_within(&m, Duration::from_secs(2), "after ccancel");
+
+    let m = marker("timeout");
+    let late = d.submit(&["-t", "0:02", "--wrap", &format!("{}sleep 300", escape(&m))]);
+    assert_eq!(d.wait_ended(late, SHORT).state, JobState::Timeout);
+    gone_within(&m, Duration::from_secs(2), "after its time limit");
+}
+
+fn a_lost_supervisors_job_is_killed_before_its_cpus_are_reused(backend: &[&str]) {
+    let mut args = vec!["--cpus", "1"];
+    args.extend(backend);
+    let d = TestDaemon::start(&args);
+    let m = marker("lost");
+    let victim = d.submit(&["--wrap", &format!("setsid sleep {m} & sleep {m}")]);
+    d.wait_for(victim, JobState::Running, SHORT);
+    wait_until(SHORT, "the job's processes run", || {
+        processes_matching(&m).len() >= 2
+    });
+    // Without a cgroup the supervisor records the job's processes once a
+    // second: give it a look at the one that left by setsid.
+    std::thread::sleep(Duration::from_millis(1500));
+    let next = d.submit(&[
+        "--wrap",
+        &format!("if pgrep -f 'sleep {m}' >/dev/null; then echo alive; else echo gone; fi"),
+    ]);
+    let supervisor = supervisor_of(&d, victim);
+    signal(supervisor, "KILL");
+    wait_until(SHORT, "the supervisor is gone", || !alive(supervisor));
+    let lost = d.wait_ended(victim, SHORT);
+    assert_eq!(lost.state, JobState::NodeFail, "{lost:?}");
+    let next = d.wait_ended(next, SHORT);
+    assert_eq!(next.state, JobState::Completed);
+    assert_eq!(
+        output(&d, next.job_id).trim(),
+        "gone",
+        "the next job saw the lost one's processes"
+    );
+    assert!(processes_matching(&m).is_empty());
+    assert_no_job_cgroups(&d);
+}
+
+fn supervisor_of(d: &TestDaemon, id: JobId) -> u32 {
+    let started = d.job(id).start_time.expect("started").timestamp_millis();
+    let path = d
+        .state_dir
+        .join(format!("jobs/{id}-{started}/supervisor.json"));
+    let mut pid = None;
+    wait_until(SHORT, "the supervisor records itself", || {
+        pid = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .and_then(|identity| identity["pid"].as_u64());
+        pid.is_some()
+    });
+    pid.expect("pid") as u32
+}
+
+/// No `job_<id>` cgroup is left in the daemon's trees.
+pub fn assert_no_job_cgroups(d: &TestDaemon) {
+    let config = d.client().config().expect("config");
+    for dir in &config.containment_dirs {
+        let left: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(left.is_empty(), "cgroups left behind: {left:?}");
+    }
+}
+
+fn usage_is_measured(backend: &[&str]) {
+    let mut args = vec!["--cpus", "2"];
+    args.extend(backend);
+    let d = TestDaemon::start(&args);
+    let touch = d.submit(&[
+        "--mem",
+        "1G",
+        "--wrap",
+        "perl -e 'vec($x, (200 << 20) - 1, 8) = 1; sleep 1'",
+    ]);
+    // One second of CPU exactly: the kernel stops the loop at its limit.
+    let busy = d.submit(&["--wrap", "(ulimit -t 1; while :; do :; done); true"]);
+    d.wait_ended(touch, SHORT);
+    d.wait_ended(busy, SHORT);
+    let field = |id: JobId, name: &str| {
+        d.run(
+            "cacct",
+            &["-j", &id.to_string(), "-X", "-n", "-P", "-o", name],
+        )
+        .ok()
+        .trim()
+        .to_string()
+    };
+    let rss = field(touch, "MaxRSS");
+    let rss_mb = parse_size_mb(&rss).unwrap_or_else(|| panic!("MaxRSS {rss:?}"));
+    assert!(
+        (150.0..=300.0).contains(&rss_mb),
+        "MaxRSS {rss} for 200 MB touched"
+    );
+    let cpu = field(busy, "TotalCPU");
+    let seconds = parse_cpu_seconds(&cpu).unwrap_or_else(|| panic!("TotalCPU {cpu:?}"));
+    assert!(seconds >= 0.8, "TotalCPU {cpu} for a 1-second busy loop");
+    assert_no_job_cgroups(&d);
+}
+
+/// sacct's sizes: `123K`, `1.50M`, `2G`.
+fn parse_size_mb(text: &str) -> Option<f64> {
+    let (number, unit) = text.split_at(text.find(|c: char| c.is_ascii_alphabetic())?);
+    let number: f64 = number.parse().ok()?;
+    Some(match unit {
+        "K" => number / 1024.0,
+        "M" => number,
+        "G" => number * 1024.0,
+        _ => return None,
+    })
+}
+
+/// sacct's CPU times: `MM:SS.mmm`, `HH:MM:SS`, `D-HH:MM:SS`.
+fn parse_cpu_seconds(text: &str) -> Option<f64> {
+    let (days, rest) = match text.split_once('-') {
+        Some((d, rest)) => (d.parse::<f64>().ok()?, rest),
+        None => (0.0, text),
+    };
+    let parts: Vec<f64> = rest
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let seconds = parts.iter().fold(0.0, |total, p| total * 60.0 + p);
+    Some(days * 86_400.0 + seconds)
+}
+
+#[test]
+fn containment_is_named_in_the_config_and_a_missing_backend_refuses_to_start() {
+    let d = TestDaemon::start(&["--containment", "none", "--cpu-bind", "none"]);
+    let shown = d.run("ccontrol", &["show", "config"]);
+    assert!(
+        shown.ok().contains("TaskPlugin              = task/none"),
+        "{}",
+        shown.ok()
+    );
+    assert!(
+        d.log().contains("containment: none (CPUs not pinned"),
+        "{}",
+        d.log()
+    );
+    // A forced backend this machine cannot give stops the start with one
+    // line: an unprivileged user may make no cgroup in the trees here.
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .expect("chmod");
+    let mut command = if rustix::process::getuid().is_root() {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+            .arg(crate::support::bin("conductord"));
+        c
+    } else {
+        std::process::Command::new(crate::support::bin("conductord"))
+    };
+    let refused = command
+        .args(["--containment", "cgroup1", "--socket"])
+        .arg(dir.path().join("s.sock"))
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "started: {stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("containment cgroup1:"), "{stderr}");
+}
+
+#[test]
+fn def_mem_per_cpu_books_and_limits_jobs_that_ask_for_none() {
+    let d = TestDaemon::start(&["--cpus", "2", "--def-mem-per-cpu", "300M"]);
+    let id = d.submit(&["-c", "2", "--wrap", "true"]);
+    let job = d.wait_ended(id, SHORT);
+    assert_eq!(job.memory_mb, 600);
+    let shown = d.run("ccontrol", &["show", "config"]);
+    assert!(
+        shown.ok().contains("DefMemPerCPU            = 300"),
+        "{}",
+        shown.ok()
+    );
+}
