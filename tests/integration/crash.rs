@@ -163,6 +163,9 @@ fn sigkill_at_random_moments_loses_nothing_and_runs_nothing_twice() {
     let books = client.debug().expect("debug");
     assert_eq!(books.booked.cpus, 0, "all resources are free at the end");
     assert_eq!(books.booked.memory_mb, 0);
+    // Containment is on (the machine's backend): every job's cgroup went
+    // with its job, across all the crashes.
+    crate::containment::assert_no_job_cgroups(&d);
     println!(
         "{} acknowledged, {} ran, seed {seed}",
         acknowledged.len(),
