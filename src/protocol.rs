@@ -12,8 +12,10 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod gpu;
 mod rows;
 
+pub use gpu::{Gpu, GpuVendor, gres_type};
 pub use rows::decode as decode_rows;
 
 /// What a job used while it ran, as its cgroup (or, without one, its

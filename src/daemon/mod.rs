@@ -18,6 +18,7 @@ mod state;
 mod store;
 mod tracker;
 
+pub mod gpus;
 pub mod node;
 pub mod scheduler;
 
