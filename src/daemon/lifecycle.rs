@@ -654,6 +654,7 @@ impl Daemon {
                         script: &payload.script,
                         environment: &payload.environment,
                         node: self.node(),
+                        gpus: &self.config.gpus,
                         script_path: dir.join("script"),
                     },
                     self.config.kill_wait.as_secs(),
