@@ -3,12 +3,12 @@ complete -c conductord -l listen -d 'Also serve HTTP on this loopback address, e
 complete -c conductord -l state-dir -d 'Directory for the job store and scripts [default: $XDG_STATE_HOME/conductor]' -r -F
 complete -c conductord -l cpus -d 'CPUs to offer to jobs [default: the online CPUs]' -r
 complete -c conductord -l mem -d 'Memory to offer to jobs, e.g. 16G [default: physical memory]' -r
-complete -c conductord -l gpus -d 'GPUs to offer to jobs' -r
+complete -c conductord -l gpus -d 'GPUs to offer: a count (2) or ordinals (0,2 or 0-3) [default: the GPUs found]' -r
 complete -c conductord -l kill-wait -d 'Seconds between SIGTERM and SIGKILL when a job is cancelled or times out' -r
 complete -c conductord -l history-days -d 'Days finished jobs stay in the history (cacct); 0 keeps them forever' -r
 complete -c conductord -l partition -d 'Name of the node\'s one partition' -r
 complete -c conductord -l operator -d 'A user (name or uid) who may act on anyone\'s jobs; repeatable' -r
 complete -c conductord -l launcher -d 'Run as the daemon\'s launcher of the supervisors of the jobs in DIR (internal)' -r -F
 complete -c conductord -l system -d 'A system daemon, as root for every user: socket /run/conductor/conductord.sock (mode 0666), state in /var/lib/conductor, jobs run as their submitters'
-complete -c conductord -s h -l help -d 'Print help'
+complete -c conductord -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c conductord -s V -l version -d 'Print version'

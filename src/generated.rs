@@ -323,13 +323,15 @@ fn job_environment(roff: &mut Roff) {
         ("SLURM_JOB_PARTITION", "The job's partition."),
         ("SLURM_CLUSTER_NAME", "conductor."),
         (
-            "SLURM_GPUS_ON_NODE, SLURM_JOB_GPUS",
-            "For a job with GPUs: how many, and their comma-separated ids.",
+            "SLURM_GPUS_ON_NODE, SLURM_JOB_GPUS, SLURM_STEP_GPUS",
+            "For a job with GPUs: how many, and their comma-separated ordinals.",
         ),
         (
-            "CUDA_VISIBLE_DEVICES, GPU_DEVICE_ORDINAL, ROCR_VISIBLE_DEVICES",
-            "For a job with GPUs, their ids. A job without GPUs does not inherit \
-             CUDA_VISIBLE_DEVICES from the submitter.",
+            "CUDA_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES, GPU_DEVICE_ORDINAL",
+            "For a job with GPUs, their ordinals: NVIDIA ones (and GPUs conductord \
+             offers without having found them) in CUDA_VISIBLE_DEVICES, AMD ones in \
+             ROCR_VISIBLE_DEVICES, all in GPU_DEVICE_ORDINAL. A job never inherits \
+             these from the submitter.",
         ),
     ];
     for (term, description) in variables {

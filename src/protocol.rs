@@ -12,8 +12,10 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod gpu;
 mod rows;
 
+pub use gpu::{Gpu, GpuVendor, gres_type};
 pub use rows::decode as decode_rows;
 
 /// What a job used while it ran, as its cgroup (or, without one, its
@@ -798,6 +800,9 @@ pub struct DaemonConfig {
     pub cpus: u32,
     pub memory_mb: u64,
     pub gpus: u32,
+    /// The GPUs offered, in the order a job's `gpu_ids` index them.
+    #[serde(default)]
+    pub gpu_devices: Vec<Gpu>,
     pub kill_wait_secs: u64,
     /// Seconds a finished job stays visible to cqueue.
     pub min_job_age_secs: u64,
@@ -919,6 +924,12 @@ pub struct NodeInfo {
     pub memory_mb_free: u64,
     pub gpus_total: u32,
     pub gpus_free: u32,
+    /// The GPUs as Slurm's GRES string (`gpu:h200:2`, `gpu:2`); `None` without GPUs.
+    #[serde(default)]
+    pub gres: Option<String>,
+    /// The GPUs offered, in the order a job's `gpu_ids` index them.
+    #[serde(default)]
+    pub gpu_devices: Vec<Gpu>,
     pub jobs_pending: usize,
     pub jobs_running: usize,
 }

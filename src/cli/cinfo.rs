@@ -222,6 +222,8 @@ mod tests {
             memory_mb_free: 8000,
             gpus_total: 0,
             gpus_free: 0,
+            gres: None,
+            gpu_devices: Vec::new(),
             jobs_pending: 0,
             jobs_running: 0,
         }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::daemon::gpus::{self, GpuSelection};
 use crate::daemon::{Capacity, Config, containment, node};
 use crate::error::{Error, Result};
 use crate::format::memory::parse_memory_mb;
@@ -37,9 +38,15 @@ pub struct ConductordArgs {
     #[arg(long, value_name = "SIZE")]
     pub mem: Option<String>,
 
-    /// GPUs to offer to jobs
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub gpus: u32,
+    /// GPUs to offer: a count (2) or ordinals (0,2 or 0-3) [default: the GPUs found]
+    ///
+    /// A count takes the first GPUs found and makes up the rest (ordinals
+    /// no found GPU has), so that a machine without GPUs can offer some; a
+    /// list takes the GPUs with those ordinals, found or made up; --gpus 0
+    /// offers none. NVIDIA GPUs are found with nvidia-smi or the driver's
+    /// files, AMD ones through /dev/kfd and the DRM render nodes.
+    #[arg(long, value_name = "N|IDS")]
+    pub gpus: Option<String>,
 
     /// Seconds between SIGTERM and SIGKILL when a job is cancelled or times out
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
@@ -106,6 +113,12 @@ impl ConductordArgs {
             Some(text) => parse_memory_mb(text)?,
             None => node::physical_memory_mb(),
         };
+        let selection = self
+            .gpus
+            .as_deref()
+            .map(str::parse::<GpuSelection>)
+            .transpose()?;
+        let gpus = gpus::select(gpus::detect(), selection.as_ref());
         Ok(Config {
             socket: self.socket.clone().unwrap_or(default_socket),
             listen: self.listen,
@@ -113,8 +126,9 @@ impl ConductordArgs {
             capacity: Capacity {
                 cpus: self.cpus.unwrap_or_else(node::online_cpus),
                 memory_mb,
-                gpus: self.gpus,
+                gpus: u32::try_from(gpus.len()).unwrap_or(u32::MAX),
             },
+            gpus,
             kill_wait: Duration::from_secs(self.kill_wait),
             history: (self.history_days > 0)
                 .then(|| Duration::from_secs(self.history_days * 86_400)),

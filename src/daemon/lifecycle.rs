@@ -662,6 +662,7 @@ impl Daemon {
                         script: &payload.script,
                         environment: &payload.environment,
                         node: self.node(),
+                        gpus: &self.config.gpus,
                         script_path: dir.join("script"),
                         containment: self.containment.for_job(
                             id,

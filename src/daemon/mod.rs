@@ -19,6 +19,7 @@ mod state;
 mod store;
 mod tracker;
 
+pub mod gpus;
 pub mod node;
 pub mod scheduler;
 
@@ -51,8 +52,11 @@ pub struct Config {
     pub listen: Option<SocketAddr>,
     /// Where the store, scripts and lock live.
     pub state_dir: PathBuf,
-    /// What the node offers to jobs.
+    /// What the node offers to jobs; `capacity.gpus` counts `gpus`.
     pub capacity: Capacity,
+    /// The GPUs offered, in the tracker's order: its GPU id `i` is
+    /// `gpus[i]`, and a job sees that entry's ordinal.
+    pub gpus: Vec<gpus::Gpu>,
     /// Grace between SIGTERM and SIGKILL when a job is cancelled or times out.
     pub kill_wait: Duration,
     /// How long finished jobs stay in the store; `None` is forever.
@@ -189,7 +193,7 @@ async fn serve(config: Config) -> Result<()> {
         daemon.containment.describe()
     ));
     log(format_args!(
-        "ready: socket {}{}, state {}, {} CPUs, {} MiB, {} GPUs",
+        "ready: socket {}{}, state {}, {} CPUs, {} MiB, {} GPUs{}",
         daemon.config.socket.display(),
         tcp.as_ref()
             .and_then(|l| l.local_addr().ok())
@@ -199,6 +203,7 @@ async fn serve(config: Config) -> Result<()> {
         capacity.cpus,
         capacity.memory_mb,
         capacity.gpus,
+        gpu_summary(&daemon.config.gpus),
     ));
 
     tokio::spawn(lifecycle::scheduler_loop(daemon.clone()));
@@ -241,6 +246,17 @@ async fn serve(config: Config) -> Result<()> {
     let _ = fs::remove_file(&daemon.config.socket);
     log(format_args!("stopped"));
     Ok(())
+}
+
+/// The start-up line's account of the GPUs, after their count: their GRES
+/// and each one, ` gpu:h200:1 [0 (NVIDIA H200, GPU-..., /dev/nvidia0)]`;
+/// nothing without GPUs.
+fn gpu_summary(offered: &[gpus::Gpu]) -> String {
+    let Some(gres) = gpus::gres(offered) else {
+        return String::new();
+    };
+    let each: Vec<String> = offered.iter().map(ToString::to_string).collect();
+    format!(" {gres} [{}]", each.join(", "))
 }
 
 async fn shutdown_signal() {

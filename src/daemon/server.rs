@@ -17,10 +17,10 @@ use axum::serve::IncomingStream;
 use serde::de::DeserializeOwned;
 use tokio::net::{TcpListener, UnixListener};
 
-use super::Daemon;
 use super::job::Job;
 use super::listing::{self, Shape};
 use super::store::FinishedFilter;
+use super::{Daemon, gpus};
 use crate::error::Error;
 use crate::format::array::MAX_ARRAY_SIZE;
 use crate::protocol::{
@@ -153,6 +153,8 @@ async fn node(State(daemon): Shared) -> axum::Json<NodeInfo> {
         memory_mb_free: free.memory_mb,
         gpus_total: capacity.gpus,
         gpus_free: free.gpus,
+        gres: gpus::gres(&daemon.config.gpus),
+        gpu_devices: daemon.config.gpus.clone(),
         jobs_pending: state.count(JobState::Pending),
         jobs_running: state.count(JobState::Running),
     })
@@ -170,6 +172,7 @@ async fn config(State(daemon): Shared) -> axum::Json<DaemonConfig> {
         cpus: config.capacity.cpus,
         memory_mb: config.capacity.memory_mb,
         gpus: config.capacity.gpus,
+        gpu_devices: config.gpus.clone(),
         kill_wait_secs: config.kill_wait.as_secs(),
         min_job_age_secs: 0,
         max_array_size: MAX_ARRAY_SIZE,

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::format::duration::format_hms;
 use crate::format::memory::format_memory_mb;
 use crate::format::squeue::timestamp;
-use crate::protocol::{DaemonConfig, JobInfo, JobState, NodeInfo};
+use crate::protocol::{DaemonConfig, Gpu, JobInfo, JobState, NodeInfo};
 
 /// What Slurm prints for an unset string.
 pub const NULL: &str = "(null)";
@@ -359,10 +359,7 @@ pub fn node_record(node: &NodeInfo, config: &DaemonConfig, facts: &NodeFacts) ->
     let alloc_cpus = node.cpus_total.saturating_sub(node.cpus_free);
     let alloc_mem = node.memory_mb_total.saturating_sub(node.memory_mb_free);
     let alloc_gpus = node.gpus_total.saturating_sub(node.gpus_free);
-    let gres = match node.gpus_total {
-        0 => NULL.to_string(),
-        n => format!("gpu:{n}"),
-    };
+    let gres = node.gres.as_deref().unwrap_or(NULL);
     let mut cfg_tres = format!(
         "cpu={0},mem={1}M,billing={0}",
         node.cpus_total, node.memory_mb_total
@@ -501,12 +498,14 @@ pub fn config_listing(config: &DaemonConfig, now: DateTime<Utc>) -> String {
         ("ClusterName", CLUSTER_NAME.into()),
         ("CompleteWait", "0 sec".into()),
         ("ConductorContainment", config.containment_detail.clone()),
+        ("ConductorGpus", gpu_list(&config.gpu_devices)),
         ("ConductorListen", listen),
         ("ConductorSocket", config.socket.display().to_string()),
         match config.def_mem_per_cpu_mb {
             Some(mb) => ("DefMemPerCPU", mb.to_string()),
             None => ("DefMemPerNode", "UNLIMITED".into()),
         },
+        ("GresTypes", gres_types(&config.gpu_devices).into()),
         ("KillWait", format!("{} sec", config.kill_wait_secs)),
         ("MaxArraySize", config.max_array_size.to_string()),
         ("MinJobAge", format!("{} sec", config.min_job_age_secs)),
@@ -544,6 +543,23 @@ pub fn config_listing(config: &DaemonConfig, now: DateTime<Utc>) -> String {
     out.push_str(&ping_line(&config.node, true));
     out.push('\n');
     out
+}
+
+/// `GresTypes`: `gpu` when the node has GPUs, `(null)` otherwise.
+fn gres_types(gpus: &[Gpu]) -> &'static str {
+    if gpus.is_empty() { NULL } else { "gpu" }
+}
+
+/// `ConductorGpus`: each GPU with what is known of it,
+/// `0 (NVIDIA H200, GPU-..., /dev/nvidia0), 2 (configured)`; `(null)` without.
+fn gpu_list(gpus: &[Gpu]) -> String {
+    if gpus.is_empty() {
+        return NULL.to_string();
+    }
+    gpus.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `Slurmctld(primary) at host is UP` (or `DOWN`).
@@ -733,6 +749,8 @@ mod tests {
             memory_mb_free: 55808,
             gpus_total: 2,
             gpus_free: 1,
+            gres: Some("gpu:2".into()),
+            gpu_devices: vec![Gpu::configured(0), Gpu::configured(1)],
             jobs_pending: 0,
             jobs_running: 1,
         }
@@ -749,6 +767,7 @@ mod tests {
             cpus: 16,
             memory_mb: 64000,
             gpus: 2,
+            gpu_devices: vec![Gpu::configured(0), Gpu::configured(2)],
             kill_wait_secs: 30,
             min_job_age_secs: 300,
             max_array_size: 1001,
@@ -790,6 +809,47 @@ mod tests {
              ExtSensorsJoules=n/s ExtSensorsWatts=0 ExtSensorsTemp=n/s\n\n"
         );
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn node_records_name_the_gpu_type_or_none() {
+        let facts = NodeFacts {
+            arch: "x86_64".into(),
+            os: "Linux".into(),
+            cpu_load: None,
+            boot_time: None,
+        };
+        let mut n = node();
+        n.gres = Some("gpu:h200:1".into());
+        let record = node_record(&n, &config(), &facts);
+        assert_eq!(record.get("Gres"), Some("gpu:h200:1"));
+        n.gres = None;
+        n.gpus_total = 0;
+        n.gpus_free = 0;
+        let record = node_record(&n, &config(), &facts);
+        assert_eq!(record.get("Gres"), Some("(null)"));
+        assert_eq!(record.get("CfgTRES"), Some("cpu=16,mem=64000M,billing=16"));
+    }
+
+    #[test]
+    fn config_names_the_gpus() {
+        let text = config_listing(&config(), at(2_000));
+        assert!(text.contains("\nGresTypes               = gpu\n"), "{text}");
+        assert!(
+            text.contains("\nConductorGpus           = 0 (configured), 2 (configured)\n"),
+            "{text}"
+        );
+        let mut none = config();
+        none.gpu_devices.clear();
+        let text = config_listing(&none, at(2_000));
+        assert!(
+            text.contains("\nGresTypes               = (null)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nConductorGpus           = (null)\n"),
+            "{text}"
+        );
     }
 
     #[test]

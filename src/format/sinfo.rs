@@ -324,10 +324,7 @@ fn value(letter: char, view: &NodeView<'_>) -> String {
         ),
         'm' => node.memory_mb_total.to_string(),
         'e' => node.memory_mb_free.to_string(),
-        'G' => match node.gpus_total {
-            0 => NULL.into(),
-            n => format!("gpu:{n}"),
-        },
+        'G' => node.gres.as_deref().unwrap_or(NULL).into(),
         'F' if busy => "1/0/0/1".into(),
         'F' => "0/1/0/1".into(),
         'A' if busy => "1/0".into(),
@@ -362,6 +359,8 @@ mod tests {
             memory_mb_free: 60000,
             gpus_total: 0,
             gpus_free: 0,
+            gres: None,
+            gpu_devices: Vec::new(),
             jobs_pending: 0,
             jobs_running: 0,
         }
@@ -416,6 +415,7 @@ mod tests {
     fn every_specifier_renders() {
         let mut gpu = node(12);
         gpu.gpus_total = 2;
+        gpu.gres = Some("gpu:2".into());
         assert_eq!(
             render("%P|%R|%a|%l|%L|%D|%t|%T|%N|%n|%c|%C", &gpu, false),
             "debug*|debug|up|infinite|n/a|1|mix|mixed|host|host|16|4/12/0/16\n"
@@ -425,6 +425,8 @@ mod tests {
             "64000|60000|gpu:2|1/0/0/1|1/0|0.25|1:16:1|(null)|none|1-infinite\n"
         );
         assert_eq!(render("%G", &node(16), true), "GRES\n(null)\n");
+        gpu.gres = Some("gpu:h200:1".into());
+        assert_eq!(render("%G", &gpu, false), "gpu:h200:1\n");
     }
 
     #[test]

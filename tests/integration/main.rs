@@ -13,6 +13,7 @@ mod cqueue;
 mod crash;
 mod crun;
 mod generated;
+mod gpus;
 mod hardening;
 mod support;
 mod users;

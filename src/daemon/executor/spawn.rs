@@ -15,6 +15,7 @@ use tokio::process::{Child, Command};
 
 use super::environment::job_environment;
 use crate::daemon::containment::{Attached, JobContainment};
+use crate::daemon::gpus::Gpu;
 use crate::daemon::job::Job;
 use crate::daemon::tracker::Allocation;
 use crate::protocol::WarnSignal;
@@ -30,6 +31,8 @@ pub struct Launch<'a> {
     pub script: &'a str,
     pub environment: &'a BTreeMap<String, String>,
     pub node: &'a str,
+    /// The node's GPUs, which the allocation's GPU ids index.
+    pub gpus: &'a [Gpu],
     /// Where the script file is written.
     pub script_path: PathBuf,
     /// What holds the job to its allocation.
@@ -99,7 +102,13 @@ pub fn plan(launch: &Launch<'_>, kill_wait: u64) -> Result<LaunchPlan, String> {
     let mut args: Vec<String> = interpreter_arg.map(str::to_string).into_iter().collect();
     args.push(launch.script_path.display().to_string());
     args.extend(job.spec.args.iter().cloned());
-    let mut environment = job_environment(job, launch.allocation, launch.node, launch.environment);
+    let mut environment = job_environment(
+        job,
+        launch.allocation,
+        launch.node,
+        launch.gpus,
+        launch.environment,
+    );
     let steps = launch.script_path.with_extension("steps");
     environment.insert(STEPS_FILE_ENV.into(), steps.display().to_string());
     let run_as = RunAs::for_job(job);
