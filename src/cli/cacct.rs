@@ -30,6 +30,7 @@ use crate::format::sacct::{
     BRIEF_FIELDS, Context, DEFAULT_FIELDS, LONG_FIELDS, Layout, Row, Table, Units, allocation_rows,
     parse_columns,
 };
+use crate::format::state::parse_slurm_state;
 use crate::protocol::{JobInfo, JobList, JobState, ListQuery};
 use crate::users;
 
@@ -226,7 +227,7 @@ pub struct Filter {
     pub uids: Option<Vec<u32>>,
     pub names: Vec<String>,
     /// States Conductor has; `None`: every state. States Slurm has and we
-    /// never produce (`NODE_FAIL`, `OUT_OF_MEMORY`...) match nothing.
+    /// never produce (`PREEMPTED`, `COMPLETING`...) match nothing.
     pub states: Option<Vec<JobState>>,
     pub partitions: Vec<String>,
     /// Jobs active (submitted and not ended before) in this window.
@@ -464,39 +465,16 @@ impl Report {
     }
 }
 
-/// Slurm's state names, long and compact, that Conductor never produces.
-const OTHER_STATES: [&str; 22] = [
-    "BOOT_FAIL",
-    "BF",
-    "COMPLETING",
-    "CG",
-    "DEADLINE",
-    "DL",
-    "NODE_FAIL",
-    "NF",
-    "OUT_OF_MEMORY",
-    "OOM",
-    "PREEMPTED",
-    "PR",
-    "REQUEUED",
-    "RQ",
-    "RESIZING",
-    "RS",
-    "REVOKED",
-    "RV",
-    "SUSPENDED",
-    "S",
-    "REQUEUE_HOLD",
-    "RH",
-];
-
+/// Parses `-s`: Slurm's state names, long or compact, any case. A state
+/// Slurm has and Conductor's jobs never are in (`PREEMPTED`, `COMPLETING`,
+/// ...) selects nothing; a name that is no state is refused.
 fn parse_states(texts: &[String]) -> Result<Vec<JobState>> {
     let mut states = Vec::new();
     for text in texts.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
-        match text.parse::<JobState>() {
-            Ok(state) => states.push(state),
-            Err(_) if OTHER_STATES.iter().any(|s| s.eq_ignore_ascii_case(text)) => {}
-            Err(_) => return Err(Error::Invalid(format!("Invalid state: {text}"))),
+        match parse_slurm_state(text) {
+            Some(Some(state)) => states.push(state),
+            Some(None) => {}
+            None => return Err(Error::Invalid(format!("Invalid state: {text}"))),
         }
     }
     Ok(states)
@@ -774,7 +752,9 @@ mod tests {
         let pending = job(3, JobState::Pending);
         let mut future = job(4, JobState::Pending);
         future.submit_time = utc("2026-11-28T13:00:00");
-        let jobs = [old, other, pending, future];
+        let oom = job(5, JobState::OutOfMemory);
+        let lost = job(6, JobState::NodeFail);
+        let jobs = [old, other, pending, future, oom, lost];
         let selected = |argv: &[&str]| -> Vec<u64> {
             let filter = args(argv).filter(now).expect("valid filter");
             jobs.iter()
@@ -783,18 +763,27 @@ mod tests {
                 .collect()
         };
         let window = ["-a", "-S", "2026-11-21", "-E", "2026-11-28T12:30"];
-        assert_eq!(selected(&window), [2, 3]);
-        assert_eq!(selected(&["-a", "-S", "2026-11-01"]), [1, 2, 3, 4]);
+        assert_eq!(selected(&window), [2, 3, 5, 6]);
+        assert_eq!(selected(&["-a", "-S", "2026-11-01"]), [1, 2, 3, 4, 5, 6]);
         assert_eq!(
             selected(&["-a", "-S", "2026-11-01", "--name", "job"]),
-            [1, 3, 4]
+            [1, 3, 4, 5, 6]
         );
         assert_eq!(
             selected(&["-a", "-S", "2026-11-01", "-s", "PD,f"]),
             [2, 3, 4]
         );
+        for states in ["OOM", "out_of_memory", "OUT_OF_MEMORY"] {
+            assert_eq!(selected(&["-a", "-S", "2026-11-01", "-s", states]), [5]);
+        }
         assert_eq!(
-            selected(&["-a", "-S", "2026-11-01", "-s", "OOM"]),
+            selected(&["-a", "-S", "2026-11-01", "-s", "OUT_OF_MEMORY,NODE_FAIL"]),
+            [5, 6]
+        );
+        assert_eq!(selected(&["-a", "-S", "2026-11-01", "-s", "nf"]), [6]);
+        // States Slurm has and Conductor's jobs never are in select nothing.
+        assert_eq!(
+            selected(&["-a", "-S", "2026-11-01", "-s", "PR,CG,SE"]),
             [] as [u64; 0]
         );
         assert_eq!(selected(&["-a", "-S", "2026-11-01", "-u", "1001"]), [2]);
