@@ -808,6 +808,42 @@ mod tests {
     }
 
     #[test]
+    fn out_of_memory_and_node_fail_are_states_of_both_lines() {
+        let mut oom = job(11, JobState::OutOfMemory);
+        oom.reason = Reason::OutOfMemory;
+        oom.exit_code = Some(ExitCode {
+            code: 0,
+            signal: 125,
+        });
+        let mut lost = job(12, JobState::NodeFail);
+        lost.reason = Reason::NodeFail;
+        let rows = [
+            Row::job(&oom),
+            Row::batch(&oom).expect("ran"),
+            Row::job(&lost),
+            Row::batch(&lost).expect("ran"),
+        ];
+        let p2 =
+            table("JobID,State,ExitCode,Reason,NodeList", parsable2()).render(&rows, &context());
+        assert_eq!(
+            p2,
+            "JobID|State|ExitCode|Reason|NodeList\n\
+             11|OUT_OF_MEMORY|0:125|OutOfMemory|box\n\
+             11.batch|OUT_OF_MEMORY|0:125|OutOfMemory|box\n\
+             12|NODE_FAIL|0:0|NodeFail|box\n\
+             12.batch|NODE_FAIL|0:0|NodeFail|box\n"
+        );
+        // Thirteen letters do not fit State's ten: cut with a plus, as sacct does.
+        let fixed = table("JobID,State,ExitCode", Layout::Fixed).render(&rows[..1], &context());
+        assert_eq!(
+            fixed,
+            "JobID             State ExitCode \n\
+             ------------ ---------- -------- \n\
+             11           OUT_OF_ME+    0:125 \n"
+        );
+    }
+
+    #[test]
     fn pending_jobs_have_nothing_allocated_and_unknown_times() {
         let pending = job(9, JobState::Pending);
         assert!(Row::batch(&pending).is_none(), "no step before the start");

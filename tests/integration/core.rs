@@ -477,6 +477,8 @@ fn a_job_whose_supervisor_vanished_ends_as_node_fail() {
     let mut d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
     let id = d.submit(&["--wrap", "sleep 300"]);
     d.wait_for(id, JobState::Running, SHORT);
+    let on_failure = d.submit(&["-d", &format!("afternotok:{id}"), "--wrap", "true"]);
+    let on_success = d.submit(&["-d", &format!("afterok:{id}"), "--wrap", "true"]);
     let started = d.job(id).start_time.expect("started").timestamp_millis();
     let dir = d.state_dir.join(format!("jobs/{id}-{started}"));
     let identity = || -> Option<serde_json::Value> {
@@ -496,8 +498,44 @@ fn a_job_whose_supervisor_vanished_ends_as_node_fail() {
     let lost = d.job(id);
     assert_eq!(
         (lost.state, lost.reason),
-        (JobState::Failed, Reason::NodeFail)
+        (JobState::NodeFail, Reason::NodeFail)
     );
+    let node = lost.node.expect("it ran somewhere");
+    // Every binary calls it NODE_FAIL; squeue shows where it ran, not why.
+    let queue = d.run("cqueue", &["-h", "-t", "NF", "-o", "%i|%t|%T|%R|%r"]);
+    assert_eq!(queue.ok(), format!("{id}|NF|NODE_FAIL|{node}|NodeFail\n"));
+    let history = d.run(
+        "cacct",
+        &[
+            "-j",
+            &id.to_string(),
+            "-s",
+            "node_fail",
+            "-P",
+            "-n",
+            "-o",
+            "JobID,State,ExitCode",
+        ],
+    );
+    assert_eq!(
+        history.ok(),
+        format!("{id}|NODE_FAIL|0:0\n{id}.batch|NODE_FAIL|0:0\n")
+    );
+    let show = d.run("ccontrol", &["show", "job", &id.to_string()]);
+    assert!(
+        show.ok()
+            .contains("   JobState=NODE_FAIL Reason=NodeFail Dependency=(null)\n"),
+        "{}",
+        show.stdout
+    );
+    // A lost job failed: what waits for its failure runs, what waits for
+    // its success never will.
+    d.wait_for(on_failure, JobState::Completed, SHORT);
+    wait_until(SHORT, "afterok on a lost job is never satisfied", || {
+        d.job(on_success).reason == Reason::DependencyNeverSatisfied
+    });
+    assert_eq!(d.job(on_success).state, JobState::Pending);
+    d.run("ccancel", &[&on_success.to_string()]).ok();
     assert_eq!(d.client().node().expect("node").cpus_free, 1);
 }
 
