@@ -897,15 +897,27 @@ mod tests {
 
     #[test]
     fn json_is_an_object_with_the_selected_jobs() {
-        let jobs = [job(7, JobState::Completed), job(8, JobState::Failed)];
+        let mut oom = job(8, JobState::OutOfMemory);
+        oom.reason = Reason::OutOfMemory;
+        oom.max_rss_kb = Some(2048);
+        oom.total_cpu_usec = Some(1_500_000);
+        oom.user_cpu_usec = Some(1_000_000);
+        oom.system_cpu_usec = Some(500_000);
+        let jobs = [job(7, JobState::Completed), oom];
         let report = args(&["--json", "-j", "8"])
             .report(Utc::now())
             .expect("valid");
         let text = report.render(&jobs).expect("renders");
         let value: serde_json::Value = serde_json::from_str(&text).expect("json");
         assert_eq!(value["jobs"].as_array().map(Vec::len), Some(1));
-        assert_eq!(value["jobs"][0]["job_id"], 8);
-        assert_eq!(value["jobs"][0]["state"], "FAILED");
+        let job = &value["jobs"][0];
+        assert_eq!(job["job_id"], 8);
+        assert_eq!(job["state"], "OUT_OF_MEMORY");
+        assert_eq!(job["reason"], "OutOfMemory");
+        assert_eq!(job["max_rss_kb"], 2048);
+        assert_eq!(job["total_cpu_usec"], 1_500_000);
+        assert_eq!(job["user_cpu_usec"], 1_000_000);
+        assert_eq!(job["system_cpu_usec"], 500_000);
     }
 
     #[test]
