@@ -9,8 +9,11 @@
 //! Choices where Slurm versions differ or Conductor lacks the data:
 //! - AllocCPUS and NCPUS are 0 until the job starts (sacct 26.x; 22.05
 //!   printed 1): nothing is allocated to a pending job.
-//! - TotalCPU is empty: CPU time used is not measured yet, and elapsed ×
-//!   CPUs would report every job as perfectly efficient. CPUTime is
+//! - TotalCPU, UserCPU and SystemCPU are the CPU time the job's
+//!   containment measured, the same on the job and the batch line. Where
+//!   nothing measured a job that ran (and while it runs) they are empty:
+//!   elapsed × CPUs would report every job as perfectly efficient. A job
+//!   that never started shows `00:00:00`, as in Slurm. CPUTime is
 //!   elapsed × allocated CPUs, as in Slurm.
 //! - `--json` prints an object, `{"jobs": [JobInfo...]}`, like sacct's
 //!   and the API's; steps are not listed in it.
@@ -48,6 +51,7 @@ use crate::users;
     after_help = "FIELDS (-o): comma-separated names, any case, any unique prefix, each with an\n\
                   optional %WIDTH (negative = left-justified); `cacct -e` lists them.\n\
                   Default: JobID,JobName,Partition,Account,AllocCPUS,State,ExitCode\n\
+                  TotalCPU, UserCPU, SystemCPU: empty where nothing measured the CPU time.\n\
                   TIMES (-S/-E): YYYY-MM-DD[THH:MM[:SS]], HH:MM[:SS], MM/DD[/YY], now,\n\
                   now[+-]N[seconds|minutes|hours|days|weeks], today, midnight, noon, tomorrow;\n\
                   local time.\n\
