@@ -5,7 +5,7 @@ complete -c cqueue -s p -l partition -l partitions -d 'Only jobs in these partit
 complete -c cqueue -s A -l account -l accounts -d 'Only jobs charged to these accounts (comma-separated)' -r
 complete -c cqueue -s q -l qos -d 'Only jobs with these QOS (comma-separated)' -r
 complete -c cqueue -s w -l nodelist -l nodes -l node -d 'Only jobs running on these nodes (comma-separated)' -r
-complete -c cqueue -s t -l states -l state -d 'Only jobs in these states (PD,R,CD,F,CA,TO or long names), or `all`' -r
+complete -c cqueue -s t -l states -l state -d 'Only jobs in these states (PD,R,CD,F,CA,TO,OOM,NF or long names), or `all`' -r
 complete -c cqueue -s S -l sort -d 'Sort by these fields: letters of -o, `-` for descending (default P,t,-p)' -r
 complete -c cqueue -s i -l iterate -d 'Print again every SECONDS, with the date before each header, until interrupted' -r
 complete -c cqueue -s o -l format -d 'Output format (see FORMAT (-o) below)' -r

@@ -574,6 +574,16 @@ pub struct JobInfo {
     /// The script's peak resident memory in KiB, once it has ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_rss_kb: Option<u64>,
+    /// CPU time it used, user and system together, in microseconds, once
+    /// it has ended and where something measured it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_cpu_usec: Option<u64>,
+    /// CPU time it used in user mode, in microseconds (as `total_cpu_usec`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_cpu_usec: Option<u64>,
+    /// CPU time it used in system mode, in microseconds (as `total_cpu_usec`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_cpu_usec: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -658,6 +668,9 @@ job_fields! {
     Exclusive => "exclusive",
     MemoryPerCpuMb => "memory_per_cpu_mb",
     MaxRssKb => "max_rss_kb",
+    TotalCpuUsec => "total_cpu_usec",
+    UserCpuUsec => "user_cpu_usec",
+    SystemCpuUsec => "system_cpu_usec",
     Comment => "comment",
     Account => "account",
     Qos => "qos",
@@ -989,6 +1002,9 @@ mod tests {
             exclusive: true,
             memory_per_cpu_mb: Some(1),
             max_rss_kb: Some(1),
+            total_cpu_usec: Some(3),
+            user_cpu_usec: Some(2),
+            system_cpu_usec: Some(1),
             comment: Some("c".into()),
             account: Some("a".into()),
             qos: Some("q".into()),

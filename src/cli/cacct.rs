@@ -9,8 +9,11 @@
 //! Choices where Slurm versions differ or Conductor lacks the data:
 //! - AllocCPUS and NCPUS are 0 until the job starts (sacct 26.x; 22.05
 //!   printed 1): nothing is allocated to a pending job.
-//! - TotalCPU is empty: CPU time used is not measured yet, and elapsed ×
-//!   CPUs would report every job as perfectly efficient. CPUTime is
+//! - TotalCPU, UserCPU and SystemCPU are the CPU time the job's
+//!   containment measured, the same on the job and the batch line. Where
+//!   nothing measured a job that ran (and while it runs) they are empty:
+//!   elapsed × CPUs would report every job as perfectly efficient. A job
+//!   that never started shows `00:00:00`, as in Slurm. CPUTime is
 //!   elapsed × allocated CPUs, as in Slurm.
 //! - `--json` prints an object, `{"jobs": [JobInfo...]}`, like sacct's
 //!   and the API's; steps are not listed in it.
@@ -30,6 +33,7 @@ use crate::format::sacct::{
     BRIEF_FIELDS, Context, DEFAULT_FIELDS, LONG_FIELDS, Layout, Row, Table, Units, allocation_rows,
     parse_columns,
 };
+use crate::format::state::parse_slurm_state;
 use crate::protocol::{JobInfo, JobList, JobState, ListQuery};
 use crate::users;
 
@@ -47,6 +51,7 @@ use crate::users;
     after_help = "FIELDS (-o): comma-separated names, any case, any unique prefix, each with an\n\
                   optional %WIDTH (negative = left-justified); `cacct -e` lists them.\n\
                   Default: JobID,JobName,Partition,Account,AllocCPUS,State,ExitCode\n\
+                  TotalCPU, UserCPU, SystemCPU: empty where nothing measured the CPU time.\n\
                   TIMES (-S/-E): YYYY-MM-DD[THH:MM[:SS]], HH:MM[:SS], MM/DD[/YY], now,\n\
                   now[+-]N[seconds|minutes|hours|days|weeks], today, midnight, noon, tomorrow;\n\
                   local time.\n\
@@ -226,7 +231,7 @@ pub struct Filter {
     pub uids: Option<Vec<u32>>,
     pub names: Vec<String>,
     /// States Conductor has; `None`: every state. States Slurm has and we
-    /// never produce (`NODE_FAIL`, `OUT_OF_MEMORY`...) match nothing.
+    /// never produce (`PREEMPTED`, `COMPLETING`...) match nothing.
     pub states: Option<Vec<JobState>>,
     pub partitions: Vec<String>,
     /// Jobs active (submitted and not ended before) in this window.
@@ -464,39 +469,16 @@ impl Report {
     }
 }
 
-/// Slurm's state names, long and compact, that Conductor never produces.
-const OTHER_STATES: [&str; 22] = [
-    "BOOT_FAIL",
-    "BF",
-    "COMPLETING",
-    "CG",
-    "DEADLINE",
-    "DL",
-    "NODE_FAIL",
-    "NF",
-    "OUT_OF_MEMORY",
-    "OOM",
-    "PREEMPTED",
-    "PR",
-    "REQUEUED",
-    "RQ",
-    "RESIZING",
-    "RS",
-    "REVOKED",
-    "RV",
-    "SUSPENDED",
-    "S",
-    "REQUEUE_HOLD",
-    "RH",
-];
-
+/// Parses `-s`: Slurm's state names, long or compact, any case. A state
+/// Slurm has and Conductor's jobs never are in (`PREEMPTED`, `COMPLETING`,
+/// ...) selects nothing; a name that is no state is refused.
 fn parse_states(texts: &[String]) -> Result<Vec<JobState>> {
     let mut states = Vec::new();
     for text in texts.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
-        match text.parse::<JobState>() {
-            Ok(state) => states.push(state),
-            Err(_) if OTHER_STATES.iter().any(|s| s.eq_ignore_ascii_case(text)) => {}
-            Err(_) => return Err(Error::Invalid(format!("Invalid state: {text}"))),
+        match parse_slurm_state(text) {
+            Some(Some(state)) => states.push(state),
+            Some(None) => {}
+            None => return Err(Error::Invalid(format!("Invalid state: {text}"))),
         }
     }
     Ok(states)
@@ -774,7 +756,9 @@ mod tests {
         let pending = job(3, JobState::Pending);
         let mut future = job(4, JobState::Pending);
         future.submit_time = utc("2026-11-28T13:00:00");
-        let jobs = [old, other, pending, future];
+        let oom = job(5, JobState::OutOfMemory);
+        let lost = job(6, JobState::NodeFail);
+        let jobs = [old, other, pending, future, oom, lost];
         let selected = |argv: &[&str]| -> Vec<u64> {
             let filter = args(argv).filter(now).expect("valid filter");
             jobs.iter()
@@ -783,18 +767,27 @@ mod tests {
                 .collect()
         };
         let window = ["-a", "-S", "2026-11-21", "-E", "2026-11-28T12:30"];
-        assert_eq!(selected(&window), [2, 3]);
-        assert_eq!(selected(&["-a", "-S", "2026-11-01"]), [1, 2, 3, 4]);
+        assert_eq!(selected(&window), [2, 3, 5, 6]);
+        assert_eq!(selected(&["-a", "-S", "2026-11-01"]), [1, 2, 3, 4, 5, 6]);
         assert_eq!(
             selected(&["-a", "-S", "2026-11-01", "--name", "job"]),
-            [1, 3, 4]
+            [1, 3, 4, 5, 6]
         );
         assert_eq!(
             selected(&["-a", "-S", "2026-11-01", "-s", "PD,f"]),
             [2, 3, 4]
         );
+        for states in ["OOM", "out_of_memory", "OUT_OF_MEMORY"] {
+            assert_eq!(selected(&["-a", "-S", "2026-11-01", "-s", states]), [5]);
+        }
         assert_eq!(
-            selected(&["-a", "-S", "2026-11-01", "-s", "OOM"]),
+            selected(&["-a", "-S", "2026-11-01", "-s", "OUT_OF_MEMORY,NODE_FAIL"]),
+            [5, 6]
+        );
+        assert_eq!(selected(&["-a", "-S", "2026-11-01", "-s", "nf"]), [6]);
+        // States Slurm has and Conductor's jobs never are in select nothing.
+        assert_eq!(
+            selected(&["-a", "-S", "2026-11-01", "-s", "PR,CG,SE"]),
             [] as [u64; 0]
         );
         assert_eq!(selected(&["-a", "-S", "2026-11-01", "-u", "1001"]), [2]);
@@ -908,15 +901,27 @@ mod tests {
 
     #[test]
     fn json_is_an_object_with_the_selected_jobs() {
-        let jobs = [job(7, JobState::Completed), job(8, JobState::Failed)];
+        let mut oom = job(8, JobState::OutOfMemory);
+        oom.reason = Reason::OutOfMemory;
+        oom.max_rss_kb = Some(2048);
+        oom.total_cpu_usec = Some(1_500_000);
+        oom.user_cpu_usec = Some(1_000_000);
+        oom.system_cpu_usec = Some(500_000);
+        let jobs = [job(7, JobState::Completed), oom];
         let report = args(&["--json", "-j", "8"])
             .report(Utc::now())
             .expect("valid");
         let text = report.render(&jobs).expect("renders");
         let value: serde_json::Value = serde_json::from_str(&text).expect("json");
         assert_eq!(value["jobs"].as_array().map(Vec::len), Some(1));
-        assert_eq!(value["jobs"][0]["job_id"], 8);
-        assert_eq!(value["jobs"][0]["state"], "FAILED");
+        let job = &value["jobs"][0];
+        assert_eq!(job["job_id"], 8);
+        assert_eq!(job["state"], "OUT_OF_MEMORY");
+        assert_eq!(job["reason"], "OutOfMemory");
+        assert_eq!(job["max_rss_kb"], 2048);
+        assert_eq!(job["total_cpu_usec"], 1_500_000);
+        assert_eq!(job["user_cpu_usec"], 1_000_000);
+        assert_eq!(job["system_cpu_usec"], 500_000);
     }
 
     #[test]

@@ -14,10 +14,9 @@ use crate::client::Client;
 use crate::error::Error;
 use crate::format::array::parse_array;
 use crate::format::signal::parse_signal;
+use crate::format::state::parse_slurm_state;
 use crate::protocol::{CancelResult, JobId, JobInfo, JobState, ListQuery, SignalRequest};
 use crate::users;
-
-use super::cqueue::parse_slurm_state;
 
 /// Cancel or signal Conductor jobs (like scancel).
 ///

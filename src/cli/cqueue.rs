@@ -20,54 +20,9 @@ use crate::error::Error;
 use crate::format::squeue::{
     self, DEFAULT, DEFAULT_SORT, Format, LONG, ONLY_STATE, START, SortKey,
 };
+use crate::format::state::{VALID_STATES, parse_slurm_state};
 use crate::protocol::{FieldSet, JobField, JobId, JobInfo, JobState, ListFormat, ListQuery};
 use crate::users;
-
-/// Every job state Slurm knows: long name and compact code. Conductor's
-/// jobs only ever are in six of them; the others are accepted as filters
-/// and match nothing.
-pub const SLURM_STATES: &[(&str, &str)] = &[
-    ("PENDING", "PD"),
-    ("RUNNING", "R"),
-    ("SUSPENDED", "S"),
-    ("COMPLETED", "CD"),
-    ("CANCELLED", "CA"),
-    ("FAILED", "F"),
-    ("TIMEOUT", "TO"),
-    ("NODE_FAIL", "NF"),
-    ("PREEMPTED", "PR"),
-    ("BOOT_FAIL", "BF"),
-    ("DEADLINE", "DL"),
-    ("OUT_OF_MEMORY", "OOM"),
-    ("COMPLETING", "CG"),
-    ("CONFIGURING", "CF"),
-    ("RESIZING", "RS"),
-    ("REVOKED", "RV"),
-    ("SPECIAL_EXIT", "SE"),
-    ("REQUEUED", "RQ"),
-    ("REQUEUE_HOLD", "RH"),
-    ("REQUEUE_FED", "RF"),
-    ("STOPPED", "ST"),
-    ("SIGNALING", "SI"),
-    ("STAGE_OUT", "SO"),
-    ("RESV_DEL_HOLD", "RD"),
-];
-
-/// The list squeue prints after `Invalid job state specified`.
-pub const VALID_STATES: &str = "PENDING,RUNNING,SUSPENDED,COMPLETED,CANCELLED,FAILED,TIMEOUT,\
-                                NODE_FAIL,PREEMPTED,BOOT_FAIL,DEADLINE,OUT_OF_MEMORY,COMPLETING,\
-                                CONFIGURING,RESIZING,REVOKED,SPECIAL_EXIT";
-
-/// A Slurm state name, long or compact, in any case: `Some(Some(state))`
-/// for one Conductor has, `Some(None)` for one it never has, `None` for a
-/// name that is no state.
-pub fn parse_slurm_state(text: &str) -> Option<Option<JobState>> {
-    let text = text.trim();
-    SLURM_STATES
-        .iter()
-        .find(|(long, short)| long.eq_ignore_ascii_case(text) || short.eq_ignore_ascii_case(text))
-        .map(|(long, _)| long.parse::<JobState>().ok())
-}
 
 /// Show the jobs in Conductor's queue (like squeue).
 ///
@@ -157,7 +112,7 @@ pub struct CqueueArgs {
     )]
     pub nodes: Vec<String>,
 
-    /// Only jobs in these states (PD,R,CD,F,CA,TO or long names), or `all`
+    /// Only jobs in these states (PD,R,CD,F,CA,TO,OOM,NF or long names), or `all`
     #[arg(
         short = 't',
         long = "states",
@@ -959,8 +914,21 @@ mod tests {
             plan(&["-t", "ALL"]).expect("valid").filter.states,
             States::All
         );
+        // OUT_OF_MEMORY and NODE_FAIL are states Conductor's jobs end in,
+        // under any of their names; the daemon is asked for them.
+        let ended = plan(&["-t", "OOM,node_fail,out_of_memory"]).expect("valid");
         assert_eq!(
-            plan(&["-t", "OOM"]).expect("valid").filter.list_query(),
+            ended.filter.states,
+            States::Only([JobState::OutOfMemory, JobState::NodeFail].into())
+        );
+        assert_eq!(
+            ended.filter.list_query().and_then(|query| query.states),
+            Some("OUT_OF_MEMORY,NODE_FAIL".to_string())
+        );
+        // A state Slurm has and Conductor never does matches nothing, so
+        // the daemon is not asked at all.
+        assert_eq!(
+            plan(&["-t", "CG,PR"]).expect("valid").filter.list_query(),
             None
         );
         assert_eq!(
@@ -1118,13 +1086,5 @@ mod tests {
             .to_string();
         assert_eq!(line, local);
         assert_eq!(line.len(), "Mon Jan 05 12:00:00 2026".len());
-    }
-
-    #[test]
-    fn slurm_state_names_map_to_conductor_states() {
-        assert_eq!(parse_slurm_state("cd"), Some(Some(JobState::Completed)));
-        assert_eq!(parse_slurm_state("Timeout"), Some(Some(JobState::Timeout)));
-        assert_eq!(parse_slurm_state("CG"), Some(None));
-        assert_eq!(parse_slurm_state("nope"), None);
     }
 }

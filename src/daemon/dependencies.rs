@@ -87,7 +87,9 @@ fn start_of(job: &Job) -> Option<DateTime<Utc>> {
 }
 
 /// One condition against the states of its targets. Targets that are gone
-/// (never existed or purged) cannot hold the job back.
+/// (never existed or purged) cannot hold the job back. Only COMPLETED is a
+/// success: every other end (FAILED, TIMEOUT, CANCELLED, OUT_OF_MEMORY,
+/// NODE_FAIL) fails `afterok` for good and counts for `afternotok`.
 fn judge(
     condition: &Condition,
     targets: &[(JobState, Option<DateTime<Utc>>)],
@@ -173,6 +175,14 @@ mod tests {
             progress(DependencyKind::AfterOk, &[Cancelled]),
             Progress::Failed
         );
+        // Ending in any other state than COMPLETED fails afterok for good.
+        for ended in [OutOfMemory, NodeFail, Timeout] {
+            assert_eq!(
+                progress(DependencyKind::AfterOk, &[Completed, ended]),
+                Progress::Failed,
+                "{ended}"
+            );
+        }
     }
 
     #[test]
@@ -190,6 +200,23 @@ mod tests {
             progress(DependencyKind::AfterNotOk, &[Pending]),
             Progress::Waiting
         );
+        // Killed for its memory, or lost with its supervisor: a failure.
+        assert_eq!(
+            progress(DependencyKind::AfterNotOk, &[OutOfMemory]),
+            Progress::Satisfied
+        );
+        assert_eq!(
+            progress(DependencyKind::AfterNotOk, &[NodeFail, Cancelled]),
+            Progress::Satisfied
+        );
+        assert_eq!(
+            progress(DependencyKind::AfterNotOk, &[NodeFail, Running]),
+            Progress::Waiting
+        );
+        assert_eq!(
+            progress(DependencyKind::AfterNotOk, &[OutOfMemory, Completed]),
+            Progress::Failed
+        );
     }
 
     #[test]
@@ -197,6 +224,10 @@ mod tests {
         use JobState::*;
         assert_eq!(
             progress(DependencyKind::AfterAny, &[Failed, Completed]),
+            Progress::Satisfied
+        );
+        assert_eq!(
+            progress(DependencyKind::AfterAny, &[OutOfMemory, NodeFail]),
             Progress::Satisfied
         );
         assert_eq!(

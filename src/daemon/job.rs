@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::daemon::tracker::Allocation;
 use crate::format::dependency::{Condition, Dependency};
 use crate::format::pattern::{self, PatternValues};
-use crate::protocol::{ExitCode, JobId, JobInfo, JobState, Reason, ResourceRequest, WarnSignal};
+use crate::protocol::{
+    ExitCode, JobId, JobInfo, JobState, Reason, ResourceRequest, Usage, WarnSignal,
+};
 
 /// Default stdout pattern, relative to the working directory.
 pub const DEFAULT_OUTPUT: &str = "slurm-%j.out";
@@ -234,9 +236,11 @@ pub enum Phase {
         /// Who cancelled it, for a cancelled job.
         #[serde(default)]
         cancelled_by: Option<u32>,
-        /// The script's peak resident memory in KiB.
-        #[serde(default)]
-        max_rss_kb: Option<u64>,
+        /// What it used while it ran. Its figures sit beside the other
+        /// keys of the stored phase, where `max_rss_kb` always was, so a
+        /// row written before the CPU times were kept still reads.
+        #[serde(flatten)]
+        usage: Usage,
     },
 }
 
@@ -256,7 +260,7 @@ impl Phase {
             start_time: None,
             end_time,
             cancelled_by,
-            max_rss_kb: None,
+            usage: Usage::default(),
         }
     }
 }
@@ -339,13 +343,13 @@ impl Job {
                 Some(*exit_code),
             ),
         };
-        let (cancelled_by, max_rss_kb) = match &self.phase {
+        let (cancelled_by, usage) = match &self.phase {
             Phase::Finished {
                 cancelled_by,
-                max_rss_kb,
+                usage,
                 ..
-            } => (*cancelled_by, *max_rss_kb),
-            _ => (None, None),
+            } => (*cancelled_by, *usage),
+            _ => (None, Usage::default()),
         };
         let options = &spec.options;
         JobInfo {
@@ -387,7 +391,10 @@ impl Job {
             cancelled_by,
             exclusive: options.exclusive,
             memory_per_cpu_mb: options.memory_per_cpu_mb,
-            max_rss_kb,
+            max_rss_kb: usage.max_rss_kb,
+            total_cpu_usec: usage.total_cpu_usec,
+            user_cpu_usec: usage.user_cpu_usec,
+            system_cpu_usec: usage.system_cpu_usec,
             comment: options.comment.clone(),
             account: options.account.clone(),
             qos: options.qos.clone(),
@@ -406,4 +413,80 @@ impl Job {
 
 fn resolve(base: &Path, path: &str) -> PathBuf {
     base.join(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finished(usage: Usage) -> Phase {
+        Phase::Finished {
+            state: FinalState::OutOfMemory,
+            reason: Reason::OutOfMemory,
+            exit_code: ExitCode {
+                code: 0,
+                signal: 125,
+            },
+            allocation: None,
+            start_time: None,
+            end_time: DateTime::from_timestamp(1_800_000_000, 0).expect("valid"),
+            cancelled_by: None,
+            usage,
+        }
+    }
+
+    #[test]
+    fn a_finished_phase_stored_before_cpu_times_still_reads() {
+        // A row as conductord wrote it when the peak memory was the only
+        // figure kept.
+        let old = r#"{"phase":"finished","state":"Completed","reason":"None",
+            "exit_code":"0:0","allocation":null,"start_time":null,
+            "end_time":"2027-01-15T08:00:00Z","cancelled_by":null,"max_rss_kb":2048}"#;
+        let Phase::Finished { usage, state, .. } =
+            serde_json::from_str::<Phase>(old).expect("an old row decodes")
+        else {
+            panic!("a finished phase");
+        };
+        assert_eq!(state, FinalState::Completed);
+        assert_eq!(
+            usage,
+            Usage {
+                max_rss_kb: Some(2048),
+                ..Usage::default()
+            }
+        );
+        // Unmeasured (written as null), and older still: no figure at all.
+        for other in [
+            old.replace(r#""max_rss_kb":2048"#, r#""max_rss_kb":null"#),
+            old.replace(r#","max_rss_kb":2048"#, ""),
+        ] {
+            let Phase::Finished { usage, .. } = serde_json::from_str(&other).expect("decodes")
+            else {
+                panic!("a finished phase");
+            };
+            assert_eq!(usage, Usage::default(), "{other}");
+        }
+    }
+
+    #[test]
+    fn a_finished_phase_keeps_its_usage_beside_its_other_keys() {
+        let usage = Usage {
+            max_rss_kb: Some(4096),
+            total_cpu_usec: Some(1_500_000),
+            user_cpu_usec: Some(1_000_000),
+            system_cpu_usec: Some(500_000),
+        };
+        let text = serde_json::to_string(&finished(usage)).expect("encodes");
+        assert!(text.contains(r#""max_rss_kb":4096"#), "{text}");
+        assert!(text.contains(r#""total_cpu_usec":1500000"#), "{text}");
+        assert!(!text.contains("usage"), "flat, as old rows are: {text}");
+        assert_eq!(
+            serde_json::from_str::<Phase>(&text).expect("decodes"),
+            finished(usage)
+        );
+        // Figures nothing measured are left out.
+        let unmeasured = serde_json::to_string(&finished(Usage::default())).expect("encodes");
+        assert!(!unmeasured.contains("cpu_usec"), "{unmeasured}");
+        assert!(!unmeasured.contains("max_rss_kb"), "{unmeasured}");
+    }
 }

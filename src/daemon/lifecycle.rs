@@ -834,9 +834,14 @@ impl Daemon {
                 job
             } else {
                 let (final_state, reason, exit_code, cancelled_by) = final_state(&end);
-                let max_rss_kb = match &end {
-                    End::Ran(outcome) => outcome.max_rss_kb,
-                    _ => None,
+                let usage = match &end {
+                    // Supervisors from before `usage` give the peak memory
+                    // only beside it.
+                    End::Ran(outcome) => crate::protocol::Usage {
+                        max_rss_kb: outcome.usage.max_rss_kb.or(outcome.max_rss_kb),
+                        ..outcome.usage
+                    },
+                    _ => crate::protocol::Usage::default(),
                 };
                 job.phase = Phase::Finished {
                     state: final_state,
@@ -846,7 +851,7 @@ impl Daemon {
                     start_time: Some(start_time),
                     end_time: Utc::now(),
                     cancelled_by,
-                    max_rss_kb,
+                    usage,
                 };
                 let job = job.clone();
                 state.ended.push((job.clone(), dir.clone()));

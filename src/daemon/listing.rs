@@ -18,7 +18,7 @@ use super::job::{Dependencies, Job, Phase};
 use super::store::FinishedFilter;
 use super::tracker::Allocation;
 use crate::error::Result;
-use crate::protocol::{ExitCode, FieldSet, JobField, JobId, Reason};
+use crate::protocol::{ExitCode, FieldSet, JobField, JobId, Reason, Usage};
 
 /// Jobs written per hold of the state lock: a few hundred microseconds, so
 /// submissions and scheduling passes get in between.
@@ -211,7 +211,7 @@ struct PhaseFacts<'a> {
     end_time: Option<chrono::DateTime<chrono::Utc>>,
     exit_code: Option<ExitCode>,
     cancelled_by: Option<u32>,
-    max_rss_kb: Option<u64>,
+    usage: Usage,
 }
 
 impl<'a> PhaseFacts<'a> {
@@ -223,7 +223,7 @@ impl<'a> PhaseFacts<'a> {
             end_time: None,
             exit_code: None,
             cancelled_by: None,
-            max_rss_kb: None,
+            usage: Usage::default(),
         };
         match phase {
             Phase::Pending { reason, .. } => PhaseFacts {
@@ -245,7 +245,7 @@ impl<'a> PhaseFacts<'a> {
                 start_time,
                 end_time,
                 cancelled_by,
-                max_rss_kb,
+                usage,
                 ..
             } => PhaseFacts {
                 reason: *reason,
@@ -254,7 +254,7 @@ impl<'a> PhaseFacts<'a> {
                 end_time: Some(*end_time),
                 exit_code: Some(*exit_code),
                 cancelled_by: *cancelled_by,
-                max_rss_kb: *max_rss_kb,
+                usage: *usage,
             },
         }
     }
@@ -436,7 +436,10 @@ fn write_values<S: Sink>(
             JobField::CancelledBy => m.put_some(field, facts.cancelled_by),
             JobField::Exclusive => m.put_some(field, options.exclusive.then_some(true)),
             JobField::MemoryPerCpuMb => m.put_some(field, options.memory_per_cpu_mb),
-            JobField::MaxRssKb => m.put_some(field, facts.max_rss_kb),
+            JobField::MaxRssKb => m.put_some(field, facts.usage.max_rss_kb),
+            JobField::TotalCpuUsec => m.put_some(field, facts.usage.total_cpu_usec),
+            JobField::UserCpuUsec => m.put_some(field, facts.usage.user_cpu_usec),
+            JobField::SystemCpuUsec => m.put_some(field, facts.usage.system_cpu_usec),
             JobField::Comment => m.put_some(field, options.comment.as_ref()),
             JobField::Account => m.put_some(field, options.account.as_ref()),
             JobField::Qos => m.put_some(field, options.qos.as_ref()),

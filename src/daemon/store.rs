@@ -514,7 +514,7 @@ mod tests {
             start_time: None,
             end_time: Utc::now() - ended_ago,
             cancelled_by: None,
-            max_rss_kb: None,
+            usage: Default::default(),
         };
         job
     }

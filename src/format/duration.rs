@@ -1,4 +1,4 @@
-//! Time limits (`-t/--time`) and the two ways Slurm prints a duration.
+//! Time limits (`-t/--time`) and the three ways Slurm prints a duration.
 
 use crate::error::Error;
 
@@ -76,6 +76,25 @@ pub fn format_hms(seconds: u64) -> String {
         format!("{days}-{hours:02}:{minutes:02}:{secs:02}")
     } else {
         format!("{hours:02}:{minutes:02}:{secs:02}")
+    }
+}
+
+/// sacct's rendering of CPU time (TotalCPU, UserCPU, SystemCPU), from
+/// microseconds: `MM:SS.mmm` under an hour, `HH:MM:SS` from an hour and
+/// `D-HH:MM:SS` from a day, as sacct's `_elapsed_time` writes them. The
+/// milliseconds are cut, not rounded; under an hour with none of them
+/// sacct writes `00:MM:SS` (a job that used no CPU shows `00:00:00`).
+pub fn format_cpu_time(usec: u64) -> String {
+    let (days, hours, minutes, secs) = split(usec / 1_000_000);
+    let millis = usec % 1_000_000 / 1_000;
+    if days > 0 {
+        format!("{days}-{hours:02}:{minutes:02}:{secs:02}")
+    } else if hours > 0 {
+        format!("{hours:02}:{minutes:02}:{secs:02}")
+    } else if millis > 0 {
+        format!("{minutes:02}:{secs:02}.{millis:03}")
+    } else {
+        format!("00:{minutes:02}:{secs:02}")
     }
 }
 
@@ -159,6 +178,26 @@ mod tests {
         assert_eq!(format_hms(5), "00:00:05");
         assert_eq!(format_hms(86_400), "1-00:00:00");
         assert_eq!(format_limit(None), "UNLIMITED");
+    }
+
+    #[test]
+    fn cpu_times_render_like_sacct() {
+        assert_eq!(format_cpu_time(1_234_000), "00:01.234");
+        assert_eq!(format_cpu_time(62_500_000), "01:02.500");
+        assert_eq!(format_cpu_time(3_599_999_999), "59:59.999");
+        // Milliseconds are cut, and without any the minutes get hours' zeros.
+        assert_eq!(format_cpu_time(1_234_999), "00:01.234");
+        assert_eq!(format_cpu_time(0), "00:00:00");
+        assert_eq!(format_cpu_time(999), "00:00:00");
+        assert_eq!(format_cpu_time(60_000_000), "00:01:00");
+        // From an hour on there are no milliseconds.
+        assert_eq!(format_cpu_time(3_723_456_789), "01:02:03");
+        assert_eq!(format_cpu_time(3_600_000_000), "01:00:00");
+        assert_eq!(format_cpu_time(86_399_999_999), "23:59:59");
+        // Days are not padded.
+        assert_eq!(format_cpu_time(86_400_000_000), "1-00:00:00");
+        assert_eq!(format_cpu_time(90_061_500_000), "1-01:01:01");
+        assert_eq!(format_cpu_time(12 * 86_400_000_000), "12-00:00:00");
     }
 
     proptest! {

@@ -1,5 +1,5 @@
-//! Slurm's text formats: time limits, memory sizes, durations, and the
-//! patterns of output file names. Each parser gives a one-line error that the
+//! Slurm's text formats: time limits, memory sizes, durations, job state
+//! names, and the patterns of output file names. Each parser gives a one-line error that the
 //! binaries print as it is.
 
 pub mod array;
@@ -13,3 +13,4 @@ pub mod scontrol;
 pub mod signal;
 pub mod sinfo;
 pub mod squeue;
+pub mod state;

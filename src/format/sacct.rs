@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
 use crate::format::array::compress;
-use crate::format::duration::format_hms;
+use crate::format::duration::{format_cpu_time, format_hms};
 use crate::format::squeue::timestamp;
 use crate::protocol::{JobInfo, JobState, Reason};
 
@@ -304,6 +304,9 @@ pub static FIELDS: &[Field] = &[
     field("Submit", 19, |r, _| timestamp(Some(r.job.submit_time))),
     // The daemon does not keep the submitting command line.
     field("SubmitLine", 20, |_, _| String::new()),
+    field("SystemCPU", 10, |r, _| {
+        cpu_time(r.job, r.job.system_cpu_usec)
+    }),
     field("Timelimit", 10, |r, _| {
         job_only(
             r,
@@ -320,10 +323,10 @@ pub static FIELDS: &[Field] = &[
             ),
         )
     }),
-    // CPU time actually used is not measured yet: empty rather than a guess.
-    field("TotalCPU", 10, |_, _| String::new()),
+    field("TotalCPU", 10, |r, _| cpu_time(r.job, r.job.total_cpu_usec)),
     field("UID", 6, |r, _| job_only(r, Some(r.job.uid.to_string()))),
     field("User", 9, |r, _| job_only(r, Some(r.job.user.clone()))),
+    field("UserCPU", 10, |r, _| cpu_time(r.job, r.job.user_cpu_usec)),
     field("WCKey", 10, |r, _| job_only(r, r.job.wckey.clone())),
     field("WorkDir", 20, |r, _| {
         job_only(r, Some(r.job.work_dir.display().to_string()))
@@ -502,6 +505,18 @@ fn state(row: &Row) -> String {
     }
 }
 
+/// CPU time used (TotalCPU, UserCPU, SystemCPU), the same on the job line
+/// and the batch line: the batch step is all a Conductor job runs. A job
+/// that never started used none (`00:00:00`, as sacct shows it); one that
+/// ran where nothing measured it shows nothing rather than a guess.
+fn cpu_time(job: &JobInfo, usec: Option<u64>) -> String {
+    match usec {
+        Some(usec) => format_cpu_time(usec),
+        None if job.start_time.is_none() => format_cpu_time(0),
+        None => String::new(),
+    }
+}
+
 /// CPUs allocated: none until the job starts.
 fn alloc_cpus(job: &JobInfo) -> u32 {
     if job.start_time.is_some() {
@@ -634,6 +649,9 @@ mod tests {
             exclusive: false,
             memory_per_cpu_mb: None,
             max_rss_kb: None,
+            total_cpu_usec: None,
+            user_cpu_usec: None,
+            system_cpu_usec: None,
             comment: None,
             account: None,
             qos: None,
@@ -808,6 +826,42 @@ mod tests {
     }
 
     #[test]
+    fn out_of_memory_and_node_fail_are_states_of_both_lines() {
+        let mut oom = job(11, JobState::OutOfMemory);
+        oom.reason = Reason::OutOfMemory;
+        oom.exit_code = Some(ExitCode {
+            code: 0,
+            signal: 125,
+        });
+        let mut lost = job(12, JobState::NodeFail);
+        lost.reason = Reason::NodeFail;
+        let rows = [
+            Row::job(&oom),
+            Row::batch(&oom).expect("ran"),
+            Row::job(&lost),
+            Row::batch(&lost).expect("ran"),
+        ];
+        let p2 =
+            table("JobID,State,ExitCode,Reason,NodeList", parsable2()).render(&rows, &context());
+        assert_eq!(
+            p2,
+            "JobID|State|ExitCode|Reason|NodeList\n\
+             11|OUT_OF_MEMORY|0:125|OutOfMemory|box\n\
+             11.batch|OUT_OF_MEMORY|0:125|OutOfMemory|box\n\
+             12|NODE_FAIL|0:0|NodeFail|box\n\
+             12.batch|NODE_FAIL|0:0|NodeFail|box\n"
+        );
+        // Thirteen letters do not fit State's ten: cut with a plus, as sacct does.
+        let fixed = table("JobID,State,ExitCode", Layout::Fixed).render(&rows[..1], &context());
+        assert_eq!(
+            fixed,
+            "JobID             State ExitCode \n\
+             ------------ ---------- -------- \n\
+             11           OUT_OF_ME+    0:125 \n"
+        );
+    }
+
+    #[test]
     fn pending_jobs_have_nothing_allocated_and_unknown_times() {
         let pending = job(9, JobState::Pending);
         assert!(Row::batch(&pending).is_none(), "no step before the start");
@@ -888,6 +942,51 @@ mod tests {
             values(fields, &Row::batch(&failed).expect("ran")),
             "8.batch|8.batch|batch|||FAILED|3:0|00:01:05|123456K|||1|\n"
         );
+    }
+
+    #[test]
+    fn cpu_times_show_on_the_job_and_batch_lines_as_sacct_writes_them() {
+        let mut done = job(8, JobState::Completed);
+        done.total_cpu_usec = Some(3_723_456_789);
+        done.user_cpu_usec = Some(3_599_999_999);
+        done.system_cpu_usec = Some(123_456_789);
+        let fields = "TotalCPU,UserCPU,SystemCPU";
+        assert_eq!(
+            values(fields, &Row::job(&done)),
+            "01:02:03|59:59.999|02:03.456\n"
+        );
+        assert_eq!(
+            values(fields, &Row::batch(&done).expect("ran")),
+            "01:02:03|59:59.999|02:03.456\n"
+        );
+        let fixed = table(fields, Layout::Fixed).render(&[Row::job(&done)], &context());
+        assert_eq!(
+            fixed,
+            concat!(
+                "  TotalCPU    UserCPU  SystemCPU \n",
+                "---------- ---------- ---------- \n",
+                "  01:02:03  59:59.999  02:03.456 \n",
+            )
+        );
+        // Nothing measured it: nothing shown, not a guess.
+        let unmeasured = job(9, JobState::Completed);
+        assert_eq!(values(fields, &Row::job(&unmeasured)), "||\n");
+        assert_eq!(
+            values(fields, &Row::job(&job(10, JobState::Running))),
+            "||\n"
+        );
+        // A job that never started used none.
+        let pending = job(11, JobState::Pending);
+        assert_eq!(
+            values(fields, &Row::job(&pending)),
+            "00:00:00|00:00:00|00:00:00\n"
+        );
+        // Prefixes find them, as in sacct.
+        let name = |text: &str| find_field(text).map(|field| field.name);
+        assert_eq!(name("totalcpu"), Some("TotalCPU"));
+        assert_eq!(name("usercpu"), Some("UserCPU"));
+        assert_eq!(name("user"), Some("User"));
+        assert_eq!(name("sys"), Some("SystemCPU"));
     }
 
     #[test]

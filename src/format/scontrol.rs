@@ -618,6 +618,9 @@ mod tests {
             exclusive: false,
             memory_per_cpu_mb: None,
             max_rss_kb: None,
+            total_cpu_usec: None,
+            user_cpu_usec: None,
+            system_cpu_usec: None,
             comment: None,
             account: None,
             qos: None,
@@ -710,6 +713,35 @@ mod tests {
         assert!(!text.contains("BatchHost"));
         assert!(text.contains(" EligibleTime=Unknown\n"));
         assert_eq!(record.get("Reason"), Some("JobHeldAdmin"));
+    }
+
+    #[test]
+    fn out_of_memory_and_node_fail_show_their_state_reason_and_exit_code() {
+        let mut oom = job();
+        oom.state = JobState::OutOfMemory;
+        oom.reason = Reason::OutOfMemory;
+        oom.end_time = Some(at(1_100));
+        oom.exit_code = Some(ExitCode {
+            code: 0,
+            signal: 125,
+        });
+        let text = job_record(&oom, &context(false)).render(false);
+        assert!(
+            text.contains("\n   JobState=OUT_OF_MEMORY Reason=OutOfMemory Dependency=(null)\n"),
+            "{text}"
+        );
+        assert!(text.contains(" ExitCode=0:125\n"), "{text}");
+        assert!(text.contains("\n   RunTime=00:01:39 "), "{text}");
+        let mut lost = oom;
+        lost.state = JobState::NodeFail;
+        lost.reason = Reason::NodeFail;
+        lost.exit_code = Some(ExitCode::default());
+        let text = job_record(&lost, &context(false)).render(false);
+        assert!(
+            text.contains("\n   JobState=NODE_FAIL Reason=NodeFail Dependency=(null)\n"),
+            "{text}"
+        );
+        assert!(text.contains(" ExitCode=0:0\n"), "{text}");
     }
 
     #[test]

@@ -355,12 +355,7 @@ impl Field {
                 write_secs(text, elapsed(job, now));
                 return Some(false);
             }
-            Field::ReasonList
-                if matches!(
-                    job.state,
-                    JobState::Pending | JobState::Failed | JobState::Timeout
-                ) =>
-            {
+            Field::ReasonList if reason_in_list(job.state) => {
                 text.push('(');
                 // Writing to a String cannot fail.
                 let _ = write!(text, "{}", job.reason);
@@ -448,17 +443,15 @@ impl Field {
             Field::Qos => job.qos.as_deref().unwrap_or("normal").into(),
             Field::PriorityLong => job.priority.to_string().into(),
             Field::Reason => job.reason.to_string().into(),
-            Field::ReasonList => match job.state {
-                JobState::Pending | JobState::Failed | JobState::Timeout => {
-                    let mut text = String::with_capacity(32);
-                    text.push('(');
-                    // Writing to a String cannot fail.
-                    let _ = write!(text, "{}", job.reason);
-                    text.push(')');
-                    text.into()
-                }
-                _ => return (node(), false),
-            },
+            Field::ReasonList if reason_in_list(job.state) => {
+                let mut text = String::with_capacity(32);
+                text.push('(');
+                // Writing to a String cannot fail.
+                let _ = write!(text, "{}", job.reason);
+                text.push(')');
+                text.into()
+            }
+            Field::ReasonList => return (node(), false),
             Field::StartTime => timestamp(job.start_time).into(),
             Field::StateCompact => job.state.short().into(),
             Field::State => job.state.long().into(),
@@ -873,6 +866,17 @@ fn write_secs(text: &mut String, seconds: i64) {
     two(text, secs);
 }
 
+/// Whether `%R` shows the job's `(Reason)` rather than its node: squeue
+/// does for a pending job and for one that ended in a failure of its own
+/// (FAILED, TIMEOUT, OUT_OF_MEMORY). A job ended by NODE_FAIL, like a
+/// cancelled or completed one, shows the node it ran on.
+fn reason_in_list(state: JobState) -> bool {
+    matches!(
+        state,
+        JobState::Pending | JobState::Failed | JobState::Timeout | JobState::OutOfMemory
+    )
+}
+
 /// `%e`: the end, or the expected end of a running job with a limit.
 fn end_time(job: &JobInfo) -> String {
     match (job.end_time, job.start_time, job.time_limit) {
@@ -1096,6 +1100,9 @@ mod tests {
             exclusive: false,
             memory_per_cpu_mb: None,
             max_rss_kb: None,
+            total_cpu_usec: None,
+            user_cpu_usec: None,
+            system_cpu_usec: None,
             comment: None,
             account: None,
             qos: None,
@@ -1313,6 +1320,56 @@ mod tests {
         assert_eq!(render("%t|%R", &done), "CA|box");
     }
 
+    /// A job that ran from 1000 to 1065 and ended in `state`.
+    fn ended(state: JobState, reason: Reason) -> JobInfo {
+        JobInfo {
+            state,
+            reason,
+            end_time: DateTime::from_timestamp(1_065, 0),
+            exit_code: Some(ExitCode::default()),
+            ..job()
+        }
+    }
+
+    #[test]
+    fn out_of_memory_shows_its_reason_and_node_fail_its_node() {
+        for (state, reason, expected) in [
+            (
+                JobState::OutOfMemory,
+                Reason::OutOfMemory,
+                "OOM|OUT_OF_MEMORY|(OutOfMemory)|OutOfMemory",
+            ),
+            (
+                JobState::NodeFail,
+                Reason::NodeFail,
+                "NF|NODE_FAIL|box|NodeFail",
+            ),
+            (
+                JobState::Timeout,
+                Reason::TimeLimit,
+                "TO|TIMEOUT|(TimeLimit)|TimeLimit",
+            ),
+            (JobState::Completed, Reason::None, "CD|COMPLETED|box|None"),
+        ] {
+            let job = ended(state, reason);
+            assert_eq!(render("%t|%T|%R|%r", &job), expected);
+            // The default line writes %R its own way: to the same bytes.
+            let (format, _) = Format::parse(DEFAULT);
+            let mut line = String::new();
+            format.write_row(&mut line, &mut String::new(), &Row::single(&job), now());
+            assert_eq!(line, format.row(&Row::single(&job), now()), "{state}");
+        }
+        // squeue's default `%.2t` cuts the three-letter OOM to OO.
+        assert_eq!(
+            render(DEFAULT, &ended(JobState::OutOfMemory, Reason::OutOfMemory)),
+            "              1234    normal averyver    alice OO       1:05      1 (OutOfMemory)"
+        );
+        assert_eq!(
+            render(DEFAULT, &ended(JobState::NodeFail, Reason::NodeFail)),
+            "              1234    normal averyver    alice NF       1:05      1 box"
+        );
+    }
+
     #[test]
     fn array_tasks_show_array_and_index() {
         let mut t = task(20, 12, 3);
@@ -1502,6 +1559,8 @@ mod tests {
             task(49, 48, 2),
             throttled,
             task(60, 60, 0),
+            ended(JobState::OutOfMemory, Reason::OutOfMemory),
+            ended(JobState::NodeFail, Reason::NodeFail),
         ]
     }
 

@@ -1,9 +1,10 @@
 //! The core slice: submit, queue, run, cancel, time out, restart, over the
 //! Unix socket and TCP, through the real binaries.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use conductor::protocol::{ExitCode, JobState, Reason};
+use conductor::protocol::{ExitCode, JobId, JobState, Reason};
 
 use crate::support::{TestDaemon, alive, free_port, processes_matching, wait_until, write_script};
 
@@ -472,11 +473,10 @@ fn after_a_crash_running_jobs_go_on_and_can_be_cancelled() {
     assert_eq!(d.client().node().expect("node").cpus_free, 2);
 }
 
-#[test]
-fn a_job_whose_supervisor_vanished_ends_as_node_fail() {
-    let mut d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
-    let id = d.submit(&["--wrap", "sleep 300"]);
-    d.wait_for(id, JobState::Running, SHORT);
+/// Crashes the daemon, then kills running job `id` and its supervisor, so
+/// that no supervisor is left to follow and none wrote an outcome; returns
+/// the job's directory, where a supervisor leaves its `outcome.json`.
+fn lose_supervisor(d: &mut TestDaemon, id: JobId) -> PathBuf {
     let started = d.job(id).start_time.expect("started").timestamp_millis();
     let dir = d.state_dir.join(format!("jobs/{id}-{started}"));
     let identity = || -> Option<serde_json::Value> {
@@ -492,13 +492,131 @@ fn a_job_whose_supervisor_vanished_ends_as_node_fail() {
     crate::support::signal(supervisor, "KILL");
     crate::support::signal(job_pid, "KILL");
     wait_until(SHORT, "the supervisor is gone", || !alive(supervisor));
+    dir
+}
+
+#[test]
+fn a_job_whose_supervisor_vanished_ends_as_node_fail() {
+    let mut d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
+    let id = d.submit(&["--wrap", "sleep 300"]);
+    d.wait_for(id, JobState::Running, SHORT);
+    let on_failure = d.submit(&["-d", &format!("afternotok:{id}"), "--wrap", "true"]);
+    let on_success = d.submit(&["-d", &format!("afterok:{id}"), "--wrap", "true"]);
+    lose_supervisor(&mut d, id);
     d.start_again();
     let lost = d.job(id);
     assert_eq!(
         (lost.state, lost.reason),
-        (JobState::Failed, Reason::NodeFail)
+        (JobState::NodeFail, Reason::NodeFail)
     );
+    let node = lost.node.expect("it ran somewhere");
+    // Every binary calls it NODE_FAIL; squeue shows where it ran, not why.
+    let queue = d.run("cqueue", &["-h", "-t", "NF", "-o", "%i|%t|%T|%R|%r"]);
+    assert_eq!(queue.ok(), format!("{id}|NF|NODE_FAIL|{node}|NodeFail\n"));
+    let history = d.run(
+        "cacct",
+        &[
+            "-j",
+            &id.to_string(),
+            "-s",
+            "node_fail",
+            "-P",
+            "-n",
+            "-o",
+            "JobID,State,ExitCode",
+        ],
+    );
+    assert_eq!(
+        history.ok(),
+        format!("{id}|NODE_FAIL|0:0\n{id}.batch|NODE_FAIL|0:0\n")
+    );
+    let show = d.run("ccontrol", &["show", "job", &id.to_string()]);
+    assert!(
+        show.ok()
+            .contains("   JobState=NODE_FAIL Reason=NodeFail Dependency=(null)\n"),
+        "{}",
+        show.stdout
+    );
+    // A lost job failed: what waits for its failure runs, what waits for
+    // its success never will.
+    d.wait_for(on_failure, JobState::Completed, SHORT);
+    wait_until(SHORT, "afterok on a lost job is never satisfied", || {
+        d.job(on_success).reason == Reason::DependencyNeverSatisfied
+    });
+    assert_eq!(d.job(on_success).state, JobState::Pending);
+    d.run("ccancel", &[&on_success.to_string()]).ok();
     assert_eq!(d.client().node().expect("node").cpus_free, 1);
+}
+
+#[test]
+fn an_out_of_memory_outcome_and_its_usage_reach_every_binary() {
+    let mut d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
+    let id = d.submit(&["--wrap", "sleep 300"]);
+    d.wait_for(id, JobState::Running, SHORT);
+    let on_failure = d.submit(&["-d", &format!("afternotok:{id}"), "--wrap", "true"]);
+    let dir = lose_supervisor(&mut d, id);
+    // What a contained job's supervisor leaves when the OOM killer struck;
+    // the daemon finishes the job from it when it starts again.
+    let outcome = r#"{"Ran":{"exit_code":"0:9","ending":"OutOfMemory","usage":{
+        "max_rss_kb":2048,"total_cpu_usec":62500000,
+        "user_cpu_usec":61000000,"system_cpu_usec":1500000}}}"#;
+    std::fs::write(dir.join("outcome.json"), outcome).expect("an outcome");
+    d.start_again();
+    let job = d.job(id);
+    assert_eq!(
+        (job.state, job.reason, job.exit_code),
+        (
+            JobState::OutOfMemory,
+            Reason::OutOfMemory,
+            Some(ExitCode {
+                code: 0,
+                signal: 125
+            })
+        )
+    );
+    assert_eq!(
+        (
+            job.max_rss_kb,
+            job.total_cpu_usec,
+            job.user_cpu_usec,
+            job.system_cpu_usec
+        ),
+        (
+            Some(2048),
+            Some(62_500_000),
+            Some(61_000_000),
+            Some(1_500_000)
+        )
+    );
+    let queue = d.run("cqueue", &["-h", "-t", "oom", "-o", "%i|%t|%T|%R"]);
+    assert_eq!(
+        queue.ok(),
+        format!("{id}|OOM|OUT_OF_MEMORY|(OutOfMemory)\n")
+    );
+    // 61 s of user time exactly: sacct writes 00:01:01, not 01:01.000.
+    let fields = "JobID,State,ExitCode,MaxRSS,TotalCPU,UserCPU,SystemCPU";
+    let history = d.run("cacct", &["-j", &id.to_string(), "-P", "-n", "-o", fields]);
+    assert_eq!(
+        history.ok(),
+        format!(
+            "{id}|OUT_OF_MEMORY|0:125|2M|01:02.500|00:01:01|00:01.500\n\
+             {id}.batch|OUT_OF_MEMORY|0:125|2M|01:02.500|00:01:01|00:01.500\n"
+        )
+    );
+    let selected = d.run("cacct", &["-s", "OOM", "-X", "-P", "-n", "-o", "JobID"]);
+    assert_eq!(selected.ok(), format!("{id}\n"));
+    let json = d.run("cacct", &["-j", &id.to_string(), "--json"]);
+    let value: serde_json::Value = serde_json::from_str(json.ok()).expect("json");
+    assert_eq!(value["jobs"][0]["state"], "OUT_OF_MEMORY");
+    assert_eq!(value["jobs"][0]["total_cpu_usec"], 62_500_000);
+    let show = d.run("ccontrol", &["show", "job", &id.to_string()]);
+    let text = show.ok();
+    assert!(
+        text.contains("   JobState=OUT_OF_MEMORY Reason=OutOfMemory Dependency=(null)\n"),
+        "{text}"
+    );
+    assert!(text.contains(" ExitCode=0:125\n"), "{text}");
+    d.wait_for(on_failure, JobState::Completed, SHORT);
 }
 
 #[test]
