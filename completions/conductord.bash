@@ -23,7 +23,7 @@ _conductord() {
 
     case "${cmd}" in
         conductord)
-            opts="-h -V --socket --listen --state-dir --cpus --mem --gpus --kill-wait --history-days --partition --system --operator --launcher --help --version"
+            opts="-h -V --socket --listen --state-dir --cpus --mem --gpus --kill-wait --history-days --partition --system --operator --containment --cpu-bind --def-mem-per-cpu --launcher --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -66,6 +66,18 @@ _conductord() {
                     return 0
                     ;;
                 --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --containment)
+                    COMPREPLY=($(compgen -W "auto cgroup2 cgroup1 none" -- "${cur}"))
+                    return 0
+                    ;;
+                --cpu-bind)
+                    COMPREPLY=($(compgen -W "cores none" -- "${cur}"))
+                    return 0
+                    ;;
+                --def-mem-per-cpu)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -8,6 +8,13 @@ complete -c conductord -l kill-wait -d 'Seconds between SIGTERM and SIGKILL when
 complete -c conductord -l history-days -d 'Days finished jobs stay in the history (cacct); 0 keeps them forever' -r
 complete -c conductord -l partition -d 'Name of the node\'s one partition' -r
 complete -c conductord -l operator -d 'A user (name or uid) who may act on anyone\'s jobs; repeatable' -r
+complete -c conductord -l containment -d 'How jobs are held to their CPUs, memory and processes: cgroup v2, cgroup v1, or none (a subreaper supervisor, affinity and a sampled memory limit)' -r -f -a "auto\t'The best this machine offers: cgroup v2, else v1, else none'
+cgroup2\t'cgroup v2 (a delegated subtree)'
+cgroup1\t'cgroup v1 controllers (with the unified mount for tracking, if any)'
+none\t'No cgroups: a subreaper supervisor, affinity and a memory sampler'"
+complete -c conductord -l cpu-bind -d 'Whether jobs are pinned to their booked CPUs (cpuset and affinity): cores or none' -r -f -a "cores\t''
+none\t''"
+complete -c conductord -l def-mem-per-cpu -d 'Memory booked (and the limit) per CPU for jobs that ask for none, e.g. 2G (DefMemPerCPU)' -r
 complete -c conductord -l launcher -d 'Run as the daemon\'s launcher of the supervisors of the jobs in DIR (internal)' -r -F
 complete -c conductord -l system -d 'A system daemon, as root for every user: socket /run/conductor/conductord.sock (mode 0666), state in /var/lib/conductor, jobs run as their submitters'
 complete -c conductord -s h -l help -d 'Print help (see more with \'--help\')'
