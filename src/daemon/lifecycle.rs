@@ -668,6 +668,7 @@ impl Daemon {
                             id,
                             &allocation.cpu_ids,
                             allocation.memory_mb,
+                            &allocation.gpu_ids,
                         ),
                     },
                     self.config.kill_wait.as_secs(),

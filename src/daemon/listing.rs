@@ -73,6 +73,21 @@ pub(super) fn body(
     finished: Option<&FinishedFilter>,
 ) -> Result<Vec<u8>> {
     let node = daemon.node();
+    // A running job's usage is read from its cgroup, only when asked for.
+    let usage_fields = [
+        JobField::MaxRssKb,
+        JobField::TotalCpuUsec,
+        JobField::UserCpuUsec,
+        JobField::SystemCpuUsec,
+    ];
+    let wants_usage = match shape {
+        Shape::Full => true,
+        Shape::Fields(fields) | Shape::Rows(fields) => {
+            usage_fields.iter().any(|f| fields.contains(*f))
+        }
+    };
+    let read_usage = |id: JobId| daemon.containment.usage_so_far(id);
+    let live: LiveUsage<'_> = wants_usage.then_some(&read_usage as &dyn Fn(JobId) -> Option<Usage>);
     // Generous: pages reserved and never written cost nothing, a move of
     // the jobs written so far costs a copy of them.
     let per_job = match shape {
@@ -102,7 +117,7 @@ pub(super) fn body(
         for job in candidates.filter(|job| matches(job)) {
             if written.len() < CHUNK {
                 let start = jobs.len();
-                write_job(&mut jobs, job, node, shape)?;
+                write_job(&mut jobs, job, node, shape, live)?;
                 written.push((job.id, start..jobs.len()));
             } else {
                 rest.push(job.id);
@@ -118,7 +133,7 @@ pub(super) fn body(
                 continue;
             }
             let start = jobs.len();
-            write_job(&mut jobs, job, node, shape)?;
+            write_job(&mut jobs, job, node, shape, live)?;
             written.push((job.id, start..jobs.len()));
         }
     }
@@ -166,7 +181,7 @@ pub(super) fn body(
                 merged.extend_from_slice(&jobs[range.clone()]);
             }
         } else if let Some(job) = stored.next() {
-            write_job(&mut merged, job, node, shape)?;
+            write_job(&mut merged, job, node, shape, live)?;
         }
     }
     merged.extend_from_slice(b"]}");
@@ -194,11 +209,20 @@ fn named_ids(jobs: &HashMap<JobId, Job>, ids: &[JobId]) -> Option<Vec<JobId>> {
     Some(named)
 }
 
-fn write_job(out: &mut Vec<u8>, job: &Job, node: &str, shape: Shape) -> Result<()> {
+/// What a running job has used so far, for listings that ask for usage.
+type LiveUsage<'a> = Option<&'a dyn Fn(JobId) -> Option<Usage>>;
+
+fn write_job(
+    out: &mut Vec<u8>,
+    job: &Job,
+    node: &str,
+    shape: Shape,
+    live: LiveUsage<'_>,
+) -> Result<()> {
     let written = match shape {
-        Shape::Full => write_whole(out, job, node),
-        Shape::Fields(fields) => write_object(out, job, node, fields),
-        Shape::Rows(fields) => write_row(out, job, node, fields),
+        Shape::Full => write_whole(out, job, node, live),
+        Shape::Fields(fields) => write_object(out, job, node, fields, live),
+        Shape::Rows(fields) => write_row(out, job, node, fields, live),
     };
     written.map_err(|e| crate::error::Error::Other(format!("cannot encode a job: {e}")))
 }
@@ -262,10 +286,15 @@ impl<'a> PhaseFacts<'a> {
 
 /// One job's whole object, byte for byte as `JobInfo` serializes
 /// `job.info(node)` (a test holds the two together), without building it.
-fn write_whole(out: &mut Vec<u8>, job: &Job, node: &str) -> serde_json::Result<()> {
+fn write_whole(
+    out: &mut Vec<u8>,
+    job: &Job,
+    node: &str,
+    live: LiveUsage<'_>,
+) -> serde_json::Result<()> {
     let mut serializer = serde_json::Serializer::new(out);
     let mut map = Whole(serializer.serialize_map(None)?);
-    write_values(&mut map, job, node, FieldSet::all())?;
+    write_values(&mut map, job, node, FieldSet::all(), live)?;
     SerializeMap::end(map.0)
 }
 
@@ -275,18 +304,25 @@ fn write_object(
     job: &Job,
     node: &str,
     fields: FieldSet,
+    live: LiveUsage<'_>,
 ) -> serde_json::Result<()> {
     let mut serializer = serde_json::Serializer::new(out);
     let mut map = Keyed(serializer.serialize_map(None)?);
-    write_values(&mut map, job, node, fields)?;
+    write_values(&mut map, job, node, fields, live)?;
     SerializeMap::end(map.0)
 }
 
 /// One job's array of `fields`, null for none.
-fn write_row(out: &mut Vec<u8>, job: &Job, node: &str, fields: FieldSet) -> serde_json::Result<()> {
+fn write_row(
+    out: &mut Vec<u8>,
+    job: &Job,
+    node: &str,
+    fields: FieldSet,
+    live: LiveUsage<'_>,
+) -> serde_json::Result<()> {
     let mut serializer = serde_json::Serializer::new(out);
     let mut seq = Positional(serializer.serialize_seq(None)?);
-    write_values(&mut seq, job, node, fields)?;
+    write_values(&mut seq, job, node, fields, live)?;
     SerializeSeq::end(seq.0)
 }
 
@@ -371,10 +407,14 @@ fn write_values<S: Sink>(
     job: &Job,
     node: &str,
     fields: FieldSet,
+    live: LiveUsage<'_>,
 ) -> Result<(), S::Error> {
     let spec = &job.spec;
     let options = &spec.options;
-    let facts = PhaseFacts::of(&job.phase);
+    let mut facts = PhaseFacts::of(&job.phase);
+    if let (Phase::Running { .. }, Some(live)) = (&job.phase, live) {
+        facts.usage = live(job.id).unwrap_or_default();
+    }
     for field in fields.iter() {
         let m = &mut *sink;
         match field {

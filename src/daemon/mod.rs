@@ -147,8 +147,13 @@ async fn serve(config: Config) -> Result<()> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::Other(format!("cannot find the conductord executable: {e}")))?;
     let store = JobStore::open(&config.state_dir)?;
-    let containment = containment::resolve(config.containment, &config.state_dir, config.cpu_bind)
-        .map_err(Error::Other)?;
+    let containment = containment::resolve(
+        config.containment,
+        &config.state_dir,
+        config.cpu_bind,
+        &config.gpus,
+    )
+    .map_err(Error::Other)?;
 
     let daemon = Arc::new(Daemon {
         state: Mutex::new(State::new(ResourceTracker::new(config.capacity))),

@@ -302,6 +302,17 @@ fn usage_is_measured(backend: &[&str]) {
     let seconds = parse_cpu_seconds(&cpu).unwrap_or_else(|| panic!("TotalCPU {cpu:?}"));
     assert!(seconds >= 0.8, "TotalCPU {cpu} for a 1-second busy loop");
     assert_no_job_cgroups(&d);
+
+    // With a cgroup, a running job shows its usage so far.
+    if backend.contains(&"auto") {
+        let running = d.submit(&["--wrap", "(ulimit -t 1; while :; do :; done); sleep 30"]);
+        d.wait_for(running, JobState::Running, SHORT);
+        wait_until(SHORT, "cacct shows the running job's CPU time", || {
+            parse_cpu_seconds(&field(running, "TotalCPU")).is_some_and(|s| s >= 0.8)
+        });
+        assert_eq!(d.job(running).state, JobState::Running);
+        d.run("ccancel", &[&running.to_string()]).ok();
+    }
 }
 
 /// sacct's sizes: `123K`, `1.50M`, `2G`.

@@ -91,7 +91,12 @@ impl JobCgroup {
     /// Makes the cgroup with the job's CPUs and memory limit and opens what
     /// the job's first process needs to move in. A cgroup left by an earlier
     /// start of the same job is emptied and used again.
-    pub fn create(&self, cpus: Option<&[u32]>, memory_limit: Option<u64>) -> io::Result<Attached> {
+    pub fn create(
+        &self,
+        cpus: Option<&[u32]>,
+        memory_limit: Option<u64>,
+        deny_devices: &[String],
+    ) -> io::Result<Attached> {
         let cpu_list = cpus.map(cpu_list);
         let mut procs = Vec::with_capacity(self.parts.len());
         for part in &self.parts {
@@ -138,6 +143,11 @@ impl JobCgroup {
                             .to_string(),
                     };
                     write(&part.dir, "cpuset.cpus", &cpus)?;
+                }
+                TreeKind::V1Devices => {
+                    for rule in deny_devices {
+                        write(&part.dir, "devices.deny", rule)?;
+                    }
                 }
                 TreeKind::V1Cpuacct => {}
             }
@@ -223,7 +233,7 @@ impl JobCgroup {
                     usage.user_cpu_usec = keyed(&stat, "user").map(|t| t * tick_usec);
                     usage.system_cpu_usec = keyed(&stat, "system").map(|t| t * tick_usec);
                 }
-                TreeKind::V1Cpuset | TreeKind::V1Cpuacct => {}
+                TreeKind::V1Cpuset | TreeKind::V1Cpuacct | TreeKind::V1Devices => {}
             }
         }
         found.then_some(usage)

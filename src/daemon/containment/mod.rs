@@ -35,7 +35,7 @@ pub use cgroup::{Attached, JobCgroup};
 pub use processes::{TreeSampler, kill_descendants, kill_group_verified};
 pub use setup::{Mode, resolve};
 
-use crate::protocol::JobId;
+use crate::protocol::{JobId, Usage};
 
 /// The backend the daemon resolved at start-up, with what it needs to make
 /// each job's cgroup.
@@ -48,6 +48,9 @@ pub struct Containment {
     /// Whether a job's booked CPUs become its cpuset and affinity
     /// (`--cpu-bind none` turns it off).
     pub pin: bool,
+    /// For each of the node's GPUs (by tracker id), the v1 devices rule
+    /// naming its device node (`c 195:0 rwm`), where it has one.
+    pub gpu_devices: Vec<Option<String>>,
 }
 
 /// Which way jobs are contained.
@@ -94,6 +97,8 @@ pub enum TreeKind {
     V1Cpuset,
     /// The v1 cpuacct controller: CPU time where no unified tree counts it.
     V1Cpuacct,
+    /// The v1 devices controller: a job may open only its own GPUs.
+    V1Devices,
 }
 
 impl Containment {
@@ -131,11 +136,30 @@ impl Containment {
                 } else {
                     "memory sampled"
                 };
-                format!("{} ({pinning}, {memory}; {})", self.name(), dirs.join(", "))
+                let gpus = match (self.gpu_devices.is_empty(), self.isolates_devices()) {
+                    (true, _) => "",
+                    (false, true) => ", GPU devices isolated",
+                    (false, false) => ", GPUs by environment only",
+                };
+                format!(
+                    "{} ({pinning}, {memory}{gpus}; {})",
+                    self.name(),
+                    dirs.join(", ")
+                )
             }
             Backend::None => {
                 format!("none ({pinning}, memory sampled, processes followed as a subreaper)")
             }
+        }
+    }
+
+    /// True when jobs may open only their own GPUs' device nodes (the v1
+    /// devices controller; cgroup v2 would need a BPF program, so there
+    /// GPUs are assigned through the environment only).
+    pub fn isolates_devices(&self) -> bool {
+        match &self.backend {
+            Backend::Cgroup { trees, .. } => trees.iter().any(|t| t.kind == TreeKind::V1Devices),
+            Backend::None => false,
         }
     }
 
@@ -154,7 +178,13 @@ impl Containment {
 
     /// What the job `id`, holding `cpu_ids` and `memory_mb` (0: no limit),
     /// gets; resolved by the daemon, carried out by its supervisor.
-    pub fn for_job(&self, id: JobId, cpu_ids: &[u32], memory_mb: u64) -> JobContainment {
+    pub fn for_job(
+        &self,
+        id: JobId,
+        cpu_ids: &[u32],
+        memory_mb: u64,
+        gpu_ids: &[u32],
+    ) -> JobContainment {
         let cpus = (self.pin && !self.host_cpus.is_empty()).then(|| {
             let mut cpus: Vec<u32> = cpu_ids
                 .iter()
@@ -167,9 +197,20 @@ impl Containment {
         let memory_limit_bytes = (memory_mb > 0).then(|| memory_mb.saturating_mul(1 << 20));
         let cgroup = self.cgroup_of(id);
         let sample_memory = memory_limit_bytes.is_some() && !self.limits_memory();
+        let deny_devices = if self.isolates_devices() {
+            self.gpu_devices
+                .iter()
+                .enumerate()
+                .filter(|(index, _)| !gpu_ids.contains(&(*index as u32)))
+                .filter_map(|(_, rule)| rule.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
         JobContainment {
             subreaper: cgroup.is_none(),
             cgroup,
+            deny_devices,
             cpus,
             memory_limit_bytes,
             sample_memory,
@@ -220,6 +261,12 @@ impl Containment {
         ids
     }
 
+    /// What job `id` has used so far, from its cgroup (`None` without one,
+    /// or when it has none now).
+    pub fn usage_so_far(&self, id: JobId) -> Option<Usage> {
+        self.cgroup_of(id).and_then(|cgroup| cgroup.usage())
+    }
+
     /// The daemon's own directories in the trees it uses.
     pub fn dirs(&self) -> Vec<PathBuf> {
         match &self.backend {
@@ -254,6 +301,9 @@ pub struct JobContainment {
     /// The supervisor enforces the memory limit by sampling (no memory
     /// controller to do it).
     pub sample_memory: bool,
+    /// v1 devices rules for the node's other GPUs, denied to this job.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deny_devices: Vec<String>,
 }
 
 #[cfg(test)]
@@ -265,30 +315,33 @@ mod tests {
             backend,
             host_cpus: vec![4, 5, 6],
             pin,
+            gpu_devices: vec![Some("c 195:0 rwm".into()), None, Some("c 195:2 rwm".into())],
         }
     }
 
     #[test]
     fn booked_cpus_map_onto_the_machines_cpus() {
         let c = with(Backend::None, true);
-        let job = c.for_job(JobId(1), &[0, 2], 0);
+        let job = c.for_job(JobId(1), &[0, 2], 0, &[]);
         assert_eq!(job.cpus, Some(vec![4, 6]));
         // More booked CPUs than the machine has wrap around.
-        assert_eq!(c.for_job(JobId(1), &[3], 0).cpus, Some(vec![4]));
+        assert_eq!(c.for_job(JobId(1), &[3], 0, &[]).cpus, Some(vec![4]));
         assert_eq!(
-            with(Backend::None, false).for_job(JobId(1), &[0], 0).cpus,
+            with(Backend::None, false)
+                .for_job(JobId(1), &[0], 0, &[])
+                .cpus,
             None
         );
     }
 
     #[test]
     fn without_cgroups_the_supervisor_reaps_and_samples() {
-        let job = with(Backend::None, true).for_job(JobId(3), &[0], 100);
+        let job = with(Backend::None, true).for_job(JobId(3), &[0], 100, &[]);
         assert!(job.subreaper);
         assert!(job.sample_memory);
         assert_eq!(job.memory_limit_bytes, Some(100 << 20));
         assert!(job.cgroup.is_none());
-        let unlimited = with(Backend::None, true).for_job(JobId(3), &[0], 0);
+        let unlimited = with(Backend::None, true).for_job(JobId(3), &[0], 0, &[]);
         assert!(!unlimited.sample_memory);
         assert_eq!(unlimited.memory_limit_bytes, None);
     }
@@ -316,8 +369,10 @@ mod tests {
             },
             true,
         );
-        let job = c.for_job(JobId(7), &[1], 64);
+        let job = c.for_job(JobId(7), &[1], 64, &[0]);
         assert!(!job.sample_memory && !job.subreaper);
+        // No devices tree: GPUs are the environment's only.
+        assert!(job.deny_devices.is_empty());
         assert!(
             c.describe()
                 .starts_with("cgroup1 (CPUs pinned, memory limited")
@@ -327,5 +382,27 @@ mod tests {
             cgroup.dirs(),
             vec![PathBuf::from("/u/c/job_7"), "/m/c/job_7".into()]
         );
+    }
+
+    #[test]
+    fn a_devices_tree_denies_the_other_gpus() {
+        let trees = vec![Tree {
+            kind: TreeKind::V1Devices,
+            dir: "/d/c".into(),
+        }];
+        let c = with(
+            Backend::Cgroup {
+                version: CgroupVersion::V1,
+                trees,
+                mems: String::new(),
+            },
+            false,
+        );
+        assert!(c.isolates_devices());
+        let job = c.for_job(JobId(8), &[0], 0, &[0]);
+        assert_eq!(job.deny_devices, vec!["c 195:2 rwm".to_string()]);
+        let none = c.for_job(JobId(9), &[0], 0, &[]);
+        assert_eq!(none.deny_devices.len(), 2);
+        assert!(c.describe().contains("GPU devices isolated"));
     }
 }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::cgroup::{read, write};
 use super::{Backend, CgroupVersion, Containment, Tree, TreeKind};
+use crate::protocol::Gpu;
 
 /// The backend asked for with `--containment`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -92,32 +93,47 @@ fn unescape(text: &str) -> String {
     out
 }
 
-/// The daemon's path in each hierarchy: (controllers, path); v2 is the
-/// line with an empty controller list.
-fn parse_own_cgroups(text: &str) -> Vec<(Vec<String>, String)> {
+/// The daemon's path in one hierarchy: its v1 controllers (`None` for the
+/// v2 hierarchy) and the path.
+type OwnCgroup = (Option<Vec<String>>, String);
+
+/// The daemon's path in each hierarchy, from `/proc/self/cgroup`.
+fn parse_own_cgroups(text: &str) -> Vec<OwnCgroup> {
     text.lines()
         .filter_map(|line| {
             let mut parts = line.splitn(3, ':');
             let _id = parts.next()?;
             let controllers = parts.next()?;
             let path = parts.next()?;
-            let controllers = controllers
-                .split(',')
-                .filter(|c| !c.is_empty() && !c.starts_with("name="))
-                .map(str::to_string)
-                .collect();
+            // The v2 line is the one with no controller field at all
+            // (`0::/path`); a named v1 hierarchy (`name=systemd`) has one
+            // but no controllers, and is neither.
+            let controllers = if controllers.is_empty() {
+                None
+            } else {
+                Some(
+                    controllers
+                        .split(',')
+                        .filter(|c| !c.starts_with("name="))
+                        .map(str::to_string)
+                        .collect(),
+                )
+            };
             Some((controllers, path.to_string()))
         })
         .collect()
 }
 
 /// Where the daemon's own cgroup is in a mounted hierarchy.
-fn own_dir(mount: &Mount, own: &[(Vec<String>, String)]) -> Option<PathBuf> {
+fn own_dir(mount: &Mount, own: &[OwnCgroup]) -> Option<PathBuf> {
     let path = own.iter().find_map(|(controllers, path)| {
-        let same = if mount.v2 {
-            controllers.is_empty() && !path.is_empty()
-        } else {
-            !controllers.is_empty() && mount.controllers.iter().all(|c| controllers.contains(c))
+        let same = match controllers {
+            None => mount.v2,
+            Some(controllers) => {
+                !mount.v2
+                    && !controllers.is_empty()
+                    && mount.controllers.iter().all(|c| controllers.contains(c))
+            }
         };
         same.then_some(path)
     })?;
@@ -129,28 +145,39 @@ fn own_dir(mount: &Mount, own: &[(Vec<String>, String)]) -> Option<PathBuf> {
 
 /// Resolves `mode` into the backend the daemon uses; a forced backend that
 /// is not available is an error naming why. `pin` is `--cpu-bind`.
-pub fn resolve(mode: Mode, state_dir: &Path, pin: bool) -> Result<Containment, String> {
+pub fn resolve(
+    mode: Mode,
+    state_dir: &Path,
+    pin: bool,
+    gpus: &[Gpu],
+) -> Result<Containment, String> {
     let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let own = fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
     let mounts = parse_mounts(&mountinfo);
     let own = parse_own_cgroups(&own);
     let tag = tag_of(state_dir);
     let host_cpus = host_cpus();
+    let gpu_devices: Vec<Option<String>> = gpus
+        .iter()
+        .map(|gpu| gpu.device.as_deref().and_then(device_rule))
+        .collect();
+    let isolate = gpu_devices.iter().any(Option::is_some);
     let contained = |backend| Containment {
         backend,
         host_cpus: host_cpus.clone(),
         pin,
+        gpu_devices: gpu_devices.clone(),
     };
     let pure_v2 = mounts.iter().all(|m| m.v2) && mounts.iter().any(|m| m.v2);
     match mode {
         Mode::None => Ok(contained(Backend::None)),
         Mode::Cgroup2 => v2(&mounts, &own, &tag).map(contained),
-        Mode::Cgroup1 => v1(&mounts, &own, &tag).map(contained),
+        Mode::Cgroup1 => v1(&mounts, &own, &tag, isolate).map(contained),
         Mode::Auto => {
             let tried = if pure_v2 {
                 v2(&mounts, &own, &tag)
             } else {
-                v1(&mounts, &own, &tag).or_else(|_| v2(&mounts, &own, &tag))
+                v1(&mounts, &own, &tag, isolate).or_else(|_| v2(&mounts, &own, &tag))
             };
             Ok(contained(tried.unwrap_or(Backend::None)))
         }
@@ -180,7 +207,7 @@ fn host_cpus() -> Vec<u32> {
 /// its jobs. Where controllers are offered but not enabled for children,
 /// the daemon moves itself into a leaf of its own first (a cgroup with
 /// processes may not pass controllers on).
-fn v2(mounts: &[Mount], own: &[(Vec<String>, String)], tag: &str) -> Result<Backend, String> {
+fn v2(mounts: &[Mount], own: &[OwnCgroup], tag: &str) -> Result<Backend, String> {
     let mount = mounts
         .iter()
         .find(|m| m.v2)
@@ -234,7 +261,12 @@ fn v2(mounts: &[Mount], own: &[(Vec<String>, String)], tag: &str) -> Result<Back
 /// cgroup v1: the memory and cpuset controllers (at least one), cpuacct
 /// for CPU time, and the unified mount, where there is one, to track and
 /// kill (it counts CPU time too).
-fn v1(mounts: &[Mount], own: &[(Vec<String>, String)], tag: &str) -> Result<Backend, String> {
+fn v1(
+    mounts: &[Mount],
+    own: &[OwnCgroup],
+    tag: &str,
+    isolate_devices: bool,
+) -> Result<Backend, String> {
     let mut trees = Vec::new();
     let mut why = Vec::new();
     let unified = mounts.iter().find(|m| m.v2).and_then(|m| own_dir(m, own));
@@ -256,6 +288,9 @@ fn v1(mounts: &[Mount], own: &[(Vec<String>, String)], tag: &str) -> Result<Back
     ];
     if trees.is_empty() {
         controllers.push(("cpuacct", TreeKind::V1Cpuacct));
+    }
+    if isolate_devices {
+        controllers.push(("devices", TreeKind::V1Devices));
     }
     for (name, kind) in controllers {
         let Some(mount) = mounts
@@ -306,6 +341,25 @@ fn v1(mounts: &[Mount], own: &[(Vec<String>, String)], tag: &str) -> Result<Back
         trees,
         mems,
     })
+}
+
+/// The v1 devices rule for a device node: `c MAJOR:MINOR rwm`.
+fn device_rule(path: &Path) -> Option<String> {
+    use std::os::unix::fs::FileTypeExt;
+    let meta = fs::metadata(path).ok()?;
+    let kind = if meta.file_type().is_char_device() {
+        'c'
+    } else if meta.file_type().is_block_device() {
+        'b'
+    } else {
+        return None;
+    };
+    let rdev = meta.rdev();
+    Some(format!(
+        "{kind} {}:{} rwm",
+        rustix::fs::major(rdev),
+        rustix::fs::minor(rdev)
+    ))
 }
 
 fn make_dir(dir: &Path) -> std::io::Result<PathBuf> {
@@ -369,9 +423,19 @@ mod tests {
     }
 
     #[test]
+    fn a_device_node_gives_its_rule() {
+        assert_eq!(
+            device_rule(Path::new("/dev/null")).as_deref(),
+            Some("c 1:3 rwm")
+        );
+        assert_eq!(device_rule(Path::new("/")), None);
+        assert_eq!(device_rule(Path::new("/no/such/device")), None);
+    }
+
+    #[test]
     fn no_cgroups_asked_for_is_always_available() {
         let dir = tempfile::tempdir().expect("dir");
-        let containment = resolve(Mode::None, dir.path(), true).expect("none");
+        let containment = resolve(Mode::None, dir.path(), true, &[]).expect("none");
         assert_eq!(containment.name(), "none");
         assert!(!containment.host_cpus.is_empty());
     }

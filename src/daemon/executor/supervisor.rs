@@ -286,7 +286,11 @@ async fn supervise_job(dir: &Path, plan: LaunchPlan) -> i32 {
     }
     let attached = match &contained.cgroup {
         Some(cgroup) => {
-            match cgroup.create(contained.cpus.as_deref(), contained.memory_limit_bytes) {
+            match cgroup.create(
+                contained.cpus.as_deref(),
+                contained.memory_limit_bytes,
+                &contained.deny_devices,
+            ) {
                 Ok(attached) => Some(attached),
                 Err(e) => {
                     cgroup.remove();
