@@ -16,14 +16,19 @@ export RESULTS_DIR=${RESULTS_DIR:-$REPO/bench/results}
 source "$ANCHORS/bench_lib.sh"
 A_NAME=${A_NAME:-conductor}
 
-(cd "$REPO" && cargo build --release --locked --quiet) || { echo "cargo build --release failed" >&2; exit 1; }
-B=$REPO/target/release
+# CONDUCTOR_BIN: binaries to measure instead of this tree's release build (e.g. an older commit's,
+# for a before/after); CONDUCTOR_DAEMON_ARGS: extra conductord arguments (e.g. --containment none).
+if [[ -z ${CONDUCTOR_BIN:-} ]]; then
+  (cd "$REPO" && cargo build --release --locked --quiet) || { echo "cargo build --release failed" >&2; exit 1; }
+fi
+B=${CONDUCTOR_BIN:-$REPO/target/release}
 CBATCH=$B/cbatch; CQUEUE=$B/cqueue; CCANCEL=$B/ccancel
 ME=$(id -un)
 
 # --- private daemon
 CD_DIR=$(mktemp -d /tmp/conductor-bench.XXXXXX)
-"$B/conductord" --cpus "${CPUS:-2}" --socket "$CD_DIR/sock" --state-dir "$CD_DIR/state" 2>"$CD_DIR/conductord.log" &
+# shellcheck disable=SC2086 # the extra arguments are words
+"$B/conductord" --cpus "${CPUS:-2}" --socket "$CD_DIR/sock" --state-dir "$CD_DIR/state" ${CONDUCTOR_DAEMON_ARGS:-} 2>"$CD_DIR/conductord.log" &
 CD_PID=$!
 export CONDUCTOR_SERVER=unix:$CD_DIR/sock CONDUCTOR_NO_AUTOSTART=1
 stop_daemon() {

@@ -119,9 +119,84 @@ fn section(render: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> std::io:
 fn extra_sections(name: &str, after_help: Option<&str>) -> Roff {
     let mut roff = Roff::new();
     formats(&mut roff, name, after_help);
+    if name == "conductord" {
+        containment(&mut roff);
+    }
+    job_states(&mut roff, name);
     environment(&mut roff, name);
     exit_status(&mut roff, name);
     roff
+}
+
+/// conductord's CONTAINMENT section: the backends and what a job gets.
+fn containment(roff: &mut Roff) {
+    roff.control("SH", ["CONTAINMENT"]);
+    paragraph(
+        roff,
+        "Every job is held to what it was booked: its CPUs become its cpuset and the \
+         affinity of its first process, its memory a hard limit (a process the OOM killer \
+         kills inside it ends the job OUT_OF_MEMORY), and every process it started is \
+         killed when it ends. The backend is chosen at start (--containment), and named \
+         in the start-up log and in ccontrol show config.",
+    );
+    entry(
+        roff,
+        "cgroup2",
+        "A cgroup job_ID per job under the daemon's own cgroup, which must be delegated \
+         (systemd: Delegate=yes, or systemd-run --user --scope -p Delegate=yes \
+         conductord). GPUs are assigned through the environment only.",
+    );
+    entry(
+        roff,
+        "cgroup1",
+        "A directory job_ID per job in the v1 memory, cpuset and (with GPUs) devices \
+         hierarchies, and in the unified cgroup2 mount where there is one, to track \
+         and kill. A job may open only its own GPUs' device nodes.",
+    );
+    entry(
+        roff,
+        "none",
+        "No cgroups: the supervisor is a child subreaper and kills every descendant \
+         when the job ends, CPUs are pinned by affinity, and memory is sampled once a \
+         second (best effort).",
+    );
+    entry(
+        roff,
+        "auto",
+        "cgroup2 on a pure cgroup v2 machine, else cgroup1, else none.",
+    );
+}
+
+/// JOB STATES for the binaries that show them.
+fn job_states(roff: &mut Roff, name: &str) {
+    if !matches!(name, "cqueue" | "cacct" | "ccontrol" | "conductord") {
+        return;
+    }
+    roff.control("SH", ["JOB STATES"]);
+    let states = [
+        ("PENDING (PD)", "Waiting to start; the reason says why."),
+        ("RUNNING (R)", "Started and not ended yet."),
+        ("COMPLETED (CD)", "The script exited 0."),
+        (
+            "FAILED (F)",
+            "A non-zero exit or a signal, or the job could not start.",
+        ),
+        ("CANCELLED (CA)", "Ended by ccancel (or before it started)."),
+        ("TIMEOUT (TO)", "Ended at its time limit."),
+        (
+            "OUT_OF_MEMORY (OOM)",
+            "A process of the job was killed by the OOM killer inside its memory limit; \
+             exit code 0:125.",
+        ),
+        (
+            "NODE_FAIL (NF)",
+            "The job's supervisor was lost; its processes were killed before its \
+             resources were given to another job.",
+        ),
+    ];
+    for (state, meaning) in states {
+        entry(roff, state, meaning);
+    }
 }
 
 /// A `.TP` entry: the term in bold, then its description.

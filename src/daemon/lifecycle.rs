@@ -898,7 +898,8 @@ impl Daemon {
     /// again; a job that was running keeps its resources and is followed
     /// again through its supervisor, or finished from the outcome the
     /// supervisor left; only a job whose supervisor vanished without a word
-    /// ends FAILED with reason NodeFail.
+    /// ends NODE_FAIL, once what is left of it has been killed. Cgroups of
+    /// jobs that no longer run are emptied and removed before any job starts.
     pub(super) async fn recover(self: &Arc<Self>) -> Result<()> {
         let jobs = self.store.load_active()?;
         let (mut pending, mut followed, mut ended, mut lost) = (0, Vec::new(), Vec::new(), 0);
