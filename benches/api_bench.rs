@@ -1,7 +1,8 @@
 //! Conductor's API and floor benchmark (the metrics the shared CLI harness lacks).
 //!
 //! Run: `cargo build --release && cargo bench --bench api_bench`
-//! (binaries are taken from `target/release`, or `$CONDUCTOR_BIN_DIR`).
+//! (binaries are taken from `target/release`, or `$CONDUCTOR_BIN_DIR`; `$CONDUCTOR_DAEMON_ARGS`
+//! adds daemon arguments, e.g. `--containment none`).
 //!
 //! Each group starts its own private `conductord --cpus 2` on a fresh temporary
 //! socket and state directory and stops it afterwards:
@@ -99,6 +100,12 @@ impl Daemon {
             .arg("--state-dir")
             .arg(dir.join("state"))
             .args(extra)
+            // e.g. `--containment none`, to measure what containment costs.
+            .args(
+                std::env::var("CONDUCTOR_DAEMON_ARGS")
+                    .unwrap_or_default()
+                    .split_whitespace(),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

@@ -46,9 +46,47 @@ fn all_processes() -> Vec<Stat> {
         .collect()
 }
 
-/// The pids of every descendant of `root`, found by parent links.
+/// The pids of every descendant of `root`, found through each process's
+/// `/proc/PID/task/*/children` (cheap: only the job's processes are read),
+/// else by parent links over every process.
 pub fn descendants_of(root: i32) -> Vec<i32> {
-    descendants_in(&all_processes(), root)
+    let mut found = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        let Some(children) = children_of(parent) else {
+            return descendants_in(&all_processes(), root);
+        };
+        for child in children {
+            if child != root && !found.contains(&child) {
+                found.push(child);
+                frontier.push(child);
+            }
+        }
+    }
+    found
+}
+
+/// The children of `pid`, from the kernel's per-thread lists (orphans a
+/// subreaper adopts may hang under any of its threads); `None` where the
+/// kernel has no such lists. A process that is gone has none.
+fn children_of(pid: i32) -> Option<Vec<i32>> {
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Some(Vec::new());
+    };
+    let mut children = Vec::new();
+    for task in tasks.flatten() {
+        match fs::read_to_string(task.path().join("children")) {
+            Ok(text) => children.extend(
+                text.split_whitespace()
+                    .filter_map(|p| p.parse::<i32>().ok()),
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && task.path().exists() => {
+                return None;
+            }
+            Err(_) => {}
+        }
+    }
+    Some(children)
 }
 
 fn descendants_in(processes: &[Stat], root: i32) -> Vec<i32> {
@@ -140,10 +178,9 @@ pub fn kill_group_verified(
 /// The descendants of `root` with their start times, for a supervisor to
 /// record what a daemon must kill should the supervisor be lost.
 pub fn descendants_with_start(root: i32) -> Vec<(i32, u64)> {
-    let all = all_processes();
-    let pids = descendants_in(&all, root);
-    all.iter()
-        .filter(|p| pids.contains(&p.pid))
+    descendants_of(root)
+        .into_iter()
+        .filter_map(stat_of)
         .map(|p| (p.pid, p.start_ticks))
         .collect()
 }
@@ -216,6 +253,29 @@ mod tests {
         found.sort_unstable();
         assert_eq!(found, vec![11, 12, 14]);
         assert!(descendants_in(&tree, 14).is_empty());
+    }
+
+    #[test]
+    fn children_lists_find_a_childs_descendants() {
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 30 & wait"])
+            .spawn()
+            .expect("sh");
+        let (me, sh) = (std::process::id() as i32, child.id() as i32);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while descendants_of(sh).is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let below = descendants_of(sh);
+        assert_eq!(below.len(), 1, "the sleep: {below:?}");
+        let found = descendants_of(me);
+        assert!(
+            found.contains(&sh) && found.contains(&below[0]),
+            "{found:?}"
+        );
+        assert_eq!(below, descendants_in(&all_processes(), sh));
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     #[test]

@@ -200,8 +200,14 @@ pub fn spawn(plan: &LaunchPlan, attached: Option<Attached>) -> Result<Child, Str
     // Before the privilege drop: moving into the cgroup takes root's rights
     // where the supervisor has them.
     let affinity = plan.containment.cpus.as_deref().map(cpu_set);
-    if attached.is_some() || affinity.is_some() {
-        contain(command.as_std_mut(), attached, affinity);
+    match (attached, affinity) {
+        (None, None) => {}
+        // Without a cgroup to enter, the supervisor's own thread takes the
+        // job's CPUs and the child inherits them: no `pre_exec`, so the
+        // cheaper posix_spawn still starts it.
+        (None, Some(set)) => rustix::thread::sched_setaffinity(None, &set)
+            .map_err(|e| format!("cannot pin the job to its CPUs: {e}"))?,
+        (attached, affinity) => contain(command.as_std_mut(), attached, affinity),
     }
     if let Some(run_as) = &plan.run_as {
         drop_privileges(command.as_std_mut(), run_as);

@@ -110,7 +110,8 @@ pub async fn supervise(
     let mut ending = Ending::Exited;
     let mut stopping = Stopping::No;
     let mut sampler = TreeSampler::default();
-    let mut samples = tokio::time::interval(SAMPLE_EVERY);
+    // The first look comes a second in: a short job is never looked at.
+    let mut samples = tokio::time::interval_at(started + SAMPLE_EVERY, SAMPLE_EVERY);
     samples.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let status = loop {
         let kill_at = match stopping {
