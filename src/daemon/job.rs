@@ -224,6 +224,11 @@ pub enum Phase {
     Running {
         allocation: Allocation,
         start_time: DateTime<Utc>,
+        /// The machine's boot id when the job started: a daemon that finds
+        /// the job running after a reboot knows it may have run, and never
+        /// starts it again as though it had not.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        boot_id: Option<String>,
     },
     Finished {
         state: FinalState,
@@ -321,6 +326,7 @@ impl Job {
             Phase::Running {
                 allocation,
                 start_time,
+                ..
             } => (
                 Reason::None,
                 Some(allocation),

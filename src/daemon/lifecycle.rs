@@ -155,6 +155,7 @@ impl Daemon {
         let phase = Phase::Running {
             allocation,
             start_time: Utc::now(),
+            boot_id: self.boot_id.clone(),
         };
         let resources = spec.request;
         let inserted = self
@@ -431,6 +432,7 @@ impl Daemon {
                 job.phase = Phase::Running {
                     allocation,
                     start_time: now,
+                    boot_id: self.boot_id.clone(),
                 };
                 running.insert(id, Running::default());
                 started.push(job.clone());
@@ -633,6 +635,7 @@ impl Daemon {
         let Phase::Running {
             allocation,
             start_time,
+            ..
         } = &job.phase
         else {
             return;
@@ -906,6 +909,7 @@ impl Daemon {
         let mut held_locks = Vec::new();
         let mut never_started = Vec::new();
         let mut lost_dirs = Vec::new();
+        let mut interrupted = Vec::new();
         {
             let mut state = self.state();
             for mut job in jobs {
@@ -921,9 +925,15 @@ impl Daemon {
                     Phase::Running {
                         allocation,
                         start_time,
+                        boot_id,
                     } => {
                         let id = job.id;
                         let dir = self.job_dir(id, *start_time);
+                        // Started in an earlier boot: its supervisor died with
+                        // the machine, and what it wrote may not have reached
+                        // the disk, so it may have run even if nothing says so.
+                        let rebooted = boot_id.is_some() && *boot_id != self.boot_id;
+                        let requeue = job.spec.options.recorded.contains_key("requeue");
                         if let Err(refusal) = state.tracker.book(id, allocation) {
                             log(format_args!(
                                 "job {id}: cannot book its resources again: {refusal}"
@@ -931,6 +941,13 @@ impl Daemon {
                         }
                         state.running.insert(id, Running::default());
                         state.jobs.insert(id, job);
+                        if rebooted {
+                            match executor::outcome(&dir) {
+                                Some(report) => ended.push((id, report)),
+                                None => interrupted.push((id, requeue)),
+                            }
+                            continue;
+                        }
                         // Held until the job's directory is gone, so no
                         // late supervisor can start the job after this.
                         match Supervisor::reattach(&dir) {
@@ -985,6 +1002,26 @@ impl Daemon {
         .await;
         for (id, dir) in never_started {
             self.requeue_unstarted(id, &dir).await?;
+        }
+        // A reboot interrupted these: never run again silently. A job that
+        // allows it (`--requeue`) queues again with its restart count raised;
+        // the others end NODE_FAIL.
+        for (id, requeue) in interrupted {
+            log(format_args!(
+                "job {id} was running when the machine went down; {}",
+                if requeue { "requeued" } else { "NODE_FAIL" }
+            ));
+            let end = if requeue {
+                End::Ran(Outcome {
+                    exit_code: ExitCode::default(),
+                    ending: Ending::Requeued,
+                    max_rss_kb: None,
+                    usage: Default::default(),
+                })
+            } else {
+                End::Lost
+            };
+            self.finish(id, end);
         }
         for (id, supervisor) in followed {
             self.watch(id, supervisor);

@@ -257,6 +257,7 @@ impl<'a> PhaseFacts<'a> {
             Phase::Running {
                 allocation,
                 start_time,
+                ..
             } => PhaseFacts {
                 allocation: Some(allocation),
                 start_time: Some(*start_time),

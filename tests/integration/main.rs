@@ -12,6 +12,7 @@ mod core;
 mod cqueue;
 mod crash;
 mod crun;
+mod durability;
 mod generated;
 mod gpus;
 mod hardening;

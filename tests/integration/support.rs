@@ -61,6 +61,8 @@ pub struct TestDaemon {
     /// Where jobs run and output lands by default.
     pub work: PathBuf,
     args: Vec<String>,
+    /// Variables for the daemon's environment (from its next start).
+    env: Vec<(String, String)>,
     child: Option<Child>,
     /// `CONDUCTOR_SERVER` for the clients; the socket unless changed.
     pub server: String,
@@ -80,6 +82,7 @@ impl TestDaemon {
             state_dir,
             work,
             args: args.iter().map(|a| a.to_string()).collect(),
+            env: Vec::new(),
             child: None,
             dir,
         };
@@ -99,6 +102,7 @@ impl TestDaemon {
             .arg("--state-dir")
             .arg(&self.state_dir)
             .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -108,6 +112,13 @@ impl TestDaemon {
         wait_until(Duration::from_secs(20), "the daemon answers", || {
             UnixStream::connect(&self.socket).is_ok()
         });
+    }
+
+    /// Sets a variable in the daemon's environment from its next start
+    /// (`start_again`), e.g. the boot id a simulated reboot changes.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
     }
 
     /// The daemon's log so far.

@@ -13,9 +13,10 @@
 //! supervisor runs, and an empty file says the job never started.
 //!
 //! The daemon talks to a supervisor through files in the job's directory and
-//! a signal: it writes `control.json` and sends SIGTERM (cancel, requeue) or
-//! SIGUSR1 (deliver a signal), through a pidfd so the signal cannot reach
-//! another process.
+//! a signal: it writes one file per request under `requests/` and sends
+//! SIGTERM (cancel, requeue) or SIGUSR1 (deliver a signal), through a pidfd
+//! so the signal cannot reach another process. Signals fold together; the
+//! files do not, so every request arrives, in order.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -39,7 +40,9 @@ use crate::protocol::Usage;
 
 const IDENTITY: &str = "supervisor.json";
 const OUTCOME: &str = "outcome.json";
-const CONTROL: &str = "control.json";
+/// The daemon's requests to the supervisor, one file each, named so that
+/// they sort in the order they were made.
+const REQUESTS: &str = "requests";
 /// The job's processes as a subreaper supervisor last saw them.
 const PROCESSES: &str = "processes.json";
 /// Where a supervisor says what went wrong, made only when something did.
@@ -159,13 +162,16 @@ impl Supervisor {
         &self.dir
     }
 
-    /// Asks the supervisor to carry out `control`.
+    /// Asks the supervisor to carry out `control`. Every request is kept
+    /// until the supervisor has read it (a file of its own), so requests
+    /// sent back to back all arrive, in order, even when their signals
+    /// fold into one.
     pub fn send(&self, control: Control) {
         let signal = match control {
             Control::Signal { .. } => Signal::USR1,
             _ => Signal::TERM,
         };
-        if write_json(&self.dir.join(CONTROL), &control).is_ok() {
+        if queue_request(&self.dir, &control).is_ok() {
             // ESRCH only says the supervisor has just exited.
             let _ = pidfd_send_signal(self.pidfd.as_fd(), signal);
         }
@@ -182,6 +188,50 @@ impl Supervisor {
         }
         outcome(&self.dir)
     }
+}
+
+/// Writes one request where the supervisor takes it from: a file named for
+/// when it was made (and a counter, for two in the same nanosecond).
+fn queue_request(dir: &Path, control: &Control) -> io::Result<()> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SENT: AtomicU64 = AtomicU64::new(0);
+    let requests = dir.join(REQUESTS);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let name = format!(
+        "{nanos:024}-{:012}.json",
+        SENT.fetch_add(1, Ordering::Relaxed)
+    );
+    match write_json(&requests.join(&name), control) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs::create_dir_all(&requests)?;
+            write_json(&requests.join(&name), control)
+        }
+        other => other,
+    }
+}
+
+/// Takes every request waiting in `dir`, oldest first; each is removed as
+/// it is read, so none is carried out twice.
+fn take_requests(dir: &Path) -> Vec<Control> {
+    let Ok(entries) = fs::read_dir(dir.join(REQUESTS)) else {
+        return Vec::new();
+    };
+    let mut names: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .filter_map(|path| {
+            let control = read_json::<Control>(&path).ok();
+            let _ = fs::remove_file(&path);
+            control
+        })
+        .collect()
 }
 
 /// Registers an owned descriptor with the runtime to await readability.
@@ -316,7 +366,7 @@ async fn supervise_job(dir: &Path, plan: LaunchPlan) -> i32 {
         complain(dir, format_args!("cannot record the job's pid: {e}"));
     }
     let (requests, controls) = unbounded_channel();
-    let control_file = dir.join(CONTROL);
+    let job_dir = dir.to_path_buf();
     tokio::spawn(async move {
         loop {
             let terminated = tokio::select! {
@@ -324,16 +374,17 @@ async fn supervise_job(dir: &Path, plan: LaunchPlan) -> i32 {
                 Some(()) = user1.recv() => false,
                 else => break,
             };
-            // The daemon says what it wants in the control file; a SIGTERM
+            // The daemon says what it wants in request files; a SIGTERM
             // that comes without one (an administrator's `kill`) ends the
             // job as a cancel by root.
-            let control = match read_json::<Control>(&control_file) {
-                Ok(control) => control,
-                Err(_) if terminated => Control::Cancel { by_uid: 0 },
-                Err(_) => continue,
-            };
-            let _ = std::fs::remove_file(&control_file);
-            if requests.send(control).is_err() {
+            let mut taken = take_requests(&job_dir);
+            if taken.is_empty() && terminated {
+                taken.push(Control::Cancel { by_uid: 0 });
+            }
+            if taken
+                .into_iter()
+                .any(|control| requests.send(control).is_err())
+            {
                 break;
             }
         }
@@ -405,16 +456,17 @@ fn finish(dir: &Path, report: &Report) -> i32 {
     }
 }
 
-/// Writes the outcome so that it outlives a crash of the machine: the file
-/// and its directory entry are synced. No temporary file is needed: the
-/// daemon reads the outcome only once the supervisor is gone, and a torn
-/// one (the supervisor died while writing) reads as none, as if it had died
-/// a moment earlier.
+/// Writes the outcome so that it outlives a crash of the machine: written
+/// whole to a temporary file, synced, renamed over the name the daemon
+/// reads, and the directory synced, so that after a power loss the outcome
+/// is there whole or not at all (never a torn file read as "no outcome").
 fn write_outcome(dir: &Path, report: &Report) -> io::Result<()> {
     let bytes = serde_json::to_vec(report)?;
-    let mut file = File::create(dir.join(OUTCOME))?;
+    let tmp = dir.join("outcome.tmp");
+    let mut file = File::create(&tmp)?;
     file.write_all(&bytes)?;
     file.sync_all()?;
+    fs::rename(&tmp, dir.join(OUTCOME))?;
     File::open(dir)?.sync_all()
 }
 
@@ -529,6 +581,28 @@ mod tests {
         let report = Report::LaunchFailed("why".into());
         write_outcome(dir.path(), &report).expect("write");
         assert_eq!(outcome(dir.path()), Some(report));
+        assert!(!dir.path().join("outcome.tmp").exists());
+    }
+
+    #[test]
+    fn requests_are_kept_and_read_in_order() {
+        let dir = tempfile::tempdir().expect("dir");
+        let sent = [
+            Control::Signal {
+                signal: 10,
+                batch_only: false,
+            },
+            Control::Cancel { by_uid: 7 },
+            Control::Signal {
+                signal: 12,
+                batch_only: true,
+            },
+        ];
+        for control in sent {
+            queue_request(dir.path(), &control).expect("queued");
+        }
+        assert_eq!(take_requests(dir.path()), sent.to_vec());
+        assert!(take_requests(dir.path()).is_empty(), "each is read once");
     }
 
     #[test]
