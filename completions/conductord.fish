@@ -15,6 +15,10 @@ none\t'No cgroups: a subreaper supervisor, affinity and a memory sampler'"
 complete -c conductord -l cpu-bind -d 'Whether jobs are pinned to their booked CPUs (cpuset and affinity): cores or none' -r -f -a "cores\t''
 none\t''"
 complete -c conductord -l def-mem-per-cpu -d 'Memory booked (and the limit) per CPU for jobs that ask for none, e.g. 2G (DefMemPerCPU)' -r
+complete -c conductord -l max-connections -d 'Connections open at once, in all' -r
+complete -c conductord -l max-connections-per-user -d 'Connections open at once from one user (one address over TCP)' -r
+complete -c conductord -l idle-timeout -d 'Seconds a connection may wait before sending a request (and between requests)' -r
+complete -c conductord -l request-timeout -d 'Seconds one request may take, its body included (408 after that)' -r
 complete -c conductord -l launcher -d 'Run as the daemon\'s launcher of the supervisors of the jobs in DIR (internal)' -r -F
 complete -c conductord -l system -d 'A system daemon, as root for every user: socket /run/conductor/conductord.sock (mode 0666), state in /var/lib/conductor, jobs run as their submitters'
 complete -c conductord -s h -l help -d 'Print help (see more with \'--help\')'

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::daemon::gpus::{self, GpuSelection};
-use crate::daemon::{Capacity, Config, containment, node};
+use crate::daemon::{Capacity, Config, ConnectionLimits, containment, node};
 use crate::error::{Error, Result};
 use crate::format::memory::parse_memory_mb;
 use crate::paths;
@@ -82,6 +82,22 @@ pub struct ConductordArgs {
     #[arg(long, value_name = "SIZE")]
     pub def_mem_per_cpu: Option<String>,
 
+    /// Connections open at once, in all
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    pub max_connections: usize,
+
+    /// Connections open at once from one user (one address over TCP)
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub max_connections_per_user: usize,
+
+    /// Seconds a connection may wait before sending a request (and between requests)
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub idle_timeout: u64,
+
+    /// Seconds one request may take, its body included (408 after that)
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub request_timeout: u64,
+
     /// Run as the daemon's launcher of the supervisors of the jobs in DIR (internal)
     #[arg(long, value_name = "DIR", hide = true)]
     pub launcher: Option<PathBuf>,
@@ -137,6 +153,12 @@ impl ConductordArgs {
             system: self.system,
             operators,
             containment: self.containment,
+            connections: ConnectionLimits {
+                total: self.max_connections.max(1),
+                per_peer: self.max_connections_per_user.max(1),
+                idle: Duration::from_secs(self.idle_timeout.max(1)),
+                request: Duration::from_secs(self.request_timeout.max(1)),
+            },
             cpu_bind: self.cpu_bind != "none",
             def_mem_per_cpu_mb: self
                 .def_mem_per_cpu

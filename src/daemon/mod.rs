@@ -7,8 +7,10 @@
 //! for short, non-blocking sections.
 
 mod actions;
+mod connections;
 pub(crate) mod containment;
 mod dependencies;
+mod descriptors;
 pub(crate) mod executor;
 mod interner;
 mod job;
@@ -35,6 +37,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{Notify, watch};
 
+pub use connections::Limits as ConnectionLimits;
 pub use executor::run_launcher;
 pub use tracker::{Allocation, Capacity, ResourceTracker};
 
@@ -77,6 +80,8 @@ pub struct Config {
     /// Memory booked per CPU for a job that asks for none (Slurm's
     /// DefMemPerCPU); `None` books none, and the job is not limited.
     pub def_mem_per_cpu_mb: Option<u64>,
+    /// Bounds on the API's connections.
+    pub connections: ConnectionLimits,
 }
 
 /// The running daemon, shared by the server's handlers, the scheduler and
@@ -153,6 +158,7 @@ fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
 
 /// Runs the daemon in the foreground until SIGTERM or SIGINT.
 pub fn run(config: Config) -> Result<()> {
+    descriptors::raise_for_daemon();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -244,25 +250,21 @@ async fn serve(config: Config) -> Result<()> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let router = server::router(daemon.clone());
-    let stopped = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    };
-    let unix_server = axum::serve(
+    let limits = daemon.config.connections;
+    let unix_task = tokio::spawn(connections::serve_unix(
         unix,
-        router
-            .clone()
-            .into_make_service_with_connect_info::<server::Caller>(),
-    )
-    .with_graceful_shutdown(stopped(stop_rx.clone()));
-    let unix_task = tokio::spawn(async move { unix_server.await });
+        router,
+        limits,
+        stop_rx.clone(),
+    ));
     let tcp_router = server::tcp_router(daemon.clone(), token);
     let tcp_task = tcp.map(|listener| {
-        let server = axum::serve(
+        tokio::spawn(connections::serve_tcp(
             listener,
-            tcp_router.into_make_service_with_connect_info::<server::Caller>(),
-        )
-        .with_graceful_shutdown(stopped(stop_rx.clone()));
-        tokio::spawn(async move { server.await })
+            tcp_router,
+            limits,
+            stop_rx.clone(),
+        ))
     });
 
     shutdown_signal().await;

@@ -40,10 +40,19 @@ pub struct Caller {
 }
 
 impl Caller {
-    fn daemon_user() -> Caller {
+    /// The daemon's own user: what a TCP request acts as.
+    pub(super) fn daemon_user() -> Caller {
         Caller {
             uid: users::current_uid(),
             gid: users::current_gid(),
+        }
+    }
+
+    /// A caller whose credentials could not be read: no one's jobs.
+    pub(super) fn nobody() -> Caller {
+        Caller {
+            uid: u32::MAX - 1,
+            gid: u32::MAX - 1,
         }
     }
 }
@@ -56,10 +65,7 @@ impl Connected<IncomingStream<'_, UnixListener>> for Caller {
                 gid: cred.gid(),
             },
             // Without credentials the caller is treated as nobody.
-            Err(_) => Caller {
-                uid: u32::MAX - 1,
-                gid: u32::MAX - 1,
-            },
+            Err(_) => Caller::nobody(),
         }
     }
 }

@@ -308,3 +308,91 @@ fn a_full_disk_refuses_submissions_clearly_and_recovers() {
     let _ = daemon.kill();
     let _ = daemon.wait();
 }
+
+/// True once the daemon has closed `stream` (a read returns end of file or
+/// an error) within `limit`.
+fn closed_within(stream: &mut UnixStream, limit: Duration) -> bool {
+    stream.set_read_timeout(Some(limit)).expect("timeout");
+    let mut byte = [0u8; 1];
+    !matches!(stream.read(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
+        || e.kind() == std::io::ErrorKind::TimedOut)
+}
+
+#[test]
+fn three_hundred_idle_connections_do_not_stop_submissions_or_jobs() {
+    let d = TestDaemon::start(&["--cpus", "1"]);
+    let running = d.submit(&["--wrap", "sleep 1; echo done"]);
+    let held: Vec<UnixStream> = (0..300)
+        .map(|_| UnixStream::connect(&d.socket).expect("connect"))
+        .collect();
+    let started = Instant::now();
+    let id = d.submit(&["--wrap", "echo ok"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "cbatch took {:?} with 300 idle connections",
+        started.elapsed()
+    );
+    for job in [running, id] {
+        assert_eq!(
+            d.wait_ended(job, Duration::from_secs(20)).state,
+            JobState::Completed
+        );
+    }
+    drop(held);
+}
+
+#[test]
+fn connections_over_a_users_bound_are_closed_at_once_and_the_bound_frees_up() {
+    let d = TestDaemon::start(&["--cpus", "1", "--max-connections-per-user", "8"]);
+    // The start-up probe's connection gives its seat back first.
+    std::thread::sleep(Duration::from_millis(300));
+    let held: Vec<UnixStream> = (0..8)
+        .map(|_| UnixStream::connect(&d.socket).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut ninth = UnixStream::connect(&d.socket).expect("the kernel still accepts");
+    assert!(
+        closed_within(&mut ninth, Duration::from_secs(2)),
+        "the ninth connection was kept: {}",
+        d.log()
+    );
+    let refused = d.run("cbatch", &["--wrap", "true"]);
+    assert_ne!(refused.code, 0, "cbatch got through a full bound");
+    assert!(d.log().contains("refused: too many connections open"));
+    drop(held);
+    std::thread::sleep(Duration::from_millis(200));
+    let id = d.submit(&["--wrap", "true"]);
+    assert_eq!(
+        d.wait_ended(id, Duration::from_secs(20)).state,
+        JobState::Completed
+    );
+}
+
+#[test]
+fn an_idle_connection_is_closed_before_and_between_requests() {
+    let d = TestDaemon::start(&["--cpus", "1", "--idle-timeout", "1"]);
+    let mut silent = UnixStream::connect(&d.socket).expect("connect");
+    let started = Instant::now();
+    assert!(
+        closed_within(&mut silent, Duration::from_secs(5)),
+        "a silent connection stays open"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "closed too soon"
+    );
+    let mut kept = UnixStream::connect(&d.socket).expect("connect");
+    kept.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("request");
+    kept.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut answer = [0u8; 12];
+    kept.read_exact(&mut answer).expect("an answer");
+    assert_eq!(&answer, b"HTTP/1.1 200");
+    let mut rest = Vec::new();
+    // The rest of the answer, then the end of the connection once idle.
+    kept.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let _ = kept.read_to_end(&mut rest);
+    assert!(started.elapsed() < Duration::from_secs(10));
+}

@@ -184,6 +184,9 @@ pub fn run(jobs: &Path) -> i32 {
     // Its own session: a terminal's ^C meant for the daemon does not reach
     // it (the daemon's end closing is what stops it).
     let _ = rustix::process::setsid();
+    // Jobs get the descriptor limit the daemon was started with, not the
+    // one it raised for its own connections.
+    super::super::descriptors::restore_for_jobs();
     // SAFETY: the daemon starts the launcher with its end of the socket pair
     // as stdin, which nothing else in this process owns.
     let socket = unsafe { UnixStream::from_raw_fd(0) };

@@ -179,14 +179,39 @@ impl Supervisor {
 
     /// Waits until the supervisor exits and returns its report; `None` if
     /// it died without writing one.
+    ///
+    /// Only the supervisor's exit ends the wait: when the runtime cannot
+    /// watch the pidfd (out of descriptors, say), the pidfd is polled
+    /// instead, never taken for an exit.
     pub async fn ended(self) -> Option<Report> {
-        if let Ok(fd) = self.pidfd.try_clone()
-            && let Ok(watch) = watch_readable(fd)
-        {
+        let watched = match self.pidfd.try_clone() {
+            Ok(fd) => watch_readable(fd).ok(),
+            Err(_) => None,
+        };
+        match watched {
             // A pidfd becomes readable when its process exits.
-            let _ = watch.readable().await;
+            Some(watch) => {
+                let _ = watch.readable().await;
+            }
+            None => {
+                while self.alive() {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
         }
         outcome(&self.dir)
+    }
+
+    /// Whether the supervisor still runs: its pidfd is readable once it
+    /// has exited (a poll that does not wait, and needs no new descriptor).
+    fn alive(&self) -> bool {
+        use rustix::event::{PollFd, PollFlags, Timespec, poll};
+        let mut fds = [PollFd::new(&*self.pidfd, PollFlags::IN)];
+        let now = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        !matches!(poll(&mut fds, Some(&now)), Ok(n) if n > 0)
     }
 }
 
