@@ -7,11 +7,11 @@
 //! start-up, and nothing is started that the request does not need.
 
 mod http;
+mod trust;
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -140,19 +140,26 @@ impl Endpoint {
         }
     }
 
-    fn connect(&self) -> io::Result<Stream> {
+    /// Connects; on the Unix socket only once the socket's directory and
+    /// the server's user are ones to trust (see `trust`), before anything
+    /// is sent.
+    fn connect(&self) -> Result<Stream, Failure> {
+        let setup = |e: io::Error| Failure::Exchange(http::ExchangeError::Send(e));
         match self {
             Endpoint::Unix(path) => {
-                let stream = UnixStream::connect(path)?;
-                stream.set_read_timeout(Some(IO_TIMEOUT))?;
-                stream.set_write_timeout(Some(IO_TIMEOUT))?;
+                trust::check_socket_dir(path).map_err(Failure::Untrusted)?;
+                let stream = UnixStream::connect(path).map_err(|_| Failure::Connect)?;
+                trust::check_peer(&stream, path).map_err(Failure::Untrusted)?;
+                stream.set_read_timeout(Some(IO_TIMEOUT)).map_err(setup)?;
+                stream.set_write_timeout(Some(IO_TIMEOUT)).map_err(setup)?;
                 Ok(Stream::Unix(stream))
             }
             Endpoint::Tcp { authority, .. } => {
-                let stream = TcpStream::connect(authority.as_str())?;
-                stream.set_nodelay(true)?;
-                stream.set_read_timeout(Some(IO_TIMEOUT))?;
-                stream.set_write_timeout(Some(IO_TIMEOUT))?;
+                let stream =
+                    TcpStream::connect(authority.as_str()).map_err(|_| Failure::Connect)?;
+                stream.set_nodelay(true).map_err(setup)?;
+                stream.set_read_timeout(Some(IO_TIMEOUT)).map_err(setup)?;
+                stream.set_write_timeout(Some(IO_TIMEOUT)).map_err(setup)?;
                 Ok(Stream::Tcp(stream))
             }
         }
@@ -216,6 +223,8 @@ fn still_open(stream: &Stream) -> bool {
 enum Failure {
     /// Nothing accepted the connection.
     Connect,
+    /// The socket or its server is not to be trusted; nothing was sent.
+    Untrusted(String),
     Exchange(http::ExchangeError),
 }
 
@@ -433,7 +442,7 @@ impl Client {
                 result => return self.keep(connection, result),
             }
         }
-        let stream = self.endpoint.connect().map_err(|_| Failure::Connect)?;
+        let stream = self.endpoint.connect()?;
         let mut connection = http::Connection::new(stream);
         let result = connection.exchange(request);
         self.keep(connection, result)
@@ -462,6 +471,7 @@ impl Client {
         let reason = match failure {
             Failure::Connect => "nothing answers (is conductord running?)".to_string(),
             Failure::Exchange(error) => error.to_string(),
+            Failure::Untrusted(why) => return Error::Untrusted(why.clone()),
         };
         Error::Unreachable {
             server: self.server.to_string(),
@@ -542,12 +552,7 @@ fn start_daemon(socket: &Path) -> Result<()> {
         reason,
     };
     let answers = || std::os::unix::net::UnixStream::connect(socket).is_ok();
-    let dir = socket.parent().unwrap_or(Path::new("/"));
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| Error::io("cannot create", dir, e))?;
+    trust::make_socket_dir(socket).map_err(Error::Untrusted)?;
     let lock_path = socket.with_extension("sock.lock");
     let lock = std::fs::OpenOptions::new()
         .create(true)

@@ -45,6 +45,11 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
 
+    /// A socket, or the server behind it, that another user may control:
+    /// refused before anything was sent.
+    #[error("{0}")]
+    Untrusted(String),
+
     /// The daemon could not be reached at all.
     #[error("cannot reach conductord at {server}: {reason}")]
     Unreachable { server: String, reason: String },

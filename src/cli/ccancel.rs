@@ -431,7 +431,10 @@ pub fn execute(plan: &Plan, client: &Client, prog: &str, console: &mut Console<'
 
 /// True when the daemon cannot be reached at all: no use going on.
 fn fatal(error: &Error) -> bool {
-    matches!(error, Error::Unreachable { .. } | Error::Protocol(_))
+    matches!(
+        error,
+        Error::Unreachable { .. } | Error::Untrusted(_) | Error::Protocol(_)
+    )
 }
 
 /// The plain form: each id is cancelled; an ended job is no error, an

@@ -563,7 +563,7 @@ fn act(client: &Client, ids: &[String], action: Action<'_>, prog: &str) -> Outco
             }
             Err(Lookup::Failed(e)) => {
                 fail(e.to_string());
-                if matches!(e, Error::Unreachable { .. }) {
+                if matches!(e, Error::Unreachable { .. } | Error::Untrusted(_)) {
                     break;
                 }
                 continue;
@@ -581,7 +581,7 @@ fn act(client: &Client, ids: &[String], action: Action<'_>, prog: &str) -> Outco
         for job in chosen {
             if let Err(e) = action.apply(client, job.job_id) {
                 fail(describe_failure(&e, job));
-                if matches!(e, Error::Unreachable { .. }) {
+                if matches!(e, Error::Unreachable { .. } | Error::Untrusted(_)) {
                     return outcome;
                 }
             }

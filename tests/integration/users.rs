@@ -190,3 +190,132 @@ fn a_system_daemon_runs_each_job_as_its_submitter_and_keeps_users_apart() {
     d.wait_for(queued, JobState::Cancelled, SHORT);
     d.wait_for(blocker, JobState::Cancelled, SHORT);
 }
+
+/// Runs `cbatch` as `user` with only `env` to find its server, as a user
+/// without a runtime directory (su, cron, a bare ssh session) would.
+fn cbatch_as(user: &TestUser, cwd: &Path, env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new("runuser");
+    command
+        .args([
+            "-u",
+            &user.name,
+            "--",
+            "env",
+            "-u",
+            "XDG_RUNTIME_DIR",
+            "-u",
+            "CONDUCTOR_SERVER",
+        ])
+        .args(env.iter().map(|(k, v)| format!("{k}={v}")))
+        .arg(bin("cbatch"))
+        .args(["--wrap", "echo $AWS_SECRET_ACCESS_KEY"])
+        .env("AWS_SECRET_ACCESS_KEY", "victims-secret")
+        .current_dir(cwd);
+    run_command(command, None)
+}
+
+#[test]
+fn a_socket_planted_in_the_default_place_is_refused_before_anything_is_sent() {
+    if skip_unless_root_with_useradd() {
+        return;
+    }
+    let (Some(victim), Some(mallory)) = (TestUser::create("v"), TestUser::create("m")) else {
+        println!("skipped: useradd could not create the test users");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    // A shared /tmp: sticky and writable by everyone.
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).expect("tmp");
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o1777)).expect("chmod");
+    // Mallory makes the victim's default socket directory first, and a
+    // server in it that records whatever reaches it.
+    let planted = tmp.join(format!("conductor-{}", victim.uid));
+    std::fs::create_dir(&planted).expect("planted dir");
+    rustix::fs::chown(&planted, Some(rustix::fs::Uid::from_raw(mallory.uid)), None).expect("chown");
+    let listener = std::os::unix::net::UnixListener::bind(planted.join("conductord.sock"))
+        .expect("planted socket");
+    listener.set_nonblocking(true).expect("nonblocking");
+    std::fs::set_permissions(
+        planted.join("conductord.sock"),
+        std::fs::Permissions::from_mode(0o777),
+    )
+    .expect("chmod");
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).expect("work");
+    std::fs::set_permissions(&work, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+
+    let out = cbatch_as(&victim, &work, &[("TMPDIR", tmp.to_str().expect("utf-8"))]);
+    let line = out.fails_with_one_line().to_string();
+    assert!(line.contains(&planted.display().to_string()), "{line}");
+    assert!(
+        line.contains(&format!("uid {} ({})", mallory.uid, mallory.name)),
+        "{line}"
+    );
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the planted server was connected to"
+    );
+}
+
+#[test]
+fn a_server_run_by_another_user_is_refused_before_anything_is_sent() {
+    if skip_unless_root_with_useradd() {
+        return;
+    }
+    let (Some(victim), Some(mallory)) = (TestUser::create("w"), TestUser::create("n")) else {
+        println!("skipped: useradd could not create the test users");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let hers = dir.path().join("hers");
+    std::fs::create_dir(&hers).expect("dir");
+    rustix::fs::chown(&hers, Some(rustix::fs::Uid::from_raw(mallory.uid)), None).expect("chown");
+    let received = hers.join("received");
+    // Mallory's server: listens (so the socket's credentials are hers),
+    // then writes how many bytes its first caller sent.
+    let server = format!(
+        r#"use Socket; socket(S, PF_UNIX, SOCK_STREAM, 0) or die; bind(S, pack_sockaddr_un("{sock}")) or die; chmod 0777, "{sock}"; listen(S, 5) or die; open(R, ">", "{ready}"); close R; accept(C, S) or die; my $n = sysread(C, my $b, 65536); open(O, ">", "{out}"); print O (defined $n ? $n : -1); close O;"#,
+        sock = hers.join("s.sock").display(),
+        ready = hers.join("ready").display(),
+        out = received.display(),
+    );
+    let mut perl = Command::new("runuser")
+        .args(["-u", &mallory.name, "--", "perl", "-e", &server])
+        .spawn()
+        .expect("perl");
+    let deadline = std::time::Instant::now() + SHORT;
+    while !hers.join("ready").exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Root puts her socket where the victim trusts the directory.
+    let trusted = dir.path().join("srv");
+    std::fs::create_dir(&trusted).expect("dir");
+    std::fs::set_permissions(&trusted, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::rename(hers.join("s.sock"), trusted.join("s.sock")).expect("move the socket");
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).expect("work");
+    std::fs::set_permissions(&work, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+
+    let server_address = format!("unix:{}", trusted.join("s.sock").display());
+    let out = cbatch_as(&victim, &work, &[("CONDUCTOR_SERVER", &server_address)]);
+    let line = out.fails_with_one_line().to_string();
+    assert!(line.contains("is served by"), "{line}");
+    assert!(
+        line.contains(&format!("uid {} ({})", mallory.uid, mallory.name)),
+        "{line}"
+    );
+    let deadline = std::time::Instant::now() + SHORT;
+    while !received.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = perl.kill();
+    let _ = perl.wait();
+    assert_eq!(
+        std::fs::read_to_string(&received).expect("the server saw the connection"),
+        "0",
+        "bytes reached another user's server"
+    );
+}
