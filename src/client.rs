@@ -27,7 +27,8 @@ use crate::paths;
 use crate::protocol::{
     ApiError, CancelManyRequest, CancelManyResponse, CancelResponse, CancelResult, DaemonConfig,
     DebugState, Health, HoldRequest, JobId, JobInfo, JobList, ListFormat, ListQuery, NodeInfo,
-    SignalRequest, SubmitRequest, SubmitResponse, TestOnlyResponse, UpdateRequest,
+    RevokeResponse, SignalRequest, SubmitRequest, SubmitResponse, TestOnlyResponse, TokenRequest,
+    TokenResponse, UpdateRequest,
 };
 
 /// Environment variable naming the server: `unix:/path`, a bare path, or
@@ -315,6 +316,17 @@ impl Client {
         self.call(Method::Get, &format!("/v1/jobs/{id}"), None::<&()>)
     }
 
+    /// A token for the calling user, for requests over TCP (Unix socket
+    /// only: the kernel says who asks).
+    pub fn issue_token(&self, request: &TokenRequest) -> Result<TokenResponse> {
+        self.call(Method::Post, "/v1/tokens", Some(request))
+    }
+
+    /// Revokes every token of the calling user.
+    pub fn revoke_tokens(&self) -> Result<RevokeResponse> {
+        self.call(Method::Post, "/v1/tokens/revoke", None::<&()>)
+    }
+
     /// Cancels a job (idempotent).
     pub fn cancel(&self, id: JobId) -> Result<CancelResponse> {
         self.call(Method::Post, &format!("/v1/jobs/{id}/cancel"), None::<&()>)
@@ -412,6 +424,15 @@ impl Client {
             Endpoint::Tcp { prefix, .. } if !prefix.is_empty() => format!("{prefix}{path}"),
             _ => path.to_string(),
         };
+        if self.token.is_some()
+            && let Endpoint::Tcp { authority, .. } = &self.endpoint
+            && !is_loopback(authority)
+        {
+            return Err(Error::Untrusted(format!(
+                "refusing to send a token in clear to {authority}, beyond this machine: \
+                 reach it through a loopback address (a TLS proxy, an ssh tunnel)"
+            )));
+        }
         let request = http::Request {
             method,
             host: self.endpoint.host(),
@@ -612,6 +633,20 @@ fn start_daemon(socket: &Path) -> Result<()> {
     )))
 }
 
+/// Whether `host:port` names this machine (a loopback address or
+/// `localhost`), where a token in clear goes nowhere else.
+fn is_loopback(authority: &str) -> bool {
+    let host = authority
+        .rsplit_once(':')
+        .map_or(authority, |(host, _)| host)
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// `conductord` beside this executable, else whatever PATH finds.
 fn daemon_executable() -> PathBuf {
     std::env::current_exe()
@@ -624,6 +659,16 @@ fn daemon_executable() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_this_machine_gets_a_token_in_clear() {
+        for local in ["127.0.0.1:6820", "localhost:80", "[::1]:6820", "127.8.9.1:1"] {
+            assert!(is_loopback(local), "{local}");
+        }
+        for remote in ["10.0.0.5:6820", "example.org:80", "[2001:db8::1]:6820", "0.0.0.0:1"] {
+            assert!(!is_loopback(remote), "{remote}");
+        }
+    }
 
     #[test]
     fn server_addresses_parse() {

@@ -841,6 +841,31 @@ pub struct DaemonConfig {
     pub def_mem_per_cpu_mb: Option<u64>,
 }
 
+/// `POST /v1/tokens` (the body is optional).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// Seconds the token is valid; 1800 when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifespan_secs: Option<u64>,
+}
+
+/// A token issued for the caller: shown once, kept by the daemon only as
+/// a hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub token: String,
+    /// Whose it is: requests over TCP with it act as this user.
+    pub uid: u32,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `POST /v1/tokens/revoke`: how many of the caller's tokens were revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeResponse {
+    pub revoked: usize,
+}
+
 /// `GET /v1/jobs` filters; every given filter must match (an AND).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

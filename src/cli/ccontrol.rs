@@ -15,7 +15,7 @@ use crate::format::scontrol::{
     JobContext, NodeFacts, config_listing, job_record, node_record, partition_record, ping_line,
 };
 use crate::paths;
-use crate::protocol::{JobId, JobInfo, JobState, ListQuery, UpdateRequest};
+use crate::protocol::{JobId, JobInfo, JobState, ListQuery, TokenRequest, UpdateRequest};
 
 /// Control Conductor and look inside it (like scontrol).
 ///
@@ -39,7 +39,10 @@ use crate::protocol::{JobId, JobInfo, JobState, ListQuery, UpdateRequest};
     update JobId=ID KEY=VALUE  change a pending job: TimeLimit= JobName= Priority= Nice=\n  \
                                NumCPUs= MinMemoryNode= Comment= StartTime=\n  \
     install-slurm-links DIR    link sbatch, squeue, scancel, sacct, scontrol, sinfo\n  \
-                               and srun in DIR to Conductor's binaries\n\n\
+                               and srun in DIR to Conductor's binaries\n  \
+    token [lifespan=SECONDS]   a token acting as you over TCP (default 1800 s):\n  \
+                               prints CONDUCTOR_TOKEN=...\n  \
+    token revoke               revoke all your tokens\n\n\
     IDS are job ids, separated by spaces or commas."
 )]
 pub struct CcontrolArgs {
@@ -77,6 +80,12 @@ pub enum Command {
     ShowConfig,
     Ping,
     Version,
+    /// `token [lifespan=SECONDS]`: a token for the caller, for TCP.
+    Token {
+        lifespan: Option<u64>,
+    },
+    /// `token revoke`: revokes every token of the caller.
+    TokenRevoke,
     /// `hold` (root's holds are admin holds) or `holdu`/`uhold`.
     Hold {
         ids: Vec<String>,
@@ -191,6 +200,22 @@ impl Command {
                 _ => Err(format!("too many arguments for keyword:{first}")),
             },
             _ if names(&word, "release", 3) => Ok(Command::Release(need_some(id_list(rest))?)),
+            "token" => match rest {
+                [] => Ok(Command::Token { lifespan: None }),
+                [word] if word.eq_ignore_ascii_case("revoke") => Ok(Command::TokenRevoke),
+                [word] => match word.split_once('=') {
+                    Some((key, value)) if key.eq_ignore_ascii_case("lifespan") => value
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|secs| *secs > 0)
+                        .map(|secs| Command::Token {
+                            lifespan: Some(secs),
+                        })
+                        .ok_or_else(|| format!("Invalid lifespan value: {value}")),
+                    _ => Err(format!("Invalid parameter: {word}")),
+                },
+                _ => Err(format!("too many arguments for keyword:{first}")),
+            },
             _ if names(&word, "ping", 3) => {
                 too_many(rest, 0)?;
                 Ok(Command::Ping)
@@ -336,6 +361,14 @@ pub fn run(args: &CcontrolArgs, prog: &str) -> Outcome {
         Command::Release(ids) => Ok(act(&client, &ids, Action::Release, prog)),
         Command::Requeue(ids) => Ok(act(&client, &ids, Action::Requeue, prog)),
         Command::Update { ids, request } => Ok(act(&client, &ids, Action::Update(&request), prog)),
+        Command::Token { lifespan } => client
+            .issue_token(&TokenRequest {
+                lifespan_secs: lifespan,
+            })
+            .map(|issued| Outcome::printed(format!("CONDUCTOR_TOKEN={}\n", issued.token))),
+        Command::TokenRevoke => client.revoke_tokens().map(|revoked| {
+            Outcome::printed(format!("{} tokens revoked\n", revoked.revoked))
+        }),
         Command::Version | Command::Ping | Command::InstallSlurmLinks(_) => Ok(Outcome::default()),
     };
     result.unwrap_or_else(|e| error(&e))

@@ -26,6 +26,10 @@ pub struct ConductordArgs {
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<SocketAddr>,
 
+    /// Allow --listen beyond loopback over plain HTTP (tokens then cross the network in clear)
+    #[arg(long)]
+    pub insecure_listen: bool,
+
     /// Directory for the job store and scripts [default: $XDG_STATE_HOME/conductor]
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
@@ -106,6 +110,16 @@ pub struct ConductordArgs {
 impl ConductordArgs {
     /// The daemon's configuration, defaults filled in.
     pub fn config(&self) -> Result<Config> {
+        if let Some(addr) = self.listen
+            && !addr.ip().is_loopback()
+            && !self.insecure_listen
+        {
+            return Err(Error::Invalid(format!(
+                "--listen {addr} is beyond this machine, where tokens must not travel in \
+                 clear and TLS is not built in yet; listen on loopback (behind a TLS proxy), \
+                 or pass --insecure-listen"
+            )));
+        }
         if self.system && !rustix::process::getuid().is_root() {
             return Err(Error::Invalid("--system needs root".into()));
         }
@@ -152,6 +166,7 @@ impl ConductordArgs {
             node_name: paths::hostname(),
             system: self.system,
             operators,
+            insecure_listen: self.insecure_listen,
             containment: self.containment,
             connections: ConnectionLimits {
                 total: self.max_connections.max(1),

@@ -65,11 +65,11 @@ impl Admission {
     fn admit(self: &Arc<Self>, peer: Peer, limits: &Limits) -> Option<Seat> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let (total, by_peer) = &mut *open;
-        let mine = by_peer.entry(peer).or_default();
-        if *total >= limits.total || *mine >= limits.per_peer {
+        let mine = by_peer.get(&peer).copied().unwrap_or(0);
+        if *total >= limits.total || mine >= limits.per_peer {
             return None;
         }
-        *mine += 1;
+        by_peer.insert(peer, mine + 1);
         *total += 1;
         Some(Seat {
             admission: self.clone(),

@@ -19,6 +19,7 @@ mod listing;
 mod server;
 mod state;
 mod store;
+mod tokens;
 mod tracker;
 
 pub mod gpus;
@@ -73,6 +74,8 @@ pub struct Config {
     pub system: bool,
     /// Users besides root and the owner who may act on anyone's jobs.
     pub operators: Vec<u32>,
+    /// Serve plain HTTP on a non-loopback `listen` address all the same.
+    pub insecure_listen: bool,
     /// How jobs are held to their allocations (`--containment`).
     pub containment: containment::Mode,
     /// Whether a job's booked CPUs become its cpuset and affinity.
@@ -108,6 +111,8 @@ pub(crate) struct Daemon {
     containment: containment::Containment,
     /// This boot of the machine, recorded with every start.
     boot_id: Option<String>,
+    /// The per-user tokens TCP requests act through.
+    tokens: tokens::TokenBook,
 }
 
 impl Daemon {
@@ -197,6 +202,7 @@ async fn serve(config: Config) -> Result<()> {
         launcher: executor::Launcher::new(exe, jobs_dir.clone()),
         containment,
         boot_id: node::boot_id(),
+        tokens: tokens::TokenBook::open(&config.state_dir)?,
         jobs_dir,
         config,
     });
@@ -210,9 +216,8 @@ async fn serve(config: Config) -> Result<()> {
         Some(addr) => {
             if !addr.ip().is_loopback() {
                 log(format_args!(
-                    "WARNING: serving HTTP on {addr}, beyond this machine; every request \
-                     needs the token in {}",
-                    daemon.config.state_dir.join(paths::TOKEN_FILE).display()
+                    "WARNING: serving plain HTTP on {addr}, beyond this machine \
+                     (--insecure-listen): tokens cross the network in clear"
                 ));
             }
             Some(

@@ -8,26 +8,23 @@ use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::IncomingStream;
 use serde::de::DeserializeOwned;
-use tokio::net::{TcpListener, UnixListener};
 
 use super::job::Job;
 use super::listing::{self, Shape};
 use super::store::FinishedFilter;
-use super::{Daemon, gpus};
+use super::{Daemon, gpus, log};
 use crate::error::Error;
 use crate::format::array::MAX_ARRAY_SIZE;
 use crate::protocol::{
     ApiError, CancelManyRequest, CancelManyResponse, CancelResult, DaemonConfig, DebugState,
     FieldSet, Health, HoldRequest, JobField, JobId, JobInfo, JobState, ListFormat, ListQuery,
-    NodeInfo, ResourceRequest, SignalRequest, SubmitRequest, SubmitResponse, TestOnlyResponse,
-    UpdateRequest,
+    NodeInfo, ResourceRequest, RevokeResponse, SignalRequest, SubmitRequest, SubmitResponse,
+    TestOnlyResponse, TokenRequest, TokenResponse, UpdateRequest,
 };
 use crate::users;
 
@@ -57,25 +54,6 @@ impl Caller {
     }
 }
 
-impl Connected<IncomingStream<'_, UnixListener>> for Caller {
-    fn connect_info(stream: IncomingStream<'_, UnixListener>) -> Caller {
-        match stream.io().peer_cred() {
-            Ok(cred) => Caller {
-                uid: cred.uid(),
-                gid: cred.gid(),
-            },
-            // Without credentials the caller is treated as nobody.
-            Err(_) => Caller::nobody(),
-        }
-    }
-}
-
-impl Connected<IncomingStream<'_, TcpListener>> for Caller {
-    fn connect_info(_stream: IncomingStream<'_, TcpListener>) -> Caller {
-        Caller::daemon_user()
-    }
-}
-
 type Shared = State<Arc<Daemon>>;
 
 /// The largest request body: a 4 MiB script plus a large environment.
@@ -98,20 +76,41 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/v1/jobs/{id}/hold", post(hold))
         .route("/v1/jobs/{id}/release", post(release))
         .route("/v1/jobs/{id}/requeue", post(requeue))
+        .route("/v1/tokens", post(issue_token))
+        .route("/v1/tokens/revoke", post(revoke_tokens))
         .fallback(unknown_route)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(daemon)
 }
 
-/// The router for TCP: the API behind the bearer token of the state
-/// directory, since TCP carries no caller credentials.
+/// The router for TCP: the API behind a bearer token, since TCP carries no
+/// caller credentials. A request acts as its token's user: a token issued
+/// by `ccontrol token`, or the daemon's own admin token from its state
+/// directory, which is the daemon's user's (and not accepted at all from
+/// a `--system` daemon, whose user is root: root asks for a token like
+/// anyone else).
 pub fn tcp_router(daemon: Arc<Daemon>, token: Arc<str>) -> Router {
-    router(daemon).layer(axum::middleware::from_fn_with_state(token, require_token))
+    let gate = Arc::new(Gate {
+        daemon: daemon.clone(),
+        admin: token,
+    });
+    router(daemon).layer(axum::middleware::from_fn_with_state(gate, require_token))
 }
 
+/// What the TCP listener checks a request's token against.
+struct Gate {
+    daemon: Arc<Daemon>,
+    admin: Arc<str>,
+}
+
+/// Marks a request that came over TCP: tokens are issued over the Unix
+/// socket only, where the kernel says who asks.
+#[derive(Debug, Clone, Copy)]
+struct OverTcp;
+
 async fn require_token(
-    State(token): State<Arc<str>>,
-    request: axum::extract::Request,
+    State(gate): State<Arc<Gate>>,
+    mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     let presented = request
@@ -119,22 +118,87 @@ async fn require_token(
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
-    if presented.is_some_and(|presented| same_secret(presented.as_bytes(), token.as_bytes())) {
-        next.run(request).await
-    } else {
-        Failure {
+    let caller = presented.and_then(|presented| {
+        if same_secret(presented.as_bytes(), gate.admin.as_bytes()) {
+            (!gate.daemon.config.system).then(Caller::daemon_user)
+        } else {
+            gate.daemon.tokens.caller_of(presented)
+        }
+    });
+    let Some(caller) = caller else {
+        return Failure {
             status: StatusCode::UNAUTHORIZED,
             code: "unauthorized",
-            message: "this listener needs the bearer token from the daemon's state directory \
-                      (set CONDUCTOR_TOKEN)"
+            message: "this listener needs a valid token: one from `ccontrol token` (or, for \
+                      the daemon's own user, the one in its state directory) in CONDUCTOR_TOKEN; \
+                      this one is missing, unknown, expired or revoked"
                 .into(),
         }
-        .into_response()
+        .into_response();
+    };
+    request.extensions_mut().insert(ConnectInfo(caller));
+    request.extensions_mut().insert(OverTcp);
+    next.run(request).await
+}
+
+/// `POST /v1/tokens`: a token for the caller (Unix socket only).
+async fn issue_token(
+    State(daemon): Shared,
+    ConnectInfo(caller): ConnectInfo<Caller>,
+    over_tcp: Option<axum::Extension<OverTcp>>,
+    body: Bytes,
+) -> Reply<axum::Json<TokenResponse>> {
+    if over_tcp.is_some() {
+        return Err(tokens_need_the_socket());
+    }
+    let request: TokenRequest = if body.is_empty() {
+        TokenRequest::default()
+    } else {
+        parse_json(&body)?
+    };
+    let lifespan = request
+        .lifespan_secs
+        .unwrap_or(super::tokens::DEFAULT_LIFESPAN_SECS);
+    let (token, expires_at) = daemon
+        .tokens
+        .issue(caller, lifespan)
+        .map_err(Failure::from)?;
+    log(format_args!(
+        "token issued to uid {} until {expires_at}",
+        caller.uid
+    ));
+    Ok(axum::Json(TokenResponse {
+        token,
+        uid: caller.uid,
+        expires_at,
+    }))
+}
+
+/// `POST /v1/tokens/revoke`: revokes every token of the caller (Unix
+/// socket only).
+async fn revoke_tokens(
+    State(daemon): Shared,
+    ConnectInfo(caller): ConnectInfo<Caller>,
+    over_tcp: Option<axum::Extension<OverTcp>>,
+) -> Reply<axum::Json<RevokeResponse>> {
+    if over_tcp.is_some() {
+        return Err(tokens_need_the_socket());
+    }
+    let revoked = daemon.tokens.revoke(caller.uid).map_err(Failure::from)?;
+    log(format_args!("{revoked} tokens of uid {} revoked", caller.uid));
+    Ok(axum::Json(RevokeResponse { revoked }))
+}
+
+fn tokens_need_the_socket() -> Failure {
+    Failure {
+        status: StatusCode::FORBIDDEN,
+        code: "forbidden",
+        message: "tokens are issued and revoked over the Unix socket only".into(),
     }
 }
 
 /// Compares secrets in time that does not depend on where they differ.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
