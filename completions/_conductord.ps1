@@ -39,6 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'conductord' -ScriptBlock {
             [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Seconds a connection may wait before sending a request (and between requests)')
             [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Seconds one request may take, its body included (408 after that)')
             [CompletionResult]::new('--launcher', '--launcher', [CompletionResultType]::ParameterName, 'Run as the daemon''s launcher of the supervisors of the jobs in DIR (internal)')
+            [CompletionResult]::new('--insecure-listen', '--insecure-listen', [CompletionResultType]::ParameterName, 'Allow --listen beyond loopback over plain HTTP (tokens then cross the network in clear)')
             [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'A system daemon, as root for every user: socket /run/conductor/conductord.sock (mode 0666), state in /var/lib/conductor, jobs run as their submitters')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -23,7 +23,7 @@ _conductord() {
 
     case "${cmd}" in
         conductord)
-            opts="-h -V --socket --listen --state-dir --cpus --mem --gpus --kill-wait --history-days --partition --system --operator --containment --cpu-bind --def-mem-per-cpu --max-connections --max-connections-per-user --idle-timeout --request-timeout --launcher --help --version"
+            opts="-h -V --socket --listen --insecure-listen --state-dir --cpus --mem --gpus --kill-wait --history-days --partition --system --operator --containment --cpu-bind --def-mem-per-cpu --max-connections --max-connections-per-user --idle-timeout --request-timeout --launcher --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

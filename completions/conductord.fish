@@ -20,6 +20,7 @@ complete -c conductord -l max-connections-per-user -d 'Connections open at once 
 complete -c conductord -l idle-timeout -d 'Seconds a connection may wait before sending a request (and between requests)' -r
 complete -c conductord -l request-timeout -d 'Seconds one request may take, its body included (408 after that)' -r
 complete -c conductord -l launcher -d 'Run as the daemon\'s launcher of the supervisors of the jobs in DIR (internal)' -r -F
+complete -c conductord -l insecure-listen -d 'Allow --listen beyond loopback over plain HTTP (tokens then cross the network in clear)'
 complete -c conductord -l system -d 'A system daemon, as root for every user: socket /run/conductor/conductord.sock (mode 0666), state in /var/lib/conductor, jobs run as their submitters'
 complete -c conductord -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c conductord -s V -l version -d 'Print version'

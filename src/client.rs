@@ -662,10 +662,20 @@ mod tests {
 
     #[test]
     fn only_this_machine_gets_a_token_in_clear() {
-        for local in ["127.0.0.1:6820", "localhost:80", "[::1]:6820", "127.8.9.1:1"] {
+        for local in [
+            "127.0.0.1:6820",
+            "localhost:80",
+            "[::1]:6820",
+            "127.8.9.1:1",
+        ] {
             assert!(is_loopback(local), "{local}");
         }
-        for remote in ["10.0.0.5:6820", "example.org:80", "[2001:db8::1]:6820", "0.0.0.0:1"] {
+        for remote in [
+            "10.0.0.5:6820",
+            "example.org:80",
+            "[2001:db8::1]:6820",
+            "0.0.0.0:1",
+        ] {
             assert!(!is_loopback(remote), "{remote}");
         }
     }

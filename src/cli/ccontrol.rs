@@ -366,9 +366,9 @@ pub fn run(args: &CcontrolArgs, prog: &str) -> Outcome {
                 lifespan_secs: lifespan,
             })
             .map(|issued| Outcome::printed(format!("CONDUCTOR_TOKEN={}\n", issued.token))),
-        Command::TokenRevoke => client.revoke_tokens().map(|revoked| {
-            Outcome::printed(format!("{} tokens revoked\n", revoked.revoked))
-        }),
+        Command::TokenRevoke => client
+            .revoke_tokens()
+            .map(|revoked| Outcome::printed(format!("{} tokens revoked\n", revoked.revoked))),
         Command::Version | Command::Ping | Command::InstallSlurmLinks(_) => Ok(Outcome::default()),
     };
     result.unwrap_or_else(|e| error(&e))

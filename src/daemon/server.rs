@@ -185,7 +185,10 @@ async fn revoke_tokens(
         return Err(tokens_need_the_socket());
     }
     let revoked = daemon.tokens.revoke(caller.uid).map_err(Failure::from)?;
-    log(format_args!("{revoked} tokens of uid {} revoked", caller.uid));
+    log(format_args!(
+        "{revoked} tokens of uid {} revoked",
+        caller.uid
+    ));
     Ok(axum::Json(RevokeResponse { revoked }))
 }
 

@@ -319,3 +319,166 @@ fn a_server_run_by_another_user_is_refused_before_anything_is_sent() {
         "bytes reached another user's server"
     );
 }
+
+impl TestUser {
+    /// Runs one of our binaries as this user with `env` naming the server.
+    fn run_with(&self, cwd: &Path, name: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut command = Command::new("runuser");
+        command
+            .args(["-u", &self.name, "--", "env", "-u", "CONDUCTOR_TOKEN"])
+            .args(env.iter().map(|(k, v)| format!("{k}={v}")))
+            .arg(bin(name))
+            .args(args)
+            .current_dir(cwd)
+            .env("CONDUCTOR_NO_AUTOSTART", "1");
+        run_command(command, None)
+    }
+}
+
+#[test]
+fn a_tcp_token_acts_as_its_user_and_no_one_else() {
+    if skip_unless_root_with_useradd() {
+        return;
+    }
+    let (Some(alice), Some(bob)) = (TestUser::create("t"), TestUser::create("u")) else {
+        println!("skipped: useradd could not create the test users");
+        return;
+    };
+    let port = crate::support::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let d = TestDaemon::start(&[
+        "--system",
+        "--cpus",
+        "2",
+        "--kill-wait",
+        "1",
+        "--listen",
+        &listen,
+    ]);
+    std::fs::set_permissions(d.dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let (alice_home, bob_home) = (home_of(&d, &alice), home_of(&d, &bob));
+    let socket = [("CONDUCTOR_SERVER", d.server.as_str())];
+    let http = format!("http://{listen}");
+
+    // Alice asks for a token over the socket, where the kernel says who she is.
+    let issued = alice.run_with(&alice_home, "ccontrol", &["token"], &socket);
+    let token = issued
+        .ok()
+        .trim()
+        .strip_prefix("CONDUCTOR_TOKEN=")
+        .expect("CONDUCTOR_TOKEN=...")
+        .to_string();
+    let over_tcp = |token: &str| {
+        [
+            ("CONDUCTOR_SERVER", http.clone()),
+            ("CONDUCTOR_TOKEN", token.to_string()),
+        ]
+    };
+    let tcp = over_tcp(&token);
+    let tcp: Vec<(&str, &str)> = tcp.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    // Her job sent over TCP runs as her.
+    let out = alice.run_with(
+        &alice_home,
+        "cbatch",
+        &["--parsable", "--wrap", "id -u"],
+        &tcp,
+    );
+    let id: JobId = out.ok().trim().parse().expect("id");
+    let job = d.wait_for(id, JobState::Completed, SHORT);
+    assert_eq!(job.uid, alice.uid, "the job belongs to the token's user");
+    assert_eq!(
+        std::fs::read_to_string(&job.stdout).expect("output").trim(),
+        alice.uid.to_string()
+    );
+    // She cannot act on Bob's job with it.
+    let bobs = bob.run_with(
+        &bob_home,
+        "cbatch",
+        &["--parsable", "--wrap", "sleep 300"],
+        &socket,
+    );
+    let bobs: JobId = bobs.ok().trim().parse().expect("id");
+    let refused = alice.run_with(&alice_home, "ccancel", &[&bobs.to_string()], &tcp);
+    assert!(
+        refused.fails_with_one_line().contains("denied"),
+        "{refused:?}"
+    );
+    assert_eq!(d.job(bobs).state, JobState::Running);
+    // Tokens are issued over the socket only.
+    let no = alice.run_with(&alice_home, "ccontrol", &["token"], &tcp);
+    assert!(
+        no.fails_with_one_line().contains("Unix socket only"),
+        "{no:?}"
+    );
+    // The daemon's own token is root's, and a system daemon takes none.
+    let admin = d.token().expect("admin token");
+    let root = over_tcp(admin.trim());
+    let root: Vec<(&str, &str)> = root.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let as_root = alice.run_with(&alice_home, "cqueue", &[], &root);
+    assert!(
+        as_root.fails_with_one_line().contains("valid token"),
+        "{as_root:?}"
+    );
+    // Revoked and expired tokens no longer work.
+    alice
+        .run_with(&alice_home, "ccontrol", &["token", "revoke"], &socket)
+        .ok();
+    let revoked = alice.run_with(&alice_home, "cqueue", &[], &tcp);
+    assert!(
+        revoked.fails_with_one_line().contains("valid token"),
+        "{revoked:?}"
+    );
+    let short = alice.run_with(&alice_home, "ccontrol", &["token", "lifespan=1"], &socket);
+    let short = short
+        .ok()
+        .trim()
+        .trim_start_matches("CONDUCTOR_TOKEN=")
+        .to_string();
+    let expiring = over_tcp(&short);
+    let expiring: Vec<(&str, &str)> = expiring.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    alice.run_with(&alice_home, "cqueue", &[], &expiring).ok();
+    std::thread::sleep(Duration::from_millis(2100));
+    let expired = alice.run_with(&alice_home, "cqueue", &[], &expiring);
+    assert!(
+        expired.fails_with_one_line().contains("valid token"),
+        "{expired:?}"
+    );
+    // Kept hashed: the token itself is nowhere in the state directory.
+    let book = std::fs::read_to_string(d.state_dir.join("tokens.json")).expect("book");
+    assert!(!book.contains(&short[4..]));
+    assert_eq!(
+        std::fs::metadata(d.state_dir.join("tokens.json"))
+            .expect("book")
+            .mode()
+            & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn plain_http_beyond_loopback_needs_insecure_listen_and_clients_send_no_token_there() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = Command::new(bin("conductord"))
+        .args(["--listen", "0.0.0.0:0", "--socket"])
+        .arg(dir.path().join("s.sock"))
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--insecure-listen"), "{stderr}");
+    let mut client = Command::new(bin("cqueue"));
+    client
+        .env("CONDUCTOR_SERVER", "http://192.0.2.1:6820")
+        .env("CONDUCTOR_TOKEN", "cdt_secret");
+    let refused = run_command(client, None);
+    assert!(
+        refused
+            .fails_with_one_line()
+            .contains("refusing to send a token in clear"),
+        "{refused:?}"
+    );
+}
