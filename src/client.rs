@@ -27,8 +27,8 @@ use crate::paths;
 use crate::protocol::{
     ApiError, CancelManyRequest, CancelManyResponse, CancelResponse, CancelResult, DaemonConfig,
     DebugState, Health, HoldRequest, JobId, JobInfo, JobList, ListFormat, ListQuery, NodeInfo,
-    RevokeResponse, SignalRequest, SubmitRequest, SubmitResponse, TestOnlyResponse, TokenRequest,
-    TokenResponse, UpdateRequest,
+    RevokeResponse, SignalRequest, StepResponse, SubmitRequest, SubmitResponse, TestOnlyResponse,
+    TokenRequest, TokenResponse, UpdateRequest,
 };
 
 /// Environment variable naming the server: `unix:/path`, a bare path, or
@@ -314,6 +314,13 @@ impl Client {
     /// One job, whatever its state.
     pub fn job(&self, id: JobId) -> Result<JobInfo> {
         self.call(Method::Get, &format!("/v1/jobs/{id}"), None::<&()>)
+    }
+
+    /// The id of the next step of running job `id` (`crun` in the job).
+    pub fn next_step(&self, id: JobId) -> Result<u32> {
+        let reply: StepResponse =
+            self.call(Method::Post, &format!("/v1/jobs/{id}/steps"), None::<&()>)?;
+        Ok(reply.step)
     }
 
     /// A token for the calling user, for requests over TCP (Unix socket

@@ -841,6 +841,12 @@ pub struct DaemonConfig {
     pub def_mem_per_cpu_mb: Option<u64>,
 }
 
+/// `POST /v1/jobs/{id}/steps`: the id of the job's next step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepResponse {
+    pub step: u32,
+}
+
 /// `POST /v1/tokens` (the body is optional).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -106,7 +106,7 @@ impl CrunArgs {
     /// status of the tasks (128 + N for a task killed by signal N).
     pub fn run_step(&self, job: u64) -> Result<i32> {
         let ntasks = positive("ntasks", self.ntasks.as_deref())?.unwrap_or(1);
-        let step = next_step_id(job)?;
+        let step = next_step_id(self.server.as_deref(), job)?;
         let node = std::env::var("SLURMD_NODENAME").unwrap_or_else(|_| crate::paths::hostname());
         let name = std::env::var("SLURM_JOB_NAME").unwrap_or_default();
         let user = crate::users::user_name(crate::users::current_uid());
@@ -276,33 +276,11 @@ fn step_environment(step: u32, task: u32, ntasks: u32) -> BTreeMap<&'static str,
     ])
 }
 
-/// The next step id of a job (0, 1, 2, ...), counted in the file the daemon
-/// names in the job's environment, under a lock so concurrent steps differ.
-fn next_step_id(job: u64) -> Result<u32> {
-    let path = std::env::var_os(crate::daemon::executor::STEPS_FILE_ENV)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::temp_dir().join(format!(
-                "conductor-{}-job-{job}.steps",
-                crate::users::current_uid()
-            ))
-        });
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| Error::io("cannot open", &path, e))?;
-    rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
-        .map_err(|e| Error::io("cannot lock", &path, e.into()))?;
-    let mut text = String::new();
-    let _ = file.read_to_string(&mut text);
-    let step: u32 = text.trim().parse().unwrap_or(0);
-    let _ = file.set_len(0);
-    let _ = file.seek(SeekFrom::Start(0));
-    let _ = write!(file, "{}", step + 1);
-    Ok(step)
+/// The next step id of a job (0, 1, 2, ...), from the daemon that runs it
+/// (it names itself in the job's `CONDUCTOR_SERVER`), which counts them so
+/// that steps started at once never share one.
+fn next_step_id(server: Option<&str>, job: u64) -> Result<u32> {
+    Client::new(server)?.next_step(JobId(job))
 }
 
 fn open_for_task(cwd: &Path, name: &str) -> Result<File> {

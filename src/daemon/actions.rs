@@ -151,6 +151,26 @@ impl Daemon {
         }
     }
 
+    /// The id of a running job's next step (`crun` inside the job asks):
+    /// counted by the daemon, so no file the job's user could fill is
+    /// needed, and steps started at once never share an id.
+    pub(super) fn next_step(&self, id: JobId, caller: Caller) -> Result<u32> {
+        let mut state = self.state();
+        let state = &mut *state;
+        let Some(job) = state.jobs.get(&id) else {
+            return Err(not_running(id));
+        };
+        self.authorize(job, caller)?;
+        match (&job.phase, state.running.get_mut(&id)) {
+            (Phase::Running { .. }, Some(running)) => {
+                let step = running.next_step;
+                running.next_step = step.saturating_add(1);
+                Ok(step)
+            }
+            _ => Err(not_running(id)),
+        }
+    }
+
     /// Holds a pending job: it stays pending until released. Root's holds
     /// are admin holds (`JobHeldAdmin`).
     pub(super) async fn hold(

@@ -666,6 +666,7 @@ impl Daemon {
                         environment: &payload.environment,
                         node: self.node(),
                         gpus: &self.config.gpus,
+                        server: &self.server_address,
                         script_path: dir.join("script"),
                         containment: self.containment.for_job(
                             id,

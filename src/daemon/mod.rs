@@ -113,6 +113,8 @@ pub(crate) struct Daemon {
     boot_id: Option<String>,
     /// The per-user tokens TCP requests act through.
     tokens: tokens::TokenBook,
+    /// `unix:` and the socket path, as jobs name this daemon.
+    server_address: String,
 }
 
 impl Daemon {
@@ -203,6 +205,7 @@ async fn serve(config: Config) -> Result<()> {
         containment,
         boot_id: node::boot_id(),
         tokens: tokens::TokenBook::open(&config.state_dir)?,
+        server_address: format!("unix:{}", config.socket.display()),
         jobs_dir,
         config,
     });

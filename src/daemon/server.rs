@@ -23,8 +23,8 @@ use crate::format::array::MAX_ARRAY_SIZE;
 use crate::protocol::{
     ApiError, CancelManyRequest, CancelManyResponse, CancelResult, DaemonConfig, DebugState,
     FieldSet, Health, HoldRequest, JobField, JobId, JobInfo, JobState, ListFormat, ListQuery,
-    NodeInfo, ResourceRequest, RevokeResponse, SignalRequest, SubmitRequest, SubmitResponse,
-    TestOnlyResponse, TokenRequest, TokenResponse, UpdateRequest,
+    NodeInfo, ResourceRequest, RevokeResponse, SignalRequest, StepResponse, SubmitRequest,
+    SubmitResponse, TestOnlyResponse, TokenRequest, TokenResponse, UpdateRequest,
 };
 use crate::users;
 
@@ -76,6 +76,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/v1/jobs/{id}/hold", post(hold))
         .route("/v1/jobs/{id}/release", post(release))
         .route("/v1/jobs/{id}/requeue", post(requeue))
+        .route("/v1/jobs/{id}/steps", post(next_step))
         .route("/v1/tokens", post(issue_token))
         .route("/v1/tokens/revoke", post(revoke_tokens))
         .fallback(unknown_route)
@@ -139,6 +140,17 @@ async fn require_token(
     request.extensions_mut().insert(ConnectInfo(caller));
     request.extensions_mut().insert(OverTcp);
     next.run(request).await
+}
+
+/// `POST /v1/jobs/{id}/steps`: the next step id of a running job.
+async fn next_step(
+    State(daemon): Shared,
+    ConnectInfo(caller): ConnectInfo<Caller>,
+    Path(id): Path<String>,
+) -> Reply<axum::Json<StepResponse>> {
+    let id = parse_id(&id)?;
+    let step = daemon.next_step(id, caller).map_err(Failure::from)?;
+    Ok(axum::Json(StepResponse { step }))
 }
 
 /// `POST /v1/tokens`: a token for the caller (Unix socket only).

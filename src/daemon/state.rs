@@ -18,6 +18,8 @@ pub struct Running {
     pub supervisor: Option<Supervisor>,
     /// A cancel that arrived before the supervisor had started.
     pub cancel_by: Option<u32>,
+    /// The id the job's next `crun` step gets.
+    pub next_step: u32,
 }
 
 /// All mutable job state, behind the daemon's one lock.

@@ -482,3 +482,62 @@ fn plain_http_beyond_loopback_needs_insecure_listen_and_clients_send_no_token_th
         "{refused:?}"
     );
 }
+
+#[test]
+fn step_ids_come_from_the_daemon_and_only_for_the_jobs_owner() {
+    if skip_unless_root_with_useradd() {
+        return;
+    }
+    let (Some(alice), Some(bob)) = (TestUser::create("s"), TestUser::create("r")) else {
+        println!("skipped: useradd could not create the test users");
+        return;
+    };
+    let d = TestDaemon::start(&["--system", "--cpus", "2", "--kill-wait", "1"]);
+    std::fs::set_permissions(d.dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let (alice_home, bob_home) = (home_of(&d, &alice), home_of(&d, &bob));
+    let crun = bin("crun").display().to_string();
+    let script = format!(
+        "{crun} sh -c 'echo step $SLURM_STEP_ID'\n{crun} sh -c 'echo step $SLURM_STEP_ID'\nsleep 300"
+    );
+    let out = alice.run(
+        &d,
+        &alice_home,
+        "cbatch",
+        &["--parsable", "--wrap", &script],
+    );
+    let id: JobId = out.ok().trim().parse().expect("id");
+    let job = d.wait_for(id, JobState::Running, SHORT);
+    crate::support::wait_until(SHORT, "both steps ran", || {
+        std::fs::read_to_string(&job.stdout).is_ok_and(|t| t.lines().count() >= 2)
+    });
+    assert_eq!(
+        std::fs::read_to_string(&job.stdout).expect("output"),
+        "step 0\nstep 1\n"
+    );
+    // Nothing in the job's directory is the user's to write (no step file
+    // to fill the state file system with).
+    let started = job.start_time.expect("started").timestamp_millis();
+    let dir = d.state_dir.join(format!("jobs/{id}-{started}"));
+    for entry in std::fs::read_dir(&dir).expect("job dir").flatten() {
+        let meta = entry.metadata().expect("meta");
+        assert!(
+            meta.uid() != alice.uid || meta.mode() & 0o222 == 0,
+            "{} is the job user's to write",
+            entry.path().display()
+        );
+    }
+    // Bob cannot take step ids of Alice's job.
+    let mut command = Command::new("runuser");
+    command
+        .args(["-u", &bob.name, "--", "env", &format!("SLURM_JOB_ID={id}")])
+        .arg(bin("crun"))
+        .args(["true"])
+        .current_dir(&bob_home)
+        .env("CONDUCTOR_SERVER", &d.server);
+    let refused = run_command(command, None);
+    assert!(
+        refused.fails_with_one_line().contains("denied"),
+        "{refused:?}"
+    );
+    d.run("ccancel", &[&id.to_string()]).ok();
+}

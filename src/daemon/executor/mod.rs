@@ -11,7 +11,7 @@ mod supervise;
 mod supervisor;
 
 pub use launcher::{Launcher, run as run_launcher};
-pub use spawn::{Launch, STEPS_FILE_ENV, plan};
+pub use spawn::{Launch, plan};
 pub use supervise::{Control, Ending, Outcome};
 pub use supervisor::{
     Report, Supervisor, forbid_start, may_have_started, outcome, prepare_dir, recorded_processes,

@@ -20,10 +20,6 @@ use crate::daemon::job::Job;
 use crate::daemon::tracker::Allocation;
 use crate::protocol::WarnSignal;
 
-/// Names the file where `crun` counts the job's steps; the daemon removes
-/// it with the job's script when the job ends.
-pub const STEPS_FILE_ENV: &str = "CONDUCTOR_STEPS_FILE";
-
 /// Everything needed to start one job.
 pub struct Launch<'a> {
     pub job: &'a Job,
@@ -33,6 +29,8 @@ pub struct Launch<'a> {
     pub node: &'a str,
     /// The node's GPUs, which the allocation's GPU ids index.
     pub gpus: &'a [Gpu],
+    /// This daemon's Unix socket as `unix:PATH`, for `crun` in the job.
+    pub server: &'a str,
     /// Where the script file is written.
     pub script_path: PathBuf,
     /// What holds the job to its allocation.
@@ -109,11 +107,12 @@ pub fn plan(launch: &Launch<'_>, kill_wait: u64) -> Result<LaunchPlan, String> {
         launch.gpus,
         launch.environment,
     );
-    let steps = launch.script_path.with_extension("steps");
-    environment.insert(STEPS_FILE_ENV.into(), steps.display().to_string());
+    // `crun` inside the job asks this daemon for step ids, over its Unix
+    // socket whatever address the job was submitted through.
+    environment.insert("CONDUCTOR_SERVER".into(), launch.server.to_string());
     let run_as = RunAs::for_job(job);
     if let Some(run_as) = &run_as {
-        hand_over(&launch.script_path, &steps, run_as)
+        hand_over(&launch.script_path, run_as)
             .map_err(|e| format!("cannot hand the script to uid {}: {e}", run_as.uid))?;
         if let Some(user) = uzers::get_user_by_uid(run_as.uid) {
             use uzers::os::unix::UserExt;
@@ -141,23 +140,15 @@ pub fn plan(launch: &Launch<'_>, kill_wait: u64) -> Result<LaunchPlan, String> {
     })
 }
 
-/// Gives the job's user its script (readable, not writable) and its step
-/// counter; everything else in the job's directory stays root's.
-fn hand_over(script: &Path, steps: &Path, run_as: &RunAs) -> std::io::Result<()> {
+/// Gives the job's user its script (readable, not writable); everything
+/// else in the job's directory stays root's.
+fn hand_over(script: &Path, run_as: &RunAs) -> std::io::Result<()> {
     use rustix::fs::chown;
     use std::os::unix::fs::PermissionsExt;
     let owner = Some(Uid::from_raw(run_as.uid));
     let group = Some(Gid::from_raw(run_as.gid));
     chown(script, owner, group)?;
-    fs::set_permissions(script, fs::Permissions::from_mode(0o500))?;
-    OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(steps)?;
-    chown(steps, owner, group)?;
-    Ok(())
+    fs::set_permissions(script, fs::Permissions::from_mode(0o500))
 }
 
 /// Starts the planned job as the leader of a new process group (in the
