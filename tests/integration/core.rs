@@ -383,9 +383,10 @@ fn the_same_commands_work_over_tcp() {
 fn tcp_needs_the_bearer_token_and_a_wide_listener_is_logged_loudly() {
     let port = free_port();
     let listen = format!("0.0.0.0:{port}");
-    let mut d = TestDaemon::start(&["--cpus", "1", "--listen", &listen]);
+    // Beyond loopback, plain HTTP must be asked for by name.
+    let mut d = TestDaemon::start(&["--cpus", "1", "--listen", &listen, "--insecure-listen"]);
     assert!(
-        d.log().contains("WARNING: serving HTTP on 0.0.0.0:"),
+        d.log().contains("WARNING: serving plain HTTP on 0.0.0.0:"),
         "{}",
         d.log()
     );
