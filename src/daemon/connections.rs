@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -96,55 +96,51 @@ impl Drop for Seat {
     }
 }
 
-/// Serves `router` on the Unix socket until `stop` turns true; each
-/// caller is who the kernel says (SO_PEERCRED).
-pub async fn serve_unix(
-    listener: UnixListener,
-    router: Router,
-    limits: Limits,
-    stop: watch::Receiver<bool>,
-) {
-    let admission = Arc::new(Admission::default());
-    let mut stopping = stop.clone();
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = stopped(&mut stopping) => break,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                pause_after(&e).await;
-                continue;
+/// A listening socket the API is served on.
+pub enum Listener {
+    /// Each caller is who the kernel says (SO_PEERCRED).
+    Unix(UnixListener),
+    /// Every request acts as the daemon's user until the router's token
+    /// layer says whose it is.
+    Tcp(TcpListener),
+}
+
+/// An accepted connection, with who holds it.
+enum Accepted {
+    Unix(tokio::net::UnixStream),
+    Tcp(tokio::net::TcpStream),
+}
+
+impl Listener {
+    async fn accept(&self) -> std::io::Result<(Accepted, Peer, Caller)> {
+        match self {
+            Listener::Unix(listener) => {
+                let (stream, _) = listener.accept().await?;
+                let caller = match stream.peer_cred() {
+                    Ok(cred) => Caller {
+                        uid: cred.uid(),
+                        gid: cred.gid(),
+                    },
+                    // Without credentials the caller is treated as nobody.
+                    Err(_) => Caller::nobody(),
+                };
+                Ok((Accepted::Unix(stream), Peer::User(caller.uid), caller))
             }
-        };
-        let caller = match stream.peer_cred() {
-            Ok(cred) => Caller {
-                uid: cred.uid(),
-                gid: cred.gid(),
-            },
-            // Without credentials the caller is treated as nobody.
-            Err(_) => Caller::nobody(),
-        };
-        let Some(seat) = admission.admit(Peer::User(caller.uid), &limits) else {
-            refuse(format_args!("uid {}", caller.uid));
-            continue;
-        };
-        tokio::spawn(connection(
-            stream,
-            caller,
-            router.clone(),
-            limits,
-            seat,
-            stop.clone(),
-        ));
+            Listener::Tcp(listener) => {
+                let (stream, address) = listener.accept().await?;
+                Ok((
+                    Accepted::Tcp(stream),
+                    Peer::Address(address.ip()),
+                    Caller::daemon_user(),
+                ))
+            }
+        }
     }
 }
 
-/// Serves `router` on TCP until `stop` turns true; every request acts as
-/// the daemon's user once the router's token layer has let it through.
-pub async fn serve_tcp(
-    listener: TcpListener,
+/// Serves `router` on `listener` until `stop` turns true.
+pub async fn serve(
+    listener: Listener,
     router: Router,
     limits: Limits,
     stop: watch::Receiver<bool>,
@@ -156,52 +152,62 @@ pub async fn serve_tcp(
             accepted = listener.accept() => accepted,
             () = stopped(&mut stopping) => break,
         };
-        let (stream, address) = match accepted {
+        let (stream, peer, caller) = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
                 pause_after(&e).await;
                 continue;
             }
         };
-        let Some(seat) = admission.admit(Peer::Address(address.ip()), &limits) else {
-            refuse(format_args!("{}", address.ip()));
+        let Some(seat) = admission.admit(peer, &limits) else {
+            refuse(peer);
             continue;
         };
-        let caller = Caller::daemon_user();
-        tokio::spawn(connection(
-            stream,
-            caller,
-            router.clone(),
-            limits,
-            seat,
-            stop.clone(),
-        ));
+        let (router, stop) = (router.clone(), stop.clone());
+        match stream {
+            Accepted::Unix(stream) => {
+                tokio::spawn(connection(stream, caller, router, limits, seat, stop));
+            }
+            Accepted::Tcp(stream) => {
+                tokio::spawn(connection(stream, caller, router, limits, seat, stop));
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Peer::User(uid) => write!(f, "uid {uid}"),
+            Peer::Address(address) => address.fmt(f),
+        }
     }
 }
 
 /// Logs a refused connection, at most once a second, so a flood of them
 /// cannot flood the log too.
-fn refuse(peer: std::fmt::Arguments<'_>) {
-    use std::sync::atomic::{AtomicI64, Ordering};
+fn refuse(peer: Peer) {
     static LAST: AtomicI64 = AtomicI64::new(0);
-    let now = chrono::Utc::now().timestamp();
-    if LAST.swap(now, Ordering::Relaxed) != now {
-        log(format_args!(
-            "connection from {peer} refused: too many connections open"
-        ));
-    }
+    once_a_second(
+        &LAST,
+        format_args!("connection from {peer} refused: too many connections open"),
+    );
 }
 
 /// After a failed accept (out of descriptors, say): a short pause before
 /// the next, rather than a busy loop; the connections already open go on.
 async fn pause_after(error: &std::io::Error) {
-    use std::sync::atomic::{AtomicI64, Ordering};
     static LAST: AtomicI64 = AtomicI64::new(0);
-    let now = chrono::Utc::now().timestamp();
-    if LAST.swap(now, Ordering::Relaxed) != now {
-        log(format_args!("cannot accept a connection: {error}"));
-    }
+    once_a_second(&LAST, format_args!("cannot accept a connection: {error}"));
     tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+/// Logs `line` unless the same call site logged within this second.
+fn once_a_second(last: &AtomicI64, line: std::fmt::Arguments<'_>) {
+    let now = chrono::Utc::now().timestamp();
+    if last.swap(now, Ordering::Relaxed) != now {
+        log(line);
+    }
 }
 
 /// One connection: HTTP/1.1 with keep-alive, within the idle and request

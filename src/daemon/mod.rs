@@ -259,16 +259,16 @@ async fn serve(config: Config) -> Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let router = server::router(daemon.clone());
     let limits = daemon.config.connections;
-    let unix_task = tokio::spawn(connections::serve_unix(
-        unix,
+    let unix_task = tokio::spawn(connections::serve(
+        connections::Listener::Unix(unix),
         router,
         limits,
         stop_rx.clone(),
     ));
     let tcp_router = server::tcp_router(daemon.clone(), token);
     let tcp_task = tcp.map(|listener| {
-        tokio::spawn(connections::serve_tcp(
-            listener,
+        tokio::spawn(connections::serve(
+            connections::Listener::Tcp(listener),
             tcp_router,
             limits,
             stop_rx.clone(),

@@ -112,17 +112,25 @@ fn descendants_in(processes: &[Stat], root: i32) -> Vec<i32> {
 /// whether none is left.
 pub fn kill_descendants(patience: Duration) -> bool {
     let me = std::process::id() as i32;
+    kill_until_none(patience, || {
+        reap_all();
+        descendants_of(me)
+    })
+}
+
+/// SIGKILLs what `left` lists until it lists nothing (`true`) or
+/// `patience` runs out (`false`).
+fn kill_until_none(patience: Duration, mut left: impl FnMut() -> Vec<i32>) -> bool {
     let deadline = Instant::now() + patience;
     loop {
-        reap_all();
-        let left = descendants_of(me);
-        if left.is_empty() {
+        let alive = left();
+        if alive.is_empty() {
             return true;
         }
         if Instant::now() >= deadline {
             return false;
         }
-        for pid in left {
+        for pid in alive {
             kill(pid);
         }
         std::thread::sleep(Duration::from_millis(2));
@@ -151,9 +159,8 @@ pub fn kill_group_verified(
     let ours = |(pid, ticks): (i32, u64)| stat_of(pid).is_none_or(|s| s.start_ticks == ticks);
     let group = ours(leader).then_some(leader.0);
     let session = supervisor.filter(|s| ours(*s)).map(|s| s.0);
-    let deadline = Instant::now() + patience;
-    loop {
-        let left: Vec<i32> = all_processes()
+    kill_until_none(patience, || {
+        all_processes()
             .into_iter()
             .filter(|p| {
                 Some(p.group) == group
@@ -161,18 +168,8 @@ pub fn kill_group_verified(
                     || recorded.contains(&(p.pid, p.start_ticks))
             })
             .map(|p| p.pid)
-            .collect();
-        if left.is_empty() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        for pid in left {
-            kill(pid);
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+            .collect()
+    })
 }
 
 /// The descendants of `root` with their start times, for a supervisor to
