@@ -396,3 +396,51 @@ fn an_idle_connection_is_closed_before_and_between_requests() {
     let _ = kept.read_to_end(&mut rest);
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+/// The daemon's resident memory in KiB.
+fn daemon_rss_kb(d: &TestDaemon) -> u64 {
+    let pid = d.client().health().expect("health").pid;
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .expect("status")
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+#[test]
+fn a_twenty_thousand_part_array_spec_is_refused_at_once_without_growing_the_daemon() {
+    let d = TestDaemon::start(&["--cpus", "1"]);
+    let before = daemon_rss_kb(&d);
+    let request = SubmitRequest {
+        name: "wide".into(),
+        script: "#!/bin/sh\ntrue\n".into(),
+        work_dir: d.work.clone(),
+        submit_dir: d.work.clone(),
+        ntasks: 1,
+        cpus_per_task: 1,
+        array: Some(vec!["0-1000"; 20_000].join(",")),
+        ..SubmitRequest::default()
+    };
+    let client = d.client();
+    let started = Instant::now();
+    let refused = client.submit(&request).expect_err("refused");
+    let took = started.elapsed();
+    assert!(
+        refused
+            .to_string()
+            .contains("Invalid job array specification"),
+        "{refused}"
+    );
+    assert!(took < Duration::from_millis(100), "refused after {took:?}");
+    let grown = daemon_rss_kb(&d).saturating_sub(before);
+    assert!(grown < 10 * 1024, "the daemon grew by {grown} KiB");
+    // cbatch refuses it the same way, before sending it.
+    let spec = vec!["1"; 20_000].join(",");
+    let out = d.run("cbatch", &["--array", &spec, "--wrap", "true"]);
+    assert!(
+        out.fails_with_one_line()
+            .contains("Invalid job array specification"),
+        "{out:?}"
+    );
+}
