@@ -444,3 +444,44 @@ fn a_twenty_thousand_part_array_spec_is_refused_at_once_without_growing_the_daem
         "{out:?}"
     );
 }
+
+#[test]
+fn a_fifo_as_output_or_input_never_holds_the_supervisor() {
+    let d = TestDaemon::start(&["--cpus", "2", "--kill-wait", "1"]);
+    let fifo = |name: &str| {
+        let path = d.work.join(name);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        path.display().to_string()
+    };
+    // Nobody reads the output FIFO: the job fails to start at once, rather
+    // than its supervisor waiting past any time limit or cancel.
+    let output = fifo("out.fifo");
+    let started = Instant::now();
+    let id = d.submit(&["-o", &output, "-t", "0:03", "--wrap", "sleep 300"]);
+    let ended = d.wait_ended(id, Duration::from_secs(5));
+    assert_eq!(
+        (ended.state, ended.reason),
+        (
+            JobState::Failed,
+            conductor::protocol::Reason::JobLaunchFailure
+        ),
+        "{ended:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // An input FIFO: the job runs (its reads are its own business), and a
+    // cancel ends it at once.
+    let input = fifo("in.fifo");
+    let id = d.submit(&["-i", &input, "--wrap", "cat; sleep 300"]);
+    d.wait_for(id, JobState::Running, Duration::from_secs(5));
+    let started = Instant::now();
+    d.run("ccancel", &[&id.to_string()]).ok();
+    assert_eq!(
+        d.wait_ended(id, Duration::from_secs(5)).state,
+        JobState::Cancelled
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}

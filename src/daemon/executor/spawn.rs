@@ -217,9 +217,24 @@ fn open_files(plan: &LaunchPlan) -> Result<(File, File, File), String> {
     } else {
         open_output(&plan.stderr, plan.append)?
     };
-    let stdin = File::open(&plan.stdin)
+    let stdin = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(&plan.stdin)
+        .and_then(blocking_again)
         .map_err(|e| format!("cannot open {}: {e}", plan.stdin.display()))?;
     Ok((stdin, stdout, stderr))
+}
+
+/// Clears `O_NONBLOCK` on a file opened with it: the open must not wait
+/// (a FIFO with no one at the other end would hold the supervisor, and
+/// with it the job's cancels and time limit), the job's reads and writes
+/// should.
+fn blocking_again(file: File) -> std::io::Result<File> {
+    use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
+    let flags = fcntl_getfl(&file)?;
+    fcntl_setfl(&file, flags - OFlags::NONBLOCK)?;
+    Ok(file)
 }
 
 /// The calling thread acting as another user (effective ids only) until
@@ -338,12 +353,16 @@ fn open_output(path: &Path, append: bool) -> Result<File, String> {
         fs::create_dir_all(parent)
             .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     }
+    // Non-blocking: a FIFO without a reader fails at once (ENXIO) rather
+    // than holding the supervisor until someone opens it.
     OpenOptions::new()
         .write(true)
         .create(true)
         .append(append)
         .truncate(!append)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
+        .and_then(blocking_again)
         .map_err(|e| format!("cannot open {}: {e}", path.display()))
 }
 
