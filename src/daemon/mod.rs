@@ -16,6 +16,7 @@ mod interner;
 mod job;
 mod lifecycle;
 mod listing;
+mod private_state;
 mod server;
 mod state;
 mod store;
@@ -166,6 +167,7 @@ fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
 /// Runs the daemon in the foreground until SIGTERM or SIGINT.
 pub fn run(config: Config) -> Result<()> {
     descriptors::raise_for_daemon();
+    private_state::set_umask();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -177,12 +179,14 @@ async fn serve(config: Config) -> Result<()> {
     // Running as root, jobs run as their users and read their scripts from
     // under the state directory: it is traversable (0711), never listable.
     let shared = rustix::process::getuid().is_root();
+    private_state::check_dir(&config.state_dir)?;
     create_dir(&config.state_dir, if shared { 0o711 } else { 0o700 })?;
     let _lock = lock_state_dir(&config.state_dir)?;
     let jobs_dir = config.state_dir.join("jobs");
     create_dir(&jobs_dir, if shared { 0o711 } else { 0o700 })?;
     let exe = std::env::current_exe()
         .map_err(|e| Error::Other(format!("cannot find the conductord executable: {e}")))?;
+    private_state::tighten(&config.state_dir);
     let store = JobStore::open(&config.state_dir)?;
     let containment = containment::resolve(
         config.containment,

@@ -223,7 +223,13 @@ impl SmallDisk {
     fn mount(path: &std::path::Path, size: &str) -> Option<SmallDisk> {
         std::fs::create_dir_all(path).ok()?;
         let mounted = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
             .arg(path)
             .status()
             .ok()?;

@@ -541,3 +541,100 @@ fn step_ids_come_from_the_daemon_and_only_for_the_jobs_owner() {
     );
     d.run("ccancel", &[&id.to_string()]).ok();
 }
+
+#[test]
+fn another_user_can_read_nothing_of_a_job_under_the_state_directory() {
+    if skip_unless_root_with_useradd() {
+        return;
+    }
+    let (Some(alice), Some(bob)) = (TestUser::create("p"), TestUser::create("q")) else {
+        println!("skipped: useradd could not create the test users");
+        return;
+    };
+    let d = TestDaemon::start(&["--system", "--cpus", "1", "--kill-wait", "1"]);
+    std::fs::set_permissions(d.dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let home = home_of(&d, &alice);
+    let mut command = Command::new("runuser");
+    command
+        .args([
+            "-u",
+            &alice.name,
+            "--",
+            "env",
+            "AWS_SECRET_ACCESS_KEY=alices-key-7731",
+        ])
+        .arg(bin("cbatch"))
+        .args([
+            "--parsable",
+            "--wrap",
+            "echo script-secret-4419 >/dev/null; sleep 300",
+        ])
+        .current_dir(&home)
+        .env("CONDUCTOR_SERVER", &d.server);
+    let id: JobId = run_command(command, None).ok().trim().parse().expect("id");
+    d.wait_for(id, JobState::Running, SHORT);
+    // Every file under the state directory, read as Bob.
+    let mut files = Vec::new();
+    let mut dirs = vec![d.state_dir.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.iter().any(|f| f.ends_with("jobs.db")), "{files:?}");
+    for file in &files {
+        let mut read = Command::new("runuser");
+        read.args(["-u", &bob.name, "--", "cat"]).arg(file);
+        let out = run_command(read, None);
+        assert!(
+            !out.stdout.contains("alices-key-7731") && !out.stdout.contains("script-secret-4419"),
+            "{} is readable by another user",
+            file.display()
+        );
+        if file.ends_with("jobs.db") || file.ends_with("token") {
+            assert_eq!(
+                std::fs::metadata(file).expect("meta").mode() & 0o777,
+                0o600,
+                "{}",
+                file.display()
+            );
+        }
+    }
+    // Nor can Bob list the job directories.
+    let mut list = Command::new("runuser");
+    list.args(["-u", &bob.name, "--", "ls"])
+        .arg(d.state_dir.join("jobs"));
+    assert_ne!(
+        run_command(list, None).code,
+        0,
+        "the jobs directory is listable"
+    );
+    d.run("ccancel", &[&id.to_string()]).ok();
+}
+
+#[test]
+fn a_state_directory_others_could_write_stops_the_start_with_one_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).expect("state");
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o775)).expect("chmod");
+    let out = Command::new(bin("conductord"))
+        .arg("--socket")
+        .arg(dir.path().join("s.sock"))
+        .arg("--state-dir")
+        .arg(&state)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("mode 0775") && stderr.contains("owner uid"),
+        "{stderr}"
+    );
+}

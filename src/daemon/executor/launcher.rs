@@ -187,6 +187,7 @@ pub fn run(jobs: &Path) -> i32 {
     // Jobs get the descriptor limit the daemon was started with, not the
     // one it raised for its own connections.
     super::super::descriptors::restore_for_jobs();
+    super::super::private_state::restore_umask_for_jobs();
     // SAFETY: the daemon starts the launcher with its end of the socket pair
     // as stdin, which nothing else in this process owns.
     let socket = unsafe { UnixStream::from_raw_fd(0) };

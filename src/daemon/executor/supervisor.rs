@@ -87,7 +87,13 @@ pub struct Supervisor {
 /// asks for a supervisor: the supervisor only opens that file, never makes
 /// it, so once the daemon has removed it no late supervisor can run the job.
 pub fn prepare_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     fs::create_dir_all(dir)?;
+    // Traversable, never listable: a job run as its user reads its script
+    // by name; every other file here is the daemon's alone (umask 077).
+    if rustix::process::getuid().is_root() {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o711))?;
+    }
     File::create_new(dir.join(IDENTITY))?;
     Ok(())
 }
