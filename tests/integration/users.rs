@@ -638,3 +638,77 @@ fn a_state_directory_others_could_write_stops_the_start_with_one_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_work_dir_inside_another_users_private_home_fails_the_job_unread() {
+    if skip_unless_root_with_useradd() {
+        return;
+    }
+    let (Some(alice), Some(bob)) = (TestUser::create("x"), TestUser::create("y")) else {
+        println!("skipped: useradd could not create the test users");
+        return;
+    };
+    let d = TestDaemon::start(&["--system", "--cpus", "1", "--kill-wait", "1"]);
+    std::fs::set_permissions(d.dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let alice_home = home_of(&d, &alice);
+    let bob_home = home_of(&d, &bob);
+    std::fs::set_permissions(&bob_home, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    // Readable itself: only the directory keeps others out.
+    std::fs::write(bob_home.join("secret"), "bobs-secret-9081\n").expect("secret");
+    std::fs::set_permissions(
+        bob_home.join("secret"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .expect("chmod");
+    // Alice posts Bob's home as her job's working directory, straight to
+    // the API (cbatch would refuse it on her side).
+    let output = alice_home.join("stolen.out");
+    let request = conductor::protocol::SubmitRequest {
+        name: "steal".into(),
+        script: "#!/bin/sh\ncat secret\n".into(),
+        work_dir: bob_home.clone(),
+        submit_dir: bob_home.clone(),
+        stdout: Some(output.display().to_string()),
+        ntasks: 1,
+        cpus_per_task: 1,
+        ..Default::default()
+    };
+    let body = serde_json::to_string(&request).expect("json");
+    let body_file = alice_home.join("request.json");
+    std::fs::write(&body_file, &body).expect("body");
+    let socket = d.socket.display().to_string();
+    let post = format!(
+        r#"use IO::Socket::UNIX; my $s = IO::Socket::UNIX->new(Peer => "{socket}") or die "connect: $!"; open(B, "<", "{body}") or die; local $/; my $b = <B>; print $s "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " . length($b) . "\r\nConnection: close\r\n\r\n" . $b; print while <$s>;"#,
+        body = body_file.display()
+    );
+    let mut command = Command::new("runuser");
+    command.args(["-u", &alice.name, "--", "perl", "-e", &post]);
+    let answer = run_command(command, None);
+    let id: u64 = answer
+        .stdout
+        .split("\"job_id\":")
+        .nth(1)
+        .and_then(|rest| {
+            rest.trim_start()
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+        })
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no job id in {answer:?}"));
+    let job = d.wait_ended(JobId(id), SHORT);
+    assert_eq!(
+        (job.state, job.reason),
+        (JobState::Failed, Reason::JobLaunchFailure),
+        "{job:?}"
+    );
+    let stolen = std::fs::read_to_string(&output).unwrap_or_default();
+    assert!(
+        !stolen.contains("bobs-secret-9081"),
+        "the job read Bob's file"
+    );
+    assert!(
+        d.log().contains("cannot enter the working directory"),
+        "{}",
+        d.log()
+    );
+}

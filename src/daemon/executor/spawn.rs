@@ -161,26 +161,32 @@ fn hand_over(script: &Path, run_as: &RunAs) -> std::io::Result<()> {
 /// clone, no copy of the supervisor's page tables); it still resets the
 /// signal mask and SIGPIPE as the fork path does.
 pub fn spawn(plan: &LaunchPlan, attached: Option<Attached>) -> Result<Child, String> {
-    if !plan.work_dir.is_dir() {
-        return Err(format!(
-            "working directory {} does not exist",
-            plan.work_dir.display()
-        ));
-    }
-    // The files are opened as the job's user, so a path the user could not
-    // write cannot be written through the daemon.
-    let (stdin, stdout, stderr) = match &plan.run_as {
+    // The working directory and the files are opened as the job's user, so
+    // a path the user could not reach or write cannot be reached through
+    // the daemon; the job enters the directory (fchdir) only after the
+    // privilege drop, since std's `current_dir` would enter it as root.
+    let (work_dir, (stdin, stdout, stderr)) = match &plan.run_as {
         Some(run_as) => {
             let _user = EffectiveUser::become_(run_as)
                 .map_err(|e| format!("cannot act as uid {}: {e}", run_as.uid))?;
-            open_files(plan)?
+            (Some(open_work_dir(&plan.work_dir)?), open_files(plan)?)
         }
-        None => open_files(plan)?,
+        None => {
+            if !plan.work_dir.is_dir() {
+                return Err(format!(
+                    "working directory {} does not exist",
+                    plan.work_dir.display()
+                ));
+            }
+            (None, open_files(plan)?)
+        }
     };
     let mut command = Command::new(&plan.program);
+    if work_dir.is_none() {
+        command.current_dir(&plan.work_dir);
+    }
     command
         .args(&plan.args)
-        .current_dir(&plan.work_dir)
         .env_clear()
         .envs(&plan.environment)
         .stdin(stdin)
@@ -200,8 +206,8 @@ pub fn spawn(plan: &LaunchPlan, attached: Option<Attached>) -> Result<Child, Str
             .map_err(|e| format!("cannot pin the job to its CPUs: {e}"))?,
         (attached, affinity) => contain(command.as_std_mut(), attached, affinity),
     }
-    if let Some(run_as) = &plan.run_as {
-        drop_privileges(command.as_std_mut(), run_as);
+    if let (Some(run_as), Some(work_dir)) = (&plan.run_as, work_dir) {
+        drop_privileges(command.as_std_mut(), run_as, work_dir);
     }
     command
         .spawn()
@@ -298,23 +304,36 @@ fn contain(
 
 /// Makes the job's process its user for good, between fork and exec.
 #[allow(unsafe_code)]
-fn drop_privileges(command: &mut std::process::Command, run_as: &RunAs) {
+fn drop_privileges(command: &mut std::process::Command, run_as: &RunAs, work_dir: File) {
     use rustix::thread::{set_thread_groups, set_thread_res_gid, set_thread_res_uid};
     use std::os::unix::process::CommandExt;
     let groups: Vec<Gid> = run_as.groups.iter().map(|g| Gid::from_raw(*g)).collect();
     let gid = Gid::from_raw(run_as.gid);
     let uid = Uid::from_raw(run_as.uid);
     // SAFETY: between fork and exec the closure makes only the setgroups,
-    // setresgid and setresuid system calls on data prepared before the
-    // fork; it allocates nothing.
+    // setresgid, setresuid and fchdir system calls on data prepared before
+    // the fork (the directory was opened before it, close-on-exec); it
+    // allocates nothing.
     unsafe {
         command.pre_exec(move || {
             set_thread_groups(&groups)?;
             set_thread_res_gid(gid, gid, gid)?;
             set_thread_res_uid(uid, uid, uid)?;
+            rustix::process::fchdir(&work_dir)?;
             Ok(())
         });
     }
+}
+
+/// Opens the job's working directory, as the job's user (the caller acts
+/// as them): a directory they cannot reach fails the start here, with the
+/// kernel's reason, and nothing learns whether it exists.
+fn open_work_dir(path: &Path) -> Result<File, String> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY)
+        .open(path)
+        .map_err(|e| format!("cannot enter the working directory {}: {e}", path.display()))
 }
 
 /// The interpreter named by the script's `#!` line (with its one optional
