@@ -316,6 +316,16 @@ impl Client {
         self.call(Method::Get, &format!("/v1/jobs/{id}"), None::<&()>)
     }
 
+    /// Job `id`'s batch script (its owner, root or the daemon's user only).
+    pub fn batch_script(&self, id: JobId) -> Result<String> {
+        let bytes = reply_bytes(self.respond(
+            Method::Get,
+            &format!("/v1/jobs/{id}/script"),
+            None::<&()>,
+        )?)?;
+        String::from_utf8(bytes).map_err(|e| Error::Protocol(e.to_string()))
+    }
+
     /// The id of the next step of running job `id` (`crun` in the job).
     pub fn next_step(&self, id: JobId) -> Result<u32> {
         let reply: StepResponse =

@@ -42,7 +42,8 @@ use crate::protocol::{JobId, JobInfo, JobState, ListQuery, TokenRequest, UpdateR
                                and srun in DIR to Conductor's binaries\n  \
     token [lifespan=SECONDS]   a token acting as you over TCP (default 1800 s):\n  \
                                prints CONDUCTOR_TOKEN=...\n  \
-    token revoke               revoke all your tokens\n\n\
+    token revoke               revoke all your tokens\n  \
+    write batch_script ID [FILE]  the job's script into FILE (slurm-ID.sh; - prints it)\n\n\
     IDS are job ids, separated by spaces or commas."
 )]
 pub struct CcontrolArgs {
@@ -86,6 +87,12 @@ pub enum Command {
     },
     /// `token revoke`: revokes every token of the caller.
     TokenRevoke,
+    /// `write batch_script ID [FILE]`: the job's script into FILE
+    /// (`slurm-ID.sh` by default; `-` is standard output).
+    WriteBatchScript {
+        id: String,
+        file: Option<String>,
+    },
     /// `hold` (root's holds are admin holds) or `holdu`/`uhold`.
     Hold {
         ids: Vec<String>,
@@ -200,6 +207,24 @@ impl Command {
                 _ => Err(format!("too many arguments for keyword:{first}")),
             },
             _ if names(&word, "release", 3) => Ok(Command::Release(need_some(id_list(rest))?)),
+            "write" => match rest {
+                [what, id] if what.eq_ignore_ascii_case("batch_script") => {
+                    Ok(Command::WriteBatchScript {
+                        id: id.clone(),
+                        file: None,
+                    })
+                }
+                [what, id, file] if what.eq_ignore_ascii_case("batch_script") => {
+                    Ok(Command::WriteBatchScript {
+                        id: id.clone(),
+                        file: Some(file.clone()),
+                    })
+                }
+                [what, ..] if what.eq_ignore_ascii_case("batch_script") => {
+                    Err(format!("too many arguments for keyword:{first}"))
+                }
+                _ => Err(format!("invalid write option: {}", rest.join(" "))),
+            },
             "token" => match rest {
                 [] => Ok(Command::Token { lifespan: None }),
                 [word] if word.eq_ignore_ascii_case("revoke") => Ok(Command::TokenRevoke),
@@ -366,6 +391,7 @@ pub fn run(args: &CcontrolArgs, prog: &str) -> Outcome {
                 lifespan_secs: lifespan,
             })
             .map(|issued| Outcome::printed(format!("CONDUCTOR_TOKEN={}\n", issued.token))),
+        Command::WriteBatchScript { id, file } => write_batch_script(&client, &id, file.as_deref()),
         Command::TokenRevoke => client
             .revoke_tokens()
             .map(|revoked| Outcome::printed(format!("{} tokens revoked\n", revoked.revoked))),
@@ -526,6 +552,24 @@ pub fn load_average() -> Option<f64> {
         .next()?
         .parse()
         .ok()
+}
+
+/// `write batch_script ID [FILE]`: as scontrol, the script goes to
+/// `slurm-ID.sh` in the current directory unless FILE says otherwise, and
+/// `-` prints it.
+fn write_batch_script(client: &Client, id: &str, file: Option<&str>) -> Result<Outcome, Error> {
+    let job: JobId = id
+        .parse()
+        .map_err(|_| Error::Invalid(format!("Invalid job id specified: {id}")))?;
+    let script = client.batch_script(job)?;
+    let path = file.map_or_else(|| format!("slurm-{job}.sh"), str::to_string);
+    if path == "-" {
+        return Ok(Outcome::printed(script));
+    }
+    std::fs::write(&path, &script).map_err(|e| Error::io("cannot write", &path, e))?;
+    Ok(Outcome::printed(format!(
+        "batch script for job {job} written to {path}\n"
+    )))
 }
 
 /// Whether the daemon answers. Never starts one: asking whether the

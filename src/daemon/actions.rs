@@ -388,6 +388,24 @@ impl Daemon {
         }
     }
 
+    /// A job's batch script, for its owner, root or the daemon's user only
+    /// (`ccontrol write batch_script`): operators may act on jobs, but a
+    /// script is its owner's to read.
+    pub(super) fn batch_script(&self, id: JobId, caller: Caller) -> Result<String> {
+        let owner = {
+            let state = self.state();
+            state.jobs.get(&id).map(|job| job.spec.uid)
+        };
+        let owner = match owner {
+            Some(owner) => owner,
+            None => self.stored(id)?.spec.uid,
+        };
+        if caller.uid != 0 && caller.uid != owner && caller.uid != users::current_uid() {
+            return Err(Error::PermissionDenied);
+        }
+        Ok(self.store.payload(id)?.script)
+    }
+
     /// A job the store knows, or `NoSuchJob`.
     fn stored(&self, id: JobId) -> Result<Job> {
         self.store.get(id)?.ok_or(Error::NoSuchJob(id))

@@ -77,6 +77,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/v1/jobs/{id}/release", post(release))
         .route("/v1/jobs/{id}/requeue", post(requeue))
         .route("/v1/jobs/{id}/steps", post(next_step))
+        .route("/v1/jobs/{id}/script", get(batch_script))
         .route("/v1/tokens", post(issue_token))
         .route("/v1/tokens/revoke", post(revoke_tokens))
         .fallback(unknown_route)
@@ -140,6 +141,22 @@ async fn require_token(
     request.extensions_mut().insert(ConnectInfo(caller));
     request.extensions_mut().insert(OverTcp);
     next.run(request).await
+}
+
+/// `GET /v1/jobs/{id}/script`: the job's batch script, as text, for its
+/// owner, root or the daemon's user (403 for anyone else).
+async fn batch_script(
+    State(daemon): Shared,
+    ConnectInfo(caller): ConnectInfo<Caller>,
+    Path(id): Path<String>,
+) -> Reply<Response> {
+    let id = parse_id(&id)?;
+    let script = daemon.batch_script(id, caller).map_err(Failure::from)?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        script,
+    )
+        .into_response())
 }
 
 /// `POST /v1/jobs/{id}/steps`: the next step id of a running job.

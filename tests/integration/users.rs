@@ -712,3 +712,70 @@ fn a_work_dir_inside_another_users_private_home_fails_the_job_unread() {
         d.log()
     );
 }
+
+#[test]
+fn only_the_owner_or_root_may_fetch_a_jobs_script() {
+    if skip_unless_root_with_useradd() {
+        return;
+    }
+    let (Some(alice), Some(bob)) = (TestUser::create("i"), TestUser::create("j")) else {
+        println!("skipped: useradd could not create the test users");
+        return;
+    };
+    let d = TestDaemon::start(&["--system", "--cpus", "1"]);
+    std::fs::set_permissions(d.dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let (alice_home, bob_home) = (home_of(&d, &alice), home_of(&d, &bob));
+    let script_text = "#!/bin/sh\n# alices-script-5521\ntrue\n";
+    std::fs::write(alice_home.join("job.sh"), script_text).expect("script");
+    let out = alice.run(&d, &alice_home, "cbatch", &["--parsable", "job.sh"]);
+    let id: JobId = out.ok().trim().parse().expect("id");
+    d.wait_ended(id, SHORT);
+    let printed = alice.run(
+        &d,
+        &alice_home,
+        "ccontrol",
+        &["write", "batch_script", &id.to_string(), "-"],
+    );
+    assert_eq!(printed.ok(), script_text);
+    let written = alice.run(
+        &d,
+        &alice_home,
+        "ccontrol",
+        &["write", "batch_script", &id.to_string()],
+    );
+    assert_eq!(
+        written.ok(),
+        format!("batch script for job {id} written to slurm-{id}.sh\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(alice_home.join(format!("slurm-{id}.sh"))).expect("file"),
+        script_text
+    );
+    let refused = bob.run(
+        &d,
+        &bob_home,
+        "ccontrol",
+        &["write", "batch_script", &id.to_string(), "-"],
+    );
+    let line = refused.fails_with_one_line();
+    assert!(
+        line.contains("denied") && !line.contains("alices-script"),
+        "{line}"
+    );
+    let unknown = alice.run(
+        &d,
+        &alice_home,
+        "ccontrol",
+        &["write", "batch_script", "999999", "-"],
+    );
+    assert!(
+        unknown.fails_with_one_line().contains("Invalid job id"),
+        "{unknown:?}"
+    );
+    // Root may.
+    assert_eq!(
+        d.run("ccontrol", &["write", "batch_script", &id.to_string(), "-"])
+            .ok(),
+        script_text
+    );
+}
