@@ -95,7 +95,8 @@ impl Daemon {
         std::fs::create_dir_all(&dir)?;
         let log = std::fs::File::create(dir.join("conductord.log"))?;
         let child = Command::new(bin.join("conductord"))
-            .args(["--cpus", "2", "--socket"])
+            // The big queues hold more than the default MaxJobCount.
+            .args(["--cpus", "2", "--max-job-count", "1000000", "--socket"])
             .arg(dir.join("sock"))
             .arg("--state-dir")
             .arg(dir.join("state"))

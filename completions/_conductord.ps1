@@ -34,6 +34,8 @@ Register-ArgumentCompleter -Native -CommandName 'conductord' -ScriptBlock {
             [CompletionResult]::new('--containment', '--containment', [CompletionResultType]::ParameterName, 'How jobs are held to their CPUs, memory and processes: cgroup v2, cgroup v1, or none (a subreaper supervisor, affinity and a sampled memory limit)')
             [CompletionResult]::new('--cpu-bind', '--cpu-bind', [CompletionResultType]::ParameterName, 'Whether jobs are pinned to their booked CPUs (cpuset and affinity): cores or none')
             [CompletionResult]::new('--def-mem-per-cpu', '--def-mem-per-cpu', [CompletionResultType]::ParameterName, 'Memory booked (and the limit) per CPU for jobs that ask for none, e.g. 2G (DefMemPerCPU)')
+            [CompletionResult]::new('--max-job-count', '--max-job-count', [CompletionResultType]::ParameterName, 'Jobs held at most, pending and running together (Slurm''s MaxJobCount)')
+            [CompletionResult]::new('--max-submit-per-user', '--max-submit-per-user', [CompletionResultType]::ParameterName, 'Pending and running jobs one user may have, array tasks each counted (MaxSubmitJobs)')
             [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Connections open at once, in all')
             [CompletionResult]::new('--max-connections-per-user', '--max-connections-per-user', [CompletionResultType]::ParameterName, 'Connections open at once from one user (one address over TCP)')
             [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Seconds a connection may wait before sending a request (and between requests)')

@@ -31,6 +31,8 @@ set edit:completion:arg-completer[conductord] = {|@words|
             cand --containment 'How jobs are held to their CPUs, memory and processes: cgroup v2, cgroup v1, or none (a subreaper supervisor, affinity and a sampled memory limit)'
             cand --cpu-bind 'Whether jobs are pinned to their booked CPUs (cpuset and affinity): cores or none'
             cand --def-mem-per-cpu 'Memory booked (and the limit) per CPU for jobs that ask for none, e.g. 2G (DefMemPerCPU)'
+            cand --max-job-count 'Jobs held at most, pending and running together (Slurm''s MaxJobCount)'
+            cand --max-submit-per-user 'Pending and running jobs one user may have, array tasks each counted (MaxSubmitJobs)'
             cand --max-connections 'Connections open at once, in all'
             cand --max-connections-per-user 'Connections open at once from one user (one address over TCP)'
             cand --idle-timeout 'Seconds a connection may wait before sending a request (and between requests)'

@@ -15,6 +15,8 @@ none\t'No cgroups: a subreaper supervisor, affinity and a memory sampler'"
 complete -c conductord -l cpu-bind -d 'Whether jobs are pinned to their booked CPUs (cpuset and affinity): cores or none' -r -f -a "cores\t''
 none\t''"
 complete -c conductord -l def-mem-per-cpu -d 'Memory booked (and the limit) per CPU for jobs that ask for none, e.g. 2G (DefMemPerCPU)' -r
+complete -c conductord -l max-job-count -d 'Jobs held at most, pending and running together (Slurm\'s MaxJobCount)' -r
+complete -c conductord -l max-submit-per-user -d 'Pending and running jobs one user may have, array tasks each counted (MaxSubmitJobs)' -r
 complete -c conductord -l max-connections -d 'Connections open at once, in all' -r
 complete -c conductord -l max-connections-per-user -d 'Connections open at once from one user (one address over TCP)' -r
 complete -c conductord -l idle-timeout -d 'Seconds a connection may wait before sending a request (and between requests)' -r

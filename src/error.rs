@@ -41,6 +41,11 @@ pub enum Error {
     #[error("Access/permission denied")]
     PermissionDenied,
 
+    /// A limit of the daemon's is reached; the same request may succeed
+    /// later (Slurm's MaxJobCount).
+    #[error("{0}")]
+    Busy(String),
+
     /// The job is not in a state where the request makes sense.
     #[error("{0}")]
     Conflict(String),

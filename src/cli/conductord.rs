@@ -86,6 +86,14 @@ pub struct ConductordArgs {
     #[arg(long, value_name = "SIZE")]
     pub def_mem_per_cpu: Option<String>,
 
+    /// Jobs held at most, pending and running together (Slurm's MaxJobCount)
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub max_job_count: usize,
+
+    /// Pending and running jobs one user may have, array tasks each counted (MaxSubmitJobs)
+    #[arg(long, value_name = "N")]
+    pub max_submit_per_user: Option<usize>,
+
     /// Connections open at once, in all
     #[arg(long, value_name = "N", default_value_t = 4096)]
     pub max_connections: usize,
@@ -168,6 +176,8 @@ impl ConductordArgs {
             operators,
             insecure_listen: self.insecure_listen,
             containment: self.containment,
+            max_job_count: self.max_job_count.max(1),
+            max_submit_per_user: self.max_submit_per_user,
             connections: ConnectionLimits {
                 total: self.max_connections.max(1),
                 per_peer: self.max_connections_per_user.max(1),

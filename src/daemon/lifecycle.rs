@@ -66,6 +66,8 @@ impl Daemon {
         caller: Caller,
     ) -> Result<JobId> {
         let (spec, array) = self.validate(&request, caller)?;
+        let count = array.as_ref().map_or(1, |a| a.indices.len());
+        self.within_limits(caller.uid, count)?;
         let user = spec.user.clone();
         let hold = request.hold.then_some(Hold::User);
         if array.is_none()
@@ -122,6 +124,34 @@ impl Daemon {
         ));
         self.wake.notify_one();
         Ok(first)
+    }
+
+    /// Refuses `count` more jobs of `uid` past the daemon's limits, with
+    /// Slurm's messages: MaxJobCount says try later, MaxSubmitJobs that the
+    /// user has too many already.
+    fn within_limits(&self, uid: u32, count: usize) -> Result<()> {
+        let state = self.state();
+        if state.jobs.len() + count > self.config.max_job_count {
+            return Err(Error::Busy(
+                "Slurm temporarily unable to accept job (MaxJobCount reached), try again later"
+                    .into(),
+            ));
+        }
+        if let Some(max) = self.config.max_submit_per_user {
+            let active = state
+                .jobs
+                .values()
+                .filter(|job| job.spec.uid == uid && !matches!(job.phase, Phase::Finished { .. }))
+                .count();
+            if active + count > max {
+                return Err(Error::Invalid(
+                    "Job violates accounting/QOS policy (job submit limit, user's size and/or \
+                     time limits)"
+                        .into(),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Books the resources of a job that the next pass would start first:

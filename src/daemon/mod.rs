@@ -86,6 +86,12 @@ pub struct Config {
     pub def_mem_per_cpu_mb: Option<u64>,
     /// Bounds on the API's connections.
     pub connections: ConnectionLimits,
+    /// Jobs the daemon holds at most, pending, running and just ended
+    /// (Slurm's MaxJobCount).
+    pub max_job_count: usize,
+    /// Pending and running jobs one user may have (Slurm's MaxSubmitJobs);
+    /// `None` is no limit.
+    pub max_submit_per_user: Option<usize>,
 }
 
 /// The running daemon, shared by the server's handlers, the scheduler and

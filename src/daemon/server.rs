@@ -607,6 +607,7 @@ impl From<Error> for Failure {
             Error::NoSuchJob(_) => (StatusCode::NOT_FOUND, "not_found"),
             Error::PermissionDenied => (StatusCode::FORBIDDEN, "forbidden"),
             Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Error::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "limit_reached"),
             Error::Invalid(_)
             | Error::InvalidTime(_)
             | Error::InvalidMemory(_)

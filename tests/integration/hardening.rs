@@ -491,3 +491,39 @@ fn a_fifo_as_output_or_input_never_holds_the_supervisor() {
     );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[test]
+fn per_user_and_total_job_limits_refuse_with_slurms_words_and_free_up() {
+    let d = TestDaemon::start(&["--cpus", "1", "--max-submit-per-user", "3"]);
+    let held: Vec<JobId> = (0..3)
+        .map(|_| d.submit(&["--hold", "--wrap", "true"]))
+        .collect();
+    let over = d.run("cbatch", &["--hold", "--wrap", "true"]);
+    assert_eq!(
+        over.fails_with_one_line(),
+        "cbatch: error: Batch job submission failed: Job violates accounting/QOS policy \
+         (job submit limit, user's size and/or time limits)"
+    );
+    d.run("ccancel", &[&held[0].to_string()]).ok();
+    d.wait_ended(held[0], Duration::from_secs(10));
+    let array = d.run("cbatch", &["--hold", "--array", "0-1", "--wrap", "true"]);
+    assert!(
+        array.fails_with_one_line().contains("job submit limit"),
+        "each task counts"
+    );
+    d.submit(&["--hold", "--wrap", "true"]);
+
+    let d = TestDaemon::start(&["--cpus", "1", "--max-job-count", "2"]);
+    let first = d.submit(&["--hold", "--wrap", "true"]);
+    d.submit(&["--hold", "--wrap", "true"]);
+    let full = d.run("cbatch", &["--hold", "--wrap", "true"]);
+    assert!(
+        full.fails_with_one_line()
+            .contains("temporarily unable to accept job"),
+        "{full:?}"
+    );
+    d.run("ccancel", &[&first.to_string()]).ok();
+    crate::support::wait_until(Duration::from_secs(10), "room again", || {
+        d.run("cbatch", &["--hold", "--wrap", "true"]).code == 0
+    });
+}
