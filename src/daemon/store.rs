@@ -268,10 +268,43 @@ fn writer_gone() -> Error {
 fn open_connection(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Takes effect only on a new, empty database, so it comes before the
+    // journal mode (which writes the file's first page); an older store is
+    // switched by `ensure_incremental_vacuum`.
+    conn.pragma_update(None, "auto_vacuum", 2)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // FULL makes each commit durable in WAL mode; NORMAL would not be.
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // The WAL is cut back to this after a checkpoint, so a burst of writes
+    // does not leave a large file behind for good.
+    conn.pragma_update(None, "journal_size_limit", 16 << 20)?;
     Ok(conn)
+}
+
+/// Frees every page on the free list. The pragma frees one page per step,
+/// so it is stepped to the end.
+fn incremental_vacuum(conn: &Connection) -> rusqlite::Result<()> {
+    let mut statement = conn.prepare("PRAGMA incremental_vacuum")?;
+    let mut rows = statement.query([])?;
+    while rows.next()?.is_some() {}
+    Ok(())
+}
+
+/// Pages freed by pruned history go back to the file system: the store uses
+/// incremental auto-vacuum. A store made before that is rewritten once
+/// (`VACUUM`), at start-up, to switch it over.
+fn ensure_incremental_vacuum(conn: &Connection, path: &Path) -> Result<()> {
+    const INCREMENTAL: i64 = 2;
+    let mode: i64 = conn.pragma_query_value(None, "auto_vacuum", |row| row.get(0))?;
+    if mode != INCREMENTAL {
+        conn.pragma_update(None, "auto_vacuum", INCREMENTAL)?;
+        conn.execute_batch("VACUUM;")?;
+        super::log(format_args!(
+            "{}: switched to incremental vacuum (rewritten once)",
+            path.display()
+        ));
+    }
+    Ok(())
 }
 
 /// Creates the schema in a new database, refuses one from a newer build.
@@ -284,7 +317,7 @@ fn migrate(conn: &Connection, path: &Path) -> Result<()> {
             ))?;
             Ok(())
         }
-        SCHEMA_VERSION => Ok(()),
+        SCHEMA_VERSION => ensure_incremental_vacuum(conn, path),
         newer => Err(Error::Other(format!(
             "{} has schema version {newer}, newer than this conductord understands ({SCHEMA_VERSION}); \
              run a newer conductord or move the file away",
@@ -305,7 +338,19 @@ fn write_loop(mut conn: Connection, queue: mpsc::Receiver<Write>) {
             }
         }
         match commit_group(&mut conn, &group) {
-            Ok(ids) => answer(group, ids.into_iter().map(Ok).collect()),
+            Ok(ids) => {
+                if ids
+                    .iter()
+                    .any(|a| matches!(a, Applied::Pruned(n) if *n > 0))
+                {
+                    // Give the pages of the pruned jobs back (after the
+                    // commit: it cannot run inside a transaction).
+                    if let Err(e) = incremental_vacuum(&conn) {
+                        super::log(format_args!("cannot give pruned pages back: {e}"));
+                    }
+                }
+                answer(group, ids.into_iter().map(Ok).collect())
+            }
             Err(_) if group.len() > 1 => {
                 // Something in the group failed: give each write its own
                 // transaction so one bad write fails alone.
@@ -552,6 +597,66 @@ mod tests {
             let next = store.insert(vec![new_job("c")]).await.expect("insert");
             assert_eq!(next, vec![JobId(3)]);
         });
+    }
+
+    #[test]
+    fn pruned_history_gives_its_space_back() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = JobStore::open(dir.path()).expect("open");
+        let db = dir.path().join("jobs.db");
+        let size = || {
+            // What the database holds, WAL folded in.
+            let conn = Connection::open(&db).expect("open");
+            let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+            let pages: i64 = conn
+                .pragma_query_value(None, "page_count", |r| r.get(0))
+                .expect("pages");
+            pages
+        };
+        runtime().block_on(async {
+            let big = |name: &str| NewJob {
+                script: format!("#!/bin/sh\n# {}\n", "x".repeat(64 << 10)),
+                ..new_job(name)
+            };
+            let ids = store
+                .insert((0..64).map(|i| big(&format!("j{i}"))).collect())
+                .await
+                .expect("insert");
+            let ended: Vec<Job> = ids
+                .iter()
+                .map(|id| finished(&store, *id, Duration::days(30)))
+                .collect();
+            store.update(ended).await.expect("update");
+            let full = size();
+            let removed = store
+                .prune_finished_before(Utc::now() - Duration::days(7))
+                .await
+                .expect("prune");
+            assert_eq!(removed, 64);
+            let after = size();
+            assert!(
+                after * 4 < full,
+                "{full} pages before, {after} after the prune"
+            );
+        });
+    }
+
+    #[test]
+    fn an_older_store_is_switched_to_incremental_vacuum() {
+        let dir = tempfile::tempdir().expect("dir");
+        // As older daemons made it: WAL, no auto-vacuum.
+        let conn = Connection::open(dir.path().join("jobs.db")).expect("open");
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .expect("wal");
+        conn.execute_batch(&format!("{SCHEMA} PRAGMA user_version = {SCHEMA_VERSION};"))
+            .expect("old store");
+        drop(conn);
+        drop(JobStore::open(dir.path()).expect("open"));
+        let conn = Connection::open(dir.path().join("jobs.db")).expect("open");
+        let mode: i64 = conn
+            .pragma_query_value(None, "auto_vacuum", |r| r.get(0))
+            .expect("mode");
+        assert_eq!(mode, 2);
     }
 
     #[test]
