@@ -1098,9 +1098,9 @@ impl Daemon {
                 let _ = std::fs::remove_dir_all(dir);
             }
         }
-        // The daemon's own cgroup directories go too where no job is left
-        // in them; running jobs keep theirs for the next daemon.
-        self.containment.tidy();
+        // The daemon's own cgroup directories stay, even empty: a
+        // supervisor forked just before the stop may not have made its
+        // job's cgroup in them yet, and the next daemon uses them again.
     }
 }
 

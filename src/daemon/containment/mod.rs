@@ -274,16 +274,6 @@ impl Containment {
             Backend::None => Vec::new(),
         }
     }
-
-    /// Removes the daemon's own directories where no job is left in them:
-    /// called when the daemon stops.
-    pub fn tidy(&self) {
-        if let Backend::Cgroup { trees, .. } = &self.backend {
-            for tree in trees {
-                let _ = std::fs::remove_dir(&tree.dir);
-            }
-        }
-    }
 }
 
 /// What one job gets, as its supervisor carries it out; the default is
