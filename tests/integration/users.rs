@@ -72,6 +72,31 @@ fn skip_unless_root_with_useradd() -> bool {
     false
 }
 
+/// Two users made for a test; `None` (the reason printed) where the test
+/// cannot make users here.
+fn two_users(first: &str, second: &str) -> Option<(TestUser, TestUser)> {
+    if skip_unless_root_with_useradd() {
+        return None;
+    }
+    match (TestUser::create(first), TestUser::create(second)) {
+        (Some(a), Some(b)) => Some((a, b)),
+        _ => {
+            println!("skipped: useradd could not create the test users");
+            None
+        }
+    }
+}
+
+/// A `--system` daemon whose socket, inside the test's directory, every
+/// user can reach.
+fn system_daemon(args: &[&str]) -> TestDaemon {
+    let mut all = vec!["--system"];
+    all.extend(args);
+    let d = TestDaemon::start(&all);
+    std::fs::set_permissions(d.dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    d
+}
+
 /// A directory the user owns, for its jobs to run in.
 fn home_of(d: &TestDaemon, user: &TestUser) -> std::path::PathBuf {
     let dir = d.dir.path().join(&user.name);
@@ -216,11 +241,7 @@ fn cbatch_as(user: &TestUser, cwd: &Path, env: &[(&str, &str)]) -> Output {
 
 #[test]
 fn a_socket_planted_in_the_default_place_is_refused_before_anything_is_sent() {
-    if skip_unless_root_with_useradd() {
-        return;
-    }
-    let (Some(victim), Some(mallory)) = (TestUser::create("v"), TestUser::create("m")) else {
-        println!("skipped: useradd could not create the test users");
+    let Some((victim, mallory)) = two_users("v", "m") else {
         return;
     };
     let dir = tempfile::tempdir().expect("dir");
@@ -261,11 +282,7 @@ fn a_socket_planted_in_the_default_place_is_refused_before_anything_is_sent() {
 
 #[test]
 fn a_server_run_by_another_user_is_refused_before_anything_is_sent() {
-    if skip_unless_root_with_useradd() {
-        return;
-    }
-    let (Some(victim), Some(mallory)) = (TestUser::create("w"), TestUser::create("n")) else {
-        println!("skipped: useradd could not create the test users");
+    let Some((victim, mallory)) = two_users("w", "n") else {
         return;
     };
     let dir = tempfile::tempdir().expect("dir");
@@ -337,11 +354,7 @@ impl TestUser {
 
 #[test]
 fn a_tcp_token_acts_as_its_user_and_no_one_else() {
-    if skip_unless_root_with_useradd() {
-        return;
-    }
-    let (Some(alice), Some(bob)) = (TestUser::create("t"), TestUser::create("u")) else {
-        println!("skipped: useradd could not create the test users");
+    let Some((alice, bob)) = two_users("t", "u") else {
         return;
     };
     let port = crate::support::free_port();
@@ -485,15 +498,10 @@ fn plain_http_beyond_loopback_needs_insecure_listen_and_clients_send_no_token_th
 
 #[test]
 fn step_ids_come_from_the_daemon_and_only_for_the_jobs_owner() {
-    if skip_unless_root_with_useradd() {
-        return;
-    }
-    let (Some(alice), Some(bob)) = (TestUser::create("s"), TestUser::create("r")) else {
-        println!("skipped: useradd could not create the test users");
+    let Some((alice, bob)) = two_users("s", "r") else {
         return;
     };
-    let d = TestDaemon::start(&["--system", "--cpus", "2", "--kill-wait", "1"]);
-    std::fs::set_permissions(d.dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let d = system_daemon(&["--cpus", "2", "--kill-wait", "1"]);
     let (alice_home, bob_home) = (home_of(&d, &alice), home_of(&d, &bob));
     let crun = bin("crun").display().to_string();
     let script = format!(
@@ -544,15 +552,10 @@ fn step_ids_come_from_the_daemon_and_only_for_the_jobs_owner() {
 
 #[test]
 fn another_user_can_read_nothing_of_a_job_under_the_state_directory() {
-    if skip_unless_root_with_useradd() {
-        return;
-    }
-    let (Some(alice), Some(bob)) = (TestUser::create("p"), TestUser::create("q")) else {
-        println!("skipped: useradd could not create the test users");
+    let Some((alice, bob)) = two_users("p", "q") else {
         return;
     };
-    let d = TestDaemon::start(&["--system", "--cpus", "1", "--kill-wait", "1"]);
-    std::fs::set_permissions(d.dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let d = system_daemon(&["--cpus", "1", "--kill-wait", "1"]);
     let home = home_of(&d, &alice);
     let mut command = Command::new("runuser");
     command
@@ -641,15 +644,10 @@ fn a_state_directory_others_could_write_stops_the_start_with_one_line() {
 
 #[test]
 fn a_work_dir_inside_another_users_private_home_fails_the_job_unread() {
-    if skip_unless_root_with_useradd() {
-        return;
-    }
-    let (Some(alice), Some(bob)) = (TestUser::create("x"), TestUser::create("y")) else {
-        println!("skipped: useradd could not create the test users");
+    let Some((alice, bob)) = two_users("x", "y") else {
         return;
     };
-    let d = TestDaemon::start(&["--system", "--cpus", "1", "--kill-wait", "1"]);
-    std::fs::set_permissions(d.dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let d = system_daemon(&["--cpus", "1", "--kill-wait", "1"]);
     let alice_home = home_of(&d, &alice);
     let bob_home = home_of(&d, &bob);
     std::fs::set_permissions(&bob_home, std::fs::Permissions::from_mode(0o700)).expect("chmod");
@@ -715,15 +713,10 @@ fn a_work_dir_inside_another_users_private_home_fails_the_job_unread() {
 
 #[test]
 fn only_the_owner_or_root_may_fetch_a_jobs_script() {
-    if skip_unless_root_with_useradd() {
-        return;
-    }
-    let (Some(alice), Some(bob)) = (TestUser::create("i"), TestUser::create("j")) else {
-        println!("skipped: useradd could not create the test users");
+    let Some((alice, bob)) = two_users("i", "j") else {
         return;
     };
-    let d = TestDaemon::start(&["--system", "--cpus", "1"]);
-    std::fs::set_permissions(d.dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let d = system_daemon(&["--cpus", "1"]);
     let (alice_home, bob_home) = (home_of(&d, &alice), home_of(&d, &bob));
     let script_text = "#!/bin/sh\n# alices-script-5521\ntrue\n";
     std::fs::write(alice_home.join("job.sh"), script_text).expect("script");
