@@ -41,7 +41,7 @@ Register-ArgumentCompleter -Native -CommandName 'cacct' -ScriptBlock {
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Only jobs of these partitions (comma-separated)')
             [CompletionResult]::new('--partition', '--partition', [CompletionResultType]::ParameterName, 'Only jobs of these partitions (comma-separated)')
             [CompletionResult]::new('--units', '--units', [CompletionResultType]::ParameterName, 'Show sizes in this unit: K, M, G, T or P')
-            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]')
             [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Jobs of every user')
             [CompletionResult]::new('--allusers', '--allusers', [CompletionResultType]::ParameterName, 'Jobs of every user')
             [CompletionResult]::new('-X', '-X ', [CompletionResultType]::ParameterName, 'Only the job lines, no steps')

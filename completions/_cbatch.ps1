@@ -86,7 +86,7 @@ Register-ArgumentCompleter -Native -CommandName 'cbatch' -ScriptBlock {
             [CompletionResult]::new('--propagate', '--propagate', [CompletionResultType]::ParameterName, 'Resource limits to propagate (recorded)')
             [CompletionResult]::new('--get-user-env', '--get-user-env', [CompletionResultType]::ParameterName, 'Load the user''s login environment (recorded)')
             [CompletionResult]::new('--wrap', '--wrap', [CompletionResultType]::ParameterName, 'Run this shell command as the job''s script')
-            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Submit the job held; `ccontrol release` lets it run')
             [CompletionResult]::new('--hold', '--hold', [CompletionResultType]::ParameterName, 'Submit the job held; `ccontrol release` lets it run')
             [CompletionResult]::new('--requeue', '--requeue', [CompletionResultType]::ParameterName, 'Let the job be requeued (recorded)')

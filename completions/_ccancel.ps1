@@ -44,7 +44,7 @@ Register-ArgumentCompleter -Native -CommandName 'ccancel' -ScriptBlock {
             [CompletionResult]::new('-M', '-M ', [CompletionResultType]::ParameterName, 'Clusters to act on (accepted; there is one)')
             [CompletionResult]::new('--clusters', '--clusters', [CompletionResultType]::ParameterName, 'Clusters to act on (accepted; there is one)')
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'Clusters to act on (accepted; there is one)')
-            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]')
             [CompletionResult]::new('-b', '-b', [CompletionResultType]::ParameterName, 'Signal only the batch shell, not the other processes of the job')
             [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'Signal only the batch shell, not the other processes of the job')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Signal the batch shell and all its children (the default for --signal)')

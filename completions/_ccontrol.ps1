@@ -21,7 +21,7 @@ Register-ArgumentCompleter -Native -CommandName 'ccontrol' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'ccontrol' {
-            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Print each record on one line')
             [CompletionResult]::new('--oneliner', '--oneliner', [CompletionResultType]::ParameterName, 'Print each record on one line')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Show more details (the exit code of the job''s steps, CPU ids)')

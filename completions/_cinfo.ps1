@@ -31,7 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'cinfo' -ScriptBlock {
             [CompletionResult]::new('--nodes', '--nodes', [CompletionResultType]::ParameterName, 'Only these nodes (comma-separated)')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Only nodes in these states (idle, mix, alloc, ...; comma-separated)')
             [CompletionResult]::new('--states', '--states', [CompletionResultType]::ParameterName, 'Only nodes in these states (idle, mix, alloc, ...; comma-separated)')
-            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]')
             [CompletionResult]::new('-N', '-N ', [CompletionResultType]::ParameterName, 'One line per node rather than per partition')
             [CompletionResult]::new('--Node', '--Node', [CompletionResultType]::ParameterName, 'One line per node rather than per partition')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Do not print the header line')

@@ -22,7 +22,9 @@ Register-ArgumentCompleter -Native -CommandName 'conductord' -ScriptBlock {
     $completions = @(switch ($command) {
         'conductord' {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'Unix socket to serve on [default: $XDG_RUNTIME_DIR/conductor/conductord.sock]')
-            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Also serve HTTP on this loopback address, e.g. 127.0.0.1:6820')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Also serve the API over TCP on this address, e.g. 127.0.0.1:6820')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Serve --listen over TLS with this certificate chain (PEM, the server''s first)')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1)')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Directory for the job store and scripts [default: $XDG_STATE_HOME/conductor]')
             [CompletionResult]::new('--cpus', '--cpus', [CompletionResultType]::ParameterName, 'CPUs to offer to jobs [default: the online CPUs]')
             [CompletionResult]::new('--mem', '--mem', [CompletionResultType]::ParameterName, 'Memory to offer to jobs, e.g. 16G [default: physical memory]')

@@ -54,7 +54,7 @@ Register-ArgumentCompleter -Native -CommandName 'cqueue' -ScriptBlock {
             [CompletionResult]::new('-M', '-M ', [CompletionResultType]::ParameterName, 'Clusters to ask (accepted; there is one)')
             [CompletionResult]::new('--clusters', '--clusters', [CompletionResultType]::ParameterName, 'Clusters to ask (accepted; there is one)')
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'Clusters to ask (accepted; there is one)')
-            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]')
             [CompletionResult]::new('--me', '--me', [CompletionResultType]::ParameterName, 'Only my jobs')
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'One line per array task, instead of one line for an array''s pending tasks')
             [CompletionResult]::new('--array', '--array', [CompletionResultType]::ParameterName, 'One line per array task, instead of one line for an array''s pending tasks')

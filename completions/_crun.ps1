@@ -44,7 +44,7 @@ Register-ArgumentCompleter -Native -CommandName 'crun' -ScriptBlock {
             [CompletionResult]::new('--nodes', '--nodes', [CompletionResultType]::ParameterName, 'Nodes: 1 is all there is (accepted)')
             [CompletionResult]::new('--cpu-bind', '--cpu-bind', [CompletionResultType]::ParameterName, 'Bind tasks to CPUs (accepted)')
             [CompletionResult]::new('--export', '--export', [CompletionResultType]::ParameterName, 'Environment for the tasks (accepted; the job''s environment is used)')
-            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Do not buffer output (crun never does; accepted)')
             [CompletionResult]::new('--unbuffered', '--unbuffered', [CompletionResultType]::ParameterName, 'Do not buffer output (crun never does; accepted)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -38,7 +38,7 @@ set edit:completion:arg-completer[cacct] = {|@words|
             cand -r 'Only jobs of these partitions (comma-separated)'
             cand --partition 'Only jobs of these partitions (comma-separated)'
             cand --units 'Show sizes in this unit: K, M, G, T or P'
-            cand --server 'Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]'
+            cand --server 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]'
             cand -a 'Jobs of every user'
             cand --allusers 'Jobs of every user'
             cand -X 'Only the job lines, no steps'

@@ -9,7 +9,7 @@ complete -c cacct -s o -l format -d 'Fields to print (see FIELDS below; repeatab
 complete -c cacct -s M -l clusters -d 'Clusters to ask (accepted; there is one, this node)' -r
 complete -c cacct -s r -l partition -d 'Only jobs of these partitions (comma-separated)' -r
 complete -c cacct -l units -d 'Show sizes in this unit: K, M, G, T or P' -r
-complete -c cacct -l server -d 'Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]' -r
+complete -c cacct -l server -d 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]' -r
 complete -c cacct -s a -l allusers -d 'Jobs of every user'
 complete -c cacct -s X -l allocations -d 'Only the job lines, no steps'
 complete -c cacct -s P -l parsable2 -d 'Fields separated by `|`, none at the end of a line'

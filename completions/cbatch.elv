@@ -83,7 +83,7 @@ set edit:completion:arg-completer[cbatch] = {|@words|
             cand --propagate 'Resource limits to propagate (recorded)'
             cand --get-user-env 'Load the user''s login environment (recorded)'
             cand --wrap 'Run this shell command as the job''s script'
-            cand --server 'Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]'
+            cand --server 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]'
             cand -H 'Submit the job held; `ccontrol release` lets it run'
             cand --hold 'Submit the job held; `ccontrol release` lets it run'
             cand --requeue 'Let the job be requeued (recorded)'

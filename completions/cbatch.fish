@@ -43,7 +43,7 @@ complete -c cbatch -l mail-user -d 'Mail recipient (recorded; no mail is sent)' 
 complete -c cbatch -l propagate -d 'Resource limits to propagate (recorded)' -r
 complete -c cbatch -l get-user-env -d 'Load the user\'s login environment (recorded)' -r
 complete -c cbatch -l wrap -d 'Run this shell command as the job\'s script' -r
-complete -c cbatch -l server -d 'Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]' -r
+complete -c cbatch -l server -d 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]' -r
 complete -c cbatch -s H -l hold -d 'Submit the job held; `ccontrol release` lets it run'
 complete -c cbatch -l requeue -d 'Let the job be requeued (recorded)'
 complete -c cbatch -l no-requeue -d 'Do not requeue the job (recorded)'

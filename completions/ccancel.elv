@@ -41,7 +41,7 @@ set edit:completion:arg-completer[ccancel] = {|@words|
             cand -M 'Clusters to act on (accepted; there is one)'
             cand --clusters 'Clusters to act on (accepted; there is one)'
             cand --cluster 'Clusters to act on (accepted; there is one)'
-            cand --server 'Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]'
+            cand --server 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]'
             cand -b 'Signal only the batch shell, not the other processes of the job'
             cand --batch 'Signal only the batch shell, not the other processes of the job'
             cand -f 'Signal the batch shell and all its children (the default for --signal)'

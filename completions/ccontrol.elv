@@ -18,7 +18,7 @@ set edit:completion:arg-completer[ccontrol] = {|@words|
     }
     var completions = [
         &'ccontrol'= {
-            cand --server 'Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]'
+            cand --server 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]'
             cand -o 'Print each record on one line'
             cand --oneliner 'Print each record on one line'
             cand -d 'Show more details (the exit code of the job''s steps, CPU ids)'

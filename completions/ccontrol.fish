@@ -1,4 +1,4 @@
-complete -c ccontrol -l server -d 'Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]' -r
+complete -c ccontrol -l server -d 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]' -r
 complete -c ccontrol -s o -l oneliner -d 'Print each record on one line'
 complete -c ccontrol -s d -l details -d 'Show more details (the exit code of the job\'s steps, CPU ids)'
 complete -c ccontrol -s a -l all -d 'Accepted for compatibility: everything is always shown'

@@ -28,7 +28,7 @@ set edit:completion:arg-completer[cinfo] = {|@words|
             cand --nodes 'Only these nodes (comma-separated)'
             cand -t 'Only nodes in these states (idle, mix, alloc, ...; comma-separated)'
             cand --states 'Only nodes in these states (idle, mix, alloc, ...; comma-separated)'
-            cand --server 'Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]'
+            cand --server 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]'
             cand -N 'One line per node rather than per partition'
             cand --Node 'One line per node rather than per partition'
             cand -h 'Do not print the header line'

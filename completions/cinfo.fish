@@ -3,7 +3,7 @@ complete -c cinfo -s O -l Format -d 'Output by field names, e.g. partition,nodes
 complete -c cinfo -s p -l partition -d 'Only these partitions (comma-separated)' -r
 complete -c cinfo -s n -l nodes -d 'Only these nodes (comma-separated)' -r
 complete -c cinfo -s t -l states -d 'Only nodes in these states (idle, mix, alloc, ...; comma-separated)' -r
-complete -c cinfo -l server -d 'Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]' -r
+complete -c cinfo -l server -d 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]' -r
 complete -c cinfo -s N -l Node -d 'One line per node rather than per partition'
 complete -c cinfo -s h -l noheader -d 'Do not print the header line'
 complete -c cinfo -s l -l long -d 'sinfo\'s long layout, after a line with the date'

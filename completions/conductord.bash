@@ -23,7 +23,7 @@ _conductord() {
 
     case "${cmd}" in
         conductord)
-            opts="-h -V --socket --listen --insecure-listen --state-dir --cpus --mem --gpus --kill-wait --history-days --partition --system --operator --containment --cpu-bind --def-mem-per-cpu --max-job-count --max-submit-per-user --max-connections --max-connections-per-user --idle-timeout --request-timeout --launcher --help --version"
+            opts="-h -V --socket --listen --tls-cert --tls-key --insecure-listen --state-dir --cpus --mem --gpus --kill-wait --history-days --partition --system --operator --containment --cpu-bind --def-mem-per-cpu --max-job-count --max-submit-per-user --max-connections --max-connections-per-user --idle-timeout --request-timeout --launcher --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -34,6 +34,14 @@ _conductord() {
                     return 0
                     ;;
                 --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -19,7 +19,9 @@ set edit:completion:arg-completer[conductord] = {|@words|
     var completions = [
         &'conductord'= {
             cand --socket 'Unix socket to serve on [default: $XDG_RUNTIME_DIR/conductor/conductord.sock]'
-            cand --listen 'Also serve HTTP on this loopback address, e.g. 127.0.0.1:6820'
+            cand --listen 'Also serve the API over TCP on this address, e.g. 127.0.0.1:6820'
+            cand --tls-cert 'Serve --listen over TLS with this certificate chain (PEM, the server''s first)'
+            cand --tls-key 'The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1)'
             cand --state-dir 'Directory for the job store and scripts [default: $XDG_STATE_HOME/conductor]'
             cand --cpus 'CPUs to offer to jobs [default: the online CPUs]'
             cand --mem 'Memory to offer to jobs, e.g. 16G [default: physical memory]'

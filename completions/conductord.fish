@@ -1,5 +1,7 @@
 complete -c conductord -l socket -d 'Unix socket to serve on [default: $XDG_RUNTIME_DIR/conductor/conductord.sock]' -r -F
-complete -c conductord -l listen -d 'Also serve HTTP on this loopback address, e.g. 127.0.0.1:6820' -r
+complete -c conductord -l listen -d 'Also serve the API over TCP on this address, e.g. 127.0.0.1:6820' -r
+complete -c conductord -l tls-cert -d 'Serve --listen over TLS with this certificate chain (PEM, the server\'s first)' -r -F
+complete -c conductord -l tls-key -d 'The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1)' -r -F
 complete -c conductord -l state-dir -d 'Directory for the job store and scripts [default: $XDG_STATE_HOME/conductor]' -r -F
 complete -c conductord -l cpus -d 'CPUs to offer to jobs [default: the online CPUs]' -r
 complete -c conductord -l mem -d 'Memory to offer to jobs, e.g. 16G [default: physical memory]' -r

@@ -51,7 +51,7 @@ set edit:completion:arg-completer[cqueue] = {|@words|
             cand -M 'Clusters to ask (accepted; there is one)'
             cand --clusters 'Clusters to ask (accepted; there is one)'
             cand --cluster 'Clusters to ask (accepted; there is one)'
-            cand --server 'Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]'
+            cand --server 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]'
             cand --me 'Only my jobs'
             cand -r 'One line per array task, instead of one line for an array''s pending tasks'
             cand --array 'One line per array task, instead of one line for an array''s pending tasks'

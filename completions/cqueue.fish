@@ -11,7 +11,7 @@ complete -c cqueue -s i -l iterate -d 'Print again every SECONDS, with the date 
 complete -c cqueue -s o -l format -d 'Output format (see FORMAT (-o) below)' -r
 complete -c cqueue -s O -l Format -d 'Output format by field names (see FORMAT (-O) below)' -r
 complete -c cqueue -s M -l clusters -l cluster -d 'Clusters to ask (accepted; there is one)' -r
-complete -c cqueue -l server -d 'Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]' -r
+complete -c cqueue -l server -d 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]' -r
 complete -c cqueue -l me -d 'Only my jobs'
 complete -c cqueue -s r -l array -d 'One line per array task, instead of one line for an array\'s pending tasks'
 complete -c cqueue -s h -l noheader -d 'Do not print the header line (nor the date line)'

@@ -41,7 +41,7 @@ set edit:completion:arg-completer[crun] = {|@words|
             cand --nodes 'Nodes: 1 is all there is (accepted)'
             cand --cpu-bind 'Bind tasks to CPUs (accepted)'
             cand --export 'Environment for the tasks (accepted; the job''s environment is used)'
-            cand --server 'Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]'
+            cand --server 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]'
             cand -u 'Do not buffer output (crun never does; accepted)'
             cand --unbuffered 'Do not buffer output (crun never does; accepted)'
             cand -h 'Print help (see more with ''--help'')'

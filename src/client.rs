@@ -7,6 +7,7 @@
 //! start-up, and nothing is started that the request does not need.
 
 mod http;
+mod https;
 mod trust;
 
 use std::io::{self, Read, Write};
@@ -31,9 +32,11 @@ use crate::protocol::{
     TokenRequest, TokenResponse, UpdateRequest,
 };
 
-/// Environment variable naming the server: `unix:/path`, a bare path, or
-/// `http://host:port`.
+/// Environment variable naming the server: `unix:/path`, a bare path,
+/// `http://host:port` (loopback) or `https://host:port`.
 pub const SERVER_ENV: &str = "CONDUCTOR_SERVER";
+pub use self::https::CA_ENV;
+
 /// Set to `1` to never start a daemon automatically.
 pub const NO_AUTOSTART_ENV: &str = "CONDUCTOR_NO_AUTOSTART";
 
@@ -50,19 +53,20 @@ pub enum Server {
     Unix(PathBuf),
     /// A base URL such as `http://127.0.0.1:6820`.
     Http(String),
+    /// A base URL such as `https://sched.example.org:6820`.
+    Https(String),
 }
 
 impl Server {
-    /// Parses `unix:/path`, a bare path, or `http://host:port`.
+    /// Parses `unix:/path`, a bare path, `http://host:port` or
+    /// `https://host:port`.
     pub fn parse(text: &str) -> Result<Server> {
         if let Some(path) = text.strip_prefix("unix:") {
             Ok(Server::Unix(PathBuf::from(path)))
         } else if text.starts_with("http://") {
             Ok(Server::Http(text.trim_end_matches('/').to_string()))
         } else if text.starts_with("https://") {
-            Err(Error::Invalid(format!(
-                "{text}: https is not served; use http:// on loopback"
-            )))
+            Ok(Server::Https(text.trim_end_matches('/').to_string()))
         } else if !text.is_empty() {
             Ok(Server::Unix(PathBuf::from(text)))
         } else {
@@ -75,7 +79,7 @@ impl std::fmt::Display for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Server::Unix(path) => write!(f, "unix:{}", path.display()),
-            Server::Http(url) => f.write_str(url),
+            Server::Http(url) | Server::Https(url) => f.write_str(url),
         }
     }
 }
@@ -107,12 +111,15 @@ enum Endpoint {
         /// A path the base URL names, prefixed to every request's path.
         prefix: String,
     },
+    /// Through reqwest (the base URL's path included).
+    Https(https::Https),
 }
 
 impl Endpoint {
     fn of(server: &Server) -> Result<Endpoint> {
         match server {
             Server::Unix(path) => Ok(Endpoint::Unix(path.clone())),
+            Server::Https(url) => Ok(Endpoint::Https(https::Https::new(url, IO_TIMEOUT)?)),
             Server::Http(url) => {
                 let rest = url.strip_prefix("http://").unwrap_or(url);
                 let (authority, prefix) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
@@ -136,7 +143,7 @@ impl Endpoint {
 
     fn host(&self) -> &str {
         match self {
-            Endpoint::Unix(_) => "localhost",
+            Endpoint::Unix(_) | Endpoint::Https(_) => "localhost",
             Endpoint::Tcp { authority, .. } => authority,
         }
     }
@@ -155,6 +162,7 @@ impl Endpoint {
                 stream.set_write_timeout(Some(IO_TIMEOUT)).map_err(setup)?;
                 Ok(Stream::Unix(stream))
             }
+            Endpoint::Https(_) => Err(Failure::Connect),
             Endpoint::Tcp { authority, .. } => {
                 let stream =
                     TcpStream::connect(authority.as_str()).map_err(|_| Failure::Connect)?;
@@ -227,6 +235,8 @@ enum Failure {
     /// The socket or its server is not to be trusted; nothing was sent.
     Untrusted(String),
     Exchange(http::ExchangeError),
+    /// An HTTPS request failed, for this reason (TLS's included).
+    Https(String),
 }
 
 impl Client {
@@ -250,7 +260,7 @@ impl Client {
         let endpoint = Endpoint::of(&server)?;
         let token = match &server {
             Server::Unix(_) => None,
-            Server::Http(_) => default_token(),
+            Server::Http(_) | Server::Https(_) => default_token(),
         };
         Ok(Client {
             server,
@@ -447,7 +457,7 @@ impl Client {
         {
             return Err(Error::Untrusted(format!(
                 "refusing to send a token in clear to {authority}, beyond this machine: \
-                 reach it through a loopback address (a TLS proxy, an ssh tunnel)"
+                 use https:// (conductord --tls-cert) or a loopback address (an ssh tunnel)"
             )));
         }
         let request = http::Request {
@@ -472,6 +482,9 @@ impl Client {
     /// One exchange, on the kept connection if the server still holds it
     /// open, else on a new one.
     fn send(&self, request: &http::Request<'_>) -> Result<http::Response, Failure> {
+        if let Endpoint::Https(https) = &self.endpoint {
+            return https.exchange(request).map_err(Failure::Https);
+        }
         if let Some(mut connection) = self.take_idle() {
             match connection.exchange(request) {
                 // The request did not get through whole, so the server did
@@ -509,6 +522,7 @@ impl Client {
         let reason = match failure {
             Failure::Connect => "nothing answers (is conductord running?)".to_string(),
             Failure::Exchange(error) => error.to_string(),
+            Failure::Https(why) => why.clone(),
             Failure::Untrusted(why) => return Error::Untrusted(why.clone()),
         };
         Error::Unreachable {
@@ -712,7 +726,10 @@ mod tests {
             Some(Server::Http("http://127.0.0.1:6820".into()))
         );
         assert!(Server::parse("").is_err());
-        assert!(Server::parse("https://x").is_err());
+        assert_eq!(
+            Server::parse("https://sched.example.org:6820/").ok(),
+            Some(Server::Https("https://sched.example.org:6820".into()))
+        );
     }
 
     #[test]

@@ -808,6 +808,7 @@ pub struct DaemonConfig {
     pub node: String,
     pub partition: String,
     pub socket: PathBuf,
+    /// The TCP listener as a client names it: `http://ADDR` or `https://ADDR`.
     pub listen: Option<String>,
     pub state_dir: PathBuf,
     pub cpus: u32,

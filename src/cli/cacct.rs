@@ -170,7 +170,7 @@ pub struct CacctArgs {
     #[arg(short = 'T', long = "truncate")]
     pub truncate: bool,
 
-    /// Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]
+    /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
     #[arg(long, value_name = "ADDRESS")]
     pub server: Option<String>,
 

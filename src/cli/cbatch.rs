@@ -241,7 +241,7 @@ pub struct CbatchArgs {
     #[arg(long, value_name = "COMMAND")]
     pub wrap: Option<String>,
 
-    /// Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]
+    /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
     #[arg(long, value_name = "ADDRESS")]
     pub server: Option<String>,
 

@@ -63,7 +63,7 @@ pub struct CcontrolArgs {
     #[arg(short = 'Q', long = "quiet")]
     pub quiet: bool,
 
-    /// Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]
+    /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
     #[arg(long, value_name = "ADDRESS")]
     pub server: Option<String>,
 

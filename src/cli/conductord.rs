@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::daemon::gpus::{self, GpuSelection};
-use crate::daemon::{Capacity, Config, ConnectionLimits, containment, node};
+use crate::daemon::{Capacity, Config, ConnectionLimits, containment, node, tls};
 use crate::error::{Error, Result};
 use crate::format::memory::parse_memory_mb;
 use crate::paths;
@@ -22,9 +22,21 @@ pub struct ConductordArgs {
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
 
-    /// Also serve HTTP on this loopback address, e.g. 127.0.0.1:6820
+    /// Also serve the API over TCP on this address, e.g. 127.0.0.1:6820
+    ///
+    /// A request over TCP acts as the user whose token it carries (see
+    /// `ccontrol token`). Beyond loopback the listener needs TLS
+    /// (--tls-cert and --tls-key) or --insecure-listen.
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<SocketAddr>,
+
+    /// Serve --listen over TLS with this certificate chain (PEM, the server's first)
+    #[arg(long, value_name = "FILE", requires_all = ["listen", "tls_key"])]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 
     /// Allow --listen beyond loopback over plain HTTP (tokens then cross the network in clear)
     #[arg(long)]
@@ -120,12 +132,13 @@ impl ConductordArgs {
     pub fn config(&self) -> Result<Config> {
         if let Some(addr) = self.listen
             && !addr.ip().is_loopback()
+            && self.tls_cert.is_none()
             && !self.insecure_listen
         {
             return Err(Error::Invalid(format!(
                 "--listen {addr} is beyond this machine, where tokens must not travel in \
-                 clear and TLS is not built in yet; listen on loopback (behind a TLS proxy), \
-                 or pass --insecure-listen"
+                 clear: give it --tls-cert and --tls-key, listen on loopback, or pass \
+                 --insecure-listen"
             )));
         }
         if self.system && !rustix::process::getuid().is_root() {
@@ -175,6 +188,11 @@ impl ConductordArgs {
             system: self.system,
             operators,
             insecure_listen: self.insecure_listen,
+            tls: self
+                .tls_cert
+                .clone()
+                .zip(self.tls_key.clone())
+                .map(|(cert, key)| tls::TlsFiles { cert, key }),
             containment: self.containment,
             max_job_count: self.max_job_count.max(1),
             max_submit_per_user: self.max_submit_per_user,

@@ -189,7 +189,7 @@ pub struct CqueueArgs {
     #[arg(long = "only-job-state")]
     pub only_job_state: bool,
 
-    /// Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]
+    /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
     #[arg(long, value_name = "ADDRESS")]
     pub server: Option<String>,
 

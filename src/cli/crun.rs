@@ -83,7 +83,7 @@ pub struct CrunArgs {
     #[arg(long, value_name = "ALL|NONE|VARS")]
     pub export: Option<String>,
 
-    /// Daemon to use: unix:/path, a socket path, or http://host:port [env: CONDUCTOR_SERVER]
+    /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
     #[arg(long, value_name = "ADDRESS")]
     pub server: Option<String>,
 

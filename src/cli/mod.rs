@@ -86,11 +86,18 @@ pub fn report_clap_error(prog: &str, error: &clap::Error) -> i32 {
     }
 }
 
-/// The first line of a clap error without its `error: ` prefix.
+/// A clap error's first paragraph as one line, without its `error: `
+/// prefix: the message, and the arguments it lists on lines of their own
+/// ("the following required arguments were not provided: --tls-cert <FILE>").
 pub fn first_line(error: &clap::Error) -> String {
     let rendered = error.render().to_string();
-    let line = rendered.lines().next().unwrap_or_default();
-    line.strip_prefix("error: ").unwrap_or(line).to_string()
+    let paragraph: Vec<&str> = rendered
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let line = paragraph.join(" ");
+    line.strip_prefix("error: ").unwrap_or(&line).to_string()
 }
 
 /// Writes text to stdout; a closed pipe (`cqueue | head`) is not an error.

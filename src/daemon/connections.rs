@@ -23,6 +23,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
 use tokio::time::Sleep;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use super::log;
@@ -101,8 +102,8 @@ pub enum Listener {
     /// Each caller is who the kernel says (SO_PEERCRED).
     Unix(UnixListener),
     /// Every request acts as the daemon's user until the router's token
-    /// layer says whose it is.
-    Tcp(TcpListener),
+    /// layer says whose it is; with an acceptor, each connection is TLS.
+    Tcp(TcpListener, Option<TlsAcceptor>),
 }
 
 /// An accepted connection, with who holds it.
@@ -126,7 +127,7 @@ impl Listener {
                 };
                 Ok((Accepted::Unix(stream), Peer::User(caller.uid), caller))
             }
-            Listener::Tcp(listener) => {
+            Listener::Tcp(listener, _) => {
                 let (stream, address) = listener.accept().await?;
                 Ok((
                     Accepted::Tcp(stream),
@@ -168,9 +169,22 @@ pub async fn serve(
             Accepted::Unix(stream) => {
                 tokio::spawn(connection(stream, caller, router, limits, seat, stop));
             }
-            Accepted::Tcp(stream) => {
-                tokio::spawn(connection(stream, caller, router, limits, seat, stop));
-            }
+            Accepted::Tcp(stream) => match &listener {
+                Listener::Tcp(_, Some(tls)) => {
+                    tokio::spawn(tls_connection(
+                        tls.clone(),
+                        stream,
+                        caller,
+                        router,
+                        limits,
+                        seat,
+                        stop,
+                    ));
+                }
+                _ => {
+                    tokio::spawn(connection(stream, caller, router, limits, seat, stop));
+                }
+            },
         }
     }
 }
@@ -251,6 +265,24 @@ async fn connection<S>(
             served.as_mut().graceful_shutdown();
             let _ = served.await;
         }
+    }
+}
+
+/// A TLS connection: the handshake, within the idle timeout (a peer that
+/// never finishes it holds its seat no longer than an idle one), then the
+/// same serving as in clear. A failed handshake (plain HTTP sent to a TLS
+/// listener, an unknown CA on the client's side) just closes it.
+async fn tls_connection(
+    tls: TlsAcceptor,
+    stream: tokio::net::TcpStream,
+    caller: Caller,
+    router: Router,
+    limits: Limits,
+    seat: Seat,
+    stop: watch::Receiver<bool>,
+) {
+    if let Ok(Ok(stream)) = tokio::time::timeout(limits.idle, tls.accept(stream)).await {
+        connection(stream, caller, router, limits, seat, stop).await;
     }
 }
 

@@ -26,6 +26,7 @@ mod tracker;
 pub mod gpus;
 pub mod node;
 pub mod scheduler;
+pub mod tls;
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
@@ -77,6 +78,8 @@ pub struct Config {
     pub operators: Vec<u32>,
     /// Serve plain HTTP on a non-loopback `listen` address all the same.
     pub insecure_listen: bool,
+    /// Serve `listen` over TLS with this certificate and key.
+    pub tls: Option<tls::TlsFiles>,
     /// How jobs are held to their allocations (`--containment`).
     pub containment: containment::Mode,
     /// Whether a job's booked CPUs become its cpuset and affinity.
@@ -182,6 +185,8 @@ pub fn run(config: Config) -> Result<()> {
 }
 
 async fn serve(config: Config) -> Result<()> {
+    // Unusable TLS files stop the start before anything else happens.
+    let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
     // Running as root, jobs run as their users and read their scripts from
     // under the state directory: it is traversable (0711), never listable.
     let shared = rustix::process::getuid().is_root();
@@ -227,7 +232,7 @@ async fn serve(config: Config) -> Result<()> {
     let unix = bind_unix(&daemon.config.socket, daemon.config.system)?;
     let tcp = match daemon.config.listen {
         Some(addr) => {
-            if !addr.ip().is_loopback() {
+            if !addr.ip().is_loopback() && tls.is_none() {
                 log(format_args!(
                     "WARNING: serving plain HTTP on {addr}, beyond this machine \
                      (--insecure-listen): tokens cross the network in clear"
@@ -251,7 +256,7 @@ async fn serve(config: Config) -> Result<()> {
         daemon.config.socket.display(),
         tcp.as_ref()
             .and_then(|l| l.local_addr().ok())
-            .map(|a| format!(", http://{a}"))
+            .map(|a| format!(", {}://{a}", if tls.is_some() { "https" } else { "http" }))
             .unwrap_or_default(),
         daemon.config.state_dir.display(),
         capacity.cpus,
@@ -278,7 +283,7 @@ async fn serve(config: Config) -> Result<()> {
     let tcp_router = server::tcp_router(daemon.clone(), token);
     let tcp_task = tcp.map(|listener| {
         tokio::spawn(connections::serve(
-            connections::Listener::Tcp(listener),
+            connections::Listener::Tcp(listener, tls),
             tcp_router,
             limits,
             stop_rx.clone(),

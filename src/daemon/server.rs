@@ -269,7 +269,14 @@ async fn config(State(daemon): Shared) -> axum::Json<DaemonConfig> {
         node: config.node_name.clone(),
         partition: config.partition.clone(),
         socket: config.socket.clone(),
-        listen: config.listen.map(|a| a.to_string()),
+        listen: config.listen.map(|a| {
+            let scheme = if config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{a}")
+        }),
         state_dir: config.state_dir.clone(),
         cpus: config.capacity.cpus,
         memory_mb: config.capacity.memory_mb,

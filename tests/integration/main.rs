@@ -17,4 +17,5 @@ mod generated;
 mod gpus;
 mod hardening;
 mod support;
+mod tls;
 mod users;
