@@ -348,7 +348,11 @@ impl Daemon {
         {
             return invalid("Requested node configuration is not available");
         }
-        let array = request.array.as_deref().map(parse_array).transpose()?;
+        let array = request
+            .array
+            .as_deref()
+            .map(|text| parse_array(text, self.config.max_array_size))
+            .transpose()?;
         let dependency = match request.dependency.as_deref() {
             Some(text) if !text.trim().is_empty() => {
                 let dependency = parse_dependency(text)?;
