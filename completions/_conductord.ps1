@@ -38,6 +38,7 @@ Register-ArgumentCompleter -Native -CommandName 'conductord' -ScriptBlock {
             [CompletionResult]::new('--def-mem-per-cpu', '--def-mem-per-cpu', [CompletionResultType]::ParameterName, 'Memory booked (and the limit) per CPU for jobs that ask for none, e.g. 2G (DefMemPerCPU)')
             [CompletionResult]::new('--max-job-count', '--max-job-count', [CompletionResultType]::ParameterName, 'Jobs held at most, pending and running together (Slurm''s MaxJobCount)')
             [CompletionResult]::new('--max-submit-per-user', '--max-submit-per-user', [CompletionResultType]::ParameterName, 'Pending and running jobs one user may have, array tasks each counted (MaxSubmitJobs)')
+            [CompletionResult]::new('--max-array-size', '--max-array-size', [CompletionResultType]::ParameterName, 'Array indices go from 0 to N-1, at most 4000001 (Slurm''s MaxArraySize)')
             [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Connections open at once, in all')
             [CompletionResult]::new('--max-connections-per-user', '--max-connections-per-user', [CompletionResultType]::ParameterName, 'Connections open at once from one user (one address over TCP)')
             [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Seconds a connection may wait before sending a request (and between requests)')

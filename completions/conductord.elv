@@ -35,6 +35,7 @@ set edit:completion:arg-completer[conductord] = {|@words|
             cand --def-mem-per-cpu 'Memory booked (and the limit) per CPU for jobs that ask for none, e.g. 2G (DefMemPerCPU)'
             cand --max-job-count 'Jobs held at most, pending and running together (Slurm''s MaxJobCount)'
             cand --max-submit-per-user 'Pending and running jobs one user may have, array tasks each counted (MaxSubmitJobs)'
+            cand --max-array-size 'Array indices go from 0 to N-1, at most 4000001 (Slurm''s MaxArraySize)'
             cand --max-connections 'Connections open at once, in all'
             cand --max-connections-per-user 'Connections open at once from one user (one address over TCP)'
             cand --idle-timeout 'Seconds a connection may wait before sending a request (and between requests)'

@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = memory::parse_memory_mb(text);
     }
     if let Some(text) = &args.array {
-        let _ = array::parse_array(text);
+        let _ = array::parse_array(text, array::DEFAULT_MAX_ARRAY_SIZE);
     }
     if let Some(text) = &args.dependency {
         let _ = dependency::parse_dependency(text);

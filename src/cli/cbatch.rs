@@ -9,7 +9,7 @@ use clap::Parser;
 
 use crate::directives::directive_words;
 use crate::error::{Error, Result};
-use crate::format::array::parse_array;
+use crate::format::array::{LARGEST_MAX_ARRAY_SIZE, parse_array};
 use crate::format::begin::parse_begin;
 use crate::format::dependency::parse_dependency;
 use crate::format::duration::parse_time_limit;
@@ -376,7 +376,8 @@ impl CbatchArgs {
             None => None,
         };
         if let Some(array) = &self.array {
-            parse_array(array)?;
+            // The form only: the daemon holds its tasks to its own limit.
+            parse_array(array, LARGEST_MAX_ARRAY_SIZE)?;
         }
         if let Some(dependency) = &self.dependency {
             parse_dependency(dependency)?;

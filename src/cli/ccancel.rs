@@ -12,7 +12,7 @@ use clap::{ArgAction, Parser};
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::format::array::parse_array;
+use crate::format::array::{LARGEST_MAX_ARRAY_SIZE, parse_array};
 use crate::format::signal::parse_signal;
 use crate::format::state::parse_slurm_state;
 use crate::protocol::{CancelResult, JobId, JobInfo, JobState, ListQuery, SignalRequest};
@@ -171,7 +171,8 @@ impl Target {
             if list.contains('%') {
                 return None;
             }
-            Tasks::Some(parse_array(list).ok()?.indices)
+            // Any task a daemon may have, whatever its MaxArraySize.
+            Tasks::Some(parse_array(list, LARGEST_MAX_ARRAY_SIZE).ok()?.indices)
         } else {
             let index = rest.strip_prefix('_')?;
             if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {

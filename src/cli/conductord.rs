@@ -9,6 +9,7 @@ use clap::Parser;
 use crate::daemon::gpus::{self, GpuSelection};
 use crate::daemon::{Capacity, Config, ConnectionLimits, containment, node, tls};
 use crate::error::{Error, Result};
+use crate::format::array::{DEFAULT_MAX_ARRAY_SIZE, LARGEST_MAX_ARRAY_SIZE};
 use crate::format::memory::parse_memory_mb;
 use crate::paths;
 use crate::users;
@@ -106,6 +107,15 @@ pub struct ConductordArgs {
     #[arg(long, value_name = "N")]
     pub max_submit_per_user: Option<usize>,
 
+    /// Array indices go from 0 to N-1, at most 4000001 (Slurm's MaxArraySize)
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_MAX_ARRAY_SIZE,
+        value_parser = clap::value_parser!(u32).range(1..=i64::from(LARGEST_MAX_ARRAY_SIZE)),
+    )]
+    pub max_array_size: u32,
+
     /// Connections open at once, in all
     #[arg(long, value_name = "N", default_value_t = 4096)]
     pub max_connections: usize,
@@ -196,6 +206,7 @@ impl ConductordArgs {
             containment: self.containment,
             max_job_count: self.max_job_count.max(1),
             max_submit_per_user: self.max_submit_per_user,
+            max_array_size: self.max_array_size,
             connections: ConnectionLimits {
                 total: self.max_connections.max(1),
                 per_peer: self.max_connections_per_user.max(1),

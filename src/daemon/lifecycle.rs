@@ -21,7 +21,7 @@ use super::job::{
 use super::scheduler::{Candidate, Limit, first_fit_indexed};
 use super::server::Caller;
 use super::state::{Queue, Running, State};
-use super::store::NewJob;
+use super::store::{NewJob, Payload, Submission};
 use super::tracker::Allocation;
 use super::{Daemon, log};
 use crate::error::{Error, Result};
@@ -84,16 +84,22 @@ impl Daemon {
             None => vec![spec],
             Some(array) => array_tasks(&spec, array),
         };
-        let new = tasks
-            .iter()
-            .map(|spec| NewJob {
-                spec: spec.clone(),
-                phase: phase.clone(),
-                script: request.script.clone(),
-                environment: request.environment.clone(),
-            })
-            .collect();
-        let ids = self.store.insert(new).await?;
+        let resources = request.resources();
+        // One payload for every task: stored once, however many tasks.
+        let submission = Submission {
+            payload: Payload {
+                script: request.script,
+                environment: request.environment,
+            },
+            jobs: tasks
+                .iter()
+                .map(|spec| NewJob {
+                    spec: spec.clone(),
+                    phase: phase.clone(),
+                })
+                .collect(),
+        };
+        let ids = self.store.insert(submission).await?;
         let first = *ids
             .first()
             .ok_or_else(|| Error::Other("the store assigned no id".into()))?;
@@ -110,12 +116,11 @@ impl Daemon {
                 });
             }
         }
-        let request = request.resources();
         log(format_args!(
             "job {first} submitted by {user} ({} CPUs, {} MiB, {} GPUs{})",
-            request.cpus,
-            request.memory_mb,
-            request.gpus,
+            resources.cpus,
+            resources.memory_mb,
+            resources.gpus,
             if ids.len() > 1 {
                 format!(", array of {}", ids.len())
             } else {
@@ -190,12 +195,16 @@ impl Daemon {
         let resources = spec.request;
         let inserted = self
             .store
-            .insert(vec![NewJob {
-                spec: spec.clone(),
-                phase: phase.clone(),
-                script: request.script,
-                environment: request.environment,
-            }])
+            .insert(Submission {
+                payload: Payload {
+                    script: request.script,
+                    environment: request.environment,
+                },
+                jobs: vec![NewJob {
+                    spec: spec.clone(),
+                    phase: phase.clone(),
+                }],
+            })
             .await;
         let job = {
             let mut state = self.state();
@@ -339,7 +348,11 @@ impl Daemon {
         {
             return invalid("Requested node configuration is not available");
         }
-        let array = request.array.as_deref().map(parse_array).transpose()?;
+        let array = request
+            .array
+            .as_deref()
+            .map(|text| parse_array(text, self.config.max_array_size))
+            .transpose()?;
         let dependency = match request.dependency.as_deref() {
             Some(text) if !text.trim().is_empty() => {
                 let dependency = parse_dependency(text)?;

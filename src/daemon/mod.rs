@@ -95,6 +95,8 @@ pub struct Config {
     /// Pending and running jobs one user may have (Slurm's MaxSubmitJobs);
     /// `None` is no limit.
     pub max_submit_per_user: Option<usize>,
+    /// Array indices go from 0 to this minus 1 (Slurm's MaxArraySize).
+    pub max_array_size: u32,
 }
 
 /// The running daemon, shared by the server's handlers, the scheduler and

@@ -19,7 +19,6 @@ use super::listing::{self, Shape};
 use super::store::FinishedFilter;
 use super::{Daemon, gpus, log};
 use crate::error::Error;
-use crate::format::array::MAX_ARRAY_SIZE;
 use crate::protocol::{
     ApiError, CancelManyRequest, CancelManyResponse, CancelResult, DaemonConfig, DebugState,
     FieldSet, Health, HoldRequest, JobField, JobId, JobInfo, JobState, ListFormat, ListQuery,
@@ -284,7 +283,7 @@ async fn config(State(daemon): Shared) -> axum::Json<DaemonConfig> {
         gpu_devices: config.gpus.clone(),
         kill_wait_secs: config.kill_wait.as_secs(),
         min_job_age_secs: 0,
-        max_array_size: MAX_ARRAY_SIZE,
+        max_array_size: config.max_array_size,
         started_at: daemon.started_at,
         containment: daemon.containment.name().into(),
         containment_detail: daemon.containment.describe(),

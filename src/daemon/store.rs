@@ -6,6 +6,11 @@
 //! transaction and its fsync, and no caller hears back before the commit
 //! that holds its write. Reads use a second connection, which WAL lets run
 //! beside the writer.
+//!
+//! A submission's script and environment (its payload) are stored once, in
+//! `payloads`, and every job of the submission (one, or all the tasks of an
+//! array) points at that row: a thousand tasks of a large script cost one
+//! copy. A payload goes when the last job pointing at it is pruned.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -21,12 +26,19 @@ use crate::error::{Error, Result};
 use crate::protocol::{JobId, JobState};
 
 /// The schema this build reads and writes; `PRAGMA user_version` holds it.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// Most writes that share one transaction.
 const MAX_GROUP: usize = 4096;
 
+/// A payload's id is the id of the first job submitted with it, so it is
+/// never reused either.
 const SCHEMA: &str = "
+CREATE TABLE payloads (
+    id          INTEGER PRIMARY KEY,
+    script      TEXT    NOT NULL,
+    environment TEXT    NOT NULL
+);
 CREATE TABLE jobs (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     state       TEXT    NOT NULL,
@@ -36,21 +48,42 @@ CREATE TABLE jobs (
     end_time    INTEGER,
     spec        TEXT    NOT NULL,
     phase       TEXT    NOT NULL,
-    script      TEXT    NOT NULL,
-    environment TEXT    NOT NULL
+    payload     INTEGER NOT NULL REFERENCES payloads(id)
 );
 CREATE INDEX jobs_by_state ON jobs(state);
+CREATE INDEX jobs_by_payload ON jobs(payload);
 ";
 
-/// A job as submitted: its spec and first phase, plus what stays on disk
-/// only. For array tasks the store fills in the array's id (the first
-/// task's id) when it assigns the ids.
+/// Version 1 kept each job's script and environment in its own row; each
+/// job's becomes a payload of its own (same id). The table is rebuilt
+/// rather than altered so that it ends exactly as `SCHEMA` makes it, and
+/// AUTOINCREMENT's counter is carried over so that pruned ids stay unused.
+/// Runs after the old table is renamed `jobs_v1` and `SCHEMA` is created.
+const COPY_FROM_VERSION_1: &str = "
+INSERT INTO payloads (id, script, environment)
+    SELECT id, script, environment FROM jobs_v1;
+INSERT INTO jobs (id, state, uid, name, submit_time, end_time, spec, phase, payload)
+    SELECT id, state, uid, name, submit_time, end_time, spec, phase, id FROM jobs_v1;
+DELETE FROM sqlite_sequence WHERE name = 'jobs';
+INSERT INTO sqlite_sequence (name, seq)
+    SELECT 'jobs', seq FROM sqlite_sequence WHERE name = 'jobs_v1';
+DROP TABLE jobs_v1;
+";
+
+/// A job as submitted: its spec and first phase. For array tasks the store
+/// fills in the array's id (the first task's id) when it assigns the ids.
 #[derive(Debug, Clone)]
 pub struct NewJob {
     pub spec: JobSpec,
     pub phase: Phase,
-    pub script: String,
-    pub environment: BTreeMap<String, String>,
+}
+
+/// What one submission stores: its payload, once, and its jobs (one, or
+/// the tasks of an array), which all run it.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub payload: Payload,
+    pub jobs: Vec<NewJob>,
 }
 
 impl NewJob {
@@ -64,7 +97,8 @@ impl NewJob {
     }
 }
 
-/// What a job needs at launch that is kept on disk, not in memory.
+/// What a job needs at launch that is kept on disk, not in memory; shared
+/// by all the jobs of a submission.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Payload {
     pub script: String,
@@ -80,9 +114,10 @@ pub struct FinishedFilter {
 }
 
 enum Write {
-    Insert(Vec<NewJob>, oneshot::Sender<Result<Vec<JobId>>>),
+    Insert(Submission, oneshot::Sender<Result<Vec<JobId>>>),
     Update(Vec<Job>, oneshot::Sender<Result<()>>),
-    /// Delete finished jobs that ended before this time (ms since epoch).
+    /// Delete finished jobs that ended before this time (ms since epoch),
+    /// and the payloads that no job points at any more.
     Prune(i64, oneshot::Sender<Result<usize>>),
 }
 
@@ -119,11 +154,16 @@ impl JobStore {
         })
     }
 
-    /// Stores new jobs (one, or the tasks of an array) in one transaction
-    /// and returns their ids, consecutive, once the commit is on disk.
-    pub async fn insert(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>> {
+    /// Stores a submission (its payload once, and its jobs: one, or the
+    /// tasks of an array) in one transaction and returns the jobs' ids,
+    /// consecutive, once the commit is on disk.
+    pub async fn insert(&self, submission: Submission) -> Result<Vec<JobId>> {
+        if submission.jobs.is_empty() {
+            // Its payload would take the id of the next submission's.
+            return Err(Error::Other("a submission without jobs".into()));
+        }
         let (reply, answer) = oneshot::channel();
-        self.send(Write::Insert(jobs, reply))?;
+        self.send(Write::Insert(submission, reply))?;
         answer.await.map_err(|_| writer_gone())?
     }
 
@@ -134,8 +174,9 @@ impl JobStore {
         answer.await.map_err(|_| writer_gone())?
     }
 
-    /// Deletes finished jobs that ended before `cutoff`; returns how many.
-    /// Ids stay unique: AUTOINCREMENT never hands out a deleted id again.
+    /// Deletes finished jobs that ended before `cutoff`, and payloads left
+    /// without a job; returns how many jobs. Ids stay unique:
+    /// AUTOINCREMENT never hands out a deleted id again.
     pub async fn prune_finished_before(
         &self,
         cutoff: chrono::DateTime<chrono::Utc>,
@@ -240,7 +281,9 @@ impl JobStore {
     pub fn payload(&self, id: JobId) -> Result<Payload> {
         self.read(|conn| {
             let (script, environment): (String, String) = conn.query_row(
-                "SELECT script, environment FROM jobs WHERE id = ?1",
+                "SELECT payloads.script, payloads.environment
+                 FROM jobs JOIN payloads ON payloads.id = jobs.payload
+                 WHERE jobs.id = ?1",
                 [id.0 as i64],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )?;
@@ -307,7 +350,8 @@ fn ensure_incremental_vacuum(conn: &Connection, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Creates the schema in a new database, refuses one from a newer build.
+/// Creates the schema in a new database, brings an older one up to date
+/// (each step in one transaction), refuses one from a newer build.
 fn migrate(conn: &Connection, path: &Path) -> Result<()> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     match version {
@@ -315,15 +359,36 @@ fn migrate(conn: &Connection, path: &Path) -> Result<()> {
             conn.execute_batch(&format!(
                 "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
             ))?;
-            Ok(())
+            return Ok(());
         }
-        SCHEMA_VERSION => ensure_incremental_vacuum(conn, path),
-        newer => Err(Error::Other(format!(
-            "{} has schema version {newer}, newer than this conductord understands ({SCHEMA_VERSION}); \
-             run a newer conductord or move the file away",
-            path.display()
-        ))),
+        1 => {
+            // Rolled back on drop if any step fails.
+            let tx = conn.unchecked_transaction()?;
+            tx.execute_batch(&format!(
+                "ALTER TABLE jobs RENAME TO jobs_v1;
+                 DROP INDEX jobs_by_state;
+                 {SCHEMA}
+                 {COPY_FROM_VERSION_1}
+                 PRAGMA user_version = {SCHEMA_VERSION};"
+            ))?;
+            tx.commit()?;
+            // The old table's pages go back to the file system.
+            incremental_vacuum(conn)?;
+            super::log(format_args!(
+                "{}: schema version 1 brought to 2 (one payload per submission)",
+                path.display()
+            ));
+        }
+        SCHEMA_VERSION => {}
+        newer => {
+            return Err(Error::Other(format!(
+                "{} has schema version {newer}, newer than this conductord understands ({SCHEMA_VERSION}); \
+                 run a newer conductord or move the file away",
+                path.display()
+            )));
+        }
     }
+    ensure_incremental_vacuum(conn, path)
 }
 
 /// The writer thread: takes every queued write, commits them together, and
@@ -382,16 +447,18 @@ fn commit_group(conn: &mut Connection, group: &[Write]) -> Result<Vec<Applied>> 
     let tx = conn.transaction()?;
     let mut applied = Vec::with_capacity(group.len());
     {
+        let mut insert_payload = tx
+            .prepare_cached("INSERT INTO payloads (id, script, environment) VALUES (?1, ?2, ?3)")?;
         let mut insert = tx.prepare_cached(
-            "INSERT INTO jobs (id, state, uid, name, submit_time, spec, phase, script, environment)
-             VALUES (?1, ?9, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO jobs (id, state, uid, name, submit_time, spec, phase, payload)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
         let mut update = tx.prepare_cached(
             "UPDATE jobs SET state = ?2, end_time = ?3, spec = ?4, phase = ?5 WHERE id = ?1",
         )?;
         for write in group {
             match write {
-                Write::Insert(jobs, _) => {
+                Write::Insert(Submission { payload, jobs }, _) => {
                     // AUTOINCREMENT's counter is the highest id ever used,
                     // so ids continue from it and are never reused.
                     let first: i64 = tx.query_row(
@@ -399,6 +466,11 @@ fn commit_group(conn: &mut Connection, group: &[Write]) -> Result<Vec<Applied>> 
                         [],
                         |row| row.get(0),
                     )?;
+                    insert_payload.execute(params![
+                        first,
+                        payload.script,
+                        to_json(&payload.environment)?,
+                    ])?;
                     let mut assigned = Vec::with_capacity(jobs.len());
                     for (offset, job) in jobs.iter().enumerate() {
                         let id = first + offset as i64;
@@ -408,14 +480,13 @@ fn commit_group(conn: &mut Connection, group: &[Write]) -> Result<Vec<Applied>> 
                         }
                         insert.execute(params![
                             id,
+                            job.state().long(),
                             spec.uid,
                             spec.name,
                             spec.submit_time.timestamp_millis(),
                             to_json(&spec)?,
                             to_json(&job.phase)?,
-                            job.script,
-                            to_json(&job.environment)?,
-                            job.state().long(),
+                            first,
                         ])?;
                         assigned.push(JobId(id as u64));
                     }
@@ -438,11 +509,27 @@ fn commit_group(conn: &mut Connection, group: &[Write]) -> Result<Vec<Applied>> 
                     applied.push(Applied::Updated);
                 }
                 Write::Prune(cutoff, _) => {
-                    let removed = tx.execute(
-                        "DELETE FROM jobs WHERE end_time IS NOT NULL AND end_time < ?1
-                         AND state NOT IN ('PENDING', 'RUNNING')",
-                        [cutoff],
+                    // One payload per pruned job.
+                    let mut payloads: Vec<i64> = tx
+                        .prepare_cached(
+                            "DELETE FROM jobs WHERE end_time IS NOT NULL AND end_time < ?1
+                             AND state NOT IN ('PENDING', 'RUNNING')
+                             RETURNING payload",
+                        )?
+                        .query_map([cutoff], |row| row.get(0))?
+                        .collect::<rusqlite::Result<_>>()?;
+                    let removed = payloads.len();
+                    payloads.sort_unstable();
+                    payloads.dedup();
+                    // Only the pruned jobs' payloads can have lost their
+                    // last job; an array's stays while any task is kept.
+                    let mut orphan = tx.prepare_cached(
+                        "DELETE FROM payloads WHERE id = ?1
+                         AND NOT EXISTS (SELECT 1 FROM jobs WHERE payload = ?1)",
                     )?;
+                    for payload in payloads {
+                        orphan.execute([payload])?;
+                    }
                     applied.push(Applied::Pruned(removed));
                 }
             }
@@ -504,7 +591,7 @@ fn parts_to_job((id, spec, phase): Parts) -> Result<Job> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::daemon::job::FinalState;
+    use crate::daemon::job::{ArrayTask, FinalState};
     use crate::protocol::{ExitCode, Reason, ResourceRequest};
     use chrono::{Duration, Utc};
 
@@ -544,14 +631,74 @@ mod tests {
                 reason: Reason::None,
                 hold: None,
             },
-            script: "#!/bin/sh\n".into(),
+        }
+    }
+
+    fn payload(script: &str) -> Payload {
+        Payload {
+            script: script.into(),
             environment: BTreeMap::from([("A".into(), "1".into())]),
         }
     }
 
+    /// One submission of these jobs, all running one small script.
+    fn submission(jobs: Vec<NewJob>) -> Submission {
+        Submission {
+            payload: payload("#!/bin/sh\n"),
+            jobs,
+        }
+    }
+
+    /// The tasks of an array, as the daemon makes them.
+    fn array(count: u32) -> Vec<NewJob> {
+        (0..count)
+            .map(|index| {
+                let mut task = new_job("array");
+                task.spec.array = Some(ArrayTask {
+                    array_id: JobId(0),
+                    index,
+                    max_running: None,
+                    count,
+                    min: 0,
+                    max: count - 1,
+                    step: 1,
+                });
+                task
+            })
+            .collect()
+    }
+
+    /// What the database holds, in bytes, its WAL folded in.
+    fn db_bytes(dir: &Path) -> i64 {
+        let conn = Connection::open(dir.join("jobs.db")).expect("open");
+        let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+        let pages: i64 = conn
+            .pragma_query_value(None, "page_count", |r| r.get(0))
+            .expect("pages");
+        let page_size: i64 = conn
+            .pragma_query_value(None, "page_size", |r| r.get(0))
+            .expect("page size");
+        pages * page_size
+    }
+
+    fn payload_rows(dir: &Path) -> i64 {
+        let conn = Connection::open(dir.join("jobs.db")).expect("open");
+        conn.query_row("SELECT COUNT(*) FROM payloads", [], |r| r.get(0))
+            .expect("count")
+    }
+
+    fn prune_old(store: &JobStore) -> impl Future<Output = Result<usize>> {
+        store.prune_finished_before(Utc::now() - Duration::days(7))
+    }
+
     fn finished(store: &JobStore, id: JobId, ended_ago: Duration) -> Job {
         let mut job = store.get(id).ok().flatten().expect("stored");
-        job.phase = Phase::Finished {
+        job.phase = finished_phase(ended_ago);
+        job
+    }
+
+    fn finished_phase(ended_ago: Duration) -> Phase {
+        Phase::Finished {
             state: FinalState::Completed,
             reason: Reason::None,
             exit_code: ExitCode::default(),
@@ -560,8 +707,7 @@ mod tests {
             end_time: Utc::now() - ended_ago,
             cancelled_by: None,
             usage: Default::default(),
-        };
-        job
+        }
     }
 
     fn runtime() -> tokio::runtime::Runtime {
@@ -576,7 +722,7 @@ mod tests {
         let store = JobStore::open(dir.path()).expect("open");
         runtime().block_on(async {
             let ids = store
-                .insert(vec![new_job("a"), new_job("b")])
+                .insert(submission(vec![new_job("a"), new_job("b")]))
                 .await
                 .expect("insert");
             assert_eq!(ids, vec![JobId(1), JobId(2)]);
@@ -587,14 +733,14 @@ mod tests {
             let old = finished(&store, JobId(1), Duration::days(10));
             let recent = finished(&store, JobId(2), Duration::hours(1));
             store.update(vec![old, recent]).await.expect("update");
-            let removed = store
-                .prune_finished_before(Utc::now() - Duration::days(7))
-                .await
-                .expect("prune");
+            let removed = prune_old(&store).await.expect("prune");
             assert_eq!(removed, 1);
             assert!(store.get(JobId(1)).expect("get").is_none());
             assert!(store.get(JobId(2)).expect("get").is_some());
-            let next = store.insert(vec![new_job("c")]).await.expect("insert");
+            let next = store
+                .insert(submission(vec![new_job("c")]))
+                .await
+                .expect("insert");
             assert_eq!(next, vec![JobId(3)]);
         });
     }
@@ -603,41 +749,187 @@ mod tests {
     fn pruned_history_gives_its_space_back() {
         let dir = tempfile::tempdir().expect("dir");
         let store = JobStore::open(dir.path()).expect("open");
-        let db = dir.path().join("jobs.db");
-        let size = || {
-            // What the database holds, WAL folded in.
-            let conn = Connection::open(&db).expect("open");
-            let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
-            let pages: i64 = conn
-                .pragma_query_value(None, "page_count", |r| r.get(0))
-                .expect("pages");
-            pages
-        };
         runtime().block_on(async {
-            let big = |name: &str| NewJob {
-                script: format!("#!/bin/sh\n# {}\n", "x".repeat(64 << 10)),
-                ..new_job(name)
-            };
-            let ids = store
-                .insert((0..64).map(|i| big(&format!("j{i}"))).collect())
-                .await
-                .expect("insert");
+            let script = format!("#!/bin/sh\n# {}\n", "x".repeat(64 << 10));
+            let mut ids = Vec::new();
+            for i in 0..64 {
+                let big = Submission {
+                    payload: payload(&script),
+                    jobs: vec![new_job(&format!("j{i}"))],
+                };
+                ids.extend(store.insert(big).await.expect("insert"));
+            }
             let ended: Vec<Job> = ids
                 .iter()
                 .map(|id| finished(&store, *id, Duration::days(30)))
                 .collect();
             store.update(ended).await.expect("update");
-            let full = size();
-            let removed = store
-                .prune_finished_before(Utc::now() - Duration::days(7))
-                .await
-                .expect("prune");
+            let full = db_bytes(dir.path());
+            let removed = prune_old(&store).await.expect("prune");
             assert_eq!(removed, 64);
-            let after = size();
+            assert_eq!(payload_rows(dir.path()), 0);
+            let after = db_bytes(dir.path());
             assert!(
                 after * 4 < full,
-                "{full} pages before, {after} after the prune"
+                "{full} bytes before, {after} after the prune"
             );
+        });
+    }
+
+    #[test]
+    fn an_arrays_tasks_store_its_script_once() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = JobStore::open(dir.path()).expect("open");
+        let script = format!("#!/bin/sh\n# {}\n", "x".repeat(256 << 10));
+        runtime().block_on(async {
+            let before = db_bytes(dir.path());
+            let ids = store
+                .insert(Submission {
+                    payload: payload(&script),
+                    jobs: array(1001),
+                })
+                .await
+                .expect("insert");
+            assert_eq!(ids.len(), 1001);
+            let grown = db_bytes(dir.path()) - before;
+            // One copy of the script is 256 KiB; one per task was 256 MiB.
+            assert!(grown < 2 << 20, "the store grew by {grown} bytes");
+            assert_eq!(payload_rows(dir.path()), 1);
+            for id in ids {
+                assert_eq!(store.payload(id).expect("payload"), payload(&script));
+                let task = store.get(id).expect("get").expect("stored");
+                assert_eq!(task.spec.array.expect("task").array_id, JobId(1));
+            }
+        });
+    }
+
+    #[test]
+    fn an_arrays_payload_goes_with_its_last_task() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = JobStore::open(dir.path()).expect("open");
+        runtime().block_on(async {
+            let ids = store.insert(submission(array(3))).await.expect("insert");
+            let lone = store
+                .insert(submission(vec![new_job("lone")]))
+                .await
+                .expect("insert");
+            // Two tasks end long ago; the third is still pending.
+            let ended = ids[..2]
+                .iter()
+                .map(|id| finished(&store, *id, Duration::days(30)))
+                .collect();
+            store.update(ended).await.expect("update");
+            assert_eq!(prune_old(&store).await.expect("prune"), 2);
+            assert_eq!(store.payload(ids[2]).expect("kept"), payload("#!/bin/sh\n"));
+            assert_eq!(payload_rows(dir.path()), 2);
+
+            let last = finished(&store, ids[2], Duration::days(30));
+            store.update(vec![last]).await.expect("update");
+            assert_eq!(prune_old(&store).await.expect("prune"), 1);
+            assert_eq!(payload_rows(dir.path()), 1, "the lone job's stays");
+            assert!(store.payload(ids[2]).is_err());
+            assert!(store.payload(lone[0]).is_ok());
+        });
+    }
+
+    /// The schema of version 1, as those daemons made it.
+    const SCHEMA_V1: &str = "
+        CREATE TABLE jobs (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            state       TEXT    NOT NULL,
+            uid         INTEGER NOT NULL,
+            name        TEXT    NOT NULL,
+            submit_time INTEGER NOT NULL,
+            end_time    INTEGER,
+            spec        TEXT    NOT NULL,
+            phase       TEXT    NOT NULL,
+            script      TEXT    NOT NULL,
+            environment TEXT    NOT NULL
+        );
+        CREATE INDEX jobs_by_state ON jobs(state);
+        PRAGMA user_version = 1;
+    ";
+
+    #[test]
+    fn a_version_1_store_keeps_its_scripts_and_environments() {
+        let dir = tempfile::tempdir().expect("dir");
+        let conn = Connection::open(dir.path().join("jobs.db")).expect("open");
+        conn.pragma_update(None, "auto_vacuum", 2).expect("vacuum");
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .expect("wal");
+        conn.execute_batch(SCHEMA_V1).expect("old store");
+        let ended = (Utc::now() - Duration::days(30)).timestamp_millis();
+        let rows = [
+            (
+                1,
+                "COMPLETED",
+                Some(ended),
+                finished_phase(Duration::days(30)),
+                "ONE",
+            ),
+            (2, "PENDING", None, new_job("b").phase, "TWO"),
+        ];
+        for (id, state, end_time, phase, variable) in rows {
+            let environment = BTreeMap::from([(variable.to_string(), id.to_string())]);
+            conn.execute(
+                "INSERT INTO jobs (id, state, uid, name, submit_time, end_time, spec, phase,
+                                   script, environment)
+                 VALUES (?1, ?2, 1, 'j', 0, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    id,
+                    state,
+                    end_time,
+                    to_json(&new_job("j").spec).expect("spec"),
+                    to_json(&phase).expect("phase"),
+                    format!("#!/bin/sh\necho {variable}\n"),
+                    to_json(&environment).expect("environment"),
+                ],
+            )
+            .expect("row");
+        }
+        // Jobs 3 to 5 were pruned: their ids stay used.
+        conn.execute("UPDATE sqlite_sequence SET seq = 5 WHERE name = 'jobs'", [])
+            .expect("sequence");
+        drop(conn);
+
+        let store = JobStore::open(dir.path()).expect("migrated");
+        for (id, variable) in [(1, "ONE"), (2, "TWO")] {
+            let payload = store.payload(JobId(id)).expect("payload");
+            assert_eq!(payload.script, format!("#!/bin/sh\necho {variable}\n"));
+            assert_eq!(
+                payload.environment,
+                BTreeMap::from([(variable.to_string(), id.to_string())])
+            );
+        }
+        assert_eq!(store.load_active().expect("load").len(), 1);
+        assert_eq!(store.last_id().expect("last"), 5);
+        let conn = Connection::open(dir.path().join("jobs.db")).expect("open");
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, SCHEMA_VERSION);
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('jobs')")
+            .expect("columns")
+            .query_map([], |r| r.get(0))
+            .expect("columns")
+            .collect::<rusqlite::Result<_>>()
+            .expect("columns");
+        assert!(columns.contains(&"payload".to_string()), "{columns:?}");
+        assert!(!columns.contains(&"script".to_string()), "{columns:?}");
+        drop(conn);
+        runtime().block_on(async {
+            let next = store
+                .insert(submission(vec![new_job("c")]))
+                .await
+                .expect("insert");
+            assert_eq!(next, vec![JobId(6)]);
+            store
+                .update(vec![finished(&store, JobId(2), Duration::days(30))])
+                .await
+                .expect("update");
+            assert_eq!(prune_old(&store).await.expect("prune"), 2);
+            assert_eq!(payload_rows(dir.path()), 1);
         });
     }
 

@@ -3,8 +3,13 @@
 
 use crate::error::{Error, Result};
 
-/// The default and largest `MaxArraySize`: indices go from 0 to this minus 1.
-pub const MAX_ARRAY_SIZE: u32 = 1001;
+/// The default `MaxArraySize`: indices go from 0 to this minus 1.
+pub const DEFAULT_MAX_ARRAY_SIZE: u32 = 1001;
+
+/// The largest `MaxArraySize` (Slurm's too). Clients check a spec against
+/// it, so that they refuse only what no daemon would take; the daemon
+/// checks against its own.
+pub const LARGEST_MAX_ARRAY_SIZE: u32 = 4_000_001;
 
 /// A parsed `--array` expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,8 +20,10 @@ pub struct ArraySpec {
     pub max_running: Option<u32>,
 }
 
-/// Parses `0-15`, `0,6,16-32`, `0-15:4` (a step), with an optional `%N`.
-pub fn parse_array(text: &str) -> Result<ArraySpec> {
+/// Parses `0-15`, `0,6,16-32`, `0-15:4` (a step), with an optional `%N`;
+/// every index must be below `max_array_size` (Slurm's MaxArraySize, at
+/// most `LARGEST_MAX_ARRAY_SIZE`).
+pub fn parse_array(text: &str, max_array_size: u32) -> Result<ArraySpec> {
     let invalid = || Error::Invalid("Invalid job array specification".into());
     let (list, max_running) = match text.trim().split_once('%') {
         Some((list, max)) => {
@@ -26,13 +33,14 @@ pub fn parse_array(text: &str) -> Result<ArraySpec> {
         None => (text.trim(), None),
     };
     let number = |part: &str| part.trim().parse::<u32>().map_err(|_| invalid());
+    let max = max_array_size.min(LARGEST_MAX_ARRAY_SIZE);
     // Bounded however long the text: no more parts than there can be
-    // indices, and the indices kept as one bit each below MAX_ARRAY_SIZE,
-    // so repeats cost nothing (a 350 KB spec once took 200 MB).
-    if list.split(',').nth(MAX_ARRAY_SIZE as usize).is_some() {
+    // indices, and the indices kept as one bit each below the limit, so
+    // repeats cost no memory (a 350 KB spec once took 200 MB).
+    if list.split(',').nth(max as usize).is_some() {
         return Err(invalid());
     }
-    let mut present = [false; MAX_ARRAY_SIZE as usize];
+    let mut present = Bits::new(max);
     for part in list.split(',') {
         let (range, step) = match part.split_once(':') {
             Some((range, step)) => (range, number(step)?),
@@ -45,16 +53,18 @@ pub fn parse_array(text: &str) -> Result<ArraySpec> {
                 (one, one)
             }
         };
-        if step == 0 || first > last || last >= MAX_ARRAY_SIZE {
+        if step == 0 || first > last || last >= max {
             return Err(invalid());
         }
-        for index in (first..=last).step_by(step as usize) {
-            present[index as usize] = true;
+        if step == 1 {
+            present.set_range(first, last);
+        } else {
+            for index in (first..=last).step_by(step as usize) {
+                present.set(index);
+            }
         }
     }
-    let indices: Vec<u32> = (0..MAX_ARRAY_SIZE)
-        .filter(|i| present[*i as usize])
-        .collect();
+    let indices = present.ones();
     if indices.is_empty() {
         return Err(invalid());
     }
@@ -62,6 +72,47 @@ pub fn parse_array(text: &str) -> Result<ArraySpec> {
         indices,
         max_running,
     })
+}
+
+/// A set of indices below a bound, one bit each.
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn new(bound: u32) -> Bits {
+        Bits(vec![0; bound.div_ceil(64) as usize])
+    }
+
+    fn set(&mut self, index: u32) {
+        self.0[index as usize / 64] |= 1 << (index % 64);
+    }
+
+    /// Sets `first..=last` a word at a time: a wide range repeated in
+    /// every part costs little time either.
+    fn set_range(&mut self, first: u32, last: u32) {
+        let (first_word, last_word) = (first as usize / 64, last as usize / 64);
+        let from = u64::MAX << (first % 64);
+        let to = u64::MAX >> (63 - last % 64);
+        if first_word == last_word {
+            self.0[first_word] |= from & to;
+            return;
+        }
+        self.0[first_word] |= from;
+        self.0[first_word + 1..last_word].fill(u64::MAX);
+        self.0[last_word] |= to;
+    }
+
+    /// The indices set, ascending.
+    fn ones(&self) -> Vec<u32> {
+        let mut ones = Vec::new();
+        for (word_index, &word) in self.0.iter().enumerate() {
+            let mut word = word;
+            while word != 0 {
+                ones.push(word_index as u32 * 64 + word.trailing_zeros());
+                word &= word - 1;
+            }
+        }
+        ones
+    }
 }
 
 /// The compact form of a set of indices: `1-3,5` (ranges of consecutive ones).
@@ -89,14 +140,19 @@ mod tests {
     use proptest::prelude::*;
 
     fn indices(text: &str) -> Vec<u32> {
-        parse_array(text).map(|s| s.indices).unwrap_or_default()
+        parse_array(text, DEFAULT_MAX_ARRAY_SIZE)
+            .map(|s| s.indices)
+            .unwrap_or_default()
     }
 
     #[test]
     fn a_huge_spec_is_refused_or_folded_without_growing() {
         let many_parts = vec!["0-1000"; 20_000].join(",");
         let started = std::time::Instant::now();
-        assert!(parse_array(&many_parts).is_err(), "more parts than indices");
+        assert!(
+            parse_array(&many_parts, DEFAULT_MAX_ARRAY_SIZE).is_err(),
+            "more parts than indices"
+        );
         let repeats = vec!["0-1000"; 1000].join(",");
         assert_eq!(indices(&repeats).len(), 1001);
         assert!(started.elapsed() < std::time::Duration::from_secs(1));
@@ -108,7 +164,7 @@ mod tests {
         assert_eq!(indices("1,3,5"), vec![1, 3, 5]);
         assert_eq!(indices("1-9:2"), vec![1, 3, 5, 7, 9]);
         assert_eq!(indices("0,6,4-5"), vec![0, 4, 5, 6]);
-        let spec = parse_array("0-9%2").expect("valid");
+        let spec = parse_array("0-9%2", DEFAULT_MAX_ARRAY_SIZE).expect("valid");
         assert_eq!(spec.max_running, Some(2));
         assert_eq!(spec.indices.len(), 10);
     }
@@ -116,8 +172,26 @@ mod tests {
     #[test]
     fn bad_forms_are_refused() {
         for text in ["", "a", "3-1", "0-1001", "1:0", "0-3%x", "-1", "1,,2"] {
-            assert!(parse_array(text).is_err(), "{text}");
+            assert!(parse_array(text, DEFAULT_MAX_ARRAY_SIZE).is_err(), "{text}");
         }
+    }
+
+    #[test]
+    fn indices_stay_below_the_limit() {
+        assert_eq!(parse_array("0-9", 10).expect("valid").indices.len(), 10);
+        for text in ["0-10", "10", "0-20:5", "1,2,3,4,5,6,7,8,9,1,2"] {
+            assert!(parse_array(text, 10).is_err(), "{text}");
+        }
+        let largest = LARGEST_MAX_ARRAY_SIZE;
+        let all = parse_array("0-4000000", largest).expect("valid");
+        assert_eq!(all.indices.len(), largest as usize);
+        assert_eq!(all.indices.last(), Some(&(largest - 1)));
+        assert!(parse_array("4000001", largest).is_err());
+        assert!(
+            parse_array("4000001", u32::MAX).is_err(),
+            "never past the largest"
+        );
+        assert!(parse_array("0", 0).is_err());
     }
 
     #[test]
@@ -128,6 +202,23 @@ mod tests {
 
     proptest! {
         #[test]
+        fn ranges_and_steps_name_what_a_plain_walk_names(
+            parts in proptest::collection::vec((0u32..300, 0u32..300, 1u32..70), 1..8),
+        ) {
+            let text = parts
+                .iter()
+                .map(|(a, b, step)| format!("{}-{}:{step}", a.min(b), a.max(b)))
+                .collect::<Vec<_>>()
+                .join(",");
+            let mut expected = std::collections::BTreeSet::new();
+            for (a, b, step) in &parts {
+                expected.extend((*a.min(b)..=*a.max(b)).step_by(*step as usize));
+            }
+            let parsed = parse_array(&text, 300).expect("valid").indices;
+            prop_assert_eq!(parsed, expected.into_iter().collect::<Vec<_>>());
+        }
+
+        #[test]
         fn compressed_indices_parse_back(mut set in proptest::collection::btree_set(0u32..1000, 1..50)) {
             let list: Vec<u32> = std::mem::take(&mut set).into_iter().collect();
             prop_assert_eq!(indices(&compress(&list)), list);
@@ -135,7 +226,7 @@ mod tests {
 
         #[test]
         fn arbitrary_text_does_not_panic(text in "\\PC*") {
-            let _ = parse_array(&text);
+            let _ = parse_array(&text, DEFAULT_MAX_ARRAY_SIZE);
         }
     }
 }

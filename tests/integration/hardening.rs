@@ -441,7 +441,7 @@ fn a_twenty_thousand_part_array_spec_is_refused_at_once_without_growing_the_daem
     assert!(took < Duration::from_millis(100), "refused after {took:?}");
     let grown = daemon_rss_kb(&d).saturating_sub(before);
     assert!(grown < 10 * 1024, "the daemon grew by {grown} KiB");
-    // cbatch refuses it the same way, before sending it.
+    // cbatch reports it the same way.
     let spec = vec!["1"; 20_000].join(",");
     let out = d.run("cbatch", &["--array", &spec, "--wrap", "true"]);
     assert!(
@@ -526,4 +526,34 @@ fn per_user_and_total_job_limits_refuse_with_slurms_words_and_free_up() {
     crate::support::wait_until(Duration::from_secs(10), "room again", || {
         d.run("cbatch", &["--hold", "--wrap", "true"]).code == 0
     });
+}
+
+#[test]
+fn max_array_size_bounds_array_indices_and_is_shown() {
+    let d = TestDaemon::start(&["--cpus", "1", "--max-array-size", "10"]);
+    let beyond = d.run("cbatch", &["--array", "0-10", "--hold", "--wrap", "true"]);
+    // The daemon refuses it, as slurmctld does: cbatch cannot know the limit.
+    assert_eq!(
+        beyond.fails_with_one_line(),
+        "cbatch: error: Batch job submission failed: Invalid job array specification",
+        "{beyond:?}"
+    );
+    let array = d.submit(&["--array", "0-9", "--hold", "--wrap", "true"]);
+    let tasks = d.run(
+        "cqueue",
+        &["-h", "-r", "-j", &array.to_string(), "-o", "%i"],
+    );
+    assert_eq!(tasks.ok().lines().count(), 10, "{tasks:?}");
+    let config = d.run("ccontrol", &["show", "config"]);
+    assert!(
+        config.ok().contains("\nMaxArraySize            = 10\n"),
+        "{config:?}"
+    );
+    for refused in ["0", "4000002"] {
+        let out = std::process::Command::new(crate::support::bin("conductord"))
+            .args(["--max-array-size", refused])
+            .output()
+            .expect("conductord");
+        assert!(!out.status.success(), "--max-array-size {refused} taken");
+    }
 }
