@@ -11,6 +11,13 @@ pub const DEFAULT_MAX_ARRAY_SIZE: u32 = 1001;
 /// checks against its own.
 pub const LARGEST_MAX_ARRAY_SIZE: u32 = 4_000_001;
 
+/// The most bits (and words, for plain ranges) one spec may make the
+/// parser visit, about 0.1 s of work: with the default MaxArraySize no
+/// spec short of the part limit comes near it, and with the largest one
+/// a client still cannot make the daemon fill millions of bits per part
+/// for a million parts.
+const WORK_BUDGET: u64 = 1 << 26;
+
 /// A parsed `--array` expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArraySpec {
@@ -41,6 +48,7 @@ pub fn parse_array(text: &str, max_array_size: u32) -> Result<ArraySpec> {
         return Err(invalid());
     }
     let mut present = Bits::new(max);
+    let mut work = 0u64;
     for part in list.split(',') {
         let (range, step) = match part.split_once(':') {
             Some((range, step)) => (range, number(step)?),
@@ -54,6 +62,15 @@ pub fn parse_array(text: &str, max_array_size: u32) -> Result<ArraySpec> {
             }
         };
         if step == 0 || first > last || last >= max {
+            return Err(invalid());
+        }
+        let span = u64::from(last - first);
+        work += if step == 1 {
+            span / 64 + 1
+        } else {
+            span / u64::from(step) + 1
+        };
+        if work > WORK_BUDGET {
             return Err(invalid());
         }
         if step == 1 {
@@ -192,6 +209,19 @@ mod tests {
             "never past the largest"
         );
         assert!(parse_array("0", 0).is_err());
+    }
+
+    #[test]
+    fn wide_parts_repeated_are_refused_before_they_cost_seconds() {
+        let largest = LARGEST_MAX_ARRAY_SIZE;
+        // Each part alone is fine; a million of them would be 2e12 bits.
+        let stepped = vec!["0-4000000:2"; 100_000].join(",");
+        assert!(parse_array(&stepped, largest).is_err());
+        let plain = vec!["0-4000000"; 1_000_000].join(",");
+        assert!(parse_array(&plain, largest).is_err());
+        // What the default limit allows is far below the budget.
+        let most = vec!["0-1000:1,0-1000:2"; 500].join(",");
+        assert!(parse_array(&most, DEFAULT_MAX_ARRAY_SIZE).is_ok());
     }
 
     #[test]
