@@ -12,7 +12,7 @@ complete -c conductord -l partition -d 'Name of the node\'s one partition' -r
 complete -c conductord -l operator -d 'A user (name or uid) who may act on anyone\'s jobs; repeatable' -r
 complete -c conductord -l containment -d 'How jobs are held to their CPUs, memory and processes: cgroup v2, cgroup v1, or none (a subreaper supervisor, affinity and a sampled memory limit)' -r -f -a "auto\t'The best this machine offers: cgroup v2, else v1, else none'
 cgroup2\t'cgroup v2 (a delegated subtree)'
-cgroup1\t'cgroup v1 controllers (with the unified mount for tracking, if any)'
+cgroup1\t'cgroup v1 controllers'
 none\t'No cgroups: a subreaper supervisor, affinity and a memory sampler'"
 complete -c conductord -l cpu-bind -d 'Whether jobs are pinned to their booked CPUs (cpuset and affinity): cores or none' -r -f -a "cores\t''
 none\t''"

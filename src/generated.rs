@@ -149,9 +149,9 @@ fn containment(roff: &mut Roff) {
     entry(
         roff,
         "cgroup1",
-        "A directory job_ID per job in the v1 memory, cpuset and (with GPUs) devices \
-         hierarchies, and in the unified cgroup2 mount where there is one, to track \
-         and kill. A job may open only its own GPUs' device nodes.",
+        "A directory job_ID per job in the v1 memory, cpuset, cpuacct, freezer and \
+         (with GPUs) devices hierarchies; the freezer stops a job whole before it is \
+         killed. A job may open only its own GPUs' device nodes.",
     );
     entry(
         roff,

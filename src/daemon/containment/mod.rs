@@ -6,9 +6,12 @@
 //!   cgroup, with `cpuset`, `memory` and `pids` where the parent offers them;
 //!   `cgroup.kill` ends everything in it at once.
 //! - **cgroup v1** (and the hybrid layout, v1 controllers plus a cgroup2
-//!   mount without them): one directory per job in the v1 `memory` and
-//!   `cpuset` hierarchies, and in the unified mount (when there is one) for
-//!   tracking and `cgroup.kill`.
+//!   mount without them): one directory per job in the v1 `memory`,
+//!   `cpuset`, `cpuacct` and `freezer` hierarchies; the freezer stops the
+//!   job's processes so that one pass of SIGKILL ends them all. The
+//!   unified mount is not used: moving a process into a v2 cgroup waits
+//!   for an RCU grace period (10-27 ms a job), moving a lone thread into a
+//!   v1 one does not (see `cgroup`).
 //! - **none**: the supervisor is a child subreaper, so every descendant stays
 //!   its descendant; CPUs are pinned by affinity and memory is sampled once a
 //!   second (best effort, like Slurm's `OverMemoryKill`).
@@ -97,6 +100,8 @@ pub enum TreeKind {
     V1Cpuset,
     /// The v1 cpuacct controller: CPU time where no unified tree counts it.
     V1Cpuacct,
+    /// The v1 freezer: the job is stopped whole before it is killed.
+    V1Freezer,
     /// The v1 devices controller: a job may open only its own GPUs.
     V1Devices,
 }

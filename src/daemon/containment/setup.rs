@@ -20,7 +20,7 @@ pub enum Mode {
     Auto,
     /// cgroup v2 (a delegated subtree).
     Cgroup2,
-    /// cgroup v1 controllers (with the unified mount for tracking, if any).
+    /// cgroup v1 controllers.
     Cgroup1,
     /// No cgroups: a subreaper supervisor, affinity and a memory sampler.
     None,
@@ -259,8 +259,9 @@ fn v2(mounts: &[Mount], own: &[OwnCgroup], tag: &str) -> Result<Backend, String>
 }
 
 /// cgroup v1: the memory and cpuset controllers (at least one), cpuacct
-/// for CPU time, and the unified mount, where there is one, to track and
-/// kill (it counts CPU time too).
+/// for CPU time, and the freezer, where mounted, to kill a job whole. A
+/// unified mount beside them is left alone: entering it would cost every
+/// job a grace period (see `cgroup::Attached`).
 fn v1(
     mounts: &[Mount],
     own: &[OwnCgroup],
@@ -269,26 +270,13 @@ fn v1(
 ) -> Result<Backend, String> {
     let mut trees = Vec::new();
     let mut why = Vec::new();
-    let unified = mounts.iter().find(|m| m.v2).and_then(|m| own_dir(m, own));
-    if let Some(base) = &unified
-        && let Ok(dir) = make_dir(&base.join(tag))
-    {
-        trees.push(Tree {
-            kind: TreeKind::Unified {
-                memory: false,
-                cpuset: false,
-            },
-            dir,
-        });
-    }
     let mut mems = String::new();
     let mut controllers = vec![
         ("memory", TreeKind::V1Memory),
         ("cpuset", TreeKind::V1Cpuset),
+        ("cpuacct", TreeKind::V1Cpuacct),
+        ("freezer", TreeKind::V1Freezer),
     ];
-    if trees.is_empty() {
-        controllers.push(("cpuacct", TreeKind::V1Cpuacct));
-    }
     if isolate_devices {
         controllers.push(("devices", TreeKind::V1Devices));
     }
