@@ -11,7 +11,7 @@ complete -c ccancel -l wckey -d 'Only jobs with this wckey' -r
 complete -c ccancel -s M -l clusters -l cluster -d 'Clusters to act on (accepted; there is one)' -r
 complete -c ccancel -l server -d 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]' -r
 complete -c ccancel -s b -l batch -d 'Signal only the batch shell, not the other processes of the job'
-complete -c ccancel -s f -l full -d 'Signal the batch shell and all its children (the default for --signal)'
+complete -c ccancel -s f -l full -d 'Signal every process of the job: the batch shell, its children and the steps'
 complete -c ccancel -s i -l interactive -d 'Ask before each job (`Cancel job_id=... [y/n]? ` on stderr, answer on stdin)'
 complete -c ccancel -l me -d 'Only my jobs'
 complete -c ccancel -s Q -l quiet -d 'Do not report ids that are not active jobs (the exit status still does)'

@@ -461,14 +461,42 @@ pub struct SubmitRequest {
 
 /// `--signal=[{R|B}:]<sig>[@<secs>]`: a signal sent before the time limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "WarnSignalRecord")]
 pub struct WarnSignal {
     pub signal: i32,
     /// Seconds before the time limit.
     pub seconds_before: u64,
-    /// Only the batch shell (`B:`), not its whole process group.
+    /// The steps, or with `B:` the batch shell alone.
+    pub scope: SignalScope,
+}
+
+/// A [`WarnSignal`] as stored: jobs submitted before scopes say
+/// `batch_only` instead (true: `B:`; false then meant the whole group,
+/// read now as the steps, Slurm's meaning).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WarnSignalRecord {
+    signal: i32,
+    seconds_before: u64,
     #[serde(default)]
-    pub batch_only: bool,
+    scope: Option<SignalScope>,
+    #[serde(default)]
+    batch_only: bool,
+}
+
+impl From<WarnSignalRecord> for WarnSignal {
+    fn from(record: WarnSignalRecord) -> WarnSignal {
+        let scope = record.scope.unwrap_or(if record.batch_only {
+            SignalScope::BatchShell
+        } else {
+            SignalScope::Steps
+        });
+        WarnSignal {
+            signal: record.signal,
+            seconds_before: record.seconds_before,
+            scope,
+        }
+    }
 }
 
 impl SubmitRequest {
@@ -750,9 +778,26 @@ impl Extend<JobField> for FieldSet {
 #[serde(deny_unknown_fields)]
 pub struct SignalRequest {
     pub signal: i32,
-    /// Only the batch shell rather than its whole process group.
+    /// Which of the job's processes get it (Slurm's default: the steps).
     #[serde(default)]
-    pub batch_only: bool,
+    pub scope: SignalScope,
+}
+
+/// Which of a running job's processes a user's signal goes to, as Slurm
+/// chooses them (sbatch `--signal`, scancel `-s`, `-b`, `-f`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalScope {
+    /// The job's steps (what `crun` started inside it), never the batch
+    /// shell: `--signal=SIG` and `scancel -s SIG`. A job without steps
+    /// gets nothing.
+    #[default]
+    Steps,
+    /// The batch shell alone, not its children: `--signal=B:SIG`,
+    /// `scancel -b`.
+    BatchShell,
+    /// Every process of the job: `scancel -f`.
+    All,
 }
 
 /// `POST /v1/jobs/{id}/hold` (the body is optional).
@@ -1017,6 +1062,26 @@ pub struct ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn warning_signals_stored_before_scopes_read_with_slurms_meaning() {
+        let read = |json: &str| serde_json::from_str::<WarnSignal>(json).expect("reads");
+        let old_b = read(r#"{"signal":10,"seconds_before":60,"batch_only":true}"#);
+        assert_eq!(old_b.scope, SignalScope::BatchShell);
+        let old = read(r#"{"signal":10,"seconds_before":60}"#);
+        assert_eq!(old.scope, SignalScope::Steps);
+        let new = WarnSignal {
+            signal: 12,
+            seconds_before: 90,
+            scope: SignalScope::BatchShell,
+        };
+        let json = serde_json::to_string(&new).expect("writes");
+        assert_eq!(
+            json,
+            r#"{"signal":12,"seconds_before":90,"scope":"batch_shell"}"#
+        );
+        assert_eq!(read(&json), new);
+    }
     use std::collections::BTreeSet;
 
     #[test]

@@ -15,7 +15,7 @@ use crate::format::dependency::parse_dependency;
 use crate::format::duration::parse_time_limit;
 use crate::format::memory::parse_memory_mb;
 use crate::format::signal::parse_signal;
-use crate::protocol::{SubmitRequest, WarnSignal};
+use crate::protocol::{SignalScope, SubmitRequest, WarnSignal};
 
 /// Submit a batch script to Conductor (like sbatch).
 ///
@@ -705,12 +705,18 @@ fn check_nodes(text: &str) -> Result<()> {
 /// `--signal=[{R|B}:]<sig>[@<secs>]`.
 fn parse_warn_signal(text: &str) -> Result<WarnSignal> {
     let invalid = || Error::Invalid("Invalid --signal specification".into());
-    let (batch_only, rest) = match text.split_once(':') {
+    // `R:` (a reservation's end) has no meaning without reservations.
+    let (scope, rest) = match text.split_once(':') {
         Some((flags, rest)) if flags.chars().all(|c| c == 'B' || c == 'R') => {
-            (flags.contains('B'), rest)
+            let scope = if flags.contains('B') {
+                SignalScope::BatchShell
+            } else {
+                SignalScope::Steps
+            };
+            (scope, rest)
         }
         Some(_) => return Err(invalid()),
-        None => (false, text),
+        None => (SignalScope::Steps, text),
     };
     let (signal, seconds) = match rest.split_once('@') {
         Some((signal, seconds)) => (signal, seconds.parse::<u64>().map_err(|_| invalid())?),
@@ -722,7 +728,7 @@ fn parse_warn_signal(text: &str) -> Result<WarnSignal> {
     Ok(WarnSignal {
         signal: parse_signal(signal).ok_or_else(invalid)?,
         seconds_before: seconds,
-        batch_only,
+        scope,
     })
 }
 

@@ -15,7 +15,9 @@ use crate::error::Error;
 use crate::format::array::{LARGEST_MAX_ARRAY_SIZE, parse_array};
 use crate::format::signal::parse_signal;
 use crate::format::state::parse_slurm_state;
-use crate::protocol::{CancelResult, JobId, JobInfo, JobState, ListQuery, SignalRequest};
+use crate::protocol::{
+    CancelResult, JobId, JobInfo, JobState, ListQuery, SignalRequest, SignalScope,
+};
 use crate::users;
 
 /// Cancel or signal Conductor jobs (like scancel).
@@ -35,9 +37,10 @@ use crate::users;
     after_help = "IDS: 12 (a job, or a whole array), 12_3 (one array task), 12_[1-3] or 12_[1,3,5]\n\
                   (several tasks), 12_* (every task); separated by spaces or commas.\n\
                   Filters are AND-ed; with ids they only narrow those ids.\n\n\
-                  SIGNALS: --signal goes to the job's whole process group, which is scancel's\n\
-                  --full; with --batch only the batch shell gets it. The job's state does not\n\
-                  change unless the signal ends it. --batch without --signal cancels the job."
+                  SIGNALS: --signal goes to the job's steps (what crun started inside it), not\n\
+                  the batch shell; with --batch to the batch shell alone, with --full to every\n\
+                  process of the job. The job's state does not change unless the signal ends\n\
+                  it. --batch or --full without --signal cancels the job."
 )]
 pub struct CcancelArgs {
     /// Send this signal instead of cancelling: a name (USR1, SIGUSR1) or a number
@@ -48,7 +51,7 @@ pub struct CcancelArgs {
     #[arg(short = 'b', long = "batch")]
     pub batch: bool,
 
-    /// Signal the batch shell and all its children (the default for --signal)
+    /// Signal every process of the job: the batch shell, its children and the steps
     #[arg(short = 'f', long = "full")]
     pub full: bool,
 
@@ -286,7 +289,8 @@ pub struct Plan {
     pub targets: Vec<Result<Target, String>>,
     pub filter: Filter,
     pub signal: Option<i32>,
-    pub batch_only: bool,
+    /// Where a signal goes; `-b` or `-f` without one still cancels.
+    pub scope: SignalScope,
     pub interactive: bool,
     pub quiet: bool,
     pub verbose: bool,
@@ -296,7 +300,10 @@ impl Plan {
     /// Only ids, nothing else: scancel's plain form, where an id whose job
     /// has ended is no error.
     pub fn is_plain(&self) -> bool {
-        self.filter.is_empty() && self.signal.is_none() && !self.batch_only && !self.interactive
+        self.filter.is_empty()
+            && self.signal.is_none()
+            && self.scope != SignalScope::BatchShell
+            && !self.interactive
     }
 }
 
@@ -361,7 +368,13 @@ impl CcancelArgs {
             targets,
             filter,
             signal,
-            batch_only: self.batch,
+            scope: if self.batch {
+                SignalScope::BatchShell
+            } else if self.full {
+                SignalScope::All
+            } else {
+                SignalScope::Steps
+            },
             interactive: self.interactive,
             quiet: self.quiet,
             verbose: self.verbose > 0,
@@ -676,7 +689,7 @@ fn act_on_matches(
                 }
                 let request = SignalRequest {
                     signal,
-                    batch_only: plan.batch_only,
+                    scope: plan.scope,
                 };
                 client.signal(job.job_id, &request).map(|_| ())
             }

@@ -7,11 +7,14 @@
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Parser;
+use rustix::process::{Pid, Signal};
 
 use crate::Client;
 use crate::cli::cbatch::CbatchArgs;
@@ -122,6 +125,12 @@ impl CrunArgs {
             Some(dir) => PathBuf::from(dir),
             None => std::env::current_dir().map_err(|e| Error::io("cannot read", ".", e))?,
         };
+        // Each task leads a process group of its own, the step's, so that
+        // a signal for the steps reaches it and not the batch shell (and
+        // crun, which stays in the batch shell's group, as srun stays in
+        // Slurm's batch step). What crun itself is sent, it passes on.
+        let groups = Arc::new(Mutex::new(Vec::with_capacity(ntasks as usize)));
+        forward_signals(groups.clone())?;
         let mut children = Vec::with_capacity(ntasks as usize);
         for task in 0..ntasks {
             let values = PatternValues {
@@ -138,6 +147,7 @@ impl CrunArgs {
                 .args(&self.command[1..])
                 .current_dir(&cwd)
                 .envs(step_environment(step, task, ntasks))
+                .process_group(0)
                 .stdin(if task == 0 {
                     Stdio::inherit()
                 } else {
@@ -152,6 +162,9 @@ impl CrunArgs {
             let child = command
                 .spawn()
                 .map_err(|e| Error::Invalid(format!("cannot execute {}: {e}", self.command[0])))?;
+            if let (Ok(mut groups), Some(pid)) = (groups.lock(), Pid::from_raw(child.id() as i32)) {
+                groups.push(pid);
+            }
             children.push(child);
         }
         let mut worst = 0;
@@ -261,6 +274,43 @@ fn copy_new(path: &Path, from: u64, to: &mut dyn Write) -> u64 {
 }
 
 /// The variables that tell a task who it is.
+/// The signals srun passes on to its tasks.
+const FORWARDED: [i32; 9] = [
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGCONT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGALRM,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGPIPE,
+];
+
+/// Catches `FORWARDED` from now on, and sends each to every task's group.
+fn forward_signals(groups: Arc<Mutex<Vec<Pid>>>) -> Result<()> {
+    let mut signals = signal_hook::iterator::Signals::new(FORWARDED)
+        .map_err(|e| Error::Other(format!("cannot catch signals: {e}")))?;
+    std::thread::Builder::new()
+        .name("forward-signals".into())
+        .spawn(move || {
+            for number in signals.forever() {
+                let Some(signal) = Signal::from_named_raw(number) else {
+                    continue;
+                };
+                let Ok(groups) = groups.lock() else {
+                    return;
+                };
+                for group in groups.iter() {
+                    // ESRCH only says the task has ended.
+                    let _ = rustix::process::kill_process_group(*group, signal);
+                }
+            }
+        })
+        .map_err(|e| Error::Other(format!("cannot catch signals: {e}")))?;
+    Ok(())
+}
+
 fn step_environment(step: u32, task: u32, ntasks: u32) -> BTreeMap<&'static str, String> {
     BTreeMap::from([
         ("SLURM_STEP_ID", step.to_string()),

@@ -139,7 +139,7 @@ impl Daemon {
             (Phase::Running { .. }, Some(supervisor)) => {
                 supervisor.send(Control::Signal {
                     signal: request.signal,
-                    batch_only: request.batch_only,
+                    scope: request.scope,
                 });
                 log(format_args!(
                     "job {id} signal {} sent by uid {}",

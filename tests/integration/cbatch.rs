@@ -346,6 +346,42 @@ fn the_warning_signal_comes_before_the_time_limit() {
 }
 
 #[test]
+fn the_warning_signal_without_b_goes_to_the_steps_and_never_the_batch_shell() {
+    let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
+    // submitit's directives: the warning is due at once (90 s before a
+    // one-minute limit) and must not kill the batch shell.
+    let id = d.submit(&[
+        "--signal=USR2@90",
+        "--time=1",
+        "--wrap",
+        "sleep 1; echo shell lived",
+    ]);
+    let job = d.wait_ended(id, SHORT);
+    assert_eq!(job.state, JobState::Completed, "{job:?}");
+    assert_eq!(read(&job.stdout), "shell lived\n");
+    // A step running when the warning is due gets it, the shell does not.
+    let crun = crate::support::bin("crun");
+    let id = d.submit(&[
+        "-t",
+        "0:04",
+        "--signal=USR1@3",
+        "--wrap",
+        &format!(
+            "trap 'echo shell warned' USR1\n\
+             {} sh -c \"trap 'echo step warned; exit 0' USR1; while true; do sleep 0.1; done\"\n\
+             echo step ended",
+            crun.display()
+        ),
+    ]);
+    let job = d.wait_ended(id, SHORT);
+    assert_eq!(job.state, JobState::Completed, "{job:?}");
+    // (The step's `sleep` dies of the signal too, and sh may say so.)
+    let out = read(&job.stdout);
+    assert!(out.ends_with("step warned\nstep ended\n"), "{out}");
+    assert!(!out.contains("shell warned"), "{out}");
+}
+
+#[test]
 fn signals_requeue_and_updates_through_the_api() {
     let d = TestDaemon::start(&["--cpus", "2", "--kill-wait", "1"]);
     let id = d.submit(&[
@@ -359,7 +395,7 @@ fn signals_requeue_and_updates_through_the_api() {
             id,
             &SignalRequest {
                 signal: 12,
-                batch_only: true,
+                scope: conductor::protocol::SignalScope::BatchShell,
             },
         )
         .expect("signal");

@@ -284,31 +284,54 @@ fn signal_options_are_checked_before_anything_is_sent() {
 }
 
 #[test]
-fn signals_reach_the_job_which_keeps_running() {
+fn signals_reach_the_steps_the_batch_shell_or_everything_as_scancel_sends_them() {
     let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
     let log = d.work.join("signals.txt");
+    let crun = bin("crun");
+    // The batch shell and one step (crun in the background, so the
+    // shell's traps run while it waits) each say which signals they got.
     let script = format!(
-        "trap 'echo USR1 >> {log}' USR1\n\
-         trap 'echo USR2 >> {log}' USR2\n\
-         trap 'echo TERM >> {log}' TERM\n\
-         echo ready >> {log}\n\
+        "trap 'echo batch USR1 >> {log}' USR1\n\
+         trap 'echo batch USR2 >> {log}' USR2\n\
+         trap 'echo batch TERM >> {log}' TERM\n\
+         {crun} sh -c \"trap 'echo step USR1 >> {log}' USR1; trap 'echo step USR2 >> {log}' USR2; \
+         echo step ready >> {log}; while true; do sleep 0.1; done\" &\n\
          while true; do sleep 0.1; done",
-        log = log.display()
+        log = log.display(),
+        crun = crun.display(),
     );
     let id = d.submit(&["--wrap", &script]);
     d.wait_for(id, JobState::Running, SHORT);
     let read = || std::fs::read_to_string(&log).unwrap_or_default();
-    wait_until(SHORT, "the job is ready", || read() == "ready\n");
+    let lines = |text: String| -> Vec<String> { text.lines().map(str::to_string).collect() };
+    wait_until(SHORT, "the step is ready", || read().contains("step ready"));
 
+    // Plain --signal: the steps only, as scancel -s.
     let out = d.run("ccancel", &["-s", "USR1", &id.to_string()]);
     assert_eq!((out.code, out.stderr.as_str()), (0, ""));
-    wait_until(SHORT, "USR1 arrives", || read() == "ready\nUSR1\n");
+    wait_until(SHORT, "the step gets USR1", || read().contains("step USR1"));
+    // --batch: the batch shell alone.
     let out = d.run("ccancel", &["--signal=SIGUSR2", "--batch", &id.to_string()]);
     assert_eq!((out.code, out.stderr.as_str()), (0, ""));
-    wait_until(SHORT, "USR2 arrives", || read() == "ready\nUSR1\nUSR2\n");
-    let out = d.run("ccancel", &["-s", "15", "-v", &id.to_string()]);
+    wait_until(SHORT, "the shell gets USR2", || {
+        read().contains("batch USR2")
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        lines(read()),
+        ["step ready", "step USR1", "batch USR2"],
+        "each signal reached only its own processes"
+    );
+    // --full: everything, the step (through crun as well) and the shell.
+    let out = d.run("ccancel", &["-s", "USR1", "--full", &id.to_string()]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    wait_until(SHORT, "both get USR1", || read().contains("batch USR1"));
+    wait_until(SHORT, "the step gets it again", || {
+        read().matches("step USR1").count() >= 2
+    });
+    let out = d.run("ccancel", &["-s", "15", "-v", "-b", &id.to_string()]);
     assert_eq!(out.stderr, format!("ccancel: Signal 15 to job {id}\n"));
-    wait_until(SHORT, "TERM arrives", || read().ends_with("TERM\n"));
+    wait_until(SHORT, "TERM arrives", || read().ends_with("batch TERM\n"));
     assert_eq!(state(&d, id), JobState::Running, "a signal is no cancel");
     d.run("ccancel", &[&id.to_string()]).ok();
     d.wait_for(id, JobState::Cancelled, SHORT);

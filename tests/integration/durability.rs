@@ -112,7 +112,7 @@ fn a_signal_and_a_cancel_sent_back_to_back_both_arrive() {
             id,
             &SignalRequest {
                 signal: 10,
-                batch_only: true,
+                scope: conductor::protocol::SignalScope::BatchShell,
             },
         )
         .expect("signal");

@@ -12,7 +12,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::{Instant, sleep_until};
 
 use crate::daemon::containment::{JobCgroup, TreeSampler, processes};
-use crate::protocol::{ExitCode, WarnSignal};
+use crate::protocol::{ExitCode, SignalScope, WarnSignal};
 
 /// A request to a running job's supervisor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,7 +22,7 @@ pub enum Control {
     /// End the job the same way and queue it again.
     Requeue,
     /// Deliver a signal and nothing more (`ccancel --signal`).
-    Signal { signal: i32, batch_only: bool },
+    Signal { signal: i32, scope: SignalScope },
 }
 
 /// Why the script's process ended.
@@ -68,6 +68,42 @@ pub struct Limits {
     /// Without a cgroup: where to record the job's processes once a
     /// second, for the daemon to find them should this supervisor be lost.
     pub record_processes: Option<std::path::PathBuf>,
+    /// Where the job's processes are, to signal its steps apart from the
+    /// batch shell.
+    pub members: Members,
+}
+
+/// How the supervisor finds every process of its job.
+#[derive(Debug, Clone)]
+pub enum Members {
+    /// Everything in the job's cgroup.
+    Cgroup(JobCgroup),
+    /// The supervisor's descendants (it is their subreaper).
+    Descendants,
+}
+
+impl Members {
+    fn pids(&self) -> Vec<i32> {
+        match self {
+            Members::Cgroup(cgroup) => cgroup.pids(),
+            Members::Descendants => processes::descendants_of(std::process::id() as i32),
+        }
+    }
+
+    /// The process groups of the job, the batch shell's (led by the script,
+    /// `leader`) first. A step is a group of its own: `crun` starts each of
+    /// its tasks as a group leader.
+    fn groups(&self, leader: Option<Pid>) -> Vec<Pid> {
+        let mut groups: Vec<Pid> = leader.into_iter().collect();
+        for pid in self.pids().into_iter().filter_map(Pid::from_raw) {
+            if let Ok(group) = rustix::process::getpgid(Some(pid))
+                && !groups.contains(&group)
+            {
+                groups.push(group);
+            }
+        }
+        groups
+    }
 }
 
 /// A memory limit the supervisor enforces itself, once a second, over the
@@ -123,16 +159,16 @@ pub async fn supervise(
             status = child.wait() => break status,
             () = sleep_until_some(warning.map(|(at, _)| at)), if running && warning.is_some() => {
                 if let Some((_, warn)) = warning.take() {
-                    deliver(leader, warn.signal, warn.batch_only);
+                    deliver(&limits.members, leader, warn.signal, warn.scope);
                 }
             }
             () = sleep_until_some(deadline), if running && deadline.is_some() => {
                 ending = Ending::TimedOut;
-                terminate(leader);
+                terminate(&limits.members, leader);
                 stopping = Stopping::Terminated { kill_at: Instant::now() + limits.kill_wait };
             }
             () = sleep_until_some(kill_at), if kill_at.is_some() => {
-                signal_group(leader, Signal::KILL);
+                signal_all(&limits.members, leader, Signal::KILL);
                 stopping = Stopping::Killed;
             }
             _ = samples.tick(), if running
@@ -158,8 +194,8 @@ pub async fn supervise(
             }
             Some(control) = controls.recv() => {
                 let end_as = match control {
-                    Control::Signal { signal, batch_only } => {
-                        deliver(leader, signal, batch_only);
+                    Control::Signal { signal, scope } => {
+                        deliver(&limits.members, leader, signal, scope);
                         continue;
                     }
                     Control::Cancel { by_uid } => Ending::Cancelled { by_uid },
@@ -167,7 +203,7 @@ pub async fn supervise(
                 };
                 if running {
                     ending = end_as;
-                    terminate(leader);
+                    terminate(&limits.members, leader);
                     stopping = Stopping::Terminated { kill_at: Instant::now() + limits.kill_wait };
                 }
             }
@@ -213,23 +249,44 @@ async fn sleep_until_some(at: Option<Instant>) {
     }
 }
 
-/// SIGCONT (so a stopped job can act on it) and SIGTERM to the whole group.
-fn terminate(group: Option<Pid>) {
-    signal_group(group, Signal::CONT);
-    signal_group(group, Signal::TERM);
+/// SIGCONT (so a stopped job can act on it) and SIGTERM to every process
+/// group of the job, the batch shell's and each step's, as Slurm ends a job.
+fn terminate(members: &Members, leader: Option<Pid>) {
+    signal_all(members, leader, Signal::CONT);
+    signal_all(members, leader, Signal::TERM);
 }
 
-/// A user's signal: to the batch shell alone or to the job's whole group.
-fn deliver(leader: Option<Pid>, signal: i32, batch_only: bool) {
-    let (Some(leader), Some(signal)) = (leader, Signal::from_named_raw(signal)) else {
+/// `signal` to every process group of the job.
+fn signal_all(members: &Members, leader: Option<Pid>, signal: Signal) {
+    for group in members.groups(leader) {
+        signal_group(Some(group), signal);
+    }
+}
+
+/// A user's signal, to the processes `scope` names: the steps' groups
+/// (never the batch shell's), the batch shell alone, or every group.
+fn deliver(members: &Members, leader: Option<Pid>, signal: i32, scope: SignalScope) {
+    let Some(signal) = Signal::from_named_raw(signal) else {
         return;
     };
-    // ESRCH only says the process or group is already gone.
-    let _ = if batch_only {
-        rustix::process::kill_process(leader, signal)
-    } else {
-        rustix::process::kill_process_group(leader, signal)
-    };
+    match scope {
+        SignalScope::BatchShell => {
+            if let Some(leader) = leader {
+                // ESRCH only says the process is already gone.
+                let _ = rustix::process::kill_process(leader, signal);
+            }
+        }
+        SignalScope::All => signal_all(members, leader, signal),
+        SignalScope::Steps => {
+            for group in members
+                .groups(leader)
+                .into_iter()
+                .filter(|g| Some(*g) != leader)
+            {
+                signal_group(Some(group), signal);
+            }
+        }
+    }
 }
 
 fn signal_group(group: Option<Pid>, signal: Signal) {

@@ -34,7 +34,7 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc::unbounded_channel;
 
 use super::spawn::{LaunchPlan, spawn};
-use super::supervise::{Control, Ending, Limits, Outcome, SampledMemory, supervise};
+use super::supervise::{Control, Ending, Limits, Members, Outcome, SampledMemory, supervise};
 use crate::daemon::containment::{JobContainment, kill_descendants};
 use crate::protocol::Usage;
 
@@ -433,6 +433,10 @@ async fn supervise_job(dir: &Path, plan: LaunchPlan) -> i32 {
         kill_wait: Duration::from_secs(plan.kill_wait),
         sampled_memory,
         record_processes: contained.subreaper.then(|| dir.join(PROCESSES)),
+        members: match &contained.cgroup {
+            Some(cgroup) => Members::Cgroup(cgroup.clone()),
+            None => Members::Descendants,
+        },
     };
     let mut outcome = supervise(child, limits, controls).await;
     clean_up(dir, contained, &mut outcome);
@@ -588,6 +592,7 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> io::Result<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::SignalScope;
 
     #[test]
     fn the_start_time_of_this_process_is_readable() {
@@ -621,12 +626,12 @@ mod tests {
         let sent = [
             Control::Signal {
                 signal: 10,
-                batch_only: false,
+                scope: SignalScope::Steps,
             },
             Control::Cancel { by_uid: 7 },
             Control::Signal {
                 signal: 12,
-                batch_only: true,
+                scope: SignalScope::BatchShell,
             },
         ];
         for control in sent {
