@@ -8,17 +8,13 @@ use conductor::format::squeue::timestamp;
 
 fn main() -> ExitCode {
     let prog = cli::invoked_as("cbatch");
-    let args: CbatchArgs = cli::parse_or_exit(&prog);
+    // sbatch exits 255 on a command line its option parser refuses.
+    let args: CbatchArgs = cli::parse_or_exit_with(&prog, 255);
     match run(&prog, args) {
         Ok(code) => code,
         Err(error) => {
-            cli::print_error(&prog, &error);
-            // sbatch's SLURM_EXIT_ERROR picks the exit code of errors.
-            let code = std::env::var("SLURM_EXIT_ERROR")
-                .ok()
-                .and_then(|v| v.parse::<u8>().ok())
-                .unwrap_or(1);
-            ExitCode::from(code)
+            cli::print_failure(&prog, &error);
+            ExitCode::from(cbatch::exit_code_of(&error))
         }
     }
 }

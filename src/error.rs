@@ -12,8 +12,17 @@ pub enum Error {
     #[error("Invalid --mem specification")]
     InvalidMemory(String),
 
+    #[error("Invalid --begin specification")]
+    InvalidBegin(String),
+
     #[error("Invalid numeric value \"{value}\" for --{option}.")]
     InvalidNumber { option: &'static str, value: String },
+
+    /// A command line getopt refuses, in getopt's own words and lines
+    /// (`sbatch: unrecognized option '--x'`, `Try "sbatch --help" ...`):
+    /// printed as it is, without the `error:` prefix.
+    #[error("{0}")]
+    Usage(String),
 
     /// A value that is well formed but not acceptable, e.g. `--cpus-per-task=0`.
     #[error("{0}")]

@@ -838,6 +838,24 @@ fn check_script(text: &str) -> Result<()> {
     Ok(())
 }
 
+/// sbatch's exit code for an error: 255 for what its option parser
+/// refuses (an unknown option, a bad `--time`, `--mem` or `--begin`), as
+/// live Slurm 22.05 exits; else `$SLURM_EXIT_ERROR`, else 1.
+pub fn exit_code_of(error: &anyhow::Error) -> u8 {
+    match error.downcast_ref::<Error>() {
+        Some(
+            Error::Usage(_)
+            | Error::InvalidTime(_)
+            | Error::InvalidMemory(_)
+            | Error::InvalidBegin(_),
+        ) => 255,
+        _ => std::env::var("SLURM_EXIT_ERROR")
+            .ok()
+            .and_then(|v| v.parse::<u8>().ok())
+            .unwrap_or(1),
+    }
+}
+
 /// The script's directives, parsed with the command line's own parser.
 fn parse_directives(script: &str) -> Result<CbatchArgs> {
     let words = directive_words(script);
@@ -846,6 +864,14 @@ fn parse_directives(script: &str) -> Result<CbatchArgs> {
     }
     let argv = std::iter::once("cbatch".to_string()).chain(words);
     let parsed = CbatchArgs::try_parse_from(argv).map_err(|e| {
+        // An option sbatch does not know gets getopt's words there too.
+        if e.kind() == clap::error::ErrorKind::UnknownArgument
+            && let Some(clap::error::ContextValue::String(option)) =
+                e.get(clap::error::ContextKind::InvalidArg)
+        {
+            let prog = crate::cli::invoked_as("cbatch");
+            return Error::Usage(crate::cli::unrecognized_option(&prog, option));
+        }
         Error::Invalid(format!(
             "Invalid directive found in batch script: {}",
             crate::cli::first_line(&e)

@@ -48,18 +48,46 @@ pub fn invoked_as(default: &str) -> String {
         .unwrap_or_else(|| default.to_string())
 }
 
-/// Prints `prog: error: message` on stderr.
+/// Prints `prog: error: message` on stderr, the prefix on every line of
+/// it, as Slurm's tools print each line of a long error; a getopt refusal
+/// ([`crate::Error::Usage`]) goes out as getopt words it.
 pub fn print_error(prog: &str, message: &dyn Display) {
-    eprintln!("{prog}: error: {message}");
+    let text = message.to_string();
+    let mut stderr = std::io::stderr().lock();
+    for line in text.lines() {
+        let _ = writeln!(stderr, "{prog}: error: {line}");
+    }
+}
+
+/// [`print_error`] for an error that reached a binary's edge.
+pub fn print_failure(prog: &str, error: &anyhow::Error) {
+    match error.downcast_ref::<crate::Error>() {
+        Some(crate::Error::Usage(text)) => eprintln!("{text}"),
+        _ => print_error(prog, error),
+    }
+}
+
+/// getopt's words for an option it does not know.
+pub fn unrecognized_option(prog: &str, option: &str) -> String {
+    format!("{prog}: unrecognized option '{option}'\nTry \"{prog} --help\" for more information")
 }
 
 /// Parses the command line; on `--help`/`--version` prints and exits 0, on
 /// a bad command line prints one Slurm-style line and exits 1.
 pub fn parse_or_exit<P: clap::Parser>(prog: &str) -> P {
+    parse_or_exit_with(prog, 1)
+}
+
+/// [`parse_or_exit`], exiting `usage_code` on a bad command line (sbatch
+/// exits 255 there).
+pub fn parse_or_exit_with<P: clap::Parser>(prog: &str, usage_code: i32) -> P {
     let args: Vec<OsString> = std::env::args_os().collect();
     match P::try_parse_from(args) {
         Ok(parsed) => parsed,
-        Err(error) => std::process::exit(report_clap_error(prog, &error)),
+        Err(error) => match report_clap_error(prog, &error) {
+            0 => std::process::exit(0),
+            _ => std::process::exit(usage_code),
+        },
     }
 }
 
@@ -75,8 +103,7 @@ pub fn report_clap_error(prog: &str, error: &clap::Error) -> i32 {
                 Some(ContextValue::String(arg)) => arg.clone(),
                 _ => String::new(),
             };
-            eprintln!("{prog}: unrecognized option '{arg}'");
-            eprintln!("Try \"{prog} --help\" for more information");
+            eprintln!("{}", unrecognized_option(prog, &arg));
             1
         }
         _ => {

@@ -617,7 +617,9 @@ impl From<Error> for Failure {
             Error::Invalid(_)
             | Error::InvalidTime(_)
             | Error::InvalidMemory(_)
+            | Error::InvalidBegin(_)
             | Error::InvalidNumber { .. }
+            | Error::Usage(_)
             | Error::BadScript(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             Error::Store(_) | Error::Io { .. } => {
                 (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 
 /// Parses a begin time relative to `now`.
 pub fn parse_begin(text: &str, now: DateTime<Local>) -> Result<DateTime<Local>> {
-    let invalid = || Error::Invalid("Invalid --begin specification".into());
+    let invalid = || Error::InvalidBegin(text.to_string());
     let spec = text.trim().to_ascii_lowercase();
     if let Some(offset) = spec.strip_prefix("now") {
         if offset.is_empty() {
@@ -90,7 +90,7 @@ fn local(naive: NaiveDateTime) -> Result<DateTime<Local>> {
     Local
         .from_local_datetime(&naive)
         .earliest()
-        .ok_or_else(|| Error::Invalid("Invalid --begin specification".into()))
+        .ok_or_else(|| Error::InvalidBegin(naive.to_string()))
 }
 
 fn parse_clock(text: &str, pm: Option<bool>) -> Option<NaiveTime> {

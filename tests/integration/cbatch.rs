@@ -223,6 +223,58 @@ fn begin_times_delay_the_start() {
 }
 
 #[test]
+fn option_errors_exit_as_sbatch_exits_with_its_words() {
+    let d = TestDaemon::start(&["--cpus", "1"]);
+    // What the option parser refuses exits 255 (live Slurm 22.05).
+    for (args, line) in [
+        (
+            &["-t", "xx"][..],
+            "cbatch: error: Invalid --time specification",
+        ),
+        (
+            &["--mem=xx"][..],
+            "cbatch: error: Invalid --mem specification",
+        ),
+        (
+            &["--begin=soon"][..],
+            "cbatch: error: Invalid --begin specification",
+        ),
+    ] {
+        let mut argv = args.to_vec();
+        argv.extend(["--wrap", "true"]);
+        let out = d.run("cbatch", &argv);
+        assert_eq!((out.code, out.stderr.trim()), (255, line), "{args:?}");
+    }
+    let unknown = d.run("cbatch", &["--no-such-option", "--wrap", "true"]);
+    assert_eq!(unknown.code, 255);
+    assert_eq!(
+        unknown.stderr,
+        "cbatch: unrecognized option '--no-such-option'\n\
+         Try \"cbatch --help\" for more information\n"
+    );
+    // The same in a directive, in the same words.
+    let script = write_script(&d.work, "bogus.sh", "#!/bin/sh\n#SBATCH --bogus\ntrue\n");
+    let directive = d.run("cbatch", &[script.to_str().expect("utf-8")]);
+    assert_eq!(directive.code, 255);
+    assert_eq!(
+        directive.stderr,
+        "cbatch: unrecognized option '--bogus'\nTry \"cbatch --help\" for more information\n"
+    );
+    // A bad count is exit 1; a long error has the prefix on each line.
+    let count = d.run("cbatch", &["-c", "x", "--wrap", "true"]);
+    assert_eq!(count.code, 1);
+    let plain = write_script(&d.work, "plain.sh", "true\n");
+    let no_shebang = d.run("cbatch", &[plain.to_str().expect("utf-8")]);
+    assert_eq!(no_shebang.code, 1);
+    assert_eq!(
+        no_shebang.stderr,
+        "cbatch: error: This does not look like a batch script.  The first\n\
+         cbatch: error: line must start with #! followed by the path to an interpreter.\n\
+         cbatch: error: For instance: #!/bin/sh\n"
+    );
+}
+
+#[test]
 fn export_none_keeps_only_slurm_variables_and_those_listed() {
     let d = TestDaemon::start(&["--cpus", "1"]);
     let script = "echo \"a=${ALPHA-unset} b=${BETA-unset} c=${GAMMA-unset} e=$SLURM_EXPORT_ENV\"";

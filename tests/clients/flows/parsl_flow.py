@@ -1,0 +1,65 @@
+"""Parsl: a HighThroughputExecutor on a SlurmProvider runs a python_app and a bash_app."""
+import sys
+from pathlib import Path
+
+import parsl
+from parsl.app.app import bash_app, python_app
+from parsl.config import Config
+from parsl.executors import HighThroughputExecutor
+from parsl.launchers import SrunLauncher
+from parsl.providers import SlurmProvider
+
+
+@python_app
+def answer():
+    return 6 * 7
+
+
+@bash_app
+def hello(path):
+    return f"echo hello from parsl > {path}"
+
+
+def main():
+    partition, rundir = sys.argv[1], sys.argv[2]
+    cfg = Config(
+        executors=[
+            HighThroughputExecutor(
+                label="conductor_htex",
+                address="127.0.0.1",
+                max_workers_per_node=1,
+                provider=SlurmProvider(
+                    partition=partition,
+                    nodes_per_block=1,
+                    init_blocks=1,
+                    min_blocks=0,
+                    max_blocks=1,
+                    walltime="00:05:00",
+                    launcher=SrunLauncher(),
+                    worker_init=f"export PATH={sys.prefix}/bin:$PATH",
+                    cmd_timeout=60,
+                ),
+            )
+        ],
+        run_dir=rundir,
+        strategy="none",
+    )
+    parsl.load(cfg)
+    try:
+        out = Path(rundir) / "hello.txt"
+        a = answer()
+        b = hello(str(out))
+        res = a.result(timeout=240)
+        print("python_app result", res, flush=True)
+        assert res == 42, res
+        rc = b.result(timeout=120)
+        assert rc == 0, rc
+        text = out.read_text()
+        print("bash_app wrote", repr(text), flush=True)
+        assert text.strip() == "hello from parsl", text
+    finally:
+        parsl.dfk().cleanup()
+
+
+if __name__ == "__main__":
+    main()
