@@ -23,7 +23,7 @@ _conductord() {
 
     case "${cmd}" in
         conductord)
-            opts="-h -V --socket --listen --tls-cert --tls-key --insecure-listen --state-dir --cpus --mem --gpus --kill-wait --history-days --partition --system --operator --containment --cpu-bind --def-mem-per-cpu --max-job-count --max-submit-per-user --max-array-size --max-connections --max-connections-per-user --idle-timeout --request-timeout --launcher --help --version"
+            opts="-h -V --socket --listen --tls-cert --tls-key --insecure-listen --state-dir --cpus --mem --gpus --kill-wait --history-days --partition --system --operator --containment --cpu-bind --def-mem-per-cpu --max-job-count --first-job-id --max-submit-per-user --max-array-size --max-connections --max-connections-per-user --idle-timeout --request-timeout --launcher --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -90,6 +90,10 @@ _conductord() {
                     return 0
                     ;;
                 --max-job-count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --first-job-id)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -867,6 +867,12 @@ pub struct DaemonConfig {
     pub min_job_age_secs: u64,
     /// One more than the largest array index.
     pub max_array_size: u32,
+    /// Jobs held at most (Slurm's MaxJobCount).
+    #[serde(default)]
+    pub max_job_count: usize,
+    /// The id jobs count from (Slurm's FirstJobId).
+    #[serde(default)]
+    pub first_job_id: u64,
     pub started_at: DateTime<Utc>,
     /// How jobs are contained: `cgroup2`, `cgroup1` or `none`.
     #[serde(default)]

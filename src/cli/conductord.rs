@@ -103,6 +103,10 @@ pub struct ConductordArgs {
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_job_count: usize,
 
+    /// The id of the first job; later jobs count on from it, never below the highest used (FirstJobId)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=4_294_901_759))]
+    pub first_job_id: u64,
+
     /// Pending and running jobs one user may have, array tasks each counted (MaxSubmitJobs)
     #[arg(long, value_name = "N")]
     pub max_submit_per_user: Option<usize>,
@@ -206,6 +210,7 @@ impl ConductordArgs {
             containment: self.containment,
             max_job_count: self.max_job_count.max(1),
             max_submit_per_user: self.max_submit_per_user,
+            first_job_id: self.first_job_id,
             max_array_size: self.max_array_size,
             connections: ConnectionLimits {
                 total: self.max_connections.max(1),

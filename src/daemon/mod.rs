@@ -92,6 +92,8 @@ pub struct Config {
     /// Jobs the daemon holds at most, pending, running and just ended
     /// (Slurm's MaxJobCount).
     pub max_job_count: usize,
+    /// The id of the first job (Slurm's FirstJobId); later ids follow it.
+    pub first_job_id: u64,
     /// Pending and running jobs one user may have (Slurm's MaxSubmitJobs);
     /// `None` is no limit.
     pub max_submit_per_user: Option<usize>,
@@ -200,7 +202,7 @@ async fn serve(config: Config) -> Result<()> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::Other(format!("cannot find the conductord executable: {e}")))?;
     private_state::tighten(&config.state_dir);
-    let store = JobStore::open(&config.state_dir)?;
+    let store = JobStore::open(&config.state_dir, config.first_job_id)?;
     let containment = containment::resolve(
         config.containment,
         &config.state_dir,

@@ -284,6 +284,8 @@ async fn config(State(daemon): Shared) -> axum::Json<DaemonConfig> {
         kill_wait_secs: config.kill_wait.as_secs(),
         min_job_age_secs: 0,
         max_array_size: config.max_array_size,
+        max_job_count: config.max_job_count,
+        first_job_id: config.first_job_id,
         started_at: daemon.started_at,
         containment: daemon.containment.name().into(),
         containment_detail: daemon.containment.describe(),

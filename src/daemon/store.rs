@@ -130,8 +130,9 @@ pub struct JobStore {
 
 impl JobStore {
     /// Opens (or creates) `jobs.db` in `dir`, checks or migrates its schema,
-    /// and starts the writer thread.
-    pub fn open(dir: &Path) -> Result<JobStore> {
+    /// makes sure the next id is at least `first_job_id` (Slurm's
+    /// FirstJobId), and starts the writer thread.
+    pub fn open(dir: &Path, first_job_id: u64) -> Result<JobStore> {
         let path = dir.join("jobs.db");
         let unreadable = |e: Error| match e {
             Error::Store(e) => Error::Other(format!(
@@ -142,6 +143,7 @@ impl JobStore {
         };
         let writer = open_connection(&path).map_err(unreadable)?;
         migrate(&writer, &path).map_err(unreadable)?;
+        start_ids_at(&writer, first_job_id).map_err(unreadable)?;
         let reader = open_connection(&path).map_err(unreadable)?;
         let (writes, queue) = mpsc::channel();
         thread::Builder::new()
@@ -433,6 +435,43 @@ fn write_loop(mut conn: Connection, queue: mpsc::Receiver<Write>) {
     }
 }
 
+/// Raises AUTOINCREMENT's counter so that the next job gets at least
+/// `first` (it never lowers it: ids are never reused).
+fn start_ids_at(conn: &Connection, first: u64) -> Result<()> {
+    let Some(below) = first.checked_sub(1).filter(|b| *b > 0) else {
+        return Ok(());
+    };
+    let below = i64::try_from(below).unwrap_or(i64::MAX);
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| -> Result<()> {
+        let current: Option<i64> = conn
+            .query_row(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'jobs'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()?;
+        match current {
+            Some(seq) if seq >= below => {}
+            Some(_) => {
+                conn.execute(
+                    "UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'jobs'",
+                    [below],
+                )?;
+            }
+            None => {
+                conn.execute(
+                    "INSERT INTO sqlite_sequence (name, seq) VALUES ('jobs', ?1)",
+                    [below],
+                )?;
+            }
+        }
+        Ok(())
+    })();
+    conn.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+    result
+}
+
 /// What one write did, for its caller.
 #[derive(Debug, Default)]
 enum Applied {
@@ -719,7 +758,7 @@ mod tests {
     #[test]
     fn jobs_round_trip_and_ids_are_never_reused_after_pruning() {
         let dir = tempfile::tempdir().expect("dir");
-        let store = JobStore::open(dir.path()).expect("open");
+        let store = JobStore::open(dir.path(), 1).expect("open");
         runtime().block_on(async {
             let ids = store
                 .insert(submission(vec![new_job("a"), new_job("b")]))
@@ -748,7 +787,7 @@ mod tests {
     #[test]
     fn pruned_history_gives_its_space_back() {
         let dir = tempfile::tempdir().expect("dir");
-        let store = JobStore::open(dir.path()).expect("open");
+        let store = JobStore::open(dir.path(), 1).expect("open");
         runtime().block_on(async {
             let script = format!("#!/bin/sh\n# {}\n", "x".repeat(64 << 10));
             let mut ids = Vec::new();
@@ -779,7 +818,7 @@ mod tests {
     #[test]
     fn an_arrays_tasks_store_its_script_once() {
         let dir = tempfile::tempdir().expect("dir");
-        let store = JobStore::open(dir.path()).expect("open");
+        let store = JobStore::open(dir.path(), 1).expect("open");
         let script = format!("#!/bin/sh\n# {}\n", "x".repeat(256 << 10));
         runtime().block_on(async {
             let before = db_bytes(dir.path());
@@ -806,7 +845,7 @@ mod tests {
     #[test]
     fn an_arrays_payload_goes_with_its_last_task() {
         let dir = tempfile::tempdir().expect("dir");
-        let store = JobStore::open(dir.path()).expect("open");
+        let store = JobStore::open(dir.path(), 1).expect("open");
         runtime().block_on(async {
             let ids = store.insert(submission(array(3))).await.expect("insert");
             let lone = store
@@ -892,7 +931,7 @@ mod tests {
             .expect("sequence");
         drop(conn);
 
-        let store = JobStore::open(dir.path()).expect("migrated");
+        let store = JobStore::open(dir.path(), 1).expect("migrated");
         for (id, variable) in [(1, "ONE"), (2, "TWO")] {
             let payload = store.payload(JobId(id)).expect("payload");
             assert_eq!(payload.script, format!("#!/bin/sh\necho {variable}\n"));
@@ -943,7 +982,7 @@ mod tests {
         conn.execute_batch(&format!("{SCHEMA} PRAGMA user_version = {SCHEMA_VERSION};"))
             .expect("old store");
         drop(conn);
-        drop(JobStore::open(dir.path()).expect("open"));
+        drop(JobStore::open(dir.path(), 1).expect("open"));
         let conn = Connection::open(dir.path().join("jobs.db")).expect("open");
         let mode: i64 = conn
             .pragma_query_value(None, "auto_vacuum", |r| r.get(0))
@@ -954,11 +993,11 @@ mod tests {
     #[test]
     fn a_store_from_a_newer_conductord_is_refused_with_a_clear_message() {
         let dir = tempfile::tempdir().expect("dir");
-        drop(JobStore::open(dir.path()).expect("open"));
+        drop(JobStore::open(dir.path(), 1).expect("open"));
         let conn = Connection::open(dir.path().join("jobs.db")).expect("open");
         conn.pragma_update(None, "user_version", 99).expect("bump");
         drop(conn);
-        let error = JobStore::open(dir.path()).err().expect("refused");
+        let error = JobStore::open(dir.path(), 1).err().expect("refused");
         assert!(
             error.to_string().contains("newer than this conductord"),
             "{error}"
@@ -970,7 +1009,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("jobs.db");
         std::fs::write(&path, b"this is not a database, but it is somebody's file").expect("write");
-        let error = JobStore::open(dir.path()).err().expect("refused");
+        let error = JobStore::open(dir.path(), 1).err().expect("refused");
         assert!(error.to_string().contains("not a database"), "{error}");
         assert!(
             std::fs::read(&path)

@@ -5,7 +5,8 @@
 #
 #   CONDUCTOR_BIN_DIR=/path/to/bin tests/clients/run.sh [FLOW...]
 #
-# FLOW is any of: submitit submitit-checkpoint dask-jobqueue parsl snakemake
+# FLOW is any of: submitit submitit-checkpoint dask-jobqueue parsl parsl-single
+# snakemake
 # (default: all). Needs network access to PyPI the first time (the venv is
 # cached in $CLIENTS_VENV). Prints "PASS name" / "FAIL name (reason)" per flow
 # and "N passed, M failed" at the end; exits 1 if any flow failed.
@@ -162,26 +163,30 @@ run_flow() {
 flow_submitit() { "$PY" "$FLOWS/submitit_add.py" "$PWD/jobs" "$PARTITION"; }
 flow_submitit_checkpoint() { "$PY" "$FLOWS/submitit_checkpoint.py" "$PWD/jobs" "$PARTITION"; }
 flow_dask() { "$PY" "$FLOWS/dask_jobqueue_flow.py" "$PARTITION" "$PWD/logs"; }
-flow_parsl() { "$PY" "$FLOWS/parsl_flow.py" "$PARTITION" "$PWD/runinfo"; }
+# SrunLauncher (Parsl's default for Slurm: `srun --ntasks N -l bash cmd.sh`) and
+# SingleNodeLauncher (the worker pool straight in the batch script)
+flow_parsl() { "$PY" "$FLOWS/parsl_flow.py" "$PARTITION" "$PWD/runinfo" srun; }
+flow_parsl_single() { "$PY" "$FLOWS/parsl_flow.py" "$PARTITION" "$PWD/runinfo" single; }
 flow_snakemake() {
   cp "$FLOWS/Snakefile" Snakefile
   snakemake --executor slurm --jobs 2 \
-    --default-resources "slurm_partition=$PARTITION" runtime=5 mem_mb=100 \
+    --default-resources "slurm_partition=$PARTITION" runtime=5 mem_mb=1000 \
     --slurm-init-seconds-before-status-checks 1 \
     --slurm-keep-successful-logs
   grep -qx made-by-a b.txt && grep -qx made-by-b b.txt
 }
-export -f flow_submitit flow_submitit_checkpoint flow_dask flow_parsl flow_snakemake
+export -f flow_submitit flow_submitit_checkpoint flow_dask flow_parsl flow_parsl_single flow_snakemake
 export PY FLOWS PARTITION
 
 WANT=("$@")
-[[ ${#WANT[@]} -gt 0 ]] || WANT=(submitit submitit-checkpoint dask-jobqueue parsl snakemake)
+[[ ${#WANT[@]} -gt 0 ]] || WANT=(submitit submitit-checkpoint dask-jobqueue parsl parsl-single snakemake)
 for f in "${WANT[@]}"; do
   case "$f" in
     submitit) run_flow submitit bash -c flow_submitit ;;
     submitit-checkpoint) run_flow submitit-checkpoint bash -c flow_submitit_checkpoint ;;
     dask-jobqueue) run_flow dask-jobqueue bash -c flow_dask ;;
     parsl) run_flow parsl bash -c flow_parsl ;;
+    parsl-single) run_flow parsl-single bash -c flow_parsl_single ;;
     snakemake) run_flow snakemake bash -c flow_snakemake ;;
     *) echo "run.sh: unknown flow $f" >&2; exit 2 ;;
   esac

@@ -762,3 +762,27 @@ fn ended_supervisors_are_reaped_not_left_as_zombies() {
         zombies() == 0
     });
 }
+
+#[test]
+fn first_job_id_sets_where_ids_start_and_never_lowers_them() {
+    let mut d = TestDaemon::start(&["--cpus", "1", "--first-job-id", "70001"]);
+    assert_eq!(d.submit(&["--hold", "--wrap", "true"]), JobId(70001));
+    let array = d.run(
+        "cbatch",
+        &["--parsable", "--hold", "--array", "0-2", "--wrap", "true"],
+    );
+    assert_eq!(array.ok().trim(), "70002");
+    let config = d.run("ccontrol", &["show", "config"]).ok().to_string();
+    assert!(
+        config
+            .lines()
+            .any(|l| l.starts_with("FirstJobId") && l.ends_with("= 70001")),
+        "{config}"
+    );
+    // A lower first id after restart: ids go on from the highest used.
+    d.restart_with(&["--cpus", "1", "--first-job-id", "5"]);
+    assert_eq!(d.submit(&["--hold", "--wrap", "true"]), JobId(70005));
+    // A higher one: they jump to it.
+    d.restart_with(&["--cpus", "1", "--first-job-id", "90000"]);
+    assert_eq!(d.submit(&["--hold", "--wrap", "true"]), JobId(90000));
+}

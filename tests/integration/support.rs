@@ -149,6 +149,13 @@ impl TestDaemon {
         self.spawn();
     }
 
+    /// Stops the daemon and starts it again with these arguments instead.
+    pub fn restart_with(&mut self, args: &[&str]) {
+        self.stop();
+        self.args = args.iter().map(|a| a.to_string()).collect();
+        self.spawn();
+    }
+
     /// Starts the daemon again after `crash`.
     pub fn start_again(&mut self) {
         self.spawn();

@@ -6,7 +6,7 @@ import parsl
 from parsl.app.app import bash_app, python_app
 from parsl.config import Config
 from parsl.executors import HighThroughputExecutor
-from parsl.launchers import SrunLauncher
+from parsl.launchers import SingleNodeLauncher, SrunLauncher
 from parsl.providers import SlurmProvider
 
 
@@ -21,7 +21,8 @@ def hello(path):
 
 
 def main():
-    partition, rundir = sys.argv[1], sys.argv[2]
+    partition, rundir, launcher = sys.argv[1], sys.argv[2], sys.argv[3]
+    launcher = {"srun": SrunLauncher, "single": SingleNodeLauncher}[launcher]()
     cfg = Config(
         executors=[
             HighThroughputExecutor(
@@ -35,7 +36,7 @@ def main():
                     min_blocks=0,
                     max_blocks=1,
                     walltime="00:05:00",
-                    launcher=SrunLauncher(),
+                    launcher=launcher,
                     worker_init=f"export PATH={sys.prefix}/bin:$PATH",
                     cmd_timeout=60,
                 ),
@@ -49,7 +50,7 @@ def main():
         out = Path(rundir) / "hello.txt"
         a = answer()
         b = hello(str(out))
-        res = a.result(timeout=240)
+        res = a.result(timeout=180)
         print("python_app result", res, flush=True)
         assert res == 42, res
         rc = b.result(timeout=120)
