@@ -38,6 +38,7 @@ Register-ArgumentCompleter -Native -CommandName 'conductord' -ScriptBlock {
             [CompletionResult]::new('--def-mem-per-cpu', '--def-mem-per-cpu', [CompletionResultType]::ParameterName, 'Memory booked (and the limit) per CPU for jobs that ask for none, e.g. 2G (DefMemPerCPU)')
             [CompletionResult]::new('--max-job-count', '--max-job-count', [CompletionResultType]::ParameterName, 'Jobs held at most, pending and running together (Slurm''s MaxJobCount)')
             [CompletionResult]::new('--first-job-id', '--first-job-id', [CompletionResultType]::ParameterName, 'The id of the first job; later jobs count on from it, never below the highest used (FirstJobId)')
+            [CompletionResult]::new('--time-limit-unit', '--time-limit-unit', [CompletionResultType]::ParameterName, 'What time limits are kept in: minutes (rounded up, as Slurm) or seconds (for tests)')
             [CompletionResult]::new('--max-submit-per-user', '--max-submit-per-user', [CompletionResultType]::ParameterName, 'Pending and running jobs one user may have, array tasks each counted (MaxSubmitJobs)')
             [CompletionResult]::new('--max-array-size', '--max-array-size', [CompletionResultType]::ParameterName, 'Array indices go from 0 to N-1, at most 4000001 (Slurm''s MaxArraySize)')
             [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Connections open at once, in all')

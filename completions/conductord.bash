@@ -23,7 +23,7 @@ _conductord() {
 
     case "${cmd}" in
         conductord)
-            opts="-h -V --socket --listen --tls-cert --tls-key --insecure-listen --state-dir --cpus --mem --gpus --kill-wait --history-days --partition --system --operator --containment --cpu-bind --def-mem-per-cpu --max-job-count --first-job-id --max-submit-per-user --max-array-size --max-connections --max-connections-per-user --idle-timeout --request-timeout --launcher --help --version"
+            opts="-h -V --socket --listen --tls-cert --tls-key --insecure-listen --state-dir --cpus --mem --gpus --kill-wait --history-days --partition --system --operator --containment --cpu-bind --def-mem-per-cpu --max-job-count --first-job-id --time-limit-unit --max-submit-per-user --max-array-size --max-connections --max-connections-per-user --idle-timeout --request-timeout --launcher --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -95,6 +95,10 @@ _conductord() {
                     ;;
                 --first-job-id)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --time-limit-unit)
+                    COMPREPLY=($(compgen -W "minutes seconds" -- "${cur}"))
                     return 0
                     ;;
                 --max-submit-per-user)

@@ -35,6 +35,7 @@ set edit:completion:arg-completer[conductord] = {|@words|
             cand --def-mem-per-cpu 'Memory booked (and the limit) per CPU for jobs that ask for none, e.g. 2G (DefMemPerCPU)'
             cand --max-job-count 'Jobs held at most, pending and running together (Slurm''s MaxJobCount)'
             cand --first-job-id 'The id of the first job; later jobs count on from it, never below the highest used (FirstJobId)'
+            cand --time-limit-unit 'What time limits are kept in: minutes (rounded up, as Slurm) or seconds (for tests)'
             cand --max-submit-per-user 'Pending and running jobs one user may have, array tasks each counted (MaxSubmitJobs)'
             cand --max-array-size 'Array indices go from 0 to N-1, at most 4000001 (Slurm''s MaxArraySize)'
             cand --max-connections 'Connections open at once, in all'

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::daemon::gpus::{self, GpuSelection};
-use crate::daemon::{Capacity, Config, ConnectionLimits, containment, node, tls};
+use crate::daemon::{Capacity, Config, ConnectionLimits, TimeLimitUnit, containment, node, tls};
 use crate::error::{Error, Result};
 use crate::format::array::{DEFAULT_MAX_ARRAY_SIZE, LARGEST_MAX_ARRAY_SIZE};
 use crate::format::memory::parse_memory_mb;
@@ -106,6 +106,10 @@ pub struct ConductordArgs {
     /// The id of the first job; later jobs count on from it, never below the highest used (FirstJobId)
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=4_294_901_759))]
     pub first_job_id: u64,
+
+    /// What time limits are kept in: minutes (rounded up, as Slurm) or seconds (for tests)
+    #[arg(long, value_enum, value_name = "UNIT", default_value = "minutes")]
+    pub time_limit_unit: TimeLimitUnit,
 
     /// Pending and running jobs one user may have, array tasks each counted (MaxSubmitJobs)
     #[arg(long, value_name = "N")]
@@ -211,6 +215,7 @@ impl ConductordArgs {
             max_job_count: self.max_job_count.max(1),
             max_submit_per_user: self.max_submit_per_user,
             first_job_id: self.first_job_id,
+            time_limit_unit: self.time_limit_unit,
             max_array_size: self.max_array_size,
             connections: ConnectionLimits {
                 total: self.max_connections.max(1),

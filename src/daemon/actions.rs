@@ -242,7 +242,8 @@ impl Daemon {
                                 .into(),
                         ));
                     }
-                    spec.time_limit = (limit > 0).then_some(limit);
+                    spec.time_limit =
+                        (limit > 0).then(|| self.config.time_limit_unit.round_up(limit));
                 }
                 if let Some(nice) = request.nice {
                     if nice < spec.nice && caller.uid != 0 {

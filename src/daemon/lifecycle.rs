@@ -375,7 +375,9 @@ impl Daemon {
             ntasks: request.ntasks,
             cpus_per_task: request.cpus_per_task,
             memory_requested: request.memory_mb.is_some(),
-            time_limit: request.time_limit,
+            time_limit: request
+                .time_limit
+                .map(|limit| self.config.time_limit_unit.round_up(limit)),
             work_dir: request.work_dir.as_path().into(),
             submit_dir: request.submit_dir.as_path().into(),
             stdout_pattern: request.stdout.as_deref().map(Into::into),

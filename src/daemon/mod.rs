@@ -94,11 +94,33 @@ pub struct Config {
     pub max_job_count: usize,
     /// The id of the first job (Slurm's FirstJobId); later ids follow it.
     pub first_job_id: u64,
+    /// What time limits are counted in: whole minutes, rounded up, as in
+    /// Slurm; or seconds (for tests that cannot wait minutes).
+    pub time_limit_unit: TimeLimitUnit,
     /// Pending and running jobs one user may have (Slurm's MaxSubmitJobs);
     /// `None` is no limit.
     pub max_submit_per_user: Option<usize>,
     /// Array indices go from 0 to this minus 1 (Slurm's MaxArraySize).
     pub max_array_size: u32,
+}
+
+/// What time limits are counted in (`--time-limit-unit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TimeLimitUnit {
+    /// Whole minutes, rounded up (`-t 10:30` is 11:00), as Slurm keeps them.
+    Minutes,
+    /// Seconds, as asked.
+    Seconds,
+}
+
+impl TimeLimitUnit {
+    /// A limit of `seconds` as this unit keeps it (0 stays 0).
+    pub fn round_up(self, seconds: u64) -> u64 {
+        match self {
+            TimeLimitUnit::Minutes => seconds.div_ceil(60).saturating_mul(60),
+            TimeLimitUnit::Seconds => seconds,
+        }
+    }
 }
 
 /// The running daemon, shared by the server's handlers, the scheduler and
@@ -418,7 +440,18 @@ fn bind_unix(path: &Path, system: bool) -> Result<UnixListener> {
 
 #[cfg(test)]
 mod tests {
-    use super::escape_controls;
+    use super::{TimeLimitUnit, escape_controls};
+
+    #[test]
+    fn time_limits_round_up_to_whole_minutes_unless_kept_in_seconds() {
+        let minutes = TimeLimitUnit::Minutes;
+        assert_eq!(
+            [0, 1, 59, 60, 61, 630].map(|s| minutes.round_up(s)),
+            [0, 60, 60, 60, 120, 660]
+        );
+        assert_eq!(TimeLimitUnit::Seconds.round_up(61), 61);
+        assert_eq!(minutes.round_up(u64::MAX), u64::MAX);
+    }
 
     #[test]
     fn user_text_cannot_break_a_log_line() {

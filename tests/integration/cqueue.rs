@@ -847,3 +847,17 @@ fn an_array_named_by_id_lists_its_tasks() {
     d.run("ccancel", &[&array.to_string(), &held.to_string()])
         .ok();
 }
+
+#[test]
+fn time_limits_are_whole_minutes_rounded_up_as_slurm_keeps_them() {
+    let d = TestDaemon::start(&["--cpus", "1", "--time-limit-unit", "minutes"]);
+    let limit = |time: &str| {
+        let id = d.submit(&["--hold", "-t", time, "--wrap", "true"]);
+        let out = d.run("cqueue", &["-h", "-j", &id.to_string(), "-o", "%l"]);
+        out.ok().trim().to_string()
+    };
+    assert_eq!(limit("10:30"), "11:00");
+    assert_eq!(limit("0:30"), "1:00");
+    assert_eq!(limit("5"), "5:00");
+    assert_eq!(limit("1-00:00:01"), "1-00:01:00");
+}

@@ -101,6 +101,7 @@ impl TestDaemon {
             .arg(&self.socket)
             .arg("--state-dir")
             .arg(&self.state_dir)
+            .args(self.time_limit_unit())
             .args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
@@ -112,6 +113,16 @@ impl TestDaemon {
         wait_until(Duration::from_secs(20), "the daemon answers", || {
             UnixStream::connect(&self.socket).is_ok()
         });
+    }
+
+    /// Tests keep time limits in seconds (a test cannot wait minutes for a
+    /// timeout) unless they choose the unit themselves.
+    fn time_limit_unit(&self) -> &'static [&'static str] {
+        if self.args.iter().any(|a| a.starts_with("--time-limit-unit")) {
+            &[]
+        } else {
+            &["--time-limit-unit", "seconds"]
+        }
     }
 
     /// Sets a variable in the daemon's environment from its next start

@@ -1,5 +1,8 @@
 """Parsl: a HighThroughputExecutor on a SlurmProvider runs a python_app and a bash_app."""
+import glob
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import parsl
@@ -18,6 +21,22 @@ def answer():
 @bash_app
 def hello(path):
     return f"echo hello from parsl > {path}"
+
+
+def wait_or_explain(fut, rundir, timeout):
+    """Wait for fut; if the block job ended first, fail at once with its stderr."""
+    t0 = time.time()
+    while not fut.done():
+        acct = subprocess.run(["sacct", "-X", "-n", "-P", "-o", "JobID,JobName,State,ExitCode"],
+                              capture_output=True, text=True).stdout.split("\n")
+        for line in filter(None, acct):
+            jid, name, state, code = line.split("|")
+            if name.startswith("parsl.") and not state.startswith(("PENDING", "RUNNING")):
+                errs = "".join(Path(f).read_text() for f in glob.glob(f"{rundir}/*/submit_scripts/{name}.stderr"))
+                raise RuntimeError(f"block job {jid} ended {state} {code} before the app ran; its stderr: {errs.strip()!r}")
+        if time.time() - t0 > timeout:
+            raise TimeoutError(f"app not done after {timeout}s; sacct: {acct}")
+        time.sleep(2)
 
 
 def main():
@@ -50,7 +69,8 @@ def main():
         out = Path(rundir) / "hello.txt"
         a = answer()
         b = hello(str(out))
-        res = a.result(timeout=180)
+        wait_or_explain(a, rundir, 180)
+        res = a.result(timeout=1)
         print("python_app result", res, flush=True)
         assert res == 42, res
         rc = b.result(timeout=120)
