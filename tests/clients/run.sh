@@ -115,7 +115,7 @@ PARTITION="$(sinfo -h -o %P | head -n1 | tr -d '*')"
 
 # ---- versions ----
 echo "== versions"
-"$CONDUCTOR_BIN_DIR/ccontrol" version 2>/dev/null || "$CONDUCTOR_BIN_DIR/ccontrol" --version
+echo "conductor: $("$CONDUCTOR_BIN_DIR/ccontrol" --version) ($CONDUCTOR_BIN_DIR)"
 "$PY" --version
 "$PY" - <<'EOF'
 from importlib.metadata import version
