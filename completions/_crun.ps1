@@ -45,6 +45,8 @@ Register-ArgumentCompleter -Native -CommandName 'crun' -ScriptBlock {
             [CompletionResult]::new('--cpu-bind', '--cpu-bind', [CompletionResultType]::ParameterName, 'Bind tasks to CPUs (accepted)')
             [CompletionResult]::new('--export', '--export', [CompletionResultType]::ParameterName, 'Environment for the tasks (accepted; the job''s environment is used)')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Put the task number in front of each line of output (`0: `)')
+            [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Put the task number in front of each line of output (`0: `)')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Do not buffer output (crun never does; accepted)')
             [CompletionResult]::new('--unbuffered', '--unbuffered', [CompletionResultType]::ParameterName, 'Do not buffer output (crun never does; accepted)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -23,7 +23,7 @@ _crun() {
 
     case "${cmd}" in
         crun)
-            opts="-n -c -t -J -p -D -G -o -e -u -N -h -V --ntasks --cpus-per-task --mem --time --job-name --partition --chdir --gpus --output --error --unbuffered --nodes --cpu-bind --export --server --help --version"
+            opts="-n -c -t -J -p -D -G -o -e -l -u -N -h -V --ntasks --cpus-per-task --mem --time --job-name --partition --chdir --gpus --output --error --label --unbuffered --nodes --cpu-bind --export --server --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

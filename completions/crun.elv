@@ -42,6 +42,8 @@ set edit:completion:arg-completer[crun] = {|@words|
             cand --cpu-bind 'Bind tasks to CPUs (accepted)'
             cand --export 'Environment for the tasks (accepted; the job''s environment is used)'
             cand --server 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]'
+            cand -l 'Put the task number in front of each line of output (`0: `)'
+            cand --label 'Put the task number in front of each line of output (`0: `)'
             cand -u 'Do not buffer output (crun never does; accepted)'
             cand --unbuffered 'Do not buffer output (crun never does; accepted)'
             cand -h 'Print help (see more with ''--help'')'

@@ -12,6 +12,7 @@ complete -c crun -s N -l nodes -d 'Nodes: 1 is all there is (accepted)' -r
 complete -c crun -l cpu-bind -d 'Bind tasks to CPUs (accepted)' -r
 complete -c crun -l export -d 'Environment for the tasks (accepted; the job\'s environment is used)' -r
 complete -c crun -l server -d 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]' -r
+complete -c crun -s l -l label -d 'Put the task number in front of each line of output (`0: `)'
 complete -c crun -s u -l unbuffered -d 'Do not buffer output (crun never does; accepted)'
 complete -c crun -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c crun -s V -l version -d 'Print version'

@@ -70,6 +70,10 @@ pub struct CrunArgs {
     #[arg(short = 'e', long, value_name = "PATTERN")]
     pub error: Option<String>,
 
+    /// Put the task number in front of each line of output (`0: `)
+    #[arg(short = 'l', long)]
+    pub label: bool,
+
     /// Do not buffer output (crun never does; accepted)
     #[arg(short = 'u', long)]
     pub unbuffered: bool,
@@ -132,6 +136,7 @@ impl CrunArgs {
         let groups = Arc::new(Mutex::new(Vec::with_capacity(ntasks as usize)));
         forward_signals(groups.clone())?;
         let mut children = Vec::with_capacity(ntasks as usize);
+        let mut copiers = Vec::new();
         for task in 0..ntasks {
             let values = PatternValues {
                 job_id: job,
@@ -153,15 +158,34 @@ impl CrunArgs {
                 } else {
                     Stdio::null()
                 });
-            if let Some(pattern) = &self.output {
-                command.stdout(open_for_task(&cwd, &expand(pattern, &values))?);
-            }
-            if let Some(pattern) = &self.error {
-                command.stderr(open_for_task(&cwd, &expand(pattern, &values))?);
-            }
-            let child = command
+            let stdout = match &self.output {
+                Some(pattern) => Sink::File(open_for_task(&cwd, &expand(pattern, &values))?),
+                None => Sink::Stdout,
+            };
+            let stderr = match &self.error {
+                Some(pattern) => Sink::File(open_for_task(&cwd, &expand(pattern, &values))?),
+                None => Sink::Stderr,
+            };
+            // With --label the output passes through crun, line by line.
+            let labelled = if self.label {
+                command.stdout(Stdio::piped()).stderr(Stdio::piped());
+                Some((stdout, stderr))
+            } else {
+                command.stdout(stdout.stdio()).stderr(stderr.stdio());
+                None
+            };
+            let mut child = command
                 .spawn()
                 .map_err(|e| Error::Invalid(format!("cannot execute {}: {e}", self.command[0])))?;
+            if let Some((stdout, stderr)) = labelled {
+                let prefix = format!("{task}: ");
+                if let Some(out) = child.stdout.take() {
+                    copiers.push(label_lines(out, stdout, prefix.clone()));
+                }
+                if let Some(err) = child.stderr.take() {
+                    copiers.push(label_lines(err, stderr, prefix));
+                }
+            }
             if let (Ok(mut groups), Some(pid)) = (groups.lock(), Pid::from_raw(child.id() as i32)) {
                 groups.push(pid);
             }
@@ -177,6 +201,9 @@ impl CrunArgs {
                 128 + status.signal().unwrap_or(0)
             });
             worst = worst.max(code);
+        }
+        for copier in copiers {
+            let _ = copier.join();
         }
         Ok(worst)
     }
@@ -274,6 +301,60 @@ fn copy_new(path: &Path, from: u64, to: &mut dyn Write) -> u64 {
 }
 
 /// The variables that tell a task who it is.
+/// Where a task's output goes.
+enum Sink {
+    Stdout,
+    Stderr,
+    File(File),
+}
+
+impl Sink {
+    fn stdio(self) -> Stdio {
+        match self {
+            Sink::Stdout | Sink::Stderr => Stdio::inherit(),
+            Sink::File(file) => Stdio::from(file),
+        }
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Sink::Stdout => std::io::stdout().lock().write_all(bytes),
+            Sink::Stderr => std::io::stderr().lock().write_all(bytes),
+            Sink::File(file) => file.write_all(bytes),
+        }
+    }
+}
+
+/// Copies `from` to `to` a line at a time, each line after `prefix`
+/// (srun's `--label`), on a thread of its own; a last line without a
+/// newline gets one, as srun gives it.
+fn label_lines(
+    from: impl Read + Send + 'static,
+    mut to: Sink,
+    prefix: String,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut reader = std::io::BufReader::new(from);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match std::io::BufRead::read_until(&mut reader, b'\n', &mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            if !line.ends_with(b"\n") {
+                line.push(b'\n');
+            }
+            let mut labelled = Vec::with_capacity(prefix.len() + line.len());
+            labelled.extend_from_slice(prefix.as_bytes());
+            labelled.extend_from_slice(&line);
+            if to.write_all(&labelled).is_err() {
+                return;
+            }
+        }
+    })
+}
+
 /// The signals srun passes on to its tasks.
 const FORWARDED: [i32; 9] = [
     libc::SIGINT,

@@ -28,6 +28,26 @@ fn inside_a_job_crun_runs_ntasks_copies_as_a_step() {
 }
 
 #[test]
+fn label_puts_each_tasks_number_before_its_lines_as_parsls_srun_launcher_asks() {
+    let d = TestDaemon::start(&["--cpus", "2"]);
+    let crun = bin("crun");
+    // Parsl's SrunLauncher: `srun --ntasks 1 -l bash cmd.sh`.
+    let script = format!(
+        "{crun} --ntasks 1 -l sh -c 'echo one; echo two; printf last'\n\
+         {crun} -n 2 --label sh -c 'echo err $SLURM_PROCID >&2' 2> err.txt\n",
+        crun = crun.display()
+    );
+    let id = d.submit(&["--wrap", &script]);
+    let job = d.wait_for(id, JobState::Completed, Duration::from_secs(10));
+    let out = std::fs::read_to_string(&job.stdout).expect("job output");
+    assert_eq!(out, "0: one\n0: two\n0: last\n");
+    let err = std::fs::read_to_string(d.work.join("err.txt")).expect("stderr");
+    let mut lines: Vec<&str> = err.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(lines, ["0: err 0", "1: err 1"]);
+}
+
+#[test]
 fn outside_a_job_crun_submits_and_streams_the_output() {
     let d = TestDaemon::start(&["--cpus", "1"]);
     let out = d.run(
