@@ -372,14 +372,21 @@ fn job_environment(roff: &mut Roff) {
             "SLURM_JOB_USER, SLURM_JOB_UID, SLURM_JOB_GID",
             "The owner's user name, uid and gid.",
         ),
-        ("SLURM_CPUS_PER_TASK", "CPUs per task (-c)."),
+        (
+            "SLURM_CPUS_PER_TASK",
+            "CPUs per task; set only when -c was given.",
+        ),
         (
             "SLURM_CPUS_ON_NODE, SLURM_JOB_CPUS_PER_NODE",
             "The CPUs allocated to the job.",
         ),
         (
-            "SLURM_NTASKS, SLURM_NPROCS, SLURM_TASKS_PER_NODE",
-            "The number of tasks (-n).",
+            "SLURM_NTASKS, SLURM_NPROCS",
+            "The number of tasks; set only when -n was given.",
+        ),
+        (
+            "SLURM_TASKS_PER_NODE",
+            "The number of tasks (-n, default 1).",
         ),
         (
             "SLURM_MEM_PER_NODE",

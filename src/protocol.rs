@@ -438,6 +438,14 @@ pub struct SubmitRequest {
     /// `--ntasks-per-node`, echoed to the job's environment.
     #[serde(default)]
     pub ntasks_per_node: Option<u32>,
+    /// Whether `-n` was given: only then does the job see `SLURM_NTASKS`
+    /// and `SLURM_NPROCS`, as in Slurm.
+    #[serde(default)]
+    pub ntasks_given: bool,
+    /// Whether `-c` was given: only then does the job see
+    /// `SLURM_CPUS_PER_TASK`.
+    #[serde(default)]
+    pub cpus_per_task_given: bool,
     /// `--comment`.
     #[serde(default)]
     pub comment: Option<String>,

@@ -447,6 +447,8 @@ impl CbatchArgs {
             stdin: self.input.clone(),
             warn_signal,
             ntasks_per_node,
+            ntasks_given: self.ntasks.is_some(),
+            cpus_per_task_given: self.cpus_per_task.is_some(),
             comment: self.comment.clone(),
             account: self.account.clone(),
             qos: self.qos.clone(),

@@ -87,6 +87,11 @@ pub struct JobOptions {
     pub warn_signal: Option<WarnSignal>,
     /// `--dependency` as given, for `SLURM_JOB_DEPENDENCY`.
     pub dependency_text: Option<String>,
+    /// `-n` and `-c` were given (the environment names them only then).
+    #[serde(default)]
+    pub ntasks_given: bool,
+    #[serde(default)]
+    pub cpus_per_task_given: bool,
 }
 
 /// A job's place in its array.

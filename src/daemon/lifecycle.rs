@@ -394,7 +394,14 @@ impl Daemon {
             options: Arc::new(JobOptions {
                 command: request.command.clone(),
                 comment: request.comment.clone(),
-                account: request.account.clone(),
+                // Without an account database, a user's default account
+                // is named after the user (for root: `root`, as Slurm has).
+                account: Some(
+                    request
+                        .account
+                        .clone()
+                        .unwrap_or_else(|| users::user_name(caller.uid).to_string()),
+                ),
                 qos: request.qos.clone(),
                 wckey: request.wckey.clone(),
                 export: request.export.clone(),
@@ -406,6 +413,8 @@ impl Daemon {
                 stdin_pattern: request.stdin.clone(),
                 warn_signal: request.warn_signal,
                 dependency_text: request.dependency.clone(),
+                ntasks_given: request.ntasks_given,
+                cpus_per_task_given: request.cpus_per_task_given,
             }),
         };
         Ok((spec, array))

@@ -38,12 +38,13 @@ fn the_default_layout_is_sacct_s_fixed_width_table() {
         format!(
             "JobID           JobName  Partition    Account  AllocCPUS      State ExitCode \n\
              ------------ ---------- ---------- ---------- ---------- ---------- -------- \n\
-             {done:<12}       done     normal                     1  COMPLETED      0:0 \n\
-             {:<12}      batch                                1  COMPLETED      0:0 \n\
-             {failed:<12}    failing     normal                     1     FAILED      3:0 \n\
-             {:<12}      batch                                1     FAILED      3:0 \n",
+             {done:<12}       done     normal {account:>10}          1  COMPLETED      0:0 \n\
+             {:<12}      batch            {account:>10}          1  COMPLETED      0:0 \n\
+             {failed:<12}    failing     normal {account:>10}          1     FAILED      3:0 \n\
+             {:<12}      batch            {account:>10}          1     FAILED      3:0 \n",
             format!("{done}.batch"),
             format!("{failed}.batch"),
+            account = conductor::users::user_name(conductor::users::current_uid()),
         )
     );
 

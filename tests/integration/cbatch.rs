@@ -566,7 +566,6 @@ fn the_job_sees_slurm_s_environment() {
         "SLURM_JOB_NAME=envy".into(),
         "SLURM_NTASKS=2".into(),
         "SLURM_CPUS_ON_NODE=2".into(),
-        "SLURM_CPUS_PER_TASK=1".into(),
         "SLURM_MEM_PER_NODE=64".into(),
         format!("SLURM_JOB_NODELIST={host}"),
         "SLURM_JOB_NUM_NODES=1".into(),
@@ -578,11 +577,40 @@ fn the_job_sees_slurm_s_environment() {
         "SLURM_GPUS_ON_NODE=1".into(),
         "SLURM_JOB_GPUS=0".into(),
         "CUDA_VISIBLE_DEVICES=0".into(),
-        "SLURM_RESTART_COUNT=0".into(),
+        "SLURM_NPROCS=2".into(),
+        "SLURM_JOB_QOS=normal".into(),
+        format!(
+            "SLURM_JOB_ACCOUNT={}",
+            conductor::users::user_name(conductor::users::current_uid())
+        ),
+        "SLURM_NODE_ALIASES=(null)".into(),
+        "SLURM_TOPOLOGY_ADDR_PATTERN=node".into(),
         format!("CONDUCTOR_JOB_ID={id}"),
         "CONDUCTOR_JOB_NAME=envy".into(),
     ] {
         assert!(text.lines().any(|l| l == expected), "{expected} in\n{text}");
     }
-    assert!(text.lines().any(|l| l.starts_with("SLURM_JOB_END_TIME=")));
+    // What 22.05 does not set: no start or end time, no restart count
+    // before a requeue, no CPUs per task without -c.
+    for absent in [
+        "SLURM_JOB_START_TIME=",
+        "SLURM_JOB_END_TIME=",
+        "SLURM_RESTART_COUNT=",
+        "SLURM_CPUS_PER_TASK=",
+    ] {
+        assert!(
+            !text.lines().any(|l| l.starts_with(absent)),
+            "{absent} in\n{text}"
+        );
+    }
+    // Nor SLURM_NTASKS without -n.
+    let plain = d.submit(&[
+        "--wrap",
+        "env | grep -E '^SLURM_(NTASKS|NPROCS|CPUS_PER_TASK)=' | sort",
+    ]);
+    let job = d.wait_for(plain, JobState::Completed, SHORT);
+    assert_eq!(read(&job.stdout), "");
+    let with_c = d.submit(&["-c", "2", "--wrap", "echo $SLURM_CPUS_PER_TASK"]);
+    let job = d.wait_for(with_c, JobState::Completed, SHORT);
+    assert_eq!(read(&job.stdout), "2\n");
 }

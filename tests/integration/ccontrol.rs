@@ -108,7 +108,7 @@ fn show_job_prints_a_running_job_in_slurm_s_layout() {
     let expected = format!(
         "JobId={id} JobName=train\n   \
          UserId={user}({uid}) GroupId={group}({gid}) MCS_label=N/A\n   \
-         Priority={priority} Nice=0 Account=(null) QOS=normal\n   \
+         Priority={priority} Nice=0 Account={user} QOS=normal\n   \
          JobState=RUNNING Reason=None Dependency=(null)\n   \
          Requeue=1 Restarts=0 BatchFlag=1 Reboot=0 ExitCode=0:0\n   \
          RunTime=<HMS> TimeLimit=01:00:00 TimeMin=N/A\n   \
@@ -398,7 +398,8 @@ fn requeue_runs_a_finished_job_again_with_the_same_id() {
         std::fs::read_to_string(d.work.join("runs.txt"))
             .ok()
             .as_deref(),
-        Some("ran-0\nran-1\n")
+        Some("ran-\nran-1\n"),
+        "SLURM_RESTART_COUNT is set only once the job was requeued"
     );
     let record = d.run("ccontrol", &["show", "job", &id.to_string()]);
     assert_eq!(value(record.ok(), "Restarts"), Some("1"));
@@ -416,7 +417,7 @@ fn a_job_can_requeue_itself_as_submitit_does() {
     let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
     let ccontrol = bin("ccontrol");
     let script = format!(
-        "if [ \"$SLURM_RESTART_COUNT\" = 0 ]; then {} requeue $SLURM_JOB_ID; sleep 30; fi\n\
+        "if [ -z \"$SLURM_RESTART_COUNT\" ]; then {} requeue $SLURM_JOB_ID; sleep 30; fi\n\
          echo done-$SLURM_RESTART_COUNT > done.txt\n",
         ccontrol.display()
     );

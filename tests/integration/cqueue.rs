@@ -86,9 +86,9 @@ fn letters_render_slurm_values_for_running_and_pending_jobs() {
     assert_eq!(
         out.ok(),
         format!(
-            "{p}|{p}|{p}|N/A|beta|{u}|{uid}|PD|PENDING|1|1|1|100M|N/A|{r}|({r})||normal|(null)|\
+            "{p}|{p}|{p}|N/A|beta|{u}|{uid}|PD|PENDING|1|1|1|100M|N/A|{r}|({r})||normal|{u}|\
              (null)|(null)|(null)|normal|0|0|(null)|OK|5:00\n\
-             {b}|{b}|{b}|N/A|blocker|{u}|{uid}|R|RUNNING|1|1|1|0|N/A|None|{h}|{h}|normal|(null)|\
+             {b}|{b}|{b}|N/A|blocker|{u}|{uid}|R|RUNNING|1|1|1|0|N/A|None|{h}|{h}|normal|{u}|\
              (null)|(null)|(null)|normal|0|0|(null)|OK|10:00\n",
             u = user(),
             uid = uid(),
@@ -124,7 +124,7 @@ fn all_prints_every_letter_separated_by_bars() {
          ARRAY_JOB_ID|GROUP|SOCKETS_PER_NODE|CORES_PER_SOCKET|THREADS_PER_CORE|ARRAY_TASK_ID|\
          TIME_LEFT|TIME|NODELIST|CONTIGUOUS|PARTITION|PRIORITY|NODELIST(REASON)|START_TIME|\
          STATE|UID|SUBMIT_TIME|LICENSES|CORE_SPEC|SCHEDNODES|WORK_DIR\n\
-         (null)|N/A|1|0|N/A|(null)|{group}|OK|{id}|gamma|(null)|5:00|100M||(null)|\
+         {u}|N/A|1|0|N/A|(null)|{group}|OK|{id}|gamma|(null)|5:00|100M||(null)|\
          0.00000000000000|normal|{r}||PD|{u}|(null)|(null)||0|*:*:*|{id}|n/a|1|1|(null)|{id}|\
          {gid}|*|*|*|N/A|5:00|0:00||0|normal|0|({r})|N/A|PENDING|{uid}|{submit}|(null)|N/A|\
          (null)|{work}\n",

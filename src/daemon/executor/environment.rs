@@ -50,11 +50,8 @@ pub fn job_environment(
         ("JOB_USER", spec.user.to_string()),
         ("JOB_UID", spec.uid.to_string()),
         ("JOB_GID", spec.gid.to_string()),
-        ("CPUS_PER_TASK", spec.cpus_per_task.to_string()),
         ("CPUS_ON_NODE", allocation.cpu_ids.len().to_string()),
         ("JOB_CPUS_PER_NODE", allocation.cpu_ids.len().to_string()),
-        ("NTASKS", spec.ntasks.to_string()),
-        ("NPROCS", spec.ntasks.to_string()),
         ("TASKS_PER_NODE", spec.ntasks.to_string()),
         ("SUBMIT_DIR", spec.submit_dir.display().to_string()),
         ("SUBMIT_HOST", node.to_string()),
@@ -68,6 +65,14 @@ pub fn job_environment(
         ("JOB_PARTITION", spec.partition.to_string()),
         ("CLUSTER_NAME", "conductor".to_string()),
     ];
+    // As sbatch 22.05: these only when -n and -c were given.
+    if spec.options.ntasks_given {
+        vars.push(("NTASKS", spec.ntasks.to_string()));
+        vars.push(("NPROCS", spec.ntasks.to_string()));
+    }
+    if spec.options.cpus_per_task_given {
+        vars.push(("CPUS_PER_TASK", spec.cpus_per_task.to_string()));
+    }
     match spec.options.memory_per_cpu_mb {
         Some(per_cpu) => vars.push(("MEM_PER_CPU", per_cpu.to_string())),
         None if spec.memory_requested => {
@@ -99,15 +104,16 @@ pub fn job_environment(
         "JOB_QOS",
         spec.options.qos.clone().unwrap_or_else(|| "normal".into()),
     ));
-    let start = chrono::Utc::now().timestamp();
-    vars.push(("JOB_START_TIME", start.to_string()));
-    if let Some(limit) = spec.time_limit {
-        vars.push(("JOB_END_TIME", (start + limit as i64).to_string()));
+    // 22.05 sets no SLURM_JOB_START_TIME or _END_TIME, and a restart
+    // count only once the job was requeued.
+    if spec.restarts > 0 {
+        vars.push(("RESTART_COUNT", spec.restarts.to_string()));
     }
-    vars.push(("RESTART_COUNT", spec.restarts.to_string()));
     vars.push(("PRIO_PROCESS", spec.nice.to_string()));
     vars.push(("GTIDS", "0".to_string()));
     vars.push(("TOPOLOGY_ADDR", node.to_string()));
+    vars.push(("TOPOLOGY_ADDR_PATTERN", "node".to_string()));
+    vars.push(("NODE_ALIASES", "(null)".to_string()));
     if !job_gpus.is_empty() {
         vars.push(("GPUS_ON_NODE", job_gpus.len().to_string()));
         vars.push(("JOB_GPUS", all_ordinals.clone()));
