@@ -635,7 +635,12 @@ fn act(client: &Client, ids: &[String], action: Action<'_>, prog: &str) -> Outco
         let jobs = match resolve(client, text) {
             Ok(jobs) => jobs,
             Err(Lookup::NoSuchJob) => {
-                fail(format!("Invalid job id specified for job {text}"));
+                let mut line = format!("Invalid job id specified for job {text}");
+                if matches!(action, Action::Hold { .. }) {
+                    // scontrol's hold ends with slurm_perror's line too.
+                    line.push_str("\nslurm_suspend error: Invalid job id specified");
+                }
+                fail(line);
                 continue;
             }
             Err(Lookup::Failed(e)) => {
@@ -656,6 +661,11 @@ fn act(client: &Client, ids: &[String], action: Action<'_>, prog: &str) -> Outco
             jobs.iter().take(1).collect()
         };
         for job in chosen {
+            // Holding a running job does nothing and says nothing, exit
+            // 0 (live Slurm 22.05).
+            if matches!(action, Action::Hold { .. }) && job.state == JobState::Running {
+                continue;
+            }
             if let Err(e) = action.apply(client, job.job_id) {
                 fail(describe_failure(&e, job));
                 if matches!(e, Error::Unreachable { .. } | Error::Untrusted(_)) {

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::format::array::compress;
 use crate::format::duration::{format_cpu_time, format_hms};
 use crate::format::squeue::timestamp;
-use crate::protocol::{JobInfo, JobState, Reason};
+use crate::protocol::{ExitCode, JobInfo, JobState, Reason};
 
 /// Fields shown without `-o`, `-b` or `-l`.
 pub const DEFAULT_FIELDS: &str = "JobID,JobName,Partition,Account,AllocCPUS,State,ExitCode";
@@ -69,6 +69,18 @@ impl<'a> Row<'a> {
     /// JobID as printed.
     pub fn id(&self) -> &str {
         &self.id
+    }
+}
+
+/// A row's ExitCode: the script's on the `.batch` line; on the job line
+/// too, except that a job the scheduler ended (cancelled, timed out)
+/// shows `0:0` there, as 22.05's accounting records it (the signal stays
+/// on the `.batch` line).
+fn exit_code(row: &Row<'_>) -> ExitCode {
+    let scheduler_ended = matches!(row.job.state, JobState::Cancelled | JobState::Timeout);
+    match row.kind {
+        RowKind::Job if scheduler_ended => ExitCode::default(),
+        _ => row.job.exit_code.unwrap_or_default(),
     }
 }
 
@@ -239,9 +251,7 @@ pub static FIELDS: &[Field] = &[
     field("ElapsedRaw", 10, |r, c| elapsed(r.job, c.now).to_string()),
     field("Eligible", 19, |r, _| eligible(r.job)),
     field("End", 19, |r, _| time_or_unknown(r.job.end_time)),
-    field("ExitCode", 8, |r, _| {
-        r.job.exit_code.unwrap_or_default().to_string()
-    }),
+    field("ExitCode", 8, |r, _| exit_code(r).to_string()),
     field("GID", 6, |r, _| job_only(r, Some(r.job.gid.to_string()))),
     field("Group", 9, |r, _| job_only(r, Some(group_name(r.job.gid)))),
     field("JobID", -12, |r, _| r.id.clone()),
@@ -593,7 +603,7 @@ fn group_name(gid: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{ExitCode, JobId};
+    use crate::protocol::JobId;
 
     fn at(seconds: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + seconds, 0).expect("valid time")
@@ -817,7 +827,8 @@ mod tests {
         });
         assert_eq!(
             values("State,ExitCode", &Row::job(&cancelled)),
-            "CANCELLED by 1000|0:15\n"
+            "CANCELLED by 1000|0:0\n",
+            "the signal is on the .batch line only"
         );
         let batch = Row::batch(&cancelled).expect("it ran");
         assert_eq!(values("State,ExitCode", &batch), "CANCELLED|0:15\n");
