@@ -27,9 +27,9 @@ use crate::error::{Error, Result};
 use crate::paths;
 use crate::protocol::{
     ApiError, CancelManyRequest, CancelManyResponse, CancelResponse, CancelResult, DaemonConfig,
-    DebugState, Health, HoldRequest, JobId, JobInfo, JobList, ListFormat, ListQuery, NodeInfo,
-    RevokeResponse, SignalRequest, StepResponse, SubmitRequest, SubmitResponse, TestOnlyResponse,
-    TokenRequest, TokenResponse, UpdateRequest,
+    DebugState, DiagInfo, Health, HoldRequest, JobId, JobInfo, JobList, ListFormat, ListQuery,
+    NodeInfo, RevokeResponse, SignalRequest, StepResponse, SubmitRequest, SubmitResponse,
+    TestOnlyResponse, TokenRequest, TokenResponse, UpdateRequest,
 };
 
 /// Environment variable naming the server: `unix:/path`, a bare path,
@@ -410,6 +410,16 @@ impl Client {
     /// The daemon's books, read under one lock (for checks and benchmarks).
     pub fn debug(&self) -> Result<DebugState> {
         self.call(Method::Get, "/v1/debug", None::<&()>)
+    }
+
+    /// The daemon's statistics (`cdiag`).
+    pub fn diag(&self) -> Result<DiagInfo> {
+        self.call(Method::Get, "/v1/diag", None::<&()>)
+    }
+
+    /// Starts the statistics again from now (`cdiag --reset`).
+    pub fn reset_diag(&self) -> Result<DiagInfo> {
+        self.call(Method::Post, "/v1/diag/reset", None::<&()>)
     }
 
     /// The daemon's settings (`ccontrol show config`).

@@ -781,6 +781,46 @@ impl Extend<JobField> for FieldSet {
     }
 }
 
+/// `GET /v1/diag`: the daemon's statistics, as `cdiag` (sdiag) shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiagInfo {
+    /// When these were read.
+    pub now: DateTime<Utc>,
+    /// Since when they count (the start, or the last reset).
+    pub since: DateTime<Utc>,
+    pub jobs_submitted: u64,
+    pub jobs_started: u64,
+    pub jobs_completed: u64,
+    pub jobs_canceled: u64,
+    pub jobs_failed: u64,
+    /// The queue now.
+    pub jobs_pending: u64,
+    pub jobs_running: u64,
+    /// Scheduling passes, and their times in microseconds.
+    pub cycles: u64,
+    pub cycle_last_us: u64,
+    pub cycle_max_us: u64,
+    pub cycle_sum_us: u64,
+    /// Jobs looked at, summed over the passes.
+    pub depth_sum: u64,
+    /// Jobs waiting at the last pass.
+    pub queue_len: u64,
+    /// Requests by kind, named as the Slurm RPCs they stand for.
+    pub rpc_by_type: Vec<RpcCount>,
+    /// Requests by user (`name` the user's, `id` the uid).
+    pub rpc_by_user: Vec<RpcCount>,
+}
+
+/// One row of sdiag's RPC tables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RpcCount {
+    pub name: String,
+    pub id: u32,
+    pub count: u64,
+    /// Microseconds, summed.
+    pub total_us: u64,
+}
+
 /// `POST /v1/jobs/{id}/signal`: deliver a signal to a running job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

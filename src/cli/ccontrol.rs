@@ -38,8 +38,8 @@ use crate::protocol::{JobId, JobInfo, JobState, ListQuery, TokenRequest, UpdateR
     requeue IDS                run running or finished jobs again, same id\n  \
     update JobId=ID KEY=VALUE  change a pending job: TimeLimit= JobName= Priority= Nice=\n  \
                                NumCPUs= MinMemoryNode= Comment= StartTime=\n  \
-    install-slurm-links DIR    link sbatch, squeue, scancel, sacct, scontrol, sinfo\n  \
-                               and srun in DIR to Conductor's binaries\n  \
+    install-slurm-links DIR    link sbatch, squeue, scancel, sacct, scontrol, sinfo,\n  \
+                               srun and sdiag in DIR to Conductor's binaries\n  \
     token [lifespan=SECONDS]   a token acting as you over TCP (default 1800 s):\n  \
                                prints CONDUCTOR_TOKEN=...\n  \
     token revoke               revoke all your tokens\n  \
@@ -694,7 +694,7 @@ fn describe_failure(error: &Error, job: &JobInfo) -> String {
 }
 
 /// The Slurm names `install-slurm-links` creates, and their targets.
-pub const SLURM_LINKS: [(&str, &str); 7] = [
+pub const SLURM_LINKS: [(&str, &str); 8] = [
     ("sbatch", "cbatch"),
     ("squeue", "cqueue"),
     ("scancel", "ccancel"),
@@ -702,6 +702,7 @@ pub const SLURM_LINKS: [(&str, &str); 7] = [
     ("scontrol", "ccontrol"),
     ("sinfo", "cinfo"),
     ("srun", "crun"),
+    ("sdiag", "cdiag"),
 ];
 
 fn install_links_command(dir: &Path, prog: &str) -> Outcome {

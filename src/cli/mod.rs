@@ -6,6 +6,7 @@ pub mod cacct;
 pub mod cbatch;
 pub mod ccancel;
 pub mod ccontrol;
+pub mod cdiag;
 pub mod cinfo;
 pub mod conductord;
 pub mod cqueue;
@@ -34,6 +35,7 @@ pub fn commands() -> Vec<clap::Command> {
         cacct::CacctArgs::command(),
         ccontrol::CcontrolArgs::command(),
         cinfo::CinfoArgs::command(),
+        cdiag::CdiagArgs::command(),
     ]
 }
 

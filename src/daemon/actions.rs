@@ -99,6 +99,7 @@ impl Daemon {
             let mut state = self.state();
             for (index, job) in cancelled {
                 state.jobs.remove(&job.id);
+                self.statistics.ended(super::job::FinalState::Cancelled);
                 log(format_args!(
                     "job {} cancelled while pending by uid {}",
                     job.id, caller.uid
@@ -375,14 +376,18 @@ impl Daemon {
         Ok(changed.info(self.node()))
     }
 
+    /// Root, the daemon's own user, or an operator named in the daemon's
+    /// configuration: who may act on anyone's jobs.
+    pub(super) fn is_operator(&self, caller: Caller) -> bool {
+        caller.uid == 0
+            || caller.uid == users::current_uid()
+            || self.config.operators.contains(&caller.uid)
+    }
+
     /// Only the job's owner, root, the daemon's own user, or an operator
     /// named in the daemon's configuration may change a job.
     fn authorize(&self, job: &Job, caller: Caller) -> Result<()> {
-        let allowed = caller.uid == 0
-            || caller.uid == job.spec.uid
-            || caller.uid == users::current_uid()
-            || self.config.operators.contains(&caller.uid);
-        if allowed {
+        if caller.uid == job.spec.uid || self.is_operator(caller) {
             Ok(())
         } else {
             Err(Error::PermissionDenied)

@@ -100,6 +100,9 @@ impl Daemon {
                 .collect(),
         };
         let ids = self.store.insert(submission).await?;
+        self.statistics
+            .jobs_submitted
+            .fetch_add(ids.len() as u64, Ordering::Relaxed);
         let first = *ids
             .first()
             .ok_or_else(|| Error::Other("the store assigned no id".into()))?;
@@ -234,6 +237,10 @@ impl Daemon {
             job.id, job.spec.user, resources.cpus, resources.memory_mb, resources.gpus
         ));
         let id = job.id;
+        self.statistics
+            .jobs_submitted
+            .fetch_add(1, Ordering::Relaxed);
+        self.statistics.jobs_started.fetch_add(1, Ordering::Relaxed);
         self.launch(job);
         Ok(id)
     }
@@ -437,7 +444,7 @@ impl Daemon {
         }
         let now = Utc::now();
         let timer = std::time::Instant::now();
-        let (started, ended, notes) = {
+        let pass = {
             let mut state = self.state();
             let State {
                 jobs,
@@ -451,13 +458,17 @@ impl Daemon {
             let ended = std::mem::take(ended);
             let running_in = running_groups(jobs, running);
             let mut notes = PassNotes::default();
+            let (queue_len, mut depth) = (queue.len(), 0);
             // Candidates are made lazily: First Fit stops once no CPU is
             // left, and jobs waiting only for resources are looked at one per
             // request shape, so a pass costs what it looks at, not the
             // queue's length.
             let plan = first_fit_indexed(
                 queue.others(),
-                |key| self.candidate(key.id(), jobs, &running_in, now, &mut notes),
+                |key| {
+                    depth += 1;
+                    self.candidate(key.id(), jobs, &running_in, now, &mut notes)
+                },
                 queue.plain(),
                 tracker,
             );
@@ -495,11 +506,13 @@ impl Daemon {
                 running.insert(id, Running::default());
                 started.push(job.clone());
             }
-            (started, ended, notes)
+            (started, ended, notes, depth, queue_len)
         };
+        let (started, ended, notes, depth, queue_len) = pass;
         self.passes.fetch_add(1, Ordering::Relaxed);
         self.last_pass_micros
             .store(timer.elapsed().as_micros() as u64, Ordering::Relaxed);
+        self.statistics.cycle(timer.elapsed(), depth, queue_len);
         if let Some(at) = notes.recheck_at {
             self.wake_at(at);
         }
@@ -530,6 +543,9 @@ impl Daemon {
             state.ended.extend(ended);
             return;
         }
+        self.statistics
+            .jobs_started
+            .fetch_add(started.len() as u64, Ordering::Relaxed);
         for job in started {
             self.launch(job);
         }
@@ -897,6 +913,7 @@ impl Daemon {
                 job
             } else {
                 let (final_state, reason, exit_code, cancelled_by) = final_state(&end);
+                self.statistics.ended(final_state);
                 let usage = match &end {
                     // Supervisors from before `usage` give the peak memory
                     // only beside it.

@@ -19,6 +19,7 @@ mod listing;
 mod private_state;
 mod server;
 mod state;
+mod statistics;
 mod store;
 mod tokens;
 mod tracker;
@@ -136,6 +137,8 @@ pub(crate) struct Daemon {
     /// Scheduling passes run, and the last one's decision time.
     passes: AtomicU64,
     last_pass_micros: AtomicU64,
+    /// What `cdiag` reports (shared with the router's counting layer).
+    statistics: Arc<statistics::Statistics>,
     /// The earliest time a timer will wake the scheduler (begin times).
     next_wakeup: Mutex<Option<chrono::DateTime<chrono::Utc>>>,
     started_at: chrono::DateTime<chrono::Utc>,
@@ -239,6 +242,7 @@ async fn serve(config: Config) -> Result<()> {
         stopping: AtomicBool::new(false),
         passes: AtomicU64::new(0),
         last_pass_micros: AtomicU64::new(0),
+        statistics: Arc::default(),
         next_wakeup: Mutex::new(None),
         started_at: chrono::Utc::now(),
         store,

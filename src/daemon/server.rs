@@ -21,9 +21,9 @@ use super::{Daemon, gpus, log};
 use crate::error::Error;
 use crate::protocol::{
     ApiError, CancelManyRequest, CancelManyResponse, CancelResult, DaemonConfig, DebugState,
-    FieldSet, Health, HoldRequest, JobField, JobId, JobInfo, JobState, ListFormat, ListQuery,
-    NodeInfo, ResourceRequest, RevokeResponse, SignalRequest, StepResponse, SubmitRequest,
-    SubmitResponse, TestOnlyResponse, TokenRequest, TokenResponse, UpdateRequest,
+    DiagInfo, FieldSet, Health, HoldRequest, JobField, JobId, JobInfo, JobState, ListFormat,
+    ListQuery, NodeInfo, ResourceRequest, RevokeResponse, SignalRequest, StepResponse,
+    SubmitRequest, SubmitResponse, TestOnlyResponse, TokenRequest, TokenResponse, UpdateRequest,
 };
 use crate::users;
 
@@ -79,6 +79,12 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/v1/jobs/{id}/script", get(batch_script))
         .route("/v1/tokens", post(issue_token))
         .route("/v1/tokens/revoke", post(revoke_tokens))
+        .route("/v1/diag", get(diag))
+        .route("/v1/diag/reset", post(reset_diag))
+        .route_layer(axum::middleware::from_fn_with_state(
+            daemon.statistics.clone(),
+            super::statistics::count_requests,
+        ))
         .fallback(unknown_route)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(daemon)
@@ -231,6 +237,26 @@ fn tokens_need_the_socket() -> Failure {
 /// Compares secrets in time that does not depend on where they differ.
 pub(super) fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn diag(State(daemon): Shared) -> axum::Json<DiagInfo> {
+    let (pending, running) = {
+        let state = daemon.state();
+        (state.queue.len(), state.running.len())
+    };
+    axum::Json(daemon.statistics.snapshot(pending, running))
+}
+
+/// `sdiag --reset`: for root, the daemon's user and operators only.
+async fn reset_diag(
+    State(daemon): Shared,
+    ConnectInfo(caller): ConnectInfo<Caller>,
+) -> Reply<axum::Json<DiagInfo>> {
+    if !daemon.is_operator(caller) {
+        return Err(Error::PermissionDenied.into());
+    }
+    daemon.statistics.reset();
+    Ok(diag(State(daemon)).await)
 }
 
 async fn health() -> axum::Json<Health> {

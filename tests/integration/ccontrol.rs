@@ -715,6 +715,7 @@ fn slurm_named_links_run_conductor_s_binaries() {
         ("scontrol", "ccontrol"),
         ("sinfo", "cinfo"),
         ("srun", "crun"),
+        ("sdiag", "cdiag"),
     ]
     .iter()
     .map(|(slurm, ours)| {
