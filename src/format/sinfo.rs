@@ -123,17 +123,35 @@ impl Format {
     pub fn parse_long(text: &str) -> (Format, Vec<String>) {
         let mut items = Vec::new();
         let mut invalid = Vec::new();
-        for spec in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (name, size) = spec.split_once(':').unwrap_or((spec, ""));
-            let right = size.starts_with('.');
-            let size = size.trim_start_matches('.');
-            let width = size.parse().unwrap_or(LONG_FIELD_WIDTH);
+        for spec in text.split(',').filter(|s| !s.trim().is_empty()) {
+            // `name[:[.][size][suffix]]`, as Slurm reads it: without a
+            // colon 20 wide; with one, the digits (none: as wide as the
+            // value) and then text printed after the field.
+            let (name, width, right, suffix) = match spec.split_once(':') {
+                None => (spec.trim(), Width::Fixed(LONG_FIELD_WIDTH), false, ""),
+                Some((name, rest)) => {
+                    let right = rest.starts_with('.');
+                    let rest = &rest[usize::from(right)..];
+                    let digits =
+                        rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+                    let width = match rest[..digits].parse::<usize>() {
+                        Ok(width) if width > 0 => Width::Fixed(width),
+                        _ => Width::Natural,
+                    };
+                    (name.trim(), width, right, &rest[digits..])
+                }
+            };
             match long_name_letter(name) {
-                Some(letter) => items.push(Item::Field {
-                    letter,
-                    width: Width::Fixed(width),
-                    right,
-                }),
+                Some(letter) => {
+                    items.push(Item::Field {
+                        letter,
+                        width,
+                        right,
+                    });
+                    if !suffix.is_empty() {
+                        items.push(Item::Text(suffix.to_string()));
+                    }
+                }
                 None => invalid.push(name.to_string()),
             }
         }
@@ -243,13 +261,19 @@ fn header(letter: char) -> Option<&'static str> {
         'B' => "MAX_CPUS_PER_NODE",
         'H' => "TIMESTAMP",
         'u' => "USER",
+        ALLOC_MEM => "ALLOCMEM",
         _ => return None,
     })
 }
 
+/// `-O AllocMem`, which has no `-o` letter: a private code point stands
+/// for it, one no format can spell.
+const ALLOC_MEM: char = '\u{E000}';
+
 /// The `-O` name of each letter (case-insensitive).
 fn long_name_letter(name: &str) -> Option<char> {
-    const NAMES: [(&str, char); 35] = [
+    const NAMES: [(&str, char); 36] = [
+        ("allocmem", ALLOC_MEM),
         ("available", 'a'),
         ("cpus", 'c'),
         ("cpusload", 'O'),
@@ -323,6 +347,10 @@ fn value(letter: char, view: &NodeView<'_>) -> String {
             node.cpus_total
         ),
         'm' => node.memory_mb_total.to_string(),
+        ALLOC_MEM => node
+            .memory_mb_total
+            .saturating_sub(node.memory_mb_free)
+            .to_string(),
         'e' => node.memory_mb_free.to_string(),
         'G' => node.gres.as_deref().unwrap_or(NULL).into(),
         'F' if busy => "1/0/0/1".into(),

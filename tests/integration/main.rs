@@ -13,6 +13,7 @@ mod cqueue;
 mod crash;
 mod crun;
 mod durability;
+mod exporters;
 mod generated;
 mod gpus;
 mod hardening;
