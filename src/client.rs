@@ -28,8 +28,8 @@ use crate::paths;
 use crate::protocol::{
     ApiError, CancelManyRequest, CancelManyResponse, CancelResponse, CancelResult, DaemonConfig,
     DebugState, DiagInfo, Health, HoldRequest, JobId, JobInfo, JobList, ListFormat, ListQuery,
-    NodeInfo, RevokeResponse, SignalRequest, StepResponse, SubmitRequest, SubmitResponse,
-    TestOnlyResponse, TokenRequest, TokenResponse, UpdateRequest,
+    NodeInfo, RevokeResponse, SignalRequest, StepEnd, StepResponse, StepStart, SubmitRequest,
+    SubmitResponse, TestOnlyResponse, TokenRequest, TokenResponse, UpdateRequest,
 };
 
 /// Environment variable naming the server: `unix:/path`, a bare path,
@@ -337,10 +337,20 @@ impl Client {
     }
 
     /// The id of the next step of running job `id` (`crun` in the job).
-    pub fn next_step(&self, id: JobId) -> Result<u32> {
+    pub fn next_step(&self, id: JobId, start: &StepStart) -> Result<u32> {
         let reply: StepResponse =
-            self.call(Method::Post, &format!("/v1/jobs/{id}/steps"), None::<&()>)?;
+            self.call(Method::Post, &format!("/v1/jobs/{id}/steps"), Some(start))?;
         Ok(reply.step)
+    }
+
+    /// Records how step `step` of job `id` ended, for accounting.
+    pub fn end_step(&self, id: JobId, step: u32, end: &StepEnd) -> Result<()> {
+        let _: serde_json::Value = self.call(
+            Method::Post,
+            &format!("/v1/jobs/{id}/steps/{step}/end"),
+            Some(end),
+        )?;
+        Ok(())
     }
 
     /// A token for the calling user, for requests over TCP (Unix socket

@@ -620,6 +620,9 @@ pub struct JobInfo {
     /// CPU time it used in system mode, in microseconds (as `total_cpu_usec`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_cpu_usec: Option<u64>,
+    /// The steps `crun` ran inside it, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -707,6 +710,7 @@ job_fields! {
     TotalCpuUsec => "total_cpu_usec",
     UserCpuUsec => "user_cpu_usec",
     SystemCpuUsec => "system_cpu_usec",
+    Steps => "steps",
     Comment => "comment",
     Account => "account",
     Qos => "qos",
@@ -947,6 +951,49 @@ pub struct StepResponse {
     pub step: u32,
 }
 
+/// The body of `POST /v1/jobs/{id}/steps` (optional): what the step runs,
+/// for accounting.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepStart {
+    /// The command's name (sacct's JobName of the step).
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub ntasks: u32,
+}
+
+/// `POST /v1/jobs/{id}/steps/{step}/end`: how a step ended and what its
+/// tasks used (the kernel's accounting of crun's children).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepEnd {
+    pub exit_code: ExitCode,
+    #[serde(default)]
+    pub usage: Usage,
+}
+
+/// A job step as accounting keeps it: what one `crun` inside the job ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepInfo {
+    pub step_id: u32,
+    pub name: String,
+    pub ntasks: u32,
+    pub start_time: DateTime<Utc>,
+    /// `None` while it runs.
+    #[serde(default)]
+    pub end_time: Option<DateTime<Utc>>,
+    /// `None` while it runs, or when the job ended before the step said
+    /// how it ended (then it ended as the job did).
+    #[serde(default)]
+    pub exit_code: Option<ExitCode>,
+    /// The state it ended in; `None` while it runs.
+    #[serde(default)]
+    pub state: Option<JobState>,
+    #[serde(default)]
+    pub usage: Usage,
+}
+
 /// `POST /v1/tokens` (the body is optional).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -1156,6 +1203,16 @@ mod tests {
             total_cpu_usec: Some(3),
             user_cpu_usec: Some(2),
             system_cpu_usec: Some(1),
+            steps: vec![StepInfo {
+                step_id: 0,
+                name: "s".into(),
+                ntasks: 1,
+                start_time: DateTime::default(),
+                end_time: None,
+                exit_code: None,
+                state: None,
+                usage: Usage::default(),
+            }],
             comment: Some("c".into()),
             account: Some("a".into()),
             qos: Some("q".into()),

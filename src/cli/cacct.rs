@@ -259,19 +259,50 @@ impl Filter {
                 .is_none_or(|start| job.end_time.is_none_or(|ended| ended >= start))
     }
 
-    /// Which lines of a selected job to print: (the job line, the batch line).
-    fn lines(&self, job: &JobInfo) -> (bool, bool) {
+    /// Which lines of a selected job to print: the job line, the batch
+    /// line, and which of its steps' lines (`-j 12`, `12.batch`, `12.0`).
+    fn lines(&self, job: &JobInfo) -> Lines {
         if self.jobs.is_empty() {
-            return (true, true);
+            return Lines::all();
         }
-        let matching = self.jobs.iter().filter(|s| s.matches(job));
-        matching.fold((false, false), |(line, batch), selector| {
+        let mut lines = Lines::default();
+        for selector in self.jobs.iter().filter(|s| s.matches(job)) {
             match selector.step.as_deref() {
-                None => (true, true),
-                Some("batch") => (line, true),
-                Some(_) => (line, batch),
+                None => lines = Lines::all(),
+                Some("batch") => lines.batch = true,
+                Some(step) => {
+                    if let Ok(step) = step.parse() {
+                        lines.steps.push(step);
+                    }
+                }
             }
-        })
+        }
+        lines
+    }
+}
+
+/// The lines of one job that a run prints.
+#[derive(Debug, Default)]
+struct Lines {
+    job: bool,
+    batch: bool,
+    /// Steps named one by one (`-j 12.0`).
+    steps: Vec<u32>,
+    all_steps: bool,
+}
+
+impl Lines {
+    fn all() -> Lines {
+        Lines {
+            job: true,
+            batch: true,
+            steps: Vec::new(),
+            all_steps: true,
+        }
+    }
+
+    fn step(&self, id: u32) -> bool {
+        self.all_steps || self.steps.contains(&id)
     }
 }
 
@@ -448,12 +479,21 @@ impl Report {
         }
         let mut rows: Vec<Row> = Vec::new();
         for row in allocation_rows(&selected, self.expand_arrays) {
-            let (job_line, batch_line) = self.filter.lines(row.job);
-            let batch = Row::batch(row.job).filter(|_| batch_line && !self.allocations_only);
-            if job_line {
+            let job = row.source();
+            let lines = self.filter.lines(&row.job);
+            if lines.job {
                 rows.push(row);
             }
-            rows.extend(batch);
+            let Some(job) = job.filter(|_| !self.allocations_only) else {
+                continue;
+            };
+            rows.extend(Row::batch(job).filter(|_| lines.batch));
+            rows.extend(
+                job.steps
+                    .iter()
+                    .filter(|step| lines.step(step.step_id))
+                    .map(|step| Row::step(job, step)),
+            );
         }
         Ok(self.table.render(&rows, &self.context))
     }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -20,7 +20,7 @@ use crate::Client;
 use crate::cli::cbatch::CbatchArgs;
 use crate::error::{Error, Result};
 use crate::format::pattern::{PatternValues, expand};
-use crate::protocol::{JobId, JobState};
+use crate::protocol::{ExitCode, JobId, JobState, StepEnd, StepStart};
 
 /// Run a command as a job step inside a job, or as a new job (like srun).
 ///
@@ -113,7 +113,15 @@ impl CrunArgs {
     /// status of the tasks (128 + N for a task killed by signal N).
     pub fn run_step(&self, job: u64) -> Result<i32> {
         let ntasks = positive("ntasks", self.ntasks.as_deref())?.unwrap_or(1);
-        let step = next_step_id(self.server.as_deref(), job)?;
+        let client = Client::new(self.server.as_deref())?;
+        let start = StepStart {
+            name: Path::new(&self.command[0]).file_name().map_or_else(
+                || self.command[0].clone(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
+            ntasks,
+        };
+        let step = client.next_step(JobId(job), &start)?;
         let node = std::env::var("SLURMD_NODENAME").unwrap_or_else(|_| crate::paths::hostname());
         let name = std::env::var("SLURM_JOB_NAME").unwrap_or_default();
         let user = crate::users::user_name(crate::users::current_uid());
@@ -192,19 +200,33 @@ impl CrunArgs {
             children.push(child);
         }
         let mut worst = 0;
+        let mut exit_code = ExitCode::default();
         for mut child in children {
             let status = child
                 .wait()
                 .map_err(|e| Error::Other(format!("cannot wait for a task: {e}")))?;
-            let code = status.code().unwrap_or_else(|| {
-                use std::os::unix::process::ExitStatusExt;
-                128 + status.signal().unwrap_or(0)
-            });
-            worst = worst.max(code);
+            let (code, task_exit) = match (status.code(), status.signal()) {
+                (Some(code), _) => (code, ExitCode { code, signal: 0 }),
+                (None, signal) => {
+                    let signal = signal.unwrap_or(0);
+                    (128 + signal, ExitCode { code: 0, signal })
+                }
+            };
+            if code > worst {
+                worst = code;
+                exit_code = task_exit;
+            }
         }
         for copier in copiers {
             let _ = copier.join();
         }
+        // For accounting only: a step whose end cannot be recorded still
+        // ran, and its exit status is what the batch script sees.
+        let end = StepEnd {
+            exit_code,
+            usage: crate::process::children_usage(),
+        };
+        let _ = client.end_step(JobId(job), step, &end);
         Ok(worst)
     }
 
@@ -410,10 +432,6 @@ fn step_environment(step: u32, task: u32, ntasks: u32) -> BTreeMap<&'static str,
 /// The next step id of a job (0, 1, 2, ...), from the daemon that runs it
 /// (it names itself in the job's `CONDUCTOR_SERVER`), which counts them so
 /// that steps started at once never share one.
-fn next_step_id(server: Option<&str>, job: u64) -> Result<u32> {
-    Client::new(server)?.next_step(JobId(job))
-}
-
 fn open_for_task(cwd: &Path, name: &str) -> Result<File> {
     let path = cwd.join(name);
     if let Some(parent) = path.parent() {

@@ -13,9 +13,16 @@ use super::server::Caller;
 use super::{Daemon, log};
 use crate::error::{Error, Result};
 use crate::protocol::{
-    CancelResponse, HoldRequest, JobId, JobInfo, JobState, Reason, SignalRequest, UpdateRequest,
+    CancelResponse, ExitCode, HoldRequest, JobId, JobInfo, JobState, Reason, SignalRequest,
+    StepEnd, StepInfo, StepStart, UpdateRequest,
 };
 use crate::users;
+
+/// Steps kept for accounting per job (Slurm's MaxStepCount is 40,000; a
+/// step row costs about 200 bytes in the job's record).
+const MAX_RECORDED_STEPS: usize = 4096;
+/// The longest step name kept.
+const MAX_STEP_NAME: usize = 256;
 
 impl Daemon {
     /// Cancels a job. Pending: CANCELLED at once, on disk before the reply.
@@ -155,21 +162,70 @@ impl Daemon {
     /// The id of a running job's next step (`crun` inside the job asks):
     /// counted by the daemon, so no file the job's user could fill is
     /// needed, and steps started at once never share an id.
-    pub(super) fn next_step(&self, id: JobId, caller: Caller) -> Result<u32> {
+    /// The step is recorded for accounting (at most `MAX_RECORDED_STEPS`
+    /// a job: past that, steps still get ids but no rows).
+    pub(super) fn next_step(&self, id: JobId, caller: Caller, start: StepStart) -> Result<u32> {
         let mut state = self.state();
         let state = &mut *state;
-        let Some(job) = state.jobs.get(&id) else {
+        let Some(job) = state.jobs.get_mut(&id) else {
             return Err(not_running(id));
         };
         self.authorize(job, caller)?;
-        match (&job.phase, state.running.get_mut(&id)) {
-            (Phase::Running { .. }, Some(running)) => {
+        match (&mut job.phase, state.running.get_mut(&id)) {
+            (Phase::Running { steps, .. }, Some(running)) => {
                 let step = running.next_step;
                 running.next_step = step.saturating_add(1);
+                if steps.len() < MAX_RECORDED_STEPS {
+                    steps.push(StepInfo {
+                        step_id: step,
+                        name: start.name.chars().take(MAX_STEP_NAME).collect(),
+                        ntasks: start.ntasks.max(1),
+                        start_time: Utc::now(),
+                        end_time: None,
+                        exit_code: None,
+                        state: None,
+                        usage: Default::default(),
+                    });
+                }
                 Ok(step)
             }
             _ => Err(not_running(id)),
         }
+    }
+
+    /// Records how step `step` of a running job ended (its `crun` says).
+    pub(super) fn end_step(
+        &self,
+        id: JobId,
+        step: u32,
+        caller: Caller,
+        end: StepEnd,
+    ) -> Result<()> {
+        let mut state = self.state();
+        let Some(job) = state.jobs.get_mut(&id) else {
+            return Err(not_running(id));
+        };
+        self.authorize(job, caller)?;
+        let Phase::Running { steps, .. } = &mut job.phase else {
+            return Err(not_running(id));
+        };
+        let Some(record) = steps
+            .iter_mut()
+            .find(|s| s.step_id == step && s.end_time.is_none())
+        else {
+            return Err(Error::Conflict(format!(
+                "Job step {id}.{step} is not running"
+            )));
+        };
+        record.end_time = Some(Utc::now());
+        record.exit_code = Some(end.exit_code);
+        record.state = Some(if end.exit_code == ExitCode::default() {
+            JobState::Completed
+        } else {
+            JobState::Failed
+        });
+        record.usage = end.usage;
+        Ok(())
     }
 
     /// Holds a pending job: it stays pending until released. Root's holds

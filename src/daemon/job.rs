@@ -14,7 +14,7 @@ use crate::daemon::tracker::Allocation;
 use crate::format::dependency::{Condition, Dependency};
 use crate::format::pattern::{self, PatternValues};
 use crate::protocol::{
-    ExitCode, JobId, JobInfo, JobState, Reason, ResourceRequest, Usage, WarnSignal,
+    ExitCode, JobId, JobInfo, JobState, Reason, ResourceRequest, StepInfo, Usage, WarnSignal,
 };
 
 /// Default stdout pattern, relative to the working directory.
@@ -234,6 +234,10 @@ pub enum Phase {
         /// starts it again as though it had not.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         boot_id: Option<String>,
+        /// The steps `crun` started so far (kept with the job's next
+        /// record; a daemon restart keeps those already written).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        steps: Vec<StepInfo>,
     },
     Finished {
         state: FinalState,
@@ -251,6 +255,9 @@ pub enum Phase {
         /// row written before the CPU times were kept still reads.
         #[serde(flatten)]
         usage: Usage,
+        /// The steps it ran, each ended.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        steps: Vec<StepInfo>,
     },
 }
 
@@ -271,6 +278,7 @@ impl Phase {
             end_time,
             cancelled_by,
             usage: Usage::default(),
+            steps: Vec::new(),
         }
     }
 }
@@ -362,6 +370,10 @@ impl Job {
             } => (*cancelled_by, *usage),
             _ => (None, Usage::default()),
         };
+        let steps = match &self.phase {
+            Phase::Running { steps, .. } | Phase::Finished { steps, .. } => steps.clone(),
+            Phase::Pending { .. } => Vec::new(),
+        };
         let options = &spec.options;
         JobInfo {
             job_id: self.id,
@@ -406,6 +418,7 @@ impl Job {
             total_cpu_usec: usage.total_cpu_usec,
             user_cpu_usec: usage.user_cpu_usec,
             system_cpu_usec: usage.system_cpu_usec,
+            steps,
             comment: options.comment.clone(),
             account: options.account.clone(),
             qos: options.qos.clone(),
@@ -443,6 +456,7 @@ mod tests {
             end_time: DateTime::from_timestamp(1_800_000_000, 0).expect("valid"),
             cancelled_by: None,
             usage,
+            steps: Vec::new(),
         }
     }
 

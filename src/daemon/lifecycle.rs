@@ -194,6 +194,7 @@ impl Daemon {
             allocation,
             start_time: Utc::now(),
             boot_id: self.boot_id.clone(),
+            steps: Vec::new(),
         };
         let resources = spec.request;
         let inserted = self
@@ -502,6 +503,7 @@ impl Daemon {
                     allocation,
                     start_time: now,
                     boot_id: self.boot_id.clone(),
+                    steps: Vec::new(),
                 };
                 running.insert(id, Running::default());
                 started.push(job.clone());
@@ -892,9 +894,15 @@ impl Daemon {
             let Some(job) = state.jobs.get_mut(&id) else {
                 return;
             };
-            let Phase::Running { start_time, .. } = job.phase else {
+            let Phase::Running {
+                start_time,
+                ref mut steps,
+                ..
+            } = job.phase
+            else {
                 return;
             };
+            let mut steps = std::mem::take(steps);
             dir = self.job_dir(id, start_time);
             state.running.remove(&id);
             let allocation = state.tracker.release(id);
@@ -923,15 +931,22 @@ impl Daemon {
                     },
                     _ => crate::protocol::Usage::default(),
                 };
+                let end_time = Utc::now();
+                // A step still running ends with its job, as the job did.
+                for step in steps.iter_mut().filter(|s| s.end_time.is_none()) {
+                    step.end_time = Some(end_time);
+                    step.state = Some(final_state.into());
+                }
                 job.phase = Phase::Finished {
                     state: final_state,
                     reason,
                     exit_code,
                     allocation,
                     start_time: Some(start_time),
-                    end_time: Utc::now(),
+                    end_time,
                     cancelled_by,
                     usage,
+                    steps,
                 };
                 let job = job.clone();
                 state.ended.push((job.clone(), dir.clone()));
@@ -1002,6 +1017,7 @@ impl Daemon {
                         allocation,
                         start_time,
                         boot_id,
+                        ..
                     } => {
                         let id = job.id;
                         let dir = self.job_dir(id, *start_time);

@@ -285,6 +285,16 @@ impl<'a> PhaseFacts<'a> {
     }
 }
 
+/// The job's steps, for the listing; `None` (left out) when it has none.
+fn steps_of(phase: &Phase) -> Option<&Vec<crate::protocol::StepInfo>> {
+    match phase {
+        Phase::Running { steps, .. } | Phase::Finished { steps, .. } => {
+            (!steps.is_empty()).then_some(steps)
+        }
+        Phase::Pending { .. } => None,
+    }
+}
+
 /// One job's whole object, byte for byte as `JobInfo` serializes
 /// `job.info(node)` (a test holds the two together), without building it.
 fn write_whole(
@@ -481,6 +491,7 @@ fn write_values<S: Sink>(
             JobField::TotalCpuUsec => m.put_some(field, facts.usage.total_cpu_usec),
             JobField::UserCpuUsec => m.put_some(field, facts.usage.user_cpu_usec),
             JobField::SystemCpuUsec => m.put_some(field, facts.usage.system_cpu_usec),
+            JobField::Steps => m.put_some(field, steps_of(&job.phase)),
             JobField::Comment => m.put_some(field, options.comment.as_ref()),
             JobField::Account => m.put_some(field, options.account.as_ref()),
             JobField::Qos => m.put_some(field, options.qos.as_ref()),

@@ -22,8 +22,9 @@ use crate::error::Error;
 use crate::protocol::{
     ApiError, CancelManyRequest, CancelManyResponse, CancelResult, DaemonConfig, DebugState,
     DiagInfo, FieldSet, Health, HoldRequest, JobField, JobId, JobInfo, JobState, ListFormat,
-    ListQuery, NodeInfo, ResourceRequest, RevokeResponse, SignalRequest, StepResponse,
-    SubmitRequest, SubmitResponse, TestOnlyResponse, TokenRequest, TokenResponse, UpdateRequest,
+    ListQuery, NodeInfo, ResourceRequest, RevokeResponse, SignalRequest, StepEnd, StepResponse,
+    StepStart, SubmitRequest, SubmitResponse, TestOnlyResponse, TokenRequest, TokenResponse,
+    UpdateRequest,
 };
 use crate::users;
 
@@ -76,6 +77,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/v1/jobs/{id}/release", post(release))
         .route("/v1/jobs/{id}/requeue", post(requeue))
         .route("/v1/jobs/{id}/steps", post(next_step))
+        .route("/v1/jobs/{id}/steps/{step}/end", post(end_step))
         .route("/v1/jobs/{id}/script", get(batch_script))
         .route("/v1/tokens", post(issue_token))
         .route("/v1/tokens/revoke", post(revoke_tokens))
@@ -164,15 +166,40 @@ async fn batch_script(
         .into_response())
 }
 
-/// `POST /v1/jobs/{id}/steps`: the next step id of a running job.
+/// `POST /v1/jobs/{id}/steps`: the next step id of a running job; the
+/// body (optional) names the step for accounting.
 async fn next_step(
     State(daemon): Shared,
     ConnectInfo(caller): ConnectInfo<Caller>,
     Path(id): Path<String>,
+    body: Bytes,
 ) -> Reply<axum::Json<StepResponse>> {
     let id = parse_id(&id)?;
-    let step = daemon.next_step(id, caller).map_err(Failure::from)?;
+    let start: StepStart = if body.is_empty() {
+        StepStart::default()
+    } else {
+        parse_json(&body)?
+    };
+    let step = daemon.next_step(id, caller, start).map_err(Failure::from)?;
     Ok(axum::Json(StepResponse { step }))
+}
+
+/// `POST /v1/jobs/{id}/steps/{step}/end`: how a step ended.
+async fn end_step(
+    State(daemon): Shared,
+    ConnectInfo(caller): ConnectInfo<Caller>,
+    Path((id, step)): Path<(String, String)>,
+    body: Bytes,
+) -> Reply<axum::Json<serde_json::Value>> {
+    let id = parse_id(&id)?;
+    let step: u32 = step
+        .parse()
+        .map_err(|_| Failure::bad_request(format!("invalid step id {step}")))?;
+    let end: StepEnd = parse_json(&body)?;
+    daemon
+        .end_step(id, step, caller, end)
+        .map_err(Failure::from)?;
+    Ok(axum::Json(serde_json::json!({})))
 }
 
 /// `POST /v1/tokens`: a token for the caller (Unix socket only).

@@ -746,6 +746,7 @@ mod tests {
             end_time: Utc::now() - ended_ago,
             cancelled_by: None,
             usage: Default::default(),
+            steps: Vec::new(),
         }
     }
 

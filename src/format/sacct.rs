@@ -14,7 +14,9 @@ use crate::error::{Error, Result};
 use crate::format::array::compress;
 use crate::format::duration::{format_cpu_time, format_hms};
 use crate::format::squeue::timestamp;
-use crate::protocol::{ExitCode, JobInfo, JobState, Reason};
+use std::borrow::Cow;
+
+use crate::protocol::{ExitCode, JobInfo, JobState, Reason, StepInfo};
 
 /// Fields shown without `-o`, `-b` or `-l`.
 pub const DEFAULT_FIELDS: &str = "JobID,JobName,Partition,Account,AllocCPUS,State,ExitCode";
@@ -32,12 +34,17 @@ pub enum RowKind {
     Job,
     /// The batch script's step, `<id>.batch`, once the job has started.
     Batch,
+    /// A step `crun` ran inside the job, `<id>.<step>`.
+    Step,
 }
 
-/// One output line: a job seen as its allocation or as its batch step.
+/// One output line: a job seen as its allocation, its batch step or one
+/// of its steps. A step's row sees the job with the step's name, tasks,
+/// times, state, exit code and usage in place of the job's, so every
+/// field reads one shape.
 #[derive(Debug, Clone)]
 pub struct Row<'a> {
-    pub job: &'a JobInfo,
+    pub job: Cow<'a, JobInfo>,
     pub kind: RowKind,
     /// JobID as printed (`12`, `12_3`, `12_[4-9%2]`, `12.batch`).
     id: String,
@@ -49,7 +56,7 @@ impl<'a> Row<'a> {
     /// The allocation line of a job.
     pub fn job(job: &'a JobInfo) -> Row<'a> {
         Row {
-            job,
+            job: Cow::Borrowed(job),
             kind: RowKind::Job,
             id: job.display_id(),
             raw_id: job.job_id.to_string(),
@@ -59,11 +66,43 @@ impl<'a> Row<'a> {
     /// The `.batch` step line of a job that has started; `None` before.
     pub fn batch(job: &'a JobInfo) -> Option<Row<'a>> {
         job.start_time.is_some().then(|| Row {
-            job,
+            job: Cow::Borrowed(job),
             kind: RowKind::Batch,
             id: format!("{}.batch", job.display_id()),
             raw_id: format!("{}.batch", job.job_id),
         })
+    }
+
+    /// The line of one of the job's steps.
+    pub fn step(job: &JobInfo, step: &StepInfo) -> Row<'a> {
+        let mut view = job.clone();
+        view.steps = Vec::new();
+        view.name.clone_from(&step.name);
+        view.ntasks = step.ntasks;
+        view.start_time = Some(step.start_time);
+        view.end_time = step.end_time;
+        view.state = step.state.unwrap_or(JobState::Running);
+        view.exit_code = step.end_time.map(|_| step.exit_code.unwrap_or_default());
+        view.cancelled_by = None;
+        view.max_rss_kb = step.usage.max_rss_kb;
+        view.total_cpu_usec = step.usage.total_cpu_usec;
+        view.user_cpu_usec = step.usage.user_cpu_usec;
+        view.system_cpu_usec = step.usage.system_cpu_usec;
+        Row {
+            job: Cow::Owned(view),
+            kind: RowKind::Step,
+            id: format!("{}.{}", job.display_id(), step.step_id),
+            raw_id: format!("{}.{}", job.job_id, step.step_id),
+        }
+    }
+
+    /// The job a job or batch line shows, as the listing holds it (a
+    /// step's line shows a view of its own).
+    pub fn source(&self) -> Option<&'a JobInfo> {
+        match self.job {
+            Cow::Borrowed(job) => Some(job),
+            Cow::Owned(_) => None,
+        }
     }
 
     /// JobID as printed.
@@ -117,7 +156,7 @@ pub fn allocation_rows(jobs: &[JobInfo], expand_arrays: bool) -> Vec<Row<'_>> {
             .map(|max| format!("%{max}"))
             .unwrap_or_default();
         rows.push(Row {
-            job,
+            job: Cow::Borrowed(job),
             kind: RowKind::Job,
             id: format!("{array}_[{}{throttle}]", compress(&tasks)),
             raw_id: array.to_string(),
@@ -229,7 +268,7 @@ pub static FIELDS: &[Field] = &[
     field("Account", 10, |r, _| {
         r.job.account.clone().unwrap_or_default()
     }),
-    field("AllocCPUS", 10, |r, _| alloc_cpus(r.job).to_string()),
+    field("AllocCPUS", 10, |r, _| alloc_cpus(&r.job).to_string()),
     field("AllocNodes", 10, |r, _| {
         u32::from(r.job.start_time.is_some()).to_string()
     }),
@@ -237,19 +276,19 @@ pub static FIELDS: &[Field] = &[
         if r.job.start_time.is_none() {
             return String::new();
         }
-        tres(r.job, r.job.cpus, r.kind == RowKind::Job, c.units)
+        tres(&r.job, r.job.cpus, r.kind == RowKind::Job, c.units)
     }),
     field("Comment", 14, |r, _| job_only(r, r.job.comment.clone())),
-    field("CPUTime", 10, |r, c| format_hms(cpu_seconds(r.job, c.now))),
+    field("CPUTime", 10, |r, c| format_hms(cpu_seconds(&r.job, c.now))),
     field("CPUTimeRAW", 10, |r, c| {
-        cpu_seconds(r.job, c.now).to_string()
+        cpu_seconds(&r.job, c.now).to_string()
     }),
     field("DerivedExitCode", 15, |r, _| {
         job_only(r, Some("0:0".into()))
     }),
-    field("Elapsed", 10, |r, c| format_hms(elapsed(r.job, c.now))),
-    field("ElapsedRaw", 10, |r, c| elapsed(r.job, c.now).to_string()),
-    field("Eligible", 19, |r, _| eligible(r.job)),
+    field("Elapsed", 10, |r, c| format_hms(elapsed(&r.job, c.now))),
+    field("ElapsedRaw", 10, |r, c| elapsed(&r.job, c.now).to_string()),
+    field("Eligible", 19, |r, _| eligible(&r.job)),
     field("End", 19, |r, _| time_or_unknown(r.job.end_time)),
     field("ExitCode", 8, |r, _| exit_code(r).to_string()),
     field("GID", 6, |r, _| job_only(r, Some(r.job.gid.to_string()))),
@@ -257,7 +296,7 @@ pub static FIELDS: &[Field] = &[
     field("JobID", -12, |r, _| r.id.clone()),
     field("JobIDRaw", -12, |r, _| r.raw_id.clone()),
     field("JobName", 10, |r, _| match r.kind {
-        RowKind::Job => r.job.name.clone(),
+        RowKind::Job | RowKind::Step => r.job.name.clone(),
         RowKind::Batch => "batch".into(),
     }),
     field("MaxRSS", 10, |r, c| {
@@ -267,7 +306,7 @@ pub static FIELDS: &[Field] = &[
             .unwrap_or_default()
     }),
     field("MaxVMSize", 10, |_, _| String::new()),
-    field("NCPUS", 10, |r, _| alloc_cpus(r.job).to_string()),
+    field("NCPUS", 10, |r, _| alloc_cpus(&r.job).to_string()),
     field("NNodes", 8, |_, _| "1".into()),
     field("NodeList", 15, |r, _| {
         r.job.node.clone().unwrap_or_else(|| "None assigned".into())
@@ -275,6 +314,7 @@ pub static FIELDS: &[Field] = &[
     field("NTasks", 8, |r, _| match r.kind {
         RowKind::Job => String::new(),
         RowKind::Batch => "1".into(),
+        RowKind::Step => r.job.ntasks.to_string(),
     }),
     field("Partition", 10, |r, _| {
         job_only(r, Some(r.job.partition.clone()))
@@ -291,11 +331,11 @@ pub static FIELDS: &[Field] = &[
     field("Reason", 22, |r, _| r.job.reason.to_string()),
     field("ReqCPUS", 8, |r, _| r.job.cpus.to_string()),
     field("ReqMem", 10, |r, c| {
-        format_size(requested_mb(r.job), 2, c.units)
+        format_size(requested_mb(&r.job), 2, c.units)
     }),
     field("ReqNodes", 8, |_, _| "1".into()),
     field("ReqTRES", 10, |r, c| {
-        job_only(r, Some(tres(r.job, r.job.cpus, true, c.units)))
+        job_only(r, Some(tres(&r.job, r.job.cpus, true, c.units)))
     }),
     field("Restarts", 8, |r, _| {
         job_only(r, Some(r.job.restarts.to_string()))
@@ -315,7 +355,7 @@ pub static FIELDS: &[Field] = &[
     // The daemon does not keep the submitting command line.
     field("SubmitLine", 20, |_, _| String::new()),
     field("SystemCPU", 10, |r, _| {
-        cpu_time(r.job, r.job.system_cpu_usec)
+        cpu_time(&r.job, r.job.system_cpu_usec)
     }),
     field("Timelimit", 10, |r, _| {
         job_only(
@@ -333,10 +373,12 @@ pub static FIELDS: &[Field] = &[
             ),
         )
     }),
-    field("TotalCPU", 10, |r, _| cpu_time(r.job, r.job.total_cpu_usec)),
+    field("TotalCPU", 10, |r, _| {
+        cpu_time(&r.job, r.job.total_cpu_usec)
+    }),
     field("UID", 6, |r, _| job_only(r, Some(r.job.uid.to_string()))),
     field("User", 9, |r, _| job_only(r, Some(r.job.user.clone()))),
-    field("UserCPU", 10, |r, _| cpu_time(r.job, r.job.user_cpu_usec)),
+    field("UserCPU", 10, |r, _| cpu_time(&r.job, r.job.user_cpu_usec)),
     field("WCKey", 10, |r, _| job_only(r, r.job.wckey.clone())),
     field("WorkDir", 20, |r, _| {
         job_only(r, Some(r.job.work_dir.display().to_string()))
@@ -502,7 +544,7 @@ fn fixed_cell(out: &mut String, text: &str, width: i32, mark_cut: bool) {
 fn job_only(row: &Row, value: Option<String>) -> String {
     match row.kind {
         RowKind::Job => value.unwrap_or_default(),
-        RowKind::Batch => String::new(),
+        RowKind::Batch | RowKind::Step => String::new(),
     }
 }
 
@@ -662,6 +704,7 @@ mod tests {
             total_cpu_usec: None,
             user_cpu_usec: None,
             system_cpu_usec: None,
+            steps: Vec::new(),
             comment: None,
             account: None,
             qos: None,

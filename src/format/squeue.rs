@@ -1103,6 +1103,7 @@ mod tests {
             total_cpu_usec: None,
             user_cpu_usec: None,
             system_cpu_usec: None,
+            steps: Vec::new(),
             comment: None,
             account: None,
             qos: None,

@@ -211,6 +211,7 @@ fn set<'de, A: SeqAccess<'de>>(
         JobField::TotalCpuUsec => job.total_cpu_usec = next(s, f)?,
         JobField::UserCpuUsec => job.user_cpu_usec = next(s, f)?,
         JobField::SystemCpuUsec => job.system_cpu_usec = next(s, f)?,
+        JobField::Steps => job.steps = next(s, f)?,
         JobField::Comment => job.comment = next(s, f)?,
         JobField::Account => job.account = next(s, f)?,
         JobField::Qos => job.qos = next(s, f)?,

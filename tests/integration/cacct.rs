@@ -467,3 +467,52 @@ fn the_history_outlives_a_daemon_restart() {
         format!("{done}|done|COMPLETED|0:0\n{failed}|failing|FAILED|3:0\n")
     );
 }
+
+#[test]
+fn steps_crun_ran_have_lines_of_their_own_after_the_batch_line() {
+    let d = TestDaemon::start(&["--cpus", "1"]);
+    let crun = crate::support::bin("crun");
+    let script = format!(
+        "{crun} -n 2 true\n{crun} sh -c 'exit 2'\necho done\n",
+        crun = crun.display()
+    );
+    let id = d.submit(&["-J", "stepped", "--wrap", &script]);
+    d.wait_for(id, JobState::Completed, std::time::Duration::from_secs(20));
+    let out = cacct(
+        &d,
+        &[
+            "-j",
+            &id.to_string(),
+            "-P",
+            "-n",
+            "-o",
+            "JobID,JobName,NTasks,State,ExitCode",
+        ],
+    );
+    assert_eq!(
+        out.ok(),
+        format!(
+            "{id}|stepped||COMPLETED|0:0\n\
+             {id}.batch|batch|1|COMPLETED|0:0\n\
+             {id}.0|true|2|COMPLETED|0:0\n\
+             {id}.1|sh|1|FAILED|2:0\n"
+        )
+    );
+    // One step alone, by its id; -X keeps the job line only.
+    let one = cacct(
+        &d,
+        &["-j", &format!("{id}.1"), "-P", "-n", "-o", "JobID,State"],
+    );
+    assert_eq!(one.ok(), format!("{id}.1|FAILED\n"));
+    let alone = cacct(
+        &d,
+        &["-j", &id.to_string(), "-X", "-P", "-n", "-o", "JobID"],
+    );
+    assert_eq!(alone.ok(), format!("{id}\n"));
+    // The steps' times lie within the job's.
+    let times = cacct(
+        &d,
+        &["-j", &id.to_string(), "-P", "-n", "-o", "JobID,Start,End"],
+    );
+    assert_eq!(times.ok().lines().count(), 4, "{times:?}");
+}

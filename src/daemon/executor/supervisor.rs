@@ -470,7 +470,9 @@ fn clean_up(dir: &Path, contained: &JobContainment, outcome: &mut Outcome) {
     }
     // What the kernel counted for the children this supervisor waited for
     // (as a subreaper: every descendant) fills what no cgroup measured.
-    let children = children_usage();
+    // The job's script is the supervisor's only child (and, as a
+    // subreaper, every orphan of the job is its child too).
+    let children = crate::process::children_usage();
     outcome.max_rss_kb = children.max_rss_kb;
     usage.max_rss_kb = usage.max_rss_kb.or(children.max_rss_kb.max(sampled_peak));
     if usage.total_cpu_usec.is_none() {
@@ -539,32 +541,6 @@ fn take_lock(dir: &Path) -> Option<File> {
         return None;
     }
     Some(lock)
-}
-
-/// What this process's waited-for children used: the job's script is the
-/// supervisor's only child (and, as a subreaper, every orphan of the job).
-/// The peak is that of the largest one, not their sum.
-#[allow(unsafe_code)]
-fn children_usage() -> Usage {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage writes a whole `rusage` into the buffer it is given
-    // and touches nothing else; the buffer is only read after it succeeded.
-    let done = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) };
-    if done != 0 {
-        return Usage::default();
-    }
-    // SAFETY: getrusage succeeded, so the buffer is initialised.
-    let usage = unsafe { usage.assume_init() };
-    let usec = |t: libc::timeval| {
-        u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000 + u64::try_from(t.tv_usec).unwrap_or(0)
-    };
-    let (user, system) = (usec(usage.ru_utime), usec(usage.ru_stime));
-    Usage {
-        max_rss_kb: u64::try_from(usage.ru_maxrss).ok().filter(|kb| *kb > 0),
-        total_cpu_usec: Some(user + system),
-        user_cpu_usec: Some(user),
-        system_cpu_usec: Some(system),
-    }
 }
 
 /// When a process started, in clock ticks since boot (`/proc/PID/stat`).
