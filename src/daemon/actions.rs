@@ -59,10 +59,12 @@ impl Daemon {
                     continue;
                 }
                 match &job.phase {
-                    Phase::Pending { .. } => {
+                    Phase::Pending { reason, hold } => {
+                        // It keeps the reason it was waiting for, as
+                        // Slurm shows a cancelled pending job.
+                        let reason = hold.map_or(*reason, Hold::reason);
                         state.queue.remove(job);
-                        job.phase =
-                            Phase::cancelled_before_start(Reason::None, Some(caller.uid), now);
+                        job.phase = Phase::cancelled_before_start(reason, Some(caller.uid), now);
                         committing[index] = true;
                         cancelled.push((index, job.clone()));
                     }

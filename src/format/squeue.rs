@@ -532,7 +532,8 @@ pub const ROW_NEEDS: &[JobField] = &[
 /// (`-r/--array`), the PENDING tasks of one array that wait for the same
 /// reason (with the same name and partition) share one line, `12_[1-3,5%2]`,
 /// placed where the first of them was; `%N` shows the array's throttle.
-/// A task alone in its group keeps its own `12_5`.
+/// A pending task alone in its group is `12_[5]` too: Slurm keeps an
+/// array's tasks that have not started in one record, and shows it so.
 pub fn rows(jobs: &[JobInfo], one_per_task: bool) -> Vec<Row<'_>> {
     if one_per_task {
         return jobs.iter().map(Row::single).collect();
@@ -552,10 +553,6 @@ pub fn rows(jobs: &[JobInfo], one_per_task: bool) -> Vec<Row<'_>> {
             }
             continue;
         };
-        if group.len() == 1 {
-            out.push(Row::single(job));
-            continue;
-        }
         let mut indices: Vec<u32> = group.iter().filter_map(|j| j.array_task_id).collect();
         indices.sort_unstable();
         indices.dedup();
@@ -1426,7 +1423,7 @@ mod tests {
             .collect();
         assert_eq!(
             ids,
-            vec!["12_0 Resources", "12_[1-2] Priority", "30_7 Priority"]
+            vec!["12_[0] Resources", "12_[1-2] Priority", "30_[7] Priority"]
         );
     }
 

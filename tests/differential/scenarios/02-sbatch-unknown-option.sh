@@ -1,0 +1,2 @@
+sbatch --no-such-option --wrap true; echo "rc=$?"
+sbatch --x --wrap true; echo "rc=$?"

@@ -1,0 +1,2 @@
+sbatch --mem=xx --wrap true; echo "rc=$?"
+sbatch --mem=100000000 --wrap true; echo "rc=$?"

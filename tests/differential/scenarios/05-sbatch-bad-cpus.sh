@@ -1,0 +1,2 @@
+sbatch -c x --wrap true; echo "rc=$?"
+sbatch -n x --wrap true; echo "rc=$?"

@@ -1,0 +1,2 @@
+printf '#!/bin/sh\ntrue\n' > s.sh
+sbatch --wrap true s.sh; echo "rc=$?"

@@ -1,0 +1,2 @@
+printf 'echo no shebang\n' > s.sh
+sbatch s.sh; echo "rc=$?"

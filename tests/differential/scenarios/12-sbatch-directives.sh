@@ -1,0 +1,12 @@
+cat > job.sh <<'S'
+#!/bin/bash
+#SBATCH -J directive_name
+#SBATCH -t 5
+#SBATCH -c 1
+#SBATCH -o out_%j.txt
+echo "name=$SLURM_JOB_NAME cpus=$SLURM_CPUS_PER_TASK"
+S
+j=$(sbatch --parsable job.sh); echo "rc=$?"
+squeue -h -j "$j" -o '%j|%l|%C' 
+wait_done "$j"
+cat "out_$j.txt"

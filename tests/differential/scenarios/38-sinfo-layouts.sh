@@ -1,0 +1,5 @@
+sinfo; echo "rc=$?"
+sinfo -s; echo "rc=$?"
+sinfo -N; echo "rc=$?"
+sinfo -o '%P %a %l %D %t %N %c'; echo "rc=$?"
+sinfo -h -o '%C'; echo "rc=$?"

@@ -1,0 +1,5 @@
+j=$(sbatch --parsable -J widthjob --wrap true); wait_done "$j"
+sacct -X -j "$j" -o JobID%20,State%5,JobName%4; echo "rc=$?"
+sacct -X -p -j "$j" -o JobID,State; echo "rc=$?"
+sacct -X -n -j "$j" -o State; echo "rc=$?"
+sacct -X -P -n -j "$j" -o jobid,state,exitc; echo "rc=$?"
