@@ -361,6 +361,10 @@ pub fn run(args: &CcontrolArgs, prog: &str) -> Outcome {
         |message: &dyn std::fmt::Display| Outcome::error(format!("{prog}: error: {message}"));
     let command = match Command::parse(&args.words) {
         Ok(command) => command,
+        // scontrol's update refuses a key bare, then gives up on the rest.
+        Err(message) if message.starts_with("Update of this parameter is not supported") => {
+            return Outcome::error(format!("{message}\nRequest aborted"));
+        }
         Err(message) => return error(&message),
     };
     match &command {
@@ -504,7 +508,12 @@ fn show_node(client: &Client, name: Option<&str>, oneliner: bool) -> Result<Outc
     if let Some(name) = name
         && name != node.name
     {
-        return Err(Error::Invalid(format!("Node {name} not found")));
+        // scontrol says so on stdout, bare, and exits 1.
+        return Ok(Outcome {
+            stdout: format!("Node {name} not found\n"),
+            failed: true,
+            ..Outcome::default()
+        });
     }
     let config = client.config()?;
     Ok(Outcome::printed(
@@ -517,7 +526,11 @@ fn show_partition(client: &Client, name: Option<&str>, oneliner: bool) -> Result
     if let Some(name) = name
         && name != node.partition
     {
-        return Err(Error::Invalid(format!("Partition {name} not found")));
+        return Ok(Outcome {
+            stdout: format!("Partition {name} not found\n"),
+            failed: true,
+            ..Outcome::default()
+        });
     }
     Ok(Outcome::printed(partition_record(&node).render(oneliner)))
 }
@@ -627,8 +640,14 @@ impl Action<'_> {
 /// goes on with the other ids.
 fn act(client: &Client, ids: &[String], action: Action<'_>, prog: &str) -> Outcome {
     let mut outcome = Outcome::default();
-    let mut fail = |line: String| {
-        outcome.stderr.push(format!("{prog}: error: {line}"));
+    // scontrol prints what went wrong with a job bare; a daemon that
+    // cannot be reached is our own error, with the prefix.
+    let mut fail = |line: String, about_the_daemon: bool| {
+        outcome.stderr.push(if about_the_daemon {
+            format!("{prog}: error: {line}")
+        } else {
+            line
+        });
         outcome.failed = true;
     };
     for text in ids {
@@ -640,11 +659,11 @@ fn act(client: &Client, ids: &[String], action: Action<'_>, prog: &str) -> Outco
                     // scontrol's hold ends with slurm_perror's line too.
                     line.push_str("\nslurm_suspend error: Invalid job id specified");
                 }
-                fail(line);
+                fail(line, false);
                 continue;
             }
             Err(Lookup::Failed(e)) => {
-                fail(e.to_string());
+                fail(e.to_string(), fatal(&e));
                 if matches!(e, Error::Unreachable { .. } | Error::Untrusted(_)) {
                     break;
                 }
@@ -667,7 +686,7 @@ fn act(client: &Client, ids: &[String], action: Action<'_>, prog: &str) -> Outco
                 continue;
             }
             if let Err(e) = action.apply(client, job.job_id) {
-                fail(describe_failure(&e, job));
+                fail(describe_failure(&e, job), fatal(&e));
                 if matches!(e, Error::Unreachable { .. } | Error::Untrusted(_)) {
                     return outcome;
                 }
@@ -675,6 +694,14 @@ fn act(client: &Client, ids: &[String], action: Action<'_>, prog: &str) -> Outco
         }
     }
     outcome
+}
+
+/// Whether an error is about reaching the daemon, not about a job.
+fn fatal(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Unreachable { .. } | Error::Untrusted(_) | Error::Protocol(_)
+    )
 }
 
 /// The daemon's message about a job, naming it as Slurm does (`12_3`).
