@@ -38,7 +38,7 @@ fn run(prog: &str, args: CbatchArgs) -> anyhow::Result<ExitCode> {
     }
     let id = client
         .submit(&submission.request)
-        .map_err(|e| anyhow::anyhow!("Batch job submission failed: {e}"))?;
+        .map_err(|e| anyhow::anyhow!(cbatch::submission_failed(&e.to_string())))?;
     let printed = match (submission.quiet, submission.parsable) {
         (true, _) => ExitCode::SUCCESS,
         (false, true) => cli::print_stdout(&format!("{id}\n")),

@@ -375,12 +375,14 @@ impl CbatchArgs {
             Some(text) => parse_time_limit(text)?,
             None => None,
         };
+        // Slurm's controller refuses these, so they read as its refusals.
+        let refused = |e: Error| Error::Invalid(submission_failed(&e.to_string()));
         if let Some(array) = &self.array {
             // The form only: the daemon holds its tasks to its own limit.
-            parse_array(array, LARGEST_MAX_ARRAY_SIZE)?;
+            parse_array(array, LARGEST_MAX_ARRAY_SIZE).map_err(refused)?;
         }
         if let Some(dependency) = &self.dependency {
-            parse_dependency(dependency)?;
+            parse_dependency(dependency).map_err(refused)?;
         }
         let begin_time = self
             .begin
@@ -838,6 +840,16 @@ fn check_script(text: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// A refused submission in sbatch's words: the reason's last line after
+/// `Batch job submission failed: `, the lines before it (what could not
+/// be had) as they are.
+pub fn submission_failed(reason: &str) -> String {
+    match reason.rsplit_once('\n') {
+        Some((before, last)) => format!("{before}\nBatch job submission failed: {last}"),
+        None => format!("Batch job submission failed: {reason}"),
+    }
 }
 
 /// sbatch's exit code for an error: 255 for what its option parser

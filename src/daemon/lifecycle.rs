@@ -315,7 +315,10 @@ impl Daemon {
         }
         let partition = match &request.partition {
             Some(p) if p != &self.config.partition => {
-                return invalid("Invalid partition name specified");
+                return Err(Error::Invalid(format!(
+                    "invalid partition specified: {}\nInvalid partition name specified",
+                    crate::daemon::escape_controls(p)
+                )));
             }
             _ => self.config.partition.clone(),
         };
@@ -354,6 +357,13 @@ impl Daemon {
         if request.ntasks.checked_mul(request.cpus_per_task).is_none()
             || !capacity.can_ever_fit(&resources)
         {
+            // Slurm says first what cannot be had when it is memory.
+            if resources.memory_mb > capacity.memory_mb {
+                return invalid(
+                    "Memory specification can not be satisfied\n\
+                     Requested node configuration is not available",
+                );
+            }
             return invalid("Requested node configuration is not available");
         }
         let array = request

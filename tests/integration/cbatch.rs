@@ -82,10 +82,11 @@ fn an_array_throttle_limits_tasks_running_at_once() {
 #[test]
 fn bad_arrays_and_dependencies_are_refused() {
     let d = TestDaemon::start(&["--cpus", "1"]);
+    // Slurm's controller refuses these: its words say so.
     let out = d.run("cbatch", &["--array=5-1", "--wrap", "true"]);
     assert_eq!(
         out.fails_with_one_line(),
-        "cbatch: error: Invalid job array specification"
+        "cbatch: error: Batch job submission failed: Invalid job array specification"
     );
     let out = d.run("cbatch", &["--dependency=afterok:999", "--wrap", "true"]);
     assert_eq!(
@@ -95,7 +96,7 @@ fn bad_arrays_and_dependencies_are_refused() {
     let out = d.run("cbatch", &["--dependency=bogus:1", "--wrap", "true"]);
     assert_eq!(
         out.fails_with_one_line(),
-        "cbatch: error: Job dependency problem"
+        "cbatch: error: Batch job submission failed: Job dependency problem"
     );
 }
 
