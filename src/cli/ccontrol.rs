@@ -655,8 +655,9 @@ fn act(client: &Client, ids: &[String], action: Action<'_>, prog: &str) -> Outco
             Ok(jobs) => jobs,
             Err(Lookup::NoSuchJob) => {
                 let mut line = format!("Invalid job id specified for job {text}");
-                if matches!(action, Action::Hold { .. }) {
-                    // scontrol's hold ends with slurm_perror's line too.
+                if matches!(action, Action::Hold { .. } | Action::Release) {
+                    // scontrol's hold and release end with slurm_perror's
+                    // line too (both go through its suspend call).
                     line.push_str("\nslurm_suspend error: Invalid job id specified");
                 }
                 fail(line, false);

@@ -296,7 +296,7 @@ fn array_tasks_are_named_by_array_and_index() {
     assert!(!d.job(JobId(array.0 + 3)).reason.is_hold());
     assert!(d.job(JobId(array.0 + 1)).reason.is_hold());
     // A task that does not exist.
-    let out = d.run("ccontrol", &["release", &format!("{array}_9")]);
+    let out = d.run("ccontrol", &["requeue", &format!("{array}_9")]);
     assert_eq!(
         out.fails_with_one_line(),
         format!("Invalid job id specified for job {array}_9")
@@ -374,9 +374,11 @@ fn a_held_job_waits_until_released_then_runs() {
          slurm_suspend error: Invalid job id specified\n"
     );
     let out = d.run("ccontrol", &["release", "999999"]);
+    assert_eq!(out.code, 1);
     assert_eq!(
-        out.fails_with_one_line(),
-        "Invalid job id specified for job 999999"
+        out.stderr,
+        "Invalid job id specified for job 999999\n\
+         slurm_suspend error: Invalid job id specified\n"
     );
     // The other ids are still acted on, and the failure is reported.
     let out = d.run("ccontrol", &["release", "999999", &third.to_string()]);
