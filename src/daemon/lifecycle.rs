@@ -617,6 +617,12 @@ impl Daemon {
                 Progress::Failed => Some(Reason::DependencyNeverSatisfied),
             };
         }
+        if blocked.is_none()
+            && is_singleton(&job.spec)
+            && notes.earlier_pending(jobs, job.spec.uid, &job.spec.name, id)
+        {
+            blocked = Some(Reason::Dependency);
+        }
         Some(Candidate {
             id,
             request: job.spec.request,
@@ -1206,9 +1212,39 @@ struct PassNotes {
     doomed: Vec<JobId>,
     /// The earliest time a begin time or dependency delay runs out.
     recheck_at: Option<DateTime<Utc>>,
+    /// Per user and job name, the first pending job's id, found once a
+    /// pass when a singleton asks.
+    first_pending: HashMap<(u32, String), JobId>,
 }
 
 impl PassNotes {
+    /// Whether a job of `uid` named `name` submitted before `id` is still
+    /// pending: Slurm's singleton waits for those too, not only for the
+    /// running ones (which the group's cap counts).
+    fn earlier_pending(
+        &mut self,
+        jobs: &HashMap<JobId, Job>,
+        uid: u32,
+        name: &str,
+        id: JobId,
+    ) -> bool {
+        let first = *self
+            .first_pending
+            .entry((uid, name.to_string()))
+            .or_insert_with(|| {
+                jobs.values()
+                    .filter(|job| {
+                        matches!(job.phase, Phase::Pending { .. })
+                            && job.spec.uid == uid
+                            && job.spec.name == *name
+                    })
+                    .map(|job| job.id)
+                    .min()
+                    .unwrap_or(id)
+            });
+        first < id
+    }
+
     fn recheck(&mut self, at: DateTime<Utc>) {
         self.recheck_at = Some(self.recheck_at.map_or(at, |r| r.min(at)));
     }
@@ -1285,12 +1321,7 @@ fn limits_of(spec: &JobSpec, running_in: &HashMap<String, u32>) -> Vec<Limit> {
             reason: Reason::JobArrayTaskLimit,
         });
     }
-    let singleton = spec.dependency.as_ref().is_some_and(|d| {
-        d.conditions
-            .iter()
-            .any(|(c, _)| c.kind == DependencyKind::Singleton)
-    });
-    if singleton {
+    if is_singleton(spec) {
         let group = singleton_group(spec);
         limits.push(Limit {
             running: running(&group),
@@ -1300,6 +1331,15 @@ fn limits_of(spec: &JobSpec, running_in: &HashMap<String, u32>) -> Vec<Limit> {
         });
     }
     limits
+}
+
+/// Whether the job has a singleton dependency (one job per name and user).
+fn is_singleton(spec: &JobSpec) -> bool {
+    spec.dependency.as_ref().is_some_and(|d| {
+        d.conditions
+            .iter()
+            .any(|(c, _)| c.kind == DependencyKind::Singleton)
+    })
 }
 
 /// One spec per array index.

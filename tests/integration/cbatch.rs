@@ -167,6 +167,27 @@ fn any_of_several_conditions_and_singleton() {
     d.run("ccancel", &[&one.to_string()]).ok();
     d.wait_for(two, JobState::Completed, SHORT);
     d.run("ccancel", &[&slow.to_string()]).ok();
+
+    // An earlier job of the same name that is still pending (here held)
+    // holds a singleton back too, as in Slurm.
+    let held = d.submit(&[
+        "-J",
+        "pair",
+        "-H",
+        "--dependency=singleton",
+        "--wrap",
+        "true",
+    ]);
+    let later = d.submit(&["-J", "pair", "--dependency=singleton", "--wrap", "true"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let job = d.job(later);
+    assert_eq!(
+        (job.state, job.reason),
+        (JobState::Pending, Reason::Dependency)
+    );
+    d.run("ccontrol", &["release", &held.to_string()]).ok();
+    d.wait_for(held, JobState::Completed, SHORT);
+    d.wait_for(later, JobState::Completed, SHORT);
 }
 
 #[test]
