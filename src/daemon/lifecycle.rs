@@ -1418,6 +1418,15 @@ fn final_state(end: &End) -> (FinalState, Reason, ExitCode, Option<u32>) {
                     *exit_code,
                     None,
                 ),
+                // Slurm 22.05 gives a batch script dead of SIGKILL the
+                // reason JobLaunchFailure (slurmstepd cannot tell it from
+                // a launch that failed); other signals are RaisedSignal.
+                (_, 9) => (
+                    FinalState::Failed,
+                    Reason::JobLaunchFailure,
+                    *exit_code,
+                    None,
+                ),
                 (_, signal) => (
                     FinalState::Failed,
                     Reason::RaisedSignal(signal),

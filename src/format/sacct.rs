@@ -551,8 +551,12 @@ fn job_only(row: &Row, value: Option<String>) -> String {
 /// State: `CANCELLED by <uid>` on the job line of a cancelled job whose
 /// canceller is known; the long state name otherwise (steps never say by whom).
 fn state(row: &Row) -> String {
+    let killed = row.job.exit_code.is_some_and(|e| e.signal == 9);
     match (row.kind, row.job.state, row.job.cancelled_by) {
         (RowKind::Job, JobState::Cancelled, Some(uid)) => format!("CANCELLED by {uid}"),
+        // A batch step dead of SIGKILL is CANCELLED in Slurm's accounting,
+        // whoever sent it; the job line keeps FAILED.
+        (RowKind::Batch, JobState::Failed, _) if killed => "CANCELLED".into(),
         (_, state, _) => state.long().to_string(),
     }
 }

@@ -174,7 +174,26 @@ fn a_job_killed_by_a_signal_fails_with_that_signal() {
     let job = d.wait_ended(id, SHORT);
     assert_eq!(job.state, JobState::Failed);
     assert_eq!(job.exit_code, Some(ExitCode { code: 0, signal: 9 }));
-    assert_eq!(job.reason, Reason::RaisedSignal(9));
+    // As live Slurm 22.05 records a script killed by SIGKILL.
+    assert_eq!(job.reason, Reason::JobLaunchFailure);
+    let lines = d.run(
+        "cacct",
+        &[
+            "-j",
+            &id.to_string(),
+            "-P",
+            "-n",
+            "-o",
+            "JobID,State,ExitCode",
+        ],
+    );
+    assert_eq!(
+        lines.ok(),
+        format!("{id}|FAILED|0:9\n{id}.batch|CANCELLED|0:9\n")
+    );
+    let segfault = d.submit(&["--wrap", "kill -11 $$"]);
+    let job = d.wait_ended(segfault, SHORT);
+    assert_eq!(job.reason, Reason::RaisedSignal(11));
 }
 
 #[test]
