@@ -461,7 +461,10 @@ impl CqueueArgs {
                         None => {
                             return Err(vec![
                                 format!("{prog}: error: Invalid job state specified: {name}"),
-                                format!("{prog}: error: Valid job states include: {VALID_STATES}"),
+                                // squeue ends this error with an empty line.
+                                format!(
+                                    "{prog}: error: Valid job states include: {VALID_STATES}\n"
+                                ),
                             ]);
                         }
                     }
@@ -483,7 +486,8 @@ impl CqueueArgs {
                 .filter_map(|user| {
                     let uid = users::uid_of(user);
                     if uid.is_none() {
-                        warnings.push(format!("{prog}: error: Invalid user: {user}"));
+                        // squeue ends this warning with an empty line.
+                        warnings.push(format!("{prog}: error: Invalid user: {user}\n"));
                     }
                     uid
                 })
@@ -935,7 +939,7 @@ mod tests {
             plan(&["-t", "R,bogus"]),
             Err(vec![
                 "cqueue: error: Invalid job state specified: bogus".to_string(),
-                format!("cqueue: error: Valid job states include: {VALID_STATES}"),
+                format!("cqueue: error: Valid job states include: {VALID_STATES}\n"),
             ])
         );
     }
@@ -946,7 +950,7 @@ mod tests {
         assert_eq!(p.filter.uids, Some(vec![0]));
         assert_eq!(
             p.warnings,
-            vec!["cqueue: error: Invalid user: no-such-user-xyz".to_string()]
+            vec!["cqueue: error: Invalid user: no-such-user-xyz\n".to_string()]
         );
         let p = plan(&["-u", "no-such-user-xyz"]).expect("valid");
         assert_eq!(p.filter.uids, Some(vec![]));

@@ -35,10 +35,13 @@ pub const SLURM_STATES: &[(&str, &str)] = &[
     ("RESV_DEL_HOLD", "RD"),
 ];
 
-/// The list squeue prints after `Invalid job state specified`.
+/// The list squeue 22.05 prints after `Invalid job state specified`
+/// (every state in `SLURM_STATES`, the base states first and then the
+/// flags in alphabetical order, as live Slurm prints them).
 pub const VALID_STATES: &str = "PENDING,RUNNING,SUSPENDED,COMPLETED,CANCELLED,FAILED,TIMEOUT,\
                                 NODE_FAIL,PREEMPTED,BOOT_FAIL,DEADLINE,OUT_OF_MEMORY,COMPLETING,\
-                                CONFIGURING,RESIZING,REVOKED,SPECIAL_EXIT";
+                                CONFIGURING,RESIZING,RESV_DEL_HOLD,REQUEUED,REQUEUE_FED,\
+                                REQUEUE_HOLD,REVOKED,SIGNALING,SPECIAL_EXIT,STAGE_OUT,STOPPED";
 
 /// A Slurm state name, long or compact, in any case: `Some(Some(state))`
 /// for one Conductor has, `Some(None)` for one it never has, `None` for a
@@ -72,6 +75,15 @@ mod tests {
         assert_eq!(parse_slurm_state("CG"), Some(None));
         assert_eq!(parse_slurm_state(" PR "), Some(None));
         assert_eq!(parse_slurm_state("nope"), None);
+    }
+
+    #[test]
+    fn the_valid_list_names_every_slurm_state_once() {
+        let listed: Vec<&str> = VALID_STATES.split(',').collect();
+        assert_eq!(listed.len(), SLURM_STATES.len());
+        for (long, _) in SLURM_STATES {
+            assert!(listed.contains(long), "{long}");
+        }
     }
 
     #[test]

@@ -253,8 +253,8 @@ fn filters_by_name_partition_user_and_state() {
     assert_eq!(bad_user.code, 0, "live Slurm exits 0 here");
     assert_eq!(bad_user.stdout, "JOBID\n");
     assert_eq!(
-        bad_user.stderr,
-        "cqueue: error: Invalid user: no_such_user_xyz\n"
+        bad_user.stderr, "cqueue: error: Invalid user: no_such_user_xyz\n\n",
+        "squeue ends the warning with an empty line"
     );
     let mixed = d.run(
         "cqueue",
@@ -276,7 +276,8 @@ fn filters_by_name_partition_user_and_state() {
         "cqueue: error: Invalid job state specified: bogus\n\
          cqueue: error: Valid job states include: PENDING,RUNNING,SUSPENDED,COMPLETED,CANCELLED,\
          FAILED,TIMEOUT,NODE_FAIL,PREEMPTED,BOOT_FAIL,DEADLINE,OUT_OF_MEMORY,COMPLETING,\
-         CONFIGURING,RESIZING,REVOKED,SPECIAL_EXIT\n"
+         CONFIGURING,RESIZING,RESV_DEL_HOLD,REQUEUED,REQUEUE_FED,REQUEUE_HOLD,REVOKED,\
+         SIGNALING,SPECIAL_EXIT,STAGE_OUT,STOPPED\n\n"
     );
 }
 
