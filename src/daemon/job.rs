@@ -156,6 +156,16 @@ impl Dependencies {
         }
     }
 
+    /// Sets the progress of the singleton conditions (they depend on the
+    /// other jobs of the same name, which the scheduler knows).
+    pub fn set_singleton(&mut self, progress: Progress) {
+        for (condition, state) in &mut self.conditions {
+            if condition.kind == crate::format::dependency::DependencyKind::Singleton {
+                *state = progress;
+            }
+        }
+    }
+
     /// The conditions not yet satisfied, as squeue's `%E` shows them:
     /// `afterok:12(unfulfilled)`; `None` when nothing remains.
     pub fn remaining(&self) -> Option<String> {

@@ -603,11 +603,28 @@ impl Daemon {
         {
             let mut dependency = dependency.clone();
             let evaluation = dependencies::evaluate(&mut dependency, jobs, &self.store, now);
-            notes.dependencies.push((id, dependency));
             if let Some(at) = evaluation.recheck_at {
                 notes.recheck(at);
             }
-            blocked = match evaluation.progress {
+            // A singleton waits while a job of its name and user runs, or
+            // one submitted before it still pends (Slurm's rule); `%E`
+            // shows it unfulfilled meanwhile.
+            let mut progress = evaluation.progress;
+            if is_singleton(&job.spec) {
+                let running = running_in
+                    .get(&singleton_group(&job.spec))
+                    .is_some_and(|n| *n > 0);
+                let waiting =
+                    running || notes.earlier_pending(jobs, job.spec.uid, &job.spec.name, id);
+                dependency.set_singleton(if waiting {
+                    Progress::Waiting
+                } else {
+                    Progress::Satisfied
+                });
+                progress = dependency.progress();
+            }
+            notes.dependencies.push((id, dependency));
+            blocked = match progress {
                 Progress::Satisfied => None,
                 Progress::Waiting => Some(Reason::Dependency),
                 Progress::Failed if job.spec.kill_on_invalid_dep => {
@@ -616,12 +633,6 @@ impl Daemon {
                 }
                 Progress::Failed => Some(Reason::DependencyNeverSatisfied),
             };
-        }
-        if blocked.is_none()
-            && is_singleton(&job.spec)
-            && notes.earlier_pending(jobs, job.spec.uid, &job.spec.name, id)
-        {
-            blocked = Some(Reason::Dependency);
         }
         Some(Candidate {
             id,
