@@ -1182,9 +1182,14 @@ impl Daemon {
                 let _ = std::fs::remove_dir_all(dir);
             }
         }
-        // The daemon's own cgroup directories stay, even empty: a
-        // supervisor forked just before the stop may not have made its
-        // job's cgroup in them yet, and the next daemon uses them again.
+        // The daemon's own cgroup directories go when no job runs (no job
+        // starts any more, so then no supervisor is about to make a cgroup
+        // in them). With jobs running they stay: a supervisor forked just
+        // before the stop may not have made its job's cgroup yet, and the
+        // next daemon finds its jobs there again.
+        if self.state().running.is_empty() {
+            self.containment.tidy();
+        }
     }
 }
 

@@ -440,3 +440,31 @@ fn def_mem_per_cpu_books_and_limits_jobs_that_ask_for_none() {
         shown.ok()
     );
 }
+
+#[test]
+fn a_daemon_that_stops_with_no_job_running_leaves_no_cgroup_directory() {
+    let Some(backend) = cgroup_backend() else {
+        return;
+    };
+    let mut args = vec!["--cpus", "1"];
+    args.extend(backend);
+    let mut d = TestDaemon::start(&args);
+    let dirs = d.client().config().expect("config").containment_dirs;
+    assert!(!dirs.is_empty());
+    let id = d.submit(&["--wrap", "true"]);
+    d.wait_for(id, JobState::Completed, SHORT);
+    d.stop();
+    for dir in &dirs {
+        assert!(!dir.exists(), "{} is left", dir.display());
+    }
+    // With a job running they stay, for the next daemon to find it.
+    d.start_again();
+    let running = d.submit(&["--wrap", "sleep 30"]);
+    d.wait_for(running, JobState::Running, SHORT);
+    let dirs = d.client().config().expect("config").containment_dirs;
+    d.stop();
+    assert!(dirs.iter().all(|dir| dir.exists()));
+    d.start_again();
+    d.run("ccancel", &[&running.to_string()]).ok();
+    d.wait_for(running, JobState::Cancelled, SHORT);
+}

@@ -272,6 +272,17 @@ impl Containment {
         self.cgroup_of(id).and_then(|cgroup| cgroup.usage())
     }
 
+    /// Removes the daemon's own directories (each only if empty). Only for
+    /// a daemon that stops with no job running: then no supervisor can be
+    /// about to make a job's cgroup in them.
+    pub fn tidy(&self) {
+        if let Backend::Cgroup { trees, .. } = &self.backend {
+            for tree in trees {
+                let _ = std::fs::remove_dir(&tree.dir);
+            }
+        }
+    }
+
     /// The daemon's own directories in the trees it uses.
     pub fn dirs(&self) -> Vec<PathBuf> {
         match &self.backend {

@@ -350,10 +350,23 @@ fn device_rule(path: &Path) -> Option<String> {
     ))
 }
 
+/// Makes the daemon's directory in a tree, or takes the one it left at an
+/// earlier start; either way this process must be able to make the jobs'
+/// cgroups in it. (One left by another daemon whose state directory had
+/// the same device and inode, owned by someone else, is refused here
+/// rather than failing every job later.)
 fn make_dir(dir: &Path) -> std::io::Result<PathBuf> {
     match fs::create_dir(dir) {
         Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
-        _ => Ok(dir.to_path_buf()),
+        _ => {
+            rustix::fs::accessat(
+                rustix::fs::CWD,
+                dir,
+                rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK,
+                rustix::fs::AtFlags::EACCESS,
+            )?;
+            Ok(dir.to_path_buf())
+        }
     }
 }
 
