@@ -101,6 +101,15 @@ impl Error {
     pub fn is_not_found(&self) -> bool {
         matches!(self, Error::Api { status: 404, .. })
     }
+
+    /// True when the error is about reaching the daemon, not about what
+    /// was asked of it: no use asking it anything else.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            Error::Unreachable { .. } | Error::Untrusted(_) | Error::Protocol(_)
+        )
+    }
 }
 
 /// An I/O error's text without the `(os error N)` suffix.

@@ -443,14 +443,6 @@ pub fn execute(plan: &Plan, client: &Client, prog: &str, console: &mut Console<'
     }
 }
 
-/// True when the daemon cannot be reached at all: no use going on.
-fn fatal(error: &Error) -> bool {
-    matches!(
-        error,
-        Error::Unreachable { .. } | Error::Untrusted(_) | Error::Protocol(_)
-    )
-}
-
 /// The plain form: each id is cancelled; an ended job is no error, an
 /// unknown id is reported (exit 1) after the others are cancelled. Real
 /// scancel stays silent about unknown ids here; reporting them is kept on
@@ -529,7 +521,7 @@ fn cancel_by_id(
     }
     for action in first {
         if let Err(error) = cancel(client, &action, plan, prog, console) {
-            if fatal(&error) {
+            if error.is_unreachable() {
                 return Err(error);
             }
             report(console, &mut ok, kill_error(&action.label, &error));
@@ -543,7 +535,7 @@ fn cancel_by_id(
             }
             Ok(action) => {
                 if let Err(error) = cancel(client, &action, plan, prog, console) {
-                    if fatal(&error) {
+                    if error.is_unreachable() {
                         return Err(error);
                     }
                     report(console, &mut ok, kill_error(&action.label, &error));
@@ -703,7 +695,7 @@ fn act_on_matches(
             }
         };
         if let Err(error) = result {
-            if fatal(&error) {
+            if error.is_unreachable() {
                 return Err(error);
             }
             ok = false;

@@ -256,6 +256,10 @@ impl Command {
 }
 
 /// `update JobId=N Key=Value ...` into the ids and the request.
+/// scontrol's refusal of an update key it does not know; `run` prints it
+/// bare and gives up on the request, as scontrol does.
+const UNSUPPORTED_UPDATE: &str = "Update of this parameter is not supported";
+
 fn parse_update(tokens: &[String], now: DateTime<Local>) -> Result<Command, String> {
     let mut ids = Vec::new();
     let mut request = UpdateRequest::default();
@@ -286,9 +290,7 @@ fn parse_update(tokens: &[String], now: DateTime<Local>) -> Result<Command, Stri
                 request.begin_time = Some(parse_start_time(value, now).ok_or_else(invalid)?);
             }
             _ => {
-                return Err(format!(
-                    "Update of this parameter is not supported: {token}"
-                ));
+                return Err(format!("{UNSUPPORTED_UPDATE}: {token}"));
             }
         }
     }
@@ -362,7 +364,7 @@ pub fn run(args: &CcontrolArgs, prog: &str) -> Outcome {
     let command = match Command::parse(&args.words) {
         Ok(command) => command,
         // scontrol's update refuses a key bare, then gives up on the rest.
-        Err(message) if message.starts_with("Update of this parameter is not supported") => {
+        Err(message) if message.starts_with(UNSUPPORTED_UPDATE) => {
             return Outcome::error(format!("{message}\nRequest aborted"));
         }
         Err(message) => return error(&message),
@@ -664,7 +666,7 @@ fn act(client: &Client, ids: &[String], action: Action<'_>, prog: &str) -> Outco
                 continue;
             }
             Err(Lookup::Failed(e)) => {
-                fail(e.to_string(), fatal(&e));
+                fail(e.to_string(), e.is_unreachable());
                 if matches!(e, Error::Unreachable { .. } | Error::Untrusted(_)) {
                     break;
                 }
@@ -687,7 +689,7 @@ fn act(client: &Client, ids: &[String], action: Action<'_>, prog: &str) -> Outco
                 continue;
             }
             if let Err(e) = action.apply(client, job.job_id) {
-                fail(describe_failure(&e, job), fatal(&e));
+                fail(describe_failure(&e, job), e.is_unreachable());
                 if matches!(e, Error::Unreachable { .. } | Error::Untrusted(_)) {
                     return outcome;
                 }
@@ -695,14 +697,6 @@ fn act(client: &Client, ids: &[String], action: Action<'_>, prog: &str) -> Outco
         }
     }
     outcome
-}
-
-/// Whether an error is about reaching the daemon, not about a job.
-fn fatal(error: &Error) -> bool {
-    matches!(
-        error,
-        Error::Unreachable { .. } | Error::Untrusted(_) | Error::Protocol(_)
-    )
 }
 
 /// The daemon's message about a job, naming it as Slurm does (`12_3`).

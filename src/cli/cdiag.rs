@@ -111,10 +111,13 @@ pub fn render(diag: &DiagInfo, order: Order) -> String {
         line(format!("\tMean cycle:   {mean}"));
         line(format!("\tMean depth cycle:  {depth}"));
     }
-    let minutes = (diag.now - diag.since).num_seconds() / 60;
-    if (diag.now - diag.since).num_seconds() > 60 {
-        let per_minute = diag.cycles / u64::try_from(minutes.max(1)).unwrap_or(1);
-        line(format!("\tCycles per minute: {per_minute}"));
+    // As sdiag: only once more than a minute has passed.
+    let seconds = u64::try_from((diag.now - diag.since).num_seconds()).unwrap_or(0);
+    if seconds > 60 {
+        line(format!(
+            "\tCycles per minute: {}",
+            diag.cycles / (seconds / 60)
+        ));
     }
     line(format!("\tLast queue length: {}", diag.queue_len));
     // No backfill scheduler yet: its section, all zero, as sdiag prints

@@ -2,31 +2,19 @@
 //! commands, with each tool's own parsing applied to our real output
 //! (slurm-compat.md section 9).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use conductor::protocol::{JobId, JobState};
 
-use crate::support::{Output, TestDaemon, bin, run_command, wait_until};
+use crate::support::{Output, TestDaemon, run_command, wait_until};
 
 const SHORT: Duration = Duration::from_secs(10);
 
-/// A directory of links named like Slurm's tools, made by
-/// `ccontrol install-slurm-links` as a user would.
-fn slurm_links(d: &TestDaemon) -> PathBuf {
-    let dir = d.dir.path().join("slurm-bin");
-    if !dir.join("sbatch").exists() {
-        let mut command = Command::new(bin("ccontrol"));
-        command.arg("install-slurm-links").arg(&dir);
-        run_command(command, None).ok();
-    }
-    dir
-}
-
 /// Runs a Slurm-named tool with the links first on PATH.
 fn slurm(d: &TestDaemon, cwd: &Path, tool: &str, args: &[&str], stdin: Option<&str>) -> Output {
-    let links = slurm_links(d);
+    let links = d.slurm_links();
     let path = format!(
         "{}:{}",
         links.display(),
@@ -43,7 +31,7 @@ fn slurm(d: &TestDaemon, cwd: &Path, tool: &str, args: &[&str], stdin: Option<&s
 
 /// Runs a shell command line (as Snakemake does) with the links on PATH.
 fn shell(d: &TestDaemon, cwd: &Path, line: &str) -> Output {
-    let links = slurm_links(d);
+    let links = d.slurm_links();
     let path = format!(
         "{}:{}",
         links.display(),

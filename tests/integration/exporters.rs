@@ -17,14 +17,13 @@
 //! (sshare.go; there is no fair share yet).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use conductor::protocol::{JobId, JobState, ListQuery, Reason};
 use serde::Deserialize;
 
-use crate::support::{Output, TestDaemon, bin, run_command, wait_until};
+use crate::support::{Output, TestDaemon, run_command, wait_until};
 
 const SHORT: Duration = Duration::from_secs(10);
 
@@ -55,22 +54,10 @@ const SLURM_JOB_STATES: [&str; 23] = [
     "TIMEOUT",
 ];
 
-/// A directory of links named like Slurm's tools, made by
-/// `ccontrol install-slurm-links` as a user would.
-fn slurm_links(d: &TestDaemon) -> PathBuf {
-    let dir = d.dir.path().join("slurm-bin");
-    if !dir.join("squeue").exists() {
-        let mut command = Command::new(bin("ccontrol"));
-        command.arg("install-slurm-links").arg(&dir);
-        run_command(command, None).ok();
-    }
-    dir
-}
-
 /// Runs a Slurm-named tool as the exporter's `exec.Command` does: this
 /// argument vector, no shell, the links first on PATH.
 fn slurm(d: &TestDaemon, tool: &str, args: &[&str]) -> Output {
-    let links = slurm_links(d);
+    let links = d.slurm_links();
     let path = format!(
         "{}:{}",
         links.display(),

@@ -181,6 +181,18 @@ impl TestDaemon {
         }
     }
 
+    /// A directory of links named like Slurm's tools, made (once) by
+    /// `ccontrol install-slurm-links` as a user would.
+    pub fn slurm_links(&self) -> PathBuf {
+        let dir = self.dir.path().join("slurm-bin");
+        if !dir.join("sbatch").exists() {
+            let mut command = Command::new(bin("ccontrol"));
+            command.arg("install-slurm-links").arg(&dir);
+            run_command(command, None).ok();
+        }
+        dir
+    }
+
     /// The TCP listener's bearer token.
     pub fn token(&self) -> Option<String> {
         std::fs::read_to_string(self.state_dir.join("token")).ok()
