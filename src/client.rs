@@ -337,10 +337,8 @@ impl Client {
     }
 
     /// The id of the next step of running job `id` (`crun` in the job).
-    pub fn next_step(&self, id: JobId, start: &StepStart) -> Result<u32> {
-        let reply: StepResponse =
-            self.call(Method::Post, &format!("/v1/jobs/{id}/steps"), Some(start))?;
-        Ok(reply.step)
+    pub fn next_step(&self, id: JobId, start: &StepStart) -> Result<StepResponse> {
+        self.call(Method::Post, &format!("/v1/jobs/{id}/steps"), Some(start))
     }
 
     /// Records how step `step` of job `id` ended, for accounting.

@@ -20,6 +20,41 @@ pub fn new_session(command: &mut Command) {
     }
 }
 
+/// Makes each child started by `command` enter a cgroup between fork and
+/// exec, by writing `0` to each of `entries` (descriptors opened before the
+/// fork, shared by every task of a step), so that nothing of it runs
+/// outside.
+#[allow(unsafe_code)]
+pub fn enter_cgroup(command: &mut Command, entries: std::sync::Arc<Vec<std::os::fd::OwnedFd>>) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs between fork and exec and makes only write(2)
+    // calls on descriptors opened before the fork; it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            for fd in entries.iter() {
+                rustix::io::write(fd, b"0")?;
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Opens the files a step's tasks enter its cgroup by (the daemon made the
+/// cgroup and handed them to the step's user), close-on-exec.
+pub fn open_cgroup_entries(
+    paths: &[std::path::PathBuf],
+) -> std::io::Result<Vec<std::os::fd::OwnedFd>> {
+    use rustix::fs::{Mode, OFlags};
+    paths
+        .iter()
+        .map(|path| {
+            rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()).map_err(|e| {
+                std::io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display()))
+            })
+        })
+        .collect()
+}
+
 /// What this process's waited-for children used (the kernel's
 /// RUSAGE_CHILDREN). The peak memory is that of the largest one, not their
 /// sum.

@@ -36,6 +36,18 @@ pub struct Usage {
     pub system_cpu_usec: Option<u64>,
 }
 
+impl Usage {
+    /// Each figure from `self` where it has one, else from `other`.
+    pub fn or(self, other: Usage) -> Usage {
+        Usage {
+            max_rss_kb: self.max_rss_kb.or(other.max_rss_kb),
+            total_cpu_usec: self.total_cpu_usec.or(other.total_cpu_usec),
+            user_cpu_usec: self.user_cpu_usec.or(other.user_cpu_usec),
+            system_cpu_usec: self.system_cpu_usec.or(other.system_cpu_usec),
+        }
+    }
+}
+
 /// Version prefix of every route.
 pub const API_PREFIX: &str = "/v1";
 
@@ -946,9 +958,13 @@ pub struct DaemonConfig {
 }
 
 /// `POST /v1/jobs/{id}/steps`: the id of the job's next step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepResponse {
     pub step: u32,
+    /// The files each task of the step writes `0` to, between fork and
+    /// exec, to enter the step's cgroup (none without cgroups).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cgroup: Vec<std::path::PathBuf>,
 }
 
 /// The body of `POST /v1/jobs/{id}/steps` (optional): what the step runs,

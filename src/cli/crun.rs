@@ -121,7 +121,13 @@ impl CrunArgs {
             ),
             ntasks,
         };
-        let step = client.next_step(JobId(job), &start)?;
+        let reply = client.next_step(JobId(job), &start)?;
+        let step = reply.step;
+        // A step without its cgroup still runs inside the job's.
+        let cgroup = crate::process::open_cgroup_entries(&reply.cgroup)
+            .map(Arc::new)
+            .map_err(|e| eprintln!("srun: warning: step {step} runs in its job's cgroup: {e}"))
+            .ok();
         let node = std::env::var("SLURMD_NODENAME").unwrap_or_else(|_| crate::paths::hostname());
         let name = std::env::var("SLURM_JOB_NAME").unwrap_or_default();
         let user = crate::users::user_name(crate::users::current_uid());
@@ -182,6 +188,9 @@ impl CrunArgs {
                 command.stdout(stdout.stdio()).stderr(stderr.stdio());
                 None
             };
+            if let Some(entries) = cgroup.as_ref().filter(|e| !e.is_empty()) {
+                crate::process::enter_cgroup(&mut command, entries.clone());
+            }
             let mut child = command
                 .spawn()
                 .map_err(|e| Error::Invalid(format!("cannot execute {}: {e}", self.command[0])))?;

@@ -14,7 +14,7 @@ use super::{Daemon, log};
 use crate::error::{Error, Result};
 use crate::protocol::{
     CancelResponse, ExitCode, HoldRequest, JobId, JobInfo, JobState, Reason, SignalRequest,
-    StepEnd, StepInfo, StepStart, UpdateRequest,
+    StepEnd, StepInfo, StepResponse, StepStart, UpdateRequest,
 };
 use crate::users;
 
@@ -166,18 +166,53 @@ impl Daemon {
     /// needed, and steps started at once never share an id.
     /// The step is recorded for accounting (at most `MAX_RECORDED_STEPS`
     /// a job: past that, steps still get ids but no rows).
-    pub(super) fn next_step(&self, id: JobId, caller: Caller, start: StepStart) -> Result<u32> {
+    /// A recorded step gets a cgroup of its own inside the job's, made
+    /// after the state lock is let go; steps past the bound run in the
+    /// job's cgroup, so a job cannot make directories without bound.
+    pub(super) fn next_step(
+        &self,
+        id: JobId,
+        caller: Caller,
+        start: StepStart,
+    ) -> Result<StepResponse> {
+        let (step, owner, recorded) = self.count_step(id, caller, start)?;
+        let cgroup = if recorded {
+            let owner = (owner.0 != users::current_uid()).then_some(owner);
+            self.containment
+                .create_step(id, step, owner)
+                .unwrap_or_else(|e| {
+                    log(format_args!(
+                        "job {id} step {step}: no cgroup of its own: {e}"
+                    ));
+                    Vec::new()
+                })
+        } else {
+            Vec::new()
+        };
+        Ok(StepResponse { step, cgroup })
+    }
+
+    /// Counts and records the step: its id, the job's owner, and whether
+    /// it has a row (it has, up to `MAX_RECORDED_STEPS`).
+    fn count_step(
+        &self,
+        id: JobId,
+        caller: Caller,
+        start: StepStart,
+    ) -> Result<(u32, (u32, u32), bool)> {
         let mut state = self.state();
         let state = &mut *state;
         let Some(job) = state.jobs.get_mut(&id) else {
             return Err(not_running(id));
         };
         self.authorize(job, caller)?;
+        let owner = (job.spec.uid, job.spec.gid);
         match (&mut job.phase, state.running.get_mut(&id)) {
             (Phase::Running { steps, .. }, Some(running)) => {
                 let step = running.next_step;
                 running.next_step = step.saturating_add(1);
-                if steps.len() < MAX_RECORDED_STEPS {
+                let recorded = steps.len() < MAX_RECORDED_STEPS;
+                if recorded {
                     steps.push(StepInfo {
                         step_id: step,
                         name: start.name.chars().take(MAX_STEP_NAME).collect(),
@@ -189,25 +224,38 @@ impl Daemon {
                         usage: Default::default(),
                     });
                 }
-                Ok(step)
+                Ok((step, owner, recorded))
             }
             _ => Err(not_running(id)),
         }
     }
 
     /// Records how step `step` of a running job ended (its `crun` says).
-    pub(super) fn end_step(
+    /// The step's cgroup, where it has one, is emptied and removed first;
+    /// its figures replace what `crun` counted (they include processes
+    /// `crun` never waited for), and an OOM kill in it ends the step
+    /// OUT_OF_MEMORY.
+    pub(super) async fn end_step(
         &self,
         id: JobId,
         step: u32,
         caller: Caller,
         end: StepEnd,
     ) -> Result<()> {
+        {
+            let state = self.state();
+            let job = state.jobs.get(&id).ok_or_else(|| not_running(id))?;
+            self.authorize(job, caller)?;
+        }
+        let containment = self.containment.clone();
+        let counted = tokio::task::spawn_blocking(move || containment.end_step(id, step))
+            .await
+            .ok()
+            .flatten();
         let mut state = self.state();
         let Some(job) = state.jobs.get_mut(&id) else {
             return Err(not_running(id));
         };
-        self.authorize(job, caller)?;
         let Phase::Running { steps, .. } = &mut job.phase else {
             return Err(not_running(id));
         };
@@ -221,12 +269,15 @@ impl Daemon {
         };
         record.end_time = Some(Utc::now());
         record.exit_code = Some(end.exit_code);
-        record.state = Some(if end.exit_code == ExitCode::default() {
-            JobState::Completed
-        } else {
-            JobState::Failed
+        record.state = Some(match counted {
+            Some(counted) if counted.out_of_memory => JobState::OutOfMemory,
+            _ if end.exit_code == ExitCode::default() => JobState::Completed,
+            _ => JobState::Failed,
         });
-        record.usage = end.usage;
+        record.usage = match counted {
+            Some(counted) => counted.usage.or(end.usage),
+            None => end.usage,
+        };
         Ok(())
     }
 

@@ -181,7 +181,7 @@ async fn next_step(
         parse_json(&body)?
     };
     let step = daemon.next_step(id, caller, start).map_err(Failure::from)?;
-    Ok(axum::Json(StepResponse { step }))
+    Ok(axum::Json(step))
 }
 
 /// `POST /v1/jobs/{id}/steps/{step}/end`: how a step ended.
@@ -198,6 +198,7 @@ async fn end_step(
     let end: StepEnd = parse_json(&body)?;
     daemon
         .end_step(id, step, caller, end)
+        .await
         .map_err(Failure::from)?;
     Ok(axum::Json(serde_json::json!({})))
 }

@@ -50,6 +50,30 @@ on_each_backend!(
     usage_is_measured,
 );
 
+/// Runs a check with each cgroup backend this machine offers (steps have
+/// cgroups only there).
+macro_rules! on_each_cgroup_backend {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn cgroup() {
+                if let Some(backend) = super::cgroup_backend() {
+                    super::$name(backend);
+                }
+            }
+
+            #[test]
+            fn cgroup2() {
+                if super::available("cgroup2") {
+                    super::$name(&["--containment", "cgroup2"]);
+                }
+            }
+        }
+    )*};
+}
+
+on_each_cgroup_backend!(each_step_has_a_cgroup_of_its_own_that_ends_with_it);
+
 /// The daemon arguments for this machine's cgroup backend, or `None`
 /// (printed) where the daemon cannot make cgroups here.
 fn cgroup_backend() -> Option<&'static [&'static str]> {
@@ -467,4 +491,57 @@ fn a_daemon_that_stops_with_no_job_running_leaves_no_cgroup_directory() {
     d.start_again();
     d.run("ccancel", &[&running.to_string()]).ok();
     d.wait_for(running, JobState::Cancelled, SHORT);
+}
+
+/// A `crun` step runs in `job_<id>/step_<n>`, inside its job's cgroup; what
+/// it leaves running ends when it ends, its usage is its own, and nothing
+/// of either cgroup is left after the job.
+fn each_step_has_a_cgroup_of_its_own_that_ends_with_it(backend: &[&str]) {
+    let mut args = vec!["--cpus", "2"];
+    args.extend(backend);
+    let d = TestDaemon::start(&args);
+    let crun = crate::support::bin("crun").display().to_string();
+    let m = marker("step");
+    let script = format!(
+        "{crun} sh -c 'cat /proc/self/cgroup > step.cgroup; setsid sleep {m} & \
+         perl -e \"vec(\\$x, (120 << 20) - 1, 8) = 1; sleep 1\"'\n\
+         cat /proc/self/cgroup > batch.cgroup\n\
+         sleep 0.5; if pgrep -f 'sleep {m}' >/dev/null; then echo left; else echo gone; fi\n"
+    );
+    let id = d.submit(&["--mem", "1G", "--wrap", &script]);
+    let ended = d.wait_ended(id, SHORT);
+    assert_eq!(ended.state, JobState::Completed, "{ended:?}");
+    let step = std::fs::read_to_string(d.work.join("step.cgroup")).expect("step cgroup");
+    let batch = std::fs::read_to_string(d.work.join("batch.cgroup")).expect("batch cgroup");
+    let inside = format!("/job_{id}/step_0");
+    assert!(step.contains(&inside), "the step ran in {step}");
+    assert!(!batch.contains("/step_"), "the script ran in {batch}");
+    assert!(
+        batch.contains(&format!("/job_{id}")),
+        "the script ran in {batch}"
+    );
+    assert_eq!(
+        output(&d, id).trim(),
+        "gone",
+        "the step's leftover outlived it"
+    );
+    assert!(processes_matching(&m).is_empty());
+    let lines = d
+        .run(
+            "cacct",
+            &["-j", &id.to_string(), "-n", "-P", "-o", "JobID,MaxRSS"],
+        )
+        .ok()
+        .to_string();
+    let rss = lines
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{id}.0|")))
+        .unwrap_or_else(|| panic!("no step line in {lines}"))
+        .to_string();
+    let rss_mb = parse_size_mb(&rss).unwrap_or_else(|| panic!("step MaxRSS {rss:?}"));
+    assert!(
+        (90.0..=250.0).contains(&rss_mb),
+        "step MaxRSS {rss} for 120 MB touched"
+    );
+    assert_no_job_cgroups(&d);
 }

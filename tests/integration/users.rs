@@ -504,9 +504,13 @@ fn step_ids_come_from_the_daemon_and_only_for_the_jobs_owner() {
     let d = system_daemon(&["--cpus", "2", "--kill-wait", "1"]);
     let (alice_home, bob_home) = (home_of(&d, &alice), home_of(&d, &bob));
     let crun = bin("crun").display().to_string();
+    // The second step says whether it runs in its own cgroup: the daemon
+    // makes it as root and hands its entry to the job's user.
+    let in_step = "grep -q /job_$SLURM_JOB_ID/step_1 /proc/self/cgroup && echo in step";
     let script = format!(
-        "{crun} sh -c 'echo step $SLURM_STEP_ID'\n{crun} sh -c 'echo step $SLURM_STEP_ID'\nsleep 300"
+        "{crun} sh -c 'echo step $SLURM_STEP_ID'\n{crun} sh -c 'echo step $SLURM_STEP_ID; {in_step}'\nsleep 300"
     );
+    let contained = d.client().config().expect("config").containment != "none";
     let out = alice.run(
         &d,
         &alice_home,
@@ -518,9 +522,13 @@ fn step_ids_come_from_the_daemon_and_only_for_the_jobs_owner() {
     crate::support::wait_until(SHORT, "both steps ran", || {
         std::fs::read_to_string(&job.stdout).is_ok_and(|t| t.lines().count() >= 2)
     });
+    let in_step_line = if contained { "in step\n" } else { "" };
+    crate::support::wait_until(SHORT, "the second step says where it ran", || {
+        std::fs::read_to_string(&job.stdout).is_ok_and(|t| t.ends_with(in_step_line))
+    });
     assert_eq!(
         std::fs::read_to_string(&job.stdout).expect("output"),
-        "step 0\nstep 1\n"
+        format!("step 0\nstep 1\n{in_step_line}")
     );
     // Nothing in the job's directory is the user's to write (no step file
     // to fill the state file system with).

@@ -1,6 +1,8 @@
 //! One job's cgroup: a `job_<id>` directory in each tree the daemon uses
 //! (with a `batch` leaf in a v2 tree, where the script runs, since a v2
-//! cgroup that holds limits for children may hold no process itself).
+//! cgroup that passes controllers to children may hold no process itself),
+//! and a `step_<n>` directory inside it for each `crun` step, so a step's
+//! usage is its own and what a step leaves behind ends with it.
 //!
 //! Written by hand rather than through a cgroup crate: the part we need is
 //! a handful of file writes, and it must work on the hybrid layout (v1
@@ -11,6 +13,7 @@
 use std::fs;
 use std::io::{self, ErrorKind};
 use std::os::fd::OwnedFd;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -22,6 +25,11 @@ use crate::protocol::{JobId, Usage};
 
 /// The script's leaf inside a job's v2 cgroup.
 const BATCH: &str = "batch";
+
+/// The directory of step `step` inside a job's cgroup.
+fn step_name(step: u32) -> String {
+    format!("step_{step}")
+}
 
 /// A job's cgroup directories, one per tree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -271,18 +279,128 @@ impl JobCgroup {
     /// still exiting refuses for a moment, so each is tried a few times.
     pub fn remove(&self) {
         for part in &self.parts {
-            for dir in [part.leaf(), part.dir.clone()] {
-                for attempt in 0..50 {
-                    match fs::remove_dir(&dir) {
-                        Err(e) if e.raw_os_error() == Some(libc::EBUSY) && attempt < 49 => {
-                            std::thread::sleep(Duration::from_millis(2));
-                        }
-                        _ => break,
-                    }
-                }
+            let mut dirs: Vec<PathBuf> = fs::read_dir(&part.dir)
+                .map(|entries| {
+                    entries
+                        .flatten()
+                        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                        .map(|e| e.path())
+                        .collect()
+                })
+                .unwrap_or_default();
+            dirs.push(part.dir.clone());
+            for dir in dirs {
+                remove_dir(&dir);
             }
         }
     }
+
+    /// Makes step `step`'s cgroup inside the job's, with the job's CPUs,
+    /// and gives `owner` the files its tasks move themselves in by (v1
+    /// `tasks`; v2 `cgroup.procs`, of the step and of the job, the move's
+    /// common ancestor, as the kernel checks). The paths are for `crun`,
+    /// which opens them before it forks each task. Only the owner's own
+    /// processes can be moved in (the kernel checks that too), and only
+    /// within what the job's cgroup holds them to.
+    pub fn create_step(&self, step: u32, owner: Option<(u32, u32)>) -> io::Result<Vec<PathBuf>> {
+        let mut entries = Vec::with_capacity(self.parts.len());
+        for part in &self.parts {
+            let dir = part.dir.join(step_name(step));
+            if let TreeKind::Unified { memory: true, .. } = part.kind {
+                // Each step's own memory figures (its peak, its OOM kills):
+                // the job's directory holds no process (they are in `batch`
+                // and the steps), so it may pass the controller on.
+                write_if_present(&part.dir, "cgroup.subtree_control", "+memory")?;
+            }
+            match fs::create_dir(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(context(e, "cannot create", &dir)),
+            }
+            if part.kind == TreeKind::V1Cpuset {
+                // A v1 cpuset takes no task until it has CPUs and memory
+                // nodes; the step has the job's.
+                for file in ["cpuset.mems", "cpuset.cpus"] {
+                    write(&dir, file, read(&part.dir, file)?.trim())?;
+                }
+            }
+            if owner.is_some() {
+                // The daemon's umask keeps its directories to itself; the
+                // step's user must pass through them to reach its entry
+                // (search only: nothing is listed for them).
+                for dir in [
+                    part.dir.parent(),
+                    Some(part.dir.as_path()),
+                    Some(dir.as_path()),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    let mode = fs::metadata(dir)
+                        .map_err(|e| context(e, "cannot read", dir))?
+                        .permissions()
+                        .mode();
+                    if mode & 0o011 != 0o011 {
+                        fs::set_permissions(dir, fs::Permissions::from_mode(mode | 0o011))
+                            .map_err(|e| context(e, "cannot open up", dir))?;
+                    }
+                }
+            }
+            let entry = match part.kind {
+                TreeKind::Unified { .. } => {
+                    if let Some(owner) = owner {
+                        chown(&part.dir.join("cgroup.procs"), owner)?;
+                    }
+                    dir.join("cgroup.procs")
+                }
+                _ => dir.join("tasks"),
+            };
+            if let Some(owner) = owner {
+                chown(&entry, owner)?;
+            }
+            entries.push(entry);
+        }
+        Ok(entries)
+    }
+
+    /// Step `step`'s part of the job's cgroup, as a cgroup of its own (for
+    /// its usage, its OOM kills, its leftovers).
+    pub fn step(&self, step: u32) -> JobCgroup {
+        JobCgroup {
+            parts: self
+                .parts
+                .iter()
+                .map(|part| Part {
+                    kind: part.kind,
+                    dir: part.dir.join(step_name(step)),
+                })
+                .collect(),
+            mems: self.mems.clone(),
+        }
+    }
+
+    /// True when the cgroup exists (in its first tree).
+    pub fn exists(&self) -> bool {
+        self.parts.first().is_some_and(|p| p.dir.is_dir())
+    }
+}
+
+/// Removes one cgroup directory. A v1 cgroup whose last process is still
+/// exiting refuses for a moment, so it is tried a few times.
+fn remove_dir(dir: &Path) {
+    for attempt in 0..50 {
+        match fs::remove_dir(dir) {
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && attempt < 49 => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            _ => break,
+        }
+    }
+}
+
+fn chown(path: &Path, (uid, gid): (u32, u32)) -> io::Result<()> {
+    std::os::unix::fs::chown(path, Some(uid), Some(gid))
+        .map_err(|e| context(e, "cannot hand over", path))
 }
 
 /// Kills everything in one job directory and waits for it to be empty.
@@ -346,12 +464,18 @@ fn populated(part: &Part) -> bool {
     }
 }
 
-/// Every process in a job directory (v2: its leaves too).
+/// Every process in a job directory and the directories inside it (the
+/// batch leaf, the steps): a cgroup's own list holds only its members.
 fn pids_in(part: &Part) -> Vec<i32> {
     let mut pids = Vec::new();
     let mut dirs = vec![part.dir.clone()];
-    if matches!(part.kind, TreeKind::Unified { .. }) {
-        dirs.push(part.leaf());
+    if let Ok(entries) = fs::read_dir(&part.dir) {
+        dirs.extend(
+            entries
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| e.path()),
+        );
     }
     for dir in dirs {
         if let Ok(text) = read(&dir, "cgroup.procs") {

@@ -244,6 +244,42 @@ impl Containment {
         Ok(())
     }
 
+    /// Makes the cgroup of step `step` of job `id` for its `crun`, owned by
+    /// `owner` where the daemon acts for another user; the files its tasks
+    /// enter by. Empty without a cgroup backend, or when the job's cgroup
+    /// is gone (the step then runs where `crun` does, still in the job).
+    pub fn create_step(
+        &self,
+        id: JobId,
+        step: u32,
+        owner: Option<(u32, u32)>,
+    ) -> io::Result<Vec<PathBuf>> {
+        match self.cgroup_of(id) {
+            Some(cgroup) if cgroup.exists() => cgroup.create_step(step, owner),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// Ends step `step` of job `id` in its cgroup: kills what the step left
+    /// running (a step's processes end with it, as under slurmstepd), reads
+    /// what it used, and removes its directory. `None` when the step had no
+    /// cgroup.
+    pub fn end_step(&self, id: JobId, step: u32) -> Option<StepUsage> {
+        let cgroup = self.cgroup_of(id)?.step(step);
+        if !cgroup.exists() {
+            return None;
+        }
+        if let Err(e) = cgroup.kill_all(Duration::from_secs(10)) {
+            crate::daemon::log(format_args!("job {id} step {step}: {e}"));
+        }
+        let ended = StepUsage {
+            usage: cgroup.usage().unwrap_or_default(),
+            out_of_memory: cgroup.oom_kills() > 0,
+        };
+        cgroup.remove();
+        Some(ended)
+    }
+
     /// The ids of jobs that have a cgroup now, for recovery to clean up
     /// after jobs that are not running any more.
     pub fn leftovers(&self) -> Vec<JobId> {
@@ -290,6 +326,14 @@ impl Containment {
             Backend::None => Vec::new(),
         }
     }
+}
+
+/// What a step's cgroup counted by the time the step ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepUsage {
+    pub usage: Usage,
+    /// The OOM killer killed a process of the step inside its job's limit.
+    pub out_of_memory: bool,
 }
 
 /// What one job gets, as its supervisor carries it out; the default is
