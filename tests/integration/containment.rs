@@ -91,7 +91,7 @@ fn cgroup_backend() -> Option<&'static [&'static str]> {
 }
 
 /// Whether the daemon can use `backend` here; says why not when it cannot.
-fn available(backend: &str) -> bool {
+pub fn available(backend: &str) -> bool {
     let dir = tempfile::tempdir().expect("dir");
     let mut daemon = std::process::Command::new(crate::support::bin("conductord"))
         .args(["--containment", backend, "--socket"])

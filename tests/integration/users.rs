@@ -780,3 +780,50 @@ fn only_the_owner_or_root_may_fetch_a_jobs_script() {
         script_text
     );
 }
+
+/// On cgroup v2 the job's first process is cloned straight into its cgroup
+/// (`CLONE_INTO_CGROUP`), with everything std's spawn would have given it:
+/// the user's ids and groups, its working directory, its own group, its
+/// output files, SIGPIPE back to default; and its steps enter cgroups of
+/// their own as that user.
+#[test]
+fn a_job_born_in_its_v2_cgroup_is_its_users_in_every_respect() {
+    let Some((alice, _bob)) = two_users("v", "w") else {
+        return;
+    };
+    if !crate::containment::available("cgroup2") {
+        return;
+    }
+    let d = system_daemon(&["--cpus", "2", "--containment", "cgroup2"]);
+    let home = home_of(&d, &alice);
+    let crun = bin("crun").display().to_string();
+    let script = format!(
+        "echo uid $(id -u) gid $(id -g); pwd; echo pgid $(ps -o pgid= $$) pid $$\n\
+         grep ^0:: /proc/self/cgroup\n\
+         yes | head -1\n\
+         {crun} sh -c 'grep ^0:: /proc/self/cgroup'\n\
+         echo err >&2; exit 7\n"
+    );
+    let out = alice.run(&d, &home, "cbatch", &["--parsable", "--wrap", &script]);
+    let id: JobId = out.ok().trim().parse().expect("id");
+    let job = d.wait_ended(id, SHORT);
+    assert_eq!(job.state, JobState::Failed, "{job:?}");
+    assert_eq!(job.exit_code.map(|e| e.code), Some(7), "{job:?}");
+    let text = std::fs::read_to_string(&job.stdout).expect("output");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("uid {} gid {}", alice.uid, alice.uid),
+        "{text}"
+    );
+    assert_eq!(lines[1], home.display().to_string(), "{text}");
+    let pgid_pid: Vec<&str> = lines[2].split_whitespace().collect();
+    assert_eq!(
+        pgid_pid[1], pgid_pid[3],
+        "the job leads its own group: {text}"
+    );
+    assert!(lines[3].ends_with(&format!("/job_{id}/batch")), "{text}");
+    assert_eq!(lines[4], "y", "{text}");
+    assert!(lines[5].ends_with(&format!("/job_{id}/step_0")), "{text}");
+    assert!(text.contains("err"), "stderr joins stdout: {text}");
+}

@@ -67,9 +67,14 @@ impl Part {
 /// here, writing `0` to a v1 `tasks` takes 0.1-0.2 ms, to `cgroup.procs` of
 /// a v1 or v2 cgroup 7-23 ms. A v2 cgroup has no such file (its
 /// `cgroup.threads` moves threads only within one domain).
+///
+/// For a v2 tree the leaf's directory is open too: a child cloned with
+/// `CLONE_INTO_CGROUP` into it is born there and never moved (see
+/// `executor::clone_into`); `cgroup.procs` stays for kernels without it.
 #[derive(Debug)]
 pub struct Attached {
     procs: Vec<OwnedFd>,
+    born_in: Option<OwnedFd>,
 }
 
 impl Attached {
@@ -80,6 +85,16 @@ impl Attached {
             rustix::io::write(fd, b"0")?;
         }
         Ok(())
+    }
+
+    /// The v2 leaf a child can be cloned into, where the job has one (and
+    /// no v1 tree, which would still need a move).
+    pub fn born_in(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::AsFd;
+        match (&self.born_in, self.procs.len()) {
+            (Some(dir), 1) => Some(dir.as_fd()),
+            _ => None,
+        }
     }
 }
 
@@ -115,6 +130,7 @@ impl JobCgroup {
     ) -> io::Result<Attached> {
         let cpu_list = cpus.map(cpu_list);
         let mut procs = Vec::with_capacity(self.parts.len());
+        let mut born_in = None;
         for part in &self.parts {
             match fs::create_dir(&part.dir) {
                 Ok(()) => {}
@@ -175,8 +191,18 @@ impl JobCgroup {
             let fd = rustix::fs::open(&path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())
                 .map_err(|e| context(e.into(), "cannot open", &path))?;
             procs.push(fd);
+            if let TreeKind::Unified { .. } = part.kind {
+                let leaf = part.leaf();
+                let dir = rustix::fs::open(
+                    &leaf,
+                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+                .map_err(|e| context(e.into(), "cannot open", &leaf))?;
+                born_in = Some(dir);
+            }
         }
-        Ok(Attached { procs })
+        Ok(Attached { procs, born_in })
     }
 
     /// Kills every process in the cgroup and waits until none is left, at

@@ -4,6 +4,7 @@
 //! signals) and reports how it ended. Signals always go to the whole group,
 //! so a job's children go with it.
 
+mod clone_into;
 mod environment;
 mod launcher;
 mod spawn;

@@ -13,6 +13,7 @@ use rustix::fs::{Gid, Uid};
 use serde::{Deserialize, Serialize};
 use tokio::process::{Child, Command};
 
+use super::clone_into::{self, Exec};
 use super::environment::job_environment;
 use crate::daemon::containment::{Attached, JobContainment};
 use crate::daemon::gpus::Gpu;
@@ -160,7 +161,7 @@ fn hand_over(script: &Path, run_as: &RunAs) -> std::io::Result<()> {
 /// `pre_exec` closure, so std starts it with `posix_spawn` (a vfork-style
 /// clone, no copy of the supervisor's page tables); it still resets the
 /// signal mask and SIGPIPE as the fork path does.
-pub fn spawn(plan: &LaunchPlan, attached: Option<Attached>) -> Result<Child, String> {
+pub fn spawn(plan: &LaunchPlan, attached: Option<Attached>) -> Result<JobChild, String> {
     // The working directory and the files are opened as the job's user, so
     // a path the user could not reach or write cannot be reached through
     // the daemon; the job enters the directory (fchdir) only after the
@@ -181,6 +182,27 @@ pub fn spawn(plan: &LaunchPlan, attached: Option<Attached>) -> Result<Child, Str
             (None, open_files(plan)?)
         }
     };
+    let affinity = plan.containment.cpus.as_deref().map(cpu_set);
+    if let Some(cgroup) = attached.as_ref().and_then(Attached::born_in) {
+        let exec = Exec {
+            program: &plan.program,
+            args: &plan.args,
+            environment: &plan.environment,
+            stdin: &stdin,
+            stdout: &stdout,
+            stderr: &stderr,
+            work_dir_fd: work_dir.as_ref(),
+            work_dir: &plan.work_dir,
+            run_as: plan.run_as.as_ref(),
+            affinity,
+        };
+        match clone_into::spawn_into(cgroup, exec) {
+            Ok(born) => return Ok(JobChild::Born(born)),
+            // An older kernel: the child moves itself in as below.
+            Err(e) if clone_into::unsupported(&e) => {}
+            Err(e) => return Err(format!("cannot execute the script: {e}")),
+        }
+    }
     let mut command = Command::new(&plan.program);
     if work_dir.is_none() {
         command.current_dir(&plan.work_dir);
@@ -196,7 +218,6 @@ pub fn spawn(plan: &LaunchPlan, attached: Option<Attached>) -> Result<Child, Str
         .process_group(0);
     // Before the privilege drop: moving into the cgroup takes root's rights
     // where the supervisor has them.
-    let affinity = plan.containment.cpus.as_deref().map(cpu_set);
     match (attached, affinity) {
         (None, None) => {}
         // Without a cgroup to enter, the supervisor's own thread takes the
@@ -211,7 +232,31 @@ pub fn spawn(plan: &LaunchPlan, attached: Option<Attached>) -> Result<Child, Str
     }
     command
         .spawn()
+        .map(JobChild::Spawned)
         .map_err(|e| format!("cannot execute the script: {e}"))
+}
+
+/// The job's first process: started by std, or cloned into its cgroup.
+pub enum JobChild {
+    Spawned(Child),
+    Born(clone_into::Born),
+}
+
+impl JobChild {
+    pub fn id(&self) -> Option<u32> {
+        match self {
+            JobChild::Spawned(child) => child.id(),
+            JobChild::Born(born) => Some(born.id()),
+        }
+    }
+
+    /// Waits for the process to exit (and reaps it).
+    pub async fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        match self {
+            JobChild::Spawned(child) => child.wait().await,
+            JobChild::Born(born) => born.wait().await,
+        }
+    }
 }
 
 fn open_files(plan: &LaunchPlan) -> Result<(File, File, File), String> {

@@ -5,9 +5,9 @@
 use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
+use super::spawn::JobChild;
 use rustix::process::{Pid, Signal};
 use serde::{Deserialize, Serialize};
-use tokio::process::Child;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::{Instant, sleep_until};
 
@@ -131,7 +131,7 @@ enum Stopping {
 /// `controls`. Processes of the job still alive when the script ends are
 /// killed, so nothing of a finished job runs on.
 pub async fn supervise(
-    mut child: Child,
+    mut child: JobChild,
     limits: Limits,
     mut controls: UnboundedReceiver<Control>,
 ) -> Outcome {

@@ -30,7 +30,8 @@ use rustix::fs::FlockOperation;
 use rustix::process::{Pid, PidfdFlags, Signal, pidfd_open, pidfd_send_signal};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use tokio::io::unix::AsyncFd;
+
+use super::clone_into::watch_readable;
 use tokio::sync::mpsc::unbounded_channel;
 
 use super::spawn::{LaunchPlan, spawn};
@@ -263,15 +264,6 @@ fn take_requests(dir: &Path) -> Vec<Control> {
             control
         })
         .collect()
-}
-
-/// Registers an owned descriptor with the runtime to await readability.
-#[allow(unsafe_code)]
-fn watch_readable(fd: OwnedFd) -> io::Result<AsyncFd<OwnedFd>> {
-    // SAFETY: an `OwnedFd` is a valid open descriptor that stays open, and
-    // names the same file, until the `AsyncFd` that owns it is dropped.
-    unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
-        .map_err(|e| io::Error::other(e.to_string()))
 }
 
 /// True when a supervisor got as far as recording itself in `dir`, that
