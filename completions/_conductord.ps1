@@ -29,6 +29,7 @@ Register-ArgumentCompleter -Native -CommandName 'conductord' -ScriptBlock {
             [CompletionResult]::new('--cpus', '--cpus', [CompletionResultType]::ParameterName, 'CPUs to offer to jobs [default: the online CPUs]')
             [CompletionResult]::new('--mem', '--mem', [CompletionResultType]::ParameterName, 'Memory to offer to jobs, e.g. 16G [default: physical memory]')
             [CompletionResult]::new('--gpus', '--gpus', [CompletionResultType]::ParameterName, 'GPUs to offer: a count (2) or ordinals (0,2 or 0-3) [default: the GPUs found]')
+            [CompletionResult]::new('--gpu-files', '--gpu-files', [CompletionResultType]::ParameterName, 'The offered GPUs'' device nodes, in order (gres.conf''s File=): /dev/nvidia0,/dev/nvidia1')
             [CompletionResult]::new('--kill-wait', '--kill-wait', [CompletionResultType]::ParameterName, 'Seconds between SIGTERM and SIGKILL when a job is cancelled or times out')
             [CompletionResult]::new('--history-days', '--history-days', [CompletionResultType]::ParameterName, 'Days finished jobs stay in the history (cacct); 0 keeps them forever')
             [CompletionResult]::new('--partition', '--partition', [CompletionResultType]::ParameterName, 'Name of the node''s one partition')

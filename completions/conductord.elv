@@ -26,6 +26,7 @@ set edit:completion:arg-completer[conductord] = {|@words|
             cand --cpus 'CPUs to offer to jobs [default: the online CPUs]'
             cand --mem 'Memory to offer to jobs, e.g. 16G [default: physical memory]'
             cand --gpus 'GPUs to offer: a count (2) or ordinals (0,2 or 0-3) [default: the GPUs found]'
+            cand --gpu-files 'The offered GPUs'' device nodes, in order (gres.conf''s File=): /dev/nvidia0,/dev/nvidia1'
             cand --kill-wait 'Seconds between SIGTERM and SIGKILL when a job is cancelled or times out'
             cand --history-days 'Days finished jobs stay in the history (cacct); 0 keeps them forever'
             cand --partition 'Name of the node''s one partition'

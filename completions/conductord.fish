@@ -6,6 +6,7 @@ complete -c conductord -l state-dir -d 'Directory for the job store and scripts 
 complete -c conductord -l cpus -d 'CPUs to offer to jobs [default: the online CPUs]' -r
 complete -c conductord -l mem -d 'Memory to offer to jobs, e.g. 16G [default: physical memory]' -r
 complete -c conductord -l gpus -d 'GPUs to offer: a count (2) or ordinals (0,2 or 0-3) [default: the GPUs found]' -r
+complete -c conductord -l gpu-files -d 'The offered GPUs\' device nodes, in order (gres.conf\'s File=): /dev/nvidia0,/dev/nvidia1' -r -F
 complete -c conductord -l kill-wait -d 'Seconds between SIGTERM and SIGKILL when a job is cancelled or times out' -r
 complete -c conductord -l history-days -d 'Days finished jobs stay in the history (cacct); 0 keeps them forever' -r
 complete -c conductord -l partition -d 'Name of the node\'s one partition' -r

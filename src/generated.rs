@@ -144,7 +144,8 @@ fn containment(roff: &mut Roff) {
         "cgroup2",
         "A cgroup job_ID per job under the daemon's own cgroup, which must be delegated \
          (systemd: Delegate=yes, or systemd-run --user --scope -p Delegate=yes \
-         conductord). GPUs are assigned through the environment only.",
+         conductord). The script is born in it (clone3 CLONE_INTO_CGROUP); a BPF device \
+         program keeps a job to its own GPUs' device nodes.",
     );
     entry(
         roff,

@@ -65,6 +65,14 @@ pub struct ConductordArgs {
     #[arg(long, value_name = "N|IDS")]
     pub gpus: Option<String>,
 
+    /// The offered GPUs' device nodes, in order (gres.conf's File=): /dev/nvidia0,/dev/nvidia1
+    ///
+    /// Each GPU a job does not hold has its node denied to the job where
+    /// the backend can (v1 devices controller, a cgroup v2 device
+    /// program). Without --gpus, one GPU is offered per file.
+    #[arg(long, value_name = "FILES", value_delimiter = ',')]
+    pub gpu_files: Vec<PathBuf>,
+
     /// Seconds between SIGTERM and SIGKILL when a job is cancelled or times out
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub kill_wait: u64,
@@ -182,12 +190,15 @@ impl ConductordArgs {
             Some(text) => parse_memory_mb(text)?,
             None => node::physical_memory_mb(),
         };
-        let selection = self
-            .gpus
-            .as_deref()
-            .map(str::parse::<GpuSelection>)
-            .transpose()?;
+        let selection = match (self.gpus.as_deref(), self.gpu_files.len()) {
+            (Some(text), _) => Some(text.parse::<GpuSelection>()?),
+            (None, 0) => None,
+            (None, files) => Some(GpuSelection::Count(
+                u32::try_from(files).unwrap_or(u32::MAX),
+            )),
+        };
         let gpus = gpus::select(gpus::detect(), selection.as_ref());
+        let gpus = gpus::with_files(gpus, &self.gpu_files)?;
         Ok(Config {
             socket: self.socket.clone().unwrap_or(default_socket),
             listen: self.listen,

@@ -335,6 +335,32 @@ pub fn allocated(gpus: &[Gpu], ids: &[u32]) -> Vec<Gpu> {
         .collect()
 }
 
+/// The GPUs with the device nodes `--gpu-files` names, the i-th file the
+/// i-th GPU's; no files leaves them as they are. Each must be a device
+/// node, one per GPU.
+pub fn with_files(mut gpus: Vec<Gpu>, files: &[PathBuf]) -> Result<Vec<Gpu>, Error> {
+    if files.is_empty() {
+        return Ok(gpus);
+    }
+    if files.len() != gpus.len() {
+        return Err(Error::Invalid(format!(
+            "--gpu-files names {} files for {} GPUs",
+            files.len(),
+            gpus.len()
+        )));
+    }
+    for (gpu, file) in gpus.iter_mut().zip(files) {
+        if crate::daemon::containment::Device::of(file).is_none() {
+            return Err(Error::Invalid(format!(
+                "--gpu-files {}: not a device node",
+                file.display()
+            )));
+        }
+        gpu.device = Some(file.clone());
+    }
+    Ok(gpus)
+}
+
 /// The device nodes of a job's own GPUs, for a devices cgroup that lets
 /// the job open only those; made-up GPUs have none. The vendors' shared
 /// control nodes (`/dev/nvidiactl`, `/dev/nvidia-uvm`, `/dev/kfd`) are
@@ -439,6 +465,23 @@ fn read_trimmed(path: &Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gpu_files_give_each_gpu_its_node_and_must_be_device_nodes() {
+        let two = vec![Gpu::configured(0), Gpu::configured(1)];
+        let files = [PathBuf::from("/dev/null"), PathBuf::from("/dev/zero")];
+        let given = with_files(two.clone(), &files).expect("device nodes");
+        assert_eq!(given[1].device.as_deref(), Some(Path::new("/dev/zero")));
+        assert_eq!(with_files(two.clone(), &[]).expect("none"), two);
+        let short = with_files(two.clone(), &files[..1]).expect_err("one file for two");
+        assert_eq!(short.to_string(), "--gpu-files names 1 files for 2 GPUs");
+        let plain = [PathBuf::from("/dev/null"), PathBuf::from("/etc/hostname")];
+        let refused = with_files(two, &plain).expect_err("a plain file");
+        assert_eq!(
+            refused.to_string(),
+            "--gpu-files /etc/hostname: not a device node"
+        );
+    }
 
     const SMI: &str = "\
 0, GPU-5c1e7f0a-1111-2222-3333-444455556666, NVIDIA H200, 143771 MiB

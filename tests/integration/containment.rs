@@ -72,7 +72,10 @@ macro_rules! on_each_cgroup_backend {
     )*};
 }
 
-on_each_cgroup_backend!(each_step_has_a_cgroup_of_its_own_that_ends_with_it);
+on_each_cgroup_backend!(
+    each_step_has_a_cgroup_of_its_own_that_ends_with_it,
+    a_job_opens_its_own_gpus_device_nodes_and_no_others,
+);
 
 /// The daemon arguments for this machine's cgroup backend, or `None`
 /// (printed) where the daemon cannot make cgroups here.
@@ -542,6 +545,52 @@ fn each_step_has_a_cgroup_of_its_own_that_ends_with_it(backend: &[&str]) {
     assert!(
         (90.0..=250.0).contains(&rss_mb),
         "step MaxRSS {rss} for 120 MB touched"
+    );
+    assert_no_job_cgroups(&d);
+}
+
+/// With the GPUs' device nodes known (`--gpu-files`; here two harmless
+/// nodes stand in for GPUs), a job may open its own GPU's node and not the
+/// other's: the v1 devices controller, or a device program on cgroup v2.
+fn a_job_opens_its_own_gpus_device_nodes_and_no_others(backend: &[&str]) {
+    let mut args = vec!["--cpus", "2", "--gpu-files", "/dev/zero,/dev/full"];
+    args.extend(backend);
+    let d = TestDaemon::start(&args);
+    let config = d.client().config().expect("config");
+    if !config.containment_detail.contains("GPU devices isolated") {
+        eprintln!(
+            "skipped: {} cannot isolate devices here",
+            config.containment_detail
+        );
+        return;
+    }
+    let probe = "for node in /dev/zero /dev/full; do \
+                 if head -c1 $node >/dev/null 2>&1; then echo $node open; else echo $node denied; fi; \
+                 done; echo gpus $CUDA_VISIBLE_DEVICES; sleep 1";
+    let first = d.submit(&["--gpus", "1", "--wrap", probe]);
+    let second = d.submit(&["--gpus", "1", "--wrap", probe]);
+    let none = d.submit(&["--wrap", probe]);
+    for id in [first, second, none] {
+        assert_eq!(d.wait_ended(id, SHORT).state, JobState::Completed);
+    }
+    let seen: Vec<String> = [first, second, none]
+        .iter()
+        .map(|id| output(&d, *id))
+        .collect();
+    let expect = |zero: &str, full: &str, gpus: &str| {
+        format!("/dev/zero {zero}\n/dev/full {full}\ngpus {gpus}\n").replace(" \n", "\n")
+    };
+    let mut gpu_jobs = vec![seen[0].clone(), seen[1].clone()];
+    gpu_jobs.sort();
+    assert_eq!(
+        gpu_jobs,
+        vec![expect("denied", "open", "1"), expect("open", "denied", "0")],
+        "each job opens its own GPU's node only"
+    );
+    assert_eq!(
+        seen[2],
+        expect("denied", "denied", ""),
+        "a job without GPUs opens neither"
     );
     assert_no_job_cgroups(&d);
 }

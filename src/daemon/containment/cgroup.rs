@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use rustix::fs::{Mode, OFlags};
 use serde::{Deserialize, Serialize};
 
+use super::devices::{self, Device};
 use super::{Tree, TreeKind};
 use crate::protocol::{JobId, Usage};
 
@@ -126,7 +127,7 @@ impl JobCgroup {
         &self,
         cpus: Option<&[u32]>,
         memory_limit: Option<u64>,
-        deny_devices: &[String],
+        deny_devices: &[Device],
     ) -> io::Result<Attached> {
         let cpu_list = cpus.map(cpu_list);
         let mut procs = Vec::with_capacity(self.parts.len());
@@ -136,11 +137,37 @@ impl JobCgroup {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => {
                     kill_in(part, Duration::from_secs(10))?;
+                    if let TreeKind::Unified { devices: true, .. } = part.kind {
+                        // A device program cannot be taken off by another
+                        // process's start: made anew, the cgroup has none.
+                        JobCgroup {
+                            parts: vec![part.clone()],
+                            mems: String::new(),
+                        }
+                        .remove();
+                        fs::create_dir(&part.dir)
+                            .map_err(|e| context(e, "cannot create", &part.dir))?;
+                    }
                 }
                 Err(e) => return Err(context(e, "cannot create", &part.dir)),
             }
             match part.kind {
-                TreeKind::Unified { memory, cpuset } => {
+                TreeKind::Unified {
+                    memory,
+                    cpuset,
+                    devices,
+                } => {
+                    if devices && !deny_devices.is_empty() {
+                        let dir = rustix::fs::open(
+                            &part.dir,
+                            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                            Mode::empty(),
+                        )
+                        .map_err(|e| context(e.into(), "cannot open", &part.dir))?;
+                        devices::deny_in_v2(std::os::fd::AsFd::as_fd(&dir), deny_devices).map_err(
+                            |e| context(e, "cannot attach a device program to", &part.dir),
+                        )?;
+                    }
                     if let (true, Some(cpus)) = (cpuset, &cpu_list) {
                         write(&part.dir, "cpuset.cpus", cpus)?;
                     }
@@ -177,8 +204,8 @@ impl JobCgroup {
                     write(&part.dir, "cpuset.cpus", &cpus)?;
                 }
                 TreeKind::V1Devices => {
-                    for rule in deny_devices {
-                        write(&part.dir, "devices.deny", rule)?;
+                    for device in deny_devices {
+                        write(&part.dir, "devices.deny", &device.rule())?;
                     }
                 }
                 TreeKind::V1Cpuacct | TreeKind::V1Freezer => {}

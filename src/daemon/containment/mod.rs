@@ -26,6 +26,7 @@
 //! kills what is left there before it gives the job's resources back.
 
 mod cgroup;
+pub mod devices;
 pub mod processes;
 mod setup;
 
@@ -36,6 +37,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use cgroup::{Attached, JobCgroup};
+pub use devices::Device;
 pub use processes::{TreeSampler, kill_descendants, kill_group_verified};
 pub use setup::{Mode, resolve};
 
@@ -52,9 +54,9 @@ pub struct Containment {
     /// Whether a job's booked CPUs become its cpuset and affinity
     /// (`--cpu-bind none` turns it off).
     pub pin: bool,
-    /// For each of the node's GPUs (by tracker id), the v1 devices rule
-    /// naming its device node (`c 195:0 rwm`), where it has one.
-    pub gpu_devices: Vec<Option<String>>,
+    /// For each of the node's GPUs (by tracker id), its device node, where
+    /// it has one.
+    pub gpu_devices: Vec<Option<Device>>,
 }
 
 /// Which way jobs are contained.
@@ -94,7 +96,13 @@ pub struct Tree {
 pub enum TreeKind {
     /// A cgroup v2 tree: tracking, `cgroup.kill` and CPU time always; the
     /// memory and cpuset controllers where enabled for the daemon's jobs.
-    Unified { memory: bool, cpuset: bool },
+    /// `devices`: a device program can be attached (the daemon may load
+    /// BPF programs), so a job can be kept to its own GPUs.
+    Unified {
+        memory: bool,
+        cpuset: bool,
+        devices: bool,
+    },
     /// The v1 memory controller: limit, OOM count, peak usage.
     V1Memory,
     /// The v1 cpuset controller.
@@ -159,12 +167,18 @@ impl Containment {
         }
     }
 
-    /// True when jobs may open only their own GPUs' device nodes (the v1
-    /// devices controller; cgroup v2 would need a BPF program, so there
-    /// GPUs are assigned through the environment only).
+    /// True when jobs may open only their own GPUs' device nodes: the v1
+    /// devices controller, or a device program on cgroup v2. Elsewhere
+    /// GPUs are assigned through the environment only (`none`, or a v2
+    /// daemon that may not load BPF programs).
     pub fn isolates_devices(&self) -> bool {
         match &self.backend {
-            Backend::Cgroup { trees, .. } => trees.iter().any(|t| t.kind == TreeKind::V1Devices),
+            Backend::Cgroup { trees, .. } => trees.iter().any(|t| {
+                matches!(
+                    t.kind,
+                    TreeKind::V1Devices | TreeKind::Unified { devices: true, .. }
+                )
+            }),
             Backend::None => false,
         }
     }
@@ -208,7 +222,7 @@ impl Containment {
                 .iter()
                 .enumerate()
                 .filter(|(index, _)| !gpu_ids.contains(&(*index as u32)))
-                .filter_map(|(_, rule)| rule.clone())
+                .filter_map(|(_, device)| *device)
                 .collect()
         } else {
             Vec::new()
@@ -352,21 +366,29 @@ pub struct JobContainment {
     /// The supervisor enforces the memory limit by sampling (no memory
     /// controller to do it).
     pub sample_memory: bool,
-    /// v1 devices rules for the node's other GPUs, denied to this job.
+    /// The node's other GPUs' device nodes, denied to this job.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub deny_devices: Vec<String>,
+    pub deny_devices: Vec<Device>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn gpu(minor: u32) -> Device {
+        Device {
+            block: false,
+            major: 195,
+            minor,
+        }
+    }
+
     fn with(backend: Backend, pin: bool) -> Containment {
         Containment {
             backend,
             host_cpus: vec![4, 5, 6],
             pin,
-            gpu_devices: vec![Some("c 195:0 rwm".into()), None, Some("c 195:2 rwm".into())],
+            gpu_devices: vec![Some(gpu(0)), None, Some(gpu(2))],
         }
     }
 
@@ -404,6 +426,7 @@ mod tests {
                 kind: TreeKind::Unified {
                     memory: false,
                     cpuset: false,
+                    devices: false,
                 },
                 dir: "/u/c".into(),
             },
@@ -451,7 +474,7 @@ mod tests {
         );
         assert!(c.isolates_devices());
         let job = c.for_job(JobId(8), &[0], 0, &[0]);
-        assert_eq!(job.deny_devices, vec!["c 195:2 rwm".to_string()]);
+        assert_eq!(job.deny_devices, vec![gpu(2)]);
         let none = c.for_job(JobId(9), &[0], 0, &[]);
         assert_eq!(none.deny_devices.len(), 2);
         assert!(c.describe().contains("GPU devices isolated"));

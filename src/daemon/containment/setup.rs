@@ -10,6 +10,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::cgroup::{read, write};
+use super::devices::{self, Device};
 use super::{Backend, CgroupVersion, Containment, Tree, TreeKind};
 use crate::protocol::Gpu;
 
@@ -157,9 +158,9 @@ pub fn resolve(
     let own = parse_own_cgroups(&own);
     let tag = tag_of(state_dir);
     let host_cpus = host_cpus();
-    let gpu_devices: Vec<Option<String>> = gpus
+    let gpu_devices: Vec<Option<Device>> = gpus
         .iter()
-        .map(|gpu| gpu.device.as_deref().and_then(device_rule))
+        .map(|gpu| gpu.device.as_deref().and_then(Device::of))
         .collect();
     let isolate = gpu_devices.iter().any(Option::is_some);
     let contained = |backend| Containment {
@@ -171,13 +172,13 @@ pub fn resolve(
     let pure_v2 = mounts.iter().all(|m| m.v2) && mounts.iter().any(|m| m.v2);
     match mode {
         Mode::None => Ok(contained(Backend::None)),
-        Mode::Cgroup2 => v2(&mounts, &own, &tag).map(contained),
+        Mode::Cgroup2 => v2(&mounts, &own, &tag, isolate).map(contained),
         Mode::Cgroup1 => v1(&mounts, &own, &tag, isolate).map(contained),
         Mode::Auto => {
             let tried = if pure_v2 {
-                v2(&mounts, &own, &tag)
+                v2(&mounts, &own, &tag, isolate)
             } else {
-                v1(&mounts, &own, &tag, isolate).or_else(|_| v2(&mounts, &own, &tag))
+                v1(&mounts, &own, &tag, isolate).or_else(|_| v2(&mounts, &own, &tag, isolate))
             };
             Ok(contained(tried.unwrap_or(Backend::None)))
         }
@@ -207,7 +208,12 @@ fn host_cpus() -> Vec<u32> {
 /// its jobs. Where controllers are offered but not enabled for children,
 /// the daemon moves itself into a leaf of its own first (a cgroup with
 /// processes may not pass controllers on).
-fn v2(mounts: &[Mount], own: &[OwnCgroup], tag: &str) -> Result<Backend, String> {
+fn v2(
+    mounts: &[Mount],
+    own: &[OwnCgroup],
+    tag: &str,
+    isolate_devices: bool,
+) -> Result<Backend, String> {
     let mount = mounts
         .iter()
         .find(|m| m.v2)
@@ -251,6 +257,7 @@ fn v2(mounts: &[Mount], own: &[OwnCgroup], tag: &str) -> Result<Backend, String>
             kind: TreeKind::Unified {
                 memory: has("memory"),
                 cpuset: has("cpuset"),
+                devices: isolate_devices && devices::programs_allowed(),
             },
             dir: jobs,
         }],
@@ -331,25 +338,6 @@ fn v1(
     })
 }
 
-/// The v1 devices rule for a device node: `c MAJOR:MINOR rwm`.
-fn device_rule(path: &Path) -> Option<String> {
-    use std::os::unix::fs::FileTypeExt;
-    let meta = fs::metadata(path).ok()?;
-    let kind = if meta.file_type().is_char_device() {
-        'c'
-    } else if meta.file_type().is_block_device() {
-        'b'
-    } else {
-        return None;
-    };
-    let rdev = meta.rdev();
-    Some(format!(
-        "{kind} {}:{} rwm",
-        rustix::fs::major(rdev),
-        rustix::fs::minor(rdev)
-    ))
-}
-
 /// Makes the daemon's directory in a tree, or takes the one it left at an
 /// earlier start; either way this process must be able to make the jobs'
 /// cgroups in it. (One left by another daemon whose state directory had
@@ -421,16 +409,6 @@ mod tests {
             Some(PathBuf::from("/sys/fs/cgroup/inner"))
         );
         assert_eq!(unescape("/a\\040b"), "/a b");
-    }
-
-    #[test]
-    fn a_device_node_gives_its_rule() {
-        assert_eq!(
-            device_rule(Path::new("/dev/null")).as_deref(),
-            Some("c 1:3 rwm")
-        );
-        assert_eq!(device_rule(Path::new("/")), None);
-        assert_eq!(device_rule(Path::new("/no/such/device")), None);
     }
 
     #[test]
