@@ -255,7 +255,7 @@ pub fn job_record(job: &JobInfo, context: &JobContext<'_>) -> Record {
 }
 
 /// Seconds the job has run: none while pending, up to `now` while running.
-pub fn run_seconds(job: &JobInfo, now: DateTime<Utc>) -> u64 {
+fn run_seconds(job: &JobInfo, now: DateTime<Utc>) -> u64 {
     let seconds = match (job.start_time, job.end_time) {
         (Some(start), Some(end)) => (end - start).num_seconds(),
         (Some(start), None) => (now - start).num_seconds(),
