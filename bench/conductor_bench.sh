@@ -62,7 +62,7 @@ a_extra_rss() {
   ((n > 0)) || return 0
   local tag=n$N; ((n > N)) && tag=n$BIG_N
   local rep; rep=$(( $(awk -F'\t' -v m="list_json_${tag}" '$2==m' "$OUT_TSV" | wc -l) + 1 ))
-  time_repeated "list_json_${tag}" "$rep" "$LIST_RUNS" "$CQUEUE" --json >&2
+  time_repeated "list_json_${tag}" "$rep" "$LIST_RUNS" "$CQUEUE" --json=conductor >&2
 }
 
 bench_main "$@"

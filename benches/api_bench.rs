@@ -357,7 +357,7 @@ fn big_queue(bin: &Path, out: &mut Out) -> Res<()> {
         let json = median_of(runs, || {
             time_cmd(
                 Command::new(&cq)
-                    .arg("--json")
+                    .arg("--json=conductor")
                     .env("CONDUCTOR_SERVER", &d.server),
             )
         });

@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
-use conductor::cli::{self, ccontrol::load_average, cinfo::CinfoArgs};
+use conductor::cli::{self, ccontrol, ccontrol::load_average, cinfo::CinfoArgs};
+use conductor::format::slurm_json::JsonFormat;
+use conductor::format::slurm_json::sinfo::SinfoContext;
 use conductor::{Client, Error};
 
 fn main() -> ExitCode {
@@ -28,5 +30,15 @@ fn run(args: &CinfoArgs) -> Result<String, Error> {
     args.validate()?;
     let client = Client::new(args.server.as_deref())?;
     let node = client.node()?;
+    if let Some(JsonFormat::Slurm(version)) = args.json_format()? {
+        let config = client.config()?;
+        let context = SinfoContext {
+            version,
+            caller: &cli::json_caller(),
+            config: &config,
+            facts: &ccontrol::node_facts(),
+        };
+        return args.slurm_json(&node, &context);
+    }
     args.render(&node, load_average(), chrono::Local::now())
 }

@@ -21,6 +21,7 @@ Register-ArgumentCompleter -Native -CommandName 'ccontrol' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'ccontrol' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'show job/node: print Slurm''s JSON (data_parser v0.0.40); =v0.0.39 or =v0.0.41 picks another')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Print each record on one line')
             [CompletionResult]::new('--oneliner', '--oneliner', [CompletionResultType]::ParameterName, 'Print each record on one line')

@@ -89,6 +89,10 @@ _cacct() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --json)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --clusters)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -23,12 +23,16 @@ _ccontrol() {
 
     case "${cmd}" in
         ccontrol)
-            opts="-o -d -a -Q -h -V --oneliner --details --all --quiet --server --help --version"
+            opts="-o -d -a -Q -h -V --oneliner --details --all --quiet --json --server --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --json)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

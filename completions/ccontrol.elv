@@ -18,6 +18,7 @@ set edit:completion:arg-completer[ccontrol] = {|@words|
     }
     var completions = [
         &'ccontrol'= {
+            cand --json 'show job/node: print Slurm''s JSON (data_parser v0.0.40); =v0.0.39 or =v0.0.41 picks another'
             cand --server 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]'
             cand -o 'Print each record on one line'
             cand --oneliner 'Print each record on one line'

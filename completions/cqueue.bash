@@ -149,6 +149,10 @@ _cqueue() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --json)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --clusters)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -19,6 +19,13 @@ pub fn current_uid() -> u32 {
     rustix::process::getuid().as_raw()
 }
 
+/// The name of a group, or its number when it has none.
+pub fn group_name(gid: u32) -> String {
+    uzers::get_group_by_gid(gid)
+        .map(|group| group.name().to_string_lossy().into_owned())
+        .unwrap_or_else(|| gid.to_string())
+}
+
 /// The gid of the calling process.
 pub fn current_gid() -> u32 {
     rustix::process::getgid().as_raw()

@@ -15,8 +15,10 @@
 //!   elapsed × CPUs would report every job as perfectly efficient. A job
 //!   that never started shows `00:00:00`, as in Slurm. CPUTime is
 //!   elapsed × allocated CPUs, as in Slurm.
-//! - `--json` prints an object, `{"jobs": [JobInfo...]}`, like sacct's
-//!   and the API's; steps are not listed in it.
+//! - `--json` prints Slurm's `openapi_slurmdbd_jobs_resp` (data_parser
+//!   v0.0.40, or the version named), steps included, for the jobs the
+//!   filters select; `--json=conductor` prints `{"jobs": [JobInfo...]}`,
+//!   the API's shape.
 //! - `-s` selects by the job's current state, within the usual window;
 //!   Slurm's "was in that state during the window" is not modelled.
 //! - Words that are not options are refused with one line (Snakemake's
@@ -33,6 +35,8 @@ use crate::format::sacct::{
     BRIEF_FIELDS, Context, DEFAULT_FIELDS, LONG_FIELDS, Layout, Row, Table, Units, allocation_rows,
     parse_columns,
 };
+use crate::format::slurm_json::db_job::SlurmdbdJobsResponse;
+use crate::format::slurm_json::{self, JsonFormat, parse_json_option};
 use crate::format::state::parse_slurm_state;
 use crate::protocol::{JobInfo, JobList, JobState, ListQuery};
 use crate::users;
@@ -55,7 +59,8 @@ use crate::users;
                   TIMES (-S/-E): YYYY-MM-DD[THH:MM[:SS]], HH:MM[:SS], MM/DD[/YY], now,\n\
                   now[+-]N[seconds|minutes|hours|days|weeks], today, midnight, noon, tomorrow;\n\
                   local time.\n\
-                  --json prints {\"jobs\": [...]}, the jobs as the API shows them."
+                  --json prints Slurm's document (data_parser v0.0.40; =v0.0.39, =v0.0.41);\n\
+                  --json=conductor prints {\"jobs\": [...]}, the jobs as the API shows them."
 )]
 pub struct CacctArgs {
     /// Only these jobs: ID, ID_INDEX (array task) or ID.STEP (comma-separated, repeatable)
@@ -133,9 +138,15 @@ pub struct CacctArgs {
     #[arg(short = 'e', long = "helpformat")]
     pub helpformat: bool,
 
-    /// Print the jobs as JSON: {"jobs": [...]}
-    #[arg(long)]
-    pub json: bool,
+    /// Print Slurm's JSON (data_parser v0.0.40); =v0.0.39 or =v0.0.41 picks another, =conductor Conductor's own {"jobs": [...]}
+    #[arg(
+        long,
+        value_name = "VERSION",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
+    pub json: Option<String>,
 
     /// Clusters to ask (accepted; there is one, this node)
     #[arg(short = 'M', long = "clusters", value_name = "CLUSTERS")]
@@ -312,7 +323,8 @@ pub struct Report {
     pub filter: Filter,
     pub table: Table,
     pub context: Context,
-    pub json: bool,
+    /// `--json`: Slurm's document or Conductor's; the columns do not apply.
+    pub json: Option<JsonFormat>,
     pub allocations_only: bool,
     pub expand_arrays: bool,
     pub truncate: bool,
@@ -339,7 +351,7 @@ impl CacctArgs {
                     None => Units::default(),
                 },
             },
-            json: self.json,
+            json: parse_json_option(self.json.as_deref())?,
             allocations_only: self.allocations,
             expand_arrays: self.array,
             truncate: self.truncate,
@@ -470,7 +482,19 @@ impl Report {
                 self.clip(job);
             }
         }
-        if self.json {
+        if let Some(JsonFormat::Slurm(version)) = self.json {
+            let caller = crate::cli::json_caller();
+            let document = SlurmdbdJobsResponse::new(
+                &selected,
+                version,
+                &caller,
+                self.context.now,
+                &crate::users::group_name,
+            );
+            return slurm_json::to_text(&document)
+                .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")));
+        }
+        if self.json.is_some() {
             let list = JobList { jobs: selected };
             let mut text = serde_json::to_string_pretty(&list)
                 .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))?;
@@ -948,7 +972,7 @@ mod tests {
         oom.user_cpu_usec = Some(1_000_000);
         oom.system_cpu_usec = Some(500_000);
         let jobs = [job(7, JobState::Completed), oom];
-        let report = args(&["--json", "-j", "8"])
+        let report = args(&["--json=conductor", "-j", "8"])
             .report(Utc::now())
             .expect("valid");
         let text = report.render(&jobs).expect("renders");

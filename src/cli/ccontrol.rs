@@ -14,8 +14,13 @@ use crate::format::memory::parse_memory_mb;
 use crate::format::scontrol::{
     JobContext, NodeFacts, config_listing, job_record, node_record, partition_record, ping_line,
 };
+use crate::format::slurm_json::job_info::{JobContext as JsonJobContext, JobInfoResponse};
+use crate::format::slurm_json::node::{NodeContext, NodesResponse};
+use crate::format::slurm_json::{self, JsonFormat, Version, parse_json_option};
+use crate::format::squeue::Row;
 use crate::paths;
 use crate::protocol::{JobId, JobInfo, JobState, ListQuery, TokenRequest, UpdateRequest};
+use crate::users;
 
 /// Control Conductor and look inside it (like scontrol).
 ///
@@ -62,6 +67,16 @@ pub struct CcontrolArgs {
     /// Accepted for compatibility: errors are still printed
     #[arg(short = 'Q', long = "quiet")]
     pub quiet: bool,
+
+    /// show job/node: print Slurm's JSON (data_parser v0.0.40); =v0.0.39 or =v0.0.41 picks another
+    #[arg(
+        long,
+        value_name = "VERSION",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
+    pub json: Option<String>,
 
     /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
     #[arg(long, value_name = "ADDRESS")]
@@ -377,13 +392,34 @@ pub fn run(args: &CcontrolArgs, prog: &str) -> Outcome {
         Command::Ping => return ping(args.server.as_deref(), prog),
         _ => {}
     }
+    let json = match parse_json_option(args.json.as_deref()) {
+        // Conductor's own shape is the API's; scontrol has none to offer.
+        Ok(Some(JsonFormat::Conductor)) => {
+            return error(&"--json=conductor: use cqueue --json=conductor or the API");
+        }
+        Ok(Some(JsonFormat::Slurm(version))) => Some(version),
+        Ok(None) => None,
+        Err(unknown) => {
+            return Outcome {
+                stderr: unknown.lines(prog),
+                failed: true,
+                ..Outcome::default()
+            };
+        }
+    };
     let client = match Client::new(args.server.as_deref()) {
         Ok(client) => client,
         Err(e) => return error(&e),
     };
     let result = match command {
-        Command::ShowJobs(id) => show_jobs(&client, id.as_deref(), args),
-        Command::ShowNode(name) => show_node(&client, name.as_deref(), args.oneliner),
+        Command::ShowJobs(id) => match json {
+            Some(version) => show_jobs_json(&client, id.as_deref(), version),
+            None => show_jobs(&client, id.as_deref(), args),
+        },
+        Command::ShowNode(name) => match json {
+            Some(version) => show_node_json(&client, name.as_deref(), version),
+            None => show_node(&client, name.as_deref(), args.oneliner),
+        },
         Command::ShowPartition(name) => show_partition(&client, name.as_deref(), args.oneliner),
         Command::ShowConfig => client
             .config()
@@ -503,6 +539,64 @@ fn show_jobs(client: &Client, id: Option<&str>, args: &CcontrolArgs) -> Result<O
         .map(|job| job_record(job, &context).render(args.oneliner))
         .collect();
     Ok(Outcome::printed(text))
+}
+
+/// `show job --json`: the jobs `show job` would print, as Slurm's
+/// `openapi_job_info_resp` (no jobs is an empty list, not a sentence).
+fn show_jobs_json(client: &Client, id: Option<&str>, version: Version) -> Result<Outcome, Error> {
+    let jobs = match id {
+        Some(id) => match resolve(client, id) {
+            Ok(jobs) => jobs,
+            Err(Lookup::NoSuchJob) => {
+                return Ok(Outcome::error(
+                    "slurm_load_jobs error: Invalid job id specified".into(),
+                ));
+            }
+            Err(Lookup::Failed(e)) => return Err(e),
+        },
+        None => client.list(&ListQuery::default())?,
+    };
+    let rows: Vec<Row<'_>> = jobs.iter().map(Row::single).collect();
+    let caller = crate::cli::json_caller();
+    let context = JsonJobContext {
+        version,
+        caller: &caller,
+        now: Utc::now(),
+        group_name: &users::group_name,
+    };
+    encoded(&JobInfoResponse::new(&rows, &context))
+}
+
+/// `show node --json`: Slurm's `openapi_nodes_resp`; an unknown name
+/// is refused as `show node` refuses it.
+fn show_node_json(client: &Client, name: Option<&str>, version: Version) -> Result<Outcome, Error> {
+    let node = client.node()?;
+    if let Some(name) = name
+        && name != node.name
+    {
+        return Ok(Outcome {
+            stdout: format!("Node {name} not found\n"),
+            failed: true,
+            ..Outcome::default()
+        });
+    }
+    let config = client.config()?;
+    let caller = crate::cli::json_caller();
+    let context = NodeContext {
+        version,
+        caller: &caller,
+        now: Utc::now(),
+        config: &config,
+        facts: &node_facts(),
+    };
+    encoded(&NodesResponse::new(Some(&node), &context))
+}
+
+/// A document printed.
+fn encoded<T: serde::Serialize>(document: &T) -> Result<Outcome, Error> {
+    slurm_json::to_text(document)
+        .map(Outcome::printed)
+        .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))
 }
 
 fn show_node(client: &Client, name: Option<&str>, oneliner: bool) -> Result<Outcome, Error> {

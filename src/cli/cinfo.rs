@@ -7,6 +7,8 @@ use crate::error::{Error, Result};
 use crate::format::sinfo::{
     DEFAULT, Format, LONG, NODE, NODE_LONG, NodeView, SUMMARIZE, state_names,
 };
+use crate::format::slurm_json::sinfo::{SinfoContext, SinfoResponse};
+use crate::format::slurm_json::{self, JsonFormat, parse_json_option};
 use crate::protocol::NodeInfo;
 
 /// Show the node and its partition (like sinfo).
@@ -87,9 +89,15 @@ pub struct CinfoArgs {
     #[arg(short = 'a', long = "all")]
     pub all: bool,
 
-    /// Print the node as JSON
-    #[arg(long)]
-    pub json: bool,
+    /// Print Slurm's JSON (data_parser v0.0.40); =v0.0.39 or =v0.0.41 picks another, =conductor the node as the API gives it
+    #[arg(
+        long,
+        value_name = "VERSION",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
+    pub json: Option<String>,
 
     /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
     #[arg(long, value_name = "ADDRESS")]
@@ -143,6 +151,7 @@ impl CinfoArgs {
 
     /// Refuses states sinfo would not know.
     pub fn validate(&self) -> Result<()> {
+        self.json_format()?;
         for state in self.wanted_states() {
             if state != "all" && !STATES.contains(&state.as_str()) {
                 return Err(Error::Invalid(format!(
@@ -174,6 +183,18 @@ impl CinfoArgs {
                     .any(|s| s == "all" || s == compact || s == long))
     }
 
+    /// What `--json` asks for, `None` without it.
+    pub fn json_format(&self) -> Result<Option<JsonFormat>> {
+        Ok(parse_json_option(self.json.as_deref())?)
+    }
+
+    /// sinfo's `--json` document: the node's entry, if the filters keep it.
+    pub fn slurm_json(&self, node: &NodeInfo, context: &SinfoContext<'_>) -> Result<String> {
+        let selected = self.selects(node).then_some(node);
+        slurm_json::to_text(&SinfoResponse::new(selected, context))
+            .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))
+    }
+
     /// What to print for this node.
     pub fn render(
         &self,
@@ -181,7 +202,7 @@ impl CinfoArgs {
         cpu_load: Option<f64>,
         now: DateTime<Local>,
     ) -> Result<String> {
-        if self.json {
+        if self.json.is_some() {
             let mut text = serde_json::to_string_pretty(node)
                 .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))?;
             text.push('\n');

@@ -17,6 +17,8 @@ use clap::{ArgAction, Parser};
 
 use crate::client::Client;
 use crate::error::Error;
+use crate::format::slurm_json::job_info::{JobContext, JobInfoResponse};
+use crate::format::slurm_json::{self, JsonFormat, Version, parse_json_option};
 use crate::format::squeue::{
     self, DEFAULT, DEFAULT_SORT, Format, LONG, ONLY_STATE, START, SortKey,
 };
@@ -168,9 +170,15 @@ pub struct CqueueArgs {
     #[arg(long)]
     pub start: bool,
 
-    /// Print the jobs as a JSON array
-    #[arg(long)]
-    pub json: bool,
+    /// Print Slurm's JSON (data_parser v0.0.40); =v0.0.39 or =v0.0.41 picks another, =conductor Conductor's own job array
+    #[arg(
+        long,
+        value_name = "VERSION",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
+    pub json: Option<String>,
 
     /// Also jobs of hidden partitions (there are none; accepted)
     #[arg(short = 'a', long = "all")]
@@ -366,8 +374,9 @@ impl JobFilter {
 /// How the jobs are printed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
-    /// A JSON array of `JobInfo`.
-    Json,
+    /// `--json`: Slurm's document, or a JSON array of `JobInfo`
+    /// (`--json=conductor`). Sort and format options do not apply.
+    Json(JsonFormat),
     /// squeue's table.
     Table {
         format: Format,
@@ -563,8 +572,9 @@ impl CqueueArgs {
             },
         };
 
-        let output = if self.json {
-            Output::Json
+        let json = parse_json_option(self.json.as_deref()).map_err(|e| e.lines(prog))?;
+        let output = if let Some(json) = json {
+            Output::Json(json)
         } else {
             Output::Table {
                 format,
@@ -739,6 +749,26 @@ fn pretty_jobs(reply: &[u8], out: &mut Vec<u8>) -> serde_json::Result<()> {
     deserializer.end()
 }
 
+/// squeue's `--json`: Slurm's `openapi_job_info_resp`, one record per
+/// line squeue would print (pending array tasks combined unless `-r`).
+fn slurm_json(
+    plan: &Plan,
+    jobs: &[JobInfo],
+    version: Version,
+    now: DateTime<Utc>,
+) -> Result<String, Error> {
+    let rows = squeue::rows(jobs, plan.one_per_task);
+    let caller = crate::cli::json_caller();
+    let context = JobContext {
+        version,
+        caller: &caller,
+        now,
+        group_name: &users::group_name,
+    };
+    slurm_json::to_text(&JobInfoResponse::new(&rows, &context))
+        .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))
+}
+
 /// squeue's date line: `Mon Jan 05 12:00:00 2026`, local time.
 pub fn date_line(now: DateTime<Utc>) -> String {
     now.with_timezone(&Local)
@@ -749,11 +779,14 @@ pub fn date_line(now: DateTime<Utc>) -> String {
 /// What one pass prints for these jobs.
 pub fn render(plan: &Plan, jobs: &[JobInfo], now: DateTime<Utc>) -> Result<String, Error> {
     let (format, header, date) = match &plan.output {
-        Output::Json => {
+        Output::Json(JsonFormat::Conductor) => {
             let mut text = serde_json::to_string_pretty(jobs)
                 .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))?;
             text.push('\n');
             return Ok(text);
+        }
+        Output::Json(JsonFormat::Slurm(version)) => {
+            return slurm_json(plan, jobs, *version, now);
         }
         Output::Table {
             format,
@@ -788,7 +821,7 @@ pub fn run(client: &Client, plan: &Plan, prog: &str) -> ExitCode {
     let mut failed = false;
     loop {
         let fetched = match plan.output {
-            Output::Json if plan.filter.daemon_side() => {
+            Output::Json(JsonFormat::Conductor) if plan.filter.daemon_side() => {
                 json_listing(client, &plan.filter).map(Listing::Text)
             }
             _ => fetch(client, &plan.filter, plan.fields()).map(Listing::Jobs),
@@ -871,7 +904,7 @@ mod tests {
                 header,
                 date,
             } => (format.header(), *header, *date),
-            Output::Json => panic!("not a table"),
+            Output::Json(_) => panic!("not a table"),
         }
     }
 

@@ -129,6 +129,29 @@ pub fn first_line(error: &clap::Error) -> String {
     line.strip_prefix("error: ").unwrap_or(&line).to_string()
 }
 
+/// Who runs this command, for the `meta` of Slurm's JSON: the command
+/// line, the terminal (the first of stdin, stdout and stderr that is one,
+/// as Slurm looks), the user and the group.
+pub fn json_caller() -> crate::format::slurm_json::meta::Caller {
+    use std::io::IsTerminal;
+    let terminal = [
+        std::io::stdin().is_terminal(),
+        std::io::stdout().is_terminal(),
+        std::io::stderr().is_terminal(),
+    ]
+    .into_iter()
+    .position(|is_terminal| is_terminal)
+    .and_then(|number| std::fs::read_link(format!("/proc/self/fd/{number}")).ok())
+    .map(|path| path.display().to_string())
+    .unwrap_or_default();
+    crate::format::slurm_json::meta::Caller {
+        command: std::env::args().collect(),
+        source: terminal,
+        user: crate::users::user_name(crate::users::current_uid()),
+        group: crate::users::group_name(crate::users::current_gid()),
+    }
+}
+
 /// Writes text to stdout; a closed pipe (`cqueue | head`) is not an error.
 pub fn print_stdout(text: &str) -> ExitCode {
     let mut stdout = std::io::stdout().lock();

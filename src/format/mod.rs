@@ -12,5 +12,6 @@ pub mod sacct;
 pub mod scontrol;
 pub mod signal;
 pub mod sinfo;
+pub mod slurm_json;
 pub mod squeue;
 pub mod state;

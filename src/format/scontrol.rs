@@ -265,7 +265,7 @@ fn run_seconds(job: &JobInfo, now: DateTime<Utc>) -> u64 {
 }
 
 /// When the job could start: unknown while held or waiting for other jobs.
-fn eligible_time(job: &JobInfo) -> Option<DateTime<Utc>> {
+pub fn eligible_time(job: &JobInfo) -> Option<DateTime<Utc>> {
     let waiting =
         job.state == JobState::Pending && (job.reason.is_hold() || job.dependency.is_some());
     if waiting {
@@ -278,7 +278,7 @@ fn eligible_time(job: &JobInfo) -> Option<DateTime<Utc>> {
 }
 
 /// The end, or the expected end of a running job with a time limit.
-fn end_time(job: &JobInfo) -> Option<DateTime<Utc>> {
+pub fn end_time(job: &JobInfo) -> Option<DateTime<Utc>> {
     match (job.end_time, job.start_time, job.time_limit) {
         (Some(end), _, _) => Some(end),
         (None, Some(start), Some(limit)) => i64::try_from(limit)
@@ -290,7 +290,7 @@ fn end_time(job: &JobInfo) -> Option<DateTime<Utc>> {
 }
 
 /// `cpu=2,mem=4G,node=1,billing=2[,gres/gpu=1]`; no `mem=` without memory.
-fn job_tres(job: &JobInfo) -> String {
+pub fn job_tres(job: &JobInfo) -> String {
     let mut tres = vec![format!("cpu={}", job.cpus)];
     if job.memory_mb > 0 {
         tres.push(format!("mem={}", format_memory_mb(job.memory_mb)));

@@ -50,6 +50,15 @@ pub fn parse_signal(text: &str) -> Option<i32> {
         .map(|(_, number)| *number)
 }
 
+/// A signal's name without `SIG` (`KILL` for 9), as Slurm's
+/// `sig_num2name` gives it in its JSON.
+pub fn signal_abbrev(number: i32) -> Option<&'static str> {
+    SIGNALS
+        .iter()
+        .find(|(_, known)| *known == number)
+        .map(|(name, _)| *name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,5 +70,7 @@ mod tests {
         assert_eq!(parse_signal("9"), Some(9));
         assert_eq!(parse_signal("NOPE"), None);
         assert_eq!(parse_signal("0"), None);
+        assert_eq!(signal_abbrev(9), Some("KILL"));
+        assert_eq!(signal_abbrev(99), None);
     }
 }

@@ -432,7 +432,7 @@ fn filters_by_state_name_user_partition_and_time() {
     let seconds: u64 = elapsed.ok().trim().parse().expect("seconds");
     assert!(seconds < 30, "{seconds}");
 
-    let json = cacct(&d, &["--json", "-s", "CD,F"]);
+    let json = cacct(&d, &["--json=conductor", "-s", "CD,F"]);
     let value: serde_json::Value = serde_json::from_str(json.ok()).expect("json");
     let states: Vec<&str> = value["jobs"]
         .as_array()

@@ -186,7 +186,7 @@ fn filters_options_and_errors() {
         format!("{host}\n")
     );
 
-    let json = d.run("cinfo", &["--json"]);
+    let json = d.run("cinfo", &["--json=conductor"]);
     let node: NodeInfo = serde_json::from_str(json.ok()).expect("NodeInfo");
     assert_eq!(node, d.client().node().expect("node"));
 

@@ -149,7 +149,7 @@ fn a_non_zero_exit_fails_with_its_code() {
     let row = d.run("cqueue", &["-h", "-t", "all", "-o", "%i %T %R"]);
     assert_eq!(row.ok().trim(), format!("{id} FAILED (NonZeroExitCode)"));
 
-    let json = d.run("cqueue", &["--json", "-t", "F"]);
+    let json = d.run("cqueue", &["--json=conductor", "-t", "F"]);
     let jobs: serde_json::Value = serde_json::from_str(json.ok()).expect("json");
     assert_eq!(jobs[0]["exit_code"], "3:0");
     assert_eq!(jobs[0]["state"], "FAILED");
@@ -636,7 +636,7 @@ fn an_out_of_memory_outcome_and_its_usage_reach_every_binary() {
     );
     let selected = d.run("cacct", &["-s", "OOM", "-X", "-P", "-n", "-o", "JobID"]);
     assert_eq!(selected.ok(), format!("{id}\n"));
-    let json = d.run("cacct", &["-j", &id.to_string(), "--json"]);
+    let json = d.run("cacct", &["-j", &id.to_string(), "--json=conductor"]);
     let value: serde_json::Value = serde_json::from_str(json.ok()).expect("json");
     assert_eq!(value["jobs"][0]["state"], "OUT_OF_MEMORY");
     assert_eq!(value["jobs"][0]["total_cpu_usec"], 62_500_000);

@@ -588,7 +588,7 @@ fn what_workflow_managers_run_parses() {
     assert_eq!(d.run("cqueue", &["-j", &run.to_string()]).code, 0);
     assert_eq!(d.run("cqueue", &["-j", "424242"]).code, 1);
 
-    let json = d.run("cqueue", &["--json", "-t", "all", "-n", "uuid-1"]);
+    let json = d.run("cqueue", &["--json=conductor", "-t", "all", "-n", "uuid-1"]);
     let jobs: Vec<JobInfo> = serde_json::from_str(json.ok()).expect("json");
     let found: Vec<(JobId, JobState)> = jobs.iter().map(|j| (j.job_id, j.state)).collect();
     assert_eq!(
@@ -755,7 +755,7 @@ fn json_passed_through_from_the_daemon_is_the_json_of_the_decoded_jobs() {
         &["-u", "root,0", "-n", "held,arr"],
         &["-t", "CD"],
     ] {
-        let mut argv = vec!["cqueue", "--json"];
+        let mut argv = vec!["cqueue", "--json=conductor"];
         argv.extend_from_slice(extra);
         let plan = CqueueArgs::try_parse_from(&argv)
             .expect("valid")
@@ -767,7 +767,7 @@ fn json_passed_through_from_the_daemon_is_the_json_of_the_decoded_jobs() {
         let passed = cqueue::json_listing(&client, &plan.filter).expect("listing");
         assert_eq!(passed, decoded, "{argv:?}");
     }
-    let out = d.run("cqueue", &["--json", "-t", "OOM"]);
+    let out = d.run("cqueue", &["--json=conductor", "-t", "OOM"]);
     assert_eq!(out.ok(), "[]\n");
 }
 

@@ -1,0 +1,425 @@
+//! sinfo's document: `{"sinfo": [entry...], "meta", "errors",
+//! "warnings"}`, one entry per partition and node state (here the node in
+//! its one partition), each with its `partition` as `partition_info`.
+//!
+//! Slurm publishes no schema component for the entries themselves (sinfo
+//! writes them without slurmrestd): the fields follow the data_parser's
+//! `SINFO_DATA` parser.
+
+use serde::Serialize;
+
+use super::Version;
+use super::meta::{Caller, Meta, OpenapiError, OpenapiWarning};
+use super::node::{configured_tres, gres_with_count};
+use super::number::NoVal;
+use crate::format::scontrol::{NodeFacts, node_state};
+use crate::format::squeue::CLUSTER_NAME;
+use crate::protocol::{DaemonConfig, NodeInfo};
+
+/// The whole document.
+#[derive(Debug, Clone, Serialize)]
+pub struct SinfoResponse {
+    pub sinfo: Vec<SinfoEntry>,
+    pub meta: Meta,
+    pub errors: Vec<OpenapiError>,
+    pub warnings: Vec<OpenapiWarning>,
+}
+
+/// What an entry needs beyond the daemon's node.
+pub struct SinfoContext<'a> {
+    pub version: Version,
+    pub caller: &'a Caller,
+    pub config: &'a DaemonConfig,
+    pub facts: &'a NodeFacts,
+}
+
+impl SinfoResponse {
+    /// The document for the node (no entry when a filter left it out).
+    pub fn new(node: Option<&NodeInfo>, context: &SinfoContext<'_>) -> SinfoResponse {
+        SinfoResponse {
+            sinfo: node
+                .map(|node| SinfoEntry::new(node, context))
+                .into_iter()
+                .collect(),
+            meta: Meta::new(context.version, context.caller),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// A smallest and a largest figure over the entry's nodes.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Range<T> {
+    pub minimum: T,
+    pub maximum: T,
+}
+
+impl<T: Copy> Range<T> {
+    fn one(value: T) -> Range<T> {
+        Range {
+            minimum: value,
+            maximum: value,
+        }
+    }
+}
+
+/// One sinfo entry (`SINFO_DATA`).
+#[derive(Debug, Clone, Serialize)]
+pub struct SinfoEntry {
+    pub port: u32,
+    pub node: NodeStates,
+    pub nodes: NodeCounts,
+    pub cpus: CpuCounts,
+    pub sockets: Range<u32>,
+    pub cores: Range<u32>,
+    pub threads: Range<u32>,
+    pub disk: Range<u32>,
+    pub memory: MemoryFigures,
+    pub weight: Range<u32>,
+    pub features: Features,
+    pub gres: Gres,
+    pub cluster: String,
+    pub comment: String,
+    pub extra: String,
+    pub reason: ReasonInfo,
+    pub reservation: String,
+    pub partition: PartitionInfo,
+}
+
+/// `node`.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeStates {
+    pub state: Vec<&'static str>,
+}
+
+/// `nodes`: how many nodes are in which state, and their names.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeCounts {
+    pub allocated: u32,
+    pub idle: u32,
+    pub other: u32,
+    pub total: u32,
+    pub hostnames: Vec<String>,
+    pub addresses: Vec<String>,
+    pub nodes: Vec<String>,
+}
+
+/// `cpus`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CpuCounts {
+    pub allocated: u32,
+    pub idle: u32,
+    pub other: u32,
+    pub total: u32,
+    pub minimum: u32,
+    pub maximum: u32,
+    /// Load averages times 100.
+    pub load: Range<u64>,
+    pub per_node: PerNode,
+}
+
+/// `cpus.per_node`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PerNode {
+    pub max: NoVal,
+}
+
+/// `memory`, in MiB.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemoryFigures {
+    pub minimum: u64,
+    pub maximum: u64,
+    pub free: Range<NoVal>,
+    pub allocated: u64,
+}
+
+/// `features`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Features {
+    pub total: String,
+    pub active: String,
+}
+
+/// `gres`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Gres {
+    pub total: String,
+    pub used: String,
+}
+
+/// `reason`: none (the node is never drained).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReasonInfo {
+    pub description: String,
+    pub time: u64,
+    pub user: String,
+}
+
+/// `partition_info`: the node's one partition, the default, up, with no limits.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionInfo {
+    pub nodes: PartitionNodes,
+    pub accounts: AllowDeny,
+    pub groups: Allowed,
+    pub qos: PartitionQos,
+    pub alternate: String,
+    pub tres: PartitionTres,
+    pub cluster: String,
+    pub cpus: PartitionCpus,
+    pub defaults: PartitionDefaults,
+    pub grace_time: u32,
+    pub maximums: PartitionMaximums,
+    pub minimums: PartitionMinimums,
+    pub name: String,
+    pub node_sets: String,
+    pub priority: PartitionPriority,
+    pub timeouts: PartitionTimeouts,
+    pub partition: PartitionState,
+    pub suspend_time: NoVal,
+}
+
+/// `partition_info.nodes`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionNodes {
+    pub allowed_allocation: String,
+    pub configured: String,
+    pub total: u32,
+}
+
+/// `partition_info.accounts`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AllowDeny {
+    pub allowed: String,
+    pub deny: String,
+}
+
+/// `partition_info.groups`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Allowed {
+    pub allowed: String,
+}
+
+/// `partition_info.qos`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionQos {
+    pub allowed: String,
+    pub deny: String,
+    pub assigned: String,
+}
+
+/// `partition_info.tres`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionTres {
+    pub billing_weights: String,
+    pub configured: String,
+}
+
+/// `partition_info.cpus`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionCpus {
+    pub task_binding: u32,
+    pub total: u32,
+}
+
+/// `partition_info.defaults`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionDefaults {
+    pub memory_per_cpu: u64,
+    pub partition_memory_per_cpu: NoVal,
+    pub partition_memory_per_node: NoVal,
+    /// Minutes; INFINITE (no default limit).
+    pub time: NoVal,
+    pub job: String,
+}
+
+/// `partition_info.maximums`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionMaximums {
+    pub cpus_per_node: NoVal,
+    pub cpus_per_socket: NoVal,
+    pub memory_per_cpu: u64,
+    pub partition_memory_per_cpu: NoVal,
+    pub partition_memory_per_node: NoVal,
+    pub nodes: NoVal,
+    pub shares: u32,
+    pub oversubscribe: Oversubscribe,
+    pub time: NoVal,
+    pub over_time_limit: NoVal,
+}
+
+/// `partition_info.maximums.oversubscribe`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Oversubscribe {
+    pub jobs: u32,
+    pub flags: Vec<&'static str>,
+}
+
+/// `partition_info.minimums`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionMinimums {
+    pub nodes: u32,
+}
+
+/// `partition_info.priority`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionPriority {
+    pub job_factor: u32,
+    pub tier: u32,
+}
+
+/// `partition_info.timeouts`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionTimeouts {
+    pub resume: NoVal,
+    pub suspend: NoVal,
+}
+
+/// `partition_info.partition`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionState {
+    pub state: Vec<&'static str>,
+}
+
+impl PartitionInfo {
+    pub fn new(node: &NodeInfo, config: &DaemonConfig) -> PartitionInfo {
+        let def_mem = config.def_mem_per_cpu_mb;
+        PartitionInfo {
+            nodes: PartitionNodes {
+                allowed_allocation: String::new(),
+                configured: node.name.clone(),
+                total: 1,
+            },
+            accounts: AllowDeny {
+                allowed: String::new(),
+                deny: String::new(),
+            },
+            groups: Allowed {
+                allowed: String::new(),
+            },
+            qos: PartitionQos {
+                allowed: String::new(),
+                deny: String::new(),
+                assigned: String::new(),
+            },
+            alternate: String::new(),
+            tres: PartitionTres {
+                billing_weights: String::new(),
+                configured: configured_tres(node),
+            },
+            cluster: CLUSTER_NAME.to_string(),
+            cpus: PartitionCpus {
+                task_binding: 0,
+                total: node.cpus_total,
+            },
+            defaults: PartitionDefaults {
+                memory_per_cpu: def_mem.unwrap_or(0),
+                partition_memory_per_cpu: def_mem.map_or(NoVal::UNSET, NoVal::of_u64),
+                partition_memory_per_node: if def_mem.is_some() {
+                    NoVal::UNSET
+                } else {
+                    NoVal::of(0)
+                },
+                time: NoVal::INFINITE,
+                job: String::new(),
+            },
+            grace_time: 0,
+            maximums: PartitionMaximums {
+                cpus_per_node: NoVal::INFINITE,
+                cpus_per_socket: NoVal::INFINITE,
+                memory_per_cpu: 0,
+                partition_memory_per_cpu: NoVal::UNSET,
+                partition_memory_per_node: NoVal::of(0),
+                nodes: NoVal::INFINITE,
+                shares: 1,
+                oversubscribe: Oversubscribe {
+                    jobs: 1,
+                    flags: Vec::new(),
+                },
+                time: NoVal::INFINITE,
+                over_time_limit: NoVal::UNSET,
+            },
+            minimums: PartitionMinimums { nodes: 0 },
+            name: node.partition.clone(),
+            node_sets: String::new(),
+            priority: PartitionPriority {
+                job_factor: 1,
+                tier: 1,
+            },
+            timeouts: PartitionTimeouts {
+                resume: NoVal::UNSET,
+                suspend: NoVal::UNSET,
+            },
+            partition: PartitionState { state: vec!["UP"] },
+            suspend_time: NoVal::UNSET,
+        }
+    }
+}
+
+impl SinfoEntry {
+    pub fn new(node: &NodeInfo, context: &SinfoContext<'_>) -> SinfoEntry {
+        let state = node_state(node);
+        let alloc_cpus = node.cpus_total.saturating_sub(node.cpus_free);
+        let load = context
+            .facts
+            .cpu_load
+            .map_or(0, |load| (load * 100.0).round().max(0.0) as u64);
+        let names = vec![node.name.clone()];
+        SinfoEntry {
+            port: 6818,
+            node: NodeStates { state: vec![state] },
+            nodes: NodeCounts {
+                allocated: u32::from(state != "IDLE"),
+                idle: u32::from(state == "IDLE"),
+                other: 0,
+                total: 1,
+                hostnames: names.clone(),
+                addresses: names.clone(),
+                nodes: names,
+            },
+            cpus: CpuCounts {
+                allocated: alloc_cpus,
+                idle: node.cpus_free,
+                other: 0,
+                total: node.cpus_total,
+                minimum: node.cpus_total,
+                maximum: node.cpus_total,
+                load: Range::one(load),
+                per_node: PerNode {
+                    max: NoVal::INFINITE,
+                },
+            },
+            sockets: Range::one(1),
+            cores: Range::one(node.cpus_total),
+            threads: Range::one(1),
+            disk: Range::one(0),
+            memory: MemoryFigures {
+                minimum: node.memory_mb_total,
+                maximum: node.memory_mb_total,
+                free: Range::one(NoVal::of_u64(node.memory_mb_free)),
+                allocated: node.memory_mb_total.saturating_sub(node.memory_mb_free),
+            },
+            weight: Range::one(1),
+            features: Features {
+                total: String::new(),
+                active: String::new(),
+            },
+            gres: Gres {
+                total: node.gres.clone().unwrap_or_default(),
+                used: node.gres.as_deref().map_or_else(String::new, |gres| {
+                    gres_with_count(gres, node.gpus_total.saturating_sub(node.gpus_free))
+                }),
+            },
+            cluster: CLUSTER_NAME.to_string(),
+            comment: String::new(),
+            extra: String::new(),
+            reason: ReasonInfo {
+                description: String::new(),
+                time: 0,
+                user: String::new(),
+            },
+            reservation: String::new(),
+            partition: PartitionInfo::new(node, context.config),
+        }
+    }
+}
