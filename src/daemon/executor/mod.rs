@@ -7,6 +7,7 @@
 mod clone_into;
 mod environment;
 mod launcher;
+mod signal_mask;
 mod spawn;
 mod supervise;
 mod supervisor;

@@ -330,7 +330,7 @@ async fn supervise_job(dir: &Path, plan: LaunchPlan) -> i32 {
         complain(dir, format_args!("cannot install signal handlers"));
         return 1;
     };
-    super::launcher::allow_requests();
+    super::signal_mask::allow_requests();
     let Some(lock) = take_lock(dir) else {
         complain(dir, format_args!("another process owns this job"));
         return 1;
