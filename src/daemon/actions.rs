@@ -221,7 +221,10 @@ impl Daemon {
         };
         record.end_time = Some(Utc::now());
         record.exit_code = Some(end.exit_code);
-        record.state = Some(if end.exit_code == ExitCode::default() {
+        // As Slurm's accounting: a step a signal ended is CANCELLED.
+        record.state = Some(if end.exit_code.signal != 0 {
+            JobState::Cancelled
+        } else if end.exit_code == ExitCode::default() {
             JobState::Completed
         } else {
             JobState::Failed
