@@ -9,7 +9,7 @@ fn main() -> ExitCode {
     let prog = cli::invoked_as("crun");
     let args: CrunArgs = cli::parse_or_exit(&prog);
     let result = match cli::crun::current_job() {
-        Some(job) => args.run_step(job),
+        Some(job) => args.run_step(&prog, job),
         None => Client::new(args.server.as_deref()).and_then(|client| args.run_job(&client)),
     };
     match result {

@@ -23,7 +23,7 @@ _crun() {
 
     case "${cmd}" in
         crun)
-            opts="-n -c -t -J -p -D -G -o -e -l -u -N -h -V --ntasks --cpus-per-task --mem --time --job-name --partition --chdir --gpus --output --error --label --unbuffered --nodes --cpu-bind --export --server --help --version"
+            opts="-n -c -t -J -p -D -G -o -e -l -u -N -K -W -h -V --ntasks --cpus-per-task --mem --time --job-name --partition --chdir --gpus --output --error --label --unbuffered --nodes --ntasks-per-node --kill-on-bad-exit --wait --cpu-bind --export --server --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -110,6 +110,26 @@ _crun() {
                     return 0
                     ;;
                 -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ntasks-per-node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kill-on-bad-exit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -K)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -W)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -113,7 +113,7 @@ impl Error {
 }
 
 /// An I/O error's text without the `(os error N)` suffix.
-fn io_reason(error: &std::io::Error) -> String {
+pub(crate) fn io_reason(error: &std::io::Error) -> String {
     let text = error.to_string();
     match text.find(" (os error") {
         Some(end) => text[..end].to_string(),

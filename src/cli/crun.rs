@@ -1,40 +1,51 @@
-//! `crun` (srun), minimal and honest. Inside a job it runs a command as a
-//! step of that job: `--ntasks` copies, each with its rank in
-//! `SLURM_PROCID`, on the job's own allocation (no new resources are
-//! booked). Outside a job it submits the command as a job and streams its
-//! output until it ends, like `cbatch --wait` with the output attached.
+//! `crun` (srun). Inside a job it runs a command as a step of that job:
+//! as many tasks as srun would run (`-n`, else the job's `SLURM_NTASKS`),
+//! each with its rank in `SLURM_PROCID`, on the job's own allocation (no
+//! new resources are booked), and says how they ended in srun's words.
+//! Outside a job it submits a job whose script is that same step (crun
+//! itself, with the same options), and streams the job's output until it
+//! ends, as srun allocates and then launches step 0.
+
+mod exits;
+mod shape;
+mod tasks;
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Parser;
-use rustix::process::{Pid, Signal};
 
 use crate::Client;
 use crate::cli::cbatch::CbatchArgs;
 use crate::error::{Error, Result};
 use crate::format::pattern::{PatternValues, expand};
-use crate::protocol::{ExitCode, JobId, JobState, StepEnd, StepStart};
+use crate::protocol::{JobId, JobState, StepEnd, StepStart};
+
+use self::shape::{Asked, JobShape, StepShape, shape_step};
+use self::tasks::{Sink, Step, Task};
+
+/// Slurm's KillWait when the daemon cannot be asked for its own.
+const DEFAULT_KILL_WAIT: Duration = Duration::from_secs(30);
 
 /// Run a command as a job step inside a job, or as a new job (like srun).
 ///
 /// Inside a batch job (SLURM_JOB_ID is set) the command runs at once on the
-/// job's allocation, --ntasks copies of it. Outside a job, crun submits it
-/// as a job, prints its output as it comes, and exits with its exit code.
+/// job's allocation, one copy per task (--ntasks, else the job's tasks).
+/// Outside a job, crun submits it as a job, prints its output as it comes,
+/// and exits with its exit code.
 #[derive(Debug, Clone, Default, Parser)]
 #[command(name = "crun", version, max_term_width = 100)]
 pub struct CrunArgs {
-    /// Number of copies (tasks) to run
+    /// Number of copies (tasks) to run [default: the job's tasks, SLURM_NTASKS]
     #[arg(short = 'n', long, value_name = "N")]
     pub ntasks: Option<String>,
 
-    /// CPUs per task
+    /// CPUs per task [default: SLURM_CPUS_PER_TASK, else 1]
     #[arg(short = 'c', long = "cpus-per-task", value_name = "NCPUS")]
     pub cpus_per_task: Option<String>,
 
@@ -70,7 +81,7 @@ pub struct CrunArgs {
     #[arg(short = 'e', long, value_name = "PATTERN")]
     pub error: Option<String>,
 
-    /// Put the task number in front of each line of output (`0: `)
+    /// Put the task number in front of each line of output and errors (`0: `)
     #[arg(short = 'l', long)]
     pub label: bool,
 
@@ -78,9 +89,28 @@ pub struct CrunArgs {
     #[arg(short = 'u', long)]
     pub unbuffered: bool,
 
-    /// Nodes: 1 is all there is (accepted)
+    /// Nodes, MIN[-MAX]: the job's one node is all there is
     #[arg(short = 'N', long, value_name = "N")]
     pub nodes: Option<String>,
+
+    /// Tasks per node (ignored, with srun's warning, where -n says otherwise)
+    #[arg(long = "ntasks-per-node", value_name = "N")]
+    pub ntasks_per_node: Option<String>,
+
+    /// End the step when a task exits non-zero or is killed (0 turns it off)
+    #[arg(
+        short = 'K',
+        long = "kill-on-bad-exit",
+        value_name = "0|1",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "1"
+    )]
+    pub kill_on_bad_exit: Option<String>,
+
+    /// Kill the other tasks this many seconds after the first one ends (0: never)
+    #[arg(short = 'W', long = "wait", value_name = "SECONDS")]
+    pub wait: Option<String>,
 
     /// Bind tasks to CPUs (accepted)
     #[arg(long = "cpu-bind", value_name = "TYPE")]
@@ -109,26 +139,121 @@ pub fn current_job() -> Option<u64> {
 }
 
 impl CrunArgs {
-    /// Runs the command as a step of job `job`; returns the highest exit
-    /// status of the tasks (128 + N for a task killed by signal N).
-    pub fn run_step(&self, job: u64) -> Result<i32> {
-        let ntasks = positive("ntasks", self.ntasks.as_deref())?.unwrap_or(1);
+    /// Runs the command as a step of job `job`, printing srun's lines under
+    /// `prog`; returns srun's exit status (the highest exit code of the
+    /// tasks, or 128 + the highest signal if a signal ended any).
+    pub fn run_step(&self, prog: &str, job: u64) -> Result<i32> {
+        let shape = shape_step(self.asked()?, job_shape(job))?;
+        for warning in &shape.warnings {
+            eprintln!("{prog}: {warning}");
+        }
+        let (kill_on_bad_exit, wait) = self.end_rules()?;
+        let cwd = match &self.chdir {
+            Some(dir) => PathBuf::from(dir),
+            None => std::env::current_dir().map_err(|e| Error::io("cannot read", ".", e))?,
+        };
         let client = Client::new(self.server.as_deref())?;
         let start = StepStart {
             name: Path::new(&self.command[0]).file_name().map_or_else(
                 || self.command[0].clone(),
                 |n| n.to_string_lossy().into_owned(),
             ),
-            ntasks,
+            ntasks: shape.ntasks,
         };
         let reply = client.next_step(JobId(job), &start)?;
         let step = reply.step;
-        // A step without its cgroup still runs inside the job's.
-        let cgroup = crate::process::open_cgroup_entries(&reply.cgroup)
-            .map(Arc::new)
-            .map_err(|e| eprintln!("srun: warning: step {step} runs in its job's cgroup: {e}"))
-            .ok();
         let node = std::env::var("SLURMD_NODENAME").unwrap_or_else(|_| crate::paths::hostname());
+        let mut tasks = self.tasks(job, step, &shape, &node, &cwd)?;
+        // Each task enters the step's cgroup between fork and exec; a step
+        // without one still runs inside its job's.
+        match crate::process::open_cgroup_entries(&reply.cgroup) {
+            Ok(entries) if !entries.is_empty() => {
+                let entries = std::sync::Arc::new(entries);
+                for task in &mut tasks {
+                    crate::process::enter_cgroup(&mut task.command, entries.clone());
+                }
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!("{prog}: warning: step {job}.{step} runs in its job's cgroup: {e}"),
+        }
+        let kill_wait = || {
+            client
+                .config()
+                .map_or(DEFAULT_KILL_WAIT, |c| Duration::from_secs(c.kill_wait_secs))
+        };
+        let status = tasks::run(
+            &Step {
+                prog,
+                node: &node,
+                job,
+                step,
+                kill_on_bad_exit,
+                wait,
+                kill_wait: &kill_wait,
+            },
+            tasks,
+        )?;
+        // For accounting only: a step whose end cannot be recorded still
+        // ran, and its exit status is what the batch script sees.
+        let end = StepEnd {
+            exit_code: status.exit_code(),
+            usage: crate::process::children_usage(),
+        };
+        let _ = client.end_step(JobId(job), step, &end);
+        Ok(status.exit_status())
+    }
+
+    /// `-K` (else `SLURM_KILL_BAD_EXIT`) and `-W`: whether a bad end of
+    /// one task ends the step, and how long the others may run on once the
+    /// first has ended.
+    fn end_rules(&self) -> Result<(bool, Option<Duration>)> {
+        let kill_on_bad_exit = match self.kill_on_bad_exit.as_deref() {
+            Some(text) => count("kill-on-bad-exit", text)? != 0,
+            None => std::env::var("SLURM_KILL_BAD_EXIT").is_ok_and(|v| v.trim() != "0"),
+        };
+        let wait = self
+            .wait
+            .as_deref()
+            .map(|text| count("wait", text))
+            .transpose()?
+            .filter(|secs| *secs > 0)
+            .map(|secs| Duration::from_secs(secs.into()));
+        Ok((kill_on_bad_exit, wait))
+    }
+
+    /// What the command line asks of the step.
+    fn asked(&self) -> Result<Asked> {
+        let number = |option, text: &Option<String>| -> Result<Option<u32>> {
+            text.as_deref().map(|t| positive(option, t)).transpose()
+        };
+        let nodes = self
+            .nodes
+            .as_deref()
+            .map(|text| {
+                let least = text.split('-').next().unwrap_or(text);
+                positive("nodes", least).map_err(|_| Error::InvalidNumber {
+                    option: "nodes",
+                    value: text.to_string(),
+                })
+            })
+            .transpose()?;
+        Ok(Asked {
+            ntasks: number("ntasks", &self.ntasks)?,
+            cpus_per_task: number("cpus-per-task", &self.cpus_per_task)?,
+            nodes,
+            ntasks_per_node: number("ntasks-per-node", &self.ntasks_per_node)?,
+        })
+    }
+
+    /// The step's tasks, each with its variables, directory and output.
+    fn tasks(
+        &self,
+        job: u64,
+        step: u32,
+        shape: &StepShape,
+        node: &str,
+        cwd: &Path,
+    ) -> Result<Vec<Task>> {
         let name = std::env::var("SLURM_JOB_NAME").unwrap_or_default();
         let user = crate::users::user_name(crate::users::current_uid());
         let array = std::env::var("SLURM_ARRAY_JOB_ID")
@@ -139,109 +264,59 @@ impl CrunArgs {
                     .ok()
                     .and_then(|t| t.parse().ok()),
             );
-        let cwd = match &self.chdir {
-            Some(dir) => PathBuf::from(dir),
-            None => std::env::current_dir().map_err(|e| Error::io("cannot read", ".", e))?,
-        };
-        // Each task leads a process group of its own, the step's, so that
-        // a signal for the steps reaches it and not the batch shell (and
-        // crun, which stays in the batch shell's group, as srun stays in
-        // Slurm's batch step). What crun itself is sent, it passes on.
-        let groups = Arc::new(Mutex::new(Vec::with_capacity(ntasks as usize)));
-        forward_signals(groups.clone())?;
-        let mut children = Vec::with_capacity(ntasks as usize);
-        let mut copiers = Vec::new();
-        for task in 0..ntasks {
-            let values = PatternValues {
-                job_id: job,
-                array,
-                name: &name,
-                user: &user,
-                node: &node,
-                task,
-                step: Some(step),
-            };
-            let mut command = Command::new(&self.command[0]);
-            command
-                .args(&self.command[1..])
-                .current_dir(&cwd)
-                .envs(step_environment(step, task, ntasks))
-                .process_group(0)
-                .stdin(if task == 0 {
-                    Stdio::inherit()
-                } else {
-                    Stdio::null()
-                });
-            let stdout = match &self.output {
-                Some(pattern) => Sink::File(open_for_task(&cwd, &expand(pattern, &values))?),
-                None => Sink::Stdout,
-            };
-            let stderr = match &self.error {
-                Some(pattern) => Sink::File(open_for_task(&cwd, &expand(pattern, &values))?),
-                None => Sink::Stderr,
-            };
-            // With --label the output passes through crun, line by line.
-            let labelled = if self.label {
-                command.stdout(Stdio::piped()).stderr(Stdio::piped());
-                Some((stdout, stderr))
-            } else {
-                command.stdout(stdout.stdio()).stderr(stderr.stdio());
-                None
-            };
-            if let Some(entries) = cgroup.as_ref().filter(|e| !e.is_empty()) {
-                crate::process::enter_cgroup(&mut command, entries.clone());
-            }
-            let mut child = command
-                .spawn()
-                .map_err(|e| Error::Invalid(format!("cannot execute {}: {e}", self.command[0])))?;
-            if let Some((stdout, stderr)) = labelled {
-                let prefix = format!("{task}: ");
-                if let Some(out) = child.stdout.take() {
-                    copiers.push(label_lines(out, stdout, prefix.clone()));
-                }
-                if let Some(err) = child.stderr.take() {
-                    copiers.push(label_lines(err, stderr, prefix));
-                }
-            }
-            if let (Ok(mut groups), Some(pid)) = (groups.lock(), Pid::from_raw(child.id() as i32)) {
-                groups.push(pid);
-            }
-            children.push(child);
-        }
-        let mut worst = 0;
-        let mut exit_code = ExitCode::default();
-        for mut child in children {
-            let status = child
-                .wait()
-                .map_err(|e| Error::Other(format!("cannot wait for a task: {e}")))?;
-            let (code, task_exit) = match (status.code(), status.signal()) {
-                (Some(code), _) => (code, ExitCode { code, signal: 0 }),
-                (None, signal) => {
-                    let signal = signal.unwrap_or(0);
-                    (128 + signal, ExitCode { code: 0, signal })
-                }
-            };
-            if code > worst {
-                worst = code;
-                exit_code = task_exit;
-            }
-        }
-        for copier in copiers {
-            let _ = copier.join();
-        }
-        // For accounting only: a step whose end cannot be recorded still
-        // ran, and its exit status is what the batch script sees.
-        let end = StepEnd {
-            exit_code,
-            usage: crate::process::children_usage(),
-        };
-        let _ = client.end_step(JobId(job), step, &end);
-        Ok(worst)
+        (0..shape.ntasks)
+            .map(|task| {
+                let values = PatternValues {
+                    job_id: job,
+                    array,
+                    name: &name,
+                    user: &user,
+                    node,
+                    task,
+                    step: Some(step),
+                };
+                let mut command = Command::new(&self.command[0]);
+                command
+                    .args(&self.command[1..])
+                    .current_dir(cwd)
+                    .envs(step_environment(step, task, shape, node))
+                    // Each task leads a process group of its own, the
+                    // step's, so that a signal for the steps reaches it
+                    // and not the batch shell (nor crun, which stays in
+                    // the batch shell's group, as srun stays in Slurm's
+                    // batch step).
+                    .process_group(0)
+                    .stdin(if task == 0 {
+                        Stdio::inherit()
+                    } else {
+                        Stdio::null()
+                    });
+                let stdout = match &self.output {
+                    Some(pattern) => Sink::File(open_for_task(cwd, &expand(pattern, &values))?),
+                    None => Sink::Stdout,
+                };
+                let stderr = match &self.error {
+                    Some(pattern) => Sink::File(open_for_task(cwd, &expand(pattern, &values))?),
+                    None => Sink::Stderr,
+                };
+                Ok(Task {
+                    command,
+                    stdout,
+                    stderr,
+                    label: self.label,
+                })
+            })
+            .collect()
     }
 
-    /// Submits the command as a new job, streams its output, and returns
-    /// its exit status.
+    /// Submits a job whose script runs the command as its step 0 (this same
+    /// crun, with the step's options), streams the job's output, and
+    /// returns its exit status.
     pub fn run_job(&self, client: &Client) -> Result<i32> {
+        // The step's options are refused here, in srun's words, rather
+        // than by the step once the job runs.
+        self.asked()?;
+        self.end_rules()?;
         let scratch = std::env::temp_dir().join(format!(
             "crun-{}-{}",
             crate::users::current_uid(),
@@ -258,6 +333,8 @@ impl CrunArgs {
         };
         push("--ntasks", &self.ntasks);
         push("--cpus-per-task", &self.cpus_per_task);
+        push("--nodes", &self.nodes);
+        push("--ntasks-per-node", &self.ntasks_per_node);
         push("--mem", &self.mem);
         push("--time", &self.time);
         push("--partition", &self.partition);
@@ -269,25 +346,96 @@ impl CrunArgs {
                 .map(|n| n.to_string_lossy().into_owned())
         });
         push("--job-name", &name);
-        let output = self
-            .output
-            .clone()
-            .unwrap_or_else(|| out_path.display().to_string());
-        let error = self
-            .error
-            .clone()
-            .unwrap_or_else(|| err_path.display().to_string());
-        args.push(format!("--output={output}"));
-        args.push(format!("--error={error}"));
-        args.push(format!("--wrap=exec {}", shell_quote(&self.command)));
+        args.push(format!("--output={}", out_path.display()));
+        args.push(format!("--error={}", err_path.display()));
+        let mut step = vec![own_path().display().to_string()];
+        step.extend(self.step_args());
+        args.push(format!("--wrap=exec {}", shell_quote(&step)));
         let submission = CbatchArgs::try_parse_from(args)
             .map_err(|e| Error::Invalid(crate::cli::first_line(&e)))?
-            .into_submission(&mut std::io::empty())?;
-        let id = client.submit(&submission.request)?;
+            .into_submission(&mut std::io::empty())
+            .map_err(allocation_refusal)?;
+        let id = client
+            .submit(&submission.request)
+            .map_err(allocation_refusal)?;
         let result = stream_until_done(client, id, &out_path, &err_path);
         let _ = std::fs::remove_dir_all(&scratch);
         result
     }
+
+    /// The options and command that make the same step inside the job;
+    /// what only the job needs (its size, limits, directory) stays out.
+    fn step_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        for (flag, value) in [
+            ("--ntasks", &self.ntasks),
+            ("--cpus-per-task", &self.cpus_per_task),
+            ("--nodes", &self.nodes),
+            ("--ntasks-per-node", &self.ntasks_per_node),
+            ("--output", &self.output),
+            ("--error", &self.error),
+            ("--kill-on-bad-exit", &self.kill_on_bad_exit),
+            ("--wait", &self.wait),
+        ] {
+            if let Some(value) = value {
+                args.push(format!("{flag}={value}"));
+            }
+        }
+        if self.label {
+            args.push("--label".into());
+        }
+        args.push("--".into());
+        args.extend(self.command.iter().cloned());
+        args
+    }
+}
+
+/// A refused submission in srun's words (`Unable to allocate resources:
+/// ...`) rather than sbatch's (`Batch job submission failed: ...`).
+fn allocation_refusal(error: Error) -> Error {
+    let reason = match &error {
+        Error::Invalid(text) => text.strip_prefix("Batch job submission failed: "),
+        Error::Api { message, .. } => Some(message.as_str()),
+        _ => None,
+    };
+    match reason {
+        Some(reason) => Error::Invalid(format!("Unable to allocate resources: {reason}")),
+        None => error,
+    }
+}
+
+/// The job crun runs in, as its environment (the daemon's variables, and
+/// srun's inputs) describes it.
+fn job_shape(id: u64) -> JobShape {
+    let number = |name: &str| -> Option<u32> { std::env::var(name).ok()?.trim().parse().ok() };
+    JobShape {
+        id,
+        cpus: number("SLURM_JOB_CPUS_PER_NODE"),
+        nodes: number("SLURM_JOB_NUM_NODES").unwrap_or(1),
+        ntasks: number("SLURM_NTASKS"),
+        cpus_per_task: number("SLURM_CPUS_PER_TASK"),
+        ntasks_per_node: number("SLURM_NTASKS_PER_NODE"),
+    }
+}
+
+/// This crun, by the path it was started as, so that the job's step runs
+/// the same binary under the same name (`srun` where a link named so
+/// started it, and its lines say `srun:`).
+fn own_path() -> PathBuf {
+    let started_as = std::env::args_os().next().map(PathBuf::from);
+    if let Some(path) = &started_as {
+        if path.components().count() > 1 {
+            return std::path::absolute(path).unwrap_or_else(|_| path.clone());
+        }
+        let search = std::env::var_os("PATH").unwrap_or_default();
+        for dir in std::env::split_paths(&search) {
+            let candidate = dir.join(path);
+            if candidate.is_file() {
+                return std::path::absolute(&candidate).unwrap_or(candidate);
+            }
+        }
+    }
+    std::env::current_exe().unwrap_or_else(|_| PathBuf::from("crun"))
 }
 
 /// Follows the job's output files while it runs, then returns its status.
@@ -331,116 +479,42 @@ fn copy_new(path: &Path, from: u64, to: &mut dyn Write) -> u64 {
     from + read as u64
 }
 
-/// The variables that tell a task who it is.
-/// Where a task's output goes.
-enum Sink {
-    Stdout,
-    Stderr,
-    File(File),
-}
-
-impl Sink {
-    fn stdio(self) -> Stdio {
-        match self {
-            Sink::Stdout | Sink::Stderr => Stdio::inherit(),
-            Sink::File(file) => Stdio::from(file),
-        }
-    }
-
-    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        match self {
-            Sink::Stdout => std::io::stdout().lock().write_all(bytes),
-            Sink::Stderr => std::io::stderr().lock().write_all(bytes),
-            Sink::File(file) => file.write_all(bytes),
-        }
-    }
-}
-
-/// Copies `from` to `to` a line at a time, each line after `prefix`
-/// (srun's `--label`), on a thread of its own; a last line without a
-/// newline gets one, as srun gives it.
-fn label_lines(
-    from: impl Read + Send + 'static,
-    mut to: Sink,
-    prefix: String,
-) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut reader = std::io::BufReader::new(from);
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            match std::io::BufRead::read_until(&mut reader, b'\n', &mut line) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-            if !line.ends_with(b"\n") {
-                line.push(b'\n');
-            }
-            let mut labelled = Vec::with_capacity(prefix.len() + line.len());
-            labelled.extend_from_slice(prefix.as_bytes());
-            labelled.extend_from_slice(&line);
-            if to.write_all(&labelled).is_err() {
-                return;
-            }
-        }
-    })
-}
-
-/// The signals srun passes on to its tasks.
-const FORWARDED: [i32; 9] = [
-    libc::SIGINT,
-    libc::SIGQUIT,
-    libc::SIGCONT,
-    libc::SIGTERM,
-    libc::SIGHUP,
-    libc::SIGALRM,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGPIPE,
-];
-
-/// Catches `FORWARDED` from now on, and sends each to every task's group.
-fn forward_signals(groups: Arc<Mutex<Vec<Pid>>>) -> Result<()> {
-    let mut signals = signal_hook::iterator::Signals::new(FORWARDED)
-        .map_err(|e| Error::Other(format!("cannot catch signals: {e}")))?;
-    std::thread::Builder::new()
-        .name("forward-signals".into())
-        .spawn(move || {
-            for number in signals.forever() {
-                let Some(signal) = Signal::from_named_raw(number) else {
-                    continue;
-                };
-                let Ok(groups) = groups.lock() else {
-                    return;
-                };
-                for group in groups.iter() {
-                    // ESRCH only says the task has ended.
-                    let _ = rustix::process::kill_process_group(*group, signal);
-                }
-            }
-        })
-        .map_err(|e| Error::Other(format!("cannot catch signals: {e}")))?;
-    Ok(())
-}
-
-fn step_environment(step: u32, task: u32, ntasks: u32) -> BTreeMap<&'static str, String> {
-    BTreeMap::from([
+/// The variables that tell a task who it is, and what its step is.
+fn step_environment(
+    step: u32,
+    task: u32,
+    shape: &StepShape,
+    node: &str,
+) -> BTreeMap<&'static str, String> {
+    let ntasks = shape.ntasks.to_string();
+    let mut env = BTreeMap::from([
         ("SLURM_STEP_ID", step.to_string()),
         ("SLURM_STEPID", step.to_string()),
         ("SLURM_PROCID", task.to_string()),
         ("SLURM_LOCALID", task.to_string()),
         ("SLURM_NODEID", "0".to_string()),
-        ("SLURM_NTASKS", ntasks.to_string()),
-        ("SLURM_NPROCS", ntasks.to_string()),
-        ("SLURM_STEP_NUM_TASKS", ntasks.to_string()),
+        ("SLURM_NTASKS", ntasks.clone()),
+        ("SLURM_NPROCS", ntasks.clone()),
+        ("SLURM_TASKS_PER_NODE", ntasks.clone()),
+        ("SLURM_STEP_NUM_TASKS", ntasks.clone()),
         ("SLURM_STEP_NUM_NODES", "1".to_string()),
-        ("SLURM_STEP_TASKS_PER_NODE", ntasks.to_string()),
-    ])
+        ("SLURM_STEP_TASKS_PER_NODE", ntasks),
+        ("SLURM_STEP_NODELIST", node.to_string()),
+        (
+            "SLURM_GTIDS",
+            (0..shape.ntasks)
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+    ]);
+    if shape.cpus_per_task_set {
+        env.insert("SLURM_CPUS_PER_TASK", shape.cpus_per_task.to_string());
+    }
+    env
 }
 
-/// The next step id of a job (0, 1, 2, ...), from the daemon that runs it
-/// (it names itself in the job's `CONDUCTOR_SERVER`), which counts them so
-/// that steps started at once never share one.
+/// Opens (appending, creating its directory) a task's output file.
 fn open_for_task(cwd: &Path, name: &str) -> Result<File> {
     let path = cwd.join(name);
     if let Some(parent) = path.parent() {
@@ -453,17 +527,25 @@ fn open_for_task(cwd: &Path, name: &str) -> Result<File> {
         .map_err(|e| Error::io("cannot open", &path, e))
 }
 
-fn positive(option: &'static str, text: Option<&str>) -> Result<Option<u32>> {
-    match text {
-        None => Ok(None),
-        Some(text) => match text.trim().parse::<u32>() {
-            Ok(n) if n > 0 => Ok(Some(n)),
-            _ => Err(Error::InvalidNumber {
-                option,
-                value: text.to_string(),
-            }),
-        },
+/// A count above zero (`-n 2`), or Slurm's refusal of it.
+fn positive(option: &'static str, text: &str) -> Result<u32> {
+    match count(option, text)? {
+        0 => Err(Error::InvalidNumber {
+            option,
+            value: text.to_string(),
+        }),
+        n => Ok(n),
     }
+}
+
+/// A count, zero allowed (`-W 0`).
+fn count(option: &'static str, text: &str) -> Result<u32> {
+    text.trim()
+        .parse::<u32>()
+        .map_err(|_| Error::InvalidNumber {
+            option,
+            value: text.to_string(),
+        })
 }
 
 /// Quotes words for `/bin/sh` so they reach the command unchanged.

@@ -269,8 +269,11 @@ impl Daemon {
         };
         record.end_time = Some(Utc::now());
         record.exit_code = Some(end.exit_code);
+        // As Slurm's accounting: a step the OOM killer hit is
+        // OUT_OF_MEMORY, one a signal ended is CANCELLED.
         record.state = Some(match counted {
             Some(counted) if counted.out_of_memory => JobState::OutOfMemory,
+            _ if end.exit_code.signal != 0 => JobState::Cancelled,
             _ if end.exit_code == ExitCode::default() => JobState::Completed,
             _ => JobState::Failed,
         });

@@ -470,13 +470,13 @@ fn the_history_outlives_a_daemon_restart() {
 
 #[test]
 fn steps_crun_ran_have_lines_of_their_own_after_the_batch_line() {
-    let d = TestDaemon::start(&["--cpus", "1"]);
+    let d = TestDaemon::start(&["--cpus", "2"]);
     let crun = crate::support::bin("crun");
     let script = format!(
-        "{crun} -n 2 true\n{crun} sh -c 'exit 2'\necho done\n",
+        "{crun} -n 2 true\n{crun} -n 1 sh -c 'exit 2'\necho done\n",
         crun = crun.display()
     );
-    let id = d.submit(&["-J", "stepped", "--wrap", &script]);
+    let id = d.submit(&["-J", "stepped", "-n", "2", "--wrap", &script]);
     d.wait_for(id, JobState::Completed, std::time::Duration::from_secs(20));
     let out = cacct(
         &d,
