@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
+use crate::cli::getopt;
 use crate::directives::directive_words;
 use crate::error::{Error, Result};
 use crate::format::array::{LARGEST_MAX_ARRAY_SIZE, parse_array};
@@ -876,15 +877,26 @@ fn parse_directives(script: &str) -> Result<CbatchArgs> {
     if words.is_empty() {
         return Ok(CbatchArgs::default());
     }
-    let argv = std::iter::once("cbatch".to_string()).chain(words);
+    let prog = crate::cli::invoked_as("cbatch");
+    // getopt reads the directives too: the same prefixes, the same refusals.
+    let command = <CbatchArgs as clap::CommandFactory>::command();
+    let words = getopt::resolve_prefixes(&command, words.into_iter().map(Into::into).collect())
+        .map_err(|a| {
+            Error::Usage(getopt::ambiguous_option(
+                &prog,
+                "cbatch",
+                &a.given,
+                &a.possibilities,
+            ))
+        })?;
+    let argv = std::iter::once(std::ffi::OsString::from("cbatch")).chain(words);
     let parsed = CbatchArgs::try_parse_from(argv).map_err(|e| {
         // An option sbatch does not know gets getopt's words there too.
         if e.kind() == clap::error::ErrorKind::UnknownArgument
             && let Some(clap::error::ContextValue::String(option)) =
                 e.get(clap::error::ContextKind::InvalidArg)
         {
-            let prog = crate::cli::invoked_as("cbatch");
-            return Error::Usage(crate::cli::unrecognized_option(&prog, option));
+            return Error::Usage(crate::cli::unrecognized_option(&prog, "cbatch", option));
         }
         Error::Invalid(format!(
             "Invalid directive found in batch script: {}",

@@ -31,7 +31,6 @@ use crate::users;
 #[command(
     name = "ccancel",
     version,
-    infer_long_args = true,
     args_override_self = true,
     max_term_width = 100,
     after_help = "IDS: 12 (a job, or a whole array), 12_3 (one array task), 12_[1-3] or 12_[1,3,5]\n\

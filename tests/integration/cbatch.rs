@@ -636,3 +636,82 @@ fn the_job_sees_slurm_s_environment() {
     let job = d.wait_for(with_c, JobState::Completed, SHORT);
     assert_eq!(read(&job.stdout), "2\n");
 }
+
+#[test]
+fn long_option_prefixes_follow_getopt_in_every_binary() {
+    let d = TestDaemon::start(&["--cpus", "2"]);
+    // Each binary, an ambiguous prefix: getopt's line, Slurm's table order,
+    // Slurm's exit code; sacct prints no `Try` line.
+    for (bin, args, code, line) in [
+        (
+            "cbatch",
+            &["--t", "1", "--wrap", "true"][..],
+            255,
+            "cbatch: option '--t' is ambiguous; possibilities: '--tasks-per-node' '--test-only' \
+             '--thread-spec' '--threads-per-core' '--time' '--time-min' '--tmp'",
+        ),
+        (
+            "cqueue",
+            &["--s"][..],
+            1,
+            "cqueue: option '--s' is ambiguous; possibilities: '--sib' '--sort' '--start' \
+             '--steps' '--states'",
+        ),
+        (
+            "cinfo",
+            &["--s"][..],
+            1,
+            "cinfo: option '--s' is ambiguous; possibilities: '--summarize' '--sort' '--states'",
+        ),
+        (
+            "ccancel",
+            &["--s"][..],
+            1,
+            "ccancel: option '--s' is ambiguous; possibilities: '--sibling' '--signal' '--state'",
+        ),
+        (
+            "ccontrol",
+            &["--u"][..],
+            1,
+            "ccontrol: option '--u' is ambiguous; possibilities: '--uid' '--usage'",
+        ),
+        (
+            "cdiag",
+            &["--sort-by-t"][..],
+            1,
+            "cdiag: option '--sort-by-t' is ambiguous; possibilities: '--sort-by-time' \
+             '--sort-by-time2'",
+        ),
+    ] {
+        let out = d.run(bin, args);
+        assert_eq!(out.code, code, "{bin} {args:?}: {out:?}");
+        assert_eq!(
+            out.stderr,
+            format!("{line}\nTry \"{bin} --help\" for more information\n"),
+            "{bin} {args:?}"
+        );
+    }
+    let sacct = d.run("cacct", &["--f=x"]);
+    assert_eq!(
+        (sacct.code, sacct.stderr.as_str()),
+        (
+            1,
+            "cacct: option '--f=x' is ambiguous; possibilities: '--federation' '--file' \
+             '--flags' '--fields' '--format'\n"
+        )
+    );
+    // The same in a directive; and a unique prefix is the option.
+    let script = write_script(&d.work, "par.sh", "#!/bin/sh\n#SBATCH --par\ntrue\n");
+    let directive = d.run("cbatch", &[script.to_str().expect("utf-8")]);
+    assert_eq!(directive.code, 255);
+    assert!(
+        directive.stderr.starts_with(
+            "cbatch: option '--par' is ambiguous; possibilities: '--parsable' '--partition'\n"
+        ),
+        "{directive:?}"
+    );
+    let id = d.run("cbatch", &["--pars", "-H", "--wr", "true"]);
+    let id = id.ok().trim().to_string();
+    let shown = d.run("cqueue", &["--noh", "--jo", &id, "--form=%i|%T"]);
+    assert_eq!(shown.ok(), format!("{id}|PENDING\n"));
+}
