@@ -28,6 +28,11 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
+    /// A refusal Slurm words as `prog: fatal: ...` (its `fatal()`, not
+    /// `error()`), e.g. two of sbatch's memory options.
+    #[error("{0}")]
+    Fatal(String),
+
     #[error("Unable to open file {}: {}", path.display(), io_reason(cause))]
     ScriptUnreadable {
         path: PathBuf,
@@ -123,3 +128,8 @@ fn io_reason(error: &std::io::Error) -> String {
 
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// sbatch's words (a `fatal:` line) for more than one of `--mem`,
+/// `--mem-per-cpu` and `--mem-per-gpu`.
+pub const MEMORY_OPTIONS_EXCLUSIVE: &str =
+    "--mem, --mem-per-cpu, and --mem-per-gpu are mutually exclusive.";

@@ -99,7 +99,7 @@ pub struct CbatchArgs {
     pub exclusive: Option<String>,
 
     /// Time limit: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS or UNLIMITED
-    #[arg(short = 't', long, value_name = "TIME")]
+    #[arg(short = 't', long, value_name = "TIME", allow_hyphen_values = true)]
     pub time: Option<String>,
 
     /// Minimum time limit (recorded)
@@ -353,10 +353,9 @@ impl CbatchArgs {
             .as_deref()
             .map(parse_memory_mb)
             .transpose()?;
-        if memory_mb.is_some() && memory_per_cpu_mb.is_some() {
-            return Err(Error::Invalid(
-                "--mem and --mem-per-cpu are mutually exclusive".into(),
-            ));
+        let memory_options = [&self.mem, &self.mem_per_cpu, &self.mem_per_gpu];
+        if memory_options.iter().filter(|o| o.is_some()).count() > 1 {
+            return Err(Error::Fatal(crate::error::MEMORY_OPTIONS_EXCLUSIVE.into()));
         }
         let gpus = self.gpu_count(ntasks)?;
         // --mem-per-gpu books (and limits) memory for the job's GPUs, as a

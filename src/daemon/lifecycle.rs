@@ -41,9 +41,10 @@ pub(super) enum End {
     Lost,
 }
 
-/// The longest time limit accepted (a century): longer ones are surely
-/// mistakes, and time arithmetic stays far from overflow.
-pub(super) const MAX_TIME_LIMIT_SECS: u64 = 100 * 365 * 86_400;
+/// The longest time limit accepted: what Slurm's unsigned 32-bit count of
+/// minutes holds (some 8,000 years; sbatch's `-t -5` wraps to near it).
+/// Time arithmetic stays far from overflow.
+pub(super) const MAX_TIME_LIMIT_SECS: u64 = u32::MAX as u64 * 60;
 
 /// Ids for bookings made before the store gives a job its id, counted down
 /// from the top, far from any real id.
@@ -328,8 +329,9 @@ impl Daemon {
         {
             return invalid("Requested time limit is invalid (missing or exceeds some limit)");
         }
+        // (--mem-per-gpu reaches the daemon as --mem.)
         if request.memory_mb.is_some() && request.memory_per_cpu_mb.is_some() {
-            return invalid("--mem and --mem-per-cpu are mutually exclusive");
+            return invalid(crate::error::MEMORY_OPTIONS_EXCLUSIVE);
         }
         if request.nice < 0 && caller.uid != 0 {
             return invalid("Nice value must be non-negative, value is ignored");

@@ -670,6 +670,7 @@ impl From<Error> for Failure {
             Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Error::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "limit_reached"),
             Error::Invalid(_)
+            | Error::Fatal(_)
             | Error::InvalidTime(_)
             | Error::InvalidMemory(_)
             | Error::InvalidBegin(_)

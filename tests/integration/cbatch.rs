@@ -238,9 +238,14 @@ fn begin_times_delay_the_start() {
     let begin = job.begin_time.expect("begin time");
     assert!(done.start_time.expect("start") >= begin);
     let out = d.run("cbatch", &["--begin=garbage", "--wrap", "true"]);
+    // Slurm's time parser's own line first, without a prefix.
     assert_eq!(
-        out.fails_with_one_line(),
-        "cbatch: error: Invalid --begin specification"
+        (out.code, out.stderr.as_str()),
+        (
+            255,
+            "Invalid time specification (pos=0): garbage\n\
+             cbatch: error: Invalid --begin specification\n"
+        )
     );
 }
 
@@ -259,7 +264,7 @@ fn option_errors_exit_as_sbatch_exits_with_its_words() {
         ),
         (
             &["--begin=soon"][..],
-            "cbatch: error: Invalid --begin specification",
+            "Invalid time specification (pos=0): soon\ncbatch: error: Invalid --begin specification",
         ),
     ] {
         let mut argv = args.to_vec();
@@ -714,4 +719,27 @@ fn long_option_prefixes_follow_getopt_in_every_binary() {
     let id = id.ok().trim().to_string();
     let shown = d.run("cqueue", &["--noh", "--jo", &id, "--form=%i|%T"]);
     assert_eq!(shown.ok(), format!("{id}|PENDING\n"));
+}
+
+#[test]
+fn a_negative_time_is_slurms_wrapped_limit_and_memory_options_exclude_each_other() {
+    let d = TestDaemon::start(&["--cpus", "1"]);
+    // sbatch 22.05 takes `-t -5` (days), which wraps in its unsigned minutes.
+    let id = d.submit(&["-H", "-t", "-5", "--wrap", "true"]);
+    let shown = d.run("cqueue", &["-h", "-j", &id.to_string(), "-o", "%l"]);
+    assert_eq!(shown.ok(), "INVALID\n");
+    let job = d.run("ccontrol", &["show", "job", &id.to_string()]);
+    assert!(job.ok().contains("TimeLimit=2982611-04:17:00"), "{job:?}");
+    for pair in [
+        ["--mem=1G", "--mem-per-cpu=1G"],
+        ["--mem=1G", "--mem-per-gpu=1G"],
+        ["--mem-per-cpu=1G", "--mem-per-gpu=1G"],
+    ] {
+        let out = d.run("cbatch", &[pair[0], pair[1], "--wrap", "true"]);
+        assert_eq!(out.code, 1, "{pair:?}");
+        assert_eq!(
+            out.fails_with_one_line(),
+            "cbatch: fatal: --mem, --mem-per-cpu, and --mem-per-gpu are mutually exclusive."
+        );
+    }
 }
