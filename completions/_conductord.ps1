@@ -30,6 +30,7 @@ Register-ArgumentCompleter -Native -CommandName 'conductord' -ScriptBlock {
             [CompletionResult]::new('--mem', '--mem', [CompletionResultType]::ParameterName, 'Memory to offer to jobs, e.g. 16G [default: physical memory]')
             [CompletionResult]::new('--gpus', '--gpus', [CompletionResultType]::ParameterName, 'GPUs to offer: a count (2) or ordinals (0,2 or 0-3) [default: the GPUs found]')
             [CompletionResult]::new('--kill-wait', '--kill-wait', [CompletionResultType]::ParameterName, 'Seconds between SIGTERM and SIGKILL when a job is cancelled or times out')
+            [CompletionResult]::new('--min-job-age', '--min-job-age', [CompletionResultType]::ParameterName, 'Seconds a finished job stays visible to cqueue and ccontrol (slurm.conf''s MinJobAge); 0 keeps it for ever')
             [CompletionResult]::new('--history-days', '--history-days', [CompletionResultType]::ParameterName, 'Days finished jobs stay in the history (cacct); 0 keeps them forever')
             [CompletionResult]::new('--partition', '--partition', [CompletionResultType]::ParameterName, 'Name of the node''s one partition')
             [CompletionResult]::new('--operator', '--operator', [CompletionResultType]::ParameterName, 'A user (name or uid) who may act on anyone''s jobs; repeatable')

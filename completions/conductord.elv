@@ -27,6 +27,7 @@ set edit:completion:arg-completer[conductord] = {|@words|
             cand --mem 'Memory to offer to jobs, e.g. 16G [default: physical memory]'
             cand --gpus 'GPUs to offer: a count (2) or ordinals (0,2 or 0-3) [default: the GPUs found]'
             cand --kill-wait 'Seconds between SIGTERM and SIGKILL when a job is cancelled or times out'
+            cand --min-job-age 'Seconds a finished job stays visible to cqueue and ccontrol (slurm.conf''s MinJobAge); 0 keeps it for ever'
             cand --history-days 'Days finished jobs stay in the history (cacct); 0 keeps them forever'
             cand --partition 'Name of the node''s one partition'
             cand --operator 'A user (name or uid) who may act on anyone''s jobs; repeatable'

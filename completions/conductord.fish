@@ -7,6 +7,7 @@ complete -c conductord -l cpus -d 'CPUs to offer to jobs [default: the online CP
 complete -c conductord -l mem -d 'Memory to offer to jobs, e.g. 16G [default: physical memory]' -r
 complete -c conductord -l gpus -d 'GPUs to offer: a count (2) or ordinals (0,2 or 0-3) [default: the GPUs found]' -r
 complete -c conductord -l kill-wait -d 'Seconds between SIGTERM and SIGKILL when a job is cancelled or times out' -r
+complete -c conductord -l min-job-age -d 'Seconds a finished job stays visible to cqueue and ccontrol (slurm.conf\'s MinJobAge); 0 keeps it for ever' -r
 complete -c conductord -l history-days -d 'Days finished jobs stay in the history (cacct); 0 keeps them forever' -r
 complete -c conductord -l partition -d 'Name of the node\'s one partition' -r
 complete -c conductord -l operator -d 'A user (name or uid) who may act on anyone\'s jobs; repeatable' -r

@@ -64,6 +64,12 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
 
+    /// The job is in a state the request would have to wait out (a
+    /// signal for a job that has not started): Slurm's
+    /// `ESLURM_TRANSITION_STATE_NO_UPDATE`.
+    #[error("Job can not be altered now, try again later")]
+    NotNow,
+
     /// A socket, or the server behind it, that another user may control:
     /// refused before anything was sent.
     #[error("{0}")]
@@ -107,6 +113,12 @@ impl Error {
         matches!(self, Error::Api { status: 404, .. })
     }
 
+    /// True when the daemon said the job cannot take the request yet
+    /// ([`Error::NotNow`]).
+    pub fn is_not_now(&self) -> bool {
+        matches!(self, Error::Api { code, .. } if code == NOT_NOW_CODE)
+    }
+
     /// True when the error is about reaching the daemon, not about what
     /// was asked of it: no use asking it anything else.
     pub fn is_unreachable(&self) -> bool {
@@ -133,3 +145,6 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// `--mem-per-cpu` and `--mem-per-gpu`.
 pub const MEMORY_OPTIONS_EXCLUSIVE: &str =
     "--mem, --mem-per-cpu, and --mem-per-gpu are mutually exclusive.";
+
+/// The API's code for [`Error::NotNow`].
+pub const NOT_NOW_CODE: &str = "not_now";

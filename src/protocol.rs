@@ -915,7 +915,8 @@ pub struct DaemonConfig {
     #[serde(default)]
     pub gpu_devices: Vec<Gpu>,
     pub kill_wait_secs: u64,
-    /// Seconds a finished job stays visible to cqueue.
+    /// Seconds a finished job stays visible to cqueue and ccontrol (0:
+    /// for ever), Slurm's MinJobAge.
     pub min_job_age_secs: u64,
     /// One more than the largest array index.
     pub max_array_size: u32,
@@ -1043,6 +1044,11 @@ pub struct ListQuery {
     /// How each job is written; `None` is [`ListFormat::Objects`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<ListFormat>,
+    /// Finished jobs of any age, as sacct reads them from the accounting
+    /// store. Without it a finished job is listed for MinJobAge after it
+    /// ended, as long as slurmctld keeps its record for squeue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<bool>,
 }
 
 /// How `GET /v1/jobs` writes each job.

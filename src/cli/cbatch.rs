@@ -637,6 +637,8 @@ pub fn wait_for_end(client: &crate::Client, id: crate::protocol::JobId) -> Resul
     let query = crate::protocol::ListQuery {
         ids: Some(id.to_string()),
         states: Some("all".into()),
+        // Its end must be seen however short MinJobAge is.
+        history: Some(true),
         ..Default::default()
     };
     let mut pause = std::time::Duration::from_millis(5);

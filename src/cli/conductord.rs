@@ -69,6 +69,12 @@ pub struct ConductordArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub kill_wait: u64,
 
+    /// Seconds a finished job stays visible to cqueue and ccontrol (slurm.conf's MinJobAge); 0 keeps it for ever
+    ///
+    /// cacct sees it for as long as the history keeps it (--history-days).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub min_job_age: u64,
+
     /// Days finished jobs stay in the history (cacct); 0 keeps them forever
     #[arg(long, value_name = "DAYS", default_value_t = 0)]
     pub history_days: u64,
@@ -199,6 +205,7 @@ impl ConductordArgs {
             },
             gpus,
             kill_wait: Duration::from_secs(self.kill_wait),
+            min_job_age: Duration::from_secs(self.min_job_age),
             history: (self.history_days > 0)
                 .then(|| Duration::from_secs(self.history_days * 86_400)),
             partition: self.partition.clone(),

@@ -157,6 +157,9 @@ impl Daemon {
                 ));
                 Ok(job.info(self.node()))
             }
+            // Slurm's controller will not signal a job that has not
+            // started, and says it in these words.
+            (Phase::Pending { .. }, _) => Err(Error::NotNow),
             _ => Err(not_running(id)),
         }
     }

@@ -808,3 +808,45 @@ fn slurm_named_links_run_conductor_s_binaries() {
         d.client().node().is_ok_and(|n| n.jobs_running == 0)
     });
 }
+
+#[test]
+fn a_finished_job_is_shown_for_min_job_age_then_only_by_cacct() {
+    let d = TestDaemon::start(&["--cpus", "1", "--min-job-age", "2"]);
+    let config = d.run("ccontrol", &["show", "config"]);
+    assert!(config.ok().contains("MinJobAge               = 2 sec\n"));
+    let id = d.submit(&["--wrap", "true"]);
+    d.wait_for(
+        id,
+        conductor::protocol::JobState::Completed,
+        Duration::from_secs(10),
+    );
+    let shown = d.run(
+        "cqueue",
+        &["-h", "-j", &id.to_string(), "-t", "all", "-o", "%T"],
+    );
+    assert_eq!(shown.ok(), "COMPLETED\n");
+    std::thread::sleep(Duration::from_millis(2500));
+    // slurmctld has purged it: squeue and scontrol no longer know it.
+    let gone = d.run("cqueue", &["-h", "-j", &id.to_string(), "-t", "all"]);
+    assert_eq!(
+        gone.fails_with_one_line(),
+        "slurm_load_jobs error: Invalid job id specified"
+    );
+    let all = d.run("cqueue", &["-h", "-t", "all"]);
+    assert_eq!(all.ok(), "");
+    let show = d.run("ccontrol", &["show", "job", &id.to_string()]);
+    assert_eq!(show.code, 1, "{show:?}");
+    // The accounting store still has it.
+    let acct = d.run(
+        "cacct",
+        &["-X", "-n", "-P", "-j", &id.to_string(), "-o", "State"],
+    );
+    assert_eq!(acct.ok(), "COMPLETED\n");
+}
+
+#[test]
+fn min_job_age_is_slurms_300_seconds_by_default() {
+    let d = TestDaemon::start(&["--cpus", "1"]);
+    let config = d.run("ccontrol", &["show", "config"]);
+    assert!(config.ok().contains("MinJobAge               = 300 sec\n"));
+}

@@ -284,7 +284,7 @@ fn bad_input_gets_one_clear_line_and_submits_nothing() {
 }
 
 #[test]
-fn ccancel_reports_unknown_ids_after_cancelling_the_valid_ones() {
+fn ccancel_passes_over_unknown_ids_and_reports_malformed_ones_after_cancelling_the_valid_ones() {
     let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
     let running = d.submit(&["--wrap", "sleep 30"]);
     let pending = d.submit(&["--wrap", "sleep 30"]);
@@ -294,11 +294,7 @@ fn ccancel_reports_unknown_ids_after_cancelling_the_valid_ones() {
         &[&running.to_string(), "999", &pending.to_string(), "x1"],
     );
     assert_eq!(out.code, 1);
-    assert_eq!(
-        out.stderr,
-        "ccancel: error: Kill job error on job id 999: Invalid job id specified\n\
-         ccancel: error: Invalid job id x1\n"
-    );
+    assert_eq!(out.stderr, "ccancel: error: Invalid job id x1\n");
     d.wait_for(running, JobState::Cancelled, SHORT);
     d.wait_for(pending, JobState::Cancelled, SHORT);
     let none = d.run("ccancel", &[]);
