@@ -116,7 +116,7 @@ fn show_job_prints_a_running_job_in_slurm_s_layout() {
          AccrueTime=<TS>\n   \
          StartTime=<TS> EndTime=<TS> Deadline=N/A\n   \
          SuspendTime=None SecsPreSuspend=0 LastSchedEval=<TS> Scheduler=Main\n   \
-         Partition=normal AllocNode:Sid={host}:0\n   \
+         Partition=normal AllocNode:Sid=localhost:0\n   \
          ReqNodeList=(null) ExcNodeList=(null)\n   \
          NodeList={host}\n   \
          BatchHost={host}\n   \
@@ -131,7 +131,7 @@ fn show_job_prints_a_running_job_in_slurm_s_layout() {
          StdErr={work}/slurm-{id}.out\n   \
          StdIn=/dev/null\n   \
          StdOut={work}/slurm-{id}.out\n   \
-         Power=\n\n",
+         Power=\n   \n\n",
         user = job.user,
         uid = job.uid,
         group = group_name(job.gid),
@@ -179,7 +179,7 @@ fn show_job_without_an_id_lists_pending_and_running_jobs() {
     for line in [
         "\n   RunTime=00:00:00 TimeLimit=00:05:00 TimeMin=N/A\n",
         "\n   StartTime=Unknown EndTime=Unknown Deadline=N/A\n",
-        "\n   NodeList=(null)\n",
+        "\n   NodeList=\n",
         "\n   Command=(null)\n",
         "\n   MinCPUsNode=1 MinMemoryNode=0 MinTmpDiskNode=0\n",
     ] {
@@ -201,7 +201,7 @@ fn show_job_without_an_id_lists_pending_and_running_jobs() {
     let lines: Vec<&str> = one.ok().lines().collect();
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines[0].starts_with(&format!("JobId={running} JobName=wrap UserId=")));
-    assert!(lines[1].ends_with(" Power="));
+    assert!(lines[1].ends_with(" Power= "));
     assert!(!one.stdout.contains("  "));
     let oneliner = d.run(
         "ccontrol",
@@ -849,4 +849,20 @@ fn min_job_age_is_slurms_300_seconds_by_default() {
     let d = TestDaemon::start(&["--cpus", "1"]);
     let config = d.run("ccontrol", &["show", "config"]);
     assert!(config.ok().contains("MinJobAge               = 300 sec\n"));
+}
+
+#[test]
+fn a_pending_job_without_memory_shows_the_nodes_and_an_empty_node_list() {
+    let d = TestDaemon::start(&["--cpus", "1", "--mem", "2G"]);
+    let id = d.submit(&["-H", "--wrap", "true"]);
+    let out = d.run("ccontrol", &["show", "job", &id.to_string()]);
+    let text = out.ok();
+    for line in [
+        "   NodeList=\n",
+        "   TRES=cpu=1,mem=2G,node=1,billing=1\n",
+        "   Power=\n   \n\n",
+    ] {
+        assert!(text.contains(line), "{line:?} in\n{text}");
+    }
+    assert!(text.ends_with("   Power=\n   \n\n"));
 }
