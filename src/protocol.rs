@@ -180,6 +180,9 @@ pub enum Reason {
     JobHeldAdmin,
     /// Not eligible before its `--begin` time.
     BeginTime,
+    /// Asks for more than the node (the one partition) has: it waits for
+    /// ever, unless its request is changed.
+    PartitionConfig,
     /// Its array already runs as many tasks as its `%N` throttle allows.
     JobArrayTaskLimit,
     /// The daemon stopped while the job ran and could not follow it.
@@ -198,7 +201,7 @@ pub enum Reason {
 
 impl Reason {
     /// The reasons without a value, with their Slurm names.
-    const NAMED: [(Reason, &'static str); 14] = [
+    const NAMED: [(Reason, &'static str); 15] = [
         (Reason::None, "None"),
         (Reason::Resources, "Resources"),
         (Reason::Priority, "Priority"),
@@ -207,6 +210,7 @@ impl Reason {
         (Reason::JobHeldUser, "JobHeldUser"),
         (Reason::JobHeldAdmin, "JobHeldAdmin"),
         (Reason::BeginTime, "BeginTime"),
+        (Reason::PartitionConfig, "PartitionConfig"),
         (Reason::JobArrayTaskLimit, "JobArrayTaskLimit"),
         (Reason::NodeFail, "NodeFail"),
         (Reason::NonZeroExitCode, "NonZeroExitCode"),

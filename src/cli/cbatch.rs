@@ -333,12 +333,8 @@ impl CbatchArgs {
             Some(dir) => cwd.join(dir),
             None => cwd.clone(),
         };
-        if !work_dir.is_dir() {
-            return Err(Error::Invalid(format!(
-                "Invalid --chdir: directory {} does not exist",
-                work_dir.display()
-            )));
-        }
+        // A directory that does not exist is the job's failure, not sbatch's:
+        // it ends FAILED (JobLaunchFailure, 0:53), as in Slurm.
         if let Some(nodes) = &self.nodes {
             check_nodes(nodes)?;
         }

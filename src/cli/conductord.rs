@@ -69,6 +69,14 @@ pub struct ConductordArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub kill_wait: u64,
 
+    /// Refuse a job that asks for more CPUs than the node has (slurm.conf's EnforcePartLimits)
+    ///
+    /// Without it such a job is accepted and stays pending with reason
+    /// PartitionConfig, as in Slurm by default; it holds up no other job
+    /// and can be cancelled.
+    #[arg(long)]
+    pub enforce_part_limits: bool,
+
     /// Seconds a finished job stays visible to cqueue and ccontrol (slurm.conf's MinJobAge); 0 keeps it for ever
     ///
     /// cacct sees it for as long as the history keeps it (--history-days).
@@ -206,6 +214,7 @@ impl ConductordArgs {
             gpus,
             kill_wait: Duration::from_secs(self.kill_wait),
             min_job_age: Duration::from_secs(self.min_job_age),
+            enforce_part_limits: self.enforce_part_limits,
             history: (self.history_days > 0)
                 .then(|| Duration::from_secs(self.history_days * 86_400)),
             partition: self.partition.clone(),

@@ -266,12 +266,13 @@ impl Daemon {
     pub(super) async fn release(&self, id: JobId, caller: Caller) -> Result<JobInfo> {
         let info = self
             .change_pending(id, caller, |job| {
+                let waiting = self.waiting_reason(&job.spec);
                 if let Phase::Pending { hold, reason } = &mut job.phase {
                     if *hold == Some(Hold::Admin) && caller.uid != 0 {
                         return Err(Error::PermissionDenied);
                     }
                     *hold = None;
-                    *reason = Reason::None;
+                    *reason = waiting;
                 }
                 Ok(())
             })

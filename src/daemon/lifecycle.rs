@@ -50,10 +50,25 @@ pub(super) const MAX_TIME_LIMIT_SECS: u64 = u32::MAX as u64 * 60;
 /// from the top, far from any real id.
 static PROVISIONAL_IDS: AtomicU64 = AtomicU64::new(u64::MAX);
 
+/// The exit code's "signal" half of a job that failed to launch, as Slurm
+/// 22.05 records it (`0:53`).
+const LAUNCH_FAILURE_SIGNAL: i32 = 53;
+
 /// The largest script the daemon accepts, in bytes.
 const MAX_SCRIPT_BYTES: usize = 4 << 20;
 
 impl Daemon {
+    /// What a pending job that is not held shows before the scheduler
+    /// looks at it: nothing, or `PartitionConfig` for one that asks for
+    /// more CPUs than the node has, which no pass will look at.
+    pub(super) fn waiting_reason(&self, spec: &JobSpec) -> Reason {
+        if self.config.capacity.can_ever_fit(&spec.request) {
+            Reason::None
+        } else {
+            Reason::PartitionConfig
+        }
+    }
+
     /// Accepts a job (or the tasks of an array): validates it, commits it to
     /// the store, queues it, and wakes the scheduler. The id is returned only
     /// after the commit.
@@ -78,7 +93,7 @@ impl Daemon {
             return self.submit_started(request, spec, booking).await;
         }
         let phase = Phase::Pending {
-            reason: hold.map_or(Reason::None, Hold::reason),
+            reason: hold.map_or_else(|| self.waiting_reason(&spec), Hold::reason),
             hold,
         };
         let tasks: Vec<JobSpec> = match &array {
@@ -304,13 +319,12 @@ impl Daemon {
         if request.name.is_empty() {
             return invalid("the job name is empty");
         }
-        // A daemon that runs jobs for others does not look at their paths
-        // with its own rights (that would tell anyone whether any path
-        // exists): the job's supervisor opens it as the user.
-        let looks_as_caller = !rustix::process::getuid().is_root() || caller.uid == 0;
-        if !request.work_dir.is_absolute() || (looks_as_caller && !request.work_dir.is_dir()) {
+        // A working directory that does not exist is the job's failure at
+        // launch (JobLaunchFailure, 0:53), as in Slurm; the supervisor
+        // opens it as the user, so no one learns here whether a path exists.
+        if !request.work_dir.is_absolute() {
             return Err(Error::Invalid(format!(
-                "working directory {} does not exist",
+                "working directory {} is not absolute",
                 request.work_dir.display()
             )));
         }
@@ -357,7 +371,8 @@ impl Daemon {
             resources.memory_mb = default.saturating_mul(u64::from(resources.cpus));
         }
         if request.ntasks.checked_mul(request.cpus_per_task).is_none()
-            || !capacity.can_ever_fit(&resources)
+            || resources.memory_mb > capacity.memory_mb
+            || resources.gpus > capacity.gpus
         {
             // Slurm says first what cannot be had when it is memory.
             if resources.memory_mb > capacity.memory_mb {
@@ -368,6 +383,11 @@ impl Daemon {
             }
             return invalid("Requested node configuration is not available");
         }
+        // More CPUs than the node has: Slurm keeps the job pending for ever
+        // (PartitionConfig), or refuses it with EnforcePartLimits.
+        if resources.cpus > capacity.cpus && self.config.enforce_part_limits {
+            return invalid("Requested partition configuration not available now");
+        }
         let array = request
             .array
             .as_deref()
@@ -375,12 +395,11 @@ impl Daemon {
             .transpose()?;
         let dependency = match request.dependency.as_deref() {
             Some(text) if !text.trim().is_empty() => {
+                // A malformed one is refused; one naming a job that does
+                // not exist is accepted, as Slurm accepts it: it waits
+                // (unfulfilled) until the scheduler finds nothing to wait
+                // for and drops it.
                 let dependency = parse_dependency(text)?;
-                for job in dependency.conditions.iter().filter_map(|c| c.job) {
-                    if !self.job_exists(JobId(job.id))? {
-                        return invalid("Job dependency problem");
-                    }
-                }
                 Some(Dependencies::new(dependency))
             }
             _ => None,
@@ -438,13 +457,6 @@ impl Daemon {
             }),
         };
         Ok((spec, array))
-    }
-
-    fn job_exists(&self, id: JobId) -> Result<bool> {
-        if self.state().jobs.contains_key(&id) {
-            return Ok(true);
-        }
-        Ok(!self.store.related(id)?.is_empty())
     }
 
     /// One First Fit pass: decides which pending jobs may start at all
@@ -1389,10 +1401,15 @@ fn array_tasks(spec: &JobSpec, array: &ArraySpec) -> Vec<JobSpec> {
 
 fn final_state(end: &End) -> (FinalState, Reason, ExitCode, Option<u32>) {
     match end {
+        // slurmstepd's failures before the script runs (a working directory
+        // or an output file it cannot have) end the job with `0:53`.
         End::LaunchFailed(_) => (
             FinalState::Failed,
             Reason::JobLaunchFailure,
-            ExitCode { code: 1, signal: 0 },
+            ExitCode {
+                code: 0,
+                signal: LAUNCH_FAILURE_SIGNAL,
+            },
             None,
         ),
         End::Lost => (

@@ -66,6 +66,9 @@ pub struct Config {
     pub gpus: Vec<gpus::Gpu>,
     /// Grace between SIGTERM and SIGKILL when a job is cancelled or times out.
     pub kill_wait: Duration,
+    /// Refuse a job asking for more CPUs than the node has, rather than
+    /// keep it pending (slurm.conf's EnforcePartLimits).
+    pub enforce_part_limits: bool,
     /// How long a finished job stays visible to cqueue and ccontrol
     /// (Slurm's MinJobAge); zero is for ever.
     pub min_job_age: Duration,

@@ -88,11 +88,6 @@ fn bad_arrays_and_dependencies_are_refused() {
         out.fails_with_one_line(),
         "cbatch: error: Batch job submission failed: Invalid job array specification"
     );
-    let out = d.run("cbatch", &["--dependency=afterok:999", "--wrap", "true"]);
-    assert_eq!(
-        out.fails_with_one_line(),
-        "cbatch: error: Batch job submission failed: Job dependency problem"
-    );
     let out = d.run("cbatch", &["--dependency=bogus:1", "--wrap", "true"]);
     assert_eq!(
         out.fails_with_one_line(),
@@ -742,4 +737,48 @@ fn a_negative_time_is_slurms_wrapped_limit_and_memory_options_exclude_each_other
             "cbatch: fatal: --mem, --mem-per-cpu, and --mem-per-gpu are mutually exclusive."
         );
     }
+}
+
+#[test]
+fn a_dependency_on_an_unknown_job_waits_unfulfilled_then_is_dropped() {
+    let d = TestDaemon::start(&["--cpus", "1"]);
+    // Held, it is not evaluated: shown as Slurm shows it.
+    let held = d.submit(&["-H", "--dependency=afterok:99999", "--wrap", "true"]);
+    let shown = d.run("cqueue", &["-h", "-j", &held.to_string(), "-o", "%T|%r|%E"]);
+    assert_eq!(
+        shown.ok(),
+        "PENDING|JobHeldUser|afterok:99999(unfulfilled)\n"
+    );
+    // Released, the scheduler finds nothing to wait for, and it runs.
+    d.run("ccontrol", &["release", &held.to_string()]).ok();
+    d.wait_for(held, JobState::Completed, SHORT);
+    let free = d.submit(&["--dependency=afterok:99998", "--wrap", "true"]);
+    d.wait_for(free, JobState::Completed, SHORT);
+}
+
+#[test]
+fn a_missing_working_or_output_directory_fails_the_job_as_in_slurm() {
+    let d = TestDaemon::start(&["--cpus", "1"]);
+    // Accepted: the failure is the job's, FAILED with 0:53, nothing made.
+    let chdir = d.submit(&["-D", "/nonexistent/dir", "--wrap", "echo hi"]);
+    let output = d.submit(&["-o", "nodir/out.txt", "--wrap", "echo hi"]);
+    for id in [chdir, output] {
+        let job = d.wait_for(id, JobState::Failed, SHORT);
+        assert_eq!(job.reason, Reason::JobLaunchFailure);
+        let acct = d.run(
+            "cacct",
+            &[
+                "-X",
+                "-n",
+                "-P",
+                "-j",
+                &id.to_string(),
+                "-o",
+                "State,ExitCode",
+            ],
+        );
+        assert_eq!(acct.ok(), "FAILED|0:53\n");
+    }
+    assert!(!d.work.join("nodir").exists(), "no directory is made");
+    assert!(!std::path::Path::new("/nonexistent").exists());
 }
