@@ -394,6 +394,7 @@ impl Daemon {
             return Ok(job.info(self.node()));
         }
         job.spec.restarts += 1;
+        self.hold_back_requeued(&mut job.spec);
         job.phase = Phase::Pending {
             reason: Reason::None,
             hold: None,

@@ -69,6 +69,19 @@ impl Daemon {
         }
     }
 
+    /// Holds a requeued job back for the requeue delay unless its begin
+    /// time is later already, as slurmctld does (`BeginTime` meanwhile).
+    pub(super) fn hold_back_requeued(&self, spec: &mut JobSpec) {
+        let now = Utc::now();
+        let Ok(delay) = chrono::Duration::from_std(self.config.requeue_delay) else {
+            return;
+        };
+        if delay.is_zero() || spec.begin_time.is_some_and(|begin| begin > now) {
+            return;
+        }
+        spec.begin_time = Some(now + delay);
+    }
+
     /// Accepts a job (or the tasks of an array): validates it, commits it to
     /// the store, queues it, and wakes the scheduler. The id is returned only
     /// after the commit.
@@ -953,6 +966,7 @@ impl Daemon {
             }) = end
             {
                 job.spec.restarts += 1;
+                self.hold_back_requeued(&mut job.spec);
                 job.phase = Phase::Pending {
                     reason: Reason::None,
                     hold: None,

@@ -66,6 +66,9 @@ pub struct Config {
     pub gpus: Vec<gpus::Gpu>,
     /// Grace between SIGTERM and SIGKILL when a job is cancelled or times out.
     pub kill_wait: Duration,
+    /// How long a requeued job waits before it may start again (shown as
+    /// BeginTime): slurmctld's credential lifetime plus a second.
+    pub requeue_delay: Duration,
     /// Refuse a job asking for more CPUs than the node has, rather than
     /// keep it pending (slurm.conf's EnforcePartLimits).
     pub enforce_part_limits: bool,

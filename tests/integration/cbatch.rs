@@ -457,7 +457,7 @@ fn the_warning_signal_without_b_goes_to_the_steps_and_never_the_batch_shell() {
 
 #[test]
 fn signals_requeue_and_updates_through_the_api() {
-    let d = TestDaemon::start(&["--cpus", "2", "--kill-wait", "1"]);
+    let d = TestDaemon::start(&["--cpus", "2", "--kill-wait", "1", "--requeue-delay", "0"]);
     let id = d.submit(&[
         "--wrap",
         "trap 'echo got-usr2' USR2; for i in $(seq 100); do sleep 0.1; done",

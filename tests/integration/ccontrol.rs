@@ -390,7 +390,7 @@ fn a_held_job_waits_until_released_then_runs() {
 
 #[test]
 fn requeue_runs_a_finished_job_again_with_the_same_id() {
-    let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
+    let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1", "--requeue-delay", "0"]);
     let id = d.submit(&["--wrap", "echo ran-$SLURM_RESTART_COUNT >> runs.txt"]);
     d.wait_for(id, JobState::Completed, SHORT);
     let out = d.run("ccontrol", &["requeue", &id.to_string()]);
@@ -419,7 +419,8 @@ fn requeue_runs_a_finished_job_again_with_the_same_id() {
 
 #[test]
 fn a_job_can_requeue_itself_as_submitit_does() {
-    let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
+    // Without the requeue delay (121 s by default, as in Slurm).
+    let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1", "--requeue-delay", "0"]);
     let ccontrol = bin("ccontrol");
     let script = format!(
         "if [ -z \"$SLURM_RESTART_COUNT\" ]; then {} requeue $SLURM_JOB_ID; sleep 30; fi\n\
@@ -865,4 +866,21 @@ fn a_pending_job_without_memory_shows_the_nodes_and_an_empty_node_list() {
         assert!(text.contains(line), "{line:?} in\n{text}");
     }
     assert!(text.ends_with("   Power=\n   \n\n"));
+}
+
+#[test]
+fn a_requeued_job_waits_out_slurms_requeue_delay() {
+    let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
+    let id = d.submit(&["--wrap", "sleep 30"]);
+    d.wait_for(id, JobState::Running, SHORT);
+    let before = chrono::Utc::now();
+    d.run("ccontrol", &["requeue", &id.to_string()]).ok();
+    let job = d.wait_for(id, JobState::Pending, SHORT);
+    assert_eq!(job.reason, conductor::protocol::Reason::BeginTime);
+    let begin = job.begin_time.expect("a begin time");
+    let delay = (begin - before).num_seconds();
+    assert!((120..=123).contains(&delay), "held back {delay} s");
+    let shown = d.run("cqueue", &["-h", "-j", &id.to_string(), "-o", "%T|%r"]);
+    assert_eq!(shown.ok(), "PENDING|BeginTime\n");
+    d.run("ccancel", &[&id.to_string()]).ok();
 }
