@@ -330,6 +330,8 @@ fn ccancel_passes_over_unknown_ids_and_reports_malformed_ones_after_cancelling_t
 #[test]
 fn output_patterns_and_a_separate_stderr_file() {
     let d = TestDaemon::start(&["--cpus", "1"]);
+    // The directory must exist, as in Slurm.
+    std::fs::create_dir_all(d.work.join("logs")).expect("logs");
     let id = d.submit(&[
         "-J",
         "pat",
