@@ -28,9 +28,5 @@ fn main() -> ExitCode {
         input: &mut std::io::stdin().lock(),
         stderr: &mut std::io::stderr().lock(),
     };
-    if ccancel::execute(&plan, &client, &prog, &mut console) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    ExitCode::from(ccancel::execute(&plan, &client, &prog, &mut console))
 }

@@ -8,6 +8,8 @@ complete -c conductord -l mem -d 'Memory to offer to jobs, e.g. 16G [default: ph
 complete -c conductord -l gpus -d 'GPUs to offer: a count (2) or ordinals (0,2 or 0-3) [default: the GPUs found]' -r
 complete -c conductord -l gpu-files -d 'The offered GPUs\' device nodes, in order (gres.conf\'s File=): /dev/nvidia0,/dev/nvidia1' -r -F
 complete -c conductord -l kill-wait -d 'Seconds between SIGTERM and SIGKILL when a job is cancelled or times out' -r
+complete -c conductord -l requeue-delay -d 'Seconds a requeued job waits before it may run again (Slurm: its credential lifetime, 120 s, plus one)' -r
+complete -c conductord -l min-job-age -d 'Seconds a finished job stays visible to cqueue and ccontrol (slurm.conf\'s MinJobAge); 0 keeps it for ever' -r
 complete -c conductord -l history-days -d 'Days finished jobs stay in the history (cacct); 0 keeps them forever' -r
 complete -c conductord -l partition -d 'Name of the node\'s one partition' -r
 complete -c conductord -l operator -d 'A user (name or uid) who may act on anyone\'s jobs; repeatable' -r
@@ -30,6 +32,7 @@ complete -c conductord -l idle-timeout -d 'Seconds a connection may wait before 
 complete -c conductord -l request-timeout -d 'Seconds one request may take, its body included (408 after that)' -r
 complete -c conductord -l launcher -d 'Run as the daemon\'s launcher of the supervisors of the jobs in DIR (internal)' -r -F
 complete -c conductord -l insecure-listen -d 'Allow --listen beyond loopback over plain HTTP (tokens then cross the network in clear)'
+complete -c conductord -l enforce-part-limits -d 'Refuse a job that asks for more CPUs than the node has (slurm.conf\'s EnforcePartLimits)'
 complete -c conductord -l system -d 'A system daemon, as root for every user: socket /run/conductor/conductord.sock (mode 0666), state in /var/lib/conductor, jobs run as their submitters'
 complete -c conductord -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c conductord -s V -l version -d 'Print version'

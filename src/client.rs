@@ -309,6 +309,10 @@ impl Client {
             ("names", query.names.as_deref()),
             ("fields", query.fields.as_deref()),
             ("format", query.format.map(ListFormat::name)),
+            (
+                "history",
+                query.history.map(|h| if h { "true" } else { "false" }),
+            ),
         ]
         .into_iter()
         .filter_map(|(key, value)| value.map(|v| (key, v)))

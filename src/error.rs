@@ -28,6 +28,11 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
+    /// A refusal Slurm words as `prog: fatal: ...` (its `fatal()`, not
+    /// `error()`), e.g. two of sbatch's memory options.
+    #[error("{0}")]
+    Fatal(String),
+
     #[error("Unable to open file {}: {}", path.display(), io_reason(cause))]
     ScriptUnreadable {
         path: PathBuf,
@@ -58,6 +63,12 @@ pub enum Error {
     /// The job is not in a state where the request makes sense.
     #[error("{0}")]
     Conflict(String),
+
+    /// The job is in a state the request would have to wait out (a
+    /// signal for a job that has not started): Slurm's
+    /// `ESLURM_TRANSITION_STATE_NO_UPDATE`.
+    #[error("Job can not be altered now, try again later")]
+    NotNow,
 
     /// A socket, or the server behind it, that another user may control:
     /// refused before anything was sent.
@@ -102,6 +113,12 @@ impl Error {
         matches!(self, Error::Api { status: 404, .. })
     }
 
+    /// True when the daemon said the job cannot take the request yet
+    /// ([`Error::NotNow`]).
+    pub fn is_not_now(&self) -> bool {
+        matches!(self, Error::Api { code, .. } if code == NOT_NOW_CODE)
+    }
+
     /// True when the error is about reaching the daemon, not about what
     /// was asked of it: no use asking it anything else.
     pub fn is_unreachable(&self) -> bool {
@@ -123,3 +140,11 @@ pub(crate) fn io_reason(error: &std::io::Error) -> String {
 
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// sbatch's words (a `fatal:` line) for more than one of `--mem`,
+/// `--mem-per-cpu` and `--mem-per-gpu`.
+pub const MEMORY_OPTIONS_EXCLUSIVE: &str =
+    "--mem, --mem-per-cpu, and --mem-per-gpu are mutually exclusive.";
+
+/// The API's code for [`Error::NotNow`].
+pub const NOT_NOW_CODE: &str = "not_now";

@@ -192,6 +192,9 @@ pub enum Reason {
     JobHeldAdmin,
     /// Not eligible before its `--begin` time.
     BeginTime,
+    /// Asks for more than the node (the one partition) has: it waits for
+    /// ever, unless its request is changed.
+    PartitionConfig,
     /// Its array already runs as many tasks as its `%N` throttle allows.
     JobArrayTaskLimit,
     /// The daemon stopped while the job ran and could not follow it.
@@ -210,7 +213,7 @@ pub enum Reason {
 
 impl Reason {
     /// The reasons without a value, with their Slurm names.
-    const NAMED: [(Reason, &'static str); 14] = [
+    const NAMED: [(Reason, &'static str); 15] = [
         (Reason::None, "None"),
         (Reason::Resources, "Resources"),
         (Reason::Priority, "Priority"),
@@ -219,6 +222,7 @@ impl Reason {
         (Reason::JobHeldUser, "JobHeldUser"),
         (Reason::JobHeldAdmin, "JobHeldAdmin"),
         (Reason::BeginTime, "BeginTime"),
+        (Reason::PartitionConfig, "PartitionConfig"),
         (Reason::JobArrayTaskLimit, "JobArrayTaskLimit"),
         (Reason::NodeFail, "NodeFail"),
         (Reason::NonZeroExitCode, "NonZeroExitCode"),
@@ -927,7 +931,8 @@ pub struct DaemonConfig {
     #[serde(default)]
     pub gpu_devices: Vec<Gpu>,
     pub kill_wait_secs: u64,
-    /// Seconds a finished job stays visible to cqueue.
+    /// Seconds a finished job stays visible to cqueue and ccontrol (0:
+    /// for ever), Slurm's MinJobAge.
     pub min_job_age_secs: u64,
     /// One more than the largest array index.
     pub max_array_size: u32,
@@ -1059,6 +1064,11 @@ pub struct ListQuery {
     /// How each job is written; `None` is [`ListFormat::Objects`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<ListFormat>,
+    /// Finished jobs of any age, as sacct reads them from the accounting
+    /// store. Without it a finished job is listed for MinJobAge after it
+    /// ended, as long as slurmctld keeps its record for squeue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<bool>,
 }
 
 /// How `GET /v1/jobs` writes each job.

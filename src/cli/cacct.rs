@@ -464,8 +464,10 @@ impl CacctArgs {
 impl Report {
     /// What to ask the daemon: every job in every state (see the module doc).
     pub fn query(&self) -> ListQuery {
+        // sacct reads the accounting store: every job, however long ago it ended.
         ListQuery {
             states: Some("all".into()),
+            history: Some(true),
             ..ListQuery::default()
         }
     }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
+use crate::cli::getopt;
 use crate::directives::directive_words;
 use crate::error::{Error, Result};
 use crate::format::array::{LARGEST_MAX_ARRAY_SIZE, parse_array};
@@ -98,7 +99,7 @@ pub struct CbatchArgs {
     pub exclusive: Option<String>,
 
     /// Time limit: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS or UNLIMITED
-    #[arg(short = 't', long, value_name = "TIME")]
+    #[arg(short = 't', long, value_name = "TIME", allow_hyphen_values = true)]
     pub time: Option<String>,
 
     /// Minimum time limit (recorded)
@@ -332,12 +333,8 @@ impl CbatchArgs {
             Some(dir) => cwd.join(dir),
             None => cwd.clone(),
         };
-        if !work_dir.is_dir() {
-            return Err(Error::Invalid(format!(
-                "Invalid --chdir: directory {} does not exist",
-                work_dir.display()
-            )));
-        }
+        // A directory that does not exist is the job's failure, not sbatch's:
+        // it ends FAILED (JobLaunchFailure, 0:53), as in Slurm.
         if let Some(nodes) = &self.nodes {
             check_nodes(nodes)?;
         }
@@ -352,10 +349,9 @@ impl CbatchArgs {
             .as_deref()
             .map(parse_memory_mb)
             .transpose()?;
-        if memory_mb.is_some() && memory_per_cpu_mb.is_some() {
-            return Err(Error::Invalid(
-                "--mem and --mem-per-cpu are mutually exclusive".into(),
-            ));
+        let memory_options = [&self.mem, &self.mem_per_cpu, &self.mem_per_gpu];
+        if memory_options.iter().filter(|o| o.is_some()).count() > 1 {
+            return Err(Error::Fatal(crate::error::MEMORY_OPTIONS_EXCLUSIVE.into()));
         }
         let gpus = self.gpu_count(ntasks)?;
         // --mem-per-gpu books (and limits) memory for the job's GPUs, as a
@@ -637,6 +633,8 @@ pub fn wait_for_end(client: &crate::Client, id: crate::protocol::JobId) -> Resul
     let query = crate::protocol::ListQuery {
         ids: Some(id.to_string()),
         states: Some("all".into()),
+        // Its end must be seen however short MinJobAge is.
+        history: Some(true),
         ..Default::default()
     };
     let mut pause = std::time::Duration::from_millis(5);
@@ -876,15 +874,26 @@ fn parse_directives(script: &str) -> Result<CbatchArgs> {
     if words.is_empty() {
         return Ok(CbatchArgs::default());
     }
-    let argv = std::iter::once("cbatch".to_string()).chain(words);
+    let prog = crate::cli::invoked_as("cbatch");
+    // getopt reads the directives too: the same prefixes, the same refusals.
+    let command = <CbatchArgs as clap::CommandFactory>::command();
+    let words = getopt::resolve_prefixes(&command, words.into_iter().map(Into::into).collect())
+        .map_err(|a| {
+            Error::Usage(getopt::ambiguous_option(
+                &prog,
+                "cbatch",
+                &a.given,
+                &a.possibilities,
+            ))
+        })?;
+    let argv = std::iter::once(std::ffi::OsString::from("cbatch")).chain(words);
     let parsed = CbatchArgs::try_parse_from(argv).map_err(|e| {
         // An option sbatch does not know gets getopt's words there too.
         if e.kind() == clap::error::ErrorKind::UnknownArgument
             && let Some(clap::error::ContextValue::String(option)) =
                 e.get(clap::error::ContextKind::InvalidArg)
         {
-            let prog = crate::cli::invoked_as("cbatch");
-            return Error::Usage(crate::cli::unrecognized_option(&prog, option));
+            return Error::Usage(crate::cli::unrecognized_option(&prog, "cbatch", option));
         }
         Error::Invalid(format!(
             "Invalid directive found in batch script: {}",
@@ -978,7 +987,8 @@ mod tests {
         assert!(submit(&["-c", "x"], "#!/bin/sh\n").is_err());
         assert!(submit(&["--mem", "lots"], "#!/bin/sh\n").is_err());
         assert!(submit(&["-t", "soon"], "#!/bin/sh\n").is_err());
-        assert!(submit(&["-D", "/no/such/dir"], "#!/bin/sh\n").is_err());
+        // A missing -D is the job's failure at launch, not sbatch's.
+        assert!(submit(&["-D", "/no/such/dir"], "#!/bin/sh\n").is_ok());
         assert!(submit(&[], "#!/bin/sh\n#SBATCH --bogus\n").is_err());
         assert!(submit(&[], "#!/bin/sh\n#SBATCH stray\n").is_err());
     }

@@ -31,7 +31,6 @@ use crate::users;
 #[command(
     name = "ccancel",
     version,
-    infer_long_args = true,
     args_override_self = true,
     max_term_width = 100,
     after_help = "IDS: 12 (a job, or a whole array), 12_3 (one array task), 12_[1-3] or 12_[1,3,5]\n\
@@ -427,26 +426,31 @@ impl Console<'_> {
     }
 }
 
-/// Runs the plan; true when every id was fine and every request succeeded.
-pub fn execute(plan: &Plan, client: &Client, prog: &str, console: &mut Console<'_>) -> bool {
+/// scancel's exit status when the controller would not signal a job yet
+/// (`ESLURM_TRANSITION_STATE_NO_UPDATE`, 2020, as an exit status).
+pub const NOT_NOW_EXIT: u8 = 228;
+
+/// Runs the plan; returns scancel's exit status: 0 when every id was fine
+/// and every request succeeded, [`NOT_NOW_EXIT`] when a job could not be
+/// signalled yet, else 1.
+pub fn execute(plan: &Plan, client: &Client, prog: &str, console: &mut Console<'_>) -> u8 {
     let outcome = if plan.is_plain() {
-        cancel_by_id(plan, client, prog, console)
+        cancel_by_id(plan, client, prog, console).map(u8::from)
     } else {
         act_on_matches(plan, client, prog, console)
     };
     match outcome {
-        Ok(ok) => ok,
+        Ok(code) => code,
         Err(error) => {
             console.say(&format!("{prog}: error: {error}"));
-            false
+            1
         }
     }
 }
 
-/// The plain form: each id is cancelled; an ended job is no error, an
-/// unknown id is reported (exit 1) after the others are cancelled. Real
-/// scancel stays silent about unknown ids here; reporting them is kept on
-/// purpose, since a typo'd id that exits 0 hides a job left running.
+/// The plain form: each id is cancelled; an ended job or an unknown id is
+/// no error and, as in scancel, said only with `-v`. Returns whether
+/// something failed.
 fn cancel_by_id(
     plan: &Plan,
     client: &Client,
@@ -477,6 +481,13 @@ fn cancel_by_id(
     let report = |console: &mut Console<'_>, ok: &mut bool, line: String| {
         *ok = false;
         if !plan.quiet {
+            console.say(&format!("{prog}: error: {line}"));
+        }
+    };
+    // scancel's plain cancel ignores an id the controller does not know
+    // (it may have ended and been purged), saying so only when verbose.
+    let unknown = |console: &mut Console<'_>, line: String| {
+        if plan.verbose && !plan.quiet {
             console.say(&format!("{prog}: error: {line}"));
         }
     };
@@ -519,41 +530,34 @@ fn cancel_by_id(
             _ => queue(&members, &mut first, &mut later),
         }
     }
-    for action in first {
-        if let Err(error) = cancel(client, &action, plan, prog, console) {
-            if error.is_unreachable() {
-                return Err(error);
-            }
-            report(console, &mut ok, kill_error(&action.label, &error));
-        }
-    }
-    for item in later {
+    let actions = first.into_iter().map(Ok).chain(later);
+    for item in actions {
         match item {
             Err(line) => {
                 ok = false;
                 console.say(&format!("{prog}: error: {line}"));
             }
-            Ok(action) => {
-                if let Err(error) = cancel(client, &action, plan, prog, console) {
-                    if error.is_unreachable() {
-                        return Err(error);
-                    }
-                    report(console, &mut ok, kill_error(&action.label, &error));
+            Ok(action) => match cancel(client, &action, plan, prog, console) {
+                Err(error) if error.is_unreachable() => return Err(error),
+                Err(error) if error.is_not_found() => {
+                    unknown(console, kill_error(&action.label, &error));
                 }
-            }
+                Err(error) => report(console, &mut ok, kill_error(&action.label, &error)),
+                Ok(()) => {}
+            },
         }
     }
-    // A task that is not active is fine if its array exists (it ended).
+    // A task that is not active ended, or never was: no error either way.
     for (array, label) in unknown_tasks {
         match client.job(array) {
             Err(error) if error.is_not_found() => {
-                report(console, &mut ok, kill_error(&label, &error));
+                unknown(console, kill_error(&label, &error));
             }
             Err(error) => return Err(error),
             Ok(_) => {}
         }
     }
-    Ok(ok)
+    Ok(!ok)
 }
 
 /// Splits active jobs into pending ones (cancelled first) and the rest.
@@ -625,13 +629,13 @@ fn cancel(
 
 /// With filters or a signal: the active jobs are listed, every id named
 /// must be one of them, and the jobs that match the ids and the filters
-/// are cancelled or signalled, pending ones first.
+/// are cancelled or signalled, pending ones first. Returns the exit status.
 fn act_on_matches(
     plan: &Plan,
     client: &Client,
     prog: &str,
     console: &mut Console<'_>,
-) -> Result<bool, Error> {
+) -> Result<u8, Error> {
     let query = ListQuery {
         users: plan.filter.uid.map(|uid| uid.to_string()),
         ..ListQuery::default()
@@ -667,8 +671,10 @@ fn act_on_matches(
         .collect();
     chosen.sort_by_key(|job| (job.state != JobState::Pending, job.job_id));
     if plan.signal.is_none() && !plan.interactive {
-        return cancel_together(&chosen, plan, client, prog, console).map(|all| ok && all);
+        return cancel_together(&chosen, plan, client, prog, console)
+            .map(|all| u8::from(!(ok && all)));
     }
+    let mut code = u8::from(!ok);
     for job in chosen {
         if plan.interactive && !console.confirm(job) {
             continue;
@@ -698,13 +704,16 @@ fn act_on_matches(
             if error.is_unreachable() {
                 return Err(error);
             }
-            ok = false;
+            // scancel asks again for 95 s (ten tries, 5 to 14 s apart)
+            // before it gives up on a job in transition; a job that has
+            // not started gives the same answer at once here.
+            code = code.max(if error.is_not_now() { NOT_NOW_EXIT } else { 1 });
             if !plan.quiet {
                 console.say(&format!("{prog}: error: {}", kill_error(&label, &error)));
             }
         }
     }
-    Ok(ok)
+    Ok(code)
 }
 
 #[cfg(test)]

@@ -522,7 +522,12 @@ fn show_jobs(client: &Client, id: Option<&str>, args: &CcontrolArgs) -> Result<O
     if jobs.is_empty() {
         return Ok(Outcome::printed("No jobs in the system\n".into()));
     }
-    let host = paths::hostname();
+    // Only a job that asked for no memory and has not run needs the node's.
+    let node_memory_mb = if jobs.iter().any(|j| j.node.is_none() && j.memory_mb == 0) {
+        client.node()?.memory_mb_total
+    } else {
+        0
+    };
     let group_name = |gid: u32| {
         uzers::get_group_by_gid(gid)
             .map(|group| group.name().to_string_lossy().into_owned())
@@ -530,7 +535,7 @@ fn show_jobs(client: &Client, id: Option<&str>, args: &CcontrolArgs) -> Result<O
     };
     let context = JobContext {
         now: Utc::now(),
-        host: &host,
+        node_memory_mb,
         details: args.details > 0,
         group_name: &group_name,
     };

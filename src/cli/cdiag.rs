@@ -13,7 +13,7 @@ use crate::protocol::{DiagInfo, RpcCount};
 /// their times, and the API's requests by kind (named as the Slurm RPCs
 /// they stand for) and by user.
 #[derive(Debug, Clone, Default, Parser)]
-#[command(name = "cdiag", version, infer_long_args = true, max_term_width = 100)]
+#[command(name = "cdiag", version, max_term_width = 100)]
 pub struct CdiagArgs {
     /// Show everything (the default; accepted)
     #[arg(short = 'a', long = "all")]

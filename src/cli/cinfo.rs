@@ -271,10 +271,10 @@ mod tests {
         assert_eq!(render(&["-h", "-o", "%P"]), "normal*\n");
         assert_eq!(
             render(&["-N"]),
-            "NODELIST  NODES PARTITION STATE \nbox           1 normal*   idle  \n"
+            "NODELIST   NODES PARTITION STATE \nbox            1   normal* idle  \n"
         );
         assert!(render(&["-l"]).starts_with("Mon Jan  5 09:03:04 2026\nPARTITION AVAIL"));
-        assert!(render(&["-s"]).contains("  NODES(A/I/O/T)  NODELIST\n"));
+        assert!(render(&["-s"]).contains("  NODES(A/I/O/T) NODELIST\n"));
     }
 
     #[test]

@@ -77,6 +77,28 @@ pub struct ConductordArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub kill_wait: u64,
 
+    /// Seconds a requeued job waits before it may run again (Slurm: its credential lifetime, 120 s, plus one)
+    ///
+    /// Meanwhile it is pending with reason BeginTime, as in Slurm, where a
+    /// requeued job may not start before the credentials of its last run
+    /// have expired.
+    #[arg(long, value_name = "SECONDS", default_value_t = 121)]
+    pub requeue_delay: u64,
+
+    /// Refuse a job that asks for more CPUs than the node has (slurm.conf's EnforcePartLimits)
+    ///
+    /// Without it such a job is accepted and stays pending with reason
+    /// PartitionConfig, as in Slurm by default; it holds up no other job
+    /// and can be cancelled.
+    #[arg(long)]
+    pub enforce_part_limits: bool,
+
+    /// Seconds a finished job stays visible to cqueue and ccontrol (slurm.conf's MinJobAge); 0 keeps it for ever
+    ///
+    /// cacct sees it for as long as the history keeps it (--history-days).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub min_job_age: u64,
+
     /// Days finished jobs stay in the history (cacct); 0 keeps them forever
     #[arg(long, value_name = "DAYS", default_value_t = 0)]
     pub history_days: u64,
@@ -210,6 +232,9 @@ impl ConductordArgs {
             },
             gpus,
             kill_wait: Duration::from_secs(self.kill_wait),
+            min_job_age: Duration::from_secs(self.min_job_age),
+            enforce_part_limits: self.enforce_part_limits,
+            requeue_delay: Duration::from_secs(self.requeue_delay),
             history: (self.history_days > 0)
                 .then(|| Duration::from_secs(self.history_days * 86_400)),
             partition: self.partition.clone(),

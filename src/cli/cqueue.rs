@@ -36,7 +36,6 @@ use crate::users;
     name = "cqueue",
     version,
     disable_help_flag = true,
-    infer_long_args = true,
     args_override_self = true,
     max_term_width = 100,
     after_help = "FORMAT (-o): text with %[.][width]<letter> fields; a width pads (and cuts), a '.'\n\

@@ -11,6 +11,7 @@ pub mod cinfo;
 pub mod conductord;
 pub mod cqueue;
 pub mod crun;
+pub mod getopt;
 
 use std::ffi::OsString;
 use std::fmt::Display;
@@ -65,13 +66,26 @@ pub fn print_error(prog: &str, message: &dyn Display) {
 pub fn print_failure(prog: &str, error: &anyhow::Error) {
     match error.downcast_ref::<crate::Error>() {
         Some(crate::Error::Usage(text)) => eprintln!("{text}"),
+        Some(crate::Error::Fatal(text)) => eprintln!("{prog}: fatal: {text}"),
+        Some(crate::Error::InvalidBegin(text)) => {
+            // Slurm's time parser says where it gave up, in a line of its
+            // own without a prefix, before the tool's refusal.
+            let pos = crate::format::begin::slurm_error_position(text);
+            eprintln!("Invalid time specification (pos={pos}): {text}");
+            print_error(prog, error);
+        }
         _ => print_error(prog, error),
     }
 }
 
-/// getopt's words for an option it does not know.
-pub fn unrecognized_option(prog: &str, option: &str) -> String {
-    format!("{prog}: unrecognized option '{option}'\nTry \"{prog} --help\" for more information")
+/// getopt's words for an option it does not know; `command` is the clap
+/// command's name (sacct prints no `Try` line).
+pub fn unrecognized_option(prog: &str, command: &str, option: &str) -> String {
+    let mut text = format!("{prog}: unrecognized option '{option}'");
+    if getopt::prints_try_help(command) {
+        text.push_str(&format!("\nTry \"{prog} --help\" for more information"));
+    }
+    text
 }
 
 /// Parses the command line; on `--help`/`--version` prints and exits 0, on
@@ -83,18 +97,36 @@ pub fn parse_or_exit<P: clap::Parser>(prog: &str) -> P {
 /// [`parse_or_exit`], exiting `usage_code` on a bad command line (sbatch
 /// exits 255 there).
 pub fn parse_or_exit_with<P: clap::Parser>(prog: &str, usage_code: i32) -> P {
-    let args: Vec<OsString> = std::env::args_os().collect();
-    match P::try_parse_from(args) {
+    let mut args = std::env::args_os();
+    let program = args.next().unwrap_or_else(|| OsString::from(prog));
+    let command = P::command();
+    let args = match getopt::resolve_prefixes(&command, args.collect()) {
+        Ok(args) => args,
+        Err(ambiguous) => {
+            eprintln!(
+                "{}",
+                getopt::ambiguous_option(
+                    prog,
+                    command.get_name(),
+                    &ambiguous.given,
+                    &ambiguous.possibilities
+                )
+            );
+            std::process::exit(usage_code);
+        }
+    };
+    match P::try_parse_from(std::iter::once(program).chain(args)) {
         Ok(parsed) => parsed,
-        Err(error) => match report_clap_error(prog, &error) {
+        Err(error) => match report_clap_error(prog, command.get_name(), &error) {
             0 => std::process::exit(0),
             _ => std::process::exit(usage_code),
         },
     }
 }
 
-/// Prints a clap error the way Slurm's tools print theirs; returns the exit code.
-pub fn report_clap_error(prog: &str, error: &clap::Error) -> i32 {
+/// Prints a clap error of the clap command `command` the way Slurm's tools
+/// print theirs; returns the exit code.
+pub fn report_clap_error(prog: &str, command: &str, error: &clap::Error) -> i32 {
     match error.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = error.print();
@@ -105,7 +137,7 @@ pub fn report_clap_error(prog: &str, error: &clap::Error) -> i32 {
                 Some(ContextValue::String(arg)) => arg.clone(),
                 _ => String::new(),
             };
-            eprintln!("{}", unrecognized_option(prog, &arg));
+            eprintln!("{}", unrecognized_option(prog, command, &arg));
             1
         }
         _ => {

@@ -157,6 +157,9 @@ impl Daemon {
                 ));
                 Ok(job.info(self.node()))
             }
+            // Slurm's controller will not signal a job that has not
+            // started, and says it in these words.
+            (Phase::Pending { .. }, _) => Err(Error::NotNow),
             _ => Err(not_running(id)),
         }
     }
@@ -317,12 +320,13 @@ impl Daemon {
     pub(super) async fn release(&self, id: JobId, caller: Caller) -> Result<JobInfo> {
         let info = self
             .change_pending(id, caller, |job| {
+                let waiting = self.waiting_reason(&job.spec);
                 if let Phase::Pending { hold, reason } = &mut job.phase {
                     if *hold == Some(Hold::Admin) && caller.uid != 0 {
                         return Err(Error::PermissionDenied);
                     }
                     *hold = None;
-                    *reason = Reason::None;
+                    *reason = waiting;
                 }
                 Ok(())
             })
@@ -444,6 +448,7 @@ impl Daemon {
             return Ok(job.info(self.node()));
         }
         job.spec.restarts += 1;
+        self.hold_back_requeued(&mut job.spec);
         job.phase = Phase::Pending {
             reason: Reason::None,
             hold: None,

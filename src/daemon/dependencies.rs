@@ -36,7 +36,13 @@ pub fn evaluate(
             *progress = Progress::Satisfied;
             continue;
         };
-        let targets = targets(job, jobs, store);
+        // The store unreadable: no verdict now (fail closed), look again.
+        let Some(targets) = targets(job, jobs, store) else {
+            recheck_at = earliest(recheck_at, Some(now + chrono::Duration::seconds(1)));
+            continue;
+        };
+        // No such job (any more): nothing to wait for, and the condition
+        // holds, as Slurm drops a dependency on an unknown job.
         let (next, at) = judge(condition, &targets, now);
         *progress = next;
         recheck_at = earliest(recheck_at, at);
@@ -48,12 +54,13 @@ pub fn evaluate(
 }
 
 /// The state and start time of every job a reference names: one job, or
-/// the tasks of an array (or one of them).
+/// the tasks of an array (or one of them); `None` when the store could not
+/// be read.
 fn targets(
     job: JobRef,
     jobs: &HashMap<JobId, Job>,
     store: &JobStore,
-) -> Vec<(JobState, Option<DateTime<Utc>>)> {
+) -> Option<Vec<(JobState, Option<DateTime<Utc>>)>> {
     let matches = |candidate: &Job| {
         let in_array = candidate
             .spec
@@ -66,7 +73,7 @@ fn targets(
         .get(&JobId(job.id))
         .is_some_and(|j| j.spec.array.is_none());
     if !known_alone {
-        for stored in store.related(JobId(job.id)).unwrap_or_default() {
+        for stored in store.related(JobId(job.id)).ok()? {
             if matches(&stored) {
                 found.insert(stored.id, (stored.state(), start_of(&stored)));
             }
@@ -75,7 +82,7 @@ fn targets(
     for candidate in jobs.values().filter(|j| matches(j)) {
         found.insert(candidate.id, (candidate.state(), start_of(candidate)));
     }
-    found.into_values().collect()
+    Some(found.into_values().collect())
 }
 
 fn start_of(job: &Job) -> Option<DateTime<Utc>> {

@@ -41,18 +41,47 @@ pub(super) enum End {
     Lost,
 }
 
-/// The longest time limit accepted (a century): longer ones are surely
-/// mistakes, and time arithmetic stays far from overflow.
-pub(super) const MAX_TIME_LIMIT_SECS: u64 = 100 * 365 * 86_400;
+/// The longest time limit accepted: what Slurm's unsigned 32-bit count of
+/// minutes holds (some 8,000 years; sbatch's `-t -5` wraps to near it).
+/// Time arithmetic stays far from overflow.
+pub(super) const MAX_TIME_LIMIT_SECS: u64 = u32::MAX as u64 * 60;
 
 /// Ids for bookings made before the store gives a job its id, counted down
 /// from the top, far from any real id.
 static PROVISIONAL_IDS: AtomicU64 = AtomicU64::new(u64::MAX);
 
+/// The exit code's "signal" half of a job that failed to launch, as Slurm
+/// 22.05 records it (`0:53`).
+const LAUNCH_FAILURE_SIGNAL: i32 = 53;
+
 /// The largest script the daemon accepts, in bytes.
 const MAX_SCRIPT_BYTES: usize = 4 << 20;
 
 impl Daemon {
+    /// What a pending job that is not held shows before the scheduler
+    /// looks at it: nothing, or `PartitionConfig` for one that asks for
+    /// more CPUs than the node has, which no pass will look at.
+    pub(super) fn waiting_reason(&self, spec: &JobSpec) -> Reason {
+        if self.config.capacity.can_ever_fit(&spec.request) {
+            Reason::None
+        } else {
+            Reason::PartitionConfig
+        }
+    }
+
+    /// Holds a requeued job back for the requeue delay unless its begin
+    /// time is later already, as slurmctld does (`BeginTime` meanwhile).
+    pub(super) fn hold_back_requeued(&self, spec: &mut JobSpec) {
+        let now = Utc::now();
+        let Ok(delay) = chrono::Duration::from_std(self.config.requeue_delay) else {
+            return;
+        };
+        if delay.is_zero() || spec.begin_time.is_some_and(|begin| begin > now) {
+            return;
+        }
+        spec.begin_time = Some(now + delay);
+    }
+
     /// Accepts a job (or the tasks of an array): validates it, commits it to
     /// the store, queues it, and wakes the scheduler. The id is returned only
     /// after the commit.
@@ -77,7 +106,7 @@ impl Daemon {
             return self.submit_started(request, spec, booking).await;
         }
         let phase = Phase::Pending {
-            reason: hold.map_or(Reason::None, Hold::reason),
+            reason: hold.map_or_else(|| self.waiting_reason(&spec), Hold::reason),
             hold,
         };
         let tasks: Vec<JobSpec> = match &array {
@@ -303,13 +332,12 @@ impl Daemon {
         if request.name.is_empty() {
             return invalid("the job name is empty");
         }
-        // A daemon that runs jobs for others does not look at their paths
-        // with its own rights (that would tell anyone whether any path
-        // exists): the job's supervisor opens it as the user.
-        let looks_as_caller = !rustix::process::getuid().is_root() || caller.uid == 0;
-        if !request.work_dir.is_absolute() || (looks_as_caller && !request.work_dir.is_dir()) {
+        // A working directory that does not exist is the job's failure at
+        // launch (JobLaunchFailure, 0:53), as in Slurm; the supervisor
+        // opens it as the user, so no one learns here whether a path exists.
+        if !request.work_dir.is_absolute() {
             return Err(Error::Invalid(format!(
-                "working directory {} does not exist",
+                "working directory {} is not absolute",
                 request.work_dir.display()
             )));
         }
@@ -328,8 +356,9 @@ impl Daemon {
         {
             return invalid("Requested time limit is invalid (missing or exceeds some limit)");
         }
+        // (--mem-per-gpu reaches the daemon as --mem.)
         if request.memory_mb.is_some() && request.memory_per_cpu_mb.is_some() {
-            return invalid("--mem and --mem-per-cpu are mutually exclusive");
+            return invalid(crate::error::MEMORY_OPTIONS_EXCLUSIVE);
         }
         if request.nice < 0 && caller.uid != 0 {
             return invalid("Nice value must be non-negative, value is ignored");
@@ -355,7 +384,8 @@ impl Daemon {
             resources.memory_mb = default.saturating_mul(u64::from(resources.cpus));
         }
         if request.ntasks.checked_mul(request.cpus_per_task).is_none()
-            || !capacity.can_ever_fit(&resources)
+            || resources.memory_mb > capacity.memory_mb
+            || resources.gpus > capacity.gpus
         {
             // Slurm says first what cannot be had when it is memory.
             if resources.memory_mb > capacity.memory_mb {
@@ -366,6 +396,11 @@ impl Daemon {
             }
             return invalid("Requested node configuration is not available");
         }
+        // More CPUs than the node has: Slurm keeps the job pending for ever
+        // (PartitionConfig), or refuses it with EnforcePartLimits.
+        if resources.cpus > capacity.cpus && self.config.enforce_part_limits {
+            return invalid("Requested partition configuration not available now");
+        }
         let array = request
             .array
             .as_deref()
@@ -373,12 +408,11 @@ impl Daemon {
             .transpose()?;
         let dependency = match request.dependency.as_deref() {
             Some(text) if !text.trim().is_empty() => {
+                // A malformed one is refused; one naming a job that does
+                // not exist is accepted, as Slurm accepts it: it waits
+                // (unfulfilled) until the scheduler finds nothing to wait
+                // for and drops it.
                 let dependency = parse_dependency(text)?;
-                for job in dependency.conditions.iter().filter_map(|c| c.job) {
-                    if !self.job_exists(JobId(job.id))? {
-                        return invalid("Job dependency problem");
-                    }
-                }
                 Some(Dependencies::new(dependency))
             }
             _ => None,
@@ -436,13 +470,6 @@ impl Daemon {
             }),
         };
         Ok((spec, array))
-    }
-
-    fn job_exists(&self, id: JobId) -> Result<bool> {
-        if self.state().jobs.contains_key(&id) {
-            return Ok(true);
-        }
-        Ok(!self.store.related(id)?.is_empty())
     }
 
     /// One First Fit pass: decides which pending jobs may start at all
@@ -939,6 +966,7 @@ impl Daemon {
             }) = end
             {
                 job.spec.restarts += 1;
+                self.hold_back_requeued(&mut job.spec);
                 job.phase = Phase::Pending {
                     reason: Reason::None,
                     hold: None,
@@ -1387,10 +1415,15 @@ fn array_tasks(spec: &JobSpec, array: &ArraySpec) -> Vec<JobSpec> {
 
 fn final_state(end: &End) -> (FinalState, Reason, ExitCode, Option<u32>) {
     match end {
+        // slurmstepd's failures before the script runs (a working directory
+        // or an output file it cannot have) end the job with `0:53`.
         End::LaunchFailed(_) => (
             FinalState::Failed,
             Reason::JobLaunchFailure,
-            ExitCode { code: 1, signal: 0 },
+            ExitCode {
+                code: 0,
+                signal: LAUNCH_FAILURE_SIGNAL,
+            },
             None,
         ),
         End::Lost => (

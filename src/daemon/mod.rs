@@ -66,6 +66,15 @@ pub struct Config {
     pub gpus: Vec<gpus::Gpu>,
     /// Grace between SIGTERM and SIGKILL when a job is cancelled or times out.
     pub kill_wait: Duration,
+    /// How long a requeued job waits before it may start again (shown as
+    /// BeginTime): slurmctld's credential lifetime plus a second.
+    pub requeue_delay: Duration,
+    /// Refuse a job asking for more CPUs than the node has, rather than
+    /// keep it pending (slurm.conf's EnforcePartLimits).
+    pub enforce_part_limits: bool,
+    /// How long a finished job stays visible to cqueue and ccontrol
+    /// (Slurm's MinJobAge); zero is for ever.
+    pub min_job_age: Duration,
     /// How long finished jobs stay in the store; `None` is forever.
     pub history: Option<Duration>,
     /// The one partition's name.
@@ -167,6 +176,15 @@ impl Daemon {
 
     fn node(&self) -> &str {
         &self.config.node_name
+    }
+
+    /// The oldest end a finished job may have and still be shown by cqueue
+    /// and ccontrol (MinJobAge ago); `None` when every finished job is.
+    /// slurmctld purges such a job in a pass every minute or so, so there
+    /// it may linger for up to that long more; here it goes on time.
+    fn visible_since(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let age = chrono::Duration::from_std(self.config.min_job_age).ok()?;
+        (!age.is_zero()).then(|| chrono::Utc::now() - age)
     }
 }
 

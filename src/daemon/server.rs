@@ -14,7 +14,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 
-use super::job::Job;
+use chrono::{DateTime, Utc};
+
+use super::job::{Job, Phase};
 use super::listing::{self, Shape};
 use super::store::FinishedFilter;
 use super::{Daemon, gpus, log};
@@ -336,7 +338,7 @@ async fn config(State(daemon): Shared) -> axum::Json<DaemonConfig> {
         gpus: config.capacity.gpus,
         gpu_devices: config.gpus.clone(),
         kill_wait_secs: config.kill_wait.as_secs(),
-        min_job_age_secs: 0,
+        min_job_age_secs: config.min_job_age.as_secs(),
         max_array_size: config.max_array_size,
         max_job_count: config.max_job_count,
         first_job_id: config.first_job_id,
@@ -456,7 +458,10 @@ async fn submit(
 
 async fn list(State(daemon): Shared, RawQuery(query): RawQuery) -> Reply<Response> {
     let query: ListQuery = parse_query(query.as_deref().unwrap_or(""))?;
-    let filter = Filter::parse(&query)?;
+    let mut filter = Filter::parse(&query)?;
+    if query.history != Some(true) {
+        filter.ended_after = daemon.visible_since();
+    }
     let fields = match query.fields.as_deref() {
         None => None,
         Some(fields) => Some(
@@ -496,13 +501,23 @@ async fn list(State(daemon): Shared, RawQuery(query): RawQuery) -> Reply<Respons
 async fn job(State(daemon): Shared, Path(id): Path<String>) -> Reply<axum::Json<JobInfo>> {
     let id = parse_id(&id)?;
     let in_memory = daemon.state().jobs.get(&id).map(|j| j.info(daemon.node()));
-    match in_memory {
-        Some(info) => Ok(axum::Json(info)),
+    let info = match in_memory {
+        Some(info) => info,
         None => match daemon.store.get(id)? {
-            Some(job) => Ok(axum::Json(job.info(daemon.node()))),
-            None => Err(Error::NoSuchJob(id).into()),
+            Some(job) => job.info(daemon.node()),
+            None => return Err(Error::NoSuchJob(id).into()),
         },
+    };
+    // A job past MinJobAge is no longer slurmctld's to show.
+    let purged = info.state.is_terminal()
+        && daemon
+            .visible_since()
+            .zip(info.end_time)
+            .is_some_and(|(since, end)| end < since);
+    if purged {
+        return Err(Error::NoSuchJob(id).into());
     }
+    Ok(axum::Json(info))
 }
 
 async fn cancel(
@@ -556,6 +571,8 @@ struct Filter {
     uids: Option<Vec<u32>>,
     states: BTreeSet<JobState>,
     names: Option<Vec<String>>,
+    /// Finished jobs that ended before this are left out (MinJobAge).
+    ended_after: Option<DateTime<Utc>>,
 }
 
 impl Filter {
@@ -593,6 +610,7 @@ impl Filter {
             uids,
             states,
             names,
+            ended_after: None,
         })
     }
 
@@ -611,6 +629,9 @@ impl Filter {
                 .names
                 .as_ref()
                 .is_none_or(|names| names.contains(&job.spec.name))
+            && !self.ended_after.is_some_and(
+                |since| matches!(&job.phase, Phase::Finished { end_time, .. } if *end_time < since),
+            )
     }
 }
 
@@ -669,8 +690,10 @@ impl From<Error> for Failure {
             Error::NoSuchJob(_) => (StatusCode::NOT_FOUND, "not_found"),
             Error::PermissionDenied => (StatusCode::FORBIDDEN, "forbidden"),
             Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Error::NotNow => (StatusCode::CONFLICT, crate::error::NOT_NOW_CODE),
             Error::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "limit_reached"),
             Error::Invalid(_)
+            | Error::Fatal(_)
             | Error::InvalidTime(_)
             | Error::InvalidMemory(_)
             | Error::InvalidBegin(_)

@@ -8,7 +8,7 @@ use crate::daemon::executor::Supervisor;
 use crate::daemon::interner::Interner;
 use crate::daemon::job::{Job, Phase};
 use crate::daemon::scheduler::{QueueKey, ShapeIndex};
-use crate::daemon::tracker::ResourceTracker;
+use crate::daemon::tracker::{Capacity, ResourceTracker};
 use crate::protocol::{JobId, JobState, Reason};
 
 /// A running job's handle, beside its `Job`.
@@ -45,7 +45,7 @@ impl State {
     pub fn new(tracker: ResourceTracker) -> State {
         State {
             jobs: HashMap::new(),
-            queue: Queue::default(),
+            queue: Queue::new(tracker.capacity()),
             running: HashMap::new(),
             tracker,
             fresh: Vec::new(),
@@ -92,17 +92,34 @@ impl State {
 /// only the jobs that may start, so thousands of held jobs cost it nothing.
 /// Jobs that wait for nothing but resources sit in a [`ShapeIndex`], so a
 /// pass looks at one job per request shape rather than at all of them.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Queue {
+    /// The node's resources: a job asking for more CPUs than there are
+    /// waits apart, for ever (Slurm's `PartitionConfig`).
+    capacity: Capacity,
     /// Not held, and waiting for nothing but resources.
     plain: ShapeIndex,
     /// Not held, but with a begin time, a dependency or a running-at-once
     /// cap, which the pass checks job by job.
     others: BTreeSet<QueueKey>,
     held: BTreeSet<QueueKey>,
+    /// Not held, but asking for more than the node has: no pass looks at
+    /// them, so they hold up neither the pass nor any other job.
+    unfit: BTreeSet<QueueKey>,
 }
 
 impl Queue {
+    /// An empty queue for a node of this capacity.
+    pub fn new(capacity: Capacity) -> Queue {
+        Queue {
+            capacity,
+            plain: ShapeIndex::default(),
+            others: BTreeSet::new(),
+            held: BTreeSet::new(),
+            unfit: BTreeSet::new(),
+        }
+    }
+
     /// Places a pending job by its priority, hold and request, with the
     /// reason it shows (take it out and insert it again to change that).
     pub fn insert(&mut self, job: &Job) {
@@ -110,6 +127,9 @@ impl Queue {
         match job.phase {
             Phase::Pending { hold: Some(_), .. } => {
                 self.held.insert(key);
+            }
+            Phase::Pending { .. } if !self.capacity.can_ever_fit(&job.spec.request) => {
+                self.unfit.insert(key);
             }
             Phase::Pending { reason, .. } if waits_only_for_resources(job) => {
                 self.plain.insert(key, job.spec.request, reason);
@@ -126,6 +146,7 @@ impl Queue {
         self.plain.remove(&key, &job.spec.request);
         self.others.remove(&key);
         self.held.remove(&key);
+        self.unfit.remove(&key);
     }
 
     /// The jobs not held that wait for resources only, by request shape.
@@ -148,7 +169,7 @@ impl Queue {
     }
 
     pub fn len(&self) -> usize {
-        self.plain.len() + self.others.len() + self.held.len()
+        self.plain.len() + self.others.len() + self.held.len() + self.unfit.len()
     }
 }
 

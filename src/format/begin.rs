@@ -137,9 +137,79 @@ fn parse_date(text: &str, today: NaiveDate) -> Option<NaiveDate> {
     }
 }
 
+/// Slurm 22.05's keywords of time, which its parser steps over.
+const KEYWORDS: [&str; 7] = [
+    "today", "tomorrow", "midnight", "noon", "fika", "teatime", "now",
+];
+
+/// Where Slurm's `parse_time` gives up on a time it refuses, for its line
+/// `Invalid time specification (pos=N): TEXT` (printed before sbatch's and
+/// scontrol's own refusal): the first character that starts no keyword and
+/// no number; in a number, its first character that is no digit or
+/// separator, else the start of its second field (the month Slurm found out
+/// of range), else its end. Checked against the live Slurm's positions
+/// (`garbage` 0, ` x` 1, `T5` 2, `now+xyz` 3, `12:xx` 3, `2026-13-45` 5,
+/// `tomorrowx` 8).
+pub fn slurm_error_position(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let c = bytes[pos];
+        if c == b' ' || c == b'\t' || c == b'-' || c == b'T' {
+            pos += 1;
+            continue;
+        }
+        let rest = &text[pos..];
+        if let Some(word) = KEYWORDS.iter().find(|w| {
+            rest.get(..w.len())
+                .is_some_and(|r| r.eq_ignore_ascii_case(w))
+        }) {
+            pos += word.len();
+            if *word == "now" {
+                // `now` takes what follows as its offset, or is refused there.
+                return pos;
+            }
+            continue;
+        }
+        if !c.is_ascii_digit() {
+            return pos;
+        }
+        let token_len = rest
+            .find(|c: char| c.is_ascii_whitespace() || c == 'T')
+            .unwrap_or(rest.len());
+        let token = &rest[..token_len];
+        if let Some(bad) =
+            token.find(|c: char| !(c.is_ascii_digit() || matches!(c, ':' | '/' | '-')))
+        {
+            return pos + bad;
+        }
+        return match token.find([':', '/', '-']) {
+            Some(separator) => pos + separator + 1,
+            None => pos + token_len,
+        };
+    }
+    pos
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_error_position_is_where_live_slurm_gave_up() {
+        for (text, pos) in [
+            ("garbage", 0),
+            ("soon", 0),
+            (" x", 1),
+            ("T5", 2),
+            ("now+xyz", 3),
+            ("12:xx", 3),
+            ("2026-13-45", 5),
+            ("tomorrowx", 8),
+        ] {
+            assert_eq!(slurm_error_position(text), pos, "{text:?}");
+        }
+    }
     use proptest::prelude::*;
 
     fn now() -> DateTime<Local> {

@@ -20,6 +20,9 @@ pub fn parse_time_limit(text: &str) -> Result<TimeLimit, Error> {
     {
         return Ok(None);
     }
+    if let Some(days) = spec.strip_prefix('-') {
+        return negative_days(days).ok_or_else(invalid);
+    }
     if spec.is_empty()
         || !spec
             .chars()
@@ -55,6 +58,21 @@ pub fn parse_time_limit(text: &str) -> Result<TimeLimit, Error> {
         })
         .ok_or_else(invalid)?;
     Ok((seconds > 0).then_some(seconds))
+}
+
+/// `-t -D`, which sbatch 22.05 accepts: its parser reads `-D` as a negative
+/// number of days, rounds the seconds up to minutes, and the controller
+/// keeps those minutes in an unsigned 32-bit field, where they wrap to a
+/// limit of some 8,000 years (`-5` is 2982611-04:17:00, squeue's `INVALID`).
+/// The same limit is kept here, so the job is shown and runs as in Slurm.
+fn negative_days(days: &str) -> Option<TimeLimit> {
+    if days.is_empty() || !days.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let seconds = -(days.parse::<i64>().ok()?.checked_mul(86_400)?);
+    // C's division truncates toward zero, as Rust's does.
+    let minutes = i32::try_from((seconds + 59) / 60).ok()?;
+    Some(Some(u64::from(minutes.cast_unsigned()) * 60))
 }
 
 /// squeue's rendering (`%M`, `%l`): `M:SS`, `H:MM:SS`, or `D-HH:MM:SS`.
@@ -153,6 +171,13 @@ mod tests {
     }
 
     #[test]
+    fn negative_days_wrap_as_in_slurms_unsigned_minutes() {
+        // Live 22.05: `-t -5` shows TimeLimit=2982611-04:17:00.
+        let limit = parse_time_limit("-5").expect("accepted").expect("a limit");
+        assert_eq!(format_hms(limit), "2982611-04:17:00");
+    }
+
+    #[test]
     fn malformed_limits_are_refused() {
         for text in [
             "",
@@ -163,7 +188,8 @@ mod tests {
             ":",
             "5m",
             "1-2:3:4:5",
-            "-5",
+            "-",
+            "-5:00",
         ] {
             assert!(parse_time_limit(text).is_err(), "{text}");
         }

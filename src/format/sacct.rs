@@ -573,13 +573,11 @@ fn cpu_time(job: &JobInfo, usec: Option<u64>) -> String {
     }
 }
 
-/// CPUs allocated: none until the job starts.
+/// CPUs allocated. slurmdbd records a job's CPUs when it is submitted, so
+/// a job that is pending, or was cancelled before it ran, shows the CPUs it
+/// asked for (live 22.05: `-c 2`, cancelled pending, AllocCPUS 2).
 fn alloc_cpus(job: &JobInfo) -> u32 {
-    if job.start_time.is_some() {
-        job.cpus
-    } else {
-        0
-    }
+    job.cpus
 }
 
 /// Seconds the job has run: none while pending, up to now while running.
@@ -920,7 +918,7 @@ mod tests {
     }
 
     #[test]
-    fn pending_jobs_have_nothing_allocated_and_unknown_times() {
+    fn pending_jobs_have_their_cpus_but_no_node_and_unknown_times() {
         let pending = job(9, JobState::Pending);
         assert!(Row::batch(&pending).is_none(), "no step before the start");
         assert_eq!(
@@ -928,7 +926,7 @@ mod tests {
                 "AllocCPUS,NCPUS,ReqCPUS,NodeList,Start,End,Elapsed,ElapsedRaw,ExitCode,AllocTRES",
                 &Row::job(&pending)
             ),
-            "0|0|2|None assigned|Unknown|Unknown|00:00:00|0|0:0|\n"
+            "2|2|2|None assigned|Unknown|Unknown|00:00:00|0|0:0|\n"
         );
     }
 

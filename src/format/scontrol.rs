@@ -89,8 +89,9 @@ impl Record {
 /// What a job record needs beyond the job itself.
 pub struct JobContext<'a> {
     pub now: DateTime<Utc>,
-    /// The controller's host, for `AllocNode:Sid` while the job has no node.
-    pub host: &'a str,
+    /// The node's memory (MiB): what a job that asked for none and has not
+    /// run yet is shown to request, as Slurm estimates it.
+    pub node_memory_mb: u64,
     /// `-d/--details`: `DerivedExitCode` and the per-node allocation line.
     pub details: bool,
     /// The name of a group id.
@@ -170,13 +171,14 @@ pub fn job_record(job: &JobInfo, context: &JobContext<'_>) -> Record {
         ),
         ("Scheduler", "Main".into()),
     ]);
-    let host = job.node.as_deref().unwrap_or(context.host);
+    // slurmctld names the submitting host by the address it connected
+    // from, which for a client on the node is the loopback: `localhost`.
     record.line([
         ("Partition", job.partition.clone()),
-        ("AllocNode:Sid", format!("{host}:0")),
+        ("AllocNode:Sid", "localhost:0".to_string()),
     ]);
     record.line([("ReqNodeList", NULL), ("ExcNodeList", NULL)]);
-    record.line([("NodeList", or_null(job.node.as_deref()))]);
+    record.line([("NodeList", job.node.clone().unwrap_or_default())]);
     if let Some(node) = &job.node {
         record.line([("BatchHost", node.as_str())]);
     }
@@ -187,7 +189,7 @@ pub fn job_record(job: &JobInfo, context: &JobContext<'_>) -> Record {
         ("CPUs/Task", job.cpus_per_task.to_string()),
         ("ReqB:S:C:T", "0:0:*:*".into()),
     ]);
-    record.line([("TRES", job_tres(job))]);
+    record.line([("TRES", job_tres(job, context.node_memory_mb))]);
     record.line([
         ("Socks/Node", "*"),
         ("NtasksPerN:B:S:C", "0:0:*:*"),
@@ -251,6 +253,9 @@ pub fn job_record(job: &JobInfo, context: &JobContext<'_>) -> Record {
         record.line([("TresPerNode", format!("gres/gpu:{}", job.gpus))]);
     }
     record.line([("Power", "")]);
+    // 22.05 ends the record with a line of nothing but the indent (a space
+    // on the one line of `-o`).
+    record.line(Vec::<(String, String)>::new());
     record
 }
 
@@ -290,10 +295,18 @@ pub fn end_time(job: &JobInfo) -> Option<DateTime<Utc>> {
 }
 
 /// `cpu=2,mem=4G,node=1,billing=2[,gres/gpu=1]`; no `mem=` without memory.
-pub fn job_tres(job: &JobInfo) -> String {
+/// The job's trackable resources. A job that asked for no memory and has
+/// not run is shown to request the whole node's, as Slurm estimates such a
+/// request (pass the node's memory; 0 leaves it out); once it runs, memory
+/// is not a resource it holds (CR_Core).
+pub fn job_tres(job: &JobInfo, node_memory_mb: u64) -> String {
     let mut tres = vec![format!("cpu={}", job.cpus)];
-    if job.memory_mb > 0 {
-        tres.push(format!("mem={}", format_memory_mb(job.memory_mb)));
+    let memory = match job.memory_mb {
+        0 if job.node.is_none() && job.memory_per_cpu_mb.is_none() => node_memory_mb,
+        memory => memory,
+    };
+    if memory > 0 {
+        tres.push(format!("mem={}", format_memory_mb(memory)));
     }
     tres.push("node=1".into());
     tres.push(format!("billing={}", job.cpus));
@@ -634,10 +647,27 @@ mod tests {
     fn context(details: bool) -> JobContext<'static> {
         JobContext {
             now: at(1_011),
-            host: "box",
+            node_memory_mb: 64_000,
             details,
             group_name: &|_| "alice".to_string(),
         }
+    }
+
+    #[test]
+    fn a_job_that_asked_no_memory_requests_the_nodes_until_it_runs() {
+        let mut pending = job();
+        pending.memory_mb = 0;
+        let running = job_record(&pending, &context(false));
+        assert_eq!(
+            running.get("TRES"),
+            Some("cpu=4,node=1,billing=4,gres/gpu=1")
+        );
+        pending.node = None;
+        let waiting = job_record(&pending, &context(false));
+        assert_eq!(
+            waiting.get("TRES"),
+            Some("cpu=4,mem=64000M,node=1,billing=4,gres/gpu=1")
+        );
     }
 
     #[test]
@@ -655,7 +685,7 @@ mod tests {
              AccrueTime={submit}\n   \
              StartTime={start} EndTime={end} Deadline=N/A\n   \
              SuspendTime=None SecsPreSuspend=0 LastSchedEval={start} Scheduler=Main\n   \
-             Partition=normal AllocNode:Sid=box:0\n   \
+             Partition=normal AllocNode:Sid=localhost:0\n   \
              ReqNodeList=(null) ExcNodeList=(null)\n   \
              NodeList=box\n   \
              BatchHost=box\n   \
@@ -671,7 +701,7 @@ mod tests {
              StdIn=/dev/null\n   \
              StdOut=/home/alice/slurm-1234.out\n   \
              TresPerNode=gres/gpu:1\n   \
-             Power=\n\n",
+             Power=\n   \n\n",
             submit = t(1_000),
             start = t(1_001),
             end = t(4_601),
@@ -707,7 +737,7 @@ mod tests {
             "   RunTime=00:00:00 TimeLimit=UNLIMITED TimeMin=N/A\n",
             "   AccrueTime=Unknown\n",
             "   StartTime=Unknown EndTime=Unknown Deadline=N/A\n",
-            "   NodeList=(null)\n",
+            "   NodeList=\n",
             "   MinCPUsNode=4 MinMemoryCPU=2G MinTmpDiskNode=0\n",
             "   Command=(null)\n",
         ] {
@@ -764,7 +794,7 @@ mod tests {
         let one = record.render(true);
         assert_eq!(one.lines().count(), 1);
         assert!(one.starts_with("JobId=1234 JobName=train UserId=alice(1000) "));
-        assert!(one.ends_with(" Power=\n"));
+        assert!(one.ends_with(" Power= \n"));
         assert!(!one.contains("  "));
     }
 

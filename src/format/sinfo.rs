@@ -3,7 +3,8 @@
 //!
 //! A format is literal text with `%[.][width|#]<letter>` fields. A width
 //! pads and cuts, a `.` right-justifies, and `#` sizes the column to its
-//! longest value or header. An unknown letter is printed as written and
+//! longest value, at least 9 wide (sinfo's rule for its node list and
+//! partition columns). An unknown letter is printed as written and
 //! reported, as sinfo does.
 
 use crate::format::scontrol::{NULL, cpu_load, node_state};
@@ -12,13 +13,18 @@ use crate::protocol::NodeInfo;
 /// sinfo's default format.
 pub const DEFAULT: &str = "%#P %.5a %.10l %.6D %.6t %N";
 /// `-N/--Node`: one line per node.
-pub const NODE: &str = "%#N %.6D %#P %6t";
+pub const NODE: &str = "%#N %.6D %.#P %6t";
 /// `-l/--long`.
 pub const LONG: &str = "%#P %.5a %.10l %.10s %.4r %.8h %.10g %.6D %.11T %N";
 /// `-N -l`.
-pub const NODE_LONG: &str = "%#N %.6D %#P %.11T %.4c %.8z %.6m %.8d %.6w %.8f %20E";
+pub const NODE_LONG: &str = "%#N %.6D %.#P %.11T %4c %.8z %.6m %.8d %.6w %.8f %20E";
 /// `-s/--summarize`.
-pub const SUMMARIZE: &str = "%#P %.5a %.10l %.16F  %N";
+pub const SUMMARIZE: &str = "%#P %.5a %.10l %.16F %N";
+
+/// The least width of a `#` column: sinfo sizes its node list and
+/// partition columns to their longest value, but never under 9
+/// (`MIN_NODE_FIELD_SIZE`, `MIN_PART_FIELD_SIZE`); the header does not count.
+const MIN_FITTED_WIDTH: usize = 9;
 
 /// `-O` fields are this wide unless a size is given.
 const LONG_FIELD_WIDTH: usize = 20;
@@ -37,7 +43,7 @@ pub struct NodeView<'a> {
 enum Width {
     Natural,
     Fixed(usize),
-    /// `#`: as wide as the longest value or the header.
+    /// `#`: as wide as the longest value, at least [`MIN_FITTED_WIDTH`].
     Fit,
 }
 
@@ -171,9 +177,9 @@ impl Format {
                 } => views
                     .iter()
                     .map(|view| value(*letter, view).chars().count())
-                    .chain([header(*letter).unwrap_or_default().len()])
+                    .chain([MIN_FITTED_WIDTH])
                     .max()
-                    .unwrap_or(0),
+                    .unwrap_or(MIN_FITTED_WIDTH),
                 _ => 0,
             })
             .collect();
@@ -429,13 +435,22 @@ mod tests {
     fn node_oriented_and_summarized_layouts() {
         assert_eq!(
             render(NODE, &node(0), true),
-            "NODELIST  NODES PARTITION STATE \n\
-             host          1 debug*    alloc \n"
+            "NODELIST   NODES PARTITION STATE \n\
+             host           1    debug* alloc \n"
         );
         assert_eq!(
             render(SUMMARIZE, &node(4), true),
-            "PARTITION AVAIL  TIMELIMIT   NODES(A/I/O/T)  NODELIST\n\
-             debug*       up   infinite          1/0/0/1  host\n"
+            "PARTITION AVAIL  TIMELIMIT   NODES(A/I/O/T) NODELIST\n\
+             debug*       up   infinite          1/0/0/1 host\n"
+        );
+        // The node list is as wide as the longest name, at least 9; the
+        // header does not count (live sinfo: `NODELIST   NODES` for `vm`).
+        let mut long = node(0);
+        long.name = "compute-node-01".into();
+        assert_eq!(
+            render(NODE, &long, true),
+            "NODELIST         NODES PARTITION STATE \n\
+             compute-node-01      1    debug* alloc \n"
         );
     }
 

@@ -63,7 +63,9 @@ run_side() {
     if [[ $side == s ]]; then export PATH=$SLURM_BIN:$PATH SLURM_CONF
     else export PATH=$TMP/cbin:$PATH CONDUCTOR_SERVER=unix:$TMP/c.sock CONDUCTOR_NO_AUTOSTART=1; unset SLURM_CONF; fi
     export DIFF_SIDE=$side
-    timeout "$TIMEOUT" bash -c 'source "$1"; source "$2"' _ "$HERE/lib.sh" "$sc" >"$out.stdout" 2>"$out.stderr" </dev/null
+    # a scenario that must wait longer says so in a line `# timeout: N`
+    local limit; limit=$(sed -n 's/^# timeout: \([0-9][0-9]*\)$/\1/p' "$sc" | head -1)
+    timeout "${limit:-$TIMEOUT}" bash -c 'source "$1"; source "$2"' _ "$HERE/lib.sh" "$sc" >"$out.stdout" 2>"$out.stderr" </dev/null
     echo $? >"$out.rc"
   )
   # leave nothing behind for the next scenario

@@ -149,7 +149,8 @@ fn a_cancelled_pending_job_says_who_cancelled_it() {
         out.ok(),
         format!("JobID|State\n{pending}|CANCELLED by {uid}\n")
     );
-    // It never ran: nothing allocated, no step, unknown start.
+    // It never ran: its requested CPU (as slurmdbd records it), no node,
+    // no step, unknown start.
     let detail = cacct(
         &d,
         &[
@@ -163,7 +164,7 @@ fn a_cancelled_pending_job_says_who_cancelled_it() {
     );
     assert_eq!(
         detail.ok(),
-        format!("{pending}|0|None assigned|Unknown|00:00:00|0:0\n")
+        format!("{pending}|1|None assigned|Unknown|00:00:00|0:0\n")
     );
     // The fixed-width column cuts it as sacct does.
     let fixed = cacct(&d, &["-X", "-n", "-o", "State", "-j", &pending.to_string()]);

@@ -88,11 +88,6 @@ fn bad_arrays_and_dependencies_are_refused() {
         out.fails_with_one_line(),
         "cbatch: error: Batch job submission failed: Invalid job array specification"
     );
-    let out = d.run("cbatch", &["--dependency=afterok:999", "--wrap", "true"]);
-    assert_eq!(
-        out.fails_with_one_line(),
-        "cbatch: error: Batch job submission failed: Job dependency problem"
-    );
     let out = d.run("cbatch", &["--dependency=bogus:1", "--wrap", "true"]);
     assert_eq!(
         out.fails_with_one_line(),
@@ -238,9 +233,14 @@ fn begin_times_delay_the_start() {
     let begin = job.begin_time.expect("begin time");
     assert!(done.start_time.expect("start") >= begin);
     let out = d.run("cbatch", &["--begin=garbage", "--wrap", "true"]);
+    // Slurm's time parser's own line first, without a prefix.
     assert_eq!(
-        out.fails_with_one_line(),
-        "cbatch: error: Invalid --begin specification"
+        (out.code, out.stderr.as_str()),
+        (
+            255,
+            "Invalid time specification (pos=0): garbage\n\
+             cbatch: error: Invalid --begin specification\n"
+        )
     );
 }
 
@@ -259,7 +259,7 @@ fn option_errors_exit_as_sbatch_exits_with_its_words() {
         ),
         (
             &["--begin=soon"][..],
-            "cbatch: error: Invalid --begin specification",
+            "Invalid time specification (pos=0): soon\ncbatch: error: Invalid --begin specification",
         ),
     ] {
         let mut argv = args.to_vec();
@@ -457,7 +457,7 @@ fn the_warning_signal_without_b_goes_to_the_steps_and_never_the_batch_shell() {
 
 #[test]
 fn signals_requeue_and_updates_through_the_api() {
-    let d = TestDaemon::start(&["--cpus", "2", "--kill-wait", "1"]);
+    let d = TestDaemon::start(&["--cpus", "2", "--kill-wait", "1", "--requeue-delay", "0"]);
     let id = d.submit(&[
         "--wrap",
         "trap 'echo got-usr2' USR2; for i in $(seq 100); do sleep 0.1; done",
@@ -635,4 +635,150 @@ fn the_job_sees_slurm_s_environment() {
     let with_c = d.submit(&["-c", "2", "--wrap", "echo $SLURM_CPUS_PER_TASK"]);
     let job = d.wait_for(with_c, JobState::Completed, SHORT);
     assert_eq!(read(&job.stdout), "2\n");
+}
+
+#[test]
+fn long_option_prefixes_follow_getopt_in_every_binary() {
+    let d = TestDaemon::start(&["--cpus", "2"]);
+    // Each binary, an ambiguous prefix: getopt's line, Slurm's table order,
+    // Slurm's exit code; sacct prints no `Try` line.
+    for (bin, args, code, line) in [
+        (
+            "cbatch",
+            &["--t", "1", "--wrap", "true"][..],
+            255,
+            "cbatch: option '--t' is ambiguous; possibilities: '--tasks-per-node' '--test-only' \
+             '--thread-spec' '--threads-per-core' '--time' '--time-min' '--tmp'",
+        ),
+        (
+            "cqueue",
+            &["--s"][..],
+            1,
+            "cqueue: option '--s' is ambiguous; possibilities: '--sib' '--sort' '--start' \
+             '--steps' '--states'",
+        ),
+        (
+            "cinfo",
+            &["--s"][..],
+            1,
+            "cinfo: option '--s' is ambiguous; possibilities: '--summarize' '--sort' '--states'",
+        ),
+        (
+            "ccancel",
+            &["--s"][..],
+            1,
+            "ccancel: option '--s' is ambiguous; possibilities: '--sibling' '--signal' '--state'",
+        ),
+        (
+            "ccontrol",
+            &["--u"][..],
+            1,
+            "ccontrol: option '--u' is ambiguous; possibilities: '--uid' '--usage'",
+        ),
+        (
+            "cdiag",
+            &["--sort-by-t"][..],
+            1,
+            "cdiag: option '--sort-by-t' is ambiguous; possibilities: '--sort-by-time' \
+             '--sort-by-time2'",
+        ),
+    ] {
+        let out = d.run(bin, args);
+        assert_eq!(out.code, code, "{bin} {args:?}: {out:?}");
+        assert_eq!(
+            out.stderr,
+            format!("{line}\nTry \"{bin} --help\" for more information\n"),
+            "{bin} {args:?}"
+        );
+    }
+    let sacct = d.run("cacct", &["--f=x"]);
+    assert_eq!(
+        (sacct.code, sacct.stderr.as_str()),
+        (
+            1,
+            "cacct: option '--f=x' is ambiguous; possibilities: '--federation' '--file' \
+             '--flags' '--fields' '--format'\n"
+        )
+    );
+    // The same in a directive; and a unique prefix is the option.
+    let script = write_script(&d.work, "par.sh", "#!/bin/sh\n#SBATCH --par\ntrue\n");
+    let directive = d.run("cbatch", &[script.to_str().expect("utf-8")]);
+    assert_eq!(directive.code, 255);
+    assert!(
+        directive.stderr.starts_with(
+            "cbatch: option '--par' is ambiguous; possibilities: '--parsable' '--partition'\n"
+        ),
+        "{directive:?}"
+    );
+    let id = d.run("cbatch", &["--pars", "-H", "--wr", "true"]);
+    let id = id.ok().trim().to_string();
+    let shown = d.run("cqueue", &["--noh", "--jo", &id, "--form=%i|%T"]);
+    assert_eq!(shown.ok(), format!("{id}|PENDING\n"));
+}
+
+#[test]
+fn a_negative_time_is_slurms_wrapped_limit_and_memory_options_exclude_each_other() {
+    let d = TestDaemon::start(&["--cpus", "1"]);
+    // sbatch 22.05 takes `-t -5` (days), which wraps in its unsigned minutes.
+    let id = d.submit(&["-H", "-t", "-5", "--wrap", "true"]);
+    let shown = d.run("cqueue", &["-h", "-j", &id.to_string(), "-o", "%l"]);
+    assert_eq!(shown.ok(), "INVALID\n");
+    let job = d.run("ccontrol", &["show", "job", &id.to_string()]);
+    assert!(job.ok().contains("TimeLimit=2982611-04:17:00"), "{job:?}");
+    for pair in [
+        ["--mem=1G", "--mem-per-cpu=1G"],
+        ["--mem=1G", "--mem-per-gpu=1G"],
+        ["--mem-per-cpu=1G", "--mem-per-gpu=1G"],
+    ] {
+        let out = d.run("cbatch", &[pair[0], pair[1], "--wrap", "true"]);
+        assert_eq!(out.code, 1, "{pair:?}");
+        assert_eq!(
+            out.fails_with_one_line(),
+            "cbatch: fatal: --mem, --mem-per-cpu, and --mem-per-gpu are mutually exclusive."
+        );
+    }
+}
+
+#[test]
+fn a_dependency_on_an_unknown_job_waits_unfulfilled_then_is_dropped() {
+    let d = TestDaemon::start(&["--cpus", "1"]);
+    // Held, it is not evaluated: shown as Slurm shows it.
+    let held = d.submit(&["-H", "--dependency=afterok:99999", "--wrap", "true"]);
+    let shown = d.run("cqueue", &["-h", "-j", &held.to_string(), "-o", "%T|%r|%E"]);
+    assert_eq!(
+        shown.ok(),
+        "PENDING|JobHeldUser|afterok:99999(unfulfilled)\n"
+    );
+    // Released, the scheduler finds nothing to wait for, and it runs.
+    d.run("ccontrol", &["release", &held.to_string()]).ok();
+    d.wait_for(held, JobState::Completed, SHORT);
+    let free = d.submit(&["--dependency=afterok:99998", "--wrap", "true"]);
+    d.wait_for(free, JobState::Completed, SHORT);
+}
+
+#[test]
+fn a_missing_working_or_output_directory_fails_the_job_as_in_slurm() {
+    let d = TestDaemon::start(&["--cpus", "1"]);
+    // Accepted: the failure is the job's, FAILED with 0:53, nothing made.
+    let chdir = d.submit(&["-D", "/nonexistent/dir", "--wrap", "echo hi"]);
+    let output = d.submit(&["-o", "nodir/out.txt", "--wrap", "echo hi"]);
+    for id in [chdir, output] {
+        let job = d.wait_for(id, JobState::Failed, SHORT);
+        assert_eq!(job.reason, Reason::JobLaunchFailure);
+        let acct = d.run(
+            "cacct",
+            &[
+                "-X",
+                "-n",
+                "-P",
+                "-j",
+                &id.to_string(),
+                "-o",
+                "State,ExitCode",
+            ],
+        );
+        assert_eq!(acct.ok(), "FAILED|0:53\n");
+    }
+    assert!(!d.work.join("nodir").exists(), "no directory is made");
+    assert!(!std::path::Path::new("/nonexistent").exists());
 }

@@ -116,7 +116,7 @@ fn show_job_prints_a_running_job_in_slurm_s_layout() {
          AccrueTime=<TS>\n   \
          StartTime=<TS> EndTime=<TS> Deadline=N/A\n   \
          SuspendTime=None SecsPreSuspend=0 LastSchedEval=<TS> Scheduler=Main\n   \
-         Partition=normal AllocNode:Sid={host}:0\n   \
+         Partition=normal AllocNode:Sid=localhost:0\n   \
          ReqNodeList=(null) ExcNodeList=(null)\n   \
          NodeList={host}\n   \
          BatchHost={host}\n   \
@@ -131,7 +131,7 @@ fn show_job_prints_a_running_job_in_slurm_s_layout() {
          StdErr={work}/slurm-{id}.out\n   \
          StdIn=/dev/null\n   \
          StdOut={work}/slurm-{id}.out\n   \
-         Power=\n\n",
+         Power=\n   \n\n",
         user = job.user,
         uid = job.uid,
         group = group_name(job.gid),
@@ -179,7 +179,7 @@ fn show_job_without_an_id_lists_pending_and_running_jobs() {
     for line in [
         "\n   RunTime=00:00:00 TimeLimit=00:05:00 TimeMin=N/A\n",
         "\n   StartTime=Unknown EndTime=Unknown Deadline=N/A\n",
-        "\n   NodeList=(null)\n",
+        "\n   NodeList=\n",
         "\n   Command=(null)\n",
         "\n   MinCPUsNode=1 MinMemoryNode=0 MinTmpDiskNode=0\n",
     ] {
@@ -201,7 +201,7 @@ fn show_job_without_an_id_lists_pending_and_running_jobs() {
     let lines: Vec<&str> = one.ok().lines().collect();
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines[0].starts_with(&format!("JobId={running} JobName=wrap UserId=")));
-    assert!(lines[1].ends_with(" Power="));
+    assert!(lines[1].ends_with(" Power= "));
     assert!(!one.stdout.contains("  "));
     let oneliner = d.run(
         "ccontrol",
@@ -390,7 +390,7 @@ fn a_held_job_waits_until_released_then_runs() {
 
 #[test]
 fn requeue_runs_a_finished_job_again_with_the_same_id() {
-    let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
+    let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1", "--requeue-delay", "0"]);
     let id = d.submit(&["--wrap", "echo ran-$SLURM_RESTART_COUNT >> runs.txt"]);
     d.wait_for(id, JobState::Completed, SHORT);
     let out = d.run("ccontrol", &["requeue", &id.to_string()]);
@@ -419,7 +419,8 @@ fn requeue_runs_a_finished_job_again_with_the_same_id() {
 
 #[test]
 fn a_job_can_requeue_itself_as_submitit_does() {
-    let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
+    // Without the requeue delay (121 s by default, as in Slurm).
+    let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1", "--requeue-delay", "0"]);
     let ccontrol = bin("ccontrol");
     let script = format!(
         "if [ -z \"$SLURM_RESTART_COUNT\" ]; then {} requeue $SLURM_JOB_ID; sleep 30; fi\n\
@@ -807,4 +808,79 @@ fn slurm_named_links_run_conductor_s_binaries() {
     wait_until(SHORT, "nothing is left running", || {
         d.client().node().is_ok_and(|n| n.jobs_running == 0)
     });
+}
+
+#[test]
+fn a_finished_job_is_shown_for_min_job_age_then_only_by_cacct() {
+    let d = TestDaemon::start(&["--cpus", "1", "--min-job-age", "2"]);
+    let config = d.run("ccontrol", &["show", "config"]);
+    assert!(config.ok().contains("MinJobAge               = 2 sec\n"));
+    let id = d.submit(&["--wrap", "true"]);
+    d.wait_for(
+        id,
+        conductor::protocol::JobState::Completed,
+        Duration::from_secs(10),
+    );
+    let shown = d.run(
+        "cqueue",
+        &["-h", "-j", &id.to_string(), "-t", "all", "-o", "%T"],
+    );
+    assert_eq!(shown.ok(), "COMPLETED\n");
+    std::thread::sleep(Duration::from_millis(2500));
+    // slurmctld has purged it: squeue and scontrol no longer know it.
+    let gone = d.run("cqueue", &["-h", "-j", &id.to_string(), "-t", "all"]);
+    assert_eq!(
+        gone.fails_with_one_line(),
+        "slurm_load_jobs error: Invalid job id specified"
+    );
+    let all = d.run("cqueue", &["-h", "-t", "all"]);
+    assert_eq!(all.ok(), "");
+    let show = d.run("ccontrol", &["show", "job", &id.to_string()]);
+    assert_eq!(show.code, 1, "{show:?}");
+    // The accounting store still has it.
+    let acct = d.run(
+        "cacct",
+        &["-X", "-n", "-P", "-j", &id.to_string(), "-o", "State"],
+    );
+    assert_eq!(acct.ok(), "COMPLETED\n");
+}
+
+#[test]
+fn min_job_age_is_slurms_300_seconds_by_default() {
+    let d = TestDaemon::start(&["--cpus", "1"]);
+    let config = d.run("ccontrol", &["show", "config"]);
+    assert!(config.ok().contains("MinJobAge               = 300 sec\n"));
+}
+
+#[test]
+fn a_pending_job_without_memory_shows_the_nodes_and_an_empty_node_list() {
+    let d = TestDaemon::start(&["--cpus", "1", "--mem", "2G"]);
+    let id = d.submit(&["-H", "--wrap", "true"]);
+    let out = d.run("ccontrol", &["show", "job", &id.to_string()]);
+    let text = out.ok();
+    for line in [
+        "   NodeList=\n",
+        "   TRES=cpu=1,mem=2G,node=1,billing=1\n",
+        "   Power=\n   \n\n",
+    ] {
+        assert!(text.contains(line), "{line:?} in\n{text}");
+    }
+    assert!(text.ends_with("   Power=\n   \n\n"));
+}
+
+#[test]
+fn a_requeued_job_waits_out_slurms_requeue_delay() {
+    let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
+    let id = d.submit(&["--wrap", "sleep 30"]);
+    d.wait_for(id, JobState::Running, SHORT);
+    let before = chrono::Utc::now();
+    d.run("ccontrol", &["requeue", &id.to_string()]).ok();
+    let job = d.wait_for(id, JobState::Pending, SHORT);
+    assert_eq!(job.reason, conductor::protocol::Reason::BeginTime);
+    let begin = job.begin_time.expect("a begin time");
+    let delay = (begin - before).num_seconds();
+    assert!((120..=123).contains(&delay), "held back {delay} s");
+    let shown = d.run("cqueue", &["-h", "-j", &id.to_string(), "-o", "%T|%r"]);
+    assert_eq!(shown.ok(), "PENDING|BeginTime\n");
+    d.run("ccancel", &[&id.to_string()]).ok();
 }

@@ -107,13 +107,14 @@ fn every_format_specifier_renders() {
 fn node_long_and_summarized_layouts() {
     let d = TestDaemon::start(&["--cpus", "2", "--mem", "1G"]);
     let host = hostname();
-    let width = host.len().max(8);
+    // sinfo's node list column: the longest name, at least 9.
+    let width = host.len().max(9);
 
     let node = d.run("cinfo", &["-N"]);
     assert_eq!(
         node.ok(),
         format!(
-            "{:<width$}  NODES PARTITION STATE \n{host:<width$}      1 normal*   idle  \n",
+            "{:<width$}  NODES PARTITION STATE \n{host:<width$}      1   normal* idle  \n",
             "NODELIST"
         )
     );
@@ -142,15 +143,15 @@ fn node_long_and_summarized_layouts() {
     assert_eq!(
         lines[1],
         format!(
-            "{host:<width$}      1 normal*          idle    2    1:2:1   1024        0      1   (null) none                "
+            "{host:<width$}      1   normal*        idle 2       1:2:1   1024        0      1   (null) none                "
         )
     );
 
     assert_eq!(
         d.run("cinfo", &["-s"]).ok(),
         format!(
-            "PARTITION AVAIL  TIMELIMIT   NODES(A/I/O/T)  NODELIST\n\
-             normal*      up   infinite          0/1/0/1  {host}\n"
+            "PARTITION AVAIL  TIMELIMIT   NODES(A/I/O/T) NODELIST\n\
+             normal*      up   infinite          0/1/0/1 {host}\n"
         )
     );
     assert_eq!(

@@ -199,18 +199,11 @@ fn a_job_killed_by_a_signal_fails_with_that_signal() {
 #[test]
 fn an_impossible_request_is_refused_at_submit() {
     let d = TestDaemon::start(&["--cpus", "3", "--mem", "1G", "--gpus", "1"]);
-    for args in [
-        &["-c", "4", "--wrap", "true"][..],
-        &["-n", "2", "-c", "2", "--wrap", "true"],
-        &["--gpus", "2", "--wrap", "true"],
-    ] {
-        let out = d.run("cbatch", args);
-        let line = out.fails_with_one_line();
-        assert_eq!(
-            line,
-            "cbatch: error: Batch job submission failed: Requested node configuration is not available"
-        );
-    }
+    let out = d.run("cbatch", &["--gpus", "2", "--wrap", "true"]);
+    assert_eq!(
+        out.fails_with_one_line(),
+        "cbatch: error: Batch job submission failed: Requested node configuration is not available"
+    );
     // Memory that cannot be had is named first, as Slurm does.
     let out = d.run("cbatch", &["--mem", "2G", "--wrap", "true"]);
     assert_eq!(out.code, 1);
@@ -221,6 +214,40 @@ fn an_impossible_request_is_refused_at_submit() {
     );
     let all = d.run("cqueue", &["-h", "-t", "all"]);
     assert_eq!(all.ok(), "", "nothing was submitted");
+}
+
+#[test]
+fn more_cpus_than_the_node_has_pend_for_ever_without_holding_up_others() {
+    let d = TestDaemon::start(&["--cpus", "2"]);
+    // Slurm's default: accepted, pending with PartitionConfig.
+    let huge = d.submit(&["-c", "64", "--wrap", "true"]);
+    let wide = d.submit(&["-n", "2", "-c", "2", "--wrap", "true"]);
+    let small = d.submit(&["--wrap", "true"]);
+    d.wait_for(small, JobState::Completed, SHORT);
+    let shown = d.run(
+        "cqueue",
+        &["-h", "-j", &format!("{huge},{wide}"), "-o", "%i|%T|%r"],
+    );
+    assert_eq!(
+        shown.ok(),
+        format!("{huge}|PENDING|PartitionConfig\n{wide}|PENDING|PartitionConfig\n")
+    );
+    // Held and released, it is still what it was; and it can be cancelled.
+    d.run("ccontrol", &["hold", &huge.to_string()]).ok();
+    d.run("ccontrol", &["release", &huge.to_string()]).ok();
+    assert_eq!(d.job(huge).reason, Reason::PartitionConfig);
+    d.run("ccancel", &[&huge.to_string(), &wide.to_string()])
+        .ok();
+    d.wait_for(huge, JobState::Cancelled, SHORT);
+    d.wait_for(wide, JobState::Cancelled, SHORT);
+
+    // EnforcePartLimits: refused at submit, in Slurm's words.
+    let strict = TestDaemon::start(&["--cpus", "2", "--enforce-part-limits"]);
+    let out = strict.run("cbatch", &["-c", "64", "--wrap", "true"]);
+    assert_eq!(
+        out.fails_with_one_line(),
+        "cbatch: error: Batch job submission failed: Requested partition configuration not available now"
+    );
 }
 
 #[test]
@@ -252,10 +279,6 @@ fn bad_input_gets_one_clear_line_and_submits_nothing() {
             vec!["missing.sh"],
             "cbatch: error: Unable to open file missing.sh: No such file or directory",
         ),
-        (
-            vec!["-D", "/no/such/dir", "ok.sh"],
-            "cbatch: error: Invalid --chdir: directory /no/such/dir does not exist",
-        ),
     ];
     for (args, expected) in cases {
         let out = d.run("cbatch", &args);
@@ -284,7 +307,7 @@ fn bad_input_gets_one_clear_line_and_submits_nothing() {
 }
 
 #[test]
-fn ccancel_reports_unknown_ids_after_cancelling_the_valid_ones() {
+fn ccancel_passes_over_unknown_ids_and_reports_malformed_ones_after_cancelling_the_valid_ones() {
     let d = TestDaemon::start(&["--cpus", "1", "--kill-wait", "1"]);
     let running = d.submit(&["--wrap", "sleep 30"]);
     let pending = d.submit(&["--wrap", "sleep 30"]);
@@ -294,11 +317,7 @@ fn ccancel_reports_unknown_ids_after_cancelling_the_valid_ones() {
         &[&running.to_string(), "999", &pending.to_string(), "x1"],
     );
     assert_eq!(out.code, 1);
-    assert_eq!(
-        out.stderr,
-        "ccancel: error: Kill job error on job id 999: Invalid job id specified\n\
-         ccancel: error: Invalid job id x1\n"
-    );
+    assert_eq!(out.stderr, "ccancel: error: Invalid job id x1\n");
     d.wait_for(running, JobState::Cancelled, SHORT);
     d.wait_for(pending, JobState::Cancelled, SHORT);
     let none = d.run("ccancel", &[]);
@@ -311,6 +330,8 @@ fn ccancel_reports_unknown_ids_after_cancelling_the_valid_ones() {
 #[test]
 fn output_patterns_and_a_separate_stderr_file() {
     let d = TestDaemon::start(&["--cpus", "1"]);
+    // The directory must exist, as in Slurm.
+    std::fs::create_dir_all(d.work.join("logs")).expect("logs");
     let id = d.submit(&[
         "-J",
         "pat",

@@ -41,7 +41,8 @@ fn power_loss((dir, identity): (PathBuf, serde_json::Value)) {
 
 #[test]
 fn a_job_interrupted_by_a_reboot_is_never_rerun_silently() {
-    let mut d = TestDaemon::start(&["--cpus", "2"]);
+    // Without the requeue delay (121 s by default, as in Slurm).
+    let mut d = TestDaemon::start(&["--cpus", "2", "--requeue-delay", "0"]);
     let runs = d.work.join("runs");
     let script = format!("echo $SLURM_JOB_ID >> {}; sleep 300", runs.display());
     let plain = d.submit(&["--wrap", &script]);

@@ -48,6 +48,7 @@ pub fn bin(name: &str) -> PathBuf {
         "cacct" => env!("CARGO_BIN_EXE_cacct"),
         "ccontrol" => env!("CARGO_BIN_EXE_ccontrol"),
         "cinfo" => env!("CARGO_BIN_EXE_cinfo"),
+        "cdiag" => env!("CARGO_BIN_EXE_cdiag"),
         other => panic!("no binary {other}"),
     };
     PathBuf::from(path)

@@ -410,13 +410,9 @@ fn write_script(path: &Path, script: &str) -> std::io::Result<()> {
     file.write_all(script.as_bytes())
 }
 
-/// Opens an output file for the job, creating missing parent directories as
-/// workflow tools expect (submitit puts `%j` in the directory part).
+/// Opens an output file for the job. A missing directory is not made: the
+/// job fails to launch, as in Slurm (FAILED, `0:53`), and nothing is created.
 fn open_output(path: &Path, append: bool) -> Result<File, String> {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)
-            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-    }
     // Non-blocking: a FIFO without a reader fails at once (ENXIO) rather
     // than holding the supervisor until someone opens it.
     OpenOptions::new()

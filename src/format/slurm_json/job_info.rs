@@ -311,7 +311,8 @@ impl JobInfoJson {
         } else {
             path_text(&job.stdin)
         };
-        let tres = job_tres(job);
+        // What the job itself asked for: no estimate of the node's memory.
+        let tres = job_tres(job, 0);
         JobInfoJson {
             account: job.account.clone().unwrap_or_default(),
             accrue_time: time(eligible),
