@@ -757,28 +757,30 @@ fn a_dependency_on_an_unknown_job_waits_unfulfilled_then_is_dropped() {
 }
 
 #[test]
-fn a_missing_working_or_output_directory_fails_the_job_as_in_slurm() {
+fn a_missing_working_directory_fails_the_job_as_in_slurm_and_a_missing_output_directory_is_made() {
     let d = TestDaemon::start(&["--cpus", "1"]);
     // Accepted: the failure is the job's, FAILED with 0:53, nothing made.
     let chdir = d.submit(&["-D", "/nonexistent/dir", "--wrap", "echo hi"]);
-    let output = d.submit(&["-o", "nodir/out.txt", "--wrap", "echo hi"]);
-    for id in [chdir, output] {
-        let job = d.wait_for(id, JobState::Failed, SHORT);
-        assert_eq!(job.reason, Reason::JobLaunchFailure);
-        let acct = d.run(
-            "cacct",
-            &[
-                "-X",
-                "-n",
-                "-P",
-                "-j",
-                &id.to_string(),
-                "-o",
-                "State,ExitCode",
-            ],
-        );
-        assert_eq!(acct.ok(), "FAILED|0:53\n");
-    }
-    assert!(!d.work.join("nodir").exists(), "no directory is made");
+    let job = d.wait_for(chdir, JobState::Failed, SHORT);
+    assert_eq!(job.reason, Reason::JobLaunchFailure);
+    let acct = d.run(
+        "cacct",
+        &[
+            "-X",
+            "-n",
+            "-P",
+            "-j",
+            &chdir.to_string(),
+            "-o",
+            "State,ExitCode",
+        ],
+    );
+    assert_eq!(acct.ok(), "FAILED|0:53\n");
     assert!(!std::path::Path::new("/nonexistent").exists());
+    // A missing output directory is made (on purpose unlike Slurm: submitit
+    // makes its `%j` folder only after sbatch has answered).
+    let output = d.submit(&["-o", "nodir/%j/out.txt", "--wrap", "echo hi"]);
+    d.wait_for(output, JobState::Completed, SHORT);
+    let written = d.work.join(format!("nodir/{output}/out.txt"));
+    assert_eq!(std::fs::read_to_string(written).expect("output"), "hi\n");
 }

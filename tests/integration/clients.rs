@@ -79,12 +79,7 @@ fn nextflow_id(stdout: &str) -> Option<u64> {
 #[test]
 fn submitit_submits_with_its_script_and_runs_srun_inside() {
     let d = TestDaemon::start(&["--cpus", "2"]);
-    // submitit makes its folder before it submits. (A `%j` in the folder
-    // it can only make once sbatch has answered, which a job started at
-    // once may beat: then the job fails, as Slurm's does when its output
-    // directory is missing.)
-    let folder = d.work.join("logs");
-    std::fs::create_dir_all(&folder).expect("submitit's folder");
+    let folder = d.work.join("logs/%j");
     let script = format!(
         "#!/bin/bash\n\n\
          # Parameters\n\
@@ -117,7 +112,7 @@ fn submitit_submits_with_its_script_and_runs_srun_inside() {
     let id = submitit_id(out.ok()).expect("submitit finds the id");
     let job = d.wait_for(JobId(id), JobState::Completed, SHORT);
     assert_eq!(job.name, "submitit");
-    let task_log = d.work.join(format!("logs/{id}_0_log.out"));
+    let task_log = d.work.join(format!("logs/{id}/{id}_0_log.out"));
     let text = std::fs::read_to_string(&task_log).expect("srun task log");
     assert_eq!(
         text,
@@ -136,9 +131,7 @@ fn submitit_submits_with_its_script_and_runs_srun_inside() {
 #[test]
 fn dask_jobqueue_submits_a_temp_script_that_is_deleted_at_once() {
     let d = TestDaemon::start(&["--cpus", "2", "--mem", "4G", "--kill-wait", "1"]);
-    // dask-jobqueue makes its log directory before it submits.
     let logs = d.work.join("dask-logs");
-    std::fs::create_dir_all(&logs).expect("dask's log directory");
     let script = format!(
         "#!/usr/bin/env bash\n\n\
          #SBATCH -J dask-worker\n\
@@ -178,8 +171,6 @@ fn dask_jobqueue_submits_a_temp_script_that_is_deleted_at_once() {
 #[test]
 fn snakemake_submits_through_the_shell_and_reads_the_parsable_id() {
     let d = TestDaemon::start(&["--cpus", "2"]);
-    // Snakemake's executor makes the rule's log directory before it submits.
-    std::fs::create_dir_all(d.work.join("slurm_logs/rule_all")).expect("snakemake's log directory");
     let line = format!(
         "sbatch --parsable --job-name 3f2a-uuid --output '{logs}/%j.log' --export=ALL \
          --comment 'rule_all' -A acct -p normal --clusters cl -t 10 -C feature --qos=normal \

@@ -410,9 +410,16 @@ fn write_script(path: &Path, script: &str) -> std::io::Result<()> {
     file.write_all(script.as_bytes())
 }
 
-/// Opens an output file for the job. A missing directory is not made: the
-/// job fails to launch, as in Slurm (FAILED, `0:53`), and nothing is created.
+/// Opens an output file for the job, creating missing parent directories as
+/// workflow tools expect: submitit puts `%j` in the directory part and makes
+/// that directory only after sbatch has answered, which a job started at
+/// once would beat (Slurm fails such a job, `0:53`; see
+/// docs/slurm-differences.md).
 fn open_output(path: &Path, append: bool) -> Result<File, String> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
     // Non-blocking: a FIFO without a reader fails at once (ENXIO) rather
     // than holding the supervisor until someone opens it.
     OpenOptions::new()
