@@ -306,6 +306,14 @@ impl JobStore {
     }
 }
 
+/// SQLite's errors are the store's failures (which the server answers as
+/// "store unavailable"); this lets `?` turn them into one.
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Error {
+        Error::Store(Box::new(e))
+    }
+}
+
 fn writer_gone() -> Error {
     Error::Other("the store writer has stopped".into())
 }
