@@ -91,8 +91,10 @@ pub enum Error {
     #[error("unexpected reply from conductord: {0}")]
     Protocol(String),
 
+    /// The job store's backend failed; its own error (SQLite's, say) is
+    /// kept, boxed, so that this type names no backend.
     #[error("the job store failed: {0}")]
-    Store(#[from] rusqlite::Error),
+    Store(#[source] Box<dyn std::error::Error + Send + Sync>),
 
     #[error("{0}")]
     Other(String),

@@ -1,5 +1,5 @@
-//! The embedded job store: one SQLite database (WAL, `synchronous=FULL`) in
-//! the state directory.
+//! The embedded SQLite backend, the default: one database (WAL,
+//! `synchronous=FULL`), `jobs.db` in the state directory.
 //!
 //! All writes go through one writer thread that commits in groups: every
 //! write queued while the previous commit was on disk shares the next
@@ -12,16 +12,18 @@
 //! array) points at that row: a thousand tasks of a large script cost one
 //! copy. A payload goes when the last job pointing at it is pruned.
 
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Mutex, mpsc};
 use std::thread;
 
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
-use crate::daemon::job::{Job, JobSpec, Phase};
+use super::{Backend, FinishedFilter, Payload, StoreFuture, Submission};
+use crate::daemon::job::{Job, Phase};
+use crate::daemon::log;
 use crate::error::{Error, Result};
 use crate::protocol::{JobId, JobState};
 
@@ -70,49 +72,6 @@ INSERT INTO sqlite_sequence (name, seq)
 DROP TABLE jobs_v1;
 ";
 
-/// A job as submitted: its spec and first phase. For array tasks the store
-/// fills in the array's id (the first task's id) when it assigns the ids.
-#[derive(Debug, Clone)]
-pub struct NewJob {
-    pub spec: JobSpec,
-    pub phase: Phase,
-}
-
-/// What one submission stores: its payload, once, and its jobs (one, or
-/// the tasks of an array), which all run it.
-#[derive(Debug, Clone)]
-pub struct Submission {
-    pub payload: Payload,
-    pub jobs: Vec<NewJob>,
-}
-
-impl NewJob {
-    /// The state its first phase stands for: pending, or running for a job
-    /// started as it was accepted.
-    fn state(&self) -> JobState {
-        match self.phase {
-            Phase::Running { .. } => JobState::Running,
-            _ => JobState::Pending,
-        }
-    }
-}
-
-/// What a job needs at launch that is kept on disk, not in memory; shared
-/// by all the jobs of a submission.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Payload {
-    pub script: String,
-    pub environment: BTreeMap<String, String>,
-}
-
-/// Filters for reading finished jobs back.
-#[derive(Debug, Clone, Default)]
-pub struct FinishedFilter {
-    pub ids: Option<Vec<JobId>>,
-    pub uids: Option<Vec<u32>>,
-    pub states: Vec<JobState>,
-}
-
 enum Write {
     Insert(Submission, oneshot::Sender<Result<Vec<JobId>>>),
     Update(Vec<Job>, oneshot::Sender<Result<()>>),
@@ -121,18 +80,18 @@ enum Write {
     Prune(i64, oneshot::Sender<Result<usize>>),
 }
 
-/// Handle to the store; cheap to share.
-#[derive(Clone)]
-pub struct JobStore {
+/// The SQLite backend: the writer thread's queue, and the connection reads
+/// use.
+pub struct SqliteStore {
     writes: mpsc::Sender<Write>,
-    reader: Arc<Mutex<Connection>>,
+    reader: Mutex<Connection>,
 }
 
-impl JobStore {
+impl SqliteStore {
     /// Opens (or creates) `jobs.db` in `dir`, checks or migrates its schema,
     /// makes sure the next id is at least `first_job_id` (Slurm's
     /// FirstJobId), and starts the writer thread.
-    pub fn open(dir: &Path, first_job_id: u64) -> Result<JobStore> {
+    pub fn open(dir: &Path, first_job_id: u64) -> Result<SqliteStore> {
         let path = dir.join("jobs.db");
         let unreadable = |e: Error| match e {
             Error::Store(e) => Error::Other(format!(
@@ -150,50 +109,54 @@ impl JobStore {
             .name("store-writer".into())
             .spawn(move || write_loop(writer, queue))
             .map_err(|e| Error::io("cannot start the store writer for", &path, e))?;
-        Ok(JobStore {
+        Ok(SqliteStore {
             writes,
-            reader: Arc::new(Mutex::new(reader)),
+            reader: Mutex::new(reader),
         })
     }
 
-    /// Stores a submission (its payload once, and its jobs: one, or the
-    /// tasks of an array) in one transaction and returns the jobs' ids,
-    /// consecutive, once the commit is on disk.
-    pub async fn insert(&self, submission: Submission) -> Result<Vec<JobId>> {
+    /// Queues a write for the writer thread; the future resolves with the
+    /// writer's answer, which comes only after the commit.
+    fn write<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(oneshot::Sender<Result<T>>) -> Write + Send + 'static,
+    ) -> StoreFuture<'_, T> {
+        Box::pin(async move {
+            let (reply, answer) = oneshot::channel();
+            self.writes.send(write(reply)).map_err(|_| writer_gone())?;
+            answer.await.map_err(|_| writer_gone())?
+        })
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self
+            .reader
+            .lock()
+            .map_err(|_| Error::Other("store reader poisoned".into()))?;
+        f(&conn)
+    }
+}
+
+impl Backend for SqliteStore {
+    /// One transaction, committed before the ids come back.
+    fn insert(&self, submission: Submission) -> StoreFuture<'_, Vec<JobId>> {
         if submission.jobs.is_empty() {
             // Its payload would take the id of the next submission's.
-            return Err(Error::Other("a submission without jobs".into()));
+            return Box::pin(async { Err(Error::Other("a submission without jobs".into())) });
         }
-        let (reply, answer) = oneshot::channel();
-        self.send(Write::Insert(submission, reply))?;
-        answer.await.map_err(|_| writer_gone())?
+        self.write(|reply| Write::Insert(submission, reply))
     }
 
-    /// Writes the jobs' current spec and phase; returns once on disk.
-    pub async fn update(&self, jobs: Vec<Job>) -> Result<()> {
-        let (reply, answer) = oneshot::channel();
-        self.send(Write::Update(jobs, reply))?;
-        answer.await.map_err(|_| writer_gone())?
+    fn update(&self, jobs: Vec<Job>) -> StoreFuture<'_, ()> {
+        self.write(|reply| Write::Update(jobs, reply))
     }
 
-    /// Deletes finished jobs that ended before `cutoff`, and payloads left
-    /// without a job; returns how many jobs. Ids stay unique:
     /// AUTOINCREMENT never hands out a deleted id again.
-    pub async fn prune_finished_before(
-        &self,
-        cutoff: chrono::DateTime<chrono::Utc>,
-    ) -> Result<usize> {
-        let (reply, answer) = oneshot::channel();
-        self.send(Write::Prune(cutoff.timestamp_millis(), reply))?;
-        answer.await.map_err(|_| writer_gone())?
+    fn prune_finished_before(&self, cutoff: DateTime<Utc>) -> StoreFuture<'_, usize> {
+        self.write(move |reply| Write::Prune(cutoff.timestamp_millis(), reply))
     }
 
-    fn send(&self, write: Write) -> Result<()> {
-        self.writes.send(write).map_err(|_| writer_gone())
-    }
-
-    /// Every job that is not finished: what the daemon holds in memory.
-    pub fn load_active(&self) -> Result<Vec<Job>> {
+    fn load_active(&self) -> Result<Vec<Job>> {
         self.read(|conn| {
             let mut stmt = conn.prepare(
                 "SELECT id, spec, phase FROM jobs WHERE state IN ('PENDING', 'RUNNING') ORDER BY id",
@@ -203,8 +166,7 @@ impl JobStore {
         })
     }
 
-    /// One job, whatever its state.
-    pub fn get(&self, id: JobId) -> Result<Option<Job>> {
+    fn get(&self, id: JobId) -> Result<Option<Job>> {
         self.read(|conn| {
             conn.query_row(
                 "SELECT id, spec, phase FROM jobs WHERE id = ?1",
@@ -217,8 +179,7 @@ impl JobStore {
         })
     }
 
-    /// Finished jobs matching the filter, by id.
-    pub fn finished(&self, filter: &FinishedFilter) -> Result<Vec<Job>> {
+    fn finished(&self, filter: &FinishedFilter) -> Result<Vec<Job>> {
         let states: Vec<JobState> = filter
             .states
             .iter()
@@ -256,8 +217,7 @@ impl JobStore {
         })
     }
 
-    /// The job with this id and, if it is an array, all its tasks.
-    pub fn related(&self, id: JobId) -> Result<Vec<Job>> {
+    fn related(&self, id: JobId) -> Result<Vec<Job>> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, spec, phase FROM jobs
@@ -268,8 +228,7 @@ impl JobStore {
         })
     }
 
-    /// The highest id given so far (0 for none).
-    pub fn last_id(&self) -> Result<u64> {
+    fn last_id(&self) -> Result<u64> {
         self.read(|conn| {
             Ok(conn.query_row(
                 "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), 0)",
@@ -279,8 +238,7 @@ impl JobStore {
         })
     }
 
-    /// The script and environment of a job, read at launch.
-    pub fn payload(&self, id: JobId) -> Result<Payload> {
+    fn payload(&self, id: JobId) -> Result<Payload> {
         self.read(|conn| {
             let (script, environment): (String, String) = conn.query_row(
                 "SELECT payloads.script, payloads.environment
@@ -296,13 +254,13 @@ impl JobStore {
             })
         })
     }
+}
 
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let conn = self
-            .reader
-            .lock()
-            .map_err(|_| Error::Other("store reader poisoned".into()))?;
-        f(&conn)
+/// SQLite's errors are the store's failures (which the server answers as
+/// "store unavailable"); this lets `?` turn them into one.
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Error {
+        Error::Store(Box::new(e))
     }
 }
 
@@ -344,7 +302,7 @@ fn ensure_incremental_vacuum(conn: &Connection, path: &Path) -> Result<()> {
     if mode != INCREMENTAL {
         conn.pragma_update(None, "auto_vacuum", INCREMENTAL)?;
         conn.execute_batch("VACUUM;")?;
-        super::log(format_args!(
+        log(format_args!(
             "{}: switched to incremental vacuum (rewritten once)",
             path.display()
         ));
@@ -376,7 +334,7 @@ fn migrate(conn: &Connection, path: &Path) -> Result<()> {
             tx.commit()?;
             // The old table's pages go back to the file system.
             incremental_vacuum(conn)?;
-            super::log(format_args!(
+            log(format_args!(
                 "{}: schema version 1 brought to 2 (one payload per submission)",
                 path.display()
             ));
@@ -413,7 +371,7 @@ fn write_loop(mut conn: Connection, queue: mpsc::Receiver<Write>) {
                     // Give the pages of the pruned jobs back (after the
                     // commit: it cannot run inside a transaction).
                     if let Err(e) = incremental_vacuum(&conn) {
-                        super::log(format_args!("cannot give pruned pages back: {e}"));
+                        log(format_args!("cannot give pruned pages back: {e}"));
                     }
                 }
                 answer(group, ids.into_iter().map(Ok).collect())
@@ -629,7 +587,11 @@ fn parts_to_job((id, spec, phase): Parts) -> Result<Job> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use super::super::{JobStore, NewJob};
     use super::*;
+    use crate::daemon::job::JobSpec;
     use crate::daemon::job::{ArrayTask, FinalState};
     use crate::protocol::{ExitCode, Reason, ResourceRequest};
     use chrono::{Duration, Utc};
