@@ -294,9 +294,12 @@ fn outside_a_job_crun_runs_ntasks_tasks_as_the_jobs_step_0() {
         out.fails_with_one_line(),
         "crun: error: Invalid numeric value \"0\" for --ntasks."
     );
-    let out = d.run("crun", &["-n", "3", "true"]);
+    // More tasks than the node has CPUs pend for ever, as in Slurm
+    // (PartitionConfig); a daemon with EnforcePartLimits refuses them.
+    let strict = TestDaemon::start(&["--cpus", "2", "--enforce-part-limits"]);
+    let out = strict.run("crun", &["-n", "3", "true"]);
     assert_eq!(
         out.fails_with_one_line(),
-        "crun: error: Unable to allocate resources: Requested node configuration is not available"
+        "crun: error: Unable to allocate resources: Requested partition configuration not available now"
     );
 }
