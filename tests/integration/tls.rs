@@ -93,10 +93,12 @@ fn a_tls_listener_beyond_loopback_serves_clients_that_trust_its_ca_and_nobody_in
     );
     // Beyond loopback without --insecure-listen: TLS makes it allowed.
     let d = TestDaemon::start(&["--listen", &listen, "--tls-cert", &cert, "--tls-key", &key]);
-    assert!(
-        d.log().contains(&format!("https://0.0.0.0:{port}")),
-        "{}",
-        d.log()
+    // The socket answers before the start-up log is complete.
+    let named = format!("https://0.0.0.0:{port}");
+    crate::support::wait_until(
+        Duration::from_secs(10),
+        "the log names the TLS listener",
+        || d.log().contains(&named),
     );
     let trusted = [("CONDUCTOR_CA", pki.ca.as_path())];
 
