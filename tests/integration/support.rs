@@ -302,6 +302,13 @@ impl Drop for TestDaemon {
         for pid in processes_matching(&needle) {
             signal(pid, "TERM");
         }
+        // A daemon that stops with no job running removes its cgroup
+        // directories: give the supervisors a moment to end their jobs, so
+        // that test runs do not leave one per state directory behind.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while processes_matching(&needle).len() > 1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         if let Some(mut child) = self.child.take() {
             signal(child.id(), "TERM");
             let deadline = Instant::now() + Duration::from_secs(5);
