@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
+use super::caller::Caller;
 use super::executor::Control;
 use super::job::{Hold, Job, Phase};
-use super::server::Caller;
 use super::{Daemon, log};
 use crate::error::{Error, Result};
 use crate::protocol::{

@@ -26,8 +26,8 @@ use tokio::time::Sleep;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use super::caller::Caller;
 use super::log;
-use super::server::Caller;
 
 /// The bounds, from the daemon's command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::caller::Caller;
 use super::containment;
 use super::dependencies;
 use super::executor::{self, Control, Ending, Launch, Outcome, Report, Supervisor};
@@ -19,7 +20,6 @@ use super::job::{
     ArrayTask, Dependencies, FinalState, Hold, Job, JobOptions, JobSpec, Phase, Progress,
 };
 use super::scheduler::{Candidate, Limit, first_fit_indexed};
-use super::server::Caller;
 use super::state::{Queue, Running, State};
 use super::store::{NewJob, Payload, Submission};
 use super::tracker::Allocation;

@@ -7,6 +7,7 @@
 //! for short, non-blocking sections.
 
 mod actions;
+mod caller;
 mod connections;
 pub(crate) mod containment;
 mod dependencies;

@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 
 use chrono::{DateTime, Utc};
 
+use super::caller::Caller;
 use super::job::{Job, Phase};
 use super::listing::{self, Shape};
 use super::store::FinishedFilter;
@@ -29,32 +30,6 @@ use crate::protocol::{
     UpdateRequest,
 };
 use crate::users;
-
-/// Who sent a request. On the Unix socket the kernel says (SO_PEERCRED);
-/// TCP is served on loopback only, to the daemon's own user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Caller {
-    pub uid: u32,
-    pub gid: u32,
-}
-
-impl Caller {
-    /// The daemon's own user: what a TCP request acts as.
-    pub(super) fn daemon_user() -> Caller {
-        Caller {
-            uid: users::current_uid(),
-            gid: users::current_gid(),
-        }
-    }
-
-    /// A caller whose credentials could not be read: no one's jobs.
-    pub(super) fn nobody() -> Caller {
-        Caller {
-            uid: u32::MAX - 1,
-            gid: u32::MAX - 1,
-        }
-    }
-}
 
 type Shared = State<Arc<Daemon>>;
 

@@ -16,8 +16,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 
+use super::caller::Caller;
 use super::job::FinalState;
-use super::server::Caller;
 use crate::protocol::{DiagInfo, RpcCount};
 
 /// The daemon's counters.

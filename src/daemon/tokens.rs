@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::server::Caller;
+use super::caller::Caller;
 use crate::error::{Error, Result};
 
 /// Where the book lives in the state directory.
