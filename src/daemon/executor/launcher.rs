@@ -14,7 +14,7 @@
 
 use std::io::{self, IoSlice, IoSliceMut, Read};
 use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -244,35 +244,23 @@ enum Input {
 }
 
 /// Waits until a request arrives or a supervisor has exited.
-#[allow(unsafe_code)]
 fn wait_for_input(socket: &UnixStream, exits: &OwnedFd) -> io::Result<Input> {
-    let mut fds = [
-        libc::pollfd {
-            fd: socket.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        },
-        libc::pollfd {
-            fd: exits.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        },
-    ];
+    use rustix::event::{PollFd, PollFlags, poll};
     loop {
-        // SAFETY: `fds` is a valid array of two pollfds for the call.
-        let ready = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
-        if ready < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
+        let mut fds = [
+            PollFd::new(socket, PollFlags::IN),
+            PollFd::new(exits, PollFlags::IN),
+        ];
+        match poll(&mut fds, None) {
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
         }
         // Exits first, so zombies never pile up behind a stream of requests.
-        if fds[1].revents != 0 {
+        if !fds[1].revents().is_empty() {
             return Ok(Input::ChildExited);
         }
-        if fds[0].revents != 0 {
+        if !fds[0].revents().is_empty() {
             return Ok(Input::Request);
         }
     }
