@@ -206,7 +206,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn sorted(mut v: Vec<f64>) -> Vec<f64> {
-    v.sort_by(|a, b| a.total_cmp(b));
+    v.sort_by(f64::total_cmp);
     v
 }
 

@@ -64,7 +64,7 @@ fn man_page(mut cmd: Command) -> std::io::Result<Vec<u8>> {
     let after_help = cmd
         .get_after_long_help()
         .or_else(|| cmd.get_after_help())
-        .map(|text| text.to_string());
+        .map(std::string::ToString::to_string);
     let source = match cmd.get_version() {
         Some(version) => format!("{name} {version}"),
         None => name.clone(),

@@ -64,7 +64,10 @@ struct Seat {
 impl Admission {
     /// A seat for `peer`, or `None` when a bound is reached.
     fn admit(self: &Arc<Self>, peer: Peer, limits: &Limits) -> Option<Seat> {
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (total, by_peer) = &mut *open;
         let mine = by_peer.get(&peer).copied().unwrap_or(0);
         if *total >= limits.total || mine >= limits.per_peer {
@@ -85,7 +88,7 @@ impl Drop for Seat {
             .admission
             .open
             .lock()
-            .unwrap_or_else(|p| p.into_inner());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (total, by_peer) = &mut *open;
         *total -= 1;
         if let Some(mine) = by_peer.get_mut(&self.peer) {

@@ -452,7 +452,7 @@ impl Daemon {
                     request
                         .account
                         .clone()
-                        .unwrap_or_else(|| users::user_name(caller.uid).to_string()),
+                        .unwrap_or_else(|| users::user_name(caller.uid).clone()),
                 ),
                 qos: request.qos.clone(),
                 wckey: request.wckey.clone(),
@@ -676,7 +676,7 @@ impl Daemon {
             let mut next = self
                 .next_wakeup
                 .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if next.is_some_and(|armed| armed <= at) {
                 return;
             }
@@ -690,7 +690,7 @@ impl Daemon {
                 let mut next = daemon
                     .next_wakeup
                     .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 if *next == Some(at) {
                     *next = None;
                 }

@@ -46,7 +46,7 @@ pub fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor> {
 /// Every certificate in a PEM file, the server's first; at least one.
 fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
     let chain = CertificateDer::pem_file_iter(path)
-        .and_then(|certs| certs.collect::<std::result::Result<Vec<_>, _>>())
+        .and_then(std::iter::Iterator::collect::<std::result::Result<Vec<_>, _>>)
         .map_err(|e| bad_file("--tls-cert", path, &e.to_string()))?;
     if chain.is_empty() {
         return Err(bad_file("--tls-cert", path, "it holds no certificate"));

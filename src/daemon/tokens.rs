@@ -71,7 +71,9 @@ impl TokenBook {
     }
 
     fn entries(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Issues a token for `caller`, valid for `lifespan_secs`; returns the

@@ -169,7 +169,11 @@ mod tests {
     fn lists_and_kinds_parse() {
         let dep = parse_dependency("afterok:12:13,afterany:14_2,after:15+5").expect("valid");
         assert!(!dep.any);
-        let shown: Vec<String> = dep.conditions.iter().map(|c| c.to_string()).collect();
+        let shown: Vec<String> = dep
+            .conditions
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect();
         assert_eq!(
             shown,
             vec!["afterok:12", "afterok:13", "afterany:14_2", "after:15+5"]

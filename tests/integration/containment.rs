@@ -129,7 +129,7 @@ pub fn available(backend: &str) -> bool {
 
 /// The CPUs this process may use (pinning two jobs apart needs two).
 fn machine_cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
 fn output(d: &TestDaemon, id: JobId) -> String {

@@ -377,7 +377,11 @@ fn sorting_by_keys_with_directions() {
             .map(String::from)
             .collect()
     };
-    let ids = |list: &[JobId]| list.iter().map(|id| id.to_string()).collect::<Vec<_>>();
+    let ids = |list: &[JobId]| {
+        list.iter()
+            .map(std::string::ToString::to_string)
+            .collect::<Vec<_>>()
+    };
     // Default: partition, state (PD before R), priority, then id.
     assert_eq!(order(&[]), ids(&[c, a, b, blocker]));
     assert_eq!(order(&["-S", "j"]), ids(&[a, b, blocker, c]));

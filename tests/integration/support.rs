@@ -82,7 +82,7 @@ impl TestDaemon {
             socket,
             state_dir,
             work,
-            args: args.iter().map(|a| a.to_string()).collect(),
+            args: args.iter().map(std::string::ToString::to_string).collect(),
             env: Vec::new(),
             child: None,
             dir,
@@ -164,7 +164,7 @@ impl TestDaemon {
     /// Stops the daemon and starts it again with these arguments instead.
     pub fn restart_with(&mut self, args: &[&str]) {
         self.stop();
-        self.args = args.iter().map(|a| a.to_string()).collect();
+        self.args = args.iter().map(std::string::ToString::to_string).collect();
         self.spawn();
     }
 

@@ -374,7 +374,7 @@ fn write_loop(mut conn: Connection, queue: mpsc::Receiver<Write>) {
                         log(format_args!("cannot give pruned pages back: {e}"));
                     }
                 }
-                answer(group, ids.into_iter().map(Ok).collect())
+                answer(group, ids.into_iter().map(Ok).collect());
             }
             Err(_) if group.len() > 1 => {
                 // Something in the group failed: give each write its own
