@@ -418,15 +418,19 @@ impl Daemon {
     /// stopped first (TERM, grace, KILL), a finished one queues at once.
     pub(super) async fn requeue(&self, id: JobId, caller: Caller) -> Result<JobInfo> {
         {
-            let state = self.state();
+            let mut guard = self.state();
+            let state = &mut *guard;
             if let Some(job) = state.jobs.get(&id) {
                 self.authorize(job, caller)?;
                 match &job.phase {
                     Phase::Running { .. } => {
-                        if let Some(supervisor) =
-                            state.running.get(&id).and_then(|r| r.supervisor.as_ref())
-                        {
-                            supervisor.send(Control::Requeue);
+                        if let Some(running) = state.running.get_mut(&id) {
+                            match &running.supervisor {
+                                Some(supervisor) => supervisor.send(Control::Requeue),
+                                // Still starting: its supervisor gets it once
+                                // it is there.
+                                None => running.requeue_requested = true,
+                            }
                         }
                         log(format_args!(
                             "job {id} requeue requested by uid {}",

@@ -874,6 +874,8 @@ impl Daemon {
             if let Some(running) = state.running.get_mut(&id) {
                 if let Some(by_uid) = running.cancel_by {
                     supervisor.send(Control::Cancel { by_uid });
+                } else if running.requeue_requested {
+                    supervisor.send(Control::Requeue);
                 }
                 running.supervisor = Some(supervisor.clone());
             }

@@ -18,6 +18,9 @@ pub struct Running {
     pub supervisor: Option<Supervisor>,
     /// A cancel that arrived before the supervisor had started.
     pub cancel_by: Option<u32>,
+    /// A requeue that arrived before the supervisor had started: sent to it
+    /// once it has (it ends the job as requeued, as a later one would).
+    pub requeue_requested: bool,
     /// The id the job's next `crun` step gets.
     pub next_step: u32,
 }

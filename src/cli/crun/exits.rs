@@ -78,21 +78,7 @@ pub fn task_ranges(tasks: &[u32]) -> String {
     let mut sorted = tasks.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
-    let mut parts = Vec::new();
-    let mut iter = sorted.into_iter().peekable();
-    while let Some(first) = iter.next() {
-        let mut last = first;
-        while iter.peek() == Some(&(last + 1)) {
-            last += 1;
-            iter.next();
-        }
-        parts.push(if first == last {
-            first.to_string()
-        } else {
-            format!("{first}-{last}")
-        });
-    }
-    parts.join(",")
+    crate::format::array::compress(&sorted)
 }
 
 /// The status a step ends with, folded over its tasks' ends as srun folds
