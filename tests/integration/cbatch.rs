@@ -635,6 +635,14 @@ fn the_job_sees_slurm_s_environment() {
     let with_c = d.submit(&["-c", "2", "--wrap", "echo $SLURM_CPUS_PER_TASK"]);
     let job = d.wait_for(with_c, JobState::Completed, SHORT);
     assert_eq!(read(&job.stdout), "2\n");
+    // The script's own pid, as slurmstepd sets it (even when the caller's
+    // environment already has one).
+    let pid = d.submit(&["--wrap", "echo $$ $SLURM_TASK_PID"]);
+    let job = d.wait_for(pid, JobState::Completed, SHORT);
+    let text = read(&job.stdout);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    assert_eq!(words.len(), 2, "{text}");
+    assert_eq!(words[0], words[1], "SLURM_TASK_PID is the script's pid");
 }
 
 #[test]

@@ -22,6 +22,10 @@ use rustix::process::Pid;
 use tokio::io::unix::AsyncFd;
 
 use super::spawn::RunAs;
+use crate::daemon::containment::Attached;
+
+/// The variable slurmstepd sets to the task's own pid.
+const TASK_PID: &str = "SLURM_TASK_PID";
 
 /// `CLONE_PIDFD`: the parent gets a descriptor for the child.
 const CLONE_PIDFD: u64 = 0x1000;
@@ -97,11 +101,18 @@ pub fn unsupported(e: &io::Error) -> bool {
     )
 }
 
-/// Starts `exec` as the leader of a new process group, born in the cgroup
-/// whose directory is `cgroup`. `Err` when the clone failed (see
-/// [`unsupported`]) or the exec did (the error the exec gave).
+/// Starts `exec` as the leader of a new process group: born in the cgroup
+/// whose directory is `cgroup` where there is one (v2), else moving itself
+/// into `enter`'s cgroups between clone and exec (v1). The child's own pid
+/// goes into its `SLURM_TASK_PID`, as slurmstepd sets it, written into a
+/// slot of the environment prepared before the clone. `Err` when the clone
+/// failed (see [`unsupported`]) or the exec did (the error the exec gave).
 #[allow(unsafe_code)]
-pub fn spawn_into(cgroup: BorrowedFd<'_>, exec: Exec<'_>) -> io::Result<Born> {
+pub fn spawn_into(
+    cgroup: Option<BorrowedFd<'_>>,
+    enter: Option<&Attached>,
+    exec: Exec<'_>,
+) -> io::Result<Born> {
     let program = cstring(exec.program.as_bytes())?;
     let path = resolve(exec.program, exec.environment)?;
     let argv_owned: Vec<CString> = std::iter::once(Ok(program))
@@ -110,6 +121,7 @@ pub fn spawn_into(cgroup: BorrowedFd<'_>, exec: Exec<'_>) -> io::Result<Born> {
     let env_owned: Vec<CString> = exec
         .environment
         .iter()
+        .filter(|(k, _)| k.as_str() != TASK_PID)
         .map(|(k, v)| cstring(format!("{k}={v}").as_bytes()))
         .collect::<io::Result<_>>()?;
     let argv: Vec<*const libc::c_char> = argv_owned
@@ -117,9 +129,16 @@ pub fn spawn_into(cgroup: BorrowedFd<'_>, exec: Exec<'_>) -> io::Result<Born> {
         .map(|a| a.as_ptr())
         .chain(std::iter::once(std::ptr::null()))
         .collect();
+    // `SLURM_TASK_PID=` and room for any pid's digits and the NUL; the
+    // child writes its pid in after the clone (its own copy of the page).
+    let mut pid_slot = [0u8; TASK_PID.len() + 1 + 12];
+    pid_slot[..TASK_PID.len()].copy_from_slice(TASK_PID.as_bytes());
+    pid_slot[TASK_PID.len()] = b'=';
+    let pid_slot_ptr = pid_slot.as_mut_ptr();
     let envp: Vec<*const libc::c_char> = env_owned
         .iter()
         .map(|e| e.as_ptr())
+        .chain(std::iter::once(pid_slot_ptr.cast_const().cast()))
         .chain(std::iter::once(std::ptr::null()))
         .collect();
     let work_dir = cstring(exec.work_dir.as_os_str().as_bytes())?;
@@ -132,10 +151,10 @@ pub fn spawn_into(cgroup: BorrowedFd<'_>, exec: Exec<'_>) -> io::Result<Born> {
     let (report_read, report_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
     let mut pidfd: RawFd = -1;
     let mut args = CloneArgs {
-        flags: CLONE_PIDFD | CLONE_INTO_CGROUP,
+        flags: CLONE_PIDFD | cgroup.map_or(0, |_| CLONE_INTO_CGROUP),
         pidfd: std::ptr::addr_of_mut!(pidfd) as u64,
         exit_signal: libc::SIGCHLD as u64,
-        cgroup: cgroup.as_raw_fd() as u64,
+        cgroup: cgroup.map_or(0, |dir| dir.as_raw_fd() as u64),
         ..CloneArgs::default()
     };
     let child_setup = ChildSetup {
@@ -153,6 +172,8 @@ pub fn spawn_into(cgroup: BorrowedFd<'_>, exec: Exec<'_>) -> io::Result<Born> {
         argv: &argv,
         envp: &envp,
         report: report_write.as_raw_fd(),
+        enter: if cgroup.is_some() { None } else { enter },
+        pid_slot: (pid_slot_ptr, TASK_PID.len() + 1, pid_slot.len()),
     };
     // SAFETY: clone3 without CLONE_VM is a fork: the child gets a copy of
     // this process's memory and runs on its own copy of this stack. It
@@ -202,6 +223,11 @@ struct ChildSetup<'a> {
     argv: &'a [*const libc::c_char],
     envp: &'a [*const libc::c_char],
     report: RawFd,
+    /// The v1 cgroups to move into (no v2 cgroup to be born in).
+    enter: Option<&'a Attached>,
+    /// The `SLURM_TASK_PID=` entry: where it starts, where its digits go,
+    /// and its length.
+    pid_slot: (*mut u8, usize, usize),
 }
 
 impl ChildSetup<'_> {
@@ -255,6 +281,12 @@ impl ChildSetup<'_> {
             if libc::setpgid(0, 0) != 0 {
                 return fail();
             }
+            if let Some(attached) = self.enter
+                && attached.enter().is_err()
+            {
+                return fail();
+            }
+            self.write_pid();
             if let Some(set) = self.affinity
                 && rustix::thread::sched_setaffinity(None, set).is_err()
             {
@@ -277,6 +309,35 @@ impl ChildSetup<'_> {
             libc::execve(self.path.as_ptr(), self.argv.as_ptr(), self.envp.as_ptr());
             fail()
         }
+    }
+}
+
+impl ChildSetup<'_> {
+    /// Writes this process's pid, in decimal and NUL-ended, into the
+    /// environment's `SLURM_TASK_PID=` slot (no allocation).
+    #[allow(unsafe_code)]
+    fn write_pid(&self) {
+        let (slot, start, len) = self.pid_slot;
+        let mut digits = [0u8; 12];
+        let mut n = rustix::process::getpid().as_raw_nonzero().get() as u32;
+        let mut count = 0;
+        loop {
+            digits[count] = b'0' + (n % 10) as u8;
+            count += 1;
+            n /= 10;
+            if n == 0 || count == digits.len() {
+                break;
+            }
+        }
+        for i in 0..count.min(len - start - 1) {
+            // SAFETY: `slot` points at this process's own copy of the
+            // parent's `pid_slot` array of `len` bytes, alive across the
+            // clone; indices stay below `len - 1`, and the last byte
+            // written is the NUL.
+            unsafe { *slot.add(start + i) = digits[count - 1 - i] };
+        }
+        // SAFETY: as above; `start + count` is below `len`.
+        unsafe { *slot.add(start + count.min(len - start - 1)) = 0 };
     }
 }
 

@@ -183,7 +183,8 @@ pub fn spawn(plan: &LaunchPlan, attached: Option<Attached>) -> Result<JobChild, 
         }
     };
     let affinity = plan.containment.cpus.as_deref().map(cpu_set);
-    if let Some(cgroup) = attached.as_ref().and_then(Attached::born_in) {
+    {
+        let cgroup = attached.as_ref().and_then(Attached::born_in);
         let exec = Exec {
             program: &plan.program,
             args: &plan.args,
@@ -196,9 +197,10 @@ pub fn spawn(plan: &LaunchPlan, attached: Option<Attached>) -> Result<JobChild, 
             run_as: plan.run_as.as_ref(),
             affinity,
         };
-        match clone_into::spawn_into(cgroup, exec) {
+        match clone_into::spawn_into(cgroup, attached.as_ref(), exec) {
             Ok(born) => return Ok(JobChild::Born(born)),
-            // An older kernel: the child moves itself in as below.
+            // A kernel without clone3: std starts it (the child moves
+            // itself into its cgroup as below; no SLURM_TASK_PID).
             Err(e) if clone_into::unsupported(&e) => {}
             Err(e) => return Err(format!("cannot execute the script: {e}")),
         }
