@@ -157,10 +157,11 @@ fn hand_over(script: &Path, run_as: &RunAs) -> std::io::Result<()> {
 /// its cgroup (`attached`) and pinned to its CPUs; the error is a one-line
 /// reason for `JobLaunchFailure`.
 ///
-/// Without a privilege drop, cgroup or pinning the command has no
-/// `pre_exec` closure, so std starts it with `posix_spawn` (a vfork-style
-/// clone, no copy of the supervisor's page tables); it still resets the
-/// signal mask and SIGPIPE as the fork path does.
+/// The job is cloned by hand (`clone_into`): born in its v2 cgroup where it
+/// has one, and writing its own pid into `SLURM_TASK_PID`. std's `Command`
+/// below is the fallback for kernels without clone3; there, without a
+/// privilege drop, cgroup or pinning, it has no `pre_exec` closure and std
+/// uses `posix_spawn`.
 pub fn spawn(plan: &LaunchPlan, attached: Option<Attached>) -> Result<JobChild, String> {
     // The working directory and the files are opened as the job's user, so
     // a path the user could not reach or write cannot be reached through
