@@ -508,7 +508,8 @@ fn step_ids_come_from_the_daemon_and_only_for_the_jobs_owner() {
     // makes it as root and hands its entry to the job's user.
     let in_step = "grep -q /job_$SLURM_JOB_ID/step_1 /proc/self/cgroup && echo in step";
     let script = format!(
-        "{crun} sh -c 'echo step $SLURM_STEP_ID'\n{crun} sh -c 'echo step $SLURM_STEP_ID; {in_step}'\nsleep 300"
+        "{crun} sh -c 'echo step $SLURM_STEP_ID'\n{crun} sh -c 'echo step $SLURM_STEP_ID; {in_step}'\n\
+         {crun} sleep 300 &\nsleep 300"
     );
     let contained = d.client().config().expect("config").containment != "none";
     let out = alice.run(
@@ -555,6 +556,26 @@ fn step_ids_come_from_the_daemon_and_only_for_the_jobs_owner() {
         refused.fails_with_one_line().contains("denied"),
         "{refused:?}"
     );
+    // Nor move a process of his into the running step's cgroup: only its
+    // owner was handed the entry file.
+    if contained {
+        let config = d.client().config().expect("config");
+        let entry_name = if config.containment == "cgroup2" {
+            "cgroup.procs"
+        } else {
+            "tasks"
+        };
+        let entry = config.containment_dirs[0].join(format!("job_{id}/step_2/{entry_name}"));
+        crate::support::wait_until(SHORT, "the third step has its cgroup", || entry.exists());
+        let mut command = Command::new("runuser");
+        command
+            .args(["-u", &bob.name, "--", "sh", "-c"])
+            .arg(format!("echo $$ > {}", entry.display()))
+            .current_dir(&bob_home);
+        let moved = run_command(command, None);
+        assert_ne!(moved.code, 0, "bob entered alice's step: {moved:?}");
+        assert!(moved.stderr.contains("Permission denied"), "{moved:?}");
+    }
     d.run("ccancel", &[&id.to_string()]).ok();
 }
 
