@@ -781,6 +781,19 @@ impl Daemon {
             return;
         }
         let dir = self.job_dir(id, *start_time);
+        let containment = self.containment.for_job(
+            id,
+            &allocation.cpu_ids,
+            allocation.memory_mb,
+            &allocation.gpu_ids,
+        );
+        // The cgroup is made on another thread while the script is read and
+        // the supervisor forked: its directories and writes are then off
+        // the job's way to its start.
+        let made = containment.cgroup.is_some().then(|| {
+            let containment = containment.clone();
+            tokio::task::spawn_blocking(move || containment.make_cgroup())
+        });
         let planned = self
             .store
             .payload(id)
@@ -798,26 +811,36 @@ impl Daemon {
                         gpus: &self.config.gpus,
                         server: &self.server_address,
                         script_path: dir.join("script"),
-                        containment: self.containment.for_job(
-                            id,
-                            &allocation.cpu_ids,
-                            allocation.memory_mb,
-                            &allocation.gpu_ids,
-                        ),
+                        containment,
                     },
                     self.config.kill_wait.as_secs(),
                 )
             });
-        let plan = match planned {
+        let mut plan = match planned {
             Ok(plan) => plan,
             Err(reason) => {
                 self.finish(id, End::LaunchFailed(reason));
+                if let Some(made) = made {
+                    let daemon = self.clone();
+                    tokio::spawn(async move {
+                        let _ = made.await;
+                        let _ = tokio::task::spawn_blocking(move || {
+                            daemon.containment.kill_and_remove(id)
+                        })
+                        .await;
+                    });
+                }
                 return;
             }
         };
         let daemon = self.clone();
         let cpus = allocation.cpu_ids.clone();
         tokio::spawn(async move {
+            if let Some(made) = made {
+                // Where the daemon could not make it, the supervisor tries
+                // again and reports why it cannot.
+                plan.containment.made = matches!(made.await, Ok(Ok(())));
+            }
             match daemon.launcher.start(&dir, plan).await {
                 Ok(supervisor) => {
                     log(format_args!(
@@ -853,6 +876,10 @@ impl Daemon {
                     // Under the lock: a supervisor still on its way finds
                     // no file to lock and runs nothing.
                     executor::forbid_start(&dir);
+                    // The cgroup the daemon made for it, empty.
+                    if let Err(e) = daemon.containment.kill_and_remove(id) {
+                        log(format_args!("job {id}: cannot remove its cgroup: {e}"));
+                    }
                     End::LaunchFailed(format!("cannot start the supervisor: {error}"))
                 }
             };

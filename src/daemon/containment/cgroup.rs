@@ -120,18 +120,18 @@ impl JobCgroup {
         self.parts.iter().map(|p| p.dir.clone()).collect()
     }
 
-    /// Makes the cgroup with the job's CPUs and memory limit and opens what
-    /// the job's first process needs to move in. A cgroup left by an earlier
-    /// start of the same job is emptied and used again.
-    pub fn create(
+    /// Makes the cgroup's directories and writes its CPUs, memory limit and
+    /// device program: everything but the descriptors, so that the daemon
+    /// can do it while the job's supervisor is being forked (see
+    /// `JobContainment::made`). A cgroup left by an earlier start of the
+    /// same job is emptied and used again.
+    pub fn make(
         &self,
         cpus: Option<&[u32]>,
         memory_limit: Option<u64>,
         deny_devices: &[Device],
-    ) -> io::Result<Attached> {
+    ) -> io::Result<()> {
         let cpu_list = cpus.map(cpu_list);
-        let mut procs = Vec::with_capacity(self.parts.len());
-        let mut born_in = None;
         for part in &self.parts {
             match fs::create_dir(&part.dir) {
                 Ok(()) => {}
@@ -210,6 +210,16 @@ impl JobCgroup {
                 }
                 TreeKind::V1Cpuacct | TreeKind::V1Freezer => {}
             }
+        }
+        Ok(())
+    }
+
+    /// Opens what the job's first process needs to move into the cgroup
+    /// `make` made.
+    pub fn attach(&self) -> io::Result<Attached> {
+        let mut procs = Vec::with_capacity(self.parts.len());
+        let mut born_in = None;
+        for part in &self.parts {
             let entry = match part.kind {
                 TreeKind::Unified { .. } => "cgroup.procs",
                 _ => "tasks",

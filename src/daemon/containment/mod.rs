@@ -234,6 +234,7 @@ impl Containment {
             cpus,
             memory_limit_bytes,
             sample_memory,
+            made: false,
         }
     }
 
@@ -369,6 +370,38 @@ pub struct JobContainment {
     /// The node's other GPUs' device nodes, denied to this job.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deny_devices: Vec<Device>,
+    /// The daemon has made the cgroup already, while the supervisor was
+    /// being forked, so that its directories and writes are off the job's
+    /// way to its start; the supervisor only opens it (and makes it
+    /// itself if that fails).
+    #[serde(default)]
+    pub made: bool,
+}
+
+impl JobContainment {
+    /// Makes the job's cgroup, if it has one (`JobCgroup::make`).
+    pub fn make_cgroup(&self) -> io::Result<()> {
+        match &self.cgroup {
+            Some(cgroup) => cgroup.make(
+                self.cpus.as_deref(),
+                self.memory_limit_bytes,
+                &self.deny_devices,
+            ),
+            None => Ok(()),
+        }
+    }
+
+    /// Makes the job's cgroup, or opens the one the daemon made, for its
+    /// first process to move in; `None` without a cgroup.
+    pub fn attach_cgroup(&self) -> Option<io::Result<Attached>> {
+        let cgroup = self.cgroup.as_ref()?;
+        if self.made
+            && let Ok(attached) = cgroup.attach()
+        {
+            return Some(Ok(attached));
+        }
+        Some(self.make_cgroup().and_then(|()| cgroup.attach()))
+    }
 }
 
 #[cfg(test)]

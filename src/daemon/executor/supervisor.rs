@@ -357,20 +357,14 @@ async fn supervise_job(dir: &Path, plan: LaunchPlan) -> i32 {
     {
         complain(dir, format_args!("cannot become a subreaper: {e}"));
     }
-    let attached = match &contained.cgroup {
-        Some(cgroup) => {
-            match cgroup.create(
-                contained.cpus.as_deref(),
-                contained.memory_limit_bytes,
-                &contained.deny_devices,
-            ) {
-                Ok(attached) => Some(attached),
-                Err(e) => {
-                    cgroup.remove();
-                    let reason = format!("cannot set up the job's cgroup: {e}");
-                    return finish(dir, &Report::LaunchFailed(reason));
-                }
+    let attached = match contained.attach_cgroup() {
+        Some(Ok(attached)) => Some(attached),
+        Some(Err(e)) => {
+            if let Some(cgroup) = &contained.cgroup {
+                cgroup.remove();
             }
+            let reason = format!("cannot set up the job's cgroup: {e}");
+            return finish(dir, &Report::LaunchFailed(reason));
         }
         None => None,
     };
