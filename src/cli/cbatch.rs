@@ -876,8 +876,8 @@ fn parse_directives(script: &str) -> Result<CbatchArgs> {
     }
     let prog = crate::cli::invoked_as("cbatch");
     // getopt reads the directives too: the same prefixes, the same refusals.
-    let command = <CbatchArgs as clap::CommandFactory>::command();
-    let words = getopt::resolve_prefixes(&command, words.into_iter().map(Into::into).collect())
+    let mut command = <CbatchArgs as clap::CommandFactory>::command();
+    let words = getopt::resolve_prefixes(&mut command, words.into_iter().map(Into::into).collect())
         .map_err(|a| {
             Error::Usage(getopt::ambiguous_option(
                 &prog,

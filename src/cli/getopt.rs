@@ -182,14 +182,18 @@ fn match_long<'a>(names: &'a [LongName], word: &str) -> Match<'a> {
 /// the way getopt does: a unique prefix becomes the option's full name,
 /// so that clap needs no inference of its own; an ambiguous one is
 /// refused. Short options, values and operands are passed over.
+///
+/// `command` is built here (once: clap keeps it built), so that the caller
+/// parses with the same one; building and cloning a command of sbatch's
+/// size is a third of a client's start.
 pub fn resolve_prefixes(
-    command: &clap::Command,
+    command: &mut clap::Command,
     args: Vec<OsString>,
 ) -> Result<Vec<OsString>, Ambiguous> {
-    let mut command = command.clone();
     command.build();
+    let command = &*command;
     let stops_at_operand = table(command.get_name()).is_some_and(|t| t.stops_at_operand);
-    let names = long_names(&command);
+    let names = long_names(command);
     let mut resolved = Vec::with_capacity(args.len());
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -219,7 +223,7 @@ pub fn resolve_prefixes(
             };
             match named {
                 // A Slurm option Conductor lacks stays as typed, for clap to refuse.
-                Some(n) if knows(&command, &n.name) => {
+                Some(n) if knows(command, &n.name) => {
                     resolved.push(match value {
                         Some(value) => format!("--{}={value}", n.name).into(),
                         None => format!("--{}", n.name).into(),
@@ -234,7 +238,7 @@ pub fn resolve_prefixes(
         }
         if let Some(shorts) = text.strip_prefix('-').filter(|s| !s.is_empty()) {
             resolved.push(arg);
-            if short_wants_next(&command, shorts) {
+            if short_wants_next(command, shorts) {
                 resolved.extend(args.next());
             }
             continue;
@@ -720,7 +724,7 @@ mod tests {
 
     fn resolve(command: &clap::Command, args: &[&str]) -> Result<Vec<String>, Ambiguous> {
         let args = args.iter().map(OsString::from).collect();
-        resolve_prefixes(command, args).map(|v| {
+        resolve_prefixes(&mut command.clone(), args).map(|v| {
             v.into_iter()
                 .map(|a| a.into_string().expect("utf-8"))
                 .collect()

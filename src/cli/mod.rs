@@ -99,8 +99,8 @@ pub fn parse_or_exit<P: clap::Parser>(prog: &str) -> P {
 pub fn parse_or_exit_with<P: clap::Parser>(prog: &str, usage_code: i32) -> P {
     let mut args = std::env::args_os();
     let program = args.next().unwrap_or_else(|| OsString::from(prog));
-    let command = P::command();
-    let args = match getopt::resolve_prefixes(&command, args.collect()) {
+    let mut command = P::command();
+    let args = match getopt::resolve_prefixes(&mut command, args.collect()) {
         Ok(args) => args,
         Err(ambiguous) => {
             eprintln!(
@@ -115,7 +115,15 @@ pub fn parse_or_exit_with<P: clap::Parser>(prog: &str, usage_code: i32) -> P {
             std::process::exit(usage_code);
         }
     };
-    match P::try_parse_from(std::iter::once(program).chain(args)) {
+    // The command built above parses too (`Parser::try_parse_from` would
+    // build another).
+    let parsed = match command.try_get_matches_from_mut(std::iter::once(program).chain(args)) {
+        Ok(mut matches) => {
+            P::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut command))
+        }
+        Err(e) => Err(e),
+    };
+    match parsed {
         Ok(parsed) => parsed,
         Err(error) => match report_clap_error(prog, command.get_name(), &error) {
             0 => std::process::exit(0),
