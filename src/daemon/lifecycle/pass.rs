@@ -11,8 +11,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::daemon::dependencies;
-use crate::daemon::job::{Dependencies, Hold, Job, JobSpec, Phase, Progress};
-use crate::daemon::scheduler::{Candidate, Limit, first_fit_indexed};
+use crate::daemon::job::{Dependencies, Hold, Job, JobSpec, Phase};
+use crate::daemon::scheduler::policy::{self, AfterDependency};
+use crate::daemon::scheduler::{Candidate, Group, Membership, RunningGroups, first_fit_indexed};
 use crate::daemon::state::{Queue, Running, State};
 use crate::daemon::{Daemon, log};
 use crate::format::dependency::DependencyKind;
@@ -41,7 +42,12 @@ impl Daemon {
                 ..
             } = &mut *state;
             let ended = std::mem::take(ended);
-            let running_in = running_groups(jobs, running);
+            let running_in = RunningGroups::count(
+                running
+                    .keys()
+                    .filter_map(|id| jobs.get(id))
+                    .map(|job| membership(&job.spec)),
+            );
             let mut notes = PassNotes::default();
             let (queue_len, mut depth) = (queue.len(), 0);
             // Candidates are made lazily: First Fit stops once no CPU is
@@ -69,11 +75,7 @@ impl Daemon {
             let head = queue.first_ready().map(|key| key.id());
             for id in fresh.drain(..) {
                 show_reason(jobs, queue, id, |hold, shown| {
-                    (hold.is_none() && shown == Reason::None).then_some(if head == Some(id) {
-                        Reason::Resources
-                    } else {
-                        Reason::Priority
-                    })
+                    policy::unreached(hold, shown, head == Some(id))
                 });
             }
             let mut started = Vec::with_capacity(plan.starts.len());
@@ -92,14 +94,14 @@ impl Daemon {
                 running.insert(id, Running::default());
                 started.push(job.clone());
             }
-            (started, ended, notes, depth, queue_len)
+            (started, ended, notes, plan.wake_at, depth, queue_len)
         };
-        let (started, ended, notes, depth, queue_len) = pass;
+        let (started, ended, notes, wake_at, depth, queue_len) = pass;
         self.passes.fetch_add(1, Ordering::Relaxed);
         self.last_pass_micros
             .store(timer.elapsed().as_micros() as u64, Ordering::Relaxed);
         self.statistics.cycle(timer.elapsed(), depth, queue_len);
-        if let Some(at) = notes.recheck_at {
+        if let Some(at) = wake_at {
             self.wake_at(at);
         }
         if !notes.doomed.is_empty() {
@@ -148,15 +150,16 @@ impl Daemon {
         });
     }
 
-    /// A pending job as the scheduler sees it: whether anything but
-    /// resources holds it back (hold, begin time, dependency) and the caps
-    /// it counts against. What the pass learns on the way (dependency
-    /// progress, jobs to cancel, when to look again) goes to `notes`.
+    /// A pending job as the scheduler sees it: what holds it back besides
+    /// resources (hold, begin time, dependency, as the policy decides),
+    /// when to look at it again, and the caps it counts against. What the
+    /// pass learns on the way (dependency progress, jobs to cancel) goes to
+    /// `notes`.
     fn candidate(
         &self,
         id: JobId,
         jobs: &HashMap<JobId, Job>,
-        running_in: &HashMap<String, u32>,
+        running_in: &RunningGroups,
         now: DateTime<Utc>,
         notes: &mut PassNotes,
     ) -> Option<Candidate> {
@@ -164,57 +167,45 @@ impl Daemon {
         let Phase::Pending { reason, hold } = job.phase else {
             return None;
         };
-        let mut blocked = hold.map(Hold::reason);
-        if blocked.is_none()
-            && let Some(begin) = job.spec.begin_time
-            && begin > now
-        {
-            blocked = Some(Reason::BeginTime);
-            notes.recheck(begin);
-        }
-        if blocked.is_none()
-            && let Some(dependency) = &job.spec.dependency
-        {
-            let mut dependency = dependency.clone();
-            let evaluation = dependencies::evaluate(&mut dependency, jobs, &self.store, now);
-            if let Some(at) = evaluation.recheck_at {
-                notes.recheck(at);
-            }
-            // A singleton waits while a job of its name and user runs, or
-            // one submitted before it still pends (Slurm's rule); `%E`
-            // shows it unfulfilled meanwhile.
-            let mut progress = evaluation.progress;
-            if is_singleton(&job.spec) {
-                let running = running_in
-                    .get(&singleton_group(&job.spec))
-                    .is_some_and(|n| *n > 0);
-                let waiting =
-                    running || notes.earlier_pending(jobs, job.spec.uid, &job.spec.name, id);
-                dependency.set_singleton(if waiting {
-                    Progress::Waiting
-                } else {
-                    Progress::Satisfied
-                });
-                progress = dependency.progress();
-            }
-            notes.dependencies.push((id, dependency));
-            blocked = match progress {
-                Progress::Satisfied => None,
-                Progress::Waiting => Some(Reason::Dependency),
-                Progress::Failed if job.spec.kill_on_invalid_dep => {
-                    notes.doomed.push(id);
-                    return None;
-                }
-                Progress::Failed => Some(Reason::DependencyNeverSatisfied),
-            };
-        }
-        Some(Candidate {
+        let member = membership(&job.spec);
+        let mut candidate = Candidate {
             id,
             request: job.spec.request,
             reason,
-            blocked,
-            limits: limits_of(&job.spec, running_in),
-        })
+            blocked: None,
+            limits: member.limits(running_in),
+            recheck_at: None,
+        };
+        if let Some(held) = policy::held_back(hold, job.spec.begin_time, now) {
+            candidate.blocked = Some(held.reason());
+            candidate.recheck_at = held.until();
+            return Some(candidate);
+        }
+        let Some(dependency) = &job.spec.dependency else {
+            return Some(candidate);
+        };
+        let mut dependency = dependency.clone();
+        let evaluation = dependencies::evaluate(&mut dependency, jobs, &self.store, now);
+        candidate.recheck_at = evaluation.recheck_at;
+        let mut progress = evaluation.progress;
+        if member.singleton {
+            // `%E` shows the singleton unfulfilled while it waits.
+            let running = running_in.of(&member.singleton_group());
+            dependency.set_singleton(policy::singleton(running, || {
+                notes.earlier_pending(jobs, &member, id)
+            }));
+            progress = dependency.progress();
+        }
+        notes.dependencies.push((id, dependency));
+        match policy::after_dependency(progress, job.spec.kill_on_invalid_dep) {
+            AfterDependency::Eligible => {}
+            AfterDependency::Waits(reason) => candidate.blocked = Some(reason),
+            AfterDependency::Cancel => {
+                notes.doomed.push(id);
+                return None;
+            }
+        }
+        Some(candidate)
     }
 
     /// Wakes the scheduler at `at` (a begin time or a dependency delay).
@@ -323,43 +314,36 @@ struct PassNotes {
     dependencies: Vec<(JobId, Dependencies)>,
     /// Jobs whose dependency failed and that asked to be cancelled then.
     doomed: Vec<JobId>,
-    /// The earliest time a begin time or dependency delay runs out.
-    recheck_at: Option<DateTime<Utc>>,
-    /// Per user and job name, the first pending job's id, found once a
-    /// pass when a singleton asks.
-    first_pending: HashMap<(u32, String), JobId>,
+    /// Per singleton group (user and job name), the first pending job's
+    /// id, found once a pass when a singleton asks.
+    first_pending: HashMap<Group, JobId>,
 }
 
 impl PassNotes {
-    /// Whether a job of `uid` named `name` submitted before `id` is still
-    /// pending: Slurm's singleton waits for those too, not only for the
-    /// running ones (which the group's cap counts).
+    /// Whether a job of `member`'s user and name submitted before `id` is
+    /// still pending: Slurm's singleton waits for those too, not only for
+    /// the running ones (which the group's cap counts).
     fn earlier_pending(
         &mut self,
         jobs: &HashMap<JobId, Job>,
-        uid: u32,
-        name: &str,
+        member: &Membership<'_>,
         id: JobId,
     ) -> bool {
         let first = *self
             .first_pending
-            .entry((uid, name.to_string()))
+            .entry(member.singleton_group())
             .or_insert_with(|| {
                 jobs.values()
                     .filter(|job| {
                         matches!(job.phase, Phase::Pending { .. })
-                            && job.spec.uid == uid
-                            && job.spec.name == *name
+                            && job.spec.uid == member.uid
+                            && job.spec.name == member.name
                     })
                     .map(|job| job.id)
                     .min()
                     .unwrap_or(id)
             });
         first < id
-    }
-
-    fn recheck(&mut self, at: DateTime<Utc>) {
-        self.recheck_at = Some(self.recheck_at.map_or(at, |r| r.min(at)));
     }
 }
 
@@ -386,64 +370,16 @@ fn show_reason(
     queue.insert(job);
 }
 
-/// How many jobs of each capped group run now.
-fn running_groups(
-    jobs: &HashMap<JobId, Job>,
-    running: &HashMap<JobId, Running>,
-) -> HashMap<String, u32> {
-    let mut counts: HashMap<String, u32> = HashMap::new();
-    for id in running.keys() {
-        if let Some(job) = jobs.get(id) {
-            for group in groups(&job.spec) {
-                *counts.entry(group).or_default() += 1;
-            }
-        }
+/// What places a job in running-at-once groups.
+fn membership(spec: &JobSpec) -> Membership<'_> {
+    Membership {
+        uid: spec.uid,
+        name: &spec.name,
+        throttle: spec
+            .array
+            .and_then(|array| array.max_running.map(|max| (array.array_id, max))),
+        singleton: is_singleton(spec),
     }
-    counts
-}
-
-/// The groups a job counts in for running-at-once caps.
-fn groups(spec: &JobSpec) -> Vec<String> {
-    let mut groups = Vec::new();
-    if let Some(array) = spec.array
-        && array.max_running.is_some()
-    {
-        groups.push(format!("array:{}", array.array_id));
-    }
-    groups.push(singleton_group(spec));
-    groups
-}
-
-fn singleton_group(spec: &JobSpec) -> String {
-    format!("singleton:{}:{}", spec.uid, spec.name)
-}
-
-/// The caps that apply to a job: its array's `%N`, and one-at-a-time for a
-/// singleton dependency.
-fn limits_of(spec: &JobSpec, running_in: &HashMap<String, u32>) -> Vec<Limit> {
-    let mut limits = Vec::new();
-    let running = |group: &str| running_in.get(group).copied().unwrap_or(0);
-    if let Some(array) = spec.array
-        && let Some(max) = array.max_running
-    {
-        let group = format!("array:{}", array.array_id);
-        limits.push(Limit {
-            running: running(&group),
-            group,
-            max,
-            reason: Reason::JobArrayTaskLimit,
-        });
-    }
-    if is_singleton(spec) {
-        let group = singleton_group(spec);
-        limits.push(Limit {
-            running: running(&group),
-            group,
-            max: 1,
-            reason: Reason::Dependency,
-        });
-    }
-    limits
 }
 
 /// Whether the job has a singleton dependency (one job per name and user).

@@ -9,6 +9,7 @@ use chrono::Utc;
 
 use crate::daemon::caller::Caller;
 use crate::daemon::job::{ArrayTask, Dependencies, Hold, Job, JobOptions, JobSpec, Phase};
+use crate::daemon::scheduler::policy;
 use crate::daemon::state::Running;
 use crate::daemon::store::{NewJob, Payload, Submission};
 use crate::daemon::tracker::Allocation;
@@ -36,11 +37,7 @@ impl Daemon {
     /// looks at it: nothing, or `PartitionConfig` for one that asks for
     /// more CPUs than the node has, which no pass will look at.
     pub(crate) fn waiting_reason(&self, spec: &JobSpec) -> Reason {
-        if self.config.capacity.can_ever_fit(&spec.request) {
-            Reason::None
-        } else {
-            Reason::PartitionConfig
-        }
+        policy::queued(self.config.capacity.can_ever_fit(&spec.request))
     }
 
     /// Accepts a job (or the tasks of an array): validates it, commits it to
