@@ -13,6 +13,7 @@ mod connections;
 pub(crate) mod containment;
 mod dependencies;
 mod descriptors;
+mod end;
 pub(crate) mod executor;
 mod interner;
 mod job;

@@ -6,13 +6,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::run::End;
-use crate::daemon::executor::{self, Ending, Outcome, Report, Supervisor};
+use crate::daemon::end::End;
+use crate::daemon::executor::{self, Supervisor};
 use crate::daemon::job::{Job, Phase};
 use crate::daemon::state::Running;
 use crate::daemon::{Daemon, log};
 use crate::error::Result;
-use crate::protocol::{ExitCode, JobId, Reason};
+use crate::protocol::{JobId, Reason};
 
 impl Daemon {
     /// Reconciles the store with reality after a start: pending jobs queue
@@ -62,7 +62,7 @@ impl Daemon {
                         state.jobs.insert(id, job);
                         if rebooted {
                             match executor::outcome(&dir) {
-                                Some(report) => ended.push((id, report)),
+                                Some(end) => ended.push((id, end)),
                                 None => interrupted.push((id, requeue)),
                             }
                             continue;
@@ -74,7 +74,7 @@ impl Daemon {
                             Err(lock) => {
                                 held_locks.extend(lock);
                                 match executor::outcome(&dir) {
-                                    Some(report) => ended.push((id, report)),
+                                    Some(end) => ended.push((id, end)),
                                     // The daemon stopped between recording
                                     // the start and the supervisor's: the job
                                     // never ran, so it simply queues again.
@@ -84,7 +84,7 @@ impl Daemon {
                                     None => {
                                         lost += 1;
                                         lost_dirs.push((id, dir.clone()));
-                                        ended.push((id, Report::LaunchFailed(String::new())));
+                                        ended.push((id, End::Lost));
                                     }
                                 }
                             }
@@ -131,12 +131,7 @@ impl Daemon {
                 if requeue { "requeued" } else { "NODE_FAIL" }
             ));
             let end = if requeue {
-                End::Ran(Outcome {
-                    exit_code: ExitCode::default(),
-                    ending: Ending::Requeued,
-                    max_rss_kb: None,
-                    usage: Default::default(),
-                })
+                End::interrupted()
             } else {
                 End::Lost
             };
@@ -145,12 +140,7 @@ impl Daemon {
         for (id, supervisor) in followed {
             self.watch(id, supervisor);
         }
-        for (id, report) in ended {
-            let end = match report {
-                Report::Ran(outcome) => End::Ran(outcome),
-                Report::LaunchFailed(reason) if reason.is_empty() => End::Lost,
-                Report::LaunchFailed(reason) => End::LaunchFailed(reason),
-            };
+        for (id, end) in ended {
             self.finish(id, end);
         }
         // finish() removed the directories these locks guarded.

@@ -10,25 +10,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::daemon::containment;
-use crate::daemon::executor::{self, Control, Ending, Launch, Outcome, Report, Supervisor};
-use crate::daemon::job::{FinalState, Job, JobSpec, Phase};
+use crate::daemon::end::End;
+use crate::daemon::executor::{self, Control, Launch, Supervisor};
+use crate::daemon::job::{Job, JobSpec, Phase};
 use crate::daemon::{Daemon, log};
-use crate::protocol::{ExitCode, JobId, Reason};
-
-/// How a started job ended, as the daemon records it.
-pub(super) enum End {
-    Ran(Outcome),
-    /// It could not be started; the text says why.
-    LaunchFailed(String),
-    /// It was cancelled after its start was recorded but before its process ran.
-    CancelledBeforeLaunch(u32),
-    /// Its supervisor vanished without saying how the job ended.
-    Lost,
-}
-
-/// The exit code's "signal" half of a job that failed to launch, as Slurm
-/// 22.05 records it (`0:53`).
-const LAUNCH_FAILURE_SIGNAL: i32 = 53;
+use crate::protocol::{JobId, Reason};
 
 impl Daemon {
     /// Holds a requeued job back for the requeue delay unless its begin
@@ -57,7 +43,7 @@ impl Daemon {
         };
         let cancelled_by = self.state().running.get(&id).and_then(|r| r.cancel_by);
         if let Some(by_uid) = cancelled_by {
-            self.finish(id, End::CancelledBeforeLaunch(by_uid));
+            self.finish(id, End::CancelledBeforeLaunch { by_uid });
             return;
         }
         if self.stopping.load(Ordering::SeqCst) {
@@ -128,8 +114,7 @@ impl Daemon {
                 Err(lock) => lock,
             };
             let end = match executor::outcome(&dir) {
-                Some(Report::Ran(outcome)) => End::Ran(outcome),
-                Some(Report::LaunchFailed(reason)) => End::LaunchFailed(reason),
+                Some(end) => end,
                 None if executor::may_have_started(&dir) => {
                     daemon.kill_lost(id, &dir);
                     End::Lost
@@ -169,8 +154,7 @@ impl Daemon {
         tokio::spawn(async move {
             let dir = supervisor.dir().to_path_buf();
             let end = match supervisor.ended().await {
-                Some(Report::Ran(outcome)) => End::Ran(outcome),
-                Some(Report::LaunchFailed(reason)) => End::LaunchFailed(reason),
+                Some(end) => end,
                 None => {
                     let killer = daemon.clone();
                     let _ = tokio::task::spawn_blocking(move || killer.kill_lost(id, &dir)).await;
@@ -247,11 +231,7 @@ impl Daemon {
             dir = self.job_dir(id, start_time);
             state.running.remove(&id);
             let allocation = state.tracker.release(id);
-            if let End::Ran(Outcome {
-                ending: Ending::Requeued,
-                ..
-            }) = end
-            {
+            if end.requeued() {
                 job.spec.restarts += 1;
                 self.hold_back_requeued(&mut job.spec);
                 job.phase = Phase::Pending {
@@ -262,32 +242,23 @@ impl Daemon {
                 state.enqueue(job.clone());
                 job
             } else {
-                let (final_state, reason, exit_code, cancelled_by) = final_state(&end);
-                self.statistics.ended(final_state);
-                let usage = match &end {
-                    // Supervisors from before `usage` give the peak memory
-                    // only beside it.
-                    End::Ran(outcome) => crate::protocol::Usage {
-                        max_rss_kb: outcome.usage.max_rss_kb.or(outcome.max_rss_kb),
-                        ..outcome.usage
-                    },
-                    _ => crate::protocol::Usage::default(),
-                };
+                let ended = end.record();
+                self.statistics.ended(ended.state);
                 let end_time = Utc::now();
                 // A step still running ends with its job, as the job did.
                 for step in steps.iter_mut().filter(|s| s.end_time.is_none()) {
                     step.end_time = Some(end_time);
-                    step.state = Some(final_state.into());
+                    step.state = Some(ended.state.into());
                 }
                 job.phase = Phase::Finished {
-                    state: final_state,
-                    reason,
-                    exit_code,
+                    state: ended.state,
+                    reason: ended.reason,
+                    exit_code: ended.exit_code,
                     allocation,
                     start_time: Some(start_time),
                     end_time,
-                    cancelled_by,
-                    usage,
+                    cancelled_by: ended.cancelled_by,
+                    usage: ended.usage,
                     steps,
                 };
                 let job = job.clone();
@@ -328,79 +299,5 @@ impl Daemon {
                 let _ = std::fs::remove_dir_all(dir);
             }
         });
-    }
-}
-
-fn final_state(end: &End) -> (FinalState, Reason, ExitCode, Option<u32>) {
-    match end {
-        // slurmstepd's failures before the script runs (a working directory
-        // or an output file it cannot have) end the job with `0:53`.
-        End::LaunchFailed(_) => (
-            FinalState::Failed,
-            Reason::JobLaunchFailure,
-            ExitCode {
-                code: 0,
-                signal: LAUNCH_FAILURE_SIGNAL,
-            },
-            None,
-        ),
-        End::Lost => (
-            FinalState::NodeFail,
-            Reason::NodeFail,
-            ExitCode::default(),
-            None,
-        ),
-        End::CancelledBeforeLaunch(by_uid) => (
-            FinalState::Cancelled,
-            Reason::None,
-            ExitCode::default(),
-            Some(*by_uid),
-        ),
-        End::Ran(Outcome {
-            exit_code, ending, ..
-        }) => match ending {
-            Ending::Cancelled { by_uid } => (
-                FinalState::Cancelled,
-                Reason::None,
-                *exit_code,
-                Some(*by_uid),
-            ),
-            Ending::TimedOut => (FinalState::Timeout, Reason::TimeLimit, *exit_code, None),
-            // Slurm's sacct shows an OOM-killed job's exit code as 0:125.
-            Ending::OutOfMemory => (
-                FinalState::OutOfMemory,
-                Reason::OutOfMemory,
-                ExitCode {
-                    code: 0,
-                    signal: 125,
-                },
-                None,
-            ),
-            Ending::Requeued => (FinalState::Failed, Reason::NodeFail, *exit_code, None),
-            Ending::Exited => match (exit_code.code, exit_code.signal) {
-                (0, 0) => (FinalState::Completed, Reason::None, *exit_code, None),
-                (_, 0) => (
-                    FinalState::Failed,
-                    Reason::NonZeroExitCode,
-                    *exit_code,
-                    None,
-                ),
-                // Slurm 22.05 gives a batch script dead of SIGKILL the
-                // reason JobLaunchFailure (slurmstepd cannot tell it from
-                // a launch that failed); other signals are RaisedSignal.
-                (_, 9) => (
-                    FinalState::Failed,
-                    Reason::JobLaunchFailure,
-                    *exit_code,
-                    None,
-                ),
-                (_, signal) => (
-                    FinalState::Failed,
-                    Reason::RaisedSignal(signal),
-                    *exit_code,
-                    None,
-                ),
-            },
-        },
     }
 }
