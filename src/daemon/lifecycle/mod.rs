@@ -1,8 +1,9 @@
-//! A job's way through the daemon: accepted (on disk first), queued,
-//! started by a First Fit pass (RUNNING on disk before the process exists,
-//! so a crash can never run it twice), supervised, and finished, with its
-//! resources given back exactly once. `recover()` reconciles the store with
-//! reality at start-up.
+//! A job's way through the daemon, one file per stage: `submit` (accepted,
+//! on disk first, and queued), `pass` (started by a scheduling pass,
+//! RUNNING on disk before the process exists, so a crash can never run it
+//! twice), `run` (supervised and finished, its resources given back
+//! exactly once), and `recover` (the store reconciled with reality at
+//! start-up). What the pass decides is the scheduler's pure policy.
 
 mod pass;
 mod recover;

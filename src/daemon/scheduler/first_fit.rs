@@ -4,7 +4,8 @@
 //!
 //! The pass is a pure function over the queue and the tracker, so tests
 //! drive it without processes, and the daemon calls it on events (submit,
-//! job end, cancel, start-up), never on a timer.
+//! job end, cancel, start-up, and the wake-up a plan asks for when a begin
+//! time or a dependency's delay runs out), never on a periodic timer.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
