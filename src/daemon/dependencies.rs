@@ -1,13 +1,15 @@
 //! Bringing a pending job's dependency conditions up to date from the
 //! states of the jobs they name: those in memory, else the store's record.
+//! What those states mean for each condition is the scheduler's policy.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
 use super::job::{Dependencies, Job, Phase, Progress};
+use super::scheduler::policy::judge;
 use super::store::JobStore;
-use crate::format::dependency::{Condition, DependencyKind, JobRef};
+use crate::format::dependency::JobRef;
 use crate::protocol::{JobId, JobState};
 
 /// The outcome of one evaluation.
@@ -93,179 +95,9 @@ fn start_of(job: &Job) -> Option<DateTime<Utc>> {
     }
 }
 
-/// One condition against the states of its targets. Targets that are gone
-/// (never existed or purged) cannot hold the job back. Only COMPLETED is a
-/// success: every other end (FAILED, TIMEOUT, CANCELLED, OUT_OF_MEMORY,
-/// NODE_FAIL) fails `afterok` for good and counts for `afternotok`.
-fn judge(
-    condition: &Condition,
-    targets: &[(JobState, Option<DateTime<Utc>>)],
-    now: DateTime<Utc>,
-) -> (Progress, Option<DateTime<Utc>>) {
-    let ended = |s: JobState| s.is_terminal();
-    let all = |f: &dyn Fn(JobState) -> bool| targets.iter().all(|(s, _)| f(*s));
-    let any = |f: &dyn Fn(JobState) -> bool| targets.iter().any(|(s, _)| f(*s));
-    match condition.kind {
-        DependencyKind::After => {
-            if !all(&|s| s != JobState::Pending) {
-                return (Progress::Waiting, None);
-            }
-            let delay =
-                chrono::Duration::minutes(condition.job.map_or(0, |j| i64::from(j.delay_minutes)));
-            let ready_at = targets
-                .iter()
-                .filter_map(|(_, start)| start.map(|s| s + delay))
-                .max();
-            match ready_at {
-                Some(at) if at > now => (Progress::Waiting, Some(at)),
-                _ => (Progress::Satisfied, None),
-            }
-        }
-        DependencyKind::AfterAny if all(&ended) => (Progress::Satisfied, None),
-        DependencyKind::AfterOk if any(&|s| ended(s) && s != JobState::Completed) => {
-            (Progress::Failed, None)
-        }
-        DependencyKind::AfterOk if all(&|s| s == JobState::Completed) => {
-            (Progress::Satisfied, None)
-        }
-        DependencyKind::AfterNotOk if any(&|s| s == JobState::Completed) => {
-            (Progress::Failed, None)
-        }
-        DependencyKind::AfterNotOk if all(&ended) => (Progress::Satisfied, None),
-        _ => (Progress::Waiting, None),
-    }
-}
-
 fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn condition(kind: DependencyKind) -> Condition {
-        Condition {
-            kind,
-            job: Some(JobRef {
-                id: 1,
-                task: None,
-                delay_minutes: 0,
-            }),
-        }
-    }
-
-    fn progress(kind: DependencyKind, states: &[JobState]) -> Progress {
-        let targets: Vec<_> = states.iter().map(|s| (*s, None)).collect();
-        judge(&condition(kind), &targets, Utc::now()).0
-    }
-
-    #[test]
-    fn afterok_needs_every_target_completed() {
-        use JobState::*;
-        assert_eq!(
-            progress(DependencyKind::AfterOk, &[Completed, Completed]),
-            Progress::Satisfied
-        );
-        assert_eq!(
-            progress(DependencyKind::AfterOk, &[Completed, Running]),
-            Progress::Waiting
-        );
-        assert_eq!(
-            progress(DependencyKind::AfterOk, &[Failed, Running]),
-            Progress::Failed
-        );
-        assert_eq!(
-            progress(DependencyKind::AfterOk, &[Cancelled]),
-            Progress::Failed
-        );
-        // Ending in any other state than COMPLETED fails afterok for good.
-        for ended in [OutOfMemory, NodeFail, Timeout] {
-            assert_eq!(
-                progress(DependencyKind::AfterOk, &[Completed, ended]),
-                Progress::Failed,
-                "{ended}"
-            );
-        }
-    }
-
-    #[test]
-    fn afternotok_needs_every_target_failed() {
-        use JobState::*;
-        assert_eq!(
-            progress(DependencyKind::AfterNotOk, &[Timeout, Failed]),
-            Progress::Satisfied
-        );
-        assert_eq!(
-            progress(DependencyKind::AfterNotOk, &[Completed]),
-            Progress::Failed
-        );
-        assert_eq!(
-            progress(DependencyKind::AfterNotOk, &[Pending]),
-            Progress::Waiting
-        );
-        // Killed for its memory, or lost with its supervisor: a failure.
-        assert_eq!(
-            progress(DependencyKind::AfterNotOk, &[OutOfMemory]),
-            Progress::Satisfied
-        );
-        assert_eq!(
-            progress(DependencyKind::AfterNotOk, &[NodeFail, Cancelled]),
-            Progress::Satisfied
-        );
-        assert_eq!(
-            progress(DependencyKind::AfterNotOk, &[NodeFail, Running]),
-            Progress::Waiting
-        );
-        assert_eq!(
-            progress(DependencyKind::AfterNotOk, &[OutOfMemory, Completed]),
-            Progress::Failed
-        );
-    }
-
-    #[test]
-    fn afterany_and_after() {
-        use JobState::*;
-        assert_eq!(
-            progress(DependencyKind::AfterAny, &[Failed, Completed]),
-            Progress::Satisfied
-        );
-        assert_eq!(
-            progress(DependencyKind::AfterAny, &[OutOfMemory, NodeFail]),
-            Progress::Satisfied
-        );
-        assert_eq!(
-            progress(DependencyKind::AfterAny, &[Running]),
-            Progress::Waiting
-        );
-        assert_eq!(
-            progress(DependencyKind::After, &[Running]),
-            Progress::Satisfied
-        );
-        assert_eq!(
-            progress(DependencyKind::After, &[Pending]),
-            Progress::Waiting
-        );
-    }
-
-    #[test]
-    fn after_with_a_delay_waits_from_the_start() {
-        let mut delayed = condition(DependencyKind::After);
-        if let Some(job) = &mut delayed.job {
-            job.delay_minutes = 5;
-        }
-        let now = Utc::now();
-        let started = now - chrono::Duration::minutes(1);
-        let (progress, at) = judge(&delayed, &[(JobState::Running, Some(started))], now);
-        assert_eq!(progress, Progress::Waiting);
-        assert_eq!(at, Some(started + chrono::Duration::minutes(5)));
-    }
-
-    #[test]
-    fn missing_targets_do_not_hold_a_job_back() {
-        assert_eq!(progress(DependencyKind::AfterOk, &[]), Progress::Satisfied);
     }
 }

@@ -8,17 +8,21 @@
 
 mod actions;
 mod caller;
+mod config;
 mod connections;
 pub(crate) mod containment;
 mod dependencies;
 mod descriptors;
+mod end;
 pub(crate) mod executor;
 mod interner;
 mod job;
 mod lifecycle;
 mod listing;
+mod logging;
 mod private_state;
 mod server;
+mod shared;
 mod state;
 mod statistics;
 mod store;
@@ -30,196 +34,27 @@ pub mod node;
 pub mod scheduler;
 pub mod tls;
 
-use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::net::SocketAddr;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{Notify, watch};
 
+pub use config::{Config, TimeLimitUnit};
 pub use connections::Limits as ConnectionLimits;
 pub use executor::run_launcher;
 pub use tracker::{Allocation, Capacity, ResourceTracker};
 
+pub(crate) use logging::{escape_controls, log};
+
 use crate::error::{Error, Result};
 use crate::paths;
+use shared::Daemon;
 use state::State;
 use store::JobStore;
-
-/// How the daemon is set up; built by the `conductord` binary.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// The Unix socket to serve on.
-    pub socket: PathBuf,
-    /// An optional loopback TCP address to serve on as well.
-    pub listen: Option<SocketAddr>,
-    /// Where the store, scripts and lock live.
-    pub state_dir: PathBuf,
-    /// What the node offers to jobs; `capacity.gpus` counts `gpus`.
-    pub capacity: Capacity,
-    /// The GPUs offered, in the tracker's order: its GPU id `i` is
-    /// `gpus[i]`, and a job sees that entry's ordinal.
-    pub gpus: Vec<gpus::Gpu>,
-    /// Grace between SIGTERM and SIGKILL when a job is cancelled or times out.
-    pub kill_wait: Duration,
-    /// How long a requeued job waits before it may start again (shown as
-    /// BeginTime): slurmctld's credential lifetime plus a second.
-    pub requeue_delay: Duration,
-    /// Refuse a job asking for more CPUs than the node has, rather than
-    /// keep it pending (slurm.conf's EnforcePartLimits).
-    pub enforce_part_limits: bool,
-    /// How long a finished job stays visible to cqueue and ccontrol
-    /// (Slurm's MinJobAge); zero is for ever.
-    pub min_job_age: Duration,
-    /// How long finished jobs stay in the store; `None` is forever.
-    pub history: Option<Duration>,
-    /// The one partition's name.
-    pub partition: String,
-    /// The node's name as jobs see it.
-    pub node_name: String,
-    /// A system daemon (root, for every user): the socket is open to all
-    /// users (mode 0666), and jobs run as the users who submitted them.
-    pub system: bool,
-    /// Users besides root and the owner who may act on anyone's jobs.
-    pub operators: Vec<u32>,
-    /// Serve plain HTTP on a non-loopback `listen` address all the same.
-    pub insecure_listen: bool,
-    /// Serve `listen` over TLS with this certificate and key.
-    pub tls: Option<tls::TlsFiles>,
-    /// How jobs are held to their allocations (`--containment`).
-    pub containment: containment::Mode,
-    /// Whether a job's booked CPUs become its cpuset and affinity.
-    pub cpu_bind: bool,
-    /// Memory booked per CPU for a job that asks for none (Slurm's
-    /// DefMemPerCPU); `None` books none, and the job is not limited.
-    pub def_mem_per_cpu_mb: Option<u64>,
-    /// Bounds on the API's connections.
-    pub connections: ConnectionLimits,
-    /// Jobs the daemon holds at most, pending, running and just ended
-    /// (Slurm's MaxJobCount).
-    pub max_job_count: usize,
-    /// The id of the first job (Slurm's FirstJobId); later ids follow it.
-    pub first_job_id: u64,
-    /// What time limits are counted in: whole minutes, rounded up, as in
-    /// Slurm; or seconds (for tests that cannot wait minutes).
-    pub time_limit_unit: TimeLimitUnit,
-    /// Pending and running jobs one user may have (Slurm's MaxSubmitJobs);
-    /// `None` is no limit.
-    pub max_submit_per_user: Option<usize>,
-    /// Array indices go from 0 to this minus 1 (Slurm's MaxArraySize).
-    pub max_array_size: u32,
-}
-
-/// What time limits are counted in (`--time-limit-unit`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TimeLimitUnit {
-    /// Whole minutes, rounded up (`-t 10:30` is 11:00), as Slurm keeps them.
-    Minutes,
-    /// Seconds, as asked.
-    Seconds,
-}
-
-impl TimeLimitUnit {
-    /// A limit of `seconds` as this unit keeps it (0 stays 0).
-    pub fn round_up(self, seconds: u64) -> u64 {
-        match self {
-            TimeLimitUnit::Minutes => seconds.div_ceil(60).saturating_mul(60),
-            TimeLimitUnit::Seconds => seconds,
-        }
-    }
-}
-
-/// The running daemon, shared by the server's handlers, the scheduler and
-/// the job supervisors.
-pub(crate) struct Daemon {
-    config: Config,
-    store: JobStore,
-    state: Mutex<State>,
-    /// Wakes the scheduler: every event that may let a job start notifies it.
-    wake: Notify,
-    /// Set once shutdown begins: no job starts after it.
-    stopping: AtomicBool,
-    /// Scheduling passes run, and the last one's decision time.
-    passes: AtomicU64,
-    last_pass_micros: AtomicU64,
-    /// What `cdiag` reports (shared with the router's counting layer).
-    statistics: Arc<statistics::Statistics>,
-    /// The earliest time a timer will wake the scheduler (begin times).
-    next_wakeup: Mutex<Option<chrono::DateTime<chrono::Utc>>>,
-    started_at: chrono::DateTime<chrono::Utc>,
-    /// One directory per running job: script, plan, supervisor files.
-    jobs_dir: PathBuf,
-    /// Forks each job's supervisor.
-    launcher: executor::Launcher,
-    /// How jobs are held to what they were given.
-    containment: containment::Containment,
-    /// This boot of the machine, recorded with every start.
-    boot_id: Option<String>,
-    /// The per-user tokens TCP requests act through.
-    tokens: tokens::TokenBook,
-    /// `unix:` and the socket path, as jobs name this daemon.
-    server_address: String,
-}
-
-impl Daemon {
-    /// The state, locked. A panic while holding the lock cannot leave the
-    /// books half-written in a way later code trusts, so poisoning is ignored.
-    fn state(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn node(&self) -> &str {
-        &self.config.node_name
-    }
-
-    /// The oldest end a finished job may have and still be shown by cqueue
-    /// and ccontrol (MinJobAge ago); `None` when every finished job is.
-    /// slurmctld purges such a job in a pass every minute or so, so there
-    /// it may linger for up to that long more; here it goes on time.
-    fn visible_since(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        let age = chrono::Duration::from_std(self.config.min_job_age).ok()?;
-        (!age.is_zero()).then(|| chrono::Utc::now() - age)
-    }
-}
-
-/// Writes one line about a job event (or the daemon) to stderr, in one
-/// write: stderr is unbuffered, and `eprintln!` would make a system call
-/// of each piece of the line while a client waits for its reply.
-///
-/// Lines carry what users supply (job names, paths, reasons built from
-/// them): control characters are escaped, so no user can end a line and
-/// forge the next one.
-pub(crate) fn log(line: fmt::Arguments<'_>) {
-    use std::io::Write;
-    let now = chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%.3f");
-    let text = format!("{now} conductord: {}\n", escape_controls(&line.to_string()));
-    let _ = std::io::stderr().write_all(text.as_bytes());
-}
-
-/// `text` with every control character (newline, carriage return, escape,
-/// ...) written as a Rust escape (`\n`, `\u{1b}`), and backslashes doubled
-/// so that an escape in the log always means an escaped character.
-fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(|c| c.is_control() || c == '\\') {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c.is_control() || c == '\\' {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
 
 /// Runs the daemon in the foreground until SIGTERM or SIGINT.
 pub fn run(config: Config) -> Result<()> {
@@ -459,32 +294,4 @@ fn bind_unix(path: &Path, system: bool) -> Result<UnixListener> {
     )
     .map_err(|e| Error::io("cannot set the mode of", path, e))?;
     Ok(listener)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{TimeLimitUnit, escape_controls};
-
-    #[test]
-    fn time_limits_round_up_to_whole_minutes_unless_kept_in_seconds() {
-        let minutes = TimeLimitUnit::Minutes;
-        assert_eq!(
-            [0, 1, 59, 60, 61, 630].map(|s| minutes.round_up(s)),
-            [0, 60, 60, 60, 120, 660]
-        );
-        assert_eq!(TimeLimitUnit::Seconds.round_up(61), 61);
-        assert_eq!(minutes.round_up(u64::MAX), u64::MAX);
-    }
-
-    #[test]
-    fn user_text_cannot_break_a_log_line() {
-        assert_eq!(escape_controls("job 1 ended"), "job 1 ended");
-        assert_eq!(
-            escape_controls("a\n2026-12-01 conductord: job 9 ended COMPLETED"),
-            "a\\n2026-12-01 conductord: job 9 ended COMPLETED"
-        );
-        assert_eq!(escape_controls("x\r\u{1b}[2J"), "x\\r\\u{1b}[2J");
-        assert_eq!(escape_controls("back\\slash"), "back\\\\slash");
-        assert_eq!(escape_controls("naïve ünïcode"), "naïve ünïcode");
-    }
 }

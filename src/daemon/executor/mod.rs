@@ -14,7 +14,7 @@ mod supervisor;
 
 pub use launcher::{Launcher, run as run_launcher};
 pub use spawn::{Launch, plan};
-pub use supervise::{Control, Ending, Outcome};
+pub use supervise::Control;
 pub use supervisor::{
-    Report, Supervisor, forbid_start, may_have_started, outcome, prepare_dir, recorded_processes,
+    Supervisor, forbid_start, may_have_started, outcome, prepare_dir, recorded_processes,
 };

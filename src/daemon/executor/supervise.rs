@@ -12,6 +12,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::{Instant, sleep_until};
 
 use crate::daemon::containment::{JobCgroup, TreeSampler, processes};
+use crate::daemon::end::{Ending, Outcome};
 use crate::protocol::{ExitCode, SignalScope, WarnSignal};
 
 /// A request to a running job's supervisor.
@@ -23,37 +24,6 @@ pub enum Control {
     Requeue,
     /// Deliver a signal and nothing more (`ccancel --signal`).
     Signal { signal: i32, scope: SignalScope },
-}
-
-/// Why the script's process ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Ending {
-    /// On its own (or from a signal the scheduler did not send).
-    Exited,
-    /// Because it was cancelled.
-    Cancelled { by_uid: u32 },
-    /// Because it was requeued.
-    Requeued,
-    /// Because it reached its time limit.
-    TimedOut,
-    /// The OOM killer killed a process of the job inside its memory limit
-    /// (the kernel's count, or the supervisor's own kill without cgroups).
-    OutOfMemory,
-}
-
-/// How a job ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Outcome {
-    pub exit_code: ExitCode,
-    pub ending: Ending,
-    /// Peak resident memory of the script (and the children it waited
-    /// for) in KiB, where the supervisor could measure it. Kept for
-    /// outcomes written before `usage`; new outcomes repeat it there.
-    #[serde(default)]
-    pub max_rss_kb: Option<u64>,
-    /// What the job used, as its cgroup or supervisor measured it.
-    #[serde(default)]
-    pub usage: crate::protocol::Usage,
 }
 
 /// The limits a supervisor enforces.

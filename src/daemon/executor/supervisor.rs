@@ -35,8 +35,9 @@ use super::clone_into::watch_readable;
 use tokio::sync::mpsc::unbounded_channel;
 
 use super::spawn::{LaunchPlan, spawn};
-use super::supervise::{Control, Ending, Limits, Members, Outcome, SampledMemory, supervise};
+use super::supervise::{Control, Limits, Members, SampledMemory, supervise};
 use crate::daemon::containment::{JobContainment, kill_descendants};
+use crate::daemon::end::{End, Ending, Outcome};
 use crate::protocol::Usage;
 
 const IDENTITY: &str = "supervisor.json";
@@ -54,14 +55,6 @@ const OLD_LOCK: &str = "lock";
 /// The identity record is padded to this many bytes, so each rewrite covers
 /// the whole of the previous one.
 const IDENTITY_BYTES: usize = 128;
-
-/// How a supervised job ended, as its supervisor writes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Report {
-    Ran(Outcome),
-    /// The job could not be started; the text says why.
-    LaunchFailed(String),
-}
 
 /// Who a supervisor is: its pid and when it started, in clock ticks since
 /// boot, which tells it apart from a later process with the same pid.
@@ -184,13 +177,13 @@ impl Supervisor {
         }
     }
 
-    /// Waits until the supervisor exits and returns its report; `None` if
-    /// it died without writing one.
+    /// Waits until the supervisor exits and returns how the job ended, as
+    /// the supervisor wrote it; `None` if it died without writing it.
     ///
     /// Only the supervisor's exit ends the wait: when the runtime cannot
     /// watch the pidfd (out of descriptors, say), the pidfd is polled
     /// instead, never taken for an exit.
-    pub async fn ended(self) -> Option<Report> {
+    pub async fn ended(self) -> Option<End> {
         let watched = match self.pidfd.try_clone() {
             Ok(fd) => watch_readable(fd).ok(),
             Err(_) => None,
@@ -294,8 +287,8 @@ pub struct RecordedProcesses {
     pub others: Vec<(i32, u64)>,
 }
 
-/// The report left in `dir`, if the supervisor wrote one.
-pub fn outcome(dir: &Path) -> Option<Report> {
+/// How the job ended, as its supervisor left it in `dir`, if it did.
+pub fn outcome(dir: &Path) -> Option<End> {
     read_json(&dir.join(OUTCOME)).ok()
 }
 
@@ -348,7 +341,7 @@ async fn supervise_job(dir: &Path, plan: LaunchPlan) -> i32 {
     if let Err(e) = record_identity(&lock, &identity) {
         return finish(
             dir,
-            &Report::LaunchFailed(format!("cannot record the supervisor: {e}")),
+            &End::LaunchFailed(format!("cannot record the supervisor: {e}")),
         );
     }
     let contained = &plan.containment;
@@ -364,7 +357,7 @@ async fn supervise_job(dir: &Path, plan: LaunchPlan) -> i32 {
                 cgroup.remove();
             }
             let reason = format!("cannot set up the job's cgroup: {e}");
-            return finish(dir, &Report::LaunchFailed(reason));
+            return finish(dir, &End::LaunchFailed(reason));
         }
         None => None,
     };
@@ -374,7 +367,7 @@ async fn supervise_job(dir: &Path, plan: LaunchPlan) -> i32 {
             if let Some(cgroup) = &contained.cgroup {
                 cgroup.remove();
             }
-            return finish(dir, &Report::LaunchFailed(reason));
+            return finish(dir, &End::LaunchFailed(reason));
         }
     };
     identity.job_pid = child.id().map(|pid| pid as i32);
@@ -426,7 +419,7 @@ async fn supervise_job(dir: &Path, plan: LaunchPlan) -> i32 {
     };
     let mut outcome = supervise(child, limits, controls).await;
     clean_up(dir, contained, &mut outcome);
-    finish(dir, &Report::Ran(outcome))
+    finish(dir, &End::Ran(outcome))
 }
 
 /// How long the supervisor waits for the last processes of a job to die
@@ -469,8 +462,8 @@ fn clean_up(dir: &Path, contained: &JobContainment, outcome: &mut Outcome) {
     outcome.usage = usage;
 }
 
-fn finish(dir: &Path, report: &Report) -> i32 {
-    match write_outcome(dir, report) {
+fn finish(dir: &Path, end: &End) -> i32 {
+    match write_outcome(dir, end) {
         Ok(()) => 0,
         Err(e) => {
             complain(dir, format_args!("cannot record the outcome: {e}"));
@@ -483,8 +476,8 @@ fn finish(dir: &Path, report: &Report) -> i32 {
 /// whole to a temporary file, synced, renamed over the name the daemon
 /// reads, and the directory synced, so that after a power loss the outcome
 /// is there whole or not at all (never a torn file read as "no outcome").
-fn write_outcome(dir: &Path, report: &Report) -> io::Result<()> {
-    let bytes = serde_json::to_vec(report)?;
+fn write_outcome(dir: &Path, end: &End) -> io::Result<()> {
+    let bytes = serde_json::to_vec(end)?;
     let tmp = dir.join("outcome.tmp");
     let mut file = File::create(&tmp)?;
     file.write_all(&bytes)?;
@@ -576,9 +569,9 @@ mod tests {
     #[test]
     fn outcomes_read_back() {
         let dir = tempfile::tempdir().expect("dir");
-        let report = Report::LaunchFailed("why".into());
-        write_outcome(dir.path(), &report).expect("write");
-        assert_eq!(outcome(dir.path()), Some(report));
+        let end = End::LaunchFailed("why".into());
+        write_outcome(dir.path(), &end).expect("write");
+        assert_eq!(outcome(dir.path()), Some(end));
         assert!(!dir.path().join("outcome.tmp").exists());
     }
 

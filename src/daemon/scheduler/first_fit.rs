@@ -4,7 +4,8 @@
 //!
 //! The pass is a pure function over the queue and the tracker, so tests
 //! drive it without processes, and the daemon calls it on events (submit,
-//! job end, cancel, start-up), never on a timer.
+//! job end, cancel, start-up, and the wake-up a plan asks for when a begin
+//! time or a dependency's delay runs out), never on a periodic timer.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -12,6 +13,7 @@ use std::ops::Bound::{Excluded, Included, Unbounded};
 
 use chrono::{DateTime, Utc};
 
+use super::groups::{Group, Limit};
 use crate::daemon::tracker::{Allocation, ResourceTracker};
 use crate::protocol::{JobId, Reason, ResourceRequest};
 
@@ -38,19 +40,6 @@ impl QueueKey {
     }
 }
 
-/// A cap on how many jobs of a group run at once: an array's `%N`
-/// throttle, or a singleton dependency (one job per name and user).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Limit {
-    /// The group, e.g. `array:12` or `singleton:1000:train`.
-    pub group: String,
-    /// Jobs of the group running before the pass.
-    pub running: u32,
-    pub max: u32,
-    /// What a job held back by the cap shows.
-    pub reason: Reason,
-}
-
 /// A pending job as the pass sees it.
 #[derive(Debug, Clone)]
 pub struct Candidate {
@@ -62,6 +51,9 @@ pub struct Candidate {
     /// (held, before its begin time, waiting for a dependency).
     pub blocked: Option<Reason>,
     pub limits: Vec<Limit>,
+    /// When what holds the job back may change by itself (its begin time,
+    /// a dependency's delay), for the pass to look again then.
+    pub recheck_at: Option<DateTime<Utc>>,
 }
 
 /// What one pass decided.
@@ -71,6 +63,9 @@ pub struct Plan {
     pub starts: Vec<(JobId, Allocation)>,
     /// Jobs that stay pending and whose reason changed.
     pub reasons: Vec<(JobId, Reason)>,
+    /// The earliest time a job the pass looked at may start without any
+    /// other event (a begin time reached, a dependency's delay run out).
+    pub wake_at: Option<DateTime<Utc>>,
 }
 
 /// Which kinds of resource an earlier job in this pass is already waiting
@@ -88,7 +83,7 @@ struct Waiting {
 struct Pass {
     plan: Plan,
     waiting: Waiting,
-    started_in: HashMap<String, u32>,
+    started_in: HashMap<Group, u32>,
     /// Request shapes a job already failed to fit in this pass. Free
     /// resources only shrink during a pass, so every later job of the same
     /// shape fails too and waits behind that one (`Priority`).
@@ -99,6 +94,9 @@ impl Pass {
     /// Decides one job: started, or the reason it keeps waiting. Returns
     /// whether its shape failed to fit here for the first time.
     fn visit(&mut self, job: Candidate, tracker: &mut ResourceTracker) -> bool {
+        if let Some(at) = job.recheck_at {
+            self.plan.wake_at = Some(self.plan.wake_at.map_or(at, |wake| wake.min(at)));
+        }
         let capped = job.limits.iter().find(|limit| {
             limit.running + self.started_in.get(&limit.group).copied().unwrap_or(0) >= limit.max
         });
@@ -381,6 +379,7 @@ mod tests {
             reason: Reason::None,
             blocked: None,
             limits: Vec::new(),
+            recheck_at: None,
         }
     }
 
@@ -473,12 +472,29 @@ mod tests {
     }
 
     #[test]
+    fn the_plan_wakes_at_the_earliest_recheck_of_the_jobs_it_looked_at() {
+        let at = |s| DateTime::from_timestamp(s, 0);
+        let waiting = |id, recheck| {
+            let mut c = job(id, 1, 0, 0);
+            c.blocked = Some(Reason::BeginTime);
+            c.recheck_at = at(recheck);
+            c
+        };
+        let mut t = tracker(2, 0, 0);
+        let plan = first_fit([waiting(1, 500), waiting(2, 300), job(3, 2, 0, 0)], &mut t);
+        assert_eq!(plan.wake_at, at(300));
+        // The walk stops once no CPU is free: a later job is not looked at.
+        let plan = first_fit([job(4, 2, 0, 0), waiting(5, 100)], &mut tracker(2, 0, 0));
+        assert_eq!(plan.wake_at, None);
+    }
+
+    #[test]
     fn a_group_limit_caps_starts_within_the_pass() {
         let mut t = tracker(8, 0, 0);
         let task = |id| {
             let mut c = job(id, 1, 0, 0);
             c.limits.push(Limit {
-                group: "array:1".into(),
+                group: Group::Array(JobId(1)),
                 running: 1,
                 max: 3,
                 reason: Reason::JobArrayTaskLimit,
@@ -520,7 +536,7 @@ mod tests {
         let limit = prop_oneof![
             4 => Just(None),
             1 => (0u32..2, 1u32..3).prop_map(|(running, max)| Some(Limit {
-                group: "array:1".into(),
+                group: Group::Array(JobId(1)),
                 running,
                 max,
                 reason: Reason::JobArrayTaskLimit,
@@ -533,13 +549,18 @@ mod tests {
             reasons,
             blocked,
             limit,
+            prop_oneof![2 => Just(None), 1 => (0i64..100).prop_map(Some)],
         )
-            .prop_map(|(cpus, memory_mb, gpus, reason, blocked, limit)| {
+            .prop_map(|(cpus, memory_mb, gpus, reason, blocked, limit, recheck)| {
                 let mut job = job(0, cpus, memory_mb, gpus);
                 job.reason = reason;
                 job.blocked = blocked;
                 let plain = blocked.is_none() && limit.is_none();
                 job.limits.extend(limit);
+                // Only jobs waiting for more than resources look again.
+                if !plain {
+                    job.recheck_at = recheck.and_then(|s| DateTime::from_timestamp(2_000 + s, 0));
+                }
                 (job, plain)
             })
     }
@@ -590,6 +611,7 @@ mod tests {
             );
             prop_assert_eq!(&fast.starts, &plain.starts);
             prop_assert_eq!(sorted_reasons(&fast), sorted_reasons(&plain));
+            prop_assert_eq!(fast.wake_at, plain.wake_at);
             prop_assert_eq!(indexed.free(), walked.free());
         }
     }

@@ -1,0 +1,184 @@
+//! Start-up and stop: `recover()` reconciles the store with reality
+//! before anything is served, and `shutdown()` leaves running jobs to
+//! their supervisors for the next daemon to recover.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::daemon::end::End;
+use crate::daemon::executor::{self, Supervisor};
+use crate::daemon::job::{Job, Phase};
+use crate::daemon::state::Running;
+use crate::daemon::{Daemon, log};
+use crate::error::Result;
+use crate::protocol::{JobId, Reason};
+
+impl Daemon {
+    /// Reconciles the store with reality after a start: pending jobs queue
+    /// again; a job that was running keeps its resources and is followed
+    /// again through its supervisor, or finished from the outcome the
+    /// supervisor left; only a job whose supervisor vanished without a word
+    /// ends NODE_FAIL, once what is left of it has been killed. Cgroups of
+    /// jobs that no longer run are emptied and removed before any job starts.
+    pub(crate) async fn recover(self: &Arc<Self>) -> Result<()> {
+        let jobs = self.store.load_active()?;
+        let (mut pending, mut followed, mut ended, mut lost) = (0, Vec::new(), Vec::new(), 0);
+        let mut held_locks = Vec::new();
+        let mut never_started = Vec::new();
+        let mut lost_dirs = Vec::new();
+        let mut interrupted = Vec::new();
+        {
+            let mut state = self.state();
+            for mut job in jobs {
+                match &job.phase {
+                    Phase::Pending { hold, .. } => {
+                        job.phase = Phase::Pending {
+                            reason: Reason::None,
+                            hold: *hold,
+                        };
+                        state.enqueue(job);
+                        pending += 1;
+                    }
+                    Phase::Running {
+                        allocation,
+                        start_time,
+                        boot_id,
+                        ..
+                    } => {
+                        let id = job.id;
+                        let dir = self.job_dir(id, *start_time);
+                        // Started in an earlier boot: its supervisor died with
+                        // the machine, and what it wrote may not have reached
+                        // the disk, so it may have run even if nothing says so.
+                        let rebooted = boot_id.is_some() && *boot_id != self.boot_id;
+                        let requeue = job.spec.options.recorded.contains_key("requeue");
+                        if let Err(refusal) = state.tracker.book(id, allocation) {
+                            log(format_args!(
+                                "job {id}: cannot book its resources again: {refusal}"
+                            ));
+                        }
+                        state.running.insert(id, Running::default());
+                        state.jobs.insert(id, job);
+                        if rebooted {
+                            match executor::outcome(&dir) {
+                                Some(end) => ended.push((id, end)),
+                                None => interrupted.push((id, requeue)),
+                            }
+                            continue;
+                        }
+                        // Held until the job's directory is gone, so no
+                        // late supervisor can start the job after this.
+                        match Supervisor::reattach(&dir) {
+                            Ok(supervisor) => followed.push((id, supervisor)),
+                            Err(lock) => {
+                                held_locks.extend(lock);
+                                match executor::outcome(&dir) {
+                                    Some(end) => ended.push((id, end)),
+                                    // The daemon stopped between recording
+                                    // the start and the supervisor's: the job
+                                    // never ran, so it simply queues again.
+                                    None if !executor::may_have_started(&dir) => {
+                                        never_started.push((id, dir.clone()));
+                                    }
+                                    None => {
+                                        lost += 1;
+                                        lost_dirs.push((id, dir.clone()));
+                                        ended.push((id, End::Lost));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    Phase::Finished { .. } => {}
+                }
+            }
+        }
+        log(format_args!(
+            "recovered {pending} pending jobs; {} running jobs followed again, {} ended while away, {} queued again, {lost} lost (NodeFail)",
+            followed.len(),
+            ended.len() - lost,
+            never_started.len(),
+        ));
+        // Nothing may run that the books do not show: cgroups of jobs not
+        // followed any more are emptied and removed, and what is left of lost
+        // jobs is killed, before any job starts.
+        let followed_ids: std::collections::HashSet<JobId> =
+            followed.iter().map(|(id, _)| *id).collect();
+        let daemon = self.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            for id in daemon.containment.leftovers() {
+                if !followed_ids.contains(&id)
+                    && let Err(e) = daemon.containment.kill_and_remove(id)
+                {
+                    log(format_args!("job {id}: cannot clean up its cgroup: {e}"));
+                }
+            }
+            for (id, dir) in lost_dirs {
+                daemon.kill_lost(id, &dir);
+            }
+        })
+        .await;
+        for (id, dir) in never_started {
+            self.requeue_unstarted(id, &dir).await?;
+        }
+        // A reboot interrupted these: never run again silently. A job that
+        // allows it (`--requeue`) queues again with its restart count raised;
+        // the others end NODE_FAIL.
+        for (id, requeue) in interrupted {
+            log(format_args!(
+                "job {id} was running when the machine went down; {}",
+                if requeue { "requeued" } else { "NODE_FAIL" }
+            ));
+            let end = if requeue {
+                End::interrupted()
+            } else {
+                End::Lost
+            };
+            self.finish(id, end);
+        }
+        for (id, supervisor) in followed {
+            self.watch(id, supervisor);
+        }
+        for (id, end) in ended {
+            self.finish(id, end);
+        }
+        // finish() removed the directories these locks guarded.
+        drop(held_locks);
+        Ok(())
+    }
+
+    /// Puts a job whose start was recorded but whose supervisor never
+    /// started back in the queue, as it was.
+    async fn requeue_unstarted(&self, id: JobId, dir: &std::path::Path) -> Result<()> {
+        let Some(job) = self.state().back_to_queue(id) else {
+            return Ok(());
+        };
+        let _ = std::fs::remove_dir_all(dir);
+        self.store.update(vec![job]).await
+    }
+
+    /// Stops taking work and waits until every write is on disk. Running
+    /// jobs go on under their supervisors; the next daemon follows them.
+    pub(crate) async fn shutdown(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        // No pass runs any more to write the ends it has not written yet.
+        // Writes are committed in order, so this one returns once every
+        // earlier one is on disk too.
+        let ended = std::mem::take(&mut self.state().ended);
+        let (ends, dirs): (Vec<Job>, Vec<PathBuf>) = ended.into_iter().unzip();
+        if self.store.update(ends).await.is_ok() {
+            for dir in dirs {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+        // The daemon's own cgroup directories go when no job runs (no job
+        // starts any more, so then no supervisor is about to make a cgroup
+        // in them). With jobs running they stay: a supervisor forked just
+        // before the stop may not have made its job's cgroup yet, and the
+        // next daemon finds its jobs there again.
+        if self.state().running.is_empty() {
+            self.containment.tidy();
+        }
+    }
+}

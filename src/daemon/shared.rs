@@ -1,0 +1,69 @@
+//! The running daemon as its tasks share it: the configuration, the
+//! store, the one lock over all job state, and what starts and contains
+//! jobs. Each stage of a job's life adds its own `impl Daemon` in
+//! `lifecycle/`.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+
+use super::state::State;
+use super::store::JobStore;
+use super::{Config, containment, executor, statistics, tokens};
+
+/// The running daemon, shared by the server's handlers, the scheduler and
+/// the job supervisors.
+pub(crate) struct Daemon {
+    pub(super) config: Config,
+    pub(super) store: JobStore,
+    pub(super) state: Mutex<State>,
+    /// Wakes the scheduler: every event that may let a job start notifies it.
+    pub(super) wake: Notify,
+    /// Set once shutdown begins: no job starts after it.
+    pub(super) stopping: AtomicBool,
+    /// Scheduling passes run, and the last one's decision time.
+    pub(super) passes: AtomicU64,
+    pub(super) last_pass_micros: AtomicU64,
+    /// What `cdiag` reports (shared with the router's counting layer).
+    pub(super) statistics: Arc<statistics::Statistics>,
+    /// The earliest time a timer will wake the scheduler (begin times).
+    pub(super) next_wakeup: Mutex<Option<chrono::DateTime<chrono::Utc>>>,
+    pub(super) started_at: chrono::DateTime<chrono::Utc>,
+    /// One directory per running job: script, plan, supervisor files.
+    pub(super) jobs_dir: PathBuf,
+    /// Forks each job's supervisor.
+    pub(super) launcher: executor::Launcher,
+    /// How jobs are held to what they were given.
+    pub(super) containment: containment::Containment,
+    /// This boot of the machine, recorded with every start.
+    pub(super) boot_id: Option<String>,
+    /// The per-user tokens TCP requests act through.
+    pub(super) tokens: tokens::TokenBook,
+    /// `unix:` and the socket path, as jobs name this daemon.
+    pub(super) server_address: String,
+}
+
+impl Daemon {
+    /// The state, locked. A panic while holding the lock cannot leave the
+    /// books half-written in a way later code trusts, so poisoning is ignored.
+    pub(super) fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(super) fn node(&self) -> &str {
+        &self.config.node_name
+    }
+
+    /// The oldest end a finished job may have and still be shown by cqueue
+    /// and ccontrol (MinJobAge ago); `None` when every finished job is.
+    /// slurmctld purges such a job in a pass every minute or so, so there
+    /// it may linger for up to that long more; here it goes on time.
+    pub(super) fn visible_since(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let age = chrono::Duration::from_std(self.config.min_job_age).ok()?;
+        (!age.is_zero()).then(|| chrono::Utc::now() - age)
+    }
+}
