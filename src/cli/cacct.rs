@@ -25,9 +25,7 @@
 //!   shell-less `sacct ... | tail -1` then fails, as with Slurm).
 //! - `-M`/`-L` take any value: there is one cluster, this node.
 
-use std::collections::BTreeMap;
-
-use chrono::{DateTime, Days, Local, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use clap::Parser;
 
 use crate::error::{Error, Result};
@@ -38,6 +36,7 @@ use crate::format::sacct::{
 use crate::format::slurm_json::db_job::SlurmdbdJobsResponse;
 use crate::format::slurm_json::{self, JsonFormat, parse_json_option};
 use crate::format::state::parse_slurm_state;
+use crate::format::time::{self, Toward};
 use crate::protocol::{JobInfo, JobList, JobState, ListQuery};
 use crate::users;
 
@@ -550,113 +549,11 @@ fn parse_states(texts: &[String]) -> Result<Vec<JobState>> {
     Ok(states)
 }
 
-/// Parses a `-S`/`-E` time the way sacct does, in local time:
-/// `YYYY-MM-DD[THH:MM[:SS]]`, `HH:MM[:SS]` (today, or yesterday if that is
-/// still to come), `MM/DD[/YY]`, `now`, `now-2days` (`+`/`-`, a count and
-/// seconds (default), minutes, hours, days or weeks), `today`/`midnight`
-/// (this morning's 00:00), `tomorrow`, `noon`, `elevenses`, `fika`, `teatime`.
+/// Parses a `-S`/`-E` time as sacct does: Slurm's time grammar, a time
+/// that leaves its day or year open read as the past one.
 pub fn parse_time(text: &str, now: DateTime<Local>) -> Result<DateTime<Local>> {
-    let invalid = || Error::Invalid(format!("Invalid time specification: {text}"));
-    let spec = text.trim().to_ascii_lowercase();
-    if let Some(offset) = spec.strip_prefix("now") {
-        return relative(offset, now).ok_or_else(invalid);
-    }
-    let today = now.date_naive();
-    // A time of day without a date is the latest one not in the future.
-    let clock = |time: NaiveTime| -> Result<DateTime<Local>> {
-        let at = local(today.and_time(time)).ok_or_else(invalid)?;
-        if at <= now {
-            Ok(at)
-        } else {
-            today
-                .checked_sub_days(Days::new(1))
-                .and_then(|day| local(day.and_time(time)))
-                .ok_or_else(invalid)
-        }
-    };
-    let hours = |h: u32| NaiveTime::from_hms_opt(h, 0, 0).ok_or_else(invalid);
-    match spec.as_str() {
-        "today" | "midnight" => return midnight(today),
-        "tomorrow" => {
-            return today
-                .checked_add_days(Days::new(1))
-                .ok_or_else(invalid)
-                .and_then(midnight);
-        }
-        "noon" => return clock(hours(12)?),
-        "elevenses" => return clock(hours(11)?),
-        "fika" => return clock(hours(15)?),
-        "teatime" => return clock(hours(16)?),
-        _ => {}
-    }
-    if let Ok(date) = NaiveDate::parse_from_str(&spec, "%Y-%m-%d") {
-        return midnight(date);
-    }
-    for format in ["%Y-%m-%dt%H:%M:%S", "%Y-%m-%dt%H:%M"] {
-        if let Ok(at) = NaiveDateTime::parse_from_str(&spec, format) {
-            return local(at).ok_or_else(invalid);
-        }
-    }
-    for format in ["%H:%M:%S", "%H:%M"] {
-        if let Ok(time) = NaiveTime::parse_from_str(&spec, format) {
-            return clock(time);
-        }
-    }
-    if let Ok(date) = NaiveDate::parse_from_str(&spec, "%m/%d/%y") {
-        return midnight(date);
-    }
-    // MM/DD: this year's, or last year's if that is still to come.
-    let year_month_day = |year: i32| {
-        NaiveDate::parse_from_str(&format!("{year}/{spec}"), "%Y/%m/%d")
-            .ok()
-            .and_then(|date| midnight(date).ok())
-    };
-    use chrono::Datelike;
-    match year_month_day(now.year()) {
-        Some(at) if at <= now => Ok(at),
-        Some(_) => year_month_day(now.year() - 1).ok_or_else(invalid),
-        None => Err(invalid()),
-    }
-}
-
-/// `now`'s offset: empty, or `+`/`-`, digits and an optional unit.
-fn relative(offset: &str, now: DateTime<Local>) -> Option<DateTime<Local>> {
-    if offset.is_empty() {
-        return Some(now);
-    }
-    let (sign, rest) = match offset.split_at(1) {
-        ("+", rest) => (1, rest),
-        ("-", rest) => (-1, rest),
-        _ => return None,
-    };
-    let digits = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    let count: i64 = rest[..digits].parse().ok()?;
-    let unit_seconds: BTreeMap<&str, i64> = [
-        ("", 1),
-        ("s", 1),
-        ("sec", 1),
-        ("secs", 1),
-        ("second", 1),
-        ("seconds", 1),
-        ("min", 60),
-        ("mins", 60),
-        ("minute", 60),
-        ("minutes", 60),
-        ("h", 3600),
-        ("hour", 3600),
-        ("hours", 3600),
-        ("d", 86_400),
-        ("day", 86_400),
-        ("days", 86_400),
-        ("w", 604_800),
-        ("week", 604_800),
-        ("weeks", 604_800),
-    ]
-    .into();
-    let seconds = count.checked_mul(*unit_seconds.get(&rest[digits..])?)?;
-    now.checked_add_signed(chrono::Duration::try_seconds(sign * seconds)?)
+    time::parse_time(text, now, Toward::Past)
+        .map_err(|_| Error::Invalid(format!("Invalid time specification: {text}")))
 }
 
 fn local(at: NaiveDateTime) -> Option<DateTime<Local>> {
@@ -734,7 +631,6 @@ mod tests {
             "now*2",
             "2026-13-01",
             "25:00",
-            "2026-11-26T",
             "now-x",
         ] {
             assert_eq!(

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Local, Utc};
 use clap::{ArgAction, Parser};
 
 use crate::client::{Client, SERVER_ENV};
@@ -18,6 +18,7 @@ use crate::format::slurm_json::job_info::{JobContext as JsonJobContext, JobInfoR
 use crate::format::slurm_json::node::{NodeContext, NodesResponse};
 use crate::format::slurm_json::{self, JsonFormat, Version, parse_json_option};
 use crate::format::squeue::Row;
+use crate::format::time::{self, Toward};
 use crate::paths;
 use crate::protocol::{JobId, JobInfo, JobState, ListQuery, TokenRequest, UpdateRequest};
 use crate::users;
@@ -318,58 +319,12 @@ fn parse_update(tokens: &[String], now: DateTime<Local>) -> Result<Command, Stri
     Ok(Command::Update { ids, request })
 }
 
-/// `StartTime=` values: `now`, `now+N[seconds|minutes|hours|days|weeks]`,
-/// `YYYY-MM-DD[THH:MM[:SS]]` and `HH:MM[:SS]` (the next such time), all in
-/// local time.
+/// `StartTime=` values, in Slurm's time grammar: a time that leaves its
+/// day or year open is the next one, as scontrol reads it.
 pub fn parse_start_time(text: &str, now: DateTime<Local>) -> Option<DateTime<Utc>> {
-    let text = text.trim();
-    if text.eq_ignore_ascii_case("now") {
-        return Some(now.with_timezone(&Utc));
-    }
-    if let Some(offset) = text.to_ascii_lowercase().strip_prefix("now+") {
-        let digits = offset.len()
-            - offset
-                .trim_start_matches(|c: char| c.is_ascii_digit())
-                .len();
-        let count: i64 = offset[..digits].parse().ok()?;
-        let unit = match &offset[digits..] {
-            "" | "s" | "sec" | "secs" | "second" | "seconds" => 1,
-            "m" | "min" | "mins" | "minute" | "minutes" => 60,
-            "h" | "hour" | "hours" => 3600,
-            "d" | "day" | "days" => 86_400,
-            "w" | "week" | "weeks" => 604_800,
-            _ => return None,
-        };
-        let offset = chrono::Duration::try_seconds(count.checked_mul(unit)?)?;
-        return now
-            .checked_add_signed(offset)
-            .map(|t| t.with_timezone(&Utc));
-    }
-    let local = |naive: NaiveDateTime| {
-        Local
-            .from_local_datetime(&naive)
-            .earliest()
-            .map(|t| t.with_timezone(&Utc))
-    };
-    if let Some(time) = ["%H:%M:%S", "%H:%M"]
-        .iter()
-        .find_map(|format| NaiveTime::parse_from_str(text, format).ok())
-    {
-        let today = now.date_naive().and_time(time);
-        let day = if today > now.naive_local() {
-            today
-        } else {
-            today + chrono::Duration::days(1)
-        };
-        return local(day);
-    }
-    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return local(date.and_time(NaiveTime::MIN));
-    }
-    ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-        .and_then(local)
+    time::parse_time(text, now, Toward::Future)
+        .ok()
+        .map(|at| at.with_timezone(&Utc))
 }
 
 /// Runs the command line; `prog` is the name for error prefixes.
@@ -901,6 +856,7 @@ pub fn install_slurm_links(dir: &Path, bin_dir: &Path) -> Result<Vec<String>, Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     fn words(text: &str) -> Vec<String> {
         text.split_whitespace().map(str::to_string).collect()
@@ -1037,6 +993,8 @@ mod tests {
             local(2026, 1, 5, 12, 0, 30)
         );
         assert_eq!(parse_start_time("garbage", now), None);
+        // Slurm has no abbreviated units (`--begin` and cacct agree).
+        assert_eq!(parse_start_time("now+5m", now), None);
     }
 
     #[test]

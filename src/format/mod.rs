@@ -3,7 +3,6 @@
 //! binaries print as it is.
 
 pub mod array;
-pub mod begin;
 pub mod dependency;
 pub mod duration;
 pub mod memory;
@@ -15,3 +14,4 @@ pub mod sinfo;
 pub mod slurm_json;
 pub mod squeue;
 pub mod state;
+pub mod time;
