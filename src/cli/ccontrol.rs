@@ -10,6 +10,7 @@ use clap::{ArgAction, Parser};
 use crate::client::{Client, SERVER_ENV};
 use crate::error::Error;
 use crate::format::duration::parse_time_limit;
+use crate::format::job_id::{JobSelector, Tasks, split_ids};
 use crate::format::memory::parse_memory_mb;
 use crate::format::scontrol::{
     JobContext, NodeFacts, config_listing, job_record, node_record, partition_record, ping_line,
@@ -158,13 +159,7 @@ fn names(word: &str, command: &str, min: usize) -> bool {
 
 /// Job ids from words that may also hold comma-separated lists.
 fn id_list(words: &[String]) -> Vec<String> {
-    words
-        .iter()
-        .flat_map(|word| word.split(','))
-        .map(str::trim)
-        .filter(|id| !id.is_empty())
-        .map(str::to_string)
-        .collect()
+    split_ids(words).into_iter().map(str::to_string).collect()
 }
 
 impl Command {
@@ -413,17 +408,11 @@ impl From<Error> for Lookup {
     }
 }
 
-/// The jobs an id names: one job, one array task (`12_3`), or every task
-/// of an array named by its id.
+/// The jobs an id names: one job, array tasks (`12_3`, `12_[1-3]`), or
+/// every task of an array named by its id (`12`, `12_*`).
 fn resolve(client: &Client, text: &str) -> Result<Vec<JobInfo>, Lookup> {
-    let (base, task) = match text.split_once('_') {
-        Some((base, task)) => (
-            base,
-            Some(task.parse::<u32>().map_err(|_| Lookup::NoSuchJob)?),
-        ),
-        None => (text, None),
-    };
-    let id: JobId = base.parse().map_err(|_| Lookup::NoSuchJob)?;
+    let selector = JobSelector::parse(text).ok_or(Lookup::NoSuchJob)?;
+    let id = selector.job;
     let array_tasks = || -> Result<Vec<JobInfo>, Lookup> {
         let query = ListQuery {
             ids: Some(id.to_string()),
@@ -436,11 +425,11 @@ fn resolve(client: &Client, text: &str) -> Result<Vec<JobInfo>, Lookup> {
             .filter(|job| job.array_job_id == Some(id))
             .collect())
     };
-    match task {
-        Some(task) => {
+    match selector.tasks {
+        Tasks::Some(_) => {
             let found: Vec<JobInfo> = array_tasks()?
                 .into_iter()
-                .filter(|job| job.array_task_id == Some(task))
+                .filter(|job| selector.matches(job))
                 .collect();
             if found.is_empty() {
                 Err(Lookup::NoSuchJob)
@@ -448,7 +437,7 @@ fn resolve(client: &Client, text: &str) -> Result<Vec<JobInfo>, Lookup> {
                 Ok(found)
             }
         }
-        None => {
+        Tasks::Job | Tasks::All => {
             let job = client.job(id)?;
             if job.array_job_id == Some(id) {
                 let tasks = array_tasks()?;

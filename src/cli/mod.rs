@@ -11,6 +11,7 @@ pub mod cinfo;
 pub mod conductord;
 pub mod cqueue;
 pub mod crun;
+pub mod filter;
 pub mod getopt;
 
 use std::ffi::OsString;

@@ -5,6 +5,7 @@
 pub mod array;
 pub mod dependency;
 pub mod duration;
+pub mod job_id;
 pub mod memory;
 pub mod pattern;
 pub mod sacct;
