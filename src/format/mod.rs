@@ -6,6 +6,7 @@ pub mod array;
 pub mod dependency;
 pub mod duration;
 pub mod job_id;
+pub mod job_text;
 pub mod memory;
 pub mod pattern;
 pub mod sacct;
