@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use conductor::Client;
 use conductor::cli::{self, cbatch, cbatch::CbatchArgs};
-use conductor::format::squeue::timestamp;
+use conductor::format::job_text::timestamp;
 
 fn main() -> ExitCode {
     let prog = cli::invoked_as("cbatch");

@@ -12,8 +12,10 @@ pub enum Error {
     #[error("Invalid --mem specification")]
     InvalidMemory(String),
 
+    /// A `--begin` time Slurm's time grammar refuses; the binary prints
+    /// where the grammar gave up on a line of its own first.
     #[error("Invalid --begin specification")]
-    InvalidBegin(String),
+    InvalidBegin(crate::format::time::InvalidTime),
 
     #[error("Invalid numeric value \"{value}\" for --{option}.")]
     InvalidNumber { option: &'static str, value: String },

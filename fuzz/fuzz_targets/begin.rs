@@ -1,8 +1,8 @@
-//! `--begin`: parse_begin never panics, for a fixed `now`.
+//! `--begin`: parse_time never panics, for a fixed `now`.
 #![no_main]
 
 use chrono::{Local, TimeZone};
-use conductor::format::begin::parse_begin;
+use conductor::format::time::{Toward, parse_time};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -13,5 +13,5 @@ fuzz_target!(|data: &[u8]| {
         .with_ymd_and_hms(2025, 3, 14, 15, 9, 26)
         .earliest()
         .expect("a valid local time");
-    let _ = parse_begin(text, now);
+    let _ = parse_time(text, now, Toward::Future);
 });

@@ -7,7 +7,7 @@ use chrono::{Local, TimeZone};
 use clap::Parser;
 use conductor::cli::cbatch::CbatchArgs;
 use conductor::directives::directive_words;
-use conductor::format::{array, begin, dependency, duration, memory};
+use conductor::format::{array, dependency, duration, memory, time};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -36,6 +36,6 @@ fuzz_target!(|data: &[u8]| {
             .with_ymd_and_hms(2025, 3, 14, 15, 9, 26)
             .earliest()
             .expect("a valid local time");
-        let _ = begin::parse_begin(text, now);
+        let _ = time::parse_time(text, now, time::Toward::Future);
     }
 });

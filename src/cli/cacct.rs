@@ -25,12 +25,12 @@
 //!   shell-less `sacct ... | tail -1` then fails, as with Slurm).
 //! - `-M`/`-L` take any value: there is one cluster, this node.
 
-use std::collections::BTreeMap;
-
-use chrono::{DateTime, Days, Local, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use clap::Parser;
 
+use crate::cli::filter::{JobFilter, States};
 use crate::error::{Error, Result};
+use crate::format::job_id::{JobSelector, split_ids};
 use crate::format::sacct::{
     BRIEF_FIELDS, Context, DEFAULT_FIELDS, LONG_FIELDS, Layout, Row, Table, Units, allocation_rows,
     parse_columns,
@@ -38,6 +38,7 @@ use crate::format::sacct::{
 use crate::format::slurm_json::db_job::SlurmdbdJobsResponse;
 use crate::format::slurm_json::{self, JsonFormat, parse_json_option};
 use crate::format::state::parse_slurm_state;
+use crate::format::time::{self, Toward};
 use crate::protocol::{JobInfo, JobList, JobState, ListQuery};
 use crate::users;
 
@@ -64,7 +65,7 @@ use crate::users;
 )]
 pub struct CacctArgs {
     /// Only these jobs: ID, ID_INDEX (array task) or ID.STEP (comma-separated, repeatable)
-    #[arg(short = 'j', long = "jobs", value_name = "JOBS", value_delimiter = ',')]
+    #[arg(short = 'j', long = "jobs", value_name = "JOBS")]
     pub jobs: Vec<String>,
 
     /// Only jobs with these names (comma-separated)
@@ -190,61 +191,38 @@ pub struct CacctArgs {
     pub extra: Vec<String>,
 }
 
-/// A `-j` item: `12`, `12_3` (array task) or either with `.step`.
+/// A `-j` item: a job-id selector (`12`, `12_3`, `12_[1-3]`, `12_*`),
+/// optionally with `.step`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobSelector {
-    pub id: u64,
-    pub task: Option<u32>,
+pub struct StepSelector {
+    pub job: JobSelector,
     /// `batch`, `extern`, `0`, ...: only that step's line.
     pub step: Option<String>,
 }
 
-impl std::str::FromStr for JobSelector {
+impl std::str::FromStr for StepSelector {
     type Err = Error;
 
-    fn from_str(text: &str) -> Result<JobSelector> {
+    fn from_str(text: &str) -> Result<StepSelector> {
         let invalid = || Error::Invalid(format!("Invalid job id: {text}"));
         let (job, step) = match text.split_once('.') {
             Some((job, step)) if !step.is_empty() => (job, Some(step.to_string())),
             Some(_) => return Err(invalid()),
             None => (text, None),
         };
-        let (id, task) = match job.split_once('_') {
-            Some((id, task)) => (id, Some(task.parse().map_err(|_| invalid())?)),
-            None => (job, None),
-        };
-        let id = id
-            .parse::<u64>()
-            .ok()
-            .filter(|id| *id > 0)
-            .ok_or_else(invalid)?;
-        Ok(JobSelector { id, task, step })
-    }
-}
-
-impl JobSelector {
-    /// Whether this names the job: its own id, its array's id, or its task.
-    pub fn matches(&self, job: &JobInfo) -> bool {
-        let array = job.array_job_id.map(|id| id.0);
-        match self.task {
-            None => job.job_id.0 == self.id || array == Some(self.id),
-            Some(task) => array == Some(self.id) && job.array_task_id == Some(task),
-        }
+        let job = JobSelector::parse(job).ok_or_else(invalid)?;
+        Ok(StepSelector { job, step })
     }
 }
 
 /// The jobs a cacct run selects; every given criterion must hold.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    /// Empty: every job.
-    pub jobs: Vec<JobSelector>,
-    /// `None`: every user.
-    pub uids: Option<Vec<u32>>,
-    pub names: Vec<String>,
-    /// States Conductor has; `None`: every state. States Slurm has and we
-    /// never produce (`PREEMPTED`, `COMPLETING`...) match nothing.
-    pub states: Option<Vec<JobState>>,
-    pub partitions: Vec<String>,
+    /// `-j`; empty: every job.
+    pub steps: Vec<StepSelector>,
+    /// `-u -n -s -r` (a `-s` state Slurm has and Conductor's jobs are never
+    /// in, `PREEMPTED`, `COMPLETING`..., matches nothing).
+    pub jobs: JobFilter,
     /// Jobs active (submitted and not ended before) in this window.
     pub start: Option<DateTime<Utc>>,
     pub end: Option<DateTime<Utc>>,
@@ -253,17 +231,8 @@ pub struct Filter {
 impl Filter {
     /// Whether the job is selected.
     pub fn matches(&self, job: &JobInfo) -> bool {
-        (self.jobs.is_empty() || self.jobs.iter().any(|s| s.matches(job)))
-            && self
-                .uids
-                .as_ref()
-                .is_none_or(|uids| uids.contains(&job.uid))
-            && (self.names.is_empty() || self.names.contains(&job.name))
-            && self
-                .states
-                .as_ref()
-                .is_none_or(|states| states.contains(&job.state))
-            && (self.partitions.is_empty() || self.partitions.contains(&job.partition))
+        (self.steps.is_empty() || self.steps.iter().any(|s| s.job.matches(job)))
+            && self.jobs.matches(job)
             && self.end.is_none_or(|end| job.submit_time <= end)
             && self
                 .start
@@ -273,11 +242,11 @@ impl Filter {
     /// Which lines of a selected job to print: the job line, the batch
     /// line, and which of its steps' lines (`-j 12`, `12.batch`, `12.0`).
     fn lines(&self, job: &JobInfo) -> Lines {
-        if self.jobs.is_empty() {
+        if self.steps.is_empty() {
             return Lines::all();
         }
         let mut lines = Lines::default();
-        for selector in self.jobs.iter().filter(|s| s.matches(job)) {
+        for selector in self.steps.iter().filter(|s| s.job.matches(job)) {
             match selector.step.as_deref() {
                 None => lines = Lines::all(),
                 Some("batch") => lines.batch = true,
@@ -396,13 +365,10 @@ impl CacctArgs {
     /// -a, or when jobs are named with -j. The window defaults to local
     /// midnight until now, or all time when -j names jobs and -s is not given.
     pub fn filter(&self, now: DateTime<Utc>) -> Result<Filter> {
-        let jobs = self
-            .jobs
-            .iter()
-            .map(|text| text.trim())
-            .filter(|text| !text.is_empty())
+        let jobs = split_ids(&self.jobs)
+            .into_iter()
             .map(str::parse)
-            .collect::<Result<Vec<JobSelector>>>()?;
+            .collect::<Result<Vec<StepSelector>>>()?;
         let uids = if !self.users.is_empty() {
             let uids = self
                 .users
@@ -444,17 +410,26 @@ impl CacctArgs {
                 end.format("%Y-%m-%dT%H:%M:%S")
             )));
         }
+        // An empty list here is no filter at all.
+        let listed = |list: Vec<String>| Some(list).filter(|list| !list.is_empty());
         Ok(Filter {
-            jobs,
-            uids,
-            names: self
-                .names
-                .iter()
-                .filter(|n| !n.is_empty())
-                .cloned()
-                .collect(),
-            states,
-            partitions: self.partitions.clone(),
+            steps: jobs,
+            jobs: JobFilter {
+                uids,
+                names: listed(
+                    self.names
+                        .iter()
+                        .filter(|n| !n.is_empty())
+                        .cloned()
+                        .collect(),
+                ),
+                partitions: listed(self.partitions.clone()),
+                states: match states {
+                    None => States::All,
+                    Some(states) => States::Only(states.into_iter().collect()),
+                },
+                ..JobFilter::default()
+            },
             start: start.map(|time| time.with_timezone(&Utc)),
             end: end.map(|time| time.with_timezone(&Utc)),
         })
@@ -550,113 +525,11 @@ fn parse_states(texts: &[String]) -> Result<Vec<JobState>> {
     Ok(states)
 }
 
-/// Parses a `-S`/`-E` time the way sacct does, in local time:
-/// `YYYY-MM-DD[THH:MM[:SS]]`, `HH:MM[:SS]` (today, or yesterday if that is
-/// still to come), `MM/DD[/YY]`, `now`, `now-2days` (`+`/`-`, a count and
-/// seconds (default), minutes, hours, days or weeks), `today`/`midnight`
-/// (this morning's 00:00), `tomorrow`, `noon`, `elevenses`, `fika`, `teatime`.
+/// Parses a `-S`/`-E` time as sacct does: Slurm's time grammar, a time
+/// that leaves its day or year open read as the past one.
 pub fn parse_time(text: &str, now: DateTime<Local>) -> Result<DateTime<Local>> {
-    let invalid = || Error::Invalid(format!("Invalid time specification: {text}"));
-    let spec = text.trim().to_ascii_lowercase();
-    if let Some(offset) = spec.strip_prefix("now") {
-        return relative(offset, now).ok_or_else(invalid);
-    }
-    let today = now.date_naive();
-    // A time of day without a date is the latest one not in the future.
-    let clock = |time: NaiveTime| -> Result<DateTime<Local>> {
-        let at = local(today.and_time(time)).ok_or_else(invalid)?;
-        if at <= now {
-            Ok(at)
-        } else {
-            today
-                .checked_sub_days(Days::new(1))
-                .and_then(|day| local(day.and_time(time)))
-                .ok_or_else(invalid)
-        }
-    };
-    let hours = |h: u32| NaiveTime::from_hms_opt(h, 0, 0).ok_or_else(invalid);
-    match spec.as_str() {
-        "today" | "midnight" => return midnight(today),
-        "tomorrow" => {
-            return today
-                .checked_add_days(Days::new(1))
-                .ok_or_else(invalid)
-                .and_then(midnight);
-        }
-        "noon" => return clock(hours(12)?),
-        "elevenses" => return clock(hours(11)?),
-        "fika" => return clock(hours(15)?),
-        "teatime" => return clock(hours(16)?),
-        _ => {}
-    }
-    if let Ok(date) = NaiveDate::parse_from_str(&spec, "%Y-%m-%d") {
-        return midnight(date);
-    }
-    for format in ["%Y-%m-%dt%H:%M:%S", "%Y-%m-%dt%H:%M"] {
-        if let Ok(at) = NaiveDateTime::parse_from_str(&spec, format) {
-            return local(at).ok_or_else(invalid);
-        }
-    }
-    for format in ["%H:%M:%S", "%H:%M"] {
-        if let Ok(time) = NaiveTime::parse_from_str(&spec, format) {
-            return clock(time);
-        }
-    }
-    if let Ok(date) = NaiveDate::parse_from_str(&spec, "%m/%d/%y") {
-        return midnight(date);
-    }
-    // MM/DD: this year's, or last year's if that is still to come.
-    let year_month_day = |year: i32| {
-        NaiveDate::parse_from_str(&format!("{year}/{spec}"), "%Y/%m/%d")
-            .ok()
-            .and_then(|date| midnight(date).ok())
-    };
-    use chrono::Datelike;
-    match year_month_day(now.year()) {
-        Some(at) if at <= now => Ok(at),
-        Some(_) => year_month_day(now.year() - 1).ok_or_else(invalid),
-        None => Err(invalid()),
-    }
-}
-
-/// `now`'s offset: empty, or `+`/`-`, digits and an optional unit.
-fn relative(offset: &str, now: DateTime<Local>) -> Option<DateTime<Local>> {
-    if offset.is_empty() {
-        return Some(now);
-    }
-    let (sign, rest) = match offset.split_at(1) {
-        ("+", rest) => (1, rest),
-        ("-", rest) => (-1, rest),
-        _ => return None,
-    };
-    let digits = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    let count: i64 = rest[..digits].parse().ok()?;
-    let unit_seconds: BTreeMap<&str, i64> = [
-        ("", 1),
-        ("s", 1),
-        ("sec", 1),
-        ("secs", 1),
-        ("second", 1),
-        ("seconds", 1),
-        ("min", 60),
-        ("mins", 60),
-        ("minute", 60),
-        ("minutes", 60),
-        ("h", 3600),
-        ("hour", 3600),
-        ("hours", 3600),
-        ("d", 86_400),
-        ("day", 86_400),
-        ("days", 86_400),
-        ("w", 604_800),
-        ("week", 604_800),
-        ("weeks", 604_800),
-    ]
-    .into();
-    let seconds = count.checked_mul(*unit_seconds.get(&rest[digits..])?)?;
-    now.checked_add_signed(chrono::Duration::try_seconds(sign * seconds)?)
+    time::parse_time(text, now, Toward::Past)
+        .map_err(|_| Error::Invalid(format!("Invalid time specification: {text}")))
 }
 
 fn local(at: NaiveDateTime) -> Option<DateTime<Local>> {
@@ -671,6 +544,7 @@ fn midnight(date: NaiveDate) -> Result<DateTime<Local>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::job_id::{Tasks, sample_job};
     use crate::protocol::{JobId, Reason};
 
     fn now() -> DateTime<Local> {
@@ -734,7 +608,6 @@ mod tests {
             "now*2",
             "2026-13-01",
             "25:00",
-            "2026-11-26T",
             "now-x",
         ] {
             assert_eq!(
@@ -747,33 +620,31 @@ mod tests {
 
     #[test]
     fn job_selectors_parse_ids_tasks_and_steps() {
-        let selector = |text: &str| text.parse::<JobSelector>().ok();
-        let make = |id, task, step: Option<&str>| {
-            Some(JobSelector {
-                id,
-                task,
+        let selector = |text: &str| text.parse::<StepSelector>().ok();
+        let make = |id, tasks, step: Option<&str>| {
+            Some(StepSelector {
+                job: JobSelector {
+                    job: JobId(id),
+                    tasks,
+                },
                 step: step.map(str::to_string),
             })
         };
-        assert_eq!(selector("12"), make(12, None, None));
-        assert_eq!(selector("12_3"), make(12, Some(3), None));
-        assert_eq!(selector("12.batch"), make(12, None, Some("batch")));
-        assert_eq!(selector("12_3.0"), make(12, Some(3), Some("0")));
+        assert_eq!(selector("12"), make(12, Tasks::Job, None));
+        assert_eq!(selector("12_3"), make(12, Tasks::Some(vec![3]), None));
+        assert_eq!(selector("12.batch"), make(12, Tasks::Job, Some("batch")));
+        assert_eq!(
+            selector("12_3.0"),
+            make(12, Tasks::Some(vec![3]), Some("0"))
+        );
         for bad in ["", "x", "0", "12_", "12.", "12_x", "-1", "1 2"] {
             assert_eq!(selector(bad), None, "{bad}");
         }
     }
 
     fn job(id: u64, state: JobState) -> JobInfo {
-        let value = serde_json::json!({
-            "job_id": id, "name": "job", "user": "alice", "uid": 1000,
-            "partition": "normal", "state": state.long(), "reason": "None",
-            "cpus": 1, "ntasks": 1, "cpus_per_task": 1, "memory_mb": 0, "gpus": 0,
-            "node": null, "submit_time": "2000-01-01T00:00:00Z",
-            "start_time": null, "end_time": null, "time_limit": null, "exit_code": null,
-            "work_dir": "/w", "stdout": "/w/o", "stderr": "/w/o",
-        });
-        let mut job: JobInfo = serde_json::from_value(value).expect("a JobInfo");
+        let mut job = sample_job(id);
+        job.state = state;
         job.submit_time = utc("2026-11-28T10:00:00");
         if state != JobState::Pending {
             job.start_time = Some(job.submit_time + chrono::Duration::seconds(5));
@@ -800,7 +671,12 @@ mod tests {
         let mut task = job(15, JobState::Completed);
         task.array_job_id = Some(JobId(12));
         task.array_task_id = Some(3);
-        let matches = |text: &str| text.parse::<JobSelector>().expect("valid").matches(&task);
+        let matches = |text: &str| {
+            text.parse::<StepSelector>()
+                .expect("valid")
+                .job
+                .matches(&task)
+        };
         assert!(matches("15"));
         assert!(matches("12"));
         assert!(matches("12_3"));
@@ -872,7 +748,7 @@ mod tests {
     #[test]
     fn users_default_to_the_caller_unless_jobs_are_named() {
         let now = Utc::now();
-        let uids = |argv: &[&str]| args(argv).filter(now).expect("valid").uids;
+        let uids = |argv: &[&str]| args(argv).filter(now).expect("valid").jobs.uids;
         let me = users::current_uid();
         let default = if me == 0 { None } else { Some(vec![me]) };
         assert_eq!(uids(&[]), default);

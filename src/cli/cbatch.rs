@@ -11,11 +11,11 @@ use crate::cli::getopt;
 use crate::directives::directive_words;
 use crate::error::{Error, Result};
 use crate::format::array::{LARGEST_MAX_ARRAY_SIZE, parse_array};
-use crate::format::begin::parse_begin;
 use crate::format::dependency::parse_dependency;
 use crate::format::duration::parse_time_limit;
 use crate::format::memory::parse_memory_mb;
 use crate::format::signal::parse_signal;
+use crate::format::time::{Toward, parse_time};
 use crate::protocol::{SignalScope, SubmitRequest, WarnSignal};
 
 /// Submit a batch script to Conductor (like sbatch).
@@ -383,8 +383,9 @@ impl CbatchArgs {
         let begin_time = self
             .begin
             .as_deref()
-            .map(|text| parse_begin(text, chrono::Local::now()))
-            .transpose()?
+            .map(|text| parse_time(text, chrono::Local::now(), Toward::Future))
+            .transpose()
+            .map_err(Error::InvalidBegin)?
             .map(|time| time.with_timezone(&chrono::Utc));
         let kill_on_invalid_dep = match self.kill_on_invalid_dep.as_deref() {
             None | Some("no") => false,

@@ -10,9 +10,10 @@ use std::io::{BufRead, Write};
 
 use clap::{ArgAction, Parser};
 
+use crate::cli::filter::{JobFilter, States};
 use crate::client::Client;
 use crate::error::Error;
-use crate::format::array::{LARGEST_MAX_ARRAY_SIZE, parse_array};
+use crate::format::job_id::{JobSelector, Tasks, split_ids};
 use crate::format::signal::parse_signal;
 use crate::format::state::parse_slurm_state;
 use crate::protocol::{
@@ -137,109 +138,37 @@ pub struct CcancelArgs {
     pub ids: Vec<String>,
 }
 
-/// Which tasks of an id are meant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Tasks {
-    /// `12`: the job, or every task of array 12.
-    Job,
-    /// `12_*`: every task of the array.
-    All,
-    /// `12_3`, `12_[1-3]`: these tasks.
-    Some(Vec<u32>),
-}
-
 /// One id from the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     /// As given, for messages.
     pub text: String,
-    pub job: JobId,
-    pub tasks: Tasks,
-}
-
-impl Target {
-    /// Parses `12`, `12_3`, `12_[1-3,5]` or `12_*`; `None` if it is none of them.
-    pub fn parse(text: &str) -> Option<Target> {
-        let digits = text
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len());
-        let job = text[..digits].parse::<JobId>().ok()?;
-        let rest = &text[digits..];
-        let tasks = if rest.is_empty() {
-            Tasks::Job
-        } else if rest == "_*" {
-            Tasks::All
-        } else if let Some(list) = rest.strip_prefix("_[").and_then(|r| r.strip_suffix(']')) {
-            if list.contains('%') {
-                return None;
-            }
-            // Any task a daemon may have, whatever its MaxArraySize.
-            Tasks::Some(parse_array(list, LARGEST_MAX_ARRAY_SIZE).ok()?.indices)
-        } else {
-            let index = rest.strip_prefix('_')?;
-            if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            Tasks::Some(vec![index.parse().ok()?])
-        };
-        Some(Target {
-            text: text.to_string(),
-            job,
-            tasks,
-        })
-    }
-
-    /// Whether this id names the job.
-    pub fn matches(&self, job: &JobInfo) -> bool {
-        match &self.tasks {
-            Tasks::Job | Tasks::All => job.job_id == self.job || job.array_job_id == Some(self.job),
-            Tasks::Some(indices) => {
-                job.array_job_id == Some(self.job)
-                    && job.array_task_id.is_some_and(|t| indices.contains(&t))
-            }
-        }
-    }
+    pub selector: JobSelector,
 }
 
 /// The ids of the command line, each parsed or kept as the text that is
 /// not an id. An argument may hold several ids separated by commas (not
 /// the commas inside `[...]`).
 pub fn parse_targets(args: &[String]) -> Vec<Result<Target, String>> {
-    let mut pieces = Vec::new();
-    for arg in args {
-        let mut depth = 0usize;
-        let mut start = 0;
-        for (at, c) in arg.char_indices() {
-            match c {
-                '[' => depth += 1,
-                ']' => depth = depth.saturating_sub(1),
-                ',' if depth == 0 => {
-                    pieces.push(&arg[start..at]);
-                    start = at + 1;
-                }
-                _ => {}
-            }
-        }
-        pieces.push(&arg[start..]);
-    }
-    pieces
+    split_ids(args)
         .into_iter()
-        .filter(|piece| !piece.is_empty())
-        .map(|piece| Target::parse(piece).ok_or_else(|| piece.to_string()))
+        .map(|piece| {
+            JobSelector::parse(piece)
+                .map(|selector| Target {
+                    text: piece.to_string(),
+                    selector,
+                })
+                .ok_or_else(|| piece.to_string())
+        })
         .collect()
 }
 
 /// The job filters; every one given must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
-    pub uid: Option<u32>,
-    pub names: Option<Vec<String>>,
-    /// `Some(None)`: a Slurm state Conductor's jobs are never in.
-    pub state: Option<Option<JobState>>,
-    pub partitions: Option<Vec<String>>,
-    pub account: Option<String>,
-    pub qos: Option<String>,
-    pub nodes: Option<Vec<String>>,
+    /// `-u -n -t -p -A -q -w` (a filter of ids is never set: ids are
+    /// [`Target`]s, cancelled or narrowed on their own).
+    pub jobs: JobFilter,
     /// Any reservation: no job is in one.
     pub reservation: bool,
     pub wckey: Option<String>,
@@ -253,26 +182,7 @@ impl Filter {
 
     /// Whether the job passes every filter.
     pub fn matches(&self, job: &JobInfo) -> bool {
-        let listed = |list: &Option<Vec<String>>, value: &str| {
-            list.as_ref()
-                .is_none_or(|list| list.iter().any(|v| v == value))
-        };
-        let same = |wanted: &Option<String>, value: Option<&str>| {
-            wanted
-                .as_deref()
-                .is_none_or(|w| value.is_some_and(|v| v.eq_ignore_ascii_case(w)))
-        };
-        self.uid.is_none_or(|uid| uid == job.uid)
-            && listed(&self.names, &job.name)
-            && self.state.is_none_or(|state| state == Some(job.state))
-            && listed(&self.partitions, &job.partition)
-            && same(&self.account, job.account.as_deref())
-            && same(&self.qos, Some(job.qos.as_deref().unwrap_or("normal")))
-            && self.nodes.as_ref().is_none_or(|nodes| {
-                job.node
-                    .as_ref()
-                    .is_some_and(|node| nodes.iter().any(|n| n == node))
-            })
+        self.jobs.matches(job)
             && !self.reservation
             && self.wckey.as_deref().is_none_or(|w| {
                 job.wckey
@@ -349,13 +259,19 @@ impl CcancelArgs {
             ),
         };
         let filter = Filter {
-            uid,
-            names: split_list(&self.name),
-            state,
-            partitions: split_list(&self.partition),
-            account: self.account.clone(),
-            qos: self.qos.clone(),
-            nodes: split_list(&self.nodelist),
+            jobs: JobFilter {
+                selectors: None,
+                uids: uid.map(|uid| vec![uid]),
+                names: split_list(&self.name),
+                partitions: split_list(&self.partition),
+                accounts: self.account.clone().map(|account| vec![account]),
+                qos: self.qos.clone().map(|qos| vec![qos]),
+                nodes: split_list(&self.nodelist),
+                states: match state {
+                    None => States::All,
+                    Some(state) => States::Only(state.into_iter().collect()),
+                },
+            },
             reservation: self.reservation.is_some(),
             wckey: self.wckey.clone(),
         };
@@ -461,7 +377,7 @@ fn cancel_by_id(
     let named: Vec<String> = plan
         .targets
         .iter()
-        .filter_map(|target| target.as_ref().ok().map(|t| t.job.to_string()))
+        .filter_map(|target| target.as_ref().ok().map(|t| t.selector.job.to_string()))
         .collect();
     let active = if named.is_empty() {
         Vec::new()
@@ -474,7 +390,9 @@ fn cancel_by_id(
     let in_array = |target: &Target| -> Vec<&JobInfo> {
         active
             .iter()
-            .filter(|job| job.array_job_id == Some(target.job) && target.matches(job))
+            .filter(|job| {
+                job.array_job_id == Some(target.selector.job) && target.selector.matches(job)
+            })
             .collect()
     };
     let mut ok = true;
@@ -504,14 +422,14 @@ fn cancel_by_id(
             }
         };
         let members = in_array(target);
-        match &target.tasks {
+        match &target.selector.tasks {
             Tasks::Job | Tasks::All if members.is_empty() => {
                 let action = Action {
-                    job_id: target.job,
-                    label: target.job.to_string(),
-                    pending: active
-                        .iter()
-                        .any(|job| job.job_id == target.job && job.state == JobState::Pending),
+                    job_id: target.selector.job,
+                    label: target.selector.job.to_string(),
+                    pending: active.iter().any(|job| {
+                        job.job_id == target.selector.job && job.state == JobState::Pending
+                    }),
                 };
                 if action.pending {
                     first.push(action);
@@ -522,7 +440,10 @@ fn cancel_by_id(
             Tasks::Some(indices) => {
                 for index in indices {
                     if !members.iter().any(|j| j.array_task_id == Some(*index)) {
-                        unknown_tasks.push((target.job, format!("{}_{index}", target.job)));
+                        unknown_tasks.push((
+                            target.selector.job,
+                            format!("{}_{index}", target.selector.job),
+                        ));
                     }
                 }
                 queue(&members, &mut first, &mut later);
@@ -637,7 +558,12 @@ fn act_on_matches(
     console: &mut Console<'_>,
 ) -> Result<u8, Error> {
     let query = ListQuery {
-        users: plan.filter.uid.map(|uid| uid.to_string()),
+        users: plan.filter.jobs.uids.as_ref().map(|uids| {
+            uids.iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        }),
         ..ListQuery::default()
     };
     let jobs = client.list(&query)?;
@@ -650,7 +576,7 @@ fn act_on_matches(
                 console.say(&format!("{prog}: error: Invalid job id {text}"));
             }
             Ok(target) => {
-                if !jobs.iter().any(|job| target.matches(job)) {
+                if !jobs.iter().any(|job| target.selector.matches(job)) {
                     ok = false;
                     if !plan.quiet {
                         console.say(&format!(
@@ -667,7 +593,7 @@ fn act_on_matches(
     let mut chosen: Vec<&JobInfo> = jobs
         .iter()
         .filter(|job| plan.filter.matches(job))
-        .filter(|job| !named || targets.iter().any(|t| t.matches(job)))
+        .filter(|job| !named || targets.iter().any(|t| t.selector.matches(job)))
         .collect();
     chosen.sort_by_key(|job| (job.state != JobState::Pending, job.job_id));
     if plan.signal.is_none() && !plan.interactive {
@@ -728,24 +654,6 @@ mod tests {
             .plan("ccancel")
     }
 
-    fn target(text: &str) -> Option<(u64, Tasks)> {
-        Target::parse(text).map(|t| (t.job.0, t.tasks))
-    }
-
-    #[test]
-    fn ids_name_jobs_tasks_and_task_sets() {
-        assert_eq!(target("12"), Some((12, Tasks::Job)));
-        assert_eq!(target("12_3"), Some((12, Tasks::Some(vec![3]))));
-        assert_eq!(target("12_[1-3]"), Some((12, Tasks::Some(vec![1, 2, 3]))));
-        assert_eq!(target("12_[1,3,5]"), Some((12, Tasks::Some(vec![1, 3, 5]))));
-        assert_eq!(target("12_*"), Some((12, Tasks::All)));
-        for bad in [
-            "", "x1", "0", "12_", "12_x", "12_[", "12_[3-1]", "12_[1%2]", "12.0", "-3",
-        ] {
-            assert_eq!(target(bad), None, "{bad}");
-        }
-    }
-
     #[test]
     fn commas_separate_ids_but_not_inside_brackets() {
         let args = vec!["1,2_[3,4]".to_string(), "x".to_string(), "5".to_string()];
@@ -773,32 +681,6 @@ mod tests {
         for bad in ["0", "65", "BOGUS", "SIG", ""] {
             assert_eq!(parse_signal(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn matching_follows_arrays() {
-        let job = |id: u64, array: Option<(u64, u32)>| {
-            let mut info: JobInfo = serde_json::from_value(serde_json::json!({
-                "job_id": id, "name": "n", "user": "u", "uid": 1, "partition": "normal",
-                "state": "PENDING", "reason": "None", "cpus": 1, "ntasks": 1,
-                "cpus_per_task": 1, "memory_mb": 0, "gpus": 0, "node": null,
-                "submit_time": "2026-01-05T12:00:00Z", "start_time": null, "end_time": null,
-                "time_limit": null, "exit_code": null, "work_dir": "/", "stdout": "/o",
-                "stderr": "/o"
-            }))
-            .expect("job");
-            info.array_job_id = array.map(|(a, _)| JobId(a));
-            info.array_task_id = array.map(|(_, t)| t);
-            info
-        };
-        let whole = Target::parse("12").expect("id");
-        let some = Target::parse("12_[2-3]").expect("id");
-        assert!(whole.matches(&job(12, None)));
-        assert!(whole.matches(&job(14, Some((12, 2)))));
-        assert!(!whole.matches(&job(13, None)));
-        assert!(some.matches(&job(14, Some((12, 2)))));
-        assert!(!some.matches(&job(15, Some((12, 4)))));
-        assert!(!some.matches(&job(12, None)));
     }
 
     #[test]
@@ -843,11 +725,14 @@ mod tests {
         let filtered = plan(&["-n", "a,b", "-t", "PD", "-p", "normal", "--me"]).expect("valid");
         assert!(!filtered.is_plain());
         assert_eq!(
-            filtered.filter.names,
+            filtered.filter.jobs.names,
             Some(vec!["a".to_string(), "b".to_string()])
         );
-        assert_eq!(filtered.filter.state, Some(Some(JobState::Pending)));
-        assert_eq!(filtered.filter.uid, Some(users::current_uid()));
+        assert_eq!(
+            filtered.filter.jobs.states,
+            States::Only([JobState::Pending].into())
+        );
+        assert_eq!(filtered.filter.jobs.uids, Some(vec![users::current_uid()]));
         // Accepted and ignored.
         assert!(
             plan(&["-H", "-M", "all", "--ctld", "-f", "-v", "1"])

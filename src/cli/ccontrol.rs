@@ -4,12 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Local, Utc};
 use clap::{ArgAction, Parser};
 
 use crate::client::{Client, SERVER_ENV};
 use crate::error::Error;
 use crate::format::duration::parse_time_limit;
+use crate::format::job_id::{JobSelector, Tasks, split_ids};
 use crate::format::memory::parse_memory_mb;
 use crate::format::scontrol::{
     JobContext, NodeFacts, config_listing, job_record, node_record, partition_record, ping_line,
@@ -18,6 +19,7 @@ use crate::format::slurm_json::job_info::{JobContext as JsonJobContext, JobInfoR
 use crate::format::slurm_json::node::{NodeContext, NodesResponse};
 use crate::format::slurm_json::{self, JsonFormat, Version, parse_json_option};
 use crate::format::squeue::Row;
+use crate::format::time::{self, Toward};
 use crate::paths;
 use crate::protocol::{JobId, JobInfo, JobState, ListQuery, TokenRequest, UpdateRequest};
 use crate::users;
@@ -157,13 +159,7 @@ fn names(word: &str, command: &str, min: usize) -> bool {
 
 /// Job ids from words that may also hold comma-separated lists.
 fn id_list(words: &[String]) -> Vec<String> {
-    words
-        .iter()
-        .flat_map(|word| word.split(','))
-        .map(str::trim)
-        .filter(|id| !id.is_empty())
-        .map(str::to_string)
-        .collect()
+    split_ids(words).into_iter().map(str::to_string).collect()
 }
 
 impl Command {
@@ -318,58 +314,12 @@ fn parse_update(tokens: &[String], now: DateTime<Local>) -> Result<Command, Stri
     Ok(Command::Update { ids, request })
 }
 
-/// `StartTime=` values: `now`, `now+N[seconds|minutes|hours|days|weeks]`,
-/// `YYYY-MM-DD[THH:MM[:SS]]` and `HH:MM[:SS]` (the next such time), all in
-/// local time.
+/// `StartTime=` values, in Slurm's time grammar: a time that leaves its
+/// day or year open is the next one, as scontrol reads it.
 pub fn parse_start_time(text: &str, now: DateTime<Local>) -> Option<DateTime<Utc>> {
-    let text = text.trim();
-    if text.eq_ignore_ascii_case("now") {
-        return Some(now.with_timezone(&Utc));
-    }
-    if let Some(offset) = text.to_ascii_lowercase().strip_prefix("now+") {
-        let digits = offset.len()
-            - offset
-                .trim_start_matches(|c: char| c.is_ascii_digit())
-                .len();
-        let count: i64 = offset[..digits].parse().ok()?;
-        let unit = match &offset[digits..] {
-            "" | "s" | "sec" | "secs" | "second" | "seconds" => 1,
-            "m" | "min" | "mins" | "minute" | "minutes" => 60,
-            "h" | "hour" | "hours" => 3600,
-            "d" | "day" | "days" => 86_400,
-            "w" | "week" | "weeks" => 604_800,
-            _ => return None,
-        };
-        let offset = chrono::Duration::try_seconds(count.checked_mul(unit)?)?;
-        return now
-            .checked_add_signed(offset)
-            .map(|t| t.with_timezone(&Utc));
-    }
-    let local = |naive: NaiveDateTime| {
-        Local
-            .from_local_datetime(&naive)
-            .earliest()
-            .map(|t| t.with_timezone(&Utc))
-    };
-    if let Some(time) = ["%H:%M:%S", "%H:%M"]
-        .iter()
-        .find_map(|format| NaiveTime::parse_from_str(text, format).ok())
-    {
-        let today = now.date_naive().and_time(time);
-        let day = if today > now.naive_local() {
-            today
-        } else {
-            today + chrono::Duration::days(1)
-        };
-        return local(day);
-    }
-    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return local(date.and_time(NaiveTime::MIN));
-    }
-    ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-        .and_then(local)
+    time::parse_time(text, now, Toward::Future)
+        .ok()
+        .map(|at| at.with_timezone(&Utc))
 }
 
 /// Runs the command line; `prog` is the name for error prefixes.
@@ -458,17 +408,11 @@ impl From<Error> for Lookup {
     }
 }
 
-/// The jobs an id names: one job, one array task (`12_3`), or every task
-/// of an array named by its id.
+/// The jobs an id names: one job, array tasks (`12_3`, `12_[1-3]`), or
+/// every task of an array named by its id (`12`, `12_*`).
 fn resolve(client: &Client, text: &str) -> Result<Vec<JobInfo>, Lookup> {
-    let (base, task) = match text.split_once('_') {
-        Some((base, task)) => (
-            base,
-            Some(task.parse::<u32>().map_err(|_| Lookup::NoSuchJob)?),
-        ),
-        None => (text, None),
-    };
-    let id: JobId = base.parse().map_err(|_| Lookup::NoSuchJob)?;
+    let selector = JobSelector::parse(text).ok_or(Lookup::NoSuchJob)?;
+    let id = selector.job;
     let array_tasks = || -> Result<Vec<JobInfo>, Lookup> {
         let query = ListQuery {
             ids: Some(id.to_string()),
@@ -481,11 +425,11 @@ fn resolve(client: &Client, text: &str) -> Result<Vec<JobInfo>, Lookup> {
             .filter(|job| job.array_job_id == Some(id))
             .collect())
     };
-    match task {
-        Some(task) => {
+    match selector.tasks {
+        Tasks::Some(_) => {
             let found: Vec<JobInfo> = array_tasks()?
                 .into_iter()
-                .filter(|job| job.array_task_id == Some(task))
+                .filter(|job| selector.matches(job))
                 .collect();
             if found.is_empty() {
                 Err(Lookup::NoSuchJob)
@@ -493,7 +437,7 @@ fn resolve(client: &Client, text: &str) -> Result<Vec<JobInfo>, Lookup> {
                 Ok(found)
             }
         }
-        None => {
+        Tasks::Job | Tasks::All => {
             let job = client.job(id)?;
             if job.array_job_id == Some(id) {
                 let tasks = array_tasks()?;
@@ -901,6 +845,7 @@ pub fn install_slurm_links(dir: &Path, bin_dir: &Path) -> Result<Vec<String>, Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     fn words(text: &str) -> Vec<String> {
         text.split_whitespace().map(str::to_string).collect()
@@ -1037,6 +982,8 @@ mod tests {
             local(2026, 1, 5, 12, 0, 30)
         );
         assert_eq!(parse_start_time("garbage", now), None);
+        // Slurm has no abbreviated units (`--begin` and cacct agree).
+        assert_eq!(parse_start_time("now+5m", now), None);
     }
 
     #[test]

@@ -9,21 +9,22 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::ExitCode;
-use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Local, Utc};
 use clap::{ArgAction, Parser};
 
+use crate::cli::filter::{JobFilter, States};
 use crate::client::Client;
 use crate::error::Error;
+use crate::format::job_id::{JobSelector, Tasks, split_ids};
 use crate::format::slurm_json::job_info::{JobContext, JobInfoResponse};
 use crate::format::slurm_json::{self, JsonFormat, Version, parse_json_option};
 use crate::format::squeue::{
     self, DEFAULT, DEFAULT_SORT, Format, LONG, ONLY_STATE, START, SortKey,
 };
 use crate::format::state::{VALID_STATES, parse_slurm_state};
-use crate::protocol::{FieldSet, JobField, JobId, JobInfo, JobState, ListFormat, ListQuery};
+use crate::protocol::{FieldSet, JobInfo, ListFormat};
 use crate::users;
 
 /// Show the jobs in Conductor's queue (like squeue).
@@ -209,167 +210,6 @@ pub struct CqueueArgs {
     pub positional_jobs: Vec<String>,
 }
 
-/// One job or array task named with `-j`: `12` (the job, or every task of
-/// array 12) or `12_3` (one task).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Selector {
-    pub job: JobId,
-    pub task: Option<u32>,
-}
-
-impl FromStr for Selector {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let invalid = || format!("Invalid job id: {text}");
-        let (job, task) = match text.split_once('_') {
-            Some((job, task)) => (job, Some(task.parse().map_err(|_| invalid())?)),
-            None => (text, None),
-        };
-        if !job.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(invalid());
-        }
-        let job = job.parse::<JobId>().map_err(|_| invalid())?;
-        Ok(Selector { job, task })
-    }
-}
-
-impl Selector {
-    /// Whether this names the job (as squeue's `_filter_job` does).
-    pub fn matches(&self, job: &JobInfo) -> bool {
-        match self.task {
-            None => job.job_id == self.job || job.array_job_id == Some(self.job),
-            Some(task) => job.array_job_id == Some(self.job) && job.array_task_id == Some(task),
-        }
-    }
-}
-
-/// Which states to show.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum States {
-    /// squeue's default: the active states (PENDING, RUNNING, ...).
-    #[default]
-    Active,
-    All,
-    /// These states (possibly none Conductor has).
-    Only(BTreeSet<JobState>),
-}
-
-impl States {
-    fn matches(&self, state: JobState) -> bool {
-        match self {
-            States::Active => !state.is_terminal(),
-            States::All => true,
-            States::Only(states) => states.contains(&state),
-        }
-    }
-}
-
-/// Which jobs to show; every given filter must match.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct JobFilter {
-    pub selectors: Option<Vec<Selector>>,
-    pub uids: Option<Vec<u32>>,
-    pub names: Option<Vec<String>>,
-    pub partitions: Option<Vec<String>>,
-    pub accounts: Option<Vec<String>>,
-    pub qos: Option<Vec<String>>,
-    pub nodes: Option<Vec<String>>,
-    pub states: States,
-}
-
-impl JobFilter {
-    /// Whether the job passes every filter.
-    pub fn matches(&self, job: &JobInfo) -> bool {
-        let any = |list: &Option<Vec<String>>, wanted: &dyn Fn(&String) -> bool| {
-            list.as_ref().is_none_or(|list| list.iter().any(wanted))
-        };
-        let qos = job.qos.as_deref().unwrap_or("normal");
-        self.states.matches(job.state)
-            && self
-                .selectors
-                .as_ref()
-                .is_none_or(|selectors| selectors.iter().any(|s| s.matches(job)))
-            && self
-                .uids
-                .as_ref()
-                .is_none_or(|uids| uids.contains(&job.uid))
-            && any(&self.names, &|name| *name == job.name)
-            && any(&self.partitions, &|partition| *partition == job.partition)
-            && any(&self.accounts, &|account| {
-                job.account
-                    .as_deref()
-                    .is_some_and(|a| a.eq_ignore_ascii_case(account))
-            })
-            && any(&self.qos, &|wanted| wanted.eq_ignore_ascii_case(qos))
-            && any(&self.nodes, &|node| job.node.as_deref() == Some(node))
-    }
-
-    /// The daemon query that returns (at least) the jobs that can match;
-    /// `None` when no job can.
-    pub fn list_query(&self) -> Option<ListQuery> {
-        let states = match &self.states {
-            States::Active => None,
-            States::All => Some("all".to_string()),
-            States::Only(states) if states.is_empty() => return None,
-            States::Only(states) => Some(
-                states
-                    .iter()
-                    .map(|s| s.long())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-        };
-        let users = match &self.uids {
-            Some(uids) if uids.is_empty() => return None,
-            Some(uids) => Some(
-                uids.iter()
-                    .map(u32::to_string)
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-            None => None,
-        };
-        Some(ListQuery {
-            users,
-            states,
-            names: self.names.as_ref().map(|names| names.join(",")),
-            ..ListQuery::default()
-        })
-    }
-
-    /// Whether the daemon's filter ([`JobFilter::list_query`]) is this
-    /// whole filter, so that its reply needs no second look here.
-    pub fn daemon_side(&self) -> bool {
-        self.selectors.is_none()
-            && self.partitions.is_none()
-            && self.accounts.is_none()
-            && self.qos.is_none()
-            && self.nodes.is_none()
-    }
-
-    /// The `JobInfo` fields [`JobFilter::matches`] reads.
-    pub fn needs(&self) -> FieldSet {
-        let mut fields: FieldSet = [JobField::State, JobField::JobId].into_iter().collect();
-        fields.extend([JobField::ArrayJobId, JobField::ArrayTaskId]);
-        let given = [
-            (self.uids.is_some(), JobField::Uid),
-            (self.names.is_some(), JobField::Name),
-            (self.partitions.is_some(), JobField::Partition),
-            (self.accounts.is_some(), JobField::Account),
-            (self.qos.is_some(), JobField::Qos),
-            (self.nodes.is_some(), JobField::Node),
-        ];
-        fields.extend(
-            given
-                .into_iter()
-                .filter(|(given, _)| *given)
-                .map(|(_, f)| f),
-        );
-        fields
-    }
-}
-
 /// How the jobs are printed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
@@ -431,20 +271,14 @@ impl CqueueArgs {
         let error = |message: String| vec![format!("{prog}: error: {message}")];
         let mut warnings = Vec::new();
 
-        let ids: Vec<&str> = self
-            .jobs
-            .iter()
-            .chain(&self.positional_jobs)
-            .flat_map(|list| list.split(','))
-            .map(str::trim)
-            .filter(|id| !id.is_empty())
-            .collect();
+        let words: Vec<&String> = self.jobs.iter().chain(&self.positional_jobs).collect();
+        let ids = split_ids(&words);
         let selectors = if ids.is_empty() {
             None
         } else {
             Some(
                 ids.iter()
-                    .map(|id| id.parse::<Selector>())
+                    .map(|id| JobSelector::parse(id).ok_or_else(|| format!("Invalid job id: {id}")))
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(error)?,
             )
@@ -660,7 +494,7 @@ pub fn fetch(
         match client.job(one.job) {
             Err(error) if error.is_not_found() => return Err(FetchError::NoSuchJob),
             Err(error) => return Err(error.into()),
-            Ok(job) if one.task.is_none() && job.array_job_id.is_none() => {
+            Ok(job) if one.tasks == Tasks::Job && job.array_job_id.is_none() => {
                 return Ok(keep(vec![job]));
             }
             Ok(_) => {}
@@ -674,7 +508,7 @@ pub fn fetch(
         query.format = Some(ListFormat::Rows);
     }
     if let Some(selectors) = &filter.selectors
-        && selectors.iter().all(|s| s.task.is_none())
+        && selectors.iter().all(JobSelector::is_whole_job)
     {
         let ids: Vec<String> = selectors.iter().map(|s| s.job.to_string()).collect();
         query.ids = Some(ids.join(","));
@@ -881,6 +715,7 @@ fn write_stdout(text: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::{JobId, JobState};
 
     fn args(argv: &[&str]) -> CqueueArgs {
         let mut full = vec!["cqueue"];
@@ -913,26 +748,34 @@ mod tests {
         assert_eq!(
             p.filter.selectors,
             Some(vec![
-                Selector {
+                JobSelector {
                     job: JobId(12),
-                    task: None
+                    tasks: Tasks::Job,
                 },
-                Selector {
+                JobSelector {
                     job: JobId(13),
-                    task: Some(4)
+                    tasks: Tasks::Some(vec![4]),
                 },
-                Selector {
+                JobSelector {
                     job: JobId(15),
-                    task: None
+                    tasks: Tasks::Job,
                 },
             ])
+        );
+        // Task lists keep their commas; every tool reads the same ids.
+        let p = plan(&["-j", "12_[1,3],14_*"]).expect("valid");
+        assert_eq!(
+            p.filter
+                .selectors
+                .map(|s| s.into_iter().map(|s| s.tasks).collect()),
+            Some(vec![Tasks::Some(vec![1, 3]), Tasks::All])
         );
         assert_eq!(
             plan(&["-j", "1,x"]),
             Err(vec!["cqueue: error: Invalid job id: x".to_string()])
         );
         for bad in ["0", "-1", "12_", "12_x", "+3"] {
-            assert!(bad.parse::<Selector>().is_err(), "{bad}");
+            assert!(JobSelector::parse(bad).is_none(), "{bad}");
         }
         // `-j` without a value takes the ids that follow as plain arguments.
         let p = plan(&["-j", "-h", "7"]).expect("valid");

@@ -11,6 +11,7 @@ pub mod cinfo;
 pub mod conductord;
 pub mod cqueue;
 pub mod crun;
+pub mod filter;
 pub mod getopt;
 
 use std::ffi::OsString;
@@ -67,11 +68,10 @@ pub fn print_failure(prog: &str, error: &anyhow::Error) {
     match error.downcast_ref::<crate::Error>() {
         Some(crate::Error::Usage(text)) => eprintln!("{text}"),
         Some(crate::Error::Fatal(text)) => eprintln!("{prog}: fatal: {text}"),
-        Some(crate::Error::InvalidBegin(text)) => {
+        Some(crate::Error::InvalidBegin(invalid)) => {
             // Slurm's time parser says where it gave up, in a line of its
             // own without a prefix, before the tool's refusal.
-            let pos = crate::format::begin::slurm_error_position(text);
-            eprintln!("Invalid time specification (pos={pos}): {text}");
+            eprintln!("{invalid}");
             print_error(prog, error);
         }
         _ => print_error(prog, error),

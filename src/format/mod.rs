@@ -3,9 +3,10 @@
 //! binaries print as it is.
 
 pub mod array;
-pub mod begin;
 pub mod dependency;
 pub mod duration;
+pub mod job_id;
+pub mod job_text;
 pub mod memory;
 pub mod pattern;
 pub mod sacct;
@@ -15,3 +16,4 @@ pub mod sinfo;
 pub mod slurm_json;
 pub mod squeue;
 pub mod state;
+pub mod time;

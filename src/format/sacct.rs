@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::error::{Error, Result};
 use crate::format::array::compress;
 use crate::format::duration::{format_cpu_time, format_hms};
-use crate::format::squeue::timestamp;
+use crate::format::job_text::{Tres, run_seconds, timestamp, timestamp_or_unknown};
 use std::borrow::Cow;
 
 use crate::protocol::{ExitCode, JobInfo, JobState, Reason, StepInfo};
@@ -289,7 +289,7 @@ pub static FIELDS: &[Field] = &[
     field("Elapsed", 10, |r, c| format_hms(elapsed(&r.job, c.now))),
     field("ElapsedRaw", 10, |r, c| elapsed(&r.job, c.now).to_string()),
     field("Eligible", 19, |r, _| eligible(&r.job)),
-    field("End", 19, |r, _| time_or_unknown(r.job.end_time)),
+    field("End", 19, |r, _| timestamp_or_unknown(r.job.end_time)),
     field("ExitCode", 8, |r, _| exit_code(r).to_string()),
     field("GID", 6, |r, _| job_only(r, Some(r.job.gid.to_string()))),
     field("Group", 9, |r, _| job_only(r, Some(group_name(r.job.gid)))),
@@ -340,7 +340,7 @@ pub static FIELDS: &[Field] = &[
     field("Restarts", 8, |r, _| {
         job_only(r, Some(r.job.restarts.to_string()))
     }),
-    field("Start", 19, |r, _| time_or_unknown(r.job.start_time)),
+    field("Start", 19, |r, _| timestamp_or_unknown(r.job.start_time)),
     field("State", 10, |r, _| state(r)),
     field("StdErr", 20, |r, _| {
         job_only(r, Some(r.job.stderr.display().to_string()))
@@ -582,9 +582,7 @@ fn alloc_cpus(job: &JobInfo) -> u32 {
 
 /// Seconds the job has run: none while pending, up to now while running.
 fn elapsed(job: &JobInfo, now: DateTime<Utc>) -> u64 {
-    let until = job.end_time.unwrap_or(now);
-    job.start_time
-        .map_or(0, |start| (until - start).num_seconds().max(0) as u64)
+    run_seconds(job.start_time, job.end_time, now)
 }
 
 fn cpu_seconds(job: &JobInfo, now: DateTime<Utc>) -> u64 {
@@ -602,20 +600,14 @@ fn requested_mb(job: &JobInfo) -> u64 {
 /// A TRES string, names in order: `billing=2,cpu=2,mem=4G,node=1`; steps
 /// have no billing.
 fn tres(job: &JobInfo, cpus: u32, billing: bool, units: Units) -> String {
-    let mut parts = Vec::new();
-    if billing {
-        parts.push(format!("billing={cpus}"));
-    }
-    parts.push(format!("cpu={cpus}"));
-    if job.gpus > 0 {
-        parts.push(format!("gres/gpu={}", job.gpus));
-    }
     let mb = requested_mb(job);
-    if mb > 0 {
-        parts.push(format!("mem={}", format_size(mb, 2, units)));
+    Tres {
+        cpus,
+        memory: (mb > 0).then(|| format_size(mb, 2, units)),
+        gpus: job.gpus,
+        billing,
     }
-    parts.push("node=1".into());
-    parts.join(",")
+    .accounting_text()
 }
 
 /// When the job could start: `Unknown` while held or waiting for a
@@ -632,10 +624,6 @@ fn eligible(job: &JobInfo) -> String {
         .begin_time
         .map_or(job.submit_time, |begin| begin.max(job.submit_time));
     timestamp(Some(time))
-}
-
-fn time_or_unknown(time: Option<DateTime<Utc>>) -> String {
-    time.map_or_else(|| "Unknown".into(), |time| timestamp(Some(time)))
 }
 
 fn group_name(gid: u32) -> String {

@@ -7,12 +7,14 @@
 //! record's pairs with single spaces on one line. The renderers here are
 //! pure: whatever they need from the system comes in as arguments.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::format::duration::format_hms;
+use crate::format::job_text::{
+    eligible_time, expected_end, job_tres, run_seconds, timestamp, timestamp_or_unknown,
+};
 use crate::format::memory::format_memory_mb;
-use crate::format::squeue::timestamp;
-use crate::protocol::{DaemonConfig, Gpu, JobInfo, JobState, NodeInfo};
+use crate::protocol::{DaemonConfig, Gpu, JobInfo, NodeInfo};
 
 /// What Slurm prints for an unset string.
 pub const NULL: &str = "(null)";
@@ -147,19 +149,22 @@ pub fn job_record(job: &JobInfo, context: &JobContext<'_>) -> Record {
         record.line([("DerivedExitCode", "0:0")]);
     }
     record.line([
-        ("RunTime", format_hms(run_seconds(job, context.now))),
+        (
+            "RunTime",
+            format_hms(run_seconds(job.start_time, job.end_time, context.now)),
+        ),
         ("TimeLimit", time_limit(job.time_limit)),
         ("TimeMin", "N/A".into()),
     ]);
     let eligible = eligible_time(job);
     record.line([
         ("SubmitTime", timestamp(Some(job.submit_time))),
-        ("EligibleTime", or_unknown(eligible)),
+        ("EligibleTime", timestamp_or_unknown(eligible)),
     ]);
-    record.line([("AccrueTime", or_unknown(eligible))]);
+    record.line([("AccrueTime", timestamp_or_unknown(eligible))]);
     record.line([
-        ("StartTime", or_unknown(job.start_time)),
-        ("EndTime", or_unknown(end_time(job))),
+        ("StartTime", timestamp_or_unknown(job.start_time)),
+        ("EndTime", timestamp_or_unknown(expected_end(job))),
         ("Deadline", "N/A".into()),
     ]);
     record.line([
@@ -259,71 +264,9 @@ pub fn job_record(job: &JobInfo, context: &JobContext<'_>) -> Record {
     record
 }
 
-/// Seconds the job has run: none while pending, up to `now` while running.
-fn run_seconds(job: &JobInfo, now: DateTime<Utc>) -> u64 {
-    let seconds = match (job.start_time, job.end_time) {
-        (Some(start), Some(end)) => (end - start).num_seconds(),
-        (Some(start), None) => (now - start).num_seconds(),
-        _ => 0,
-    };
-    seconds.max(0) as u64
-}
-
-/// When the job could start: unknown while held or waiting for other jobs.
-pub fn eligible_time(job: &JobInfo) -> Option<DateTime<Utc>> {
-    let waiting =
-        job.state == JobState::Pending && (job.reason.is_hold() || job.dependency.is_some());
-    if waiting {
-        return None;
-    }
-    Some(
-        job.begin_time
-            .map_or(job.submit_time, |begin| begin.max(job.submit_time)),
-    )
-}
-
-/// The end, or the expected end of a running job with a time limit.
-pub fn end_time(job: &JobInfo) -> Option<DateTime<Utc>> {
-    match (job.end_time, job.start_time, job.time_limit) {
-        (Some(end), _, _) => Some(end),
-        (None, Some(start), Some(limit)) => i64::try_from(limit)
-            .ok()
-            .and_then(Duration::try_seconds)
-            .and_then(|limit| start.checked_add_signed(limit)),
-        _ => None,
-    }
-}
-
-/// `cpu=2,mem=4G,node=1,billing=2[,gres/gpu=1]`; no `mem=` without memory.
-/// The job's trackable resources. A job that asked for no memory and has
-/// not run is shown to request the whole node's, as Slurm estimates such a
-/// request (pass the node's memory; 0 leaves it out); once it runs, memory
-/// is not a resource it holds (CR_Core).
-pub fn job_tres(job: &JobInfo, node_memory_mb: u64) -> String {
-    let mut tres = vec![format!("cpu={}", job.cpus)];
-    let memory = match job.memory_mb {
-        0 if job.node.is_none() && job.memory_per_cpu_mb.is_none() => node_memory_mb,
-        memory => memory,
-    };
-    if memory > 0 {
-        tres.push(format!("mem={}", format_memory_mb(memory)));
-    }
-    tres.push("node=1".into());
-    tres.push(format!("billing={}", job.cpus));
-    if job.gpus > 0 {
-        tres.push(format!("gres/gpu={}", job.gpus));
-    }
-    tres.join(",")
-}
-
 /// A time limit in scontrol's form: `01:00:00`, or `UNLIMITED`.
 pub fn time_limit(limit: Option<u64>) -> String {
     limit.map_or_else(|| "UNLIMITED".into(), format_hms)
-}
-
-/// A timestamp, `Unknown` when unset.
-fn or_unknown(time: Option<DateTime<Utc>>) -> String {
-    time.map_or_else(|| "Unknown".into(), |t| timestamp(Some(t)))
 }
 
 fn or_null(text: Option<&str>) -> String {
@@ -428,7 +371,7 @@ pub fn node_record(node: &NodeInfo, config: &DaemonConfig, facts: &NodeFacts) ->
     ]);
     record.line([("Partitions", node.partition.as_str())]);
     record.line([
-        ("BootTime", or_unknown(facts.boot_time)),
+        ("BootTime", timestamp_or_unknown(facts.boot_time)),
         ("SlurmdStartTime", timestamp(Some(config.started_at))),
     ]);
     record.line([("CfgTRES", cfg_tres)]);
@@ -586,7 +529,7 @@ pub fn ping_line(host: &str, up: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{ExitCode, JobId, Reason};
+    use crate::protocol::{ExitCode, JobId, JobState, Reason};
 
     fn at(seconds: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(seconds, 0).expect("valid")

@@ -16,9 +16,10 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Local, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::format::array::compress;
+use crate::format::job_text::{expected_end, job_tres, run_seconds, timestamp};
 use crate::format::memory::format_memory_mb;
 use crate::protocol::{JobField, JobInfo, JobState};
 
@@ -384,7 +385,7 @@ impl Field {
             Field::NumCpus | Field::MaxCpus => job.cpus.to_string().into(),
             Field::MinTmpDisk | Field::Contiguous => "0".into(),
             Field::NumNodes | Field::MaxNodes | Field::BatchFlag | Field::Requeue => "1".into(),
-            Field::EndTime => end_time(job).into(),
+            Field::EndTime => timestamp(expected_end(job)).into(),
             Field::Dependency => or_null(&job.dependency),
             Field::Features | Field::Licenses | Field::Reservation => "(null)".into(),
             Field::ArrayJobId => job.array_job_id.unwrap_or(job.job_id).to_string().into(),
@@ -476,7 +477,7 @@ impl Field {
                 .to_string()
                 .into(),
             Field::Cluster => CLUSTER_NAME.into(),
-            Field::TresAlloc => tres(job).into(),
+            Field::TresAlloc => job_tres(job, 0).into(),
             Field::EligibleTime => {
                 timestamp(Some(job.begin_time.unwrap_or(job.submit_time))).into()
             }
@@ -874,55 +875,13 @@ fn reason_in_list(state: JobState) -> bool {
     )
 }
 
-/// `%e`: the end, or the expected end of a running job with a limit.
-fn end_time(job: &JobInfo) -> String {
-    match (job.end_time, job.start_time, job.time_limit) {
-        (Some(end), _, _) => timestamp(Some(end)),
-        (None, Some(start), Some(limit)) => timestamp(
-            i64::try_from(limit)
-                .ok()
-                .and_then(chrono::TimeDelta::try_seconds)
-                .and_then(|limit| start.checked_add_signed(limit)),
-        ),
-        _ => "N/A".into(),
-    }
-}
-
-/// `TRES_ALLOC`: `cpu=2,mem=4G,node=1,billing=2[,gres/gpu=1]`.
-fn tres(job: &JobInfo) -> String {
-    let mut text = format!("cpu={}", job.cpus);
-    if job.memory_mb > 0 {
-        text.push_str(&format!(",mem={}", format_memory_mb(job.memory_mb)));
-    }
-    text.push_str(&format!(",node=1,billing={}", job.cpus));
-    if job.gpus > 0 {
-        text.push_str(&format!(",gres/gpu={}", job.gpus));
-    }
-    text
-}
-
-/// Seconds the job has run: none while pending, up to now while running.
+/// Seconds the job has run: none while pending (a requeued job's old
+/// start included), up to now while running.
 fn elapsed(job: &JobInfo, now: DateTime<Utc>) -> i64 {
     if job.state == JobState::Pending {
         return 0;
     }
-    match (job.start_time, job.end_time) {
-        (Some(start), Some(end)) => (end - start).num_seconds().max(0),
-        (Some(start), None) => (now - start).num_seconds().max(0),
-        _ => 0,
-    }
-}
-
-/// Slurm's timestamp: local time, ISO 8601 without a zone; `N/A` if unset.
-pub fn timestamp(time: Option<DateTime<Utc>>) -> String {
-    time.map_or_else(
-        || "N/A".into(),
-        |t| {
-            t.with_timezone(&Local)
-                .format("%Y-%m-%dT%H:%M:%S")
-                .to_string()
-        },
-    )
+    i64::try_from(run_seconds(job.start_time, job.end_time, now)).unwrap_or(i64::MAX)
 }
 
 /// One `-S/--sort` key: a field letter, ascending unless prefixed with `-`.

@@ -324,7 +324,7 @@ fn ids_tasks_steps_unknown_ids_and_bad_input() {
     );
     assert_eq!(cacct(&d, &["-n", "-j", "999"]).ok(), "");
 
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
         (
             &["-o", "JobID,x"],
             "cacct: error: Invalid field requested: \"x\"",
@@ -338,6 +338,10 @@ fn ids_tasks_steps_unknown_ids_and_bad_input() {
         (
             &["-S", "soon"],
             "cacct: error: Invalid time specification: soon",
+        ),
+        (
+            &["-S", "now-5m"],
+            "cacct: error: Invalid time specification: now-5m",
         ),
         (
             &["-u", "no-such-user-here"],

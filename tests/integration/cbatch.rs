@@ -261,6 +261,12 @@ fn option_errors_exit_as_sbatch_exits_with_its_words() {
             &["--begin=soon"][..],
             "Invalid time specification (pos=0): soon\ncbatch: error: Invalid --begin specification",
         ),
+        // Slurm's units are words: `m` is no unit (cacct and ccontrol
+        // refuse it too).
+        (
+            &["--begin=now+5m"][..],
+            "Invalid time specification (pos=4): now+5m\ncbatch: error: Invalid --begin specification",
+        ),
     ] {
         let mut argv = args.to_vec();
         argv.extend(["--wrap", "true"]);

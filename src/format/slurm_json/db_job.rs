@@ -10,7 +10,7 @@ use super::exit::ExitField;
 use super::job_info::{JobStateField, derived_exit, has_run, reason_fields};
 use super::meta::{Caller, Meta, OpenapiError, OpenapiWarning};
 use super::number::{NoVal, Time, epoch, limit_minutes};
-use crate::format::scontrol::eligible_time;
+use crate::format::job_text::{eligible_time, run_seconds};
 use crate::format::squeue::CLUSTER_NAME;
 use crate::protocol::{JobInfo, StepInfo};
 
@@ -269,13 +269,6 @@ pub fn tres_list(cpus: u32, memory_mb: u64, gpus: u32, billing: bool) -> Vec<Tre
     list
 }
 
-/// Seconds from `start` to `end` (or `now` while it runs), 0 before it starts.
-fn elapsed(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>, now: DateTime<Utc>) -> u64 {
-    start.map_or(0, |start| {
-        u64::try_from((end.unwrap_or(now) - start).num_seconds()).unwrap_or(0)
-    })
-}
-
 impl DbJob {
     pub fn new(
         job: &JobInfo,
@@ -324,7 +317,7 @@ impl DbJob {
             container: String::new(),
             derived_exit_code: ExitField::db_job(version, derived_exit(job)),
             time: DbTimes {
-                elapsed: elapsed(job.start_time, job.end_time, now),
+                elapsed: run_seconds(job.start_time, job.end_time, now),
                 eligible: epoch(eligible_time(job)),
                 end: epoch(job.end_time),
                 start: epoch(job.start_time),
@@ -464,7 +457,7 @@ impl DbStep {
         let exit = step.exit_code.or(step.end_time.and(job.exit_code));
         DbStep {
             time: StepTimes {
-                elapsed: elapsed(Some(step.start_time), step.end_time, now),
+                elapsed: run_seconds(Some(step.start_time), step.end_time, now),
                 end: Time::new(version, step.end_time),
                 start: Time::new(version, Some(step.start_time)),
                 suspended: 0,

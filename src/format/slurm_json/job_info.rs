@@ -9,7 +9,7 @@ use super::Version;
 use super::exit::ExitField;
 use super::meta::{Caller, Meta, OpenapiError, OpenapiWarning};
 use super::number::{FloatNoVal, NoVal, Time, limit_minutes};
-use crate::format::scontrol::{eligible_time, end_time, job_tres};
+use crate::format::job_text::{eligible_time, expected_end, job_tres};
 use crate::format::squeue::{CLUSTER_NAME, Row};
 use crate::protocol::{ExitCode, JobInfo, JobState, Reason};
 
@@ -349,7 +349,7 @@ impl JobInfoJson {
             dependency: job.dependency.clone().unwrap_or_default(),
             derived_exit_code: ExitField::job_info(version, derived_exit(job)),
             eligible_time: time(eligible),
-            end_time: time(end_time(job)),
+            end_time: time(expected_end(job)),
             excluded_nodes: String::new(),
             exit_code: ExitField::job_info(version, job.exit_code),
             extra: String::new(),
