@@ -491,6 +491,42 @@ mod tests {
         );
     }
 
+    /// The supervisor's fallback: told the daemon made the cgroup when it
+    /// could not, it makes the cgroup itself, limits and all. Run against
+    /// the machine's v1 memory controller, in a parent of its own.
+    #[test]
+    fn the_supervisor_makes_the_cgroup_the_daemon_could_not() {
+        let root = std::path::Path::new("/sys/fs/cgroup/memory");
+        if !rustix::process::geteuid().is_root() || !root.join("tasks").exists() {
+            eprintln!("skipped: needs root and a v1 memory controller at {root:?}");
+            return;
+        }
+        let parent = root.join(format!("conductor-unit-{}", std::process::id()));
+        std::fs::create_dir(&parent).expect("a parent cgroup");
+        let c = with(
+            Backend::Cgroup {
+                version: CgroupVersion::V1,
+                trees: vec![Tree {
+                    kind: TreeKind::V1Memory,
+                    dir: parent.clone(),
+                }],
+                mems: String::new(),
+            },
+            false,
+        );
+        let mut job = c.for_job(JobId(7), &[0], 64, &[]);
+        job.made = true;
+        let attached = job.attach_cgroup().expect("a cgroup").map(|_| ());
+        let limit = std::fs::read_to_string(parent.join("job_7/memory.limit_in_bytes"));
+        // Told again that it was made, and now it was: it is only opened.
+        let again = job.attach_cgroup().expect("a cgroup").map(|_| ());
+        c.cgroup_of(JobId(7)).expect("a cgroup").remove();
+        std::fs::remove_dir(&parent).expect("the parent removed");
+        assert!(attached.is_ok(), "{attached:?}");
+        assert_eq!(limit.expect("the limit").trim(), (64u64 << 20).to_string());
+        assert!(again.is_ok(), "{again:?}");
+    }
+
     #[test]
     fn a_devices_tree_denies_the_other_gpus() {
         let trees = vec![Tree {
