@@ -93,11 +93,7 @@ struct LongName {
 /// The long names getopt would match against: Slurm's table first, in its
 /// order, then the clap command's names Slurm lacks.
 fn long_names(command: &clap::Command) -> Vec<LongName> {
-    let clap_meaning = |name: &str| {
-        command.get_arguments().find(|a| {
-            a.get_long() == Some(name) || a.get_all_aliases().is_some_and(|v| v.contains(&name))
-        })
-    };
+    let clap_meaning = |name: &str| clap_arg(command, name);
     let mut names = Vec::new();
     if let Some(t) = table(command.get_name()) {
         for entry in t.names {
@@ -193,7 +189,9 @@ pub fn resolve_prefixes(
     command.build();
     let command = &*command;
     let stops_at_operand = table(command.get_name()).is_some_and(|t| t.stops_at_operand);
-    let names = long_names(command);
+    // Built only for a name typed short of itself: an exact name is what
+    // getopt's match would give back, and most command lines have only those.
+    let mut names: Option<Vec<LongName>> = None;
     let mut resolved = Vec::with_capacity(args.len());
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -210,7 +208,15 @@ pub fn resolve_prefixes(
                 Some((word, value)) => (word, Some(value)),
                 None => (long, None),
             };
-            let named = match match_long(&names, word) {
+            if let Some(exact) = clap_arg(command, word) {
+                resolved.push(arg);
+                if value.is_none() && takes_value(exact) {
+                    resolved.extend(args.next());
+                }
+                continue;
+            }
+            let names = names.get_or_insert_with(|| long_names(command));
+            let named = match match_long(names, word) {
                 Match::Exact(n) => Some(n),
                 Match::Prefix(n) => Some(n),
                 Match::Ambiguous(listed) => {
@@ -254,7 +260,12 @@ pub fn resolve_prefixes(
 
 /// Whether the clap command has a long option (or alias) of this name.
 fn knows(command: &clap::Command, name: &str) -> bool {
-    command.get_arguments().any(|a| {
+    clap_arg(command, name).is_some()
+}
+
+/// The clap argument whose long name or alias is `name`.
+fn clap_arg<'a>(command: &'a clap::Command, name: &str) -> Option<&'a clap::Arg> {
+    command.get_arguments().find(|a| {
         a.get_long() == Some(name) || a.get_all_aliases().is_some_and(|v| v.contains(&name))
     })
 }
