@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
+use conductor::Error;
 use conductor::cli::{self, cacct::CacctArgs};
 use conductor::format::sacct::field_list;
-use conductor::{Client, Error};
 
 fn main() -> ExitCode {
     let prog = cli::invoked_as("cacct");
@@ -24,7 +24,7 @@ fn main() -> ExitCode {
 fn run(args: &CacctArgs) -> Result<String, Error> {
     // Every option is checked before the daemon is asked anything.
     let report = args.report(chrono::Utc::now())?;
-    let client = Client::new(args.server.as_deref())?;
+    let client = args.connection.client()?;
     let jobs = client.list(&report.query())?;
     report.render(&jobs)
 }

@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use conductor::Client;
 use conductor::cli::{self, cbatch, cbatch::CbatchArgs};
 use conductor::format::job_text::timestamp;
 
@@ -20,7 +19,7 @@ fn main() -> ExitCode {
 }
 
 fn run(prog: &str, args: CbatchArgs) -> anyhow::Result<ExitCode> {
-    let client = Client::new(args.server.as_deref())?;
+    let client = args.connection.client()?;
     let submission = args.into_submission(&mut std::io::stdin().lock())?;
     if submission.test_only {
         let estimate = client

@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use conductor::Client;
 use conductor::cli::{self, ccancel, ccancel::CcancelArgs};
 
 fn main() -> ExitCode {
@@ -17,7 +16,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let client = match Client::new(args.server.as_deref()) {
+    let client = match args.connection.client() {
         Ok(client) => client,
         Err(error) => {
             cli::print_error(&prog, &error);

@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
+use conductor::Error;
 use conductor::cli::{self, cdiag, cdiag::CdiagArgs};
-use conductor::{Client, Error};
 
 fn main() -> ExitCode {
     let prog = cli::invoked_as("cdiag");
@@ -18,7 +18,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &CdiagArgs) -> Result<String, Error> {
-    let client = Client::new(args.server.as_deref())?;
+    let client = args.connection.client()?;
     if args.reset {
         client.reset_diag()?;
         return Ok("Reset scheduling statistics\n".into());

@@ -2,10 +2,10 @@
 
 use std::process::ExitCode;
 
+use conductor::Error;
 use conductor::cli::{self, ccontrol, ccontrol::load_average, cinfo::CinfoArgs};
 use conductor::format::slurm_json::JsonFormat;
 use conductor::format::slurm_json::sinfo::SinfoContext;
-use conductor::{Client, Error};
 
 fn main() -> ExitCode {
     let prog = cli::invoked_as("cinfo");
@@ -28,7 +28,7 @@ fn main() -> ExitCode {
 
 fn run(args: &CinfoArgs) -> Result<String, Error> {
     args.validate()?;
-    let client = Client::new(args.server.as_deref())?;
+    let client = args.connection.client()?;
     let node = client.node()?;
     if let Some(JsonFormat::Slurm(version)) = args.json_format()? {
         let config = client.config()?;

@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use conductor::Client;
 use conductor::cli::{self, cqueue, cqueue::CqueueArgs};
 
 fn main() -> ExitCode {
@@ -20,7 +19,7 @@ fn main() -> ExitCode {
     for line in &plan.warnings {
         eprintln!("{line}");
     }
-    match Client::new(args.server.as_deref()) {
+    match args.connection.client() {
         Ok(client) => cqueue::run(&client, &plan, &prog),
         Err(error) => {
             cli::print_error(&prog, &error);

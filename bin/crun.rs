@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use conductor::Client;
 use conductor::cli::{self, crun::CrunArgs};
 
 fn main() -> ExitCode {
@@ -10,7 +9,10 @@ fn main() -> ExitCode {
     let args: CrunArgs = cli::parse_or_exit(&prog);
     let result = match cli::crun::current_job() {
         Some(job) => args.run_step(&prog, job),
-        None => Client::new(args.server.as_deref()).and_then(|client| args.run_job(&client)),
+        None => args
+            .connection
+            .client()
+            .and_then(|client| args.run_job(&client)),
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

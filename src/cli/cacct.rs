@@ -28,6 +28,7 @@
 use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use clap::Parser;
 
+use crate::cli::Connection;
 use crate::cli::filter::{JobFilter, States};
 use crate::error::{Error, Result};
 use crate::format::job_id::{JobSelector, split_ids};
@@ -182,9 +183,8 @@ pub struct CacctArgs {
     #[arg(short = 'T', long = "truncate")]
     pub truncate: bool,
 
-    /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
-    #[arg(long, value_name = "ADDRESS")]
-    pub server: Option<String>,
+    #[command(flatten)]
+    pub connection: Connection,
 
     /// Words that are not options: refused (job ids go with -j)
     #[arg(value_name = "ARGS", hide = true)]

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
+use crate::cli::Connection;
 use crate::cli::getopt;
 use crate::directives::directive_words;
 use crate::error::{Error, Result};
@@ -242,9 +243,8 @@ pub struct CbatchArgs {
     #[arg(long, value_name = "COMMAND")]
     pub wrap: Option<String>,
 
-    /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
-    #[arg(long, value_name = "ADDRESS")]
-    pub server: Option<String>,
+    #[command(flatten)]
+    pub connection: Connection,
 
     /// The script and the arguments passed to it
     #[arg(value_name = "SCRIPT [ARGS]", trailing_var_arg = true)]
@@ -602,7 +602,7 @@ impl CbatchArgs {
                     $($flag: self.$flag || lower.$flag,)*
                     verbose: self.verbose.max(lower.verbose),
                     wrap: self.wrap,
-                    server: self.server,
+                    connection: self.connection,
                     script: self.script,
                 }
             };

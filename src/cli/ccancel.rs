@@ -10,6 +10,7 @@ use std::io::{BufRead, Write};
 
 use clap::{ArgAction, Parser};
 
+use crate::cli::Connection;
 use crate::cli::filter::{JobFilter, States};
 use crate::client::Client;
 use crate::error::Error;
@@ -129,9 +130,8 @@ pub struct CcancelArgs {
     #[arg(long)]
     pub ctld: bool,
 
-    /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
-    #[arg(long, value_name = "ADDRESS")]
-    pub server: Option<String>,
+    #[command(flatten)]
+    pub connection: Connection,
 
     /// Ids of the jobs (see IDS below)
     #[arg(value_name = "JOB_ID")]

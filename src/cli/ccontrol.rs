@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Local, Utc};
 use clap::{ArgAction, Parser};
 
+use crate::cli::Connection;
 use crate::client::{Client, SERVER_ENV};
 use crate::error::Error;
 use crate::format::duration::parse_time_limit;
@@ -80,9 +81,8 @@ pub struct CcontrolArgs {
     )]
     pub json: Option<String>,
 
-    /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
-    #[arg(long, value_name = "ADDRESS")]
-    pub server: Option<String>,
+    #[command(flatten)]
+    pub connection: Connection,
 
     /// The command and its arguments (see COMMANDS below)
     #[arg(value_name = "COMMAND")]
@@ -339,7 +339,7 @@ pub fn run(args: &CcontrolArgs, prog: &str) -> Outcome {
             return Outcome::printed(format!("slurm {}\n", env!("CARGO_PKG_VERSION")));
         }
         Command::InstallSlurmLinks(dir) => return install_links_command(dir, prog),
-        Command::Ping => return ping(args.server.as_deref(), prog),
+        Command::Ping => return ping(args.connection.server.as_deref(), prog),
         _ => {}
     }
     let json = match parse_json_option(args.json.as_deref()) {
@@ -357,7 +357,7 @@ pub fn run(args: &CcontrolArgs, prog: &str) -> Outcome {
             };
         }
     };
-    let client = match Client::new(args.server.as_deref()) {
+    let client = match args.connection.client() {
         Ok(client) => client,
         Err(e) => return error(&e),
     };

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Local, Utc};
 use clap::Parser;
 
+use crate::cli::Connection;
 use crate::protocol::{DiagInfo, RpcCount};
 
 /// Show the scheduler's statistics (like sdiag).
@@ -43,9 +44,8 @@ pub struct CdiagArgs {
     #[arg(short = 'M', long = "clusters", value_name = "NAME")]
     pub clusters: Option<String>,
 
-    /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
-    #[arg(long, value_name = "ADDRESS")]
-    pub server: Option<String>,
+    #[command(flatten)]
+    pub connection: Connection,
 }
 
 /// How the request tables are ordered.

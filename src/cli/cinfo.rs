@@ -3,6 +3,7 @@
 use chrono::{DateTime, Local};
 use clap::{ArgAction, Parser};
 
+use crate::cli::Connection;
 use crate::error::{Error, Result};
 use crate::format::sinfo::{
     DEFAULT, Format, LONG, NODE, NODE_LONG, NodeView, SUMMARIZE, state_names,
@@ -99,9 +100,8 @@ pub struct CinfoArgs {
     )]
     pub json: Option<String>,
 
-    /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
-    #[arg(long, value_name = "ADDRESS")]
-    pub server: Option<String>,
+    #[command(flatten)]
+    pub connection: Connection,
 
     /// Print help
     #[arg(long, action = ArgAction::Help)]

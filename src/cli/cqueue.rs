@@ -14,6 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Local, Utc};
 use clap::{ArgAction, Parser};
 
+use crate::cli::Connection;
 use crate::cli::filter::{JobFilter, States};
 use crate::client::Client;
 use crate::error::Error;
@@ -197,9 +198,8 @@ pub struct CqueueArgs {
     #[arg(long = "only-job-state")]
     pub only_job_state: bool,
 
-    /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
-    #[arg(long, value_name = "ADDRESS")]
-    pub server: Option<String>,
+    #[command(flatten)]
+    pub connection: Connection,
 
     /// Print help
     #[arg(long, action = ArgAction::Help)]

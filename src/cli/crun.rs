@@ -21,6 +21,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::Client;
+use crate::cli::Connection;
 use crate::cli::cbatch::CbatchArgs;
 use crate::error::{Error, Result};
 use crate::format::pattern::{PatternValues, expand};
@@ -120,9 +121,8 @@ pub struct CrunArgs {
     #[arg(long, value_name = "ALL|NONE|VARS")]
     pub export: Option<String>,
 
-    /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
-    #[arg(long, value_name = "ADDRESS")]
-    pub server: Option<String>,
+    #[command(flatten)]
+    pub connection: Connection,
 
     /// The command and its arguments
     #[arg(
@@ -152,7 +152,7 @@ impl CrunArgs {
             Some(dir) => PathBuf::from(dir),
             None => std::env::current_dir().map_err(|e| Error::io("cannot read", ".", e))?,
         };
-        let client = Client::new(self.server.as_deref())?;
+        let client = self.connection.client()?;
         let start = StepStart {
             name: Path::new(&self.command[0]).file_name().map_or_else(
                 || self.command[0].clone(),

@@ -9,10 +9,13 @@ pub mod ccontrol;
 pub mod cdiag;
 pub mod cinfo;
 pub mod conductord;
+pub mod connection;
 pub mod cqueue;
 pub mod crun;
 pub mod filter;
 pub mod getopt;
+
+pub use connection::Connection;
 
 use std::ffi::OsString;
 use std::fmt::Display;
