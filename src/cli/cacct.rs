@@ -28,13 +28,13 @@
 use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use clap::Parser;
 
-use crate::cli::Connection;
 use crate::cli::filter::{JobFilter, States};
+use crate::cli::{Connection, Outcome};
 use crate::error::{Error, Result};
 use crate::format::job_id::{JobSelector, split_ids};
 use crate::format::sacct::{
     BRIEF_FIELDS, Context, DEFAULT_FIELDS, LONG_FIELDS, Layout, Row, Table, Units, allocation_rows,
-    parse_columns,
+    field_list, parse_columns,
 };
 use crate::format::slurm_json::db_job::SlurmdbdJobsResponse;
 use crate::format::slurm_json::{self, JsonFormat, parse_json_option};
@@ -284,6 +284,24 @@ impl Lines {
     fn step(&self, id: u32) -> bool {
         self.all_steps || self.steps.contains(&id)
     }
+}
+
+/// Runs cacct: `-e` lists the fields; else the report, every option
+/// checked before the daemon is asked anything.
+pub fn run(prog: &str, args: CacctArgs) -> Outcome {
+    if args.helpformat {
+        return Outcome::printed(field_list());
+    }
+    match report(&args) {
+        Ok(text) => Outcome::printed(text),
+        Err(error) => Outcome::error(prog, &error),
+    }
+}
+
+fn report(args: &CacctArgs) -> Result<String> {
+    let report = args.report(Utc::now())?;
+    let jobs = args.connection.client()?.list(&report.query())?;
+    report.render(&jobs)
 }
 
 /// Everything one cacct run needs once its options are checked.

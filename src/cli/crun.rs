@@ -21,8 +21,8 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::Client;
-use crate::cli::Connection;
 use crate::cli::cbatch::CbatchArgs;
+use crate::cli::{Connection, Outcome};
 use crate::error::{Error, Result};
 use crate::format::pattern::{PatternValues, expand};
 use crate::protocol::{JobId, JobState, StepEnd, StepStart};
@@ -131,6 +131,24 @@ pub struct CrunArgs {
         required = true
     )]
     pub command: Vec<String>,
+}
+
+/// Runs crun: inside a job, the command as one of its steps; outside,
+/// as a new job whose output is streamed as it comes. The tasks' output
+/// and srun's own lines are written as they happen; the outcome holds
+/// the exit status, or the error that ended the run.
+pub fn run(prog: &str, args: CrunArgs) -> Outcome {
+    let result = match current_job() {
+        Some(job) => args.run_step(prog, job),
+        None => args
+            .connection
+            .client()
+            .and_then(|client| args.run_job(&client)),
+    };
+    match result {
+        Ok(code) => Outcome::status(code),
+        Err(error) => Outcome::error(prog, &error),
+    }
 }
 
 /// The job a process runs in, from its environment.
