@@ -10,9 +10,12 @@
 //!
 //! Errors: code here returns the library's typed error ([`crate::Error`],
 //! `thiserror`), never `anyhow`; each `run` turns what failed into the
-//! lines its Slurm counterpart prints, in the [`Outcome`]. `anyhow`, with
-//! its `.context(..)`, belongs at the binaries' edge only, for a binary
-//! that has context to add (none needs it today).
+//! lines its Slurm counterpart prints, in the [`Outcome`]. A check whose
+//! refusal is only ever printed, in Slurm's words, returns those words
+//! (cqueue's and ccancel's `plan` the lines to print, ccontrol's command
+//! parser its message), not an error to match on. `anyhow`, with its
+//! `.context(..)`, belongs at the binaries' edge only, for a binary that
+//! has context to add; none has today, so the crate is not a dependency.
 
 pub mod cacct;
 pub mod cbatch;
