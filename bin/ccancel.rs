@@ -2,31 +2,10 @@
 
 use std::process::ExitCode;
 
-use conductor::Client;
-use conductor::cli::{self, ccancel, ccancel::CcancelArgs};
+use conductor::cli::{self, ccancel};
 
 fn main() -> ExitCode {
     let prog = cli::invoked_as("ccancel");
-    let args: CcancelArgs = cli::parse_or_exit(&prog);
-    let plan = match args.plan(&prog) {
-        Ok(plan) => plan,
-        Err(lines) => {
-            for line in lines {
-                eprintln!("{line}");
-            }
-            return ExitCode::FAILURE;
-        }
-    };
-    let client = match Client::new(args.server.as_deref()) {
-        Ok(client) => client,
-        Err(error) => {
-            cli::print_error(&prog, &error);
-            return ExitCode::FAILURE;
-        }
-    };
-    let mut console = ccancel::Console {
-        input: &mut std::io::stdin().lock(),
-        stderr: &mut std::io::stderr().lock(),
-    };
-    ExitCode::from(ccancel::execute(&plan, &client, &prog, &mut console))
+    let args = cli::parse_or_exit(&prog);
+    ccancel::run(&prog, args).print()
 }

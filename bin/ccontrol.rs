@@ -2,19 +2,10 @@
 
 use std::process::ExitCode;
 
-use conductor::cli::{self, ccontrol::CcontrolArgs};
+use conductor::cli::{self, ccontrol};
 
 fn main() -> ExitCode {
     let prog = cli::invoked_as("ccontrol");
-    let args: CcontrolArgs = cli::parse_or_exit(&prog);
-    let outcome = conductor::cli::ccontrol::run(&args, &prog);
-    let printed = cli::print_stdout(&outcome.stdout);
-    for line in &outcome.stderr {
-        eprintln!("{line}");
-    }
-    if outcome.failed {
-        ExitCode::FAILURE
-    } else {
-        printed
-    }
+    let args = cli::parse_or_exit(&prog);
+    ccontrol::run(&prog, args).print()
 }

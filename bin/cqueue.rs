@@ -2,29 +2,10 @@
 
 use std::process::ExitCode;
 
-use conductor::Client;
-use conductor::cli::{self, cqueue, cqueue::CqueueArgs};
+use conductor::cli::{self, cqueue};
 
 fn main() -> ExitCode {
     let prog = cli::invoked_as("cqueue");
-    let args: CqueueArgs = cli::parse_or_exit(&prog);
-    let plan = match args.plan(&prog, &|name| std::env::var(name).ok()) {
-        Ok(plan) => plan,
-        Err(lines) => {
-            for line in lines {
-                eprintln!("{line}");
-            }
-            return ExitCode::FAILURE;
-        }
-    };
-    for line in &plan.warnings {
-        eprintln!("{line}");
-    }
-    match Client::new(args.server.as_deref()) {
-        Ok(client) => cqueue::run(&client, &plan, &prog),
-        Err(error) => {
-            cli::print_error(&prog, &error);
-            ExitCode::FAILURE
-        }
-    }
+    let args = cli::parse_or_exit(&prog);
+    cqueue::run(&prog, args).print()
 }

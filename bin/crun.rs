@@ -2,21 +2,10 @@
 
 use std::process::ExitCode;
 
-use conductor::Client;
-use conductor::cli::{self, crun::CrunArgs};
+use conductor::cli::{self, crun};
 
 fn main() -> ExitCode {
     let prog = cli::invoked_as("crun");
-    let args: CrunArgs = cli::parse_or_exit(&prog);
-    let result = match cli::crun::current_job() {
-        Some(job) => args.run_step(&prog, job),
-        None => Client::new(args.server.as_deref()).and_then(|client| args.run_job(&client)),
-    };
-    match result {
-        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-        Err(error) => {
-            cli::print_error(&prog, &error);
-            ExitCode::FAILURE
-        }
-    }
+    let args = cli::parse_or_exit(&prog);
+    crun::run(&prog, args).print()
 }

@@ -29,11 +29,12 @@ use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc
 use clap::Parser;
 
 use crate::cli::filter::{JobFilter, States};
+use crate::cli::{Connection, Outcome};
 use crate::error::{Error, Result};
 use crate::format::job_id::{JobSelector, split_ids};
 use crate::format::sacct::{
     BRIEF_FIELDS, Context, DEFAULT_FIELDS, LONG_FIELDS, Layout, Row, Table, Units, allocation_rows,
-    parse_columns,
+    field_list, parse_columns,
 };
 use crate::format::slurm_json::db_job::SlurmdbdJobsResponse;
 use crate::format::slurm_json::{self, JsonFormat, parse_json_option};
@@ -182,9 +183,8 @@ pub struct CacctArgs {
     #[arg(short = 'T', long = "truncate")]
     pub truncate: bool,
 
-    /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
-    #[arg(long, value_name = "ADDRESS")]
-    pub server: Option<String>,
+    #[command(flatten)]
+    pub connection: Connection,
 
     /// Words that are not options: refused (job ids go with -j)
     #[arg(value_name = "ARGS", hide = true)]
@@ -284,6 +284,24 @@ impl Lines {
     fn step(&self, id: u32) -> bool {
         self.all_steps || self.steps.contains(&id)
     }
+}
+
+/// Runs cacct: `-e` lists the fields; else the report, every option
+/// checked before the daemon is asked anything.
+pub fn run(prog: &str, args: CacctArgs) -> Outcome {
+    if args.helpformat {
+        return Outcome::printed(field_list());
+    }
+    match report(&args) {
+        Ok(text) => Outcome::printed(text),
+        Err(error) => Outcome::error(prog, &error),
+    }
+}
+
+fn report(args: &CacctArgs) -> Result<String> {
+    let report = args.report(Utc::now())?;
+    let jobs = args.connection.client()?.list(&report.query())?;
+    report.render(&jobs)
 }
 
 /// Everything one cacct run needs once its options are checked.

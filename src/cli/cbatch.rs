@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
-use crate::cli::getopt;
+use crate::cli::{Connection, Outcome, getopt, print_stdout};
 use crate::directives::directive_words;
 use crate::error::{Error, Result};
 use crate::format::array::{LARGEST_MAX_ARRAY_SIZE, parse_array};
 use crate::format::dependency::parse_dependency;
 use crate::format::duration::parse_time_limit;
+use crate::format::job_text::timestamp;
 use crate::format::memory::parse_memory_mb;
 use crate::format::signal::parse_signal;
 use crate::format::time::{Toward, parse_time};
@@ -242,9 +243,8 @@ pub struct CbatchArgs {
     #[arg(long, value_name = "COMMAND")]
     pub wrap: Option<String>,
 
-    /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
-    #[arg(long, value_name = "ADDRESS")]
-    pub server: Option<String>,
+    #[command(flatten)]
+    pub connection: Connection,
 
     /// The script and the arguments passed to it
     #[arg(value_name = "SCRIPT [ARGS]", trailing_var_arg = true)]
@@ -291,6 +291,51 @@ const ENV_FLAGS: [(&str, &str); 5] = [
     ("SBATCH_WAIT", "--wait"),
     ("SBATCH_HOLD", "--hold"),
 ];
+
+/// Runs cbatch: builds the submission and sends it, or with
+/// `--test-only` asks when it would start. A refusal is worded as sbatch
+/// words it and exits with sbatch's status for it ([`exit_code_of`]).
+pub fn run(prog: &str, args: CbatchArgs) -> Outcome {
+    submit(prog, args).unwrap_or_else(|error| Outcome {
+        code: exit_code_of(&error),
+        ..Outcome::failure(prog, &error)
+    })
+}
+
+fn submit(prog: &str, args: CbatchArgs) -> Result<Outcome> {
+    let client = args.connection.client()?;
+    let submission = args.into_submission(&mut std::io::stdin().lock())?;
+    if submission.test_only {
+        let estimate = client
+            .test_submit(&submission.request)
+            .map_err(|e| Error::Other(format!("allocation failure: {e}")))?;
+        return Ok(Outcome {
+            stderr: vec![format!(
+                "{prog}: Job {} to start at {} using {} processors on nodes {} in partition {}",
+                estimate.job_id,
+                timestamp(Some(estimate.start_time)),
+                estimate.cpus,
+                estimate.node,
+                estimate.partition
+            )],
+            ..Outcome::default()
+        });
+    }
+    let id = client
+        .submit(&submission.request)
+        .map_err(|e| Error::Other(submission_failed(&e.to_string())))?;
+    let said = match (submission.quiet, submission.parsable) {
+        (true, _) => String::new(),
+        (false, true) => format!("{id}\n"),
+        (false, false) => format!("Submitted batch job {id}\n"),
+    };
+    if !submission.wait {
+        return Ok(Outcome::printed(said));
+    }
+    // The id is said before the wait, which may be long, as sbatch says it.
+    print_stdout(&said);
+    Ok(Outcome::status(wait_for_end(&client, id)?))
+}
 
 /// A submission ready to send, with how cbatch should report it.
 #[derive(Debug, Clone)]
@@ -602,7 +647,7 @@ impl CbatchArgs {
                     $($flag: self.$flag || lower.$flag,)*
                     verbose: self.verbose.max(lower.verbose),
                     wrap: self.wrap,
-                    server: self.server,
+                    connection: self.connection,
                     script: self.script,
                 }
             };
@@ -854,14 +899,12 @@ pub fn submission_failed(reason: &str) -> String {
 /// sbatch's exit code for an error: 255 for what its option parser
 /// refuses (an unknown option, a bad `--time`, `--mem` or `--begin`), as
 /// live Slurm 22.05 exits; else `$SLURM_EXIT_ERROR`, else 1.
-pub fn exit_code_of(error: &anyhow::Error) -> u8 {
-    match error.downcast_ref::<Error>() {
-        Some(
-            Error::Usage(_)
-            | Error::InvalidTime(_)
-            | Error::InvalidMemory(_)
-            | Error::InvalidBegin(_),
-        ) => 255,
+pub fn exit_code_of(error: &Error) -> u8 {
+    match error {
+        Error::Usage(_)
+        | Error::InvalidTime(_)
+        | Error::InvalidMemory(_)
+        | Error::InvalidBegin(_) => 255,
         _ => std::env::var("SLURM_EXIT_ERROR")
             .ok()
             .and_then(|v| v.parse::<u8>().ok())

@@ -11,6 +11,7 @@ use std::io::{BufRead, Write};
 use clap::{ArgAction, Parser};
 
 use crate::cli::filter::{JobFilter, States};
+use crate::cli::{Connection, Outcome};
 use crate::client::Client;
 use crate::error::Error;
 use crate::format::job_id::{JobSelector, Tasks, split_ids};
@@ -129,9 +130,8 @@ pub struct CcancelArgs {
     #[arg(long)]
     pub ctld: bool,
 
-    /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
-    #[arg(long, value_name = "ADDRESS")]
-    pub server: Option<String>,
+    #[command(flatten)]
+    pub connection: Connection,
 
     /// Ids of the jobs (see IDS below)
     #[arg(value_name = "JOB_ID")]
@@ -345,6 +345,25 @@ impl Console<'_> {
 /// scancel's exit status when the controller would not signal a job yet
 /// (`ESLURM_TRANSITION_STATE_NO_UPDATE`, 2020, as an exit status).
 pub const NOT_NOW_EXIT: u8 = 228;
+
+/// Runs ccancel: the plan for the options, then its requests. What it
+/// says as it goes (`-v`, `-i`'s questions, each failure) goes to stderr
+/// at once; the outcome holds the exit status.
+pub fn run(prog: &str, args: CcancelArgs) -> Outcome {
+    let plan = match args.plan(prog) {
+        Ok(plan) => plan,
+        Err(lines) => return Outcome::failed(lines),
+    };
+    let client = match args.connection.client() {
+        Ok(client) => client,
+        Err(error) => return Outcome::error(prog, &error),
+    };
+    let mut console = Console {
+        input: &mut std::io::stdin().lock(),
+        stderr: &mut std::io::stderr().lock(),
+    };
+    Outcome::exit(execute(&plan, &client, prog, &mut console))
+}
 
 /// Runs the plan; returns scancel's exit status: 0 when every id was fine
 /// and every request succeeded, [`NOT_NOW_EXIT`] when a job could not be

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Local, Utc};
 use clap::{ArgAction, Parser};
 
+use crate::cli::{Connection, Outcome};
 use crate::client::{Client, SERVER_ENV};
 use crate::error::Error;
 use crate::format::duration::parse_time_limit;
@@ -80,9 +81,8 @@ pub struct CcontrolArgs {
     )]
     pub json: Option<String>,
 
-    /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
-    #[arg(long, value_name = "ADDRESS")]
-    pub server: Option<String>,
+    #[command(flatten)]
+    pub connection: Connection,
 
     /// The command and its arguments (see COMMANDS below)
     #[arg(value_name = "COMMAND")]
@@ -122,32 +122,6 @@ pub enum Command {
         request: UpdateRequest,
     },
     InstallSlurmLinks(PathBuf),
-}
-
-/// What a run printed and how it ended.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Outcome {
-    pub stdout: String,
-    /// Whole lines for stderr, prefixes included.
-    pub stderr: Vec<String>,
-    pub failed: bool,
-}
-
-impl Outcome {
-    fn printed(stdout: String) -> Outcome {
-        Outcome {
-            stdout,
-            ..Outcome::default()
-        }
-    }
-
-    fn error(line: String) -> Outcome {
-        Outcome {
-            stderr: vec![line],
-            failed: true,
-            ..Outcome::default()
-        }
-    }
 }
 
 /// True when `word` names `command`: the same word in any case, or (for
@@ -322,15 +296,21 @@ pub fn parse_start_time(text: &str, now: DateTime<Local>) -> Option<DateTime<Utc
         .map(|at| at.with_timezone(&Utc))
 }
 
+/// A run that ends in this one line on stderr (prefixes included), exit
+/// status 1.
+fn refused(line: String) -> Outcome {
+    Outcome::failed(vec![line])
+}
+
 /// Runs the command line; `prog` is the name for error prefixes.
-pub fn run(args: &CcontrolArgs, prog: &str) -> Outcome {
-    let error =
-        |message: &dyn std::fmt::Display| Outcome::error(format!("{prog}: error: {message}"));
+pub fn run(prog: &str, args: CcontrolArgs) -> Outcome {
+    let args = &args;
+    let error = |message: &dyn std::fmt::Display| refused(format!("{prog}: error: {message}"));
     let command = match Command::parse(&args.words) {
         Ok(command) => command,
         // scontrol's update refuses a key bare, then gives up on the rest.
         Err(message) if message.starts_with(UNSUPPORTED_UPDATE) => {
-            return Outcome::error(format!("{message}\nRequest aborted"));
+            return refused(format!("{message}\nRequest aborted"));
         }
         Err(message) => return error(&message),
     };
@@ -339,7 +319,7 @@ pub fn run(args: &CcontrolArgs, prog: &str) -> Outcome {
             return Outcome::printed(format!("slurm {}\n", env!("CARGO_PKG_VERSION")));
         }
         Command::InstallSlurmLinks(dir) => return install_links_command(dir, prog),
-        Command::Ping => return ping(args.server.as_deref(), prog),
+        Command::Ping => return ping(args.connection.server.as_deref(), prog),
         _ => {}
     }
     let json = match parse_json_option(args.json.as_deref()) {
@@ -352,12 +332,12 @@ pub fn run(args: &CcontrolArgs, prog: &str) -> Outcome {
         Err(unknown) => {
             return Outcome {
                 stderr: unknown.lines(prog),
-                failed: true,
+                code: 1,
                 ..Outcome::default()
             };
         }
     };
-    let client = match Client::new(args.server.as_deref()) {
+    let client = match args.connection.client() {
         Ok(client) => client,
         Err(e) => return error(&e),
     };
@@ -455,7 +435,7 @@ fn show_jobs(client: &Client, id: Option<&str>, args: &CcontrolArgs) -> Result<O
         Some(id) => match resolve(client, id) {
             Ok(jobs) => jobs,
             Err(Lookup::NoSuchJob) => {
-                return Ok(Outcome::error(
+                return Ok(refused(
                     "slurm_load_jobs error: Invalid job id specified".into(),
                 ));
             }
@@ -497,7 +477,7 @@ fn show_jobs_json(client: &Client, id: Option<&str>, version: Version) -> Result
         Some(id) => match resolve(client, id) {
             Ok(jobs) => jobs,
             Err(Lookup::NoSuchJob) => {
-                return Ok(Outcome::error(
+                return Ok(refused(
                     "slurm_load_jobs error: Invalid job id specified".into(),
                 ));
             }
@@ -525,7 +505,7 @@ fn show_node_json(client: &Client, name: Option<&str>, version: Version) -> Resu
     {
         return Ok(Outcome {
             stdout: format!("Node {name} not found\n"),
-            failed: true,
+            code: 1,
             ..Outcome::default()
         });
     }
@@ -556,7 +536,7 @@ fn show_node(client: &Client, name: Option<&str>, oneliner: bool) -> Result<Outc
         // scontrol says so on stdout, bare, and exits 1.
         return Ok(Outcome {
             stdout: format!("Node {name} not found\n"),
-            failed: true,
+            code: 1,
             ..Outcome::default()
         });
     }
@@ -573,7 +553,7 @@ fn show_partition(client: &Client, name: Option<&str>, oneliner: bool) -> Result
     {
         return Ok(Outcome {
             stdout: format!("Partition {name} not found\n"),
-            failed: true,
+            code: 1,
             ..Outcome::default()
         });
     }
@@ -639,13 +619,13 @@ fn ping(server: Option<&str>, prog: &str) -> Outcome {
         .unwrap_or_else(|| paths::default_socket().display().to_string());
     let client = match Client::new(Some(&address)) {
         Ok(client) => client,
-        Err(e) => return Outcome::error(format!("{prog}: error: {e}")),
+        Err(e) => return refused(format!("{prog}: error: {e}")),
     };
     let up = client.health().is_ok();
     Outcome {
         stdout: format!("{}\n", ping_line(&paths::hostname(), up)),
         stderr: Vec::new(),
-        failed: !up,
+        code: u8::from(!up),
     }
 }
 
@@ -693,7 +673,7 @@ fn act(client: &Client, ids: &[String], action: Action<'_>, prog: &str) -> Outco
         } else {
             line
         });
-        outcome.failed = true;
+        outcome.code = 1;
     };
     for text in ids {
         let jobs = match resolve(client, text) {
@@ -776,7 +756,7 @@ fn install_links_command(dir: &Path, prog: &str) -> Outcome {
         .and_then(|exe| exe.parent().map(Path::to_path_buf))
         .and_then(|dir| dir.canonicalize().ok());
     let Some(bin_dir) = bin_dir else {
-        return Outcome::error(format!(
+        return refused(format!(
             "{prog}: error: cannot tell where the ccontrol executable is"
         ));
     };
@@ -787,7 +767,7 @@ fn install_links_command(dir: &Path, prog: &str) -> Outcome {
                 .into_iter()
                 .map(|e| format!("{prog}: error: {e}"))
                 .collect(),
-            failed: true,
+            code: 1,
             ..Outcome::default()
         },
     }

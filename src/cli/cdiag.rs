@@ -4,6 +4,8 @@
 use chrono::{DateTime, Local, Utc};
 use clap::Parser;
 
+use crate::cli::{Connection, Outcome};
+use crate::error::{Error, Result};
 use crate::protocol::{DiagInfo, RpcCount};
 
 /// Show the scheduler's statistics (like sdiag).
@@ -43,9 +45,8 @@ pub struct CdiagArgs {
     #[arg(short = 'M', long = "clusters", value_name = "NAME")]
     pub clusters: Option<String>,
 
-    /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
-    #[arg(long, value_name = "ADDRESS")]
-    pub server: Option<String>,
+    #[command(flatten)]
+    pub connection: Connection,
 }
 
 /// How the request tables are ordered.
@@ -70,6 +71,30 @@ impl CdiagArgs {
             Order::Count
         }
     }
+}
+
+/// Runs cdiag: `--reset` clears the statistics; else they are shown.
+pub fn run(prog: &str, args: CdiagArgs) -> Outcome {
+    match report(&args) {
+        Ok(text) => Outcome::printed(text),
+        Err(error) => Outcome::error(prog, &error),
+    }
+}
+
+fn report(args: &CdiagArgs) -> Result<String> {
+    let client = args.connection.client()?;
+    if args.reset {
+        client.reset_diag()?;
+        return Ok("Reset scheduling statistics\n".into());
+    }
+    let diag = client.diag()?;
+    if args.json {
+        let mut text = serde_json::to_string_pretty(&render_json(&diag))
+            .map_err(|e| Error::Other(e.to_string()))?;
+        text.push('\n');
+        return Ok(text);
+    }
+    Ok(render(&diag, args.order()))
 }
 
 /// sdiag's report. The lines the exporters read keep sdiag's labels,

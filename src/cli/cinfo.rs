@@ -3,6 +3,8 @@
 use chrono::{DateTime, Local};
 use clap::{ArgAction, Parser};
 
+use crate::cli::ccontrol::{load_average, node_facts};
+use crate::cli::{Connection, Outcome, print_error};
 use crate::error::{Error, Result};
 use crate::format::sinfo::{
     DEFAULT, Format, LONG, NODE, NODE_LONG, NodeView, SUMMARIZE, state_names,
@@ -99,9 +101,8 @@ pub struct CinfoArgs {
     )]
     pub json: Option<String>,
 
-    /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
-    #[arg(long, value_name = "ADDRESS")]
-    pub server: Option<String>,
+    #[command(flatten)]
+    pub connection: Connection,
 
     /// Print help
     #[arg(long, action = ArgAction::Help)]
@@ -131,6 +132,36 @@ const STATES: [&str; 20] = [
     "unk",
     "unknown",
 ];
+
+/// Runs cinfo. A format's unknown fields are reported at once, before
+/// the daemon is asked, as sinfo reports them; the listing still prints.
+pub fn run(prog: &str, args: CinfoArgs) -> Outcome {
+    let (_, invalid) = args.output_format();
+    for field in invalid {
+        print_error(prog, &format!("Invalid node format specification: {field}"));
+    }
+    match show(&args) {
+        Ok(text) => Outcome::printed(text),
+        Err(error) => Outcome::error(prog, &error),
+    }
+}
+
+fn show(args: &CinfoArgs) -> Result<String> {
+    args.validate()?;
+    let client = args.connection.client()?;
+    let node = client.node()?;
+    if let Some(JsonFormat::Slurm(version)) = args.json_format()? {
+        let config = client.config()?;
+        let context = SinfoContext {
+            version,
+            caller: &crate::cli::json_caller(),
+            config: &config,
+            facts: &node_facts(),
+        };
+        return args.slurm_json(&node, &context);
+    }
+    args.render(&node, load_average(), Local::now())
+}
 
 impl CinfoArgs {
     /// The output format and the fields in it that are not fields.

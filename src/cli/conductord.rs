@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::cli::Outcome;
 use crate::daemon::gpus::{self, GpuSelection};
 use crate::daemon::{Capacity, Config, ConnectionLimits, TimeLimitUnit, containment, node, tls};
 use crate::error::{Error, Result};
@@ -173,6 +174,18 @@ pub struct ConductordArgs {
     /// Run as the daemon's launcher of the supervisors of the jobs in DIR (internal)
     #[arg(long, value_name = "DIR", hide = true)]
     pub launcher: Option<PathBuf>,
+}
+
+/// Runs the daemon in the foreground until it is stopped (or, with the
+/// internal `--launcher`, the launcher of the jobs' supervisors).
+pub fn run(prog: &str, args: ConductordArgs) -> Outcome {
+    if let Some(jobs) = &args.launcher {
+        return Outcome::status(crate::daemon::run_launcher(jobs));
+    }
+    match args.config().and_then(crate::daemon::run) {
+        Ok(()) => Outcome::default(),
+        Err(error) => Outcome::error(prog, &error),
+    }
 }
 
 impl ConductordArgs {

@@ -8,13 +8,13 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::{DateTime, Local, Utc};
 use clap::{ArgAction, Parser};
 
 use crate::cli::filter::{JobFilter, States};
+use crate::cli::{Connection, Outcome, print_stderr};
 use crate::client::Client;
 use crate::error::Error;
 use crate::format::job_id::{JobSelector, Tasks, split_ids};
@@ -197,9 +197,8 @@ pub struct CqueueArgs {
     #[arg(long = "only-job-state")]
     pub only_job_state: bool,
 
-    /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
-    #[arg(long, value_name = "ADDRESS")]
-    pub server: Option<String>,
+    #[command(flatten)]
+    pub connection: Connection,
 
     /// Print help
     #[arg(long, action = ArgAction::Help)]
@@ -647,11 +646,24 @@ pub fn render(plan: &Plan, jobs: &[JobInfo], now: DateTime<Utc>) -> Result<Strin
     Ok(out)
 }
 
-/// Runs the plan: one pass, or one every `-i` seconds until interrupted
-/// (a blank line after each pass, as squeue prints). A closed stdout
-/// (`cqueue | head`) ends it quietly.
-pub fn run(client: &Client, plan: &Plan, prog: &str) -> ExitCode {
-    let mut failed = false;
+/// Runs cqueue: the plan for the options (its warnings said at once,
+/// before the daemon is asked, as squeue says them), then the listing.
+pub fn run(prog: &str, args: CqueueArgs) -> Outcome {
+    let plan = match args.plan(prog, &|name| std::env::var(name).ok()) {
+        Ok(plan) => plan,
+        Err(lines) => return Outcome::failed(lines),
+    };
+    print_stderr(&plan.warnings);
+    match args.connection.client() {
+        Ok(client) => show(&client, &plan, prog),
+        Err(error) => Outcome::error(prog, &error),
+    }
+}
+
+/// Lists the jobs: one pass, or one every `-i` seconds until interrupted
+/// (a blank line after each pass, as squeue prints), each pass written as
+/// it is made. A closed stdout (`cqueue | head`) ends it quietly.
+pub fn show(client: &Client, plan: &Plan, prog: &str) -> Outcome {
     loop {
         let fetched = match plan.output {
             Output::Json(JsonFormat::Conductor) if plan.filter.daemon_side() => {
@@ -659,8 +671,8 @@ pub fn run(client: &Client, plan: &Plan, prog: &str) -> ExitCode {
             }
             _ => fetch(client, &plan.filter, plan.fields()).map(Listing::Jobs),
         };
-        let text = match fetched {
-            Ok(Listing::Text(text)) => text,
+        let (text, failure) = match fetched {
+            Ok(Listing::Text(text)) => (text, Vec::new()),
             Ok(Listing::Jobs(jobs)) => {
                 let rendered = render(plan, &jobs, Utc::now());
                 if plan.iterate.is_none() {
@@ -670,30 +682,24 @@ pub fn run(client: &Client, plan: &Plan, prog: &str) -> ExitCode {
                     std::mem::forget(jobs);
                 }
                 match rendered {
-                    Ok(text) => text,
-                    Err(error) => {
-                        eprintln!("{prog}: error: {error}");
-                        return ExitCode::FAILURE;
-                    }
+                    Ok(text) => (text, Vec::new()),
+                    Err(error) => return Outcome::failed(vec![format!("{prog}: error: {error}")]),
                 }
             }
-            Err(error) => {
-                eprintln!("{}", error.line(prog));
-                failed = true;
-                String::new()
-            }
+            Err(error) => (String::new(), vec![error.line(prog)]),
         };
         let Some(seconds) = plan.iterate else {
-            return match write_stdout(&text) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => ExitCode::FAILURE,
-                _ if failed => ExitCode::FAILURE,
-                _ => ExitCode::SUCCESS,
+            return Outcome {
+                stdout: text,
+                code: u8::from(!failure.is_empty()),
+                stderr: failure,
             };
         };
+        print_stderr(&failure);
         match write_stdout(&format!("{text}\n")) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
-            Err(_) => return ExitCode::FAILURE,
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Outcome::exit(0),
+            Err(_) => return Outcome::exit(1),
         }
         std::thread::sleep(Duration::from_secs(seconds));
     }

@@ -22,6 +22,7 @@ use clap::Parser;
 
 use crate::Client;
 use crate::cli::cbatch::CbatchArgs;
+use crate::cli::{Connection, Outcome};
 use crate::error::{Error, Result};
 use crate::format::pattern::{PatternValues, expand};
 use crate::protocol::{JobId, JobState, StepEnd, StepStart};
@@ -120,9 +121,8 @@ pub struct CrunArgs {
     #[arg(long, value_name = "ALL|NONE|VARS")]
     pub export: Option<String>,
 
-    /// Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]
-    #[arg(long, value_name = "ADDRESS")]
-    pub server: Option<String>,
+    #[command(flatten)]
+    pub connection: Connection,
 
     /// The command and its arguments
     #[arg(
@@ -131,6 +131,24 @@ pub struct CrunArgs {
         required = true
     )]
     pub command: Vec<String>,
+}
+
+/// Runs crun: inside a job, the command as one of its steps; outside,
+/// as a new job whose output is streamed as it comes. The tasks' output
+/// and srun's own lines are written as they happen; the outcome holds
+/// the exit status, or the error that ended the run.
+pub fn run(prog: &str, args: CrunArgs) -> Outcome {
+    let result = match current_job() {
+        Some(job) => args.run_step(prog, job),
+        None => args
+            .connection
+            .client()
+            .and_then(|client| args.run_job(&client)),
+    };
+    match result {
+        Ok(code) => Outcome::status(code),
+        Err(error) => Outcome::error(prog, &error),
+    }
 }
 
 /// The job a process runs in, from its environment.
@@ -152,7 +170,7 @@ impl CrunArgs {
             Some(dir) => PathBuf::from(dir),
             None => std::env::current_dir().map_err(|e| Error::io("cannot read", ".", e))?,
         };
-        let client = Client::new(self.server.as_deref())?;
+        let client = self.connection.client()?;
         let start = StepStart {
             name: Path::new(&self.command[0]).file_name().map_or_else(
                 || self.command[0].clone(),

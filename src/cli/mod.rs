@@ -1,6 +1,21 @@
 //! Command-line definitions (clap) and the behaviour behind each binary.
-//! The binaries in `bin/` parse with these types and print; shell
-//! completions and man pages are generated from the same definitions.
+//! Shell completions and man pages are generated from the same
+//! definitions.
+//!
+//! Every client binary has the same shape: `bin/<name>.rs` finds the name
+//! it was invoked as ([`invoked_as`]), parses ([`parse_or_exit`]), calls
+//! its module's `run(prog, args)` and prints the [`Outcome`] that returns.
+//! The flag they share, `--server`, is one flattened struct
+//! ([`Connection`]).
+//!
+//! Errors: code here returns the library's typed error ([`crate::Error`],
+//! `thiserror`), never `anyhow`; each `run` turns what failed into the
+//! lines its Slurm counterpart prints, in the [`Outcome`]. A check whose
+//! refusal is only ever printed, in Slurm's words, returns those words
+//! (cqueue's and ccancel's `plan` the lines to print, ccontrol's command
+//! parser its message), not an error to match on. `anyhow`, with its
+//! `.context(..)`, belongs at the binaries' edge only, for a binary that
+//! has context to add; none has today, so the crate is not a dependency.
 
 pub mod cacct;
 pub mod cbatch;
@@ -9,15 +24,18 @@ pub mod ccontrol;
 pub mod cdiag;
 pub mod cinfo;
 pub mod conductord;
+pub mod connection;
 pub mod cqueue;
 pub mod crun;
 pub mod filter;
 pub mod getopt;
+pub mod outcome;
+
+pub use connection::Connection;
+pub use outcome::{Outcome, print_stderr, print_stdout};
 
 use std::ffi::OsString;
 use std::fmt::Display;
-use std::io::Write;
-use std::process::ExitCode;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
@@ -53,29 +71,9 @@ pub fn invoked_as(default: &str) -> String {
 }
 
 /// Prints `prog: error: message` on stderr, the prefix on every line of
-/// it, as Slurm's tools print each line of a long error; a getopt refusal
-/// ([`crate::Error::Usage`]) goes out as getopt words it.
+/// it, as Slurm's tools print each line of a long error.
 pub fn print_error(prog: &str, message: &dyn Display) {
-    let text = message.to_string();
-    let mut stderr = std::io::stderr().lock();
-    for line in text.lines() {
-        let _ = writeln!(stderr, "{prog}: error: {line}");
-    }
-}
-
-/// [`print_error`] for an error that reached a binary's edge.
-pub fn print_failure(prog: &str, error: &anyhow::Error) {
-    match error.downcast_ref::<crate::Error>() {
-        Some(crate::Error::Usage(text)) => eprintln!("{text}"),
-        Some(crate::Error::Fatal(text)) => eprintln!("{prog}: fatal: {text}"),
-        Some(crate::Error::InvalidBegin(invalid)) => {
-            // Slurm's time parser says where it gave up, in a line of its
-            // own without a prefix, before the tool's refusal.
-            eprintln!("{invalid}");
-            print_error(prog, error);
-        }
-        _ => print_error(prog, error),
-    }
+    print_stderr(&outcome::error_lines(prog, message));
 }
 
 /// getopt's words for an option it does not know; `command` is the clap
@@ -189,18 +187,5 @@ pub fn json_caller() -> crate::format::slurm_json::meta::Caller {
         source: terminal,
         user: crate::users::user_name(crate::users::current_uid()),
         group: crate::users::group_name(crate::users::current_gid()),
-    }
-}
-
-/// Writes text to stdout; a closed pipe (`cqueue | head`) is not an error.
-pub fn print_stdout(text: &str) -> ExitCode {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(_) => ExitCode::FAILURE,
     }
 }
