@@ -120,6 +120,9 @@ pub enum Command {
     Update {
         ids: Vec<String>,
         request: UpdateRequest,
+        /// Values scontrol passes over with a line on stderr (a
+        /// `StartTime` its time parser refuses), the rest still applied.
+        ignored: Vec<String>,
     },
     InstallSlurmLinks(PathBuf),
 }
@@ -245,9 +248,13 @@ impl Command {
 /// bare and gives up on the request, as scontrol does.
 const UNSUPPORTED_UPDATE: &str = "Update of this parameter is not supported";
 
+/// scontrol's bare last line for an update that changes nothing.
+const NO_CHANGES: &str = "No changes specified";
+
 fn parse_update(tokens: &[String], now: DateTime<Local>) -> Result<Command, String> {
     let mut ids = Vec::new();
     let mut request = UpdateRequest::default();
+    let mut ignored = Vec::new();
     for token in tokens {
         let Some((key, value)) = token.split_once('=') else {
             return Err(format!("Invalid input: {token}"));
@@ -256,7 +263,8 @@ fn parse_update(tokens: &[String], now: DateTime<Local>) -> Result<Command, Stri
         match key.to_ascii_lowercase().as_str() {
             "jobid" => ids.extend(id_list(&[value.to_string()])),
             "timelimit" => {
-                let limit = parse_time_limit(value).map_err(|_| invalid())?;
+                // scontrol names the key but not the value here.
+                let limit = parse_time_limit(value).map_err(|_| format!("Invalid {key} value"))?;
                 request.time_limit = Some(limit.unwrap_or(0));
             }
             "jobname" | "name" => request.name = Some(value.to_string()),
@@ -272,7 +280,12 @@ fn parse_update(tokens: &[String], now: DateTime<Local>) -> Result<Command, Stri
             }
             "comment" => request.comment = Some(value.to_string()),
             "starttime" | "begintime" => {
-                request.begin_time = Some(parse_start_time(value, now).ok_or_else(invalid)?);
+                match parse_start_time(value, now) {
+                    Ok(at) => request.begin_time = Some(at),
+                    // scontrol says where its time parser gave up and
+                    // goes on without the key.
+                    Err(refused) => ignored.push(refused.to_string()),
+                }
             }
             _ => {
                 return Err(format!("{UNSUPPORTED_UPDATE}: {token}"));
@@ -283,17 +296,23 @@ fn parse_update(tokens: &[String], now: DateTime<Local>) -> Result<Command, Stri
         return Err("No job id given: update JobId=<id> Key=Value ...".into());
     }
     if request == UpdateRequest::default() {
-        return Err("No changes specified".into());
+        ignored.push(NO_CHANGES.into());
+        return Err(ignored.join("\n"));
     }
-    Ok(Command::Update { ids, request })
+    Ok(Command::Update {
+        ids,
+        request,
+        ignored,
+    })
 }
 
 /// `StartTime=` values, in Slurm's time grammar: a time that leaves its
 /// day or year open is the next one, as scontrol reads it.
-pub fn parse_start_time(text: &str, now: DateTime<Local>) -> Option<DateTime<Utc>> {
-    time::parse_time(text, now, Toward::Future)
-        .ok()
-        .map(|at| at.with_timezone(&Utc))
+pub fn parse_start_time(
+    text: &str,
+    now: DateTime<Local>,
+) -> Result<DateTime<Utc>, time::InvalidTime> {
+    time::parse_time(text, now, Toward::Future).map(|at| at.with_timezone(&Utc))
 }
 
 /// A run that ends in this one line on stderr (prefixes included), exit
@@ -312,6 +331,7 @@ pub fn run(prog: &str, args: CcontrolArgs) -> Outcome {
         Err(message) if message.starts_with(UNSUPPORTED_UPDATE) => {
             return refused(format!("{message}\nRequest aborted"));
         }
+        Err(message) if message.ends_with(NO_CHANGES) => return refused(message),
         Err(message) => return error(&message),
     };
     match &command {
@@ -357,7 +377,15 @@ pub fn run(prog: &str, args: CcontrolArgs) -> Outcome {
         Command::Hold { ids, user } => Ok(act(&client, &ids, Action::Hold { user }, prog)),
         Command::Release(ids) => Ok(act(&client, &ids, Action::Release, prog)),
         Command::Requeue(ids) => Ok(act(&client, &ids, Action::Requeue, prog)),
-        Command::Update { ids, request } => Ok(act(&client, &ids, Action::Update(&request), prog)),
+        Command::Update {
+            ids,
+            request,
+            ignored,
+        } => {
+            let mut outcome = act(&client, &ids, Action::Update(&request), prog);
+            outcome.stderr.splice(0..0, ignored);
+            Ok(outcome)
+        }
         Command::Token { lifespan } => client
             .issue_token(&TokenRequest {
                 lifespan_secs: lifespan,
@@ -890,7 +918,7 @@ mod tests {
 
     #[test]
     fn update_maps_keys_to_the_request() {
-        let Ok(Command::Update { ids, request }) = parse(
+        let Ok(Command::Update { ids, request, .. }) = parse(
             "update JobId=7,8 TimeLimit=1-2:30 Name=x Priority=9 Nice=-5 NumCPUs=3-4 \
              MinMemoryNode=2G Comment=hi",
         ) else {
@@ -917,7 +945,7 @@ mod tests {
         assert_eq!(request.time_limit, Some(0));
         assert_eq!(
             parse("update JobId=1 TimeLimit=abc"),
-            Err("Invalid TimeLimit value: abc".into())
+            Err("Invalid TimeLimit value".into())
         );
         assert_eq!(
             parse("update JobId=1 Partition=x"),
@@ -925,6 +953,15 @@ mod tests {
         );
         assert!(parse("update TimeLimit=5").is_err());
         assert_eq!(parse("update JobId=1"), Err("No changes specified".into()));
+        assert_eq!(
+            parse("update JobId=1 StartTime=now+5m"),
+            Err("Invalid time specification (pos=4): now+5m\nNo changes specified".into())
+        );
+        let Ok(Command::Update { ignored, .. }) = parse("update JobId=1 StartTime=x Comment=c")
+        else {
+            panic!("an update with a comment");
+        };
+        assert_eq!(ignored, ["Invalid time specification (pos=0): x"]);
     }
 
     #[test]
@@ -940,30 +977,36 @@ mod tests {
                 .map(|t| t.with_timezone(&Utc))
         };
         assert_eq!(
-            parse_start_time("2026-02-01T10:30:05", now),
+            parse_start_time("2026-02-01T10:30:05", now).ok(),
             local(2026, 2, 1, 10, 30, 5)
         );
         assert_eq!(
-            parse_start_time("2026-02-01T10:30", now),
+            parse_start_time("2026-02-01T10:30", now).ok(),
             local(2026, 2, 1, 10, 30, 0)
         );
         assert_eq!(
-            parse_start_time("2026-02-01", now),
+            parse_start_time("2026-02-01", now).ok(),
             local(2026, 2, 1, 0, 0, 0)
         );
-        assert_eq!(parse_start_time("13:00", now), local(2026, 1, 5, 13, 0, 0));
-        assert_eq!(parse_start_time("11:00", now), local(2026, 1, 6, 11, 0, 0));
         assert_eq!(
-            parse_start_time("now+2hours", now),
+            parse_start_time("13:00", now).ok(),
+            local(2026, 1, 5, 13, 0, 0)
+        );
+        assert_eq!(
+            parse_start_time("11:00", now).ok(),
+            local(2026, 1, 6, 11, 0, 0)
+        );
+        assert_eq!(
+            parse_start_time("now+2hours", now).ok(),
             local(2026, 1, 5, 14, 0, 0)
         );
         assert_eq!(
-            parse_start_time("now+30", now),
+            parse_start_time("now+30", now).ok(),
             local(2026, 1, 5, 12, 0, 30)
         );
-        assert_eq!(parse_start_time("garbage", now), None);
+        assert_eq!(parse_start_time("garbage", now).ok(), None);
         // Slurm has no abbreviated units (`--begin` and cacct agree).
-        assert_eq!(parse_start_time("now+5m", now), None);
+        assert_eq!(parse_start_time("now+5m", now).ok(), None);
     }
 
     #[test]

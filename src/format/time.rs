@@ -4,8 +4,8 @@
 //! `MM.DD[.YY]`, `MM/DD[/YY]-HH:MM[:SS]`, `YYYY-MM-DD[THH:MM[:SS]]`,
 //! `now[{+|-}N[seconds|minutes|hours|days|weeks]]` (seconds by default),
 //! `uts<seconds since the epoch>`, and the words `today`, `tomorrow`,
-//! `midnight`, `noon`, `elevenses`, `fika` and `teatime`, which combine
-//! (`tomorrow noon`). Local time.
+//! `midnight`, `noon`, `fika` and `teatime`, which combine (`tomorrow
+//! noon`). Local time. (`elevenses` came after 22.05, which refuses it.)
 //!
 //! Slurm 22.05 knows no abbreviated units: `now+5m` and `now+5min` are
 //! refused, as sbatch, sacct and scontrol refuse them.
@@ -53,12 +53,11 @@ const UNITS: [(&str, i64); 10] = [
 ];
 
 /// The words for a day or an hour, and what each sets.
-const WORDS: [(&str, Word); 7] = [
+const WORDS: [(&str, Word); 6] = [
     ("today", Word::Day(0)),
     ("tomorrow", Word::Day(1)),
     ("midnight", Word::Hour(0)),
     ("noon", Word::Hour(12)),
-    ("elevenses", Word::Hour(11)),
     ("fika", Word::Hour(15)),
     ("teatime", Word::Hour(16)),
 ];
@@ -423,6 +422,12 @@ mod tests {
         assert_eq!(next("teatime"), "2026-03-10T16:00:00");
         assert_eq!(next("noon"), "2026-03-11T12:00:00");
         assert_eq!(next("midnight"), "2026-03-11T00:00:00");
+        assert_eq!(next("fika"), "2026-03-10T15:00:00");
+        // A word of later Slurms; live 22.05 refuses it at its start.
+        assert_eq!(
+            parse_time("elevenses", now(), Toward::Future).map_err(|e| e.pos),
+            Err(0)
+        );
         assert_eq!(past("16:00"), "2026-03-09T16:00:00");
         assert_eq!(past("14:30"), "2026-03-10T14:30:00");
         assert_eq!(past("midnight"), "2026-03-10T00:00:00");

@@ -499,8 +499,33 @@ fn update_changes_a_pending_job_and_refuses_a_running_one() {
     );
     assert_eq!(
         out.fails_with_one_line(),
-        "ccontrol: error: Invalid TimeLimit value: soon"
+        "ccontrol: error: Invalid TimeLimit value"
     );
+    // A StartTime its time parser refuses is passed over with the
+    // parser's line, as scontrol does; with nothing else to change, the
+    // update ends in scontrol's bare line.
+    let out = d.run(
+        "ccontrol",
+        &["update", &format!("JobId={pending}"), "StartTime=now+5m"],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "Invalid time specification (pos=4): now+5m\nNo changes specified\n"
+    );
+    let out = d.run(
+        "ccontrol",
+        &[
+            "update",
+            &format!("JobId={pending}"),
+            "StartTime=now+5m",
+            "Comment=kept",
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stderr, "Invalid time specification (pos=4): now+5m\n");
+    let shown = d.run("ccontrol", &["show", "job", &pending.to_string()]);
+    assert!(shown.ok().contains("Comment=kept"), "{shown:?}");
     let out = d.run("ccontrol", &["update", "JobId=999999", "TimeLimit=10"]);
     assert_eq!(
         out.fails_with_one_line(),
