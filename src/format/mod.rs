@@ -15,5 +15,6 @@ pub mod signal;
 pub mod sinfo;
 pub mod slurm_json;
 pub mod squeue;
+pub mod squeue_start;
 pub mod state;
 pub mod time;

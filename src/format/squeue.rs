@@ -293,7 +293,7 @@ impl Field {
             Field::Qos => &[J::Qos],
             Field::Reason => &[J::Reason],
             Field::ReasonList => &[J::State, J::Reason, J::Node],
-            Field::StartTime => &[J::StartTime],
+            Field::StartTime => super::squeue_start::NEEDS,
             Field::StateCompact | Field::State => &[J::State],
             Field::UserName => &[J::User],
             Field::UserId => &[J::Uid],
@@ -453,7 +453,7 @@ impl Field {
                 text.into()
             }
             Field::ReasonList => return (node(), false),
-            Field::StartTime => timestamp(job.start_time).into(),
+            Field::StartTime => timestamp(super::squeue_start::start_time(job)).into(),
             Field::StateCompact => job.state.short().into(),
             Field::State => job.state.long().into(),
             Field::UserName => job.user.as_str().into(),
@@ -940,7 +940,7 @@ pub fn sort_needs(letter: char) -> &'static [JobField] {
         'M' => &[J::State, J::StartTime, J::EndTime],
         'p' | 'Q' => &[J::Priority],
         'P' => &[J::Partition],
-        'S' => &[J::StartTime, J::State],
+        'S' => super::squeue_start::SORT_NEEDS,
         't' | 'T' => &[J::State],
         'u' => &[J::User],
         'U' => &[J::Uid],
@@ -976,7 +976,7 @@ fn compare(letter: char, a: &Row<'_>, b: &Row<'_>, now: DateTime<Utc>) -> Orderi
             .map_or(i64::MAX, |l| l as i64 - elapsed(job, now))
     };
     // squeue: no start time sorts last; a pending job's past start is now.
-    let start = |job: &JobInfo| match job.start_time {
+    let start = |job: &JobInfo| match super::squeue_start::start_time(job) {
         None => now + chrono::Duration::seconds(100),
         Some(start) if job.state == JobState::Pending && start < now => now,
         Some(start) => start,
@@ -1064,6 +1064,7 @@ mod tests {
             account: None,
             qos: None,
             wckey: None,
+            expected_start: None,
         }
     }
 
