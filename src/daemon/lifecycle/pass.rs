@@ -14,7 +14,7 @@ use crate::daemon::dependencies;
 use crate::daemon::job::{Dependencies, Hold, Job, JobSpec, Phase};
 use crate::daemon::scheduler::policy::{self, AfterDependency};
 use crate::daemon::scheduler::{
-    Backfill, Candidate, Group, Membership, RunningGroups, RunningJob, backfill_indexed,
+    Backfill, Candidate, Group, Membership, QueueKey, RunningGroups, RunningJob, backfill_indexed,
     first_fit_indexed,
 };
 use crate::daemon::state::{Queue, Running, State};
@@ -56,9 +56,10 @@ impl Daemon {
             let (queue_len, mut depth) = (queue.len(), 0);
             // Candidates are made lazily: First Fit stops once no CPU is
             // left, and jobs waiting only for resources are looked at one per
-            // request shape, so a pass costs what it looks at, not the
-            // queue's length.
-            let candidate = |key: crate::daemon::scheduler::QueueKey| {
+            // request shape (behind a reservation, at most bf_max_job_test
+            // of them), so a pass costs what it looks at, not the queue's
+            // length.
+            let candidate = |key: QueueKey| {
                 depth += 1;
                 self.candidate(key.id(), jobs, &running_in, now, &mut notes)
             };
