@@ -304,3 +304,57 @@ impl ConductordArgs {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &[&str]) -> Config {
+        let mut argv = vec![
+            "conductord",
+            "--socket",
+            "/tmp/c.sock",
+            "--state-dir",
+            "/tmp/c",
+            "--cpus",
+            "2",
+            "--mem",
+            "1G",
+            "--gpus",
+            "0",
+        ];
+        argv.extend_from_slice(extra);
+        ConductordArgs::try_parse_from(argv)
+            .expect("parses")
+            .config()
+            .expect("a configuration")
+    }
+
+    #[test]
+    fn backfill_is_the_default_with_slurm_s_parameters() {
+        let config = config(&[]);
+        assert_eq!(config.scheduler_type, SchedulerType::Backfill);
+        assert_eq!(config.backfill, backfill::Settings::default());
+        assert_eq!(config.backfill.window, chrono::TimeDelta::days(1));
+        assert_eq!(config.backfill.max_job_test, 500);
+    }
+
+    #[test]
+    fn the_scheduler_takes_slurm_conf_s_names_too() {
+        for (given, wanted) in [
+            ("builtin", SchedulerType::Builtin),
+            ("sched/builtin", SchedulerType::Builtin),
+            ("sched/backfill", SchedulerType::Backfill),
+        ] {
+            let config = config(&["--scheduler-type", given]);
+            assert_eq!(config.scheduler_type, wanted, "{given}");
+        }
+        let config = config(&["--bf-window", "90", "--bf-max-job-test", "7"]);
+        assert_eq!(config.backfill.window, chrono::TimeDelta::minutes(90));
+        assert_eq!(config.backfill.max_job_test, 7);
+        assert!(ConductordArgs::try_parse_from(["conductord", "--bf-window", "0"]).is_err());
+        assert!(
+            ConductordArgs::try_parse_from(["conductord", "--scheduler-type", "fifo"]).is_err()
+        );
+    }
+}
