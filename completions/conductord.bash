@@ -23,7 +23,7 @@ _conductord() {
 
     case "${cmd}" in
         conductord)
-            opts="-h -V --socket --listen --tls-cert --tls-key --insecure-listen --state-dir --cpus --mem --gpus --gpu-files --kill-wait --requeue-delay --enforce-part-limits --min-job-age --history-days --partition --system --operator --containment --cpu-bind --def-mem-per-cpu --max-job-count --first-job-id --time-limit-unit --max-submit-per-user --max-array-size --max-connections --max-connections-per-user --idle-timeout --request-timeout --launcher --help --version"
+            opts="-h -V --socket --listen --tls-cert --tls-key --insecure-listen --state-dir --cpus --mem --gpus --gpu-files --kill-wait --requeue-delay --enforce-part-limits --min-job-age --history-days --partition --system --operator --containment --cpu-bind --def-mem-per-cpu --max-job-count --first-job-id --time-limit-unit --max-submit-per-user --max-array-size --scheduler-type --bf-window --bf-max-job-test --max-connections --max-connections-per-user --idle-timeout --request-timeout --launcher --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -118,6 +118,18 @@ _conductord() {
                     return 0
                     ;;
                 --max-array-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scheduler-type)
+                    COMPREPLY=($(compgen -W "backfill builtin" -- "${cur}"))
+                    return 0
+                    ;;
+                --bf-window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bf-max-job-test)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

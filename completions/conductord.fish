@@ -26,6 +26,10 @@ complete -c conductord -l time-limit-unit -d 'What time limits are kept in: minu
 seconds\t'Seconds, as asked'"
 complete -c conductord -l max-submit-per-user -d 'Pending and running jobs one user may have, array tasks each counted (MaxSubmitJobs)' -r
 complete -c conductord -l max-array-size -d 'Array indices go from 0 to N-1, at most 4000001 (Slurm\'s MaxArraySize)' -r
+complete -c conductord -l scheduler-type -d 'How jobs are scheduled: backfill (First Fit plus a reservation for the first job that does not fit) or builtin (First Fit alone)' -r -f -a "backfill\t'First Fit, and the first job that does not fit gets a reservation from the running jobs\' time limits that later jobs may not delay'
+builtin\t'First Fit alone: a job that does not fit is passed over, so a large job may wait for ever behind a stream of small ones (Slurm\'s builtin is strict priority order instead)'"
+complete -c conductord -l bf-window -d 'Minutes ahead a backfill reservation may lie at most (SchedulerParameters\' bf_window)' -r
+complete -c conductord -l bf-max-job-test -d 'Jobs a pass tests behind its reservation at most (SchedulerParameters\' bf_max_job_test)' -r
 complete -c conductord -l max-connections -d 'Connections open at once, in all' -r
 complete -c conductord -l max-connections-per-user -d 'Connections open at once from one user (one address over TCP)' -r
 complete -c conductord -l idle-timeout -d 'Seconds a connection may wait before sending a request (and between requests)' -r

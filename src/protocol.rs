@@ -647,6 +647,10 @@ pub struct JobInfo {
     pub qos: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wckey: Option<String>,
+    /// For a pending job, when the scheduler expects it to start (its
+    /// backfill reservation); squeue's `%S` shows it, `N/A` without.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_start: Option<DateTime<Utc>>,
 }
 
 impl JobInfo {
@@ -731,6 +735,7 @@ job_fields! {
     Account => "account",
     Qos => "qos",
     Wckey => "wckey",
+    ExpectedStart => "expected_start",
 }
 
 impl fmt::Display for JobField {
@@ -960,6 +965,16 @@ pub struct DaemonConfig {
     /// Memory booked per CPU for jobs that ask for none (DefMemPerCPU).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub def_mem_per_cpu_mb: Option<u64>,
+    /// How passes place jobs: `sched/backfill` or `sched/builtin`
+    /// (SchedulerType); empty from a daemon that predates the choice.
+    #[serde(default)]
+    pub scheduler_type: String,
+    /// Minutes ahead a backfill reservation may lie (bf_window).
+    #[serde(default)]
+    pub bf_window_minutes: u64,
+    /// Jobs a pass tests behind its reservation (bf_max_job_test).
+    #[serde(default)]
+    pub bf_max_job_test: usize,
 }
 
 /// `POST /v1/jobs/{id}/steps`: the id of the job's next step.
@@ -1243,6 +1258,7 @@ mod tests {
             account: Some("a".into()),
             qos: Some("q".into()),
             wckey: Some("w".into()),
+            expected_start: Some(DateTime::default()),
             ..JobInfo::default()
         };
         let serde_json::Value::Object(keys) = serde_json::to_value(&info).expect("encodes") else {

@@ -8,7 +8,10 @@ use clap::Parser;
 
 use crate::cli::Outcome;
 use crate::daemon::gpus::{self, GpuSelection};
-use crate::daemon::{Capacity, Config, ConnectionLimits, TimeLimitUnit, containment, node, tls};
+use crate::daemon::scheduler::backfill;
+use crate::daemon::{
+    Capacity, Config, ConnectionLimits, SchedulerType, TimeLimitUnit, containment, node, tls,
+};
 use crate::error::{Error, Result};
 use crate::format::array::{DEFAULT_MAX_ARRAY_SIZE, LARGEST_MAX_ARRAY_SIZE};
 use crate::format::memory::parse_memory_mb;
@@ -16,7 +19,8 @@ use crate::paths;
 use crate::users;
 
 /// The Conductor daemon: owns this machine's CPUs, memory and GPUs,
-/// schedules batch jobs First Fit, runs them and remembers every one.
+/// schedules batch jobs First Fit with backfill, runs them and remembers
+/// every one.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "conductord", version, max_term_width = 100)]
 pub struct ConductordArgs {
@@ -155,6 +159,30 @@ pub struct ConductordArgs {
     )]
     pub max_array_size: u32,
 
+    /// How jobs are scheduled: backfill (First Fit plus a reservation for the first job that does not fit) or builtin (First Fit alone)
+    ///
+    /// slurm.conf's SchedulerType; sched/backfill and sched/builtin are
+    /// accepted too. With backfill, the first job in queue order that may
+    /// start but does not fit gets a reservation at the earliest time the
+    /// running jobs' time limits free enough for it; a later job starts
+    /// before then only if its own time limit ends it by that time, or if
+    /// it fits in what the reserved job leaves over. A reservation that
+    /// needs a job without a time limit to end is not made, nor one past
+    /// --bf-window: the pass is then First Fit. Conductor's builtin passes
+    /// over a job that does not fit (Slurm's starts jobs strictly in
+    /// priority order).
+    #[arg(long, value_enum, value_name = "TYPE", default_value = "backfill")]
+    pub scheduler_type: SchedulerType,
+
+    /// Minutes ahead a backfill reservation may lie at most (SchedulerParameters' bf_window)
+    #[arg(long, value_name = "MINUTES", default_value_t = backfill::DEFAULT_WINDOW_MINUTES,
+          value_parser = clap::value_parser!(u64).range(1..=u64::from(u32::MAX)))]
+    pub bf_window: u64,
+
+    /// Jobs a pass tests behind its reservation at most (SchedulerParameters' bf_max_job_test)
+    #[arg(long, value_name = "N", default_value_t = backfill::DEFAULT_MAX_JOB_TEST)]
+    pub bf_max_job_test: usize,
+
     /// Connections open at once, in all
     #[arg(long, value_name = "N", default_value_t = 4096)]
     pub max_connections: usize,
@@ -266,6 +294,14 @@ impl ConductordArgs {
             first_job_id: self.first_job_id,
             time_limit_unit: self.time_limit_unit,
             max_array_size: self.max_array_size,
+            scheduler_type: self.scheduler_type,
+            backfill: backfill::Settings {
+                window: i64::try_from(self.bf_window)
+                    .ok()
+                    .and_then(chrono::TimeDelta::try_minutes)
+                    .unwrap_or(chrono::TimeDelta::MAX),
+                max_job_test: self.bf_max_job_test.max(1),
+            },
             connections: ConnectionLimits {
                 total: self.max_connections.max(1),
                 per_peer: self.max_connections_per_user.max(1),
@@ -279,5 +315,59 @@ impl ConductordArgs {
                 .map(parse_memory_mb)
                 .transpose()?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &[&str]) -> Config {
+        let mut argv = vec![
+            "conductord",
+            "--socket",
+            "/tmp/c.sock",
+            "--state-dir",
+            "/tmp/c",
+            "--cpus",
+            "2",
+            "--mem",
+            "1G",
+            "--gpus",
+            "0",
+        ];
+        argv.extend_from_slice(extra);
+        ConductordArgs::try_parse_from(argv)
+            .expect("parses")
+            .config()
+            .expect("a configuration")
+    }
+
+    #[test]
+    fn backfill_is_the_default_with_slurm_s_parameters() {
+        let config = config(&[]);
+        assert_eq!(config.scheduler_type, SchedulerType::Backfill);
+        assert_eq!(config.backfill, backfill::Settings::default());
+        assert_eq!(config.backfill.window, chrono::TimeDelta::days(1));
+        assert_eq!(config.backfill.max_job_test, 500);
+    }
+
+    #[test]
+    fn the_scheduler_takes_slurm_conf_s_names_too() {
+        for (given, wanted) in [
+            ("builtin", SchedulerType::Builtin),
+            ("sched/builtin", SchedulerType::Builtin),
+            ("sched/backfill", SchedulerType::Backfill),
+        ] {
+            let config = config(&["--scheduler-type", given]);
+            assert_eq!(config.scheduler_type, wanted, "{given}");
+        }
+        let config = config(&["--bf-window", "90", "--bf-max-job-test", "7"]);
+        assert_eq!(config.backfill.window, chrono::TimeDelta::minutes(90));
+        assert_eq!(config.backfill.max_job_test, 7);
+        assert!(ConductordArgs::try_parse_from(["conductord", "--bf-window", "0"]).is_err());
+        assert!(
+            ConductordArgs::try_parse_from(["conductord", "--scheduler-type", "fifo"]).is_err()
+        );
     }
 }

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::scheduler::backfill;
 use super::tracker::Capacity;
 use super::{ConnectionLimits, containment, gpus, tls};
 
@@ -70,6 +71,35 @@ pub struct Config {
     pub max_submit_per_user: Option<usize>,
     /// Array indices go from 0 to this minus 1 (Slurm's MaxArraySize).
     pub max_array_size: u32,
+    /// How a pass places jobs (Slurm's SchedulerType).
+    pub scheduler_type: SchedulerType,
+    /// How far backfill looks and how much it tests (SchedulerParameters).
+    pub backfill: backfill::Settings,
+}
+
+/// How a pass places the jobs that may start (`--scheduler-type`, named
+/// after slurm.conf's SchedulerType).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchedulerType {
+    /// First Fit, and the first job that does not fit gets a reservation
+    /// from the running jobs' time limits that later jobs may not delay.
+    #[value(alias = "sched/backfill")]
+    Backfill,
+    /// First Fit alone: a job that does not fit is passed over, so a large
+    /// job may wait for ever behind a stream of small ones (Slurm's
+    /// builtin is strict priority order instead).
+    #[value(alias = "sched/builtin")]
+    Builtin,
+}
+
+impl SchedulerType {
+    /// The name `scontrol show config` shows.
+    pub fn slurm_name(self) -> &'static str {
+        match self {
+            SchedulerType::Backfill => "sched/backfill",
+            SchedulerType::Builtin => "sched/builtin",
+        }
+    }
 }
 
 /// What time limits are counted in (`--time-limit-unit`).

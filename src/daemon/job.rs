@@ -299,6 +299,10 @@ pub struct Job {
     pub id: JobId,
     pub spec: JobSpec,
     pub phase: Phase,
+    /// When the scheduler expects this pending job to start: the time of
+    /// the backfill reservation it holds. Set by each pass and kept in
+    /// memory only (a restart's first pass sets it again).
+    pub expected_start: Option<DateTime<Utc>>,
 }
 
 impl Job {
@@ -433,7 +437,14 @@ impl Job {
             account: options.account.clone(),
             qos: options.qos.clone(),
             wckey: options.wckey.clone(),
+            expected_start: self.expected_start(),
         }
+    }
+
+    /// The reservation's start, while the job is pending.
+    pub fn expected_start(&self) -> Option<DateTime<Utc>> {
+        self.expected_start
+            .filter(|_| matches!(self.phase, Phase::Pending { .. }))
     }
 
     /// The stdin file: `/dev/null` unless `--input` named one.

@@ -496,6 +496,7 @@ fn write_values<S: Sink>(
             JobField::Account => m.put_some(field, options.account.as_ref()),
             JobField::Qos => m.put_some(field, options.qos.as_ref()),
             JobField::Wckey => m.put_some(field, options.wckey.as_ref()),
+            JobField::ExpectedStart => m.put_some(field, job.expected_start()),
         }?;
     }
     Ok(())

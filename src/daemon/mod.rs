@@ -43,7 +43,7 @@ use std::sync::{Arc, Mutex};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{Notify, watch};
 
-pub use config::{Config, TimeLimitUnit};
+pub use config::{Config, SchedulerType, TimeLimitUnit};
 pub use connections::Limits as ConnectionLimits;
 pub use executor::run_launcher;
 pub use tracker::{Allocation, Capacity, ResourceTracker};

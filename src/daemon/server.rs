@@ -323,6 +323,9 @@ async fn config(State(daemon): Shared) -> axum::Json<DaemonConfig> {
         containment_dirs: daemon.containment.dirs(),
         cpu_bind: daemon.containment.pin,
         def_mem_per_cpu_mb: config.def_mem_per_cpu_mb,
+        scheduler_type: config.scheduler_type.slurm_name().into(),
+        bf_window_minutes: u64::try_from(config.backfill.window.num_minutes()).unwrap_or(0),
+        bf_max_job_test: config.backfill.max_job_test,
     })
 }
 

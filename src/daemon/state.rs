@@ -42,6 +42,9 @@ pub struct State {
     /// the pass's commit records their ends beside its starts, and each
     /// directory goes only once its end is on disk.
     pub ended: Vec<(Job, PathBuf)>,
+    /// The job the last pass's backfill reservation is for, which shows
+    /// its expected start until a later pass reserves otherwise.
+    pub reserved: Option<JobId>,
 }
 
 impl State {
@@ -54,6 +57,7 @@ impl State {
             fresh: Vec::new(),
             interner: Interner::default(),
             ended: Vec::new(),
+            reserved: None,
         }
     }
 
@@ -135,7 +139,8 @@ impl Queue {
                 self.unfit.insert(key);
             }
             Phase::Pending { reason, .. } if waits_only_for_resources(job) => {
-                self.plain.insert(key, job.spec.request, reason);
+                self.plain
+                    .insert(key, job.spec.request, job.spec.time_limit, reason);
             }
             _ => {
                 self.others.insert(key);

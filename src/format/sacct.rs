@@ -699,6 +699,7 @@ mod tests {
             account: None,
             qos: None,
             wckey: None,
+            expected_start: None,
         }
     }
 

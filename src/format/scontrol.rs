@@ -477,7 +477,15 @@ pub fn config_listing(config: &DaemonConfig, now: DateTime<Utc>) -> String {
             }
             .into(),
         ),
-        ("SchedulerType", "sched/builtin".into()),
+        ("SchedulerParameters", scheduler_parameters(config)),
+        (
+            "SchedulerType",
+            if config.scheduler_type.is_empty() {
+                "sched/builtin".into()
+            } else {
+                config.scheduler_type.clone()
+            },
+        ),
         ("SelectType", "select/cons_tres".into()),
         ("SLURM_VERSION", config.version.clone()),
         ("SlurmctldHost[0]", config.node.clone()),
@@ -501,6 +509,19 @@ pub fn config_listing(config: &DaemonConfig, now: DateTime<Utc>) -> String {
     out.push_str(&ping_line(&config.node, true));
     out.push('\n');
     out
+}
+
+/// `SchedulerParameters`: backfill's window and test bound, as slurm.conf
+/// spells them; `(null)` without backfill.
+fn scheduler_parameters(config: &DaemonConfig) -> String {
+    if config.scheduler_type == "sched/backfill" {
+        format!(
+            "bf_window={},bf_max_job_test={}",
+            config.bf_window_minutes, config.bf_max_job_test
+        )
+    } else {
+        NULL.to_string()
+    }
 }
 
 /// `GresTypes`: `gpu` when the node has GPUs, `(null)` otherwise.
@@ -584,6 +605,7 @@ mod tests {
             account: None,
             qos: None,
             wckey: None,
+            expected_start: None,
         }
     }
 
@@ -787,6 +809,9 @@ mod tests {
             containment_dirs: vec!["/sys/fs/cgroup/c".into()],
             cpu_bind: true,
             def_mem_per_cpu_mb: None,
+            scheduler_type: "sched/backfill".into(),
+            bf_window_minutes: 1440,
+            bf_max_job_test: 500,
         }
     }
 
@@ -900,6 +925,8 @@ mod tests {
             "StateSaveLocation       = /var/lib/conductor",
             "ConductorSocket         = /run/c.sock",
             "ConductorListen         = (null)",
+            "SchedulerType           = sched/backfill",
+            "SchedulerParameters     = bf_window=1440,bf_max_job_test=500",
         ] {
             assert!(lines.contains(&line), "{line:?} in\n{text}");
         }

@@ -216,6 +216,7 @@ fn set<'de, A: SeqAccess<'de>>(
         JobField::Account => job.account = next(s, f)?,
         JobField::Qos => job.qos = next(s, f)?,
         JobField::Wckey => job.wckey = next(s, f)?,
+        JobField::ExpectedStart => job.expected_start = next(s, f)?,
     }
     Ok(())
 }

@@ -96,12 +96,16 @@ fn letters_render_slurm_values_for_running_and_pending_jobs() {
             h = host(),
         )
     );
-    // Times of a pending job are fixed: no time used, the whole limit left.
+    // Times of a pending job are fixed: no time used, the whole limit left;
+    // it starts when the blocker's limit runs out (its reservation).
     let times = d.run("cqueue", &["-h", "-t", "PD", "-o", "%M|%.8L|%S|%e|%V|%Z"]);
+    let reserved = d.job(blocker).start_time.expect("started") + chrono::Duration::minutes(10);
+    assert_eq!(beta.expected_start, Some(reserved));
     assert_eq!(
         times.ok(),
         format!(
-            "0:00|    5:00|N/A|N/A|{}|{}\n",
+            "0:00|    5:00|{}|N/A|{}|{}\n",
+            iso(reserved),
             iso(beta.submit_time),
             d.work.display()
         )
@@ -126,9 +130,10 @@ fn all_prints_every_letter_separated_by_bars() {
          STATE|UID|SUBMIT_TIME|LICENSES|CORE_SPEC|SCHEDNODES|WORK_DIR\n\
          {u}|N/A|1|0|N/A|(null)|{group}|OK|{id}|gamma|(null)|5:00|100M||(null)|\
          0.00000000000000|normal|{r}||PD|{u}|(null)|(null)||0|*:*:*|{id}|n/a|1|1|(null)|{id}|\
-         {gid}|*|*|*|N/A|5:00|0:00||0|normal|0|({r})|N/A|PENDING|{uid}|{submit}|(null)|N/A|\
+         {gid}|*|*|*|N/A|5:00|0:00||0|normal|0|({r})|{start}|PENDING|{uid}|{submit}|(null)|N/A|\
          (null)|{work}\n",
         r = job.reason,
+        start = iso(job.expected_start.expect("reserved behind the blocker")),
         u = user(),
         gid = job.gid,
         uid = uid(),
@@ -391,9 +396,11 @@ fn sorting_by_keys_with_directions() {
     assert_eq!(order(&["-S", "T,V"]), ids(&[c, a, b, blocker]));
     assert_eq!(order(&["-S", "+M,i"]), ids(&[c, a, b, blocker]));
     assert_eq!(order(&["-S", "-M"]), ids(&[blocker, c, a, b]));
+    // An unknown start sorts as 100 s from now (squeue's rule): before c's,
+    // reserved for when the blocker's 10 minutes run out.
     assert_eq!(
         order(&["-S", "l,u,U,P,Q,C,m,N,S,e,L"]),
-        ids(&[c, a, b, blocker])
+        ids(&[a, b, c, blocker])
     );
     let sorted = cqueue_env(&d, &["-h", "-o", "%i"], &[("SQUEUE_SORT", "-i")]);
     assert_eq!(
@@ -603,19 +610,27 @@ fn what_workflow_managers_run_parses() {
 
 #[test]
 fn start_shows_pending_jobs_with_expected_start() {
-    let (d, _, pending) = queue_behind_a_blocker(&["later"]);
-    let job = d.job(pending[0]);
+    let (d, blocker, pending) = queue_behind_a_blocker(&["later", "after"]);
+    let (later, after) = (d.job(pending[0]), d.job(pending[1]));
+    // The first in line is reserved for when the blocker's 10 minutes run
+    // out; the one behind it has no expected start.
+    let reserved = d.job(blocker).start_time.expect("started") + chrono::Duration::minutes(10);
+    assert_eq!(later.expected_start, Some(reserved));
+    assert_eq!(after.expected_start, None);
     let out = d.run("cqueue", &["--start"]);
     let user = user();
+    let u = &user[..user.len().min(8)];
+    // Sorted by start: an unknown one counts as 100 s from now.
     assert_eq!(
         out.ok(),
         format!(
             "             JOBID PARTITION     NAME     USER ST          START_TIME  NODES \
              SCHEDNODES           NODELIST(REASON)\n\
-             {id:>18}    normal    later {u:>8} PD                 N/A      1 (null)               ({r})\n",
-            id = job.job_id,
-            u = &user[..user.len().min(8)],
-            r = job.reason,
+             {a:>18}    normal    after {u:>8} PD                 N/A      1 (null)               (Priority)\n\
+             {l:>18}    normal    later {u:>8} PD {t}      1 (null)               (Resources)\n",
+            a = after.job_id,
+            l = later.job_id,
+            t = iso(reserved),
         )
     );
 }

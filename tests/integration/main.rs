@@ -1,6 +1,7 @@
 //! Integration tests: one binary, a real daemon per test.
 
 mod autostart;
+mod backfill;
 mod cacct;
 mod cbatch;
 mod ccancel;

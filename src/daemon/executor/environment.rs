@@ -192,6 +192,7 @@ mod tests {
                 reason: Reason::None,
                 hold: None,
             },
+            expected_start: None,
         }
     }
 

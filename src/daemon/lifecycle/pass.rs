@@ -13,17 +13,20 @@ use chrono::{DateTime, Utc};
 use crate::daemon::dependencies;
 use crate::daemon::job::{Dependencies, Hold, Job, JobSpec, Phase};
 use crate::daemon::scheduler::policy::{self, AfterDependency};
-use crate::daemon::scheduler::{Candidate, Group, Membership, RunningGroups, first_fit_indexed};
+use crate::daemon::scheduler::{
+    Backfill, Candidate, Group, Membership, QueueKey, RunningGroups, RunningJob, backfill_indexed,
+    first_fit_indexed,
+};
 use crate::daemon::state::{Queue, Running, State};
-use crate::daemon::{Daemon, log};
+use crate::daemon::{Daemon, SchedulerType, log};
 use crate::format::dependency::DependencyKind;
-use crate::protocol::{JobId, Reason};
+use crate::protocol::{JobId, Reason, ResourceRequest};
 
 impl Daemon {
-    /// One First Fit pass: decides which pending jobs may start at all
+    /// One scheduling pass: decides which pending jobs may start at all
     /// (holds, begin times, dependencies, array throttles), books resources
-    /// for every one that fits, records their start on disk, then launches
-    /// them.
+    /// for every one that fits (and, with backfill, cannot delay the first
+    /// that does not), records their start on disk, then launches them.
     async fn schedule_pass(self: &Arc<Self>) {
         if self.stopping.load(Ordering::SeqCst) {
             return;
@@ -39,6 +42,7 @@ impl Daemon {
                 tracker,
                 fresh,
                 ended,
+                reserved,
                 ..
             } = &mut *state;
             let ended = std::mem::take(ended);
@@ -52,17 +56,38 @@ impl Daemon {
             let (queue_len, mut depth) = (queue.len(), 0);
             // Candidates are made lazily: First Fit stops once no CPU is
             // left, and jobs waiting only for resources are looked at one per
-            // request shape, so a pass costs what it looks at, not the
-            // queue's length.
-            let plan = first_fit_indexed(
-                queue.others(),
-                |key| {
-                    depth += 1;
-                    self.candidate(key.id(), jobs, &running_in, now, &mut notes)
-                },
-                queue.plain(),
-                tracker,
-            );
+            // request shape (behind a reservation, at most bf_max_job_test
+            // of them), so a pass costs what it looks at, not the queue's
+            // length.
+            let candidate = |key: QueueKey| {
+                depth += 1;
+                self.candidate(key.id(), jobs, &running_in, now, &mut notes)
+            };
+            let plan = match self.config.scheduler_type {
+                SchedulerType::Builtin => {
+                    first_fit_indexed(queue.others(), candidate, queue.plain(), tracker)
+                }
+                SchedulerType::Backfill => {
+                    let holding = running_jobs(running.keys().filter_map(|id| jobs.get(id)));
+                    let backfill = Backfill {
+                        now,
+                        settings: self.config.backfill,
+                        running: &holding,
+                    };
+                    backfill_indexed(queue.others(), candidate, queue.plain(), tracker, backfill)
+                }
+            };
+            // Only the job the pass reserved for shows an expected start.
+            let reservation = plan.reservation.map(|r| (r.job, r.start));
+            if let Some(job) = reserved.and_then(|id| jobs.get_mut(&id)) {
+                job.expected_start = None;
+            }
+            *reserved = reservation.map(|(id, _)| id);
+            if let Some((id, start)) = reservation
+                && let Some(job) = jobs.get_mut(&id)
+            {
+                job.expected_start = Some(start);
+            }
             for (id, dependency) in std::mem::take(&mut notes.dependencies) {
                 if let Some(job) = jobs.get_mut(&id) {
                     job.spec.dependency = Some(dependency);
@@ -85,6 +110,7 @@ impl Daemon {
                     continue;
                 };
                 queue.remove(job);
+                job.expected_start = None;
                 job.phase = Phase::Running {
                     allocation,
                     start_time: now,
@@ -171,6 +197,7 @@ impl Daemon {
         let mut candidate = Candidate {
             id,
             request: job.spec.request,
+            time_limit: job.spec.time_limit,
             reason,
             blocked: None,
             limits: member.limits(running_in),
@@ -298,7 +325,7 @@ impl Daemon {
     }
 }
 
-/// Runs First Fit passes for as long as the daemon lives, one per wake-up;
+/// Runs scheduling passes for as long as the daemon lives, one per wake-up;
 /// wake-ups during a pass fold into the next one.
 pub(crate) async fn scheduler_loop(daemon: Arc<Daemon>) {
     loop {
@@ -368,6 +395,29 @@ fn show_reason(
     queue.remove(job);
     job.phase = Phase::Pending { reason: new, hold };
     queue.insert(job);
+}
+
+/// What the running jobs hold and until when their time limits let them,
+/// for a backfill reservation.
+fn running_jobs<'a>(running: impl Iterator<Item = &'a Job>) -> Vec<RunningJob> {
+    running
+        .filter_map(|job| match &job.phase {
+            Phase::Running {
+                allocation,
+                start_time,
+                ..
+            } => Some(RunningJob::new(
+                ResourceRequest {
+                    cpus: u32::try_from(allocation.cpu_ids.len()).unwrap_or(u32::MAX),
+                    memory_mb: allocation.memory_mb,
+                    gpus: u32::try_from(allocation.gpu_ids.len()).unwrap_or(u32::MAX),
+                },
+                *start_time,
+                job.spec.time_limit,
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 /// What places a job in running-at-once groups.

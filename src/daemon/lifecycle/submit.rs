@@ -103,6 +103,7 @@ impl Daemon {
                     id: *id,
                     spec,
                     phase: phase.clone(),
+                    expected_start: None,
                 });
             }
         }
@@ -215,7 +216,12 @@ impl Daemon {
                 ));
             }
             state.interner.share(&mut spec);
-            let job = Job { id, spec, phase };
+            let job = Job {
+                id,
+                spec,
+                phase,
+                expected_start: None,
+            };
             state.jobs.insert(id, job.clone());
             state.running.insert(id, Running::default());
             job

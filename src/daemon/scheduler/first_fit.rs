@@ -1,18 +1,23 @@
-//! First Fit: walk the pending jobs in queue order and start every one that
-//! fits in what is free at that moment. A job that does not fit is passed
-//! over, so it never blocks smaller jobs behind it.
+//! The scheduling pass: walk the pending jobs in queue order and start
+//! every one that fits in what is free at that moment. First Fit passes
+//! over a job that does not fit, so it never blocks smaller jobs behind
+//! it; with backfill ([`super::backfill`]) the first such job also gets a
+//! reservation, and a later job starts only if it cannot delay that one.
 //!
 //! The pass is a pure function over the queue and the tracker, so tests
 //! drive it without processes, and the daemon calls it on events (submit,
 //! job end, cancel, start-up, and the wake-up a plan asks for when a begin
-//! time or a dependency's delay runs out), never on a periodic timer.
+//! time or a dependency's delay runs out), never on a periodic timer. A
+//! reservation needs no timer of its own: it moves only when a job ends,
+//! and a job's end (a time-limit kill too) is an event.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound::{Excluded, Included, Unbounded};
 
 use chrono::{DateTime, Utc};
 
+use super::backfill::{self, Backfill, Reservation, RunningJob};
 use super::groups::{Group, Limit};
 use crate::daemon::tracker::{Allocation, ResourceTracker};
 use crate::protocol::{JobId, Reason, ResourceRequest};
@@ -45,6 +50,9 @@ impl QueueKey {
 pub struct Candidate {
     pub id: JobId,
     pub request: ResourceRequest,
+    /// Its time limit in seconds (`None`: unlimited), which decides whether
+    /// it may go ahead of a reservation.
+    pub time_limit: Option<u64>,
     /// The reason the job shows now, so the pass reports only changes.
     pub reason: Reason,
     /// `Some(reason)` when the job may not start now whatever is free
@@ -66,6 +74,9 @@ pub struct Plan {
     /// The earliest time a job the pass looked at may start without any
     /// other event (a begin time reached, a dependency's delay run out).
     pub wake_at: Option<DateTime<Utc>>,
+    /// The reservation backfill made, if any: the reserved job's expected
+    /// start (with what was still spare once the pass was done).
+    pub reservation: Option<Reservation>,
 }
 
 /// Which kinds of resource an earlier job in this pass is already waiting
@@ -77,10 +88,31 @@ struct Waiting {
     gpus: bool,
 }
 
+/// Where a pass with backfill stands with its one reservation.
+#[derive(Debug, Clone, Copy)]
+enum Reserving {
+    /// No job has failed to fit yet: the first that does gets it.
+    Open,
+    Made(Reservation),
+    /// None was made (no backfill, or the first job that did not fit could
+    /// not get one): the rest of the pass is plain First Fit.
+    Closed,
+}
+
+/// What became of a job the pass tried to place.
+enum Placed {
+    Started,
+    /// It does not fit in what is free now, nor does any later job of its
+    /// request in this pass; it shows this reason.
+    DoesNotFit(Reason),
+    /// It fits, but could delay the reservation: it waits (`Priority`).
+    /// A later job of its request may still go, with a shorter limit.
+    Refused,
+}
+
 /// What a pass has seen so far, shared by the plain walk and the indexed
 /// pass so both decide each job the same way.
-#[derive(Default)]
-struct Pass {
+struct Pass<'a> {
     plan: Plan,
     waiting: Waiting,
     started_in: HashMap<Group, u32>,
@@ -88,9 +120,57 @@ struct Pass {
     /// resources only shrink during a pass, so every later job of the same
     /// shape fails too and waits behind that one (`Priority`).
     failed: HashSet<ResourceRequest>,
+    backfill: Option<Backfill<'a>>,
+    reserving: Reserving,
+    /// What the jobs this pass started before its reservation hold, and
+    /// until when: the reservation counts them with the running ones.
+    started: Vec<RunningJob>,
+    /// Jobs placed since the reservation was made (`bf_max_job_test`).
+    tested: usize,
+    /// Whether some job holding resources has a time limit: without one,
+    /// no reservation can be made once no CPU is free.
+    some_end: bool,
 }
 
-impl Pass {
+impl<'a> Pass<'a> {
+    fn new(backfill: Option<Backfill<'a>>) -> Pass<'a> {
+        Pass {
+            plan: Plan::default(),
+            waiting: Waiting::default(),
+            started_in: HashMap::new(),
+            failed: HashSet::new(),
+            reserving: if backfill.is_some() {
+                Reserving::Open
+            } else {
+                Reserving::Closed
+            },
+            some_end: backfill.is_some_and(|b| b.running.iter().any(|j| j.ends_by.is_some())),
+            backfill,
+            started: Vec::new(),
+            tested: 0,
+        }
+    }
+
+    /// Whether nothing more can change in this pass: no CPU is free (every
+    /// job asks for at least one) and the reservation is settled or cannot
+    /// be made, or the pass has tested as many jobs behind its reservation
+    /// as it may. The jobs it does not reach keep their reasons.
+    fn done(&self, tracker: &ResourceTracker) -> bool {
+        match self.reserving {
+            // With no CPU free, the pass goes on only to reserve for the
+            // first job that may start, which needs some job to end.
+            Reserving::Open => tracker.free().cpus == 0 && !self.some_end,
+            Reserving::Made(_)
+                if self
+                    .backfill
+                    .is_some_and(|b| self.tested >= b.settings.max_job_test) =>
+            {
+                true
+            }
+            _ => tracker.free().cpus == 0,
+        }
+    }
+
     /// Decides one job: started, or the reason it keeps waiting. Returns
     /// whether its shape failed to fit here for the first time.
     fn visit(&mut self, job: Candidate, tracker: &mut ResourceTracker) -> bool {
@@ -108,28 +188,112 @@ impl Pass {
         } else if self.failed.contains(&job.request) {
             Reason::Priority
         } else {
-            match tracker.allocate(job.id, &job.request) {
-                Ok(allocation) => {
-                    self.plan.starts.push((job.id, allocation));
+            match self.place(job.id, &job.request, job.time_limit, tracker) {
+                Placed::Started => {
                     for limit in &job.limits {
                         *self.started_in.entry(limit.group.clone()).or_default() += 1;
                     }
                     return false;
                 }
-                Err(_) => {
+                Placed::DoesNotFit(reason) => {
                     first_failure = true;
-                    self.fail(&job.request, tracker.free())
+                    reason
                 }
+                Placed::Refused => Reason::Priority,
             }
         };
         self.show(job.id, job.reason, reason);
         first_failure
     }
 
-    /// The reason of the first job of its shape that does not fit.
-    fn fail(&mut self, request: &ResourceRequest, free: ResourceRequest) -> Reason {
+    /// Starts a job that may start if it fits and, behind a reservation,
+    /// cannot delay it; the first that does not fit gets the reservation.
+    fn place(
+        &mut self,
+        id: JobId,
+        request: &ResourceRequest,
+        time_limit: Option<u64>,
+        tracker: &mut ResourceTracker,
+    ) -> Placed {
+        let reserved = match self.reserving {
+            Reserving::Made(reservation) => {
+                self.tested += 1;
+                Some(reservation)
+            }
+            _ => None,
+        };
+        if !tracker.fits(request) {
+            return self.does_not_fit(id, request, tracker.free());
+        }
+        let (mut ahead, now) = match (reserved, self.backfill) {
+            (Some(reservation), Some(backfill)) => (reservation, backfill.now),
+            _ => return self.start(id, request, time_limit, tracker),
+        };
+        if !ahead.admits(request, time_limit, now) {
+            return Placed::Refused;
+        }
+        let placed = self.start(id, request, time_limit, tracker);
+        if matches!(placed, Placed::Started) {
+            self.reserving = Reserving::Made(ahead);
+            self.plan.reservation = Some(ahead);
+        }
+        placed
+    }
+
+    /// Books what the job asks for, which fits.
+    fn start(
+        &mut self,
+        id: JobId,
+        request: &ResourceRequest,
+        time_limit: Option<u64>,
+        tracker: &mut ResourceTracker,
+    ) -> Placed {
+        match tracker.allocate(id, request) {
+            Ok(allocation) => {
+                self.plan.starts.push((id, allocation));
+                if let (Reserving::Open, Some(backfill)) = (self.reserving, self.backfill) {
+                    let job = RunningJob::new(*request, backfill.now, time_limit);
+                    self.some_end |= job.ends_by.is_some();
+                    self.started.push(job);
+                }
+                Placed::Started
+            }
+            Err(_) => self.does_not_fit(id, request, tracker.free()),
+        }
+    }
+
+    /// The first job of its request shape that does not fit: it waits, and
+    /// gets the reservation if it is the first of all and one can be made.
+    fn does_not_fit(
+        &mut self,
+        id: JobId,
+        request: &ResourceRequest,
+        free: ResourceRequest,
+    ) -> Placed {
         self.failed.insert(*request);
-        self.waiting.place(request, free)
+        let reason = self.waiting.place(request, free);
+        if let (Reserving::Open, Some(backfill)) = (self.reserving, self.backfill) {
+            let running = backfill.running.iter().chain(&self.started).copied();
+            self.reserving = match backfill::reserve(
+                request,
+                free,
+                running,
+                backfill.now,
+                backfill.settings.window,
+            ) {
+                Some((start, spare)) => {
+                    let reservation = Reservation {
+                        job: id,
+                        start,
+                        spare,
+                    };
+                    self.plan.reservation = Some(reservation);
+                    Reserving::Made(reservation)
+                }
+                None => Reserving::Closed,
+            };
+        }
+        Placed::DoesNotFit(reason)
     }
 
     /// Reports a reason that changed.
@@ -149,11 +313,28 @@ pub fn first_fit(
     pending: impl IntoIterator<Item = Candidate>,
     tracker: &mut ResourceTracker,
 ) -> Plan {
-    let mut pass = Pass::default();
+    walk(pending, tracker, None)
+}
+
+/// The pass with backfill over every pending job in queue order: First
+/// Fit until a job does not fit, then that job's reservation, then only
+/// the jobs that cannot delay it. [`backfill_indexed`] decides the same.
+pub fn backfill_walk(
+    pending: impl IntoIterator<Item = Candidate>,
+    tracker: &mut ResourceTracker,
+    backfill: Backfill<'_>,
+) -> Plan {
+    walk(pending, tracker, Some(backfill))
+}
+
+fn walk(
+    pending: impl IntoIterator<Item = Candidate>,
+    tracker: &mut ResourceTracker,
+    backfill: Option<Backfill<'_>>,
+) -> Plan {
+    let mut pass = Pass::new(backfill);
     for job in pending {
-        // Every job asks for at least one CPU: once none is free, nothing
-        // more can start in this pass, and the rest keep their reasons.
-        if tracker.free().cpus == 0 {
+        if pass.done(tracker) {
             break;
         }
         pass.visit(job, tracker);
@@ -163,7 +344,7 @@ pub fn first_fit(
 
 /// The pending jobs that wait for nothing but resources (no begin time,
 /// dependency or running-at-once cap), grouped by request shape, each shape
-/// in queue order.
+/// in queue order with each job's time limit.
 ///
 /// Within one pass free resources only shrink, so First Fit starts, in
 /// queue order, the first job of each shape while that shape fits, and
@@ -172,6 +353,11 @@ pub fn first_fit(
 /// at the whole queue. Each shape also keeps the jobs whose shown reason is
 /// not `Priority`, the only ones a pass may have to change besides those it
 /// looks at.
+///
+/// Behind a reservation, a job that fits may still be refused for its time
+/// limit while a later one of its shape, with a shorter limit, goes: the
+/// pass then moves on to the next job of that shape, as after a start, and
+/// `bf_max_job_test` bounds how many it tests.
 #[derive(Debug, Default)]
 pub struct ShapeIndex {
     shapes: HashMap<ResourceRequest, Shape>,
@@ -180,7 +366,8 @@ pub struct ShapeIndex {
 
 #[derive(Debug, Default)]
 struct Shape {
-    jobs: BTreeSet<QueueKey>,
+    /// The jobs, with their time limits.
+    jobs: BTreeMap<QueueKey, Option<u64>>,
     /// The jobs whose shown reason is not `Priority`, with that reason.
     shown: BTreeMap<QueueKey, Reason>,
 }
@@ -193,9 +380,15 @@ impl Shape {
 
 impl ShapeIndex {
     /// Adds a job, or records the reason it now shows.
-    pub fn insert(&mut self, key: QueueKey, request: ResourceRequest, shown: Reason) {
+    pub fn insert(
+        &mut self,
+        key: QueueKey,
+        request: ResourceRequest,
+        time_limit: Option<u64>,
+        shown: Reason,
+    ) {
         let shape = self.shapes.entry(request).or_default();
-        if shape.jobs.insert(key) {
+        if shape.jobs.insert(key, time_limit).is_none() {
             self.len += 1;
         }
         if shown == Reason::Priority {
@@ -210,7 +403,7 @@ impl ShapeIndex {
         let Some(shape) = self.shapes.get_mut(request) else {
             return false;
         };
-        let removed = shape.jobs.remove(key);
+        let removed = shape.jobs.remove(key).is_some();
         shape.shown.remove(key);
         if shape.jobs.is_empty() {
             self.shapes.remove(request);
@@ -233,7 +426,7 @@ impl ShapeIndex {
     pub fn first(&self) -> Option<QueueKey> {
         self.shapes
             .values()
-            .filter_map(|shape| shape.jobs.first())
+            .filter_map(|shape| shape.jobs.first_key_value().map(|(key, _)| key))
             .min()
             .copied()
     }
@@ -248,25 +441,52 @@ impl ShapeIndex {
 /// cannot start.
 pub fn first_fit_indexed(
     others: impl IntoIterator<Item = QueueKey>,
-    mut candidate: impl FnMut(QueueKey) -> Option<Candidate>,
+    candidate: impl FnMut(QueueKey) -> Option<Candidate>,
     index: &ShapeIndex,
     tracker: &mut ResourceTracker,
 ) -> Plan {
-    let mut pass = Pass::default();
+    indexed(others, candidate, index, tracker, None)
+}
+
+/// The pass with backfill, as [`first_fit_indexed`] looks at the jobs; it
+/// decides exactly what [`backfill_walk`] decides over all of them.
+pub fn backfill_indexed(
+    others: impl IntoIterator<Item = QueueKey>,
+    candidate: impl FnMut(QueueKey) -> Option<Candidate>,
+    index: &ShapeIndex,
+    tracker: &mut ResourceTracker,
+    backfill: Backfill<'_>,
+) -> Plan {
+    indexed(others, candidate, index, tracker, Some(backfill))
+}
+
+fn indexed(
+    others: impl IntoIterator<Item = QueueKey>,
+    mut candidate: impl FnMut(QueueKey) -> Option<Candidate>,
+    index: &ShapeIndex,
+    tracker: &mut ResourceTracker,
+    backfill: Option<Backfill<'_>>,
+) -> Plan {
+    let mut pass = Pass::new(backfill);
     let mut others = others.into_iter().peekable();
     // The next job of each shape still in play, by queue order.
-    let mut heads: BTreeMap<QueueKey, &ResourceRequest> = index
+    let mut heads: BTreeMap<QueueKey, (&ResourceRequest, Option<u64>)> = index
         .shapes
         .iter()
-        .filter_map(|(request, shape)| shape.jobs.first().map(|key| (*key, request)))
+        .filter_map(|(request, shape)| {
+            shape
+                .jobs
+                .first_key_value()
+                .map(|(key, limit)| (*key, (request, *limit)))
+        })
         .collect();
     // Where each failed shape failed first.
     let mut first_failures: HashMap<ResourceRequest, QueueKey> = HashMap::new();
-    // The last job the walk reached, once it stopped for want of CPUs.
+    // The last job the walk reached, once it stopped.
     let mut stopped_at = None;
     let mut last = None;
     loop {
-        if tracker.free().cpus == 0 {
+        if pass.done(tracker) {
             stopped_at = last;
             break;
         }
@@ -288,7 +508,7 @@ pub fn first_fit_indexed(
             }
             continue;
         }
-        let Some((key, request)) = heads.pop_first() else {
+        let Some((key, (request, time_limit))) = heads.pop_first() else {
             break;
         };
         last = Some(key);
@@ -299,15 +519,18 @@ pub fn first_fit_indexed(
         let Some(shape) = index.shapes.get(request) else {
             continue;
         };
-        match tracker.allocate(key.id(), request) {
-            Ok(allocation) => {
-                pass.plan.starts.push((key.id(), allocation));
-                if let Some(next) = shape.jobs.range((Excluded(key), Unbounded)).next() {
-                    heads.insert(*next, request);
-                }
+        let next = |heads: &mut BTreeMap<_, _>| {
+            if let Some((next, limit)) = shape.jobs.range((Excluded(key), Unbounded)).next() {
+                heads.insert(*next, (request, *limit));
             }
-            Err(_) => {
-                let reason = pass.fail(request, tracker.free());
+        };
+        match pass.place(key.id(), request, time_limit, tracker) {
+            Placed::Started => next(&mut heads),
+            Placed::Refused => {
+                pass.show(key.id(), shape.reason(&key), Reason::Priority);
+                next(&mut heads);
+            }
+            Placed::DoesNotFit(reason) => {
                 first_failures.insert(*request, key);
                 pass.show(key.id(), shape.reason(&key), reason);
             }
@@ -376,6 +599,7 @@ mod tests {
                 memory_mb,
                 gpus,
             },
+            time_limit: None,
             reason: Reason::None,
             blocked: None,
             limits: Vec::new(),
@@ -550,19 +774,24 @@ mod tests {
             blocked,
             limit,
             prop_oneof![2 => Just(None), 1 => (0i64..100).prop_map(Some)],
+            prop_oneof![1 => Just(None), 3 => (1u64..150).prop_map(Some)],
         )
-            .prop_map(|(cpus, memory_mb, gpus, reason, blocked, limit, recheck)| {
-                let mut job = job(0, cpus, memory_mb, gpus);
-                job.reason = reason;
-                job.blocked = blocked;
-                let plain = blocked.is_none() && limit.is_none();
-                job.limits.extend(limit);
-                // Only jobs waiting for more than resources look again.
-                if !plain {
-                    job.recheck_at = recheck.and_then(|s| DateTime::from_timestamp(2_000 + s, 0));
-                }
-                (job, plain)
-            })
+            .prop_map(
+                |(cpus, memory_mb, gpus, reason, blocked, limit, recheck, time_limit)| {
+                    let mut job = job(0, cpus, memory_mb, gpus);
+                    job.time_limit = time_limit;
+                    job.reason = reason;
+                    job.blocked = blocked;
+                    let plain = blocked.is_none() && limit.is_none();
+                    job.limits.extend(limit);
+                    // Only jobs waiting for more than resources look again.
+                    if !plain {
+                        job.recheck_at =
+                            recheck.and_then(|s| DateTime::from_timestamp(2_000 + s, 0));
+                    }
+                    (job, plain)
+                },
+            )
     }
 
     fn sorted_reasons(plan: &Plan) -> Vec<(JobId, Reason)> {
@@ -572,21 +801,43 @@ mod tests {
     }
 
     proptest! {
+        /// With backfill or without, what the daemon runs decides as the
+        /// definition does.
         #[test]
         fn the_indexed_pass_decides_as_the_plain_walk(
             jobs in proptest::collection::vec(arbitrary_job(), 0..40),
             cpus in 1u32..6,
             memory_mb in 0u64..700,
             gpus in 0u32..3,
-            busy in proptest::collection::vec((1u32..3, 0u64..300, 0u32..2), 0..3),
+            busy in proptest::collection::vec(
+                (1u32..3, 0u64..300, 0u32..2, proptest::option::of(-10i64..200)),
+                0..3,
+            ),
+            with_backfill in any::<bool>(),
+            max_job_test in 1usize..6,
+            window_minutes in prop_oneof![Just(1i64), Just(1440)],
         ) {
-            let mut walked = tracker(cpus, memory_mb, gpus);
-            for (n, (cpus, memory_mb, gpus)) in busy.into_iter().enumerate() {
-                let request = ResourceRequest { cpus, memory_mb, gpus };
-                let _ = walked.allocate(JobId(10_000 + n as u64), &request);
-            }
-            let mut indexed = walked.clone();
             let t0 = DateTime::from_timestamp(1_000, 0).expect("valid time");
+            let mut walked = tracker(cpus, memory_mb, gpus);
+            let mut running = Vec::new();
+            for (n, (cpus, memory_mb, gpus, ends)) in busy.into_iter().enumerate() {
+                let request = ResourceRequest { cpus, memory_mb, gpus };
+                if walked.allocate(JobId(10_000 + n as u64), &request).is_ok() {
+                    running.push(RunningJob {
+                        holds: request,
+                        ends_by: ends.map(|s| t0 + chrono::TimeDelta::seconds(s)),
+                    });
+                }
+            }
+            let backfill = Backfill {
+                now: t0,
+                settings: backfill::Settings {
+                    window: chrono::TimeDelta::minutes(window_minutes),
+                    max_job_test,
+                },
+                running: &running,
+            };
+            let mut indexed = walked.clone();
             let mut index = ShapeIndex::default();
             let mut others = Vec::new();
             let mut all = Vec::new();
@@ -595,21 +846,27 @@ mod tests {
                 job.id = JobId(n as u64 + 1);
                 let key = QueueKey::new(0, t0, job.id);
                 if plain {
-                    index.insert(key, job.request, job.reason);
+                    index.insert(key, job.request, job.time_limit, job.reason);
                 } else {
                     others.push(key);
                     by_key.insert(key, job.clone());
                 }
                 all.push(job);
             }
-            let plain = first_fit(all, &mut walked);
-            let fast = first_fit_indexed(
-                others,
-                |key| by_key.get(&key).cloned(),
-                &index,
-                &mut indexed,
-            );
+            let candidate = |key| by_key.get(&key).cloned();
+            let (plain, fast) = if with_backfill {
+                (
+                    backfill_walk(all, &mut walked, backfill),
+                    backfill_indexed(others, candidate, &index, &mut indexed, backfill),
+                )
+            } else {
+                (
+                    first_fit(all, &mut walked),
+                    first_fit_indexed(others, candidate, &index, &mut indexed),
+                )
+            };
             prop_assert_eq!(&fast.starts, &plain.starts);
+            prop_assert_eq!(fast.reservation, plain.reservation);
             prop_assert_eq!(sorted_reasons(&fast), sorted_reasons(&plain));
             prop_assert_eq!(fast.wake_at, plain.wake_at);
             prop_assert_eq!(indexed.free(), walked.free());

@@ -2,12 +2,21 @@
 //! tests drive without processes: which pending jobs may start at all and
 //! what a waiting one shows (`policy`), the caps on how many jobs of a
 //! group run at once (`groups`), and which of the jobs that may start get
-//! what is free (`first_fit`). The daemon's pass gathers the inputs and
-//! applies the plan; nothing here reads the store or touches a process.
+//! what is free (`first_fit`), and, with backfill, the reservation that
+//! keeps the first job that does not fit from waiting for ever
+//! (`backfill`). The daemon's pass gathers the inputs and applies the
+//! plan; nothing here reads the store or touches a process.
 
+pub mod backfill;
 mod first_fit;
 mod groups;
 pub(crate) mod policy;
+#[cfg(test)]
+mod simulation;
 
-pub use first_fit::{Candidate, Plan, QueueKey, ShapeIndex, first_fit, first_fit_indexed};
+pub use backfill::{Backfill, Reservation, RunningJob};
+pub use first_fit::{
+    Candidate, Plan, QueueKey, ShapeIndex, backfill_indexed, backfill_walk, first_fit,
+    first_fit_indexed,
+};
 pub use groups::{Group, Limit, Membership, RunningGroups};

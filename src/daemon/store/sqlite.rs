@@ -582,6 +582,7 @@ fn parts_to_job((id, spec, phase): Parts) -> Result<Job> {
         id: JobId(id as u64),
         spec: decode(id, &spec)?,
         phase: decode(id, &phase)?,
+        expected_start: None,
     })
 }
 

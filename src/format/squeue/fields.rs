@@ -271,7 +271,7 @@ impl Field {
             Field::Qos => &[J::Qos],
             Field::Reason => &[J::Reason],
             Field::ReasonList => &[J::State, J::Reason, J::Node],
-            Field::StartTime => &[J::StartTime],
+            Field::StartTime => super::start::NEEDS,
             Field::StateCompact | Field::State => &[J::State],
             Field::UserName => &[J::User],
             Field::UserId => &[J::Uid],
@@ -436,7 +436,7 @@ impl Field {
                 text.into()
             }
             Field::ReasonList => return (node(), false),
-            Field::StartTime => timestamp(job.start_time).into(),
+            Field::StartTime => timestamp(super::start::start_time(job)).into(),
             Field::StateCompact => job.state.short().into(),
             Field::State => job.state.long().into(),
             Field::UserName => job.user.as_str().into(),

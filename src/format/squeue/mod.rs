@@ -13,12 +13,14 @@
 //!
 //! The parts: `fields` (the catalogue, and how one field renders), `rows`
 //! (which jobs make which lines), `layout` (formats, widths and headers)
-//! and `sort` (the `-S` keys); this module re-exports what callers use.
+//! `sort` (the `-S` keys) and `start` (what START_TIME shows, backfill's
+//! expected start included); this module re-exports what callers use.
 
 mod fields;
 mod layout;
 mod rows;
 mod sort;
+mod start;
 #[cfg(test)]
 mod test_jobs;
 

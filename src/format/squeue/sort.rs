@@ -65,7 +65,7 @@ pub fn sort_needs(letter: char) -> &'static [JobField] {
         'M' => &[J::State, J::StartTime, J::EndTime],
         'p' | 'Q' => &[J::Priority],
         'P' => &[J::Partition],
-        'S' => &[J::StartTime, J::State],
+        'S' => super::start::SORT_NEEDS,
         't' | 'T' => &[J::State],
         'u' => &[J::User],
         'U' => &[J::Uid],
@@ -101,7 +101,7 @@ fn compare(letter: char, a: &Row<'_>, b: &Row<'_>, now: DateTime<Utc>) -> Orderi
             .map_or(i64::MAX, |l| l as i64 - elapsed(job, now))
     };
     // squeue: no start time sorts last; a pending job's past start is now.
-    let start = |job: &JobInfo| match job.start_time {
+    let start = |job: &JobInfo| match super::start::start_time(job) {
         None => now + chrono::Duration::seconds(100),
         Some(start) if job.state == JobState::Pending && start < now => now,
         Some(start) => start,

@@ -54,6 +54,7 @@ pub(super) fn job() -> JobInfo {
         account: None,
         qos: None,
         wckey: None,
+        expected_start: None,
     }
 }
 

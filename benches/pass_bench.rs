@@ -1,0 +1,168 @@
+//! The scheduling pass alone, at 100,000 pending jobs: the pure function
+//! the daemon runs (`backfill_indexed`, and `first_fit_indexed` for
+//! comparison) over a `ShapeIndex`, without a daemon, a store or a lock.
+//!
+//! Run: `cargo bench --bench pass_bench` (`PASS_BENCH_JOBS` sets the queue
+//! length, `PASS_BENCH_RUNS` the passes timed per case).
+//!
+//! Cases, each on 2 CPUs with one of them held by a job whose time limit
+//! runs out in a minute:
+//! * `reserved`: a 2-CPU job first, then 1-CPU jobs whose limits are all
+//!   longer than the wait: the 2-CPU job is reserved for, and the pass
+//!   tests `bf_max_job_test` (500) jobs behind it, refusing each.
+//! * `backfilled`: the same, but the 1-CPU jobs end before the
+//!   reservation: the first one starts in the free CPU and the pass stops.
+//! * `wide`: 2-CPU jobs only: one reservation, and every other job is of a
+//!   shape that does not fit (skipped whole).
+//! * `first_fit`: the `reserved` queue under First Fit alone.
+//!
+//! The first pass changes the reasons the jobs show; the daemon then
+//! records them, so the figure is the pass after that (the steady state of
+//! a pass after each event), with the first one printed beside it.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use conductor::daemon::scheduler::backfill::Settings;
+use conductor::daemon::scheduler::{
+    Backfill, Plan, QueueKey, RunningJob, ShapeIndex, backfill_indexed, first_fit_indexed,
+};
+use conductor::daemon::{Capacity, ResourceTracker};
+use conductor::protocol::{JobId, Reason, ResourceRequest};
+
+fn env_num(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn cpus(n: u32) -> ResourceRequest {
+    ResourceRequest {
+        cpus: n,
+        memory_mb: 0,
+        gpus: 0,
+    }
+}
+
+/// A queue: each job's request and time limit, in queue order.
+struct Queue {
+    index: ShapeIndex,
+    jobs: Vec<(QueueKey, ResourceRequest, Option<u64>)>,
+}
+
+impl Queue {
+    fn new(jobs: impl Iterator<Item = (ResourceRequest, Option<u64>)>, t0: DateTime<Utc>) -> Queue {
+        let mut index = ShapeIndex::default();
+        let mut all = Vec::new();
+        for (n, (request, limit)) in jobs.enumerate() {
+            let key = QueueKey::new(0, t0, JobId(n as u64 + 1));
+            index.insert(key, request, limit, Reason::None);
+            all.push((key, request, limit));
+        }
+        Queue { index, jobs: all }
+    }
+
+    /// Records the reasons a pass reported, as the daemon does.
+    fn show(&mut self, plan: &Plan) {
+        for (id, reason) in &plan.reasons {
+            let (key, request, limit) = self.jobs[id.0 as usize - 1];
+            self.index.insert(key, request, limit, *reason);
+        }
+    }
+}
+
+struct Case {
+    name: &'static str,
+    queue: Queue,
+    backfill: bool,
+}
+
+fn main() {
+    let jobs = env_num("PASS_BENCH_JOBS", 100_000);
+    let runs = env_num("PASS_BENCH_RUNS", 50);
+    let t0 = DateTime::from_timestamp(1_800_000_000, 0).expect("valid time");
+    let mut tracker = ResourceTracker::new(Capacity {
+        cpus: 2,
+        memory_mb: 0,
+        gpus: 0,
+    });
+    tracker
+        .allocate(JobId(u64::MAX), &cpus(1))
+        .expect("the busy job fits");
+    let running = [RunningJob::new(cpus(1), t0, Some(60))];
+    let long_limits = [300, 600, 3_600];
+    let stream = |short: bool| {
+        let first = std::iter::once((cpus(2), Some(60)));
+        let rest = (1..jobs).map(move |n| {
+            let limit = if short { 30 } else { long_limits[n % 3] };
+            (cpus(1), Some(limit))
+        });
+        first.chain(rest)
+    };
+    let mut cases = vec![
+        Case {
+            name: "reserved",
+            queue: Queue::new(stream(false), t0),
+            backfill: true,
+        },
+        Case {
+            name: "backfilled",
+            queue: Queue::new(stream(true), t0),
+            backfill: true,
+        },
+        Case {
+            name: "wide",
+            queue: Queue::new((0..jobs).map(|_| (cpus(2), Some(60))), t0),
+            backfill: true,
+        },
+        Case {
+            name: "first_fit",
+            queue: Queue::new(stream(false), t0),
+            backfill: false,
+        },
+    ];
+    println!("pass over {jobs} pending jobs, 2 CPUs, 1 free; {runs} passes per case");
+    println!(
+        "{:<12} {:>12} {:>12} {:>12} {:>8} {:>8}",
+        "case", "first_us", "median_us", "max_us", "starts", "reasons"
+    );
+    for case in &mut cases {
+        let now = t0 + TimeDelta::seconds(1);
+        let pass = |queue: &Queue| {
+            let mut t = tracker.clone();
+            let started = Instant::now();
+            let plan = if case.backfill {
+                let backfill = Backfill {
+                    now,
+                    settings: Settings::default(),
+                    running: &running,
+                };
+                backfill_indexed(std::iter::empty(), |_| None, &queue.index, &mut t, backfill)
+            } else {
+                first_fit_indexed(std::iter::empty(), |_| None, &queue.index, &mut t)
+            };
+            (started.elapsed(), plan)
+        };
+        let (first, plan) = pass(&case.queue);
+        case.queue.show(&plan);
+        let mut times: Vec<Duration> = Vec::with_capacity(runs);
+        let mut last = plan;
+        for _ in 0..runs {
+            let (took, plan) = pass(&case.queue);
+            times.push(took);
+            last = plan;
+        }
+        times.sort();
+        let micros = |d: Duration| d.as_secs_f64() * 1e6;
+        println!(
+            "{:<12} {:>12.1} {:>12.1} {:>12.1} {:>8} {:>8}",
+            case.name,
+            micros(first),
+            micros(times[times.len() / 2]),
+            micros(times[times.len() - 1]),
+            last.starts.len(),
+            last.reasons.len(),
+        );
+    }
+}
