@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::daemon::executor::Supervisor;
 use crate::daemon::interner::Interner;
 use crate::daemon::job::{Job, Phase};
+use crate::daemon::partitions::Partitions;
 use crate::daemon::scheduler::{QueueKey, ShapeIndex};
 use crate::daemon::tracker::{Capacity, ResourceTracker};
 use crate::protocol::{JobId, JobState, Reason};
@@ -45,10 +46,12 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(tracker: ResourceTracker) -> State {
+    /// The state of a daemon with these partitions; `user_limited` when
+    /// per-user limits are set (see [`Queue::new`]).
+    pub fn new(tracker: ResourceTracker, partitions: Partitions, user_limited: bool) -> State {
         State {
             jobs: HashMap::new(),
-            queue: Queue::new(tracker.capacity()),
+            queue: Queue::new(tracker.capacity(), partitions, user_limited),
             running: HashMap::new(),
             tracker,
             fresh: Vec::new(),
@@ -100,6 +103,13 @@ pub struct Queue {
     /// The node's resources: a job asking for more CPUs than there are
     /// waits apart, for ever (Slurm's `PartitionConfig`).
     capacity: Capacity,
+    /// The partitions: a job over its partition's MaxTime waits apart too
+    /// (`PartitionTimeLimit`).
+    partitions: Partitions,
+    /// Whether per-user limits are set: then no job waits for resources
+    /// only, since its user's running jobs may hold it back, and every one
+    /// is looked at job by job.
+    user_limited: bool,
     /// Not held, and waiting for nothing but resources.
     plain: ShapeIndex,
     /// Not held, but with a begin time, a dependency or a running-at-once
@@ -112,10 +122,12 @@ pub struct Queue {
 }
 
 impl Queue {
-    /// An empty queue for a node of this capacity.
-    pub fn new(capacity: Capacity) -> Queue {
+    /// An empty queue for a node of this capacity and these partitions.
+    pub fn new(capacity: Capacity, partitions: Partitions, user_limited: bool) -> Queue {
         Queue {
             capacity,
+            partitions,
+            user_limited,
             plain: ShapeIndex::default(),
             others: BTreeSet::new(),
             held: BTreeSet::new(),
@@ -131,16 +143,28 @@ impl Queue {
             Phase::Pending { hold: Some(_), .. } => {
                 self.held.insert(key);
             }
-            Phase::Pending { .. } if !self.capacity.can_ever_fit(&job.spec.request) => {
+            Phase::Pending { .. } if !self.can_ever_start(job) => {
                 self.unfit.insert(key);
             }
-            Phase::Pending { reason, .. } if waits_only_for_resources(job) => {
+            Phase::Pending { reason, .. }
+                if !self.user_limited && waits_only_for_resources(job) =>
+            {
                 self.plain.insert(key, job.spec.request, reason);
             }
             _ => {
                 self.others.insert(key);
             }
         }
+    }
+
+    /// Whether no pass can ever start the job as it is: it asks for more
+    /// than the node has, or for more time than its partition allows.
+    fn can_ever_start(&self, job: &Job) -> bool {
+        let spec = &job.spec;
+        self.capacity.can_ever_fit(&spec.request)
+            && !self
+                .partitions
+                .over_time_limit(&spec.partition, spec.time_limit)
     }
 
     /// Takes a job out, wherever it was (call before changing the job).

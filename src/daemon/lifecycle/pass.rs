@@ -48,6 +48,7 @@ impl Daemon {
                     .filter_map(|id| jobs.get(id))
                     .map(|job| membership(&job.spec)),
             );
+            let usage = self.user_usage(running.keys().filter_map(|id| jobs.get(id)));
             let mut notes = PassNotes::default();
             let (queue_len, mut depth) = (queue.len(), 0);
             // Candidates are made lazily: First Fit stops once no CPU is
@@ -58,7 +59,12 @@ impl Daemon {
                 queue.others(),
                 |key| {
                     depth += 1;
-                    self.candidate(key.id(), jobs, &running_in, now, &mut notes)
+                    let mut candidate =
+                        self.candidate(key.id(), jobs, &running_in, now, &mut notes);
+                    if let Some(c) = &mut candidate {
+                        self.add_user_limits(c, jobs, &usage);
+                    }
+                    candidate
                 },
                 queue.plain(),
                 tracker,

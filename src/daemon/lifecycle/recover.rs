@@ -33,8 +33,15 @@ impl Daemon {
             for mut job in jobs {
                 match &job.phase {
                     Phase::Pending { hold, .. } => {
+                        // One no pass looks at shows why from the start.
+                        let reason = match self.waiting_reason(&job.spec) {
+                            Reason::PartitionTimeLimit if hold.is_none() => {
+                                Reason::PartitionTimeLimit
+                            }
+                            _ => Reason::None,
+                        };
                         job.phase = Phase::Pending {
-                            reason: Reason::None,
+                            reason,
                             hold: *hold,
                         };
                         state.enqueue(job);

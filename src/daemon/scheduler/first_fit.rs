@@ -83,7 +83,8 @@ struct Waiting {
 struct Pass {
     plan: Plan,
     waiting: Waiting,
-    started_in: HashMap<Group, u32>,
+    /// What the jobs started in this pass add to each group's running total.
+    started_in: HashMap<Group, u64>,
     /// Request shapes a job already failed to fit in this pass. Free
     /// resources only shrink during a pass, so every later job of the same
     /// shape fails too and waits behind that one (`Priority`).
@@ -98,7 +99,12 @@ impl Pass {
             self.plan.wake_at = Some(self.plan.wake_at.map_or(at, |wake| wake.min(at)));
         }
         let capped = job.limits.iter().find(|limit| {
-            limit.running + self.started_in.get(&limit.group).copied().unwrap_or(0) >= limit.max
+            let started = self.started_in.get(&limit.group).copied().unwrap_or(0);
+            limit
+                .running
+                .saturating_add(started)
+                .saturating_add(limit.need)
+                > limit.max
         });
         let mut first_failure = false;
         let reason = if let Some(blocked) = job.blocked {
@@ -112,7 +118,7 @@ impl Pass {
                 Ok(allocation) => {
                     self.plan.starts.push((job.id, allocation));
                     for limit in &job.limits {
-                        *self.started_in.entry(limit.group.clone()).or_default() += 1;
+                        *self.started_in.entry(limit.group.clone()).or_default() += limit.need;
                     }
                     return false;
                 }
@@ -496,6 +502,7 @@ mod tests {
             c.limits.push(Limit {
                 group: Group::Array(JobId(1)),
                 running: 1,
+                need: 1,
                 max: 3,
                 reason: Reason::JobArrayTaskLimit,
             });
@@ -504,6 +511,35 @@ mod tests {
         let plan = first_fit([task(2), task(3), task(4)], &mut t);
         assert_eq!(started(&plan), vec![2, 3]);
         assert_eq!(plan.reasons, vec![(JobId(4), Reason::JobArrayTaskLimit)]);
+    }
+
+    #[test]
+    fn a_user_limit_counts_what_starts_and_does_not_fail_the_shape() {
+        use crate::daemon::scheduler::limits::Counted;
+        let mut t = tracker(8, 0, 0);
+        // User 1 may hold 3 CPUs and holds 1: one 2-CPU job more.
+        let of_user = |id, uid| {
+            let mut c = job(id, 2, 0, 0);
+            if uid == 1 {
+                c.limits.push(Limit {
+                    group: Group::User {
+                        uid,
+                        counted: Counted::Cpus,
+                    },
+                    running: 1,
+                    need: 2,
+                    max: 3,
+                    reason: Reason::QOSMaxCpuPerUserLimit,
+                });
+            }
+            c
+        };
+        let plan = first_fit([of_user(1, 1), of_user(2, 1), of_user(3, 2)], &mut t);
+        assert_eq!(started(&plan), vec![1, 3], "same shape, another user");
+        assert_eq!(
+            plan.reasons,
+            vec![(JobId(2), Reason::QOSMaxCpuPerUserLimit)]
+        );
     }
 
     #[test]
@@ -535,9 +571,10 @@ mod tests {
         ];
         let limit = prop_oneof![
             4 => Just(None),
-            1 => (0u32..2, 1u32..3).prop_map(|(running, max)| Some(Limit {
+            1 => (0u64..2, 1u64..3).prop_map(|(running, max)| Some(Limit {
                 group: Group::Array(JobId(1)),
                 running,
+                need: 1,
                 max,
                 reason: Reason::JobArrayTaskLimit,
             })),

@@ -1,12 +1,14 @@
 //! The scheduler's decisions, each a pure function over plain data that
 //! tests drive without processes: which pending jobs may start at all and
 //! what a waiting one shows (`policy`), the caps on how many jobs of a
-//! group run at once (`groups`), and which of the jobs that may start get
+//! group run at once (`groups`), the per-user limits on what runs
+//! (`limits`), and which of the jobs that may start get
 //! what is free (`first_fit`). The daemon's pass gathers the inputs and
 //! applies the plan; nothing here reads the store or touches a process.
 
 mod first_fit;
 mod groups;
+pub mod limits;
 pub(crate) mod policy;
 
 pub use first_fit::{Candidate, Plan, QueueKey, ShapeIndex, first_fit, first_fit_indexed};
