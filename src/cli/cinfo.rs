@@ -188,10 +188,14 @@ impl CinfoArgs {
         Ok(parse_json_option(self.json.as_deref())?)
     }
 
-    /// sinfo's `--json` document: the node's entry, if the filters keep it.
+    /// sinfo's `--json` document: an entry per partition the filters keep.
     pub fn slurm_json(&self, node: &NodeInfo, context: &SinfoContext<'_>) -> Result<String> {
-        let selected = self.selects(node, &node.partition).then_some(node);
-        slurm_json::to_text(&SinfoResponse::new(selected, context))
+        let selected: Vec<PartitionInfo> = node
+            .partition_list()
+            .into_iter()
+            .filter(|partition| self.selects(node, &partition.name))
+            .collect();
+        slurm_json::to_text(&SinfoResponse::new(node, &selected, context))
             .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))
     }
 

@@ -369,7 +369,8 @@ pub fn node_record(node: &NodeInfo, config: &DaemonConfig, facts: &NodeFacts) ->
         ("Owner", "N/A".into()),
         ("MCS_label", "N/A".into()),
     ]);
-    record.line([("Partitions", node.partition.as_str())]);
+    let partitions: Vec<String> = node.partition_list().into_iter().map(|p| p.name).collect();
+    record.line([("Partitions", partitions.join(","))]);
     record.line([
         ("BootTime", timestamp_or_unknown(facts.boot_time)),
         ("SlurmdStartTime", timestamp(Some(config.started_at))),

@@ -302,3 +302,23 @@ fn allow_groups_refuses_users_outside_them_and_limits_count_per_user() {
     d.run("ccancel", &[&roots.to_string(), &users.to_string()])
         .ok();
 }
+
+#[test]
+fn sinfo_json_has_an_entry_per_partition_with_its_limits() {
+    let d = two_partitions(&[]);
+    let out = d.run("cinfo", &["--json"]);
+    let document: serde_json::Value = serde_json::from_str(out.ok()).expect("JSON");
+    let entries = document["sinfo"].as_array().expect("sinfo entries");
+    let partition = |i: usize| &entries[i]["partition"];
+    assert_eq!(entries.len(), 2, "{document}");
+    assert_eq!(partition(0)["name"], "debug");
+    assert_eq!(partition(0)["maximums"]["time"]["number"], 1);
+    assert_eq!(partition(0)["maximums"]["nodes"]["number"], 1);
+    assert_eq!(partition(1)["name"], "long");
+    assert_eq!(partition(1)["maximums"]["time"]["infinite"], true);
+    assert_eq!(partition(1)["defaults"]["time"]["number"], 30);
+    assert_eq!(partition(1)["priority"]["tier"], 2);
+    let one = d.run("cinfo", &["--json", "-p", "long"]);
+    let document: serde_json::Value = serde_json::from_str(one.ok()).expect("JSON");
+    assert_eq!(document["sinfo"].as_array().map(Vec::len), Some(1));
+}
