@@ -59,6 +59,9 @@ impl Daemon {
                 queue.others(),
                 |key| {
                     depth += 1;
+                    if self.settled_by_user_limits(key.id(), jobs, &usage) {
+                        return None;
+                    }
                     let mut candidate =
                         self.candidate(key.id(), jobs, &running_in, now, &mut notes);
                     if let Some(c) = &mut candidate {
