@@ -3,9 +3,12 @@
 //! partition covers the one node; they differ in limits, defaults, who may
 //! use them and (for the priority factors) how much their jobs weigh.
 
+use crate::daemon::Daemon;
+use crate::daemon::caller::Caller;
 use crate::error::Error;
 use crate::format::duration::parse_time_limit;
 use crate::protocol::PartitionInfo;
+use crate::users;
 
 /// The partitions in definition order, exactly one of them the default.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +153,34 @@ impl Partitions {
             return Err(Refusal::TimeLimit);
         }
         Ok(first)
+    }
+}
+
+impl Daemon {
+    /// The partition a submission goes to (see [`Partitions::route`]), or
+    /// Slurm's refusal. Root may use any partition, as Slurm's super-user;
+    /// the caller's groups are looked up only if a partition restricts them.
+    pub(crate) fn route(
+        &self,
+        requested: Option<&str>,
+        time_limit: Option<u64>,
+        caller: Caller,
+    ) -> Result<&PartitionInfo, Error> {
+        let groups = std::sync::OnceLock::new();
+        let allowed = |partition: &PartitionInfo| {
+            partition.allow_groups.as_ref().is_none_or(|allow| {
+                caller.uid == 0
+                    || groups
+                        .get_or_init(|| users::group_names(caller.uid, caller.gid))
+                        .iter()
+                        .any(|group| allow.contains(group))
+            })
+        };
+        let enforce = self.config.enforce_part_limits;
+        self.config
+            .partitions
+            .route(requested, time_limit, enforce, allowed)
+            .map_err(refusal_error)
     }
 }
 

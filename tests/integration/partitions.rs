@@ -322,3 +322,17 @@ fn sinfo_json_has_an_entry_per_partition_with_its_limits() {
     let document: serde_json::Value = serde_json::from_str(one.ok()).expect("JSON");
     assert_eq!(document["sinfo"].as_array().map(Vec::len), Some(1));
 }
+
+#[test]
+fn a_restarted_daemon_keeps_a_job_over_max_time_pending_with_its_reason() {
+    let mut d = two_partitions(&[]);
+    let over = d.submit(&["-p", "debug", "-t", "5", "--wrap", "true"]);
+    wait_reason(&d, over, Reason::PartitionTimeLimit);
+    d.restart();
+    let job = d.job(over);
+    assert_eq!(
+        (job.state, job.reason),
+        (JobState::Pending, Reason::PartitionTimeLimit)
+    );
+    assert_eq!(job.partition, "debug");
+}

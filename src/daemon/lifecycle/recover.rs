@@ -33,12 +33,12 @@ impl Daemon {
             for mut job in jobs {
                 match &job.phase {
                     Phase::Pending { hold, .. } => {
-                        // One no pass looks at shows why from the start.
-                        let reason = match self.waiting_reason(&job.spec) {
-                            Reason::PartitionTimeLimit if hold.is_none() => {
-                                Reason::PartitionTimeLimit
-                            }
-                            _ => Reason::None,
+                        // One no pass looks at (PartitionConfig,
+                        // PartitionTimeLimit) shows why from the start.
+                        let reason = if hold.is_none() {
+                            self.waiting_reason(&job.spec)
+                        } else {
+                            Reason::None
                         };
                         job.phase = Phase::Pending {
                             reason,

@@ -279,35 +279,6 @@ impl Daemon {
         })
     }
 
-    /// The partition a job goes to (see [`partitions::Partitions::route`]),
-    /// or Slurm's refusal. Root may use any partition, as Slurm's super-user.
-    fn route(
-        &self,
-        requested: Option<&str>,
-        time_limit: Option<u64>,
-        caller: Caller,
-    ) -> Result<&crate::protocol::PartitionInfo> {
-        let groups = std::sync::OnceLock::new();
-        let allowed = |partition: &crate::protocol::PartitionInfo| {
-            partition.allow_groups.as_ref().is_none_or(|allow| {
-                caller.uid == 0
-                    || groups
-                        .get_or_init(|| users::group_names(caller.uid, caller.gid))
-                        .iter()
-                        .any(|group| allow.contains(group))
-            })
-        };
-        self.config
-            .partitions
-            .route(
-                requested,
-                time_limit,
-                self.config.enforce_part_limits,
-                allowed,
-            )
-            .map_err(partitions::refusal_error)
-    }
-
     fn validate(
         &self,
         request: &SubmitRequest,
