@@ -192,8 +192,8 @@ pub enum Reason {
     JobHeldAdmin,
     /// Not eligible before its `--begin` time.
     BeginTime,
-    /// Asks for more than the node (the one partition) has: it waits for
-    /// ever, unless its request is changed.
+    /// Asks for more than the node (every partition's one node) has: it
+    /// waits for ever, unless its request is changed.
     PartitionConfig,
     /// Its array already runs as many tasks as its `%N` throttle allows.
     JobArrayTaskLimit,

@@ -569,15 +569,12 @@ mod tests {
             1 => Just(Some(Reason::BeginTime)),
             1 => Just(Some(Reason::Dependency)),
         ];
+        // A cap on a count of jobs (an array's `%N`), or on a user's CPUs
+        // (MaxTRESPerUser), which a job adds its own CPUs to.
         let limit = prop_oneof![
             4 => Just(None),
-            1 => (0u64..2, 1u64..3).prop_map(|(running, max)| Some(Limit {
-                group: Group::Array(JobId(1)),
-                running,
-                need: 1,
-                max,
-                reason: Reason::JobArrayTaskLimit,
-            })),
+            1 => (0u64..2, 1u64..3).prop_map(|(running, max)| Some((false, running, max))),
+            1 => (0u64..3, 1u64..6).prop_map(|(running, max)| Some((true, running, max))),
         ];
         (
             1u32..4,
@@ -593,7 +590,28 @@ mod tests {
                 job.reason = reason;
                 job.blocked = blocked;
                 let plain = blocked.is_none() && limit.is_none();
-                job.limits.extend(limit);
+                job.limits.extend(limit.map(|(per_user, running, max)| {
+                    if per_user {
+                        Limit {
+                            group: Group::User {
+                                uid: 1,
+                                counted: crate::daemon::scheduler::limits::Counted::Cpus,
+                            },
+                            running,
+                            need: u64::from(cpus),
+                            max,
+                            reason: Reason::QOSMaxCpuPerUserLimit,
+                        }
+                    } else {
+                        Limit {
+                            group: Group::Array(JobId(1)),
+                            running,
+                            need: 1,
+                            max,
+                            reason: Reason::JobArrayTaskLimit,
+                        }
+                    }
+                }));
                 // Only jobs waiting for more than resources look again.
                 if !plain {
                     job.recheck_at = recheck.and_then(|s| DateTime::from_timestamp(2_000 + s, 0));
