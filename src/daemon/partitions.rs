@@ -146,7 +146,11 @@ impl Partitions {
         };
         let permitted: Vec<&PartitionInfo> = named.into_iter().filter(|p| allowed(p)).collect();
         let first = *permitted.first().ok_or(Refusal::GroupNotPermitted)?;
-        if let Some(fits) = permitted.iter().find(|p| !exceeds_max_time(time_limit, p)) {
+        // No limit given: the job gets the partition's own, within it.
+        if let Some(fits) = permitted
+            .iter()
+            .find(|p| time_limit.is_none() || !exceeds_max_time(time_limit, p))
+        {
             return Ok(fits);
         }
         if enforce {
@@ -194,13 +198,15 @@ pub fn effective_time_limit(requested: Option<u64>, partition: &PartitionInfo) -
         .or(partition.max_time_secs)
 }
 
-/// Whether a time limit is over the partition's MaxTime (no limit is over
-/// any MaxTime but the job gets one on submission; see
-/// [`effective_time_limit`]).
+/// Whether a job's time limit (`None`: unlimited) is over the partition's
+/// MaxTime. A job submitted without one never is: it gets one within it
+/// (see [`effective_time_limit`]); one whose limit is raised to
+/// UNLIMITED later is, as in Slurm.
 pub fn exceeds_max_time(time_limit: Option<u64>, partition: &PartitionInfo) -> bool {
     match (time_limit, partition.max_time_secs) {
         (Some(limit), Some(max)) => limit > max,
-        _ => false,
+        (None, Some(_)) => true,
+        (_, None) => false,
     }
 }
 
@@ -413,6 +419,7 @@ mod tests {
         assert!(exceeds_max_time(Some(1801), debug));
         assert!(!exceeds_max_time(Some(1800), debug));
         assert!(!exceeds_max_time(Some(u64::MAX), long));
-        assert!(!exceeds_max_time(None, debug));
+        assert!(exceeds_max_time(None, debug), "raised to UNLIMITED");
+        assert!(!exceeds_max_time(None, long));
     }
 }

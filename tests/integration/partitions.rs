@@ -155,6 +155,13 @@ fn a_job_over_its_partitions_max_time_pends_until_its_limit_is_lowered() {
     assert_eq!(d.job(over).reason, Reason::PartitionTimeLimit);
     let listed = d.run("cqueue", &["-h", "-j", &over.to_string(), "-o", "%r"]);
     assert_eq!(listed.ok(), "PartitionTimeLimit\n");
+    // Unlimited is over any MaxTime too.
+    d.run(
+        "ccontrol",
+        &["update", &format!("JobId={over}"), "TimeLimit=UNLIMITED"],
+    )
+    .ok();
+    assert_eq!(d.job(over).reason, Reason::PartitionTimeLimit);
 
     d.run(
         "ccontrol",
