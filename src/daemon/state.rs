@@ -213,3 +213,83 @@ fn waits_only_for_resources(job: &Job) -> bool {
 pub fn queue_key(job: &Job) -> QueueKey {
     QueueKey::new(job.spec.priority, job.spec.submit_time, job.id)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use chrono::Utc;
+
+    use super::*;
+    use crate::daemon::job::JobSpec;
+    use crate::protocol::ResourceRequest;
+
+    fn pending(id: u64, partition: &str, time_limit: Option<u64>) -> Job {
+        Job {
+            id: JobId(id),
+            spec: JobSpec {
+                name: "j".into(),
+                uid: 1000,
+                gid: 1000,
+                user: "u".into(),
+                partition: partition.into(),
+                request: ResourceRequest {
+                    cpus: 1,
+                    memory_mb: 0,
+                    gpus: 0,
+                },
+                ntasks: 1,
+                cpus_per_task: 1,
+                memory_requested: false,
+                time_limit,
+                work_dir: Path::new("/").into(),
+                submit_dir: Path::new("/").into(),
+                stdout_pattern: None,
+                stderr_pattern: None,
+                args: Vec::new(),
+                priority: 0,
+                nice: 0,
+                submit_time: Utc::now(),
+                begin_time: None,
+                dependency: None,
+                kill_on_invalid_dep: false,
+                array: None,
+                restarts: 0,
+                options: Default::default(),
+            },
+            phase: Phase::Pending {
+                reason: Reason::None,
+                hold: None,
+            },
+        }
+    }
+
+    fn queue(user_limited: bool) -> Queue {
+        let lines = ["PartitionName=debug MaxTime=1".to_string()];
+        let partitions = Partitions::from_definitions(&lines, "normal").expect("valid");
+        let capacity = Capacity {
+            cpus: 2,
+            memory_mb: 100,
+            gpus: 0,
+        };
+        Queue::new(capacity, partitions, user_limited)
+    }
+
+    #[test]
+    fn a_job_over_its_partitions_max_time_waits_where_no_pass_looks() {
+        let mut q = queue(false);
+        q.insert(&pending(1, "debug", Some(120)));
+        assert_eq!((q.len(), q.first_ready()), (1, None));
+        q.insert(&pending(2, "debug", Some(60)));
+        assert_eq!(q.first_ready().map(|k| k.id()), Some(JobId(2)));
+        assert_eq!(q.plain().len(), 1, "waits for resources only");
+    }
+
+    #[test]
+    fn with_per_user_limits_every_job_is_looked_at_job_by_job() {
+        let mut q = queue(true);
+        q.insert(&pending(1, "debug", Some(60)));
+        assert!(q.plain().is_empty());
+        assert_eq!(q.others().map(|k| k.id()).collect::<Vec<_>>(), [JobId(1)]);
+    }
+}
