@@ -27,7 +27,7 @@ complete -c conductord -l max-job-count -d 'Jobs held at most, pending and runni
 complete -c conductord -l first-job-id -d 'The id of the first job; later jobs count on from it, never below the highest used (FirstJobId)' -r
 complete -c conductord -l time-limit-unit -d 'What time limits are kept in: minutes (rounded up, as Slurm) or seconds (for tests)' -r -f -a "minutes\t'Whole minutes, rounded up (`-t 10:30` is 11:00), as Slurm keeps them'
 seconds\t'Seconds, as asked'"
-complete -c conductord -l max-submit-per-user -l max-submit-jobs-per-user -d 'Pending and running jobs one user may have, array tasks each counted (MaxSubmitJobsPerUser)' -r
+complete -c conductord -l max-submit-jobs-per-user -l max-submit-per-user -d 'Pending and running jobs one user may have, array tasks each counted (MaxSubmitJobsPerUser)' -r
 complete -c conductord -l max-array-size -d 'Array indices go from 0 to N-1, at most 4000001 (Slurm\'s MaxArraySize)' -r
 complete -c conductord -l max-connections -d 'Connections open at once, in all' -r
 complete -c conductord -l max-connections-per-user -d 'Connections open at once from one user (one address over TCP)' -r

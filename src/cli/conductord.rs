@@ -170,7 +170,11 @@ pub struct ConductordArgs {
     pub time_limit_unit: TimeLimitUnit,
 
     /// Pending and running jobs one user may have, array tasks each counted (MaxSubmitJobsPerUser)
-    #[arg(long, value_name = "N", visible_alias = "max-submit-jobs-per-user")]
+    #[arg(
+        long = "max-submit-jobs-per-user",
+        value_name = "N",
+        visible_alias = "max-submit-per-user"
+    )]
     pub max_submit_per_user: Option<usize>,
 
     /// Array indices go from 0 to N-1, at most 4000001 (Slurm's MaxArraySize)
