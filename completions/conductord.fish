@@ -11,7 +11,10 @@ complete -c conductord -l kill-wait -d 'Seconds between SIGTERM and SIGKILL when
 complete -c conductord -l requeue-delay -d 'Seconds a requeued job waits before it may run again (Slurm: its credential lifetime, 120 s, plus one)' -r
 complete -c conductord -l min-job-age -d 'Seconds a finished job stays visible to cqueue and ccontrol (slurm.conf\'s MinJobAge); 0 keeps it for ever' -r
 complete -c conductord -l history-days -d 'Days finished jobs stay in the history (cacct); 0 keeps them forever' -r
-complete -c conductord -l partition -d 'Name of the node\'s one partition' -r
+complete -c conductord -l partition -d 'Name of the node\'s one partition, when no --partition-def is given' -r
+complete -c conductord -l partition-def -d 'A partition, as a slurm.conf line: \'PartitionName=debug MaxTime=30 Default=YES\'; repeatable' -r
+complete -c conductord -l max-jobs-per-user -d 'Running jobs one user may have at once, array tasks each counted (MaxJobsPerUser)' -r
+complete -c conductord -l max-tres-per-user -d 'What one user\'s running jobs may hold at once: cpu=N,mem=SIZE,gres/gpu=N (MaxTRESPerUser)' -r
 complete -c conductord -l operator -d 'A user (name or uid) who may act on anyone\'s jobs; repeatable' -r
 complete -c conductord -l containment -d 'How jobs are held to their CPUs, memory and processes: cgroup v2, cgroup v1, or none (a subreaper supervisor, affinity and a sampled memory limit)' -r -f -a "auto\t'The best this machine offers: cgroup v2, else v1, else none'
 cgroup2\t'cgroup v2 (a delegated subtree)'
@@ -24,7 +27,7 @@ complete -c conductord -l max-job-count -d 'Jobs held at most, pending and runni
 complete -c conductord -l first-job-id -d 'The id of the first job; later jobs count on from it, never below the highest used (FirstJobId)' -r
 complete -c conductord -l time-limit-unit -d 'What time limits are kept in: minutes (rounded up, as Slurm) or seconds (for tests)' -r -f -a "minutes\t'Whole minutes, rounded up (`-t 10:30` is 11:00), as Slurm keeps them'
 seconds\t'Seconds, as asked'"
-complete -c conductord -l max-submit-per-user -d 'Pending and running jobs one user may have, array tasks each counted (MaxSubmitJobs)' -r
+complete -c conductord -l max-submit-jobs-per-user -l max-submit-per-user -d 'Pending and running jobs one user may have, array tasks each counted (MaxSubmitJobsPerUser)' -r
 complete -c conductord -l max-array-size -d 'Array indices go from 0 to N-1, at most 4000001 (Slurm\'s MaxArraySize)' -r
 complete -c conductord -l scheduler-type -d 'How jobs are scheduled: backfill (First Fit plus a reservation for the first job that does not fit) or builtin (First Fit alone)' -r -f -a "backfill\t'First Fit, and the first job that does not fit gets a reservation from the running jobs\' time limits that later jobs may not delay'
 builtin\t'First Fit alone: a job that does not fit is passed over, so a large job may wait for ever behind a stream of small ones (Slurm\'s builtin is strict priority order instead)'"

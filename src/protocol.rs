@@ -192,11 +192,23 @@ pub enum Reason {
     JobHeldAdmin,
     /// Not eligible before its `--begin` time.
     BeginTime,
-    /// Asks for more than the node (the one partition) has: it waits for
-    /// ever, unless its request is changed.
+    /// Asks for more than the node (every partition's one node) has: it
+    /// waits for ever, unless its request is changed.
     PartitionConfig,
     /// Its array already runs as many tasks as its `%N` throttle allows.
     JobArrayTaskLimit,
+    /// Its time limit is over its partition's MaxTime: it waits for ever,
+    /// unless the limit is lowered.
+    PartitionTimeLimit,
+    /// Its user already runs as many jobs as allowed (MaxJobsPerUser; the
+    /// association's reason, since the limit is per user without a QOS).
+    AssocMaxJobsLimit,
+    /// Its CPUs would take its user's running jobs over MaxTRESPerUser's cpu.
+    QOSMaxCpuPerUserLimit,
+    /// Its memory would take its user's running jobs over MaxTRESPerUser's mem.
+    QOSMaxMemoryPerUser,
+    /// Its GPUs would take its user's running jobs over MaxTRESPerUser's gres/gpu.
+    QOSMaxGRESPerUser,
     /// The daemon stopped while the job ran and could not follow it.
     NodeFail,
     /// The script exited with a non-zero code.
@@ -213,7 +225,7 @@ pub enum Reason {
 
 impl Reason {
     /// The reasons without a value, with their Slurm names.
-    const NAMED: [(Reason, &'static str); 15] = [
+    const NAMED: [(Reason, &'static str); 20] = [
         (Reason::None, "None"),
         (Reason::Resources, "Resources"),
         (Reason::Priority, "Priority"),
@@ -224,6 +236,11 @@ impl Reason {
         (Reason::BeginTime, "BeginTime"),
         (Reason::PartitionConfig, "PartitionConfig"),
         (Reason::JobArrayTaskLimit, "JobArrayTaskLimit"),
+        (Reason::PartitionTimeLimit, "PartitionTimeLimit"),
+        (Reason::AssocMaxJobsLimit, "AssocMaxJobsLimit"),
+        (Reason::QOSMaxCpuPerUserLimit, "QOSMaxCpuPerUserLimit"),
+        (Reason::QOSMaxMemoryPerUser, "QOSMaxMemoryPerUser"),
+        (Reason::QOSMaxGRESPerUser, "QOSMaxGRESPerUser"),
         (Reason::NodeFail, "NodeFail"),
         (Reason::NonZeroExitCode, "NonZeroExitCode"),
         (Reason::TimeLimit, "TimeLimit"),
@@ -1164,6 +1181,59 @@ pub struct NodeInfo {
     pub gpu_devices: Vec<Gpu>,
     pub jobs_pending: usize,
     pub jobs_running: usize,
+    /// Every partition, in definition order (each covers the one node);
+    /// `partition` above is the default one's name. Empty from a daemon
+    /// older than partitions: then `partition` is the only one.
+    #[serde(default)]
+    pub partitions: Vec<PartitionInfo>,
+}
+
+impl NodeInfo {
+    /// The partitions, or the one `partition` from a daemon that lists none.
+    pub fn partition_list(&self) -> Vec<PartitionInfo> {
+        if self.partitions.is_empty() {
+            vec![PartitionInfo::named(&self.partition)]
+        } else {
+            self.partitions.clone()
+        }
+    }
+}
+
+/// One partition as slurm.conf defines it; every one covers the one node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionInfo {
+    pub name: String,
+    /// Where a job that names no partition goes (exactly one is).
+    pub default: bool,
+    /// The longest time limit a job may have here (MaxTime); `None` is UNLIMITED.
+    pub max_time_secs: Option<u64>,
+    /// The time limit of a job that gives none (DefaultTime); `None` falls
+    /// back to `max_time_secs`.
+    pub default_time_secs: Option<u64>,
+    /// PriorityTier: jobs of a higher tier are considered first.
+    pub priority_tier: u32,
+    /// PriorityJobFactor: the partition's share of a job's priority.
+    pub priority_job_factor: u32,
+    /// The groups whose members may submit here (AllowGroups); `None` is ALL.
+    pub allow_groups: Option<Vec<String>>,
+    /// MaxNodes: 1, or `None` for UNLIMITED (there is one node).
+    pub max_nodes: Option<u32>,
+}
+
+impl PartitionInfo {
+    /// A partition with nothing but a name: the default, no limits, open to all.
+    pub fn named(name: &str) -> PartitionInfo {
+        PartitionInfo {
+            name: name.to_string(),
+            default: true,
+            max_time_secs: None,
+            default_time_secs: None,
+            priority_tier: 1,
+            priority_job_factor: 1,
+            allow_groups: None,
+            max_nodes: None,
+        }
+    }
 }
 
 /// Reply to `GET /v1/debug`: the daemon's books, read under one lock, for

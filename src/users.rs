@@ -30,3 +30,19 @@ pub fn group_name(gid: u32) -> String {
 pub fn current_gid() -> u32 {
     rustix::process::getgid().as_raw()
 }
+
+/// The names of the groups `uid` is in: its primary group `gid` and the
+/// supplementary ones the group database lists for it.
+pub fn group_names(uid: u32, gid: u32) -> Vec<String> {
+    let mut names = vec![group_name(gid)];
+    if let Some(user) = uzers::get_user_by_uid(uid)
+        && let Some(groups) = uzers::get_user_groups(user.name(), gid)
+    {
+        names.extend(
+            groups
+                .iter()
+                .map(|group| group.name().to_string_lossy().into_owned()),
+        );
+    }
+    names
+}

@@ -22,7 +22,9 @@ use crate::format::slurm_json::{self, JsonFormat, Version, parse_json_option};
 use crate::format::squeue::Row;
 use crate::format::time::{self, Toward};
 use crate::paths;
-use crate::protocol::{JobId, JobInfo, JobState, ListQuery, TokenRequest, UpdateRequest};
+use crate::protocol::{
+    JobId, JobInfo, JobState, ListQuery, PartitionInfo, TokenRequest, UpdateRequest,
+};
 use crate::users;
 
 /// Control Conductor and look inside it (like scontrol).
@@ -37,7 +39,7 @@ use crate::users;
     after_help = "COMMANDS:\n  \
     show job [ID]              jobs (pending and running), or one job: 12 or 12_3\n  \
     show node [NAME]           the node\n  \
-    show partition [NAME]      the node's one partition\n  \
+    show partition [NAME]      the partitions, or the one named\n  \
     show config                the daemon's settings\n  \
     ping                       whether the daemon answers (exit 1 if not)\n  \
     version                    the version\n  \
@@ -574,18 +576,26 @@ fn show_node(client: &Client, name: Option<&str>, oneliner: bool) -> Result<Outc
     ))
 }
 
+/// Every partition's record in definition order, or the one named.
 fn show_partition(client: &Client, name: Option<&str>, oneliner: bool) -> Result<Outcome, Error> {
     let node = client.node()?;
-    if let Some(name) = name
-        && name != node.partition
-    {
+    let partitions: Vec<PartitionInfo> = node
+        .partition_list()
+        .into_iter()
+        .filter(|partition| name.is_none_or(|name| name == partition.name))
+        .collect();
+    if let (Some(name), true) = (name, partitions.is_empty()) {
         return Ok(Outcome {
             stdout: format!("Partition {name} not found\n"),
             code: 1,
             ..Outcome::default()
         });
     }
-    Ok(Outcome::printed(partition_record(&node).render(oneliner)))
+    let records: Vec<String> = partitions
+        .iter()
+        .map(|partition| partition_record(&node, partition).render(oneliner))
+        .collect();
+    Ok(Outcome::printed(records.concat()))
 }
 
 /// What `show node` says about this machine beyond what the daemon reports.

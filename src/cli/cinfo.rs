@@ -1,4 +1,4 @@
-//! `cinfo` (sinfo): the node and its partition, as sinfo prints them.
+//! `cinfo` (sinfo): the node in each of its partitions, as sinfo prints them.
 
 use chrono::{DateTime, Local};
 use clap::{ArgAction, Parser};
@@ -11,12 +11,12 @@ use crate::format::sinfo::{
 };
 use crate::format::slurm_json::sinfo::{SinfoContext, SinfoResponse};
 use crate::format::slurm_json::{self, JsonFormat, parse_json_option};
-use crate::protocol::NodeInfo;
+use crate::protocol::{NodeInfo, PartitionInfo};
 
-/// Show the node and its partition (like sinfo).
+/// Show the node and its partitions (like sinfo).
 ///
-/// Conductor has one node in one partition, the default one: one line in
-/// sinfo's layout, or one per node with -N.
+/// Conductor has one node, in every partition: one line per partition in
+/// sinfo's layout, in definition order, the default one marked `*`.
 #[derive(Debug, Clone, Default, Parser)]
 #[command(
     name = "cinfo",
@@ -202,11 +202,11 @@ impl CinfoArgs {
             .collect()
     }
 
-    /// Whether the node passes the `-p`, `-n` and `-t` filters.
-    fn selects(&self, node: &NodeInfo) -> bool {
+    /// Whether the node in `partition` passes the `-p`, `-n` and `-t` filters.
+    fn selects(&self, node: &NodeInfo, partition: &str) -> bool {
         let (compact, long) = state_names(node);
         let states = self.wanted_states();
-        (self.partitions.is_empty() || self.partitions.contains(&node.partition))
+        (self.partitions.is_empty() || self.partitions.iter().any(|p| p == partition))
             && (self.nodes.is_empty() || self.nodes.contains(&node.name))
             && (states.is_empty()
                 || states
@@ -219,10 +219,14 @@ impl CinfoArgs {
         Ok(parse_json_option(self.json.as_deref())?)
     }
 
-    /// sinfo's `--json` document: the node's entry, if the filters keep it.
+    /// sinfo's `--json` document: an entry per partition the filters keep.
     pub fn slurm_json(&self, node: &NodeInfo, context: &SinfoContext<'_>) -> Result<String> {
-        let selected = self.selects(node).then_some(node);
-        slurm_json::to_text(&SinfoResponse::new(selected, context))
+        let selected: Vec<PartitionInfo> = node
+            .partition_list()
+            .into_iter()
+            .filter(|partition| self.selects(node, &partition.name))
+            .collect();
+        slurm_json::to_text(&SinfoResponse::new(node, &selected, context))
             .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))
     }
 
@@ -240,16 +244,16 @@ impl CinfoArgs {
             return Ok(text);
         }
         let (format, _) = self.output_format();
-        let view = NodeView {
-            node,
-            default_partition: true,
-            cpu_load,
-        };
-        let views: Vec<NodeView<'_>> = if self.selects(node) {
-            vec![view]
-        } else {
-            Vec::new()
-        };
+        let partitions: Vec<PartitionInfo> = node.partition_list();
+        let views: Vec<NodeView<'_>> = partitions
+            .iter()
+            .filter(|partition| self.selects(node, &partition.name))
+            .map(|partition| NodeView {
+                node,
+                partition,
+                cpu_load,
+            })
+            .collect();
         let mut out = String::new();
         if self.long {
             out.push_str(&now.format("%a %b %e %H:%M:%S %Y\n").to_string());
@@ -278,6 +282,7 @@ mod tests {
             gpu_devices: Vec::new(),
             jobs_pending: 0,
             jobs_running: 0,
+            partitions: Vec::new(),
         }
     }
 

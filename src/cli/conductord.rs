@@ -8,7 +8,9 @@ use clap::Parser;
 
 use crate::cli::Outcome;
 use crate::daemon::gpus::{self, GpuSelection};
+use crate::daemon::partitions::Partitions;
 use crate::daemon::scheduler::backfill;
+use crate::daemon::scheduler::limits::{TresLimits, UserLimits};
 use crate::daemon::{
     Capacity, Config, ConnectionLimits, SchedulerType, TimeLimitUnit, containment, node, tls,
 };
@@ -108,9 +110,35 @@ pub struct ConductordArgs {
     #[arg(long, value_name = "DAYS", default_value_t = 0)]
     pub history_days: u64,
 
-    /// Name of the node's one partition
+    /// Name of the node's one partition, when no --partition-def is given
     #[arg(long, value_name = "NAME", default_value = "normal")]
     pub partition: String,
+
+    /// A partition, as a slurm.conf line: 'PartitionName=debug MaxTime=30 Default=YES'; repeatable
+    ///
+    /// Keys (case-insensitive): PartitionName, Default (YES/NO), MaxTime,
+    /// DefaultTime (Slurm's time forms, UNLIMITED), PriorityTier,
+    /// PriorityJobFactor, AllowGroups (ALL or group,group), MaxNodes (1 or
+    /// UNLIMITED), State (UP), Nodes (ALL). Every partition covers the one
+    /// node; the first is the default unless one says Default=YES. A job
+    /// over its partition's MaxTime pends (PartitionTimeLimit) unless
+    /// --enforce-part-limits refuses it.
+    #[arg(long = "partition-def", value_name = "LINE")]
+    pub partition_defs: Vec<String>,
+
+    /// Running jobs one user may have at once, array tasks each counted (MaxJobsPerUser)
+    ///
+    /// A job past it pends with reason AssocMaxJobsLimit until one of the
+    /// user's jobs ends.
+    #[arg(long, value_name = "N")]
+    pub max_jobs_per_user: Option<u64>,
+
+    /// What one user's running jobs may hold at once: cpu=N,mem=SIZE,gres/gpu=N (MaxTRESPerUser)
+    ///
+    /// A job that would take its user past one pends with Slurm's reason
+    /// (QOSMaxCpuPerUserLimit, QOSMaxMemoryPerUser, QOSMaxGRESPerUser).
+    #[arg(long, value_name = "TRES")]
+    pub max_tres_per_user: Option<String>,
 
     /// A system daemon, as root for every user: socket /run/conductor/conductord.sock
     /// (mode 0666), state in /var/lib/conductor, jobs run as their submitters
@@ -146,8 +174,12 @@ pub struct ConductordArgs {
     #[arg(long, value_enum, value_name = "UNIT", default_value = "minutes")]
     pub time_limit_unit: TimeLimitUnit,
 
-    /// Pending and running jobs one user may have, array tasks each counted (MaxSubmitJobs)
-    #[arg(long, value_name = "N")]
+    /// Pending and running jobs one user may have, array tasks each counted (MaxSubmitJobsPerUser)
+    #[arg(
+        long = "max-submit-jobs-per-user",
+        value_name = "N",
+        visible_alias = "max-submit-per-user"
+    )]
     pub max_submit_per_user: Option<usize>,
 
     /// Array indices go from 0 to N-1, at most 4000001 (Slurm's MaxArraySize)
@@ -260,6 +292,17 @@ impl ConductordArgs {
                 u32::try_from(files).unwrap_or(u32::MAX),
             )),
         };
+        let partitions = Partitions::from_definitions(&self.partition_defs, &self.partition)
+            .map_err(Error::Invalid)?;
+        let user_limits = UserLimits {
+            max_jobs: self.max_jobs_per_user,
+            max_tres: match &self.max_tres_per_user {
+                Some(text) => text
+                    .parse::<TresLimits>()
+                    .map_err(|e| Error::Invalid(format!("--max-tres-per-user {e}")))?,
+                None => TresLimits::default(),
+            },
+        };
         let gpus = gpus::select(gpus::detect(), selection.as_ref());
         let gpus = gpus::with_files(gpus, &self.gpu_files)?;
         Ok(Config {
@@ -278,7 +321,9 @@ impl ConductordArgs {
             requeue_delay: Duration::from_secs(self.requeue_delay),
             history: (self.history_days > 0)
                 .then(|| Duration::from_secs(self.history_days * 86_400)),
-            partition: self.partition.clone(),
+            partition: partitions.default_partition().name.clone(),
+            partitions,
+            user_limits,
             node_name: paths::hostname(),
             system: self.system,
             operators,

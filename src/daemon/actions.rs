@@ -407,6 +407,15 @@ impl Daemon {
                 if request.begin_time.is_some() {
                     spec.begin_time = request.begin_time;
                 }
+                // A new time limit may take the job over its partition's
+                // MaxTime (no pass looks at it then) or back within it.
+                let waiting = self.waiting_reason(&job.spec);
+                if let Phase::Pending { hold: None, reason } = &mut job.phase
+                    && (waiting != Reason::None
+                        || matches!(reason, Reason::PartitionConfig | Reason::PartitionTimeLimit))
+                {
+                    *reason = waiting;
+                }
                 Ok(())
             })
             .await?;

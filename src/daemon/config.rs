@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::partitions::Partitions;
 use super::scheduler::backfill;
+use super::scheduler::limits::UserLimits;
 use super::tracker::Capacity;
 use super::{ConnectionLimits, containment, gpus, tls};
 
@@ -36,8 +38,12 @@ pub struct Config {
     pub min_job_age: Duration,
     /// How long finished jobs stay in the store; `None` is forever.
     pub history: Option<Duration>,
-    /// The one partition's name.
+    /// The default partition's name.
     pub partition: String,
+    /// Every partition (`--partition-def`), or the one named `partition`.
+    pub partitions: Partitions,
+    /// What one user's running jobs may hold (MaxJobsPerUser, MaxTRESPerUser).
+    pub user_limits: UserLimits,
     /// The node's name as jobs see it.
     pub node_name: String,
     /// A system daemon (root, for every user): the socket is open to all

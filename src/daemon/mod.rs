@@ -20,6 +20,7 @@ mod job;
 mod lifecycle;
 mod listing;
 mod logging;
+pub mod partitions;
 mod private_state;
 mod server;
 mod shared;
@@ -91,7 +92,11 @@ async fn serve(config: Config) -> Result<()> {
     .map_err(Error::Other)?;
 
     let daemon = Arc::new(Daemon {
-        state: Mutex::new(State::new(ResourceTracker::new(config.capacity))),
+        state: Mutex::new(State::new(
+            ResourceTracker::new(config.capacity),
+            config.partitions.clone(),
+            !config.user_limits.is_empty(),
+        )),
         wake: Notify::new(),
         stopping: AtomicBool::new(false),
         passes: AtomicU64::new(0),

@@ -289,6 +289,7 @@ async fn node(State(daemon): Shared) -> axum::Json<NodeInfo> {
         gpu_devices: daemon.config.gpus.clone(),
         jobs_pending: state.count(JobState::Pending),
         jobs_running: state.count(JobState::Running),
+        partitions: daemon.config.partitions.list().to_vec(),
     })
 }
 

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::daemon::executor::Supervisor;
 use crate::daemon::interner::Interner;
 use crate::daemon::job::{Job, Phase};
+use crate::daemon::partitions::Partitions;
 use crate::daemon::scheduler::{QueueKey, ShapeIndex};
 use crate::daemon::tracker::{Capacity, ResourceTracker};
 use crate::protocol::{JobId, JobState, Reason};
@@ -48,10 +49,12 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(tracker: ResourceTracker) -> State {
+    /// The state of a daemon with these partitions; `user_limited` when
+    /// per-user limits are set (see [`Queue::new`]).
+    pub fn new(tracker: ResourceTracker, partitions: Partitions, user_limited: bool) -> State {
         State {
             jobs: HashMap::new(),
-            queue: Queue::new(tracker.capacity()),
+            queue: Queue::new(tracker.capacity(), partitions, user_limited),
             running: HashMap::new(),
             tracker,
             fresh: Vec::new(),
@@ -104,6 +107,13 @@ pub struct Queue {
     /// The node's resources: a job asking for more CPUs than there are
     /// waits apart, for ever (Slurm's `PartitionConfig`).
     capacity: Capacity,
+    /// The partitions: a job over its partition's MaxTime waits apart too
+    /// (`PartitionTimeLimit`).
+    partitions: Partitions,
+    /// Whether per-user limits are set: then no job waits for resources
+    /// only, since its user's running jobs may hold it back, and every one
+    /// is looked at job by job.
+    user_limited: bool,
     /// Not held, and waiting for nothing but resources.
     plain: ShapeIndex,
     /// Not held, but with a begin time, a dependency or a running-at-once
@@ -116,10 +126,12 @@ pub struct Queue {
 }
 
 impl Queue {
-    /// An empty queue for a node of this capacity.
-    pub fn new(capacity: Capacity) -> Queue {
+    /// An empty queue for a node of this capacity and these partitions.
+    pub fn new(capacity: Capacity, partitions: Partitions, user_limited: bool) -> Queue {
         Queue {
             capacity,
+            partitions,
+            user_limited,
             plain: ShapeIndex::default(),
             others: BTreeSet::new(),
             held: BTreeSet::new(),
@@ -135,10 +147,12 @@ impl Queue {
             Phase::Pending { hold: Some(_), .. } => {
                 self.held.insert(key);
             }
-            Phase::Pending { .. } if !self.capacity.can_ever_fit(&job.spec.request) => {
+            Phase::Pending { .. } if !self.can_ever_start(job) => {
                 self.unfit.insert(key);
             }
-            Phase::Pending { reason, .. } if waits_only_for_resources(job) => {
+            Phase::Pending { reason, .. }
+                if !self.user_limited && waits_only_for_resources(job) =>
+            {
                 self.plain
                     .insert(key, job.spec.request, job.spec.time_limit, reason);
             }
@@ -146,6 +160,16 @@ impl Queue {
                 self.others.insert(key);
             }
         }
+    }
+
+    /// Whether no pass can ever start the job as it is: it asks for more
+    /// than the node has, or for more time than its partition allows.
+    fn can_ever_start(&self, job: &Job) -> bool {
+        let spec = &job.spec;
+        self.capacity.can_ever_fit(&spec.request)
+            && !self
+                .partitions
+                .over_time_limit(&spec.partition, spec.time_limit)
     }
 
     /// Takes a job out, wherever it was (call before changing the job).
@@ -193,4 +217,85 @@ fn waits_only_for_resources(job: &Job) -> bool {
 /// A job's place in the pending queue.
 pub fn queue_key(job: &Job) -> QueueKey {
     QueueKey::new(job.spec.priority, job.spec.submit_time, job.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use chrono::Utc;
+
+    use super::*;
+    use crate::daemon::job::JobSpec;
+    use crate::protocol::ResourceRequest;
+
+    fn pending(id: u64, partition: &str, time_limit: Option<u64>) -> Job {
+        Job {
+            id: JobId(id),
+            spec: JobSpec {
+                name: "j".into(),
+                uid: 1000,
+                gid: 1000,
+                user: "u".into(),
+                partition: partition.into(),
+                request: ResourceRequest {
+                    cpus: 1,
+                    memory_mb: 0,
+                    gpus: 0,
+                },
+                ntasks: 1,
+                cpus_per_task: 1,
+                memory_requested: false,
+                time_limit,
+                work_dir: Path::new("/").into(),
+                submit_dir: Path::new("/").into(),
+                stdout_pattern: None,
+                stderr_pattern: None,
+                args: Vec::new(),
+                priority: 0,
+                nice: 0,
+                submit_time: Utc::now(),
+                begin_time: None,
+                dependency: None,
+                kill_on_invalid_dep: false,
+                array: None,
+                restarts: 0,
+                options: Default::default(),
+            },
+            expected_start: None,
+            phase: Phase::Pending {
+                reason: Reason::None,
+                hold: None,
+            },
+        }
+    }
+
+    fn queue(user_limited: bool) -> Queue {
+        let lines = ["PartitionName=debug MaxTime=1".to_string()];
+        let partitions = Partitions::from_definitions(&lines, "normal").expect("valid");
+        let capacity = Capacity {
+            cpus: 2,
+            memory_mb: 100,
+            gpus: 0,
+        };
+        Queue::new(capacity, partitions, user_limited)
+    }
+
+    #[test]
+    fn a_job_over_its_partitions_max_time_waits_where_no_pass_looks() {
+        let mut q = queue(false);
+        q.insert(&pending(1, "debug", Some(120)));
+        assert_eq!((q.len(), q.first_ready()), (1, None));
+        q.insert(&pending(2, "debug", Some(60)));
+        assert_eq!(q.first_ready().map(|k| k.id()), Some(JobId(2)));
+        assert_eq!(q.plain().len(), 1, "waits for resources only");
+    }
+
+    #[test]
+    fn with_per_user_limits_every_job_is_looked_at_job_by_job() {
+        let mut q = queue(true);
+        q.insert(&pending(1, "debug", Some(60)));
+        assert!(q.plain().is_empty());
+        assert_eq!(q.others().map(|k| k.id()).collect::<Vec<_>>(), [JobId(1)]);
+    }
 }

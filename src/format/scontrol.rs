@@ -14,7 +14,7 @@ use crate::format::job_text::{
     eligible_time, expected_end, job_tres, run_seconds, timestamp, timestamp_or_unknown,
 };
 use crate::format::memory::format_memory_mb;
-use crate::protocol::{DaemonConfig, Gpu, JobInfo, NodeInfo};
+use crate::protocol::{DaemonConfig, Gpu, JobInfo, NodeInfo, PartitionInfo};
 
 /// What Slurm prints for an unset string.
 pub const NULL: &str = "(null)";
@@ -369,7 +369,8 @@ pub fn node_record(node: &NodeInfo, config: &DaemonConfig, facts: &NodeFacts) ->
         ("Owner", "N/A".into()),
         ("MCS_label", "N/A".into()),
     ]);
-    record.line([("Partitions", node.partition.as_str())]);
+    let partitions: Vec<String> = node.partition_list().into_iter().map(|p| p.name).collect();
+    record.line([("Partitions", partitions.join(","))]);
     record.line([
         ("BootTime", timestamp_or_unknown(facts.boot_time)),
         ("SlurmdStartTime", timestamp(Some(config.started_at))),
@@ -386,38 +387,56 @@ pub fn node_record(node: &NodeInfo, config: &DaemonConfig, facts: &NodeFacts) ->
     record
 }
 
-/// `scontrol show partition`'s record for the node's one partition, which
-/// is the default, is up, and has no limits.
-pub fn partition_record(node: &NodeInfo) -> Record {
+/// `scontrol show partition`'s record for one partition, which covers
+/// the node, is up, and has the limits of its definition.
+pub fn partition_record(node: &NodeInfo, partition: &PartitionInfo) -> Record {
+    let yes_no = |yes: bool| if yes { "YES" } else { "NO" };
+    let time = |limit: Option<u64>, none: &str| limit.map_or_else(|| none.to_string(), format_hms);
+    let groups = partition
+        .allow_groups
+        .as_ref()
+        .map_or_else(|| "ALL".to_string(), |groups| groups.join(","));
     let mut record = Record::new();
-    record.line([("PartitionName", node.partition.as_str())]);
+    record.line([("PartitionName", partition.name.as_str())]);
     record.line([
-        ("AllowGroups", "ALL"),
+        ("AllowGroups", groups.as_str()),
         ("AllowAccounts", "ALL"),
         ("AllowQos", "ALL"),
     ]);
-    record.line([("AllocNodes", "ALL"), ("Default", "YES"), ("QoS", "N/A")]);
     record.line([
-        ("DefaultTime", "NONE"),
-        ("DisableRootJobs", "NO"),
-        ("ExclusiveUser", "NO"),
-        ("GraceTime", "0"),
-        ("Hidden", "NO"),
+        ("AllocNodes", "ALL"),
+        ("Default", yes_no(partition.default)),
+        ("QoS", "N/A"),
     ]);
     record.line([
-        ("MaxNodes", "UNLIMITED"),
-        ("MaxTime", "UNLIMITED"),
-        ("MinNodes", "0"),
-        ("LLN", "NO"),
-        ("MaxCPUsPerNode", "UNLIMITED"),
+        ("DefaultTime", time(partition.default_time_secs, "NONE")),
+        ("DisableRootJobs", "NO".into()),
+        ("ExclusiveUser", "NO".into()),
+        ("GraceTime", "0".into()),
+        ("Hidden", "NO".into()),
+    ]);
+    record.line([
+        (
+            "MaxNodes",
+            partition
+                .max_nodes
+                .map_or_else(|| "UNLIMITED".into(), |n| n.to_string()),
+        ),
+        ("MaxTime", time(partition.max_time_secs, "UNLIMITED")),
+        ("MinNodes", "0".into()),
+        ("LLN", "NO".into()),
+        ("MaxCPUsPerNode", "UNLIMITED".into()),
     ]);
     record.line([("Nodes", node.name.as_str())]);
     record.line([
-        ("PriorityJobFactor", "1"),
-        ("PriorityTier", "1"),
-        ("RootOnly", "NO"),
-        ("ReqResv", "NO"),
-        ("OverSubscribe", "NO"),
+        (
+            "PriorityJobFactor",
+            partition.priority_job_factor.to_string(),
+        ),
+        ("PriorityTier", partition.priority_tier.to_string()),
+        ("RootOnly", "NO".into()),
+        ("ReqResv", "NO".into()),
+        ("OverSubscribe", "NO".into()),
     ]);
     record.line([("OverTimeLimit", "NONE"), ("PreemptMode", "OFF")]);
     record.line([
@@ -783,6 +802,7 @@ mod tests {
             gpu_devices: vec![Gpu::configured(0), Gpu::configured(1)],
             jobs_pending: 0,
             jobs_running: 1,
+            partitions: Vec::new(),
         }
     }
 
@@ -898,13 +918,45 @@ mod tests {
 
     #[test]
     fn the_partition_is_the_default_and_unlimited() {
-        let record = partition_record(&node());
+        let record = partition_record(&node(), &PartitionInfo::named("normal"));
         let text = record.render(false);
         assert!(text.starts_with("PartitionName=normal\n   AllowGroups=ALL "));
         assert!(text.contains("\n   AllocNodes=ALL Default=YES QoS=N/A\n"));
         assert!(text.contains(" MaxTime=UNLIMITED "));
         assert!(text.contains("\n   State=UP TotalCPUs=16 TotalNodes=1 "));
         assert_eq!(record.get("Nodes"), Some("box"));
+    }
+
+    #[test]
+    fn a_partitions_definition_fills_its_record() {
+        let debug = PartitionInfo {
+            default: false,
+            max_time_secs: Some(1800),
+            default_time_secs: Some(600),
+            priority_tier: 2,
+            priority_job_factor: 5,
+            allow_groups: Some(vec!["hpc".into(), "ops".into()]),
+            max_nodes: Some(1),
+            ..PartitionInfo::named("debug")
+        };
+        let text = partition_record(&node(), &debug).render(false);
+        assert!(
+            text.starts_with("PartitionName=debug\n   AllowGroups=hpc,ops "),
+            "{text}"
+        );
+        assert!(text.contains(" Default=NO "), "{text}");
+        assert!(
+            text.contains("\n   DefaultTime=00:10:00 DisableRootJobs=NO "),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n   MaxNodes=1 MaxTime=00:30:00 MinNodes=0 "),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n   PriorityJobFactor=5 PriorityTier=2 "),
+            "{text}"
+        );
     }
 
     #[test]

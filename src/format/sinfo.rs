@@ -7,8 +7,9 @@
 //! partition columns). An unknown letter is printed as written and
 //! reported, as sinfo does.
 
+use crate::format::duration::format_squeue;
 use crate::format::scontrol::{NULL, cpu_load, node_state};
-use crate::protocol::NodeInfo;
+use crate::protocol::{NodeInfo, PartitionInfo};
 
 /// sinfo's default format.
 pub const DEFAULT: &str = "%#P %.5a %.10l %.6D %.6t %N";
@@ -29,12 +30,12 @@ const MIN_FITTED_WIDTH: usize = 9;
 /// `-O` fields are this wide unless a size is given.
 const LONG_FIELD_WIDTH: usize = 20;
 
-/// What one line describes: the node in its partition.
+/// What one line describes: the node in one of its partitions.
 #[derive(Debug, Clone, Copy)]
 pub struct NodeView<'a> {
     pub node: &'a NodeInfo,
-    /// Mark the partition with `*` in `%P`.
-    pub default_partition: bool,
+    /// The partition of the line; the default one is marked `*` in `%P`.
+    pub partition: &'a PartitionInfo,
     /// The one-minute load average, for `%O`.
     pub cpu_load: Option<f64>,
 }
@@ -333,14 +334,20 @@ pub fn state_names(node: &NodeInfo) -> (&'static str, &'static str) {
 
 fn value(letter: char, view: &NodeView<'_>) -> String {
     let node = view.node;
+    let partition = view.partition;
     let busy = node.cpus_free < node.cpus_total;
     let (compact, long) = state_names(node);
     match letter {
-        'P' if view.default_partition => format!("{}*", node.partition),
-        'P' | 'R' => node.partition.clone(),
+        'P' if partition.default => format!("{}*", partition.name),
+        'P' | 'R' => partition.name.clone(),
         'a' => "up".into(),
-        'l' => "infinite".into(),
-        'L' => "n/a".into(),
+        // sinfo's `_print_secs`, squeue's form, for a partition's times.
+        'l' => partition
+            .max_time_secs
+            .map_or_else(|| "infinite".into(), format_squeue),
+        'L' => partition
+            .default_time_secs
+            .map_or_else(|| "n/a".into(), format_squeue),
         'D' => "1".into(),
         't' => compact.into(),
         'T' => long.into(),
@@ -367,12 +374,18 @@ fn value(letter: char, view: &NodeView<'_>) -> String {
         'z' => format!("1:{}:1", node.cpus_total),
         'f' | 'b' => NULL.into(),
         'E' => "none".into(),
-        's' => "1-infinite".into(),
+        's' => match partition.max_nodes {
+            Some(max) => max.to_string(),
+            None => "1-infinite".into(),
+        },
         'd' => "0".into(),
         'w' | 'X' | 'Z' => "1".into(),
         'r' => "no".into(),
         'h' => "NO".into(),
-        'g' => "all".into(),
+        'g' => partition
+            .allow_groups
+            .as_ref()
+            .map_or_else(|| "all".into(), |groups| groups.join(",")),
         'B' => "UNLIMITED".into(),
         'H' | 'u' => "Unknown".into(),
         _ => String::new(),
@@ -397,15 +410,17 @@ mod tests {
             gpu_devices: Vec::new(),
             jobs_pending: 0,
             jobs_running: 0,
+            partitions: Vec::new(),
         }
     }
 
     fn render(format: &str, node: &NodeInfo, header: bool) -> String {
         let (format, invalid) = Format::parse(format);
         assert!(invalid.is_empty(), "{invalid:?}");
+        let partition = PartitionInfo::named(&node.partition);
         let view = NodeView {
             node,
-            default_partition: true,
+            partition: &partition,
             cpu_load: Some(0.25),
         };
         format.render(&[view], header)
@@ -473,6 +488,37 @@ mod tests {
     }
 
     #[test]
+    fn a_partitions_limits_fill_its_columns() {
+        let n = node(16);
+        let debug = PartitionInfo {
+            max_time_secs: Some(1800),
+            default_time_secs: Some(600),
+            max_nodes: Some(1),
+            allow_groups: Some(vec!["hpc".into(), "ops".into()]),
+            ..PartitionInfo::named("debug")
+        };
+        let long = PartitionInfo {
+            default: false,
+            max_time_secs: Some(2 * 86_400),
+            ..PartitionInfo::named("long")
+        };
+        let (format, _) = Format::parse(DEFAULT);
+        let views = [&debug, &long].map(|partition| NodeView {
+            node: &n,
+            partition,
+            cpu_load: None,
+        });
+        assert_eq!(
+            format.render(&views, true),
+            "PARTITION AVAIL  TIMELIMIT  NODES  STATE NODELIST\n\
+             debug*       up      30:00      1   idle host\n\
+             long         up 2-00:00:00      1   idle host\n"
+        );
+        let (format, _) = Format::parse("%l|%L|%s|%g");
+        assert_eq!(format.render(&views[..1], false), "30:00|10:00|1|hpc,ops\n");
+    }
+
+    #[test]
     fn snakemake_reads_the_default_partition_from_percent_p() {
         assert_eq!(render("%P", &node(16), true), "PARTITION\ndebug*\n");
     }
@@ -493,9 +539,13 @@ mod tests {
         let (format, invalid) = Format::parse("a%kb%");
         assert_eq!(invalid, vec!["k".to_string(), String::new()]);
         let n = node(16);
+        let partition = PartitionInfo {
+            default: false,
+            ..PartitionInfo::named("debug")
+        };
         let view = NodeView {
             node: &n,
-            default_partition: false,
+            partition: &partition,
             cpu_load: None,
         };
         assert_eq!(format.render(&[view], false), "a%kb%\n");
@@ -506,9 +556,10 @@ mod tests {
         let (format, invalid) = Format::parse_long("partition:10,nodes:.6,StateCompact,bogus");
         assert_eq!(invalid, vec!["bogus".to_string()]);
         let n = node(16);
+        let partition = PartitionInfo::named("debug");
         let view = NodeView {
             node: &n,
-            default_partition: true,
+            partition: &partition,
             cpu_load: None,
         };
         assert_eq!(

@@ -18,6 +18,7 @@ mod exporters;
 mod generated;
 mod gpus;
 mod hardening;
+mod partitions;
 mod printing;
 mod slurm_json;
 mod support;

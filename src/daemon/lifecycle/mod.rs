@@ -3,12 +3,14 @@
 //! RUNNING on disk before the process exists, so a crash can never run it
 //! twice), `run` (supervised and finished, its resources given back
 //! exactly once), and `recover` (the store reconciled with reality at
-//! start-up). What the pass decides is the scheduler's pure policy.
+//! start-up). What the pass decides is the scheduler's pure policy;
+//! `user_limits` is the pass's hook for the per-user limits.
 
 mod pass;
 mod recover;
 mod run;
 mod submit;
+mod user_limits;
 
 use std::sync::Arc;
 use std::time::Duration;

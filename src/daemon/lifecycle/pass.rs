@@ -52,6 +52,7 @@ impl Daemon {
                     .filter_map(|id| jobs.get(id))
                     .map(|job| membership(&job.spec)),
             );
+            let usage = self.user_usage(running.keys().filter_map(|id| jobs.get(id)));
             let mut notes = PassNotes::default();
             let (queue_len, mut depth) = (queue.len(), 0);
             // Candidates are made lazily: First Fit stops once no CPU is
@@ -61,7 +62,14 @@ impl Daemon {
             // length.
             let candidate = |key: QueueKey| {
                 depth += 1;
-                self.candidate(key.id(), jobs, &running_in, now, &mut notes)
+                if self.settled_by_user_limits(key.id(), jobs, &usage) {
+                    return None;
+                }
+                let mut candidate = self.candidate(key.id(), jobs, &running_in, now, &mut notes);
+                if let Some(c) = &mut candidate {
+                    self.add_user_limits(c, jobs, &usage);
+                }
+                candidate
             };
             let plan = match self.config.scheduler_type {
                 SchedulerType::Builtin => {

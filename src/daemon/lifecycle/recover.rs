@@ -33,8 +33,15 @@ impl Daemon {
             for mut job in jobs {
                 match &job.phase {
                     Phase::Pending { hold, .. } => {
+                        // One no pass looks at (PartitionConfig,
+                        // PartitionTimeLimit) shows why from the start.
+                        let reason = if hold.is_none() {
+                            self.waiting_reason(&job.spec)
+                        } else {
+                            Reason::None
+                        };
                         job.phase = Phase::Pending {
-                            reason: Reason::None,
+                            reason,
                             hold: *hold,
                         };
                         state.enqueue(job);

@@ -9,6 +9,7 @@ use chrono::Utc;
 
 use crate::daemon::caller::Caller;
 use crate::daemon::job::{ArrayTask, Dependencies, Hold, Job, JobOptions, JobSpec, Phase};
+use crate::daemon::partitions;
 use crate::daemon::scheduler::policy;
 use crate::daemon::state::Running;
 use crate::daemon::store::{NewJob, Payload, Submission};
@@ -35,9 +36,15 @@ const MAX_SCRIPT_BYTES: usize = 4 << 20;
 impl Daemon {
     /// What a pending job that is not held shows before the scheduler
     /// looks at it: nothing, or `PartitionConfig` for one that asks for
-    /// more CPUs than the node has, which no pass will look at.
+    /// more CPUs than the node has, or `PartitionTimeLimit` for one over
+    /// its partition's MaxTime, which no pass will look at.
     pub(crate) fn waiting_reason(&self, spec: &JobSpec) -> Reason {
-        policy::queued(self.config.capacity.can_ever_fit(&spec.request))
+        policy::queued(
+            self.config.capacity.can_ever_fit(&spec.request),
+            self.config
+                .partitions
+                .over_time_limit(&spec.partition, spec.time_limit),
+        )
     }
 
     /// Accepts a job (or the tasks of an array): validates it, commits it to
@@ -155,7 +162,10 @@ impl Daemon {
     /// hold it. The booking is under a provisional id until the store has
     /// given the job its own.
     fn book_at_once(&self, spec: &JobSpec) -> Option<(JobId, Allocation)> {
+        // With per-user limits the pass decides, counting the user's jobs.
         if self.stopping.load(Ordering::SeqCst)
+            || !self.config.user_limits.is_empty()
+            || self.waiting_reason(spec) != Reason::None
             || spec.dependency.is_some()
             || spec.begin_time.is_some_and(|begin| begin > Utc::now())
         {
@@ -305,15 +315,10 @@ impl Daemon {
                 request.work_dir.display()
             )));
         }
-        let partition = match &request.partition {
-            Some(p) if p != &self.config.partition => {
-                return Err(Error::Invalid(format!(
-                    "invalid partition specified: {}\nInvalid partition name specified",
-                    crate::daemon::escape_controls(p)
-                )));
-            }
-            _ => self.config.partition.clone(),
-        };
+        let time_limit = request
+            .time_limit
+            .map(|limit| self.config.time_limit_unit.round_up(limit));
+        let partition = self.route(request.partition.as_deref(), time_limit, caller)?;
         if request
             .time_limit
             .is_some_and(|limit| limit > MAX_TIME_LIMIT_SECS)
@@ -386,14 +391,12 @@ impl Daemon {
             uid: caller.uid,
             gid: caller.gid,
             user: users::user_name(caller.uid).into(),
-            partition: partition.into(),
+            partition: partition.name.as_str().into(),
             request: resources,
             ntasks: request.ntasks,
             cpus_per_task: request.cpus_per_task,
             memory_requested: request.memory_mb.is_some(),
-            time_limit: request
-                .time_limit
-                .map(|limit| self.config.time_limit_unit.round_up(limit)),
+            time_limit: partitions::effective_time_limit(time_limit, partition),
             work_dir: request.work_dir.as_path().into(),
             submit_dir: request.submit_dir.as_path().into(),
             stdout_pattern: request.stdout.as_deref().map(Into::into),

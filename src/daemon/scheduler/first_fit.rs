@@ -115,7 +115,8 @@ enum Placed {
 struct Pass<'a> {
     plan: Plan,
     waiting: Waiting,
-    started_in: HashMap<Group, u32>,
+    /// What the jobs started in this pass add to each group's running total.
+    started_in: HashMap<Group, u64>,
     /// Request shapes a job already failed to fit in this pass. Free
     /// resources only shrink during a pass, so every later job of the same
     /// shape fails too and waits behind that one (`Priority`).
@@ -178,7 +179,12 @@ impl<'a> Pass<'a> {
             self.plan.wake_at = Some(self.plan.wake_at.map_or(at, |wake| wake.min(at)));
         }
         let capped = job.limits.iter().find(|limit| {
-            limit.running + self.started_in.get(&limit.group).copied().unwrap_or(0) >= limit.max
+            let started = self.started_in.get(&limit.group).copied().unwrap_or(0);
+            limit
+                .running
+                .saturating_add(started)
+                .saturating_add(limit.need)
+                > limit.max
         });
         let mut first_failure = false;
         let reason = if let Some(blocked) = job.blocked {
@@ -191,7 +197,7 @@ impl<'a> Pass<'a> {
             match self.place(job.id, &job.request, job.time_limit, tracker) {
                 Placed::Started => {
                     for limit in &job.limits {
-                        *self.started_in.entry(limit.group.clone()).or_default() += 1;
+                        *self.started_in.entry(limit.group.clone()).or_default() += limit.need;
                     }
                     return false;
                 }
@@ -720,6 +726,7 @@ mod tests {
             c.limits.push(Limit {
                 group: Group::Array(JobId(1)),
                 running: 1,
+                need: 1,
                 max: 3,
                 reason: Reason::JobArrayTaskLimit,
             });
@@ -728,6 +735,35 @@ mod tests {
         let plan = first_fit([task(2), task(3), task(4)], &mut t);
         assert_eq!(started(&plan), vec![2, 3]);
         assert_eq!(plan.reasons, vec![(JobId(4), Reason::JobArrayTaskLimit)]);
+    }
+
+    #[test]
+    fn a_user_limit_counts_what_starts_and_does_not_fail_the_shape() {
+        use crate::daemon::scheduler::limits::Counted;
+        let mut t = tracker(8, 0, 0);
+        // User 1 may hold 3 CPUs and holds 1: one 2-CPU job more.
+        let of_user = |id, uid| {
+            let mut c = job(id, 2, 0, 0);
+            if uid == 1 {
+                c.limits.push(Limit {
+                    group: Group::User {
+                        uid,
+                        counted: Counted::Cpus,
+                    },
+                    running: 1,
+                    need: 2,
+                    max: 3,
+                    reason: Reason::QOSMaxCpuPerUserLimit,
+                });
+            }
+            c
+        };
+        let plan = first_fit([of_user(1, 1), of_user(2, 1), of_user(3, 2)], &mut t);
+        assert_eq!(started(&plan), vec![1, 3], "same shape, another user");
+        assert_eq!(
+            plan.reasons,
+            vec![(JobId(2), Reason::QOSMaxCpuPerUserLimit)]
+        );
     }
 
     #[test]
@@ -757,14 +793,12 @@ mod tests {
             1 => Just(Some(Reason::BeginTime)),
             1 => Just(Some(Reason::Dependency)),
         ];
+        // A cap on a count of jobs (an array's `%N`), or on a user's CPUs
+        // (MaxTRESPerUser), which a job adds its own CPUs to.
         let limit = prop_oneof![
             4 => Just(None),
-            1 => (0u32..2, 1u32..3).prop_map(|(running, max)| Some(Limit {
-                group: Group::Array(JobId(1)),
-                running,
-                max,
-                reason: Reason::JobArrayTaskLimit,
-            })),
+            1 => (0u64..2, 1u64..3).prop_map(|(running, max)| Some((false, running, max))),
+            1 => (0u64..3, 1u64..6).prop_map(|(running, max)| Some((true, running, max))),
         ];
         (
             1u32..4,
@@ -783,7 +817,28 @@ mod tests {
                     job.reason = reason;
                     job.blocked = blocked;
                     let plain = blocked.is_none() && limit.is_none();
-                    job.limits.extend(limit);
+                    job.limits.extend(limit.map(|(per_user, running, max)| {
+                        if per_user {
+                            Limit {
+                                group: Group::User {
+                                    uid: 1,
+                                    counted: crate::daemon::scheduler::limits::Counted::Cpus,
+                                },
+                                running,
+                                need: u64::from(cpus),
+                                max,
+                                reason: Reason::QOSMaxCpuPerUserLimit,
+                            }
+                        } else {
+                            Limit {
+                                group: Group::Array(JobId(1)),
+                                running,
+                                need: 1,
+                                max,
+                                reason: Reason::JobArrayTaskLimit,
+                            }
+                        }
+                    }));
                     // Only jobs waiting for more than resources look again.
                     if !plain {
                         job.recheck_at =

@@ -1,9 +1,11 @@
 //! Caps on how many jobs of a group run at once: an array's `%N` throttle,
-//! and a singleton dependency (one job per name and user). A running job
-//! counts in its groups; a pending job is held to the caps of its own.
+//! and a singleton dependency (one job per name and user); and on what a
+//! user's running jobs hold (`limits`). A running job counts in its groups;
+//! a pending job is held to the caps of its own.
 
 use std::collections::HashMap;
 
+use super::limits::Counted;
 use crate::protocol::{JobId, Reason};
 
 /// A group of jobs whose running count may be capped.
@@ -13,15 +15,20 @@ pub enum Group {
     Array(JobId),
     /// One user's jobs of one name, which a singleton of that name waits on.
     Singleton { uid: u32, name: String },
+    /// One user's running jobs, counted one way (jobs, CPUs, memory, GPUs).
+    User { uid: u32, counted: Counted },
 }
 
-/// A cap on how many jobs of a group run at once.
+/// A cap on what a group's running jobs hold at once: a count of jobs, or
+/// a total of one resource.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Limit {
     pub group: Group,
-    /// Jobs of the group running before the pass.
-    pub running: u32,
-    pub max: u32,
+    /// What the group's jobs held before the pass.
+    pub running: u64,
+    /// What the job would add (1 for a count of jobs).
+    pub need: u64,
+    pub max: u64,
     /// What a job held back by the cap shows.
     pub reason: Reason,
 }
@@ -61,17 +68,19 @@ impl Membership<'_> {
         if let Some((array_id, max)) = self.throttle {
             let group = Group::Array(array_id);
             limits.push(Limit {
-                running: running.of(&group),
+                running: u64::from(running.of(&group)),
                 group,
-                max,
+                need: 1,
+                max: u64::from(max),
                 reason: Reason::JobArrayTaskLimit,
             });
         }
         if self.singleton {
             let group = self.singleton_group();
             limits.push(Limit {
-                running: running.of(&group),
+                running: u64::from(running.of(&group)),
                 group,
+                need: 1,
                 max: 1,
                 reason: Reason::Dependency,
             });
@@ -156,12 +165,14 @@ mod tests {
                 Limit {
                     group: Group::Array(JobId(7)),
                     running: 1,
+                    need: 1,
                     max: 2,
                     reason: Reason::JobArrayTaskLimit,
                 },
                 Limit {
                     group: member("a").singleton_group(),
                     running: 1,
+                    need: 1,
                     max: 1,
                     reason: Reason::Dependency,
                 },

@@ -1,15 +1,17 @@
 //! The scheduler's decisions, each a pure function over plain data that
 //! tests drive without processes: which pending jobs may start at all and
 //! what a waiting one shows (`policy`), the caps on how many jobs of a
-//! group run at once (`groups`), and which of the jobs that may start get
-//! what is free (`first_fit`), and, with backfill, the reservation that
-//! keeps the first job that does not fit from waiting for ever
-//! (`backfill`). The daemon's pass gathers the inputs and applies the
-//! plan; nothing here reads the store or touches a process.
+//! group run at once (`groups`), the per-user limits on what runs
+//! (`limits`), which of the jobs that may start get what is free
+//! (`first_fit`), and, with backfill, the reservation that keeps the first
+//! job that does not fit from waiting for ever (`backfill`). The daemon's
+//! pass gathers the inputs and applies the plan; nothing here reads the
+//! store or touches a process.
 
 pub mod backfill;
 mod first_fit;
 mod groups;
+pub mod limits;
 pub(crate) mod policy;
 #[cfg(test)]
 mod simulation;

@@ -133,13 +133,16 @@ pub fn judge(
 }
 
 /// What a job shows once queued, before a pass looks at it: nothing, or
-/// `PartitionConfig` for one that asks for more than the node has, which
-/// no pass looks at.
-pub fn queued(can_ever_fit: bool) -> Reason {
-    if can_ever_fit {
-        Reason::None
-    } else {
+/// `PartitionConfig` for one that asks for more than the node has, or
+/// `PartitionTimeLimit` for one over its partition's MaxTime, which no
+/// pass looks at.
+pub fn queued(can_ever_fit: bool, over_time_limit: bool) -> Reason {
+    if !can_ever_fit {
         Reason::PartitionConfig
+    } else if over_time_limit {
+        Reason::PartitionTimeLimit
+    } else {
+        Reason::None
     }
 }
 
@@ -219,8 +222,10 @@ mod tests {
 
     #[test]
     fn reasons_before_and_beyond_the_pass() {
-        assert_eq!(queued(true), Reason::None);
-        assert_eq!(queued(false), Reason::PartitionConfig);
+        assert_eq!(queued(true, false), Reason::None);
+        assert_eq!(queued(false, false), Reason::PartitionConfig);
+        assert_eq!(queued(false, true), Reason::PartitionConfig);
+        assert_eq!(queued(true, true), Reason::PartitionTimeLimit);
         assert_eq!(unreached(None, Reason::None, true), Some(Reason::Resources));
         assert_eq!(unreached(None, Reason::None, false), Some(Reason::Priority));
         assert_eq!(unreached(Some(Hold::User), Reason::None, true), None);

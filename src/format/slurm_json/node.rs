@@ -197,7 +197,7 @@ impl NodeJson {
             state: vec![node_state(node)],
             operating_system: context.facts.os.clone(),
             owner: String::new(),
-            partitions: vec![node.partition.clone()],
+            partitions: node.partition_list().into_iter().map(|p| p.name).collect(),
             port: SLURMD_PORT,
             real_memory: node.memory_mb_total,
             comment: String::new(),

@@ -1,6 +1,6 @@
 //! sinfo's document: `{"sinfo": [entry...], "meta", "errors",
 //! "warnings"}`, one entry per partition and node state (here the node in
-//! its one partition), each with its `partition` as `partition_info`.
+//! each of its partitions), each with its `partition` as `partition_info`.
 //!
 //! Slurm publishes no schema component for the entries themselves (sinfo
 //! writes them without slurmrestd): the fields follow the data_parser's
@@ -11,10 +11,10 @@ use serde::Serialize;
 use super::Version;
 use super::meta::{Caller, Meta, OpenapiError, OpenapiWarning};
 use super::node::{configured_tres, gres_with_count};
-use super::number::NoVal;
+use super::number::{NoVal, limit_minutes};
 use crate::format::scontrol::{NodeFacts, node_state};
 use crate::format::squeue::CLUSTER_NAME;
-use crate::protocol::{DaemonConfig, NodeInfo};
+use crate::protocol::{DaemonConfig, NodeInfo, PartitionInfo as Partition};
 
 /// The whole document.
 #[derive(Debug, Clone, Serialize)]
@@ -34,12 +34,16 @@ pub struct SinfoContext<'a> {
 }
 
 impl SinfoResponse {
-    /// The document for the node (no entry when a filter left it out).
-    pub fn new(node: Option<&NodeInfo>, context: &SinfoContext<'_>) -> SinfoResponse {
+    /// The document for the node: one entry per partition the filters keep.
+    pub fn new(
+        node: &NodeInfo,
+        partitions: &[Partition],
+        context: &SinfoContext<'_>,
+    ) -> SinfoResponse {
         SinfoResponse {
-            sinfo: node
-                .map(|node| SinfoEntry::new(node, context))
-                .into_iter()
+            sinfo: partitions
+                .iter()
+                .map(|partition| SinfoEntry::new(node, partition, context))
                 .collect(),
             meta: Meta::new(context.version, context.caller),
             errors: Vec::new(),
@@ -156,7 +160,7 @@ pub struct ReasonInfo {
     pub user: String,
 }
 
-/// `partition_info`: the node's one partition, the default, up, with no limits.
+/// `partition_info`: one partition of the node, up, with its definition's limits.
 #[derive(Debug, Clone, Serialize)]
 pub struct PartitionInfo {
     pub nodes: PartitionNodes,
@@ -282,7 +286,7 @@ pub struct PartitionState {
 }
 
 impl PartitionInfo {
-    pub fn new(node: &NodeInfo, config: &DaemonConfig) -> PartitionInfo {
+    pub fn new(node: &NodeInfo, partition: &Partition, config: &DaemonConfig) -> PartitionInfo {
         let def_mem = config.def_mem_per_cpu_mb;
         PartitionInfo {
             nodes: PartitionNodes {
@@ -295,7 +299,11 @@ impl PartitionInfo {
                 deny: String::new(),
             },
             groups: Allowed {
-                allowed: String::new(),
+                allowed: partition
+                    .allow_groups
+                    .as_ref()
+                    .map(|groups| groups.join(","))
+                    .unwrap_or_default(),
             },
             qos: PartitionQos {
                 allowed: String::new(),
@@ -320,7 +328,7 @@ impl PartitionInfo {
                 } else {
                     NoVal::of(0)
                 },
-                time: NoVal::INFINITE,
+                time: limit_minutes(partition.default_time_secs),
                 job: String::new(),
             },
             grace_time: 0,
@@ -330,21 +338,21 @@ impl PartitionInfo {
                 memory_per_cpu: 0,
                 partition_memory_per_cpu: NoVal::UNSET,
                 partition_memory_per_node: NoVal::of(0),
-                nodes: NoVal::INFINITE,
+                nodes: partition.max_nodes.map_or(NoVal::INFINITE, NoVal::of),
                 shares: 1,
                 oversubscribe: Oversubscribe {
                     jobs: 1,
                     flags: Vec::new(),
                 },
-                time: NoVal::INFINITE,
+                time: limit_minutes(partition.max_time_secs),
                 over_time_limit: NoVal::UNSET,
             },
             minimums: PartitionMinimums { nodes: 0 },
-            name: node.partition.clone(),
+            name: partition.name.clone(),
             node_sets: String::new(),
             priority: PartitionPriority {
-                job_factor: 1,
-                tier: 1,
+                job_factor: partition.priority_job_factor,
+                tier: partition.priority_tier,
             },
             timeouts: PartitionTimeouts {
                 resume: NoVal::UNSET,
@@ -357,7 +365,7 @@ impl PartitionInfo {
 }
 
 impl SinfoEntry {
-    pub fn new(node: &NodeInfo, context: &SinfoContext<'_>) -> SinfoEntry {
+    pub fn new(node: &NodeInfo, partition: &Partition, context: &SinfoContext<'_>) -> SinfoEntry {
         let state = node_state(node);
         let alloc_cpus = node.cpus_total.saturating_sub(node.cpus_free);
         let load = context
@@ -419,7 +427,7 @@ impl SinfoEntry {
                 user: String::new(),
             },
             reservation: String::new(),
-            partition: PartitionInfo::new(node, context.config),
+            partition: PartitionInfo::new(node, partition, context.config),
         }
     }
 }
