@@ -1,13 +1,17 @@
 //! The scheduler's decisions, each a pure function over plain data that
 //! tests drive without processes: which pending jobs may start at all and
 //! what a waiting one shows (`policy`), the caps on how many jobs of a
-//! group run at once (`groups`), and which of the jobs that may start get
-//! what is free (`first_fit`). The daemon's pass gathers the inputs and
-//! applies the plan; nothing here reads the store or touches a process.
+//! group run at once (`groups`), which of the jobs that may start get what
+//! is free (`first_fit`), and in what order pending jobs stand under
+//! priority/multifactor (`priority`, with each user's `fair_share`). The
+//! daemon's pass gathers the inputs and applies the plan; nothing here
+//! reads the store or touches a process.
 
+pub mod fair_share;
 mod first_fit;
 mod groups;
 pub(crate) mod policy;
+pub mod priority;
 
 pub use first_fit::{Candidate, Plan, QueueKey, ShapeIndex, first_fit, first_fit_indexed};
 pub use groups::{Group, Limit, Membership, RunningGroups};
