@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::scheduler::fair_share::{BillingWeights, Shares};
+use super::scheduler::priority;
 use super::tracker::Capacity;
 use super::{ConnectionLimits, containment, gpus, tls};
 
@@ -70,6 +72,14 @@ pub struct Config {
     pub max_submit_per_user: Option<usize>,
     /// Array indices go from 0 to this minus 1 (Slurm's MaxArraySize).
     pub max_array_size: u32,
+    /// How pending jobs are ordered: priority/basic or multifactor, its
+    /// weights and periods (slurm.conf's Priority* settings).
+    pub priority: priority::Settings,
+    /// What a second of each resource costs a user's fair share
+    /// (TRESBillingWeights).
+    pub billing: BillingWeights,
+    /// Each user's shares of the node (1 for users not named).
+    pub shares: Shares,
 }
 
 /// What time limits are counted in (`--time-limit-unit`).

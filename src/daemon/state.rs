@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::daemon::executor::Supervisor;
 use crate::daemon::interner::Interner;
 use crate::daemon::job::{Job, Phase};
+use crate::daemon::priorities::{ChangedPriorities, Priorities};
 use crate::daemon::scheduler::{QueueKey, ShapeIndex};
 use crate::daemon::tracker::{Capacity, ResourceTracker};
 use crate::protocol::{JobId, JobState, Reason};
@@ -42,10 +43,12 @@ pub struct State {
     /// the pass's commit records their ends beside its starts, and each
     /// directory goes only once its end is on disk.
     pub ended: Vec<(Job, PathBuf)>,
+    /// Usage, fair share, and what a queued job's priority is made of.
+    pub priorities: Priorities,
 }
 
 impl State {
-    pub fn new(tracker: ResourceTracker) -> State {
+    pub fn new(tracker: ResourceTracker, priorities: Priorities) -> State {
         State {
             jobs: HashMap::new(),
             queue: Queue::new(tracker.capacity()),
@@ -54,12 +57,14 @@ impl State {
             fresh: Vec::new(),
             interner: Interner::default(),
             ended: Vec::new(),
+            priorities,
         }
     }
 
     /// Adds a pending job to the table and the queue.
     pub fn enqueue(&mut self, mut job: Job) {
         self.interner.share(&mut job.spec);
+        self.priorities.assign(&mut job.spec, chrono::Utc::now());
         self.queue.insert(&job);
         self.fresh.push(job.id);
         self.jobs.insert(job.id, job);
@@ -150,6 +155,22 @@ impl Queue {
         self.others.remove(&key);
         self.held.remove(&key);
         self.unfit.remove(&key);
+    }
+
+    /// Moves queued jobs to their places under new priorities (`changed`,
+    /// by job; the others keep theirs). Each set is built again whole (a
+    /// sort, not a tree walk per job), and every job stays in the set it
+    /// was in.
+    pub fn rekey(&mut self, changed: &ChangedPriorities) {
+        let key_of = |key: QueueKey| {
+            changed
+                .get(&key.id())
+                .map_or(key, |priority| key.with_priority(*priority))
+        };
+        self.plain.rekey(key_of);
+        for set in [&mut self.others, &mut self.held, &mut self.unfit] {
+            *set = set.iter().map(|key| key_of(*key)).collect();
+        }
     }
 
     /// The jobs not held that wait for resources only, by request shape.
