@@ -9,8 +9,10 @@ pub mod ccontrol;
 pub mod cdiag;
 pub mod cinfo;
 pub mod conductord;
+pub mod cprio;
 pub mod cqueue;
 pub mod crun;
+pub mod cshare;
 pub mod filter;
 pub mod getopt;
 
@@ -38,6 +40,8 @@ pub fn commands() -> Vec<clap::Command> {
         ccontrol::CcontrolArgs::command(),
         cinfo::CinfoArgs::command(),
         cdiag::CdiagArgs::command(),
+        cprio::CprioArgs::command(),
+        cshare::CshareArgs::command(),
     ]
 }
 
