@@ -17,6 +17,7 @@ mod exporters;
 mod generated;
 mod gpus;
 mod hardening;
+mod priority;
 mod slurm_json;
 mod support;
 mod tls;

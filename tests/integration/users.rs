@@ -15,9 +15,9 @@ use crate::support::{Output, TestDaemon, bin, run_command};
 const SHORT: Duration = Duration::from_secs(10);
 
 /// A user made for the test and removed after it.
-struct TestUser {
-    name: String,
-    uid: u32,
+pub(crate) struct TestUser {
+    pub(crate) name: String,
+    pub(crate) uid: u32,
 }
 
 impl TestUser {
@@ -35,7 +35,7 @@ impl TestUser {
     }
 
     /// Runs one of our binaries as this user.
-    fn run(&self, d: &TestDaemon, cwd: &Path, name: &str, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, d: &TestDaemon, cwd: &Path, name: &str, args: &[&str]) -> Output {
         let mut command = Command::new("runuser");
         command
             .args(["-u", &self.name, "--"])
@@ -74,7 +74,7 @@ fn skip_unless_root_with_useradd() -> bool {
 
 /// Two users made for a test; `None` (the reason printed) where the test
 /// cannot make users here.
-fn two_users(first: &str, second: &str) -> Option<(TestUser, TestUser)> {
+pub(crate) fn two_users(first: &str, second: &str) -> Option<(TestUser, TestUser)> {
     if skip_unless_root_with_useradd() {
         return None;
     }
@@ -89,7 +89,7 @@ fn two_users(first: &str, second: &str) -> Option<(TestUser, TestUser)> {
 
 /// A `--system` daemon whose socket, inside the test's directory, every
 /// user can reach.
-fn system_daemon(args: &[&str]) -> TestDaemon {
+pub(crate) fn system_daemon(args: &[&str]) -> TestDaemon {
     let mut all = vec!["--system"];
     all.extend(args);
     let d = TestDaemon::start(&all);
@@ -98,7 +98,7 @@ fn system_daemon(args: &[&str]) -> TestDaemon {
 }
 
 /// A directory the user owns, for its jobs to run in.
-fn home_of(d: &TestDaemon, user: &TestUser) -> std::path::PathBuf {
+pub(crate) fn home_of(d: &TestDaemon, user: &TestUser) -> std::path::PathBuf {
     let dir = d.dir.path().join(&user.name);
     std::fs::create_dir_all(&dir).expect("dir");
     rustix::fs::chown(&dir, Some(rustix::fs::Uid::from_raw(user.uid)), None).expect("chown");
