@@ -1012,6 +1012,57 @@ mod tests {
     }
 
     #[test]
+    fn the_usage_book_is_written_over_and_read_back_after_reopening() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = JobStore::open(dir.path(), 1).expect("open");
+        assert_eq!(store.load_usage().expect("read"), None);
+        let mut book = UsageBook::new(Utc::now());
+        book.charge(1000, "alice", 12.5);
+        runtime().block_on(async {
+            store.save_usage(book.clone()).await.expect("save");
+            book.charge(1001, "bob", 3.0);
+            book.charged_until = Some(book.as_of);
+            store.save_usage(book.clone()).await.expect("save again");
+        });
+        drop(store);
+        let store = JobStore::open(dir.path(), 1).expect("reopen");
+        assert_eq!(store.load_usage().expect("read"), Some(book));
+    }
+
+    #[test]
+    fn a_version_2_store_gains_the_usage_table_and_keeps_its_jobs() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("jobs.db");
+        // As version 2 made it, with one job in it.
+        let store = JobStore::open(dir.path(), 1).expect("open");
+        runtime().block_on(async {
+            store
+                .insert(submission(vec![new_job("kept")]))
+                .await
+                .expect("insert");
+        });
+        drop(store);
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch("DROP TABLE usage; PRAGMA user_version = 2;")
+            .expect("back to version 2");
+        drop(conn);
+        let store = JobStore::open(dir.path(), 1).expect("migrated");
+        assert_eq!(store.load_active().expect("load").len(), 1);
+        assert_eq!(store.load_usage().expect("read"), None);
+        runtime().block_on(async {
+            store
+                .save_usage(UsageBook::new(Utc::now()))
+                .await
+                .expect("the table is there");
+        });
+        let conn = Connection::open(&path).expect("open");
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    #[test]
     fn a_store_from_a_newer_conductord_is_refused_with_a_clear_message() {
         let dir = tempfile::tempdir().expect("dir");
         drop(JobStore::open(dir.path(), 1).expect("open"));
