@@ -23,7 +23,7 @@ _conductord() {
 
     case "${cmd}" in
         conductord)
-            opts="-h -V --socket --listen --tls-cert --tls-key --insecure-listen --state-dir --cpus --mem --gpus --gpu-files --kill-wait --requeue-delay --enforce-part-limits --min-job-age --history-days --partition --partition-def --max-jobs-per-user --max-tres-per-user --system --operator --containment --cpu-bind --def-mem-per-cpu --max-job-count --first-job-id --time-limit-unit --max-submit-per-user --max-submit-jobs-per-user --max-array-size --scheduler-type --bf-window --bf-max-job-test --max-connections --max-connections-per-user --idle-timeout --request-timeout --launcher --help --version"
+            opts="-h -V --socket --listen --tls-cert --tls-key --insecure-listen --state-dir --cpus --mem --gpus --gpu-files --kill-wait --requeue-delay --enforce-part-limits --min-job-age --history-days --partition --partition-def --max-jobs-per-user --max-tres-per-user --system --operator --containment --cpu-bind --def-mem-per-cpu --max-job-count --first-job-id --time-limit-unit --max-submit-per-user --max-submit-jobs-per-user --max-array-size --scheduler-type --bf-window --bf-max-job-test --priority-type --priority-weight-age --priority-weight-fairshare --priority-weight-job-size --priority-weight-partition --priority-max-age --priority-decay-half-life --priority-calc-period --tres-billing-weights --fairshare-shares --max-connections --max-connections-per-user --idle-timeout --request-timeout --launcher --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -146,6 +146,46 @@ _conductord() {
                     return 0
                     ;;
                 --bf-max-job-test)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --priority-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --priority-weight-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --priority-weight-fairshare)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --priority-weight-job-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --priority-weight-partition)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --priority-max-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --priority-decay-half-life)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --priority-calc-period)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tres-billing-weights)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fairshare-shares)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

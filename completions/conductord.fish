@@ -33,6 +33,16 @@ complete -c conductord -l scheduler-type -d 'How jobs are scheduled: backfill (F
 builtin\t'First Fit alone: a job that does not fit is passed over, so a large job may wait for ever behind a stream of small ones (Slurm\'s builtin is strict priority order instead)'"
 complete -c conductord -l bf-window -d 'Minutes ahead a backfill reservation may lie at most (SchedulerParameters\' bf_window)' -r
 complete -c conductord -l bf-max-job-test -d 'Jobs a pass tests behind its reservation at most (SchedulerParameters\' bf_max_job_test)' -r
+complete -c conductord -l priority-type -d 'How pending jobs are ordered: basic (by -nice, then submit time) or multifactor (PriorityType)' -r
+complete -c conductord -l priority-weight-age -d 'Weight of the age factor under multifactor (PriorityWeightAge; Slurm\'s default is 0)' -r
+complete -c conductord -l priority-weight-fairshare -d 'Weight of the fair-share factor under multifactor (PriorityWeightFairshare)' -r
+complete -c conductord -l priority-weight-job-size -d 'Weight of the job-size factor under multifactor (PriorityWeightJobSize)' -r
+complete -c conductord -l priority-weight-partition -d 'Weight of the partition factor under multifactor (PriorityWeightPartition)' -r
+complete -c conductord -l priority-max-age -d 'Age at which a job\'s age factor reaches 1, in Slurm\'s time format (PriorityMaxAge)' -r
+complete -c conductord -l priority-decay-half-life -d 'Time in which past usage loses half its weight (PriorityDecayHalfLife); 0 never decays' -r
+complete -c conductord -l priority-calc-period -d 'How often every pending job\'s priority is computed again, in minutes or Slurm\'s time format (PriorityCalcPeriod)' -r
+complete -c conductord -l tres-billing-weights -d 'What a second of each resource bills a user\'s usage, e.g. CPU=1.0,Mem=0.25G,GRES/gpu=2.0 (TRESBillingWeights)' -r
+complete -c conductord -l fairshare-shares -d 'Users\' fair-share shares, e.g. alice=2,bob=1; users not named have 1' -r
 complete -c conductord -l max-connections -d 'Connections open at once, in all' -r
 complete -c conductord -l max-connections-per-user -d 'Connections open at once from one user (one address over TCP)' -r
 complete -c conductord -l idle-timeout -d 'Seconds a connection may wait before sending a request (and between requests)' -r

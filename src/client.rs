@@ -28,8 +28,9 @@ use crate::paths;
 use crate::protocol::{
     ApiError, CancelManyRequest, CancelManyResponse, CancelResponse, CancelResult, DaemonConfig,
     DebugState, DiagInfo, Health, HoldRequest, JobId, JobInfo, JobList, ListFormat, ListQuery,
-    NodeInfo, RevokeResponse, SignalRequest, StepEnd, StepResponse, StepStart, SubmitRequest,
-    SubmitResponse, TestOnlyResponse, TokenRequest, TokenResponse, UpdateRequest,
+    NodeInfo, PriorityReport, RevokeResponse, ShareReport, SignalRequest, StepEnd, StepResponse,
+    StepStart, SubmitRequest, SubmitResponse, TestOnlyResponse, TokenRequest, TokenResponse,
+    UpdateRequest,
 };
 
 /// Environment variable naming the server: `unix:/path`, a bare path,
@@ -422,6 +423,16 @@ impl Client {
     /// The daemon's books, read under one lock (for checks and benchmarks).
     pub fn debug(&self) -> Result<DebugState> {
         self.call(Method::Get, "/v1/debug", None::<&()>)
+    }
+
+    /// The pending jobs' priority factors (`cprio`).
+    pub fn priorities(&self) -> Result<PriorityReport> {
+        self.call(Method::Get, "/v1/priorities", None::<&()>)
+    }
+
+    /// The fair-share tree (`cshare`).
+    pub fn shares(&self) -> Result<ShareReport> {
+        self.call(Method::Get, "/v1/shares", None::<&()>)
     }
 
     /// The daemon's statistics (`cdiag`).

@@ -13,9 +13,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 mod gpu;
+mod priority;
 mod rows;
 
 pub use gpu::{Gpu, GpuVendor, gres_type};
+pub use priority::{JobPriority, PriorityReport, PriorityWeights, ShareReport, UserShareInfo};
 pub use rows::decode as decode_rows;
 
 /// What a job used while it ran, as its cgroup (or, without one, its

@@ -49,7 +49,8 @@ use crate::users;
     update JobId=ID KEY=VALUE  change a pending job: TimeLimit= JobName= Priority= Nice=\n  \
                                NumCPUs= MinMemoryNode= Comment= StartTime=\n  \
     install-slurm-links DIR    link sbatch, squeue, scancel, sacct, scontrol, sinfo,\n  \
-                               srun and sdiag in DIR to Conductor's binaries\n  \
+                               srun, sdiag, sprio and sshare in DIR to Conductor's\n  \
+                               binaries\n  \
     token [lifespan=SECONDS]   a token acting as you over TCP (default 1800 s):\n  \
                                prints CONDUCTOR_TOKEN=...\n  \
     token revoke               revoke all your tokens\n  \
@@ -777,7 +778,7 @@ fn describe_failure(error: &Error, job: &JobInfo) -> String {
 }
 
 /// The Slurm names `install-slurm-links` creates, and their targets.
-pub const SLURM_LINKS: [(&str, &str); 8] = [
+pub const SLURM_LINKS: [(&str, &str); 10] = [
     ("sbatch", "cbatch"),
     ("squeue", "cqueue"),
     ("scancel", "ccancel"),
@@ -786,6 +787,8 @@ pub const SLURM_LINKS: [(&str, &str); 8] = [
     ("sinfo", "cinfo"),
     ("srun", "crun"),
     ("sdiag", "cdiag"),
+    ("sprio", "cprio"),
+    ("sshare", "cshare"),
 ];
 
 fn install_links_command(dir: &Path, prog: &str) -> Outcome {

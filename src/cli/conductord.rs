@@ -11,11 +11,13 @@ use crate::daemon::gpus::{self, GpuSelection};
 use crate::daemon::partitions::Partitions;
 use crate::daemon::scheduler::backfill;
 use crate::daemon::scheduler::limits::{TresLimits, UserLimits};
+use crate::daemon::scheduler::priority::{self, PriorityType};
 use crate::daemon::{
     Capacity, Config, ConnectionLimits, SchedulerType, TimeLimitUnit, containment, node, tls,
 };
 use crate::error::{Error, Result};
 use crate::format::array::{DEFAULT_MAX_ARRAY_SIZE, LARGEST_MAX_ARRAY_SIZE};
+use crate::format::duration::parse_time_limit;
 use crate::format::memory::parse_memory_mb;
 use crate::paths;
 use crate::users;
@@ -215,6 +217,51 @@ pub struct ConductordArgs {
     #[arg(long, value_name = "N", default_value_t = backfill::DEFAULT_MAX_JOB_TEST)]
     pub bf_max_job_test: usize,
 
+    /// How pending jobs are ordered: basic (by -nice, then submit time) or multifactor (PriorityType)
+    ///
+    /// `priority/basic` and `priority/multifactor` are accepted too. Under
+    /// multifactor a job's priority is W_age×age + W_fairshare×fairshare +
+    /// W_jobsize×jobsize + W_partition×partition − nice, each factor in
+    /// [0, 1], computed at submit and every --priority-calc-period.
+    #[arg(long, value_name = "TYPE", default_value = "basic")]
+    pub priority_type: PriorityType,
+
+    /// Weight of the age factor under multifactor (PriorityWeightAge; Slurm's default is 0)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_WEIGHT)]
+    pub priority_weight_age: u32,
+
+    /// Weight of the fair-share factor under multifactor (PriorityWeightFairshare)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_WEIGHT)]
+    pub priority_weight_fairshare: u32,
+
+    /// Weight of the job-size factor under multifactor (PriorityWeightJobSize)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_WEIGHT)]
+    pub priority_weight_job_size: u32,
+
+    /// Weight of the partition factor under multifactor (PriorityWeightPartition)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_WEIGHT)]
+    pub priority_weight_partition: u32,
+
+    /// Age at which a job's age factor reaches 1, in Slurm's time format (PriorityMaxAge)
+    #[arg(long, value_name = "TIME", default_value = "7-0")]
+    pub priority_max_age: String,
+
+    /// Time in which past usage loses half its weight (PriorityDecayHalfLife); 0 never decays
+    #[arg(long, value_name = "TIME", default_value = "7-0")]
+    pub priority_decay_half_life: String,
+
+    /// How often every pending job's priority is computed again, in minutes or Slurm's time format (PriorityCalcPeriod)
+    #[arg(long, value_name = "TIME", default_value = "5")]
+    pub priority_calc_period: String,
+
+    /// What a second of each resource bills a user's usage, e.g. CPU=1.0,Mem=0.25G,GRES/gpu=2.0 (TRESBillingWeights)
+    #[arg(long, value_name = "WEIGHTS", default_value = "CPU=1.0")]
+    pub tres_billing_weights: String,
+
+    /// Users' fair-share shares, e.g. alice=2,bob=1; users not named have 1
+    #[arg(long, value_name = "USER=N,...")]
+    pub fairshare_shares: Option<String>,
+
     /// Connections open at once, in all
     #[arg(long, value_name = "N", default_value_t = 4096)]
     pub max_connections: usize,
@@ -236,6 +283,10 @@ pub struct ConductordArgs {
     pub launcher: Option<PathBuf>,
 }
 
+/// Each multifactor weight when none is given: Slurm's are 0, which would
+/// make multifactor order jobs as basic does.
+const DEFAULT_WEIGHT: u32 = 1000;
+
 /// Runs the daemon in the foreground until it is stopped (or, with the
 /// internal `--launcher`, the launcher of the jobs' supervisors).
 pub fn run(prog: &str, args: ConductordArgs) -> Outcome {
@@ -249,6 +300,36 @@ pub fn run(prog: &str, args: ConductordArgs) -> Outcome {
 }
 
 impl ConductordArgs {
+    /// The priority plugin's settings from the `--priority-*` flags.
+    fn priority_settings(&self) -> Result<priority::Settings> {
+        let period = |flag: &str, text: &str, zero: bool| -> Result<Duration> {
+            let invalid = || Error::Invalid(format!("--{flag} {text}: not a time"));
+            if zero && text.trim() == "0" {
+                return Ok(Duration::ZERO);
+            }
+            let seconds = parse_time_limit(text)
+                .map_err(|_| invalid())?
+                .ok_or_else(invalid)?;
+            Ok(Duration::from_secs(seconds))
+        };
+        Ok(priority::Settings {
+            kind: self.priority_type,
+            weights: priority::Weights {
+                age: self.priority_weight_age,
+                fair_share: self.priority_weight_fairshare,
+                job_size: self.priority_weight_job_size,
+                partition: self.priority_weight_partition,
+            },
+            max_age: period("priority-max-age", &self.priority_max_age, true)?,
+            decay_half_life: period(
+                "priority-decay-half-life",
+                &self.priority_decay_half_life,
+                true,
+            )?,
+            calc_period: period("priority-calc-period", &self.priority_calc_period, false)?,
+        })
+    }
+
     /// The daemon's configuration, defaults filled in.
     pub fn config(&self) -> Result<Config> {
         if let Some(addr) = self.listen
@@ -353,6 +434,18 @@ impl ConductordArgs {
                 idle: Duration::from_secs(self.idle_timeout.max(1)),
                 request: Duration::from_secs(self.request_timeout.max(1)),
             },
+            priority: self.priority_settings()?,
+            billing: self
+                .tres_billing_weights
+                .parse()
+                .map_err(|e| Error::Invalid(format!("--tres-billing-weights: {e}")))?,
+            shares: self
+                .fairshare_shares
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| Error::Invalid(format!("--fairshare-shares: {e}")))?
+                .unwrap_or_default(),
             cpu_bind: self.cpu_bind != "none",
             def_mem_per_cpu_mb: self
                 .def_mem_per_cpu

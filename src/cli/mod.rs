@@ -25,8 +25,10 @@ pub mod cdiag;
 pub mod cinfo;
 pub mod conductord;
 pub mod connection;
+pub mod cprio;
 pub mod cqueue;
 pub mod crun;
+pub mod cshare;
 pub mod filter;
 pub mod getopt;
 pub mod outcome;
@@ -56,6 +58,8 @@ pub fn commands() -> Vec<clap::Command> {
         ccontrol::CcontrolArgs::command(),
         cinfo::CinfoArgs::command(),
         cdiag::CdiagArgs::command(),
+        cprio::CprioArgs::command(),
+        cshare::CshareArgs::command(),
     ]
 }
 

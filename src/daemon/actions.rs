@@ -376,6 +376,7 @@ impl Daemon {
                         return Err(Error::PermissionDenied);
                     }
                     spec.priority = priority;
+                    spec.priority_fixed = true;
                 }
                 let mut resources = spec.request;
                 if let Some(cpus) = request.cpus {

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use super::partitions::Partitions;
 use super::scheduler::backfill;
+use super::scheduler::fair_share::{BillingWeights, Shares};
 use super::scheduler::limits::UserLimits;
+use super::scheduler::priority;
 use super::tracker::Capacity;
 use super::{ConnectionLimits, containment, gpus, tls};
 
@@ -81,6 +83,14 @@ pub struct Config {
     pub scheduler_type: SchedulerType,
     /// How far backfill looks and how much it tests (SchedulerParameters).
     pub backfill: backfill::Settings,
+    /// How pending jobs are ordered: priority/basic or multifactor, its
+    /// weights and periods (slurm.conf's Priority* settings).
+    pub priority: priority::Settings,
+    /// What a second of each resource costs a user's fair share
+    /// (TRESBillingWeights).
+    pub billing: BillingWeights,
+    /// Each user's shares of the node (1 for users not named).
+    pub shares: Shares,
 }
 
 /// How a pass places the jobs that may start (`--scheduler-type`, named

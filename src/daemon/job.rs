@@ -46,6 +46,11 @@ pub struct JobSpec {
     /// Higher runs first among pending jobs.
     #[serde(default)]
     pub priority: i64,
+    /// Set by `ccontrol update priority=`: the priority stays as given
+    /// and priority/multifactor no longer recomputes it (Slurm's direct
+    /// priority).
+    #[serde(default)]
+    pub priority_fixed: bool,
     #[serde(default)]
     pub nice: i32,
     pub submit_time: DateTime<Utc>,

@@ -21,6 +21,7 @@ mod lifecycle;
 mod listing;
 mod logging;
 pub mod partitions;
+mod priorities;
 mod private_state;
 mod server;
 mod shared;
@@ -91,13 +92,21 @@ async fn serve(config: Config) -> Result<()> {
     )
     .map_err(Error::Other)?;
 
+    // The usage book is back before recovery queues the pending jobs, so
+    // their priorities count what their users used before the restart.
+    let mut priorities = priorities::Priorities::new(&config, chrono::Utc::now());
+    if let Some(book) = store.load_usage()? {
+        priorities.book = book;
+    }
     let daemon = Arc::new(Daemon {
         state: Mutex::new(State::new(
             ResourceTracker::new(config.capacity),
             config.partitions.clone(),
             !config.user_limits.is_empty(),
+            priorities,
         )),
         wake: Notify::new(),
+        usage_charged: Notify::new(),
         stopping: AtomicBool::new(false),
         passes: AtomicU64::new(0),
         last_pass_micros: AtomicU64::new(0),
@@ -155,6 +164,7 @@ async fn serve(config: Config) -> Result<()> {
     ));
 
     tokio::spawn(lifecycle::scheduler_loop(daemon.clone()));
+    tokio::spawn(daemon.clone().priority_loop());
     if let Some(keep) = daemon.config.history {
         tokio::spawn(lifecycle::prune_history(daemon.clone(), keep));
     }

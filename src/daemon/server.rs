@@ -25,9 +25,9 @@ use crate::error::Error;
 use crate::protocol::{
     ApiError, CancelManyRequest, CancelManyResponse, CancelResult, DaemonConfig, DebugState,
     DiagInfo, FieldSet, Health, HoldRequest, JobField, JobId, JobInfo, JobState, ListFormat,
-    ListQuery, NodeInfo, ResourceRequest, RevokeResponse, SignalRequest, StepEnd, StepResponse,
-    StepStart, SubmitRequest, SubmitResponse, TestOnlyResponse, TokenRequest, TokenResponse,
-    UpdateRequest,
+    ListQuery, NodeInfo, PriorityReport, ResourceRequest, RevokeResponse, ShareReport,
+    SignalRequest, StepEnd, StepResponse, StepStart, SubmitRequest, SubmitResponse,
+    TestOnlyResponse, TokenRequest, TokenResponse, UpdateRequest,
 };
 use crate::users;
 
@@ -58,6 +58,8 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/v1/jobs/{id}/script", get(batch_script))
         .route("/v1/tokens", post(issue_token))
         .route("/v1/tokens/revoke", post(revoke_tokens))
+        .route("/v1/priorities", get(priorities))
+        .route("/v1/shares", get(shares))
         .route("/v1/diag", get(diag))
         .route("/v1/diag/reset", post(reset_diag))
         .route_layer(axum::middleware::from_fn_with_state(
@@ -242,6 +244,19 @@ fn tokens_need_the_socket() -> Failure {
 /// Compares secrets in time that does not depend on where they differ.
 pub(super) fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `cprio` (sprio): the pending jobs' priority factors.
+async fn priorities(State(daemon): Shared) -> axum::Json<PriorityReport> {
+    axum::Json(super::priorities::priority_report(
+        &daemon.state(),
+        Utc::now(),
+    ))
+}
+
+/// `cshare` (sshare): the fair-share tree.
+async fn shares(State(daemon): Shared) -> axum::Json<ShareReport> {
+    axum::Json(super::priorities::share_report(&daemon.state(), Utc::now()))
 }
 
 async fn diag(State(daemon): Shared) -> axum::Json<DiagInfo> {

@@ -8,6 +8,7 @@ use crate::daemon::executor::Supervisor;
 use crate::daemon::interner::Interner;
 use crate::daemon::job::{Job, Phase};
 use crate::daemon::partitions::Partitions;
+use crate::daemon::priorities::{ChangedPriorities, Priorities};
 use crate::daemon::scheduler::{QueueKey, ShapeIndex};
 use crate::daemon::tracker::{Capacity, ResourceTracker};
 use crate::protocol::{JobId, JobState, Reason};
@@ -46,12 +47,19 @@ pub struct State {
     /// The job the last pass's backfill reservation is for, which shows
     /// its expected start until a later pass reserves otherwise.
     pub reserved: Option<JobId>,
+    /// Usage, fair share, and what a queued job's priority is made of.
+    pub priorities: Priorities,
 }
 
 impl State {
     /// The state of a daemon with these partitions; `user_limited` when
     /// per-user limits are set (see [`Queue::new`]).
-    pub fn new(tracker: ResourceTracker, partitions: Partitions, user_limited: bool) -> State {
+    pub fn new(
+        tracker: ResourceTracker,
+        partitions: Partitions,
+        user_limited: bool,
+        priorities: Priorities,
+    ) -> State {
         State {
             jobs: HashMap::new(),
             queue: Queue::new(tracker.capacity(), partitions, user_limited),
@@ -61,12 +69,14 @@ impl State {
             interner: Interner::default(),
             ended: Vec::new(),
             reserved: None,
+            priorities,
         }
     }
 
     /// Adds a pending job to the table and the queue.
     pub fn enqueue(&mut self, mut job: Job) {
         self.interner.share(&mut job.spec);
+        self.priorities.assign(&mut job.spec, chrono::Utc::now());
         self.queue.insert(&job);
         self.fresh.push(job.id);
         self.jobs.insert(job.id, job);
@@ -181,6 +191,22 @@ impl Queue {
         self.unfit.remove(&key);
     }
 
+    /// Moves queued jobs to their places under new priorities (`changed`,
+    /// by job; the others keep theirs). Each set is built again whole (a
+    /// sort, not a tree walk per job), and every job stays in the set it
+    /// was in.
+    pub fn rekey(&mut self, changed: &ChangedPriorities) {
+        let key_of = |key: QueueKey| {
+            changed
+                .get(&key.id())
+                .map_or(key, |priority| key.with_priority(*priority))
+        };
+        self.plain.rekey(key_of);
+        for set in [&mut self.others, &mut self.held, &mut self.unfit] {
+            *set = set.iter().map(|key| key_of(*key)).collect();
+        }
+    }
+
     /// The jobs not held that wait for resources only, by request shape.
     pub fn plain(&self) -> &ShapeIndex {
         &self.plain
@@ -246,6 +272,7 @@ mod tests {
                 ntasks: 1,
                 cpus_per_task: 1,
                 memory_requested: false,
+                priority_fixed: false,
                 time_limit,
                 work_dir: Path::new("/").into(),
                 submit_dir: Path::new("/").into(),

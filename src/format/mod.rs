@@ -14,6 +14,8 @@ pub mod scontrol;
 pub mod signal;
 pub mod sinfo;
 pub mod slurm_json;
+pub mod sprio;
 pub mod squeue;
+pub mod sshare;
 pub mod state;
 pub mod time;

@@ -749,6 +749,8 @@ fn slurm_named_links_run_conductor_s_binaries() {
         ("sinfo", "cinfo"),
         ("srun", "crun"),
         ("sdiag", "cdiag"),
+        ("sprio", "cprio"),
+        ("sshare", "cshare"),
     ]
     .iter()
     .map(|(slurm, ours)| {

@@ -20,6 +20,7 @@ mod gpus;
 mod hardening;
 mod partitions;
 mod printing;
+mod priority;
 mod slurm_json;
 mod support;
 mod tls;

@@ -49,6 +49,8 @@ pub fn bin(name: &str) -> PathBuf {
         "ccontrol" => env!("CARGO_BIN_EXE_ccontrol"),
         "cinfo" => env!("CARGO_BIN_EXE_cinfo"),
         "cdiag" => env!("CARGO_BIN_EXE_cdiag"),
+        "cprio" => env!("CARGO_BIN_EXE_cprio"),
+        "cshare" => env!("CARGO_BIN_EXE_cshare"),
         other => panic!("no binary {other}"),
     };
     PathBuf::from(path)

@@ -74,7 +74,7 @@ pub(crate) fn skip_unless_root_with_useradd() -> bool {
 
 /// Two users made for a test; `None` (the reason printed) where the test
 /// cannot make users here.
-fn two_users(first: &str, second: &str) -> Option<(TestUser, TestUser)> {
+pub(crate) fn two_users(first: &str, second: &str) -> Option<(TestUser, TestUser)> {
     if skip_unless_root_with_useradd() {
         return None;
     }

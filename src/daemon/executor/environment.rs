@@ -179,6 +179,7 @@ mod tests {
                 stderr_pattern: None,
                 args: Vec::new(),
                 priority: 0,
+                priority_fixed: false,
                 nice: 0,
                 submit_time: Utc::now(),
                 begin_time: None,

@@ -179,6 +179,7 @@ impl Daemon {
                 let _ = std::fs::remove_dir_all(dir);
             }
         }
+        self.save_usage().await;
         // The daemon's own cgroup directories go when no job runs (no job
         // starts any more, so then no supervisor is about to make a cgroup
         // in them). With jobs running they stay: a supervisor forked just

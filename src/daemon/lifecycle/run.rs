@@ -240,6 +240,7 @@ impl Daemon {
     /// the next pass, in the commit that starts the jobs it made room for.
     pub(super) fn finish(self: &Arc<Self>, id: JobId, end: End) {
         let dir;
+        let charged;
         let record = {
             let mut state = self.state();
             let state = &mut *state;
@@ -258,6 +259,7 @@ impl Daemon {
             dir = self.job_dir(id, start_time);
             state.running.remove(&id);
             let allocation = state.tracker.release(id);
+            charged = state.priorities.charge(&job.spec, start_time, Utc::now());
             if end.requeued() {
                 job.spec.restarts += 1;
                 self.hold_back_requeued(&mut job.spec);
@@ -309,6 +311,9 @@ impl Daemon {
             }
         ));
         self.wake.notify_one();
+        if charged {
+            self.usage_charged.notify_one();
+        }
         if matches!(record.phase, Phase::Finished { .. }) {
             return;
         }

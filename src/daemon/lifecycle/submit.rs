@@ -403,6 +403,7 @@ impl Daemon {
             stderr_pattern: request.stderr.as_deref().map(Into::into),
             args: request.args.clone(),
             priority: -i64::from(request.nice),
+            priority_fixed: false,
             nice: request.nice,
             submit_time: Utc::now(),
             begin_time: request.begin_time,

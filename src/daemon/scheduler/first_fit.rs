@@ -43,6 +43,14 @@ impl QueueKey {
     pub fn id(&self) -> JobId {
         self.id
     }
+
+    /// The same job's key under another priority.
+    pub fn with_priority(self, priority: i64) -> QueueKey {
+        QueueKey {
+            priority: Reverse(priority),
+            ..self
+        }
+    }
 }
 
 /// A pending job as the pass sees it.
@@ -435,6 +443,28 @@ impl ShapeIndex {
             .filter_map(|shape| shape.jobs.first_key_value().map(|(key, _)| key))
             .min()
             .copied()
+    }
+}
+
+impl ShapeIndex {
+    /// Gives every job its key under new priorities (`key_of`, the same
+    /// for a job each time), each job staying in its shape with the reason
+    /// it shows. Each shape's sets are built again whole, which costs a
+    /// sort rather than a tree walk per job: priority/multifactor re-keys
+    /// the whole queue every calc period.
+    pub fn rekey(&mut self, mut key_of: impl FnMut(QueueKey) -> QueueKey) {
+        for shape in self.shapes.values_mut() {
+            shape.jobs = shape
+                .jobs
+                .iter()
+                .map(|(key, limit)| (key_of(*key), *limit))
+                .collect();
+            shape.shown = shape
+                .shown
+                .iter()
+                .map(|(key, reason)| (key_of(*key), *reason))
+                .collect();
+        }
     }
 }
 

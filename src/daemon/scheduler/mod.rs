@@ -3,16 +3,19 @@
 //! what a waiting one shows (`policy`), the caps on how many jobs of a
 //! group run at once (`groups`), the per-user limits on what runs
 //! (`limits`), which of the jobs that may start get what is free
-//! (`first_fit`), and, with backfill, the reservation that keeps the first
-//! job that does not fit from waiting for ever (`backfill`). The daemon's
-//! pass gathers the inputs and applies the plan; nothing here reads the
-//! store or touches a process.
+//! (`first_fit`), with backfill the reservation that keeps the first job
+//! that does not fit from waiting for ever (`backfill`), and in what order
+//! pending jobs stand under priority/multifactor (`priority`, with each
+//! user's `fair_share`). The daemon's pass gathers the inputs and applies
+//! the plan; nothing here reads the store or touches a process.
 
 pub mod backfill;
+pub mod fair_share;
 mod first_fit;
 mod groups;
 pub mod limits;
 pub(crate) mod policy;
+pub mod priority;
 #[cfg(test)]
 mod simulation;
 

@@ -30,6 +30,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::daemon::job::{Job, JobSpec, Phase};
+use crate::daemon::scheduler::fair_share::UsageBook;
 use crate::error::Result;
 use crate::protocol::{JobId, JobState};
 
@@ -153,6 +154,13 @@ pub trait Backend: Send + Sync {
     /// The payload of a job's submission, read at launch; an error when
     /// the store has no such job.
     fn payload(&self, id: JobId) -> Result<Payload>;
+
+    /// Writes the fair-share usage book over the one stored: what every
+    /// user has used, decayed to the book's moment.
+    fn save_usage(&self, book: UsageBook) -> StoreFuture<'_, ()>;
+
+    /// The usage book last written; `None` before the first.
+    fn load_usage(&self) -> Result<Option<UsageBook>>;
 }
 
 /// Handle to the daemon's store; cheap to share. It derefs to the

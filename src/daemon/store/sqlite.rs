@@ -24,11 +24,12 @@ use tokio::sync::oneshot;
 use super::{Backend, FinishedFilter, Payload, StoreFuture, Submission};
 use crate::daemon::job::{Job, Phase};
 use crate::daemon::log;
+use crate::daemon::scheduler::fair_share::UsageBook;
 use crate::error::{Error, Result};
 use crate::protocol::{JobId, JobState};
 
 /// The schema this build reads and writes; `PRAGMA user_version` holds it.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// Most writes that share one transaction.
 const MAX_GROUP: usize = 4096;
@@ -56,6 +57,19 @@ CREATE INDEX jobs_by_state ON jobs(state);
 CREATE INDEX jobs_by_payload ON jobs(payload);
 ";
 
+/// The schema's parts: `SCHEMA` (jobs and payloads, as of version 2) and
+/// the usage table version 3 added.
+///
+/// Version 3's addition: the fair-share usage book, one row written whole
+/// (a handful of users, and their usage must be decayed to one moment, so
+/// the book is one JSON document rather than a row per user).
+const USAGE_TABLE: &str = "
+CREATE TABLE usage (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    book TEXT    NOT NULL
+);
+";
+
 /// Version 1 kept each job's script and environment in its own row; each
 /// job's becomes a payload of its own (same id). The table is rebuilt
 /// rather than altered so that it ends exactly as `SCHEMA` makes it, and
@@ -78,6 +92,8 @@ enum Write {
     /// Delete finished jobs that ended before this time (ms since epoch),
     /// and the payloads that no job points at any more.
     Prune(i64, oneshot::Sender<Result<usize>>),
+    /// Write the usage book (JSON) over the stored one.
+    Usage(String, oneshot::Sender<Result<()>>),
 }
 
 /// The SQLite backend: the writer thread's queue, and the connection reads
@@ -238,6 +254,27 @@ impl Backend for SqliteStore {
         })
     }
 
+    fn save_usage(&self, book: UsageBook) -> StoreFuture<'_, ()> {
+        let text = match to_json(&book) {
+            Ok(text) => text,
+            Err(e) => return Box::pin(async { Err(e) }),
+        };
+        self.write(|reply| Write::Usage(text, reply))
+    }
+
+    fn load_usage(&self) -> Result<Option<UsageBook>> {
+        self.read(|conn| {
+            let text: Option<String> = conn
+                .query_row("SELECT book FROM usage WHERE id = 1", [], |row| row.get(0))
+                .optional()?;
+            text.map(|text| {
+                serde_json::from_str(&text)
+                    .map_err(|e| Error::Other(format!("the stored usage book is unreadable: {e}")))
+            })
+            .transpose()
+        })
+    }
+
     fn payload(&self, id: JobId) -> Result<Payload> {
         self.read(|conn| {
             let (script, environment): (String, String) = conn.query_row(
@@ -317,7 +354,7 @@ fn migrate(conn: &Connection, path: &Path) -> Result<()> {
     match version {
         0 => {
             conn.execute_batch(&format!(
-                "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                "BEGIN; {SCHEMA} {USAGE_TABLE} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
             ))?;
             return Ok(());
         }
@@ -328,6 +365,7 @@ fn migrate(conn: &Connection, path: &Path) -> Result<()> {
                 "ALTER TABLE jobs RENAME TO jobs_v1;
                  DROP INDEX jobs_by_state;
                  {SCHEMA}
+                 {USAGE_TABLE}
                  {COPY_FROM_VERSION_1}
                  PRAGMA user_version = {SCHEMA_VERSION};"
             ))?;
@@ -336,6 +374,15 @@ fn migrate(conn: &Connection, path: &Path) -> Result<()> {
             incremental_vacuum(conn)?;
             log(format_args!(
                 "{}: schema version 1 brought to 2 (one payload per submission)",
+                path.display()
+            ));
+        }
+        2 => {
+            conn.execute_batch(&format!(
+                "BEGIN; {USAGE_TABLE} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            ))?;
+            log(format_args!(
+                "{}: schema version 2 brought to 3 (fair-share usage)",
                 path.display()
             ));
         }
@@ -505,6 +552,14 @@ fn commit_group(conn: &mut Connection, group: &[Write]) -> Result<Vec<Applied>> 
                     }
                     applied.push(Applied::Updated);
                 }
+                Write::Usage(book, _) => {
+                    tx.prepare_cached(
+                        "INSERT INTO usage (id, book) VALUES (1, ?1)
+                         ON CONFLICT (id) DO UPDATE SET book = excluded.book",
+                    )?
+                    .execute([book])?;
+                    applied.push(Applied::Updated);
+                }
                 Write::Prune(cutoff, _) => {
                     // One payload per pruned job.
                     let mut payloads: Vec<i64> = tx
@@ -550,7 +605,7 @@ fn answer(group: Vec<Write>, results: Vec<Result<Applied>>) {
                     _ => Vec::new(),
                 }));
             }
-            Write::Update(_, reply) => {
+            Write::Update(_, reply) | Write::Usage(_, reply) => {
                 let _ = reply.send(result.map(|_| ()));
             }
             Write::Prune(_, reply) => {
@@ -620,6 +675,7 @@ mod tests {
                 stderr_pattern: None,
                 args: Vec::new(),
                 priority: 0,
+                priority_fixed: false,
                 nice: 0,
                 submit_time: Utc::now(),
                 begin_time: None,
@@ -943,8 +999,10 @@ mod tests {
         let conn = Connection::open(dir.path().join("jobs.db")).expect("open");
         conn.pragma_update(None, "journal_mode", "WAL")
             .expect("wal");
-        conn.execute_batch(&format!("{SCHEMA} PRAGMA user_version = {SCHEMA_VERSION};"))
-            .expect("old store");
+        conn.execute_batch(&format!(
+            "{SCHEMA} {USAGE_TABLE} PRAGMA user_version = {SCHEMA_VERSION};"
+        ))
+        .expect("old store");
         drop(conn);
         drop(JobStore::open(dir.path(), 1).expect("open"));
         let conn = Connection::open(dir.path().join("jobs.db")).expect("open");
@@ -952,6 +1010,57 @@ mod tests {
             .pragma_query_value(None, "auto_vacuum", |r| r.get(0))
             .expect("mode");
         assert_eq!(mode, 2);
+    }
+
+    #[test]
+    fn the_usage_book_is_written_over_and_read_back_after_reopening() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = JobStore::open(dir.path(), 1).expect("open");
+        assert_eq!(store.load_usage().expect("read"), None);
+        let mut book = UsageBook::new(Utc::now());
+        book.charge(1000, "alice", 12.5);
+        runtime().block_on(async {
+            store.save_usage(book.clone()).await.expect("save");
+            book.charge(1001, "bob", 3.0);
+            book.charged_until = Some(book.as_of);
+            store.save_usage(book.clone()).await.expect("save again");
+        });
+        drop(store);
+        let store = JobStore::open(dir.path(), 1).expect("reopen");
+        assert_eq!(store.load_usage().expect("read"), Some(book));
+    }
+
+    #[test]
+    fn a_version_2_store_gains_the_usage_table_and_keeps_its_jobs() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("jobs.db");
+        // As version 2 made it, with one job in it.
+        let store = JobStore::open(dir.path(), 1).expect("open");
+        runtime().block_on(async {
+            store
+                .insert(submission(vec![new_job("kept")]))
+                .await
+                .expect("insert");
+        });
+        drop(store);
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch("DROP TABLE usage; PRAGMA user_version = 2;")
+            .expect("back to version 2");
+        drop(conn);
+        let store = JobStore::open(dir.path(), 1).expect("migrated");
+        assert_eq!(store.load_active().expect("load").len(), 1);
+        assert_eq!(store.load_usage().expect("read"), None);
+        runtime().block_on(async {
+            store
+                .save_usage(UsageBook::new(Utc::now()))
+                .await
+                .expect("the table is there");
+        });
+        let conn = Connection::open(&path).expect("open");
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, SCHEMA_VERSION);
     }
 
     #[test]

@@ -1,0 +1,571 @@
+//! The daemon's side of priority/multifactor: the usage book and the
+//! fair-share tree kept under the state lock, the priority a job gets as
+//! it is queued, the periodic recomputation that re-keys the queue
+//! (PriorityCalcPeriod), the charge of a job's run to its user, and the
+//! task that keeps the book on disk. The formulas are the scheduler's pure
+//! `priority` and `fair_share`.
+//!
+//! Under priority/basic none of this runs: a job keeps the `-nice` it was
+//! given at submit, nothing is charged and nothing is written.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use chrono::{DateTime, Utc};
+
+use super::config::Config;
+use super::job::{Job, JobSpec, Phase};
+use super::scheduler::fair_share::{BillingWeights, FairShareTree, Shares, UsageBook};
+use super::scheduler::priority::{self, Factors, JobInputs, PriorityType, Settings};
+use super::state::State;
+use super::{Daemon, log};
+use crate::protocol::{
+    JobId, JobPriority, PriorityReport, PriorityWeights, ShareReport, UserShareInfo,
+};
+use crate::users;
+
+/// What the priorities are computed from.
+#[derive(Debug)]
+pub struct Priorities {
+    settings: Settings,
+    billing: BillingWeights,
+    shares: Shares,
+    node_cpus: u32,
+    /// Every user's decayed usage.
+    pub book: UsageBook,
+    /// The tree as of the last recomputation: a job queued meanwhile gets
+    /// its user's factor from it, as in Slurm, where fair share moves only
+    /// once per calc period.
+    tree: FairShareTree,
+}
+
+impl Priorities {
+    pub fn new(config: &Config, now: DateTime<Utc>) -> Priorities {
+        Priorities::with(
+            config.priority,
+            config.billing,
+            config.shares.clone(),
+            config.capacity.cpus,
+            now,
+        )
+    }
+
+    /// From the settings themselves, with an empty book.
+    pub fn with(
+        settings: Settings,
+        billing: BillingWeights,
+        shares: Shares,
+        node_cpus: u32,
+        now: DateTime<Utc>,
+    ) -> Priorities {
+        Priorities {
+            settings,
+            billing,
+            shares,
+            node_cpus,
+            book: UsageBook::new(now),
+            tree: FairShareTree::default(),
+        }
+    }
+
+    pub fn multifactor(&self) -> bool {
+        self.settings.kind == PriorityType::Multifactor
+    }
+
+    /// Sets a job's priority as it is queued (submit, requeue, recovery):
+    /// under multifactor from its factors now, unless an administrator
+    /// fixed it; under basic it stays as it is.
+    pub fn assign(&self, spec: &mut JobSpec, now: DateTime<Utc>) {
+        if self.multifactor() && !spec.priority_fixed {
+            spec.priority = self.factors(spec, now).1;
+        }
+    }
+
+    /// A pending job's factors and the priority they give.
+    pub fn factors(&self, spec: &JobSpec, now: DateTime<Utc>) -> (Factors, i64) {
+        let inputs = inputs(spec, now);
+        let fair_share = self
+            .tree
+            .factor(spec.uid, &spec.user, &self.book, &self.shares);
+        priority::job_priority(inputs, fair_share, self.node_cpus, &self.settings)
+    }
+
+    /// Charges a job's run from `start` to `until` (less what was charged
+    /// already) to its user, the book decayed to `until` first. Returns
+    /// whether anything was charged.
+    pub fn charge(&mut self, spec: &JobSpec, start: DateTime<Utc>, until: DateTime<Utc>) -> bool {
+        if !self.multifactor() {
+            return false;
+        }
+        self.book.decay_to(until, self.settings.decay_half_life);
+        let seconds = self.book.owed_seconds(start, until);
+        let billed = self.billing.billed(&spec.request, seconds);
+        self.book.charge(spec.uid, &spec.user, billed);
+        billed > 0.0
+    }
+
+    /// The fair-share tree of the users with pending or running jobs and
+    /// of those with usage.
+    pub fn tree<'a>(&self, jobs: impl Iterator<Item = &'a Job>) -> FairShareTree {
+        let mut active = BTreeMap::new();
+        for job in jobs {
+            if !matches!(job.phase, Phase::Finished { .. }) {
+                active
+                    .entry(job.spec.uid)
+                    .or_insert_with(|| job.spec.user.to_string());
+            }
+        }
+        FairShareTree::new(&self.book, &active, &self.shares, users::uid_of)
+    }
+}
+
+/// Recomputes under multifactor: decays the book to `now`, charges the
+/// running jobs what they used since the last time, rebuilds the
+/// fair-share tree, then gives every pending job whose priority an
+/// administrator did not fix its priority now, re-keying the queue for
+/// those that changed. Returns how many changed.
+///
+/// It runs under the state lock over every pending job, so it is built to
+/// be cheap: one pass over the jobs gathers what the priorities need into
+/// a compact list, the priorities are computed from that, and a second
+/// pass writes back those that changed; the queue is re-keyed from the
+/// changes alone, without reading a job.
+pub fn recompute(state: &mut State, now: DateTime<Utc>) -> usize {
+    let State {
+        jobs,
+        queue,
+        running,
+        priorities,
+        ..
+    } = state;
+    if !priorities.multifactor() {
+        return 0;
+    }
+    for id in running.keys() {
+        if let Some(Job {
+            spec,
+            phase: Phase::Running { start_time, .. },
+            ..
+        }) = jobs.get(id)
+        {
+            priorities.charge(spec, *start_time, now);
+        }
+    }
+    priorities
+        .book
+        .decay_to(now, priorities.settings.decay_half_life);
+    priorities.book.charged_until = Some(now);
+
+    let mut users: HashMap<u32, &str, BuildIdHasher> = HashMap::default();
+    let mut pending = Vec::with_capacity(queue.len());
+    for job in jobs.values() {
+        let spec = &job.spec;
+        match job.phase {
+            Phase::Finished { .. } => continue,
+            Phase::Pending { .. } if !spec.priority_fixed => {
+                pending.push((job.id, spec.uid, inputs(spec, now), spec.priority));
+            }
+            _ => {}
+        }
+        users.entry(spec.uid).or_insert(&spec.user);
+    }
+    let active: BTreeMap<u32, String> = users
+        .into_iter()
+        .map(|(uid, user)| (uid, user.to_string()))
+        .collect();
+    priorities.tree =
+        FairShareTree::new(&priorities.book, &active, &priorities.shares, users::uid_of);
+    let factor_of: HashMap<u32, f64, BuildIdHasher> = active
+        .iter()
+        .map(|(uid, user)| {
+            let factor = priorities
+                .tree
+                .factor(*uid, user, &priorities.book, &priorities.shares);
+            (*uid, factor)
+        })
+        .collect();
+    let priorities_now: Vec<i64> = pending
+        .iter()
+        .map(|(_, uid, inputs, _)| {
+            let fair_share = factor_of.get(uid).copied().unwrap_or(1.0);
+            let (_, priority) = priority::job_priority(
+                *inputs,
+                fair_share,
+                priorities.node_cpus,
+                &priorities.settings,
+            );
+            priority
+        })
+        .collect();
+    let mut changed: ChangedPriorities =
+        HashMap::with_capacity_and_hasher(pending.len(), BuildIdHasher);
+    for ((id, _, _, old), priority) in pending.iter().zip(&priorities_now) {
+        if priority != old {
+            changed.insert(*id, *priority);
+        }
+    }
+    if changed.is_empty() {
+        return 0;
+    }
+    // The map is not changed between the two passes, so it yields the
+    // same jobs in the same order: the second pass writes back by
+    // position, without a lookup.
+    let mut computed = priorities_now.into_iter();
+    for job in jobs.values_mut() {
+        if matches!(job.phase, Phase::Pending { .. })
+            && !job.spec.priority_fixed
+            && let Some(priority) = computed.next()
+        {
+            job.spec.priority = priority;
+        }
+    }
+    queue.rekey(&changed);
+    changed.len()
+}
+
+/// New priorities by job, for re-keying the queue.
+pub type ChangedPriorities = HashMap<JobId, i64, BuildIdHasher>;
+
+/// Hashes a job id (or a uid) with one multiplication: ids are the
+/// daemon's own numbers, not an attacker's, and a recomputation looks up
+/// every pending job, where SipHash would be a third of the cost.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuildIdHasher;
+
+impl std::hash::BuildHasher for BuildIdHasher {
+    type Hasher = IdHasher;
+
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(0)
+    }
+}
+
+/// See [`BuildIdHasher`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, value: u32) {
+        self.write_u64(u64::from(value));
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        // Fibonacci hashing: the high bits, which hashbrown uses, mix
+        // every bit of the id.
+        self.0 = (self.0 ^ value).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// What a job's priority is made of, beside its user's fair share.
+fn inputs(spec: &JobSpec, now: DateTime<Utc>) -> JobInputs {
+    let eligible = spec
+        .begin_time
+        .map_or(spec.submit_time, |begin| begin.max(spec.submit_time));
+    JobInputs {
+        // Whole seconds are all the age factor needs, and cheaper than a
+        // TimeDelta.
+        eligible_secs: now.timestamp() - eligible.timestamp(),
+        cpus: spec.request.cpus,
+        nice: spec.nice,
+    }
+}
+
+/// Every pending job's factors now (sprio's view); none under basic.
+pub fn priority_report(state: &State, now: DateTime<Utc>) -> PriorityReport {
+    let priorities = &state.priorities;
+    let weights = priorities.settings.weights;
+    let mut jobs: Vec<JobPriority> = if priorities.multifactor() {
+        state
+            .jobs
+            .values()
+            .filter(|job| matches!(job.phase, Phase::Pending { .. }))
+            .map(|job| {
+                let spec = &job.spec;
+                let (factors, _) = if spec.priority_fixed {
+                    (Factors::default(), 0)
+                } else {
+                    priorities.factors(spec, now)
+                };
+                JobPriority {
+                    job_id: job.id,
+                    partition: spec.partition.to_string(),
+                    user: spec.user.to_string(),
+                    account: spec.options.account.clone().unwrap_or_default(),
+                    // What the queue holds, which the last recomputation set.
+                    priority: spec.priority,
+                    fixed: spec.priority_fixed,
+                    nice: spec.nice,
+                    age: factors.age,
+                    fair_share: factors.fair_share,
+                    job_size: factors.job_size,
+                    partition_factor: factors.partition,
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    jobs.sort_by_key(|job| job.job_id);
+    PriorityReport {
+        plugin: priorities.settings.kind.plugin().into(),
+        weights: PriorityWeights {
+            age: weights.age,
+            fair_share: weights.fair_share,
+            job_size: weights.job_size,
+            partition: weights.partition,
+        },
+        jobs,
+    }
+}
+
+/// The fair-share tree now (sshare's view), usage decayed to `now`.
+pub fn share_report(state: &State, now: DateTime<Utc>) -> ShareReport {
+    let priorities = &state.priorities;
+    let mut book = priorities.book.clone();
+    book.decay_to(now, priorities.settings.decay_half_life);
+    let mut current = Priorities {
+        book,
+        tree: FairShareTree::default(),
+        shares: priorities.shares.clone(),
+        ..*priorities
+    };
+    current.tree = current.tree(state.jobs.values());
+    ShareReport {
+        total_usage: current.book.total(),
+        users: current
+            .tree
+            .rows
+            .iter()
+            .map(|row| UserShareInfo {
+                user: row.user.clone(),
+                uid: row.uid,
+                raw_shares: row.raw_shares,
+                norm_shares: row.norm_shares,
+                raw_usage: row.raw_usage,
+                effective_usage: row.effective_usage,
+                fair_share: row.fair_share,
+            })
+            .collect(),
+    }
+}
+
+impl Daemon {
+    /// Under multifactor: every PriorityCalcPeriod, recomputes every
+    /// pending job's priority and writes the usage book; between periods,
+    /// writes the book whenever a job's end has charged it. One task does
+    /// both, so the book's writes reach the store in order.
+    pub(super) async fn priority_loop(self: Arc<Self>) {
+        if self.config.priority.kind != PriorityType::Multifactor {
+            return;
+        }
+        let mut period = tokio::time::interval(self.config.priority.calc_period);
+        period.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = period.tick() => {
+                    let changed = recompute(&mut self.state(), Utc::now());
+                    if changed > 0 {
+                        self.wake.notify_one();
+                    }
+                }
+                () = self.usage_charged.notified() => {}
+            }
+            if self.stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            self.save_usage().await;
+        }
+    }
+
+    /// Writes the usage book as it is now (under multifactor; at
+    /// shutdown too, so a clean stop loses nothing charged since the last
+    /// write).
+    pub(super) async fn save_usage(&self) {
+        if self.config.priority.kind != PriorityType::Multifactor {
+            return;
+        }
+        let book = self.state().priorities.book.clone();
+        if let Err(e) = self.store.save_usage(book).await {
+            log(format_args!("cannot record the fair-share usage: {e}"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::daemon::tracker::{Capacity, ResourceTracker};
+    use crate::protocol::{JobId, Reason, ResourceRequest};
+
+    fn spec(uid: u32, submit: DateTime<Utc>, cpus: u32) -> JobSpec {
+        JobSpec {
+            name: "j".into(),
+            uid,
+            gid: uid,
+            user: format!("user{}", uid - 1000).into(),
+            partition: "normal".into(),
+            request: ResourceRequest {
+                cpus,
+                memory_mb: 0,
+                gpus: 0,
+            },
+            ntasks: 1,
+            cpus_per_task: cpus,
+            memory_requested: false,
+            time_limit: None,
+            work_dir: Path::new("/").into(),
+            submit_dir: Path::new("/").into(),
+            stdout_pattern: None,
+            stderr_pattern: None,
+            args: Vec::new(),
+            priority: 0,
+            priority_fixed: false,
+            nice: 0,
+            submit_time: submit,
+            begin_time: None,
+            dependency: None,
+            kill_on_invalid_dep: false,
+            array: None,
+            restarts: 0,
+            options: Default::default(),
+        }
+    }
+
+    fn state(jobs: usize, users: u32) -> (State, DateTime<Utc>) {
+        let capacity = Capacity {
+            cpus: 4,
+            memory_mb: 1024,
+            gpus: 0,
+        };
+        let settings = Settings {
+            kind: PriorityType::Multifactor,
+            ..Settings::default()
+        };
+        let now = Utc::now();
+        let priorities = Priorities::with(
+            settings,
+            BillingWeights::default(),
+            Shares::default(),
+            capacity.cpus,
+            now,
+        );
+        let mut state = State::new(
+            ResourceTracker::new(capacity),
+            crate::daemon::partitions::Partitions::single("normal"),
+            false,
+            priorities,
+        );
+        for uid in 0..users {
+            state.priorities.book.charge(
+                1000 + uid,
+                &format!("user{uid}"),
+                f64::from(uid + 1) * 100.0,
+            );
+        }
+        for n in 0..jobs {
+            let submit = now - chrono::Duration::seconds((n % 1000) as i64);
+            state.enqueue(Job {
+                id: JobId(n as u64 + 1),
+                spec: spec(
+                    1000 + (n as u32 % users),
+                    submit,
+                    1 + (n as u32 / users) % 4,
+                ),
+                expected_start: None,
+                phase: Phase::Pending {
+                    reason: Reason::Priority,
+                    hold: None,
+                },
+            });
+        }
+        (state, now)
+    }
+
+    #[test]
+    fn the_heavier_users_jobs_fall_behind_after_recomputation() {
+        let (mut state, now) = state(4, 2);
+        recompute(&mut state, now);
+        let first = state.queue.first_ready().map(|key| key.id());
+        // user0 has used half what user1 has: each of its jobs goes before
+        // user1's of the same size, the larger (3, 2 CPUs) first.
+        assert_eq!(first, Some(JobId(3)));
+        let priority = |id| state.jobs[&JobId(id)].spec.priority;
+        assert!(priority(1) > priority(2), "{} {}", priority(1), priority(2));
+        assert!(priority(3) > priority(4));
+    }
+
+    #[test]
+    fn a_fixed_priority_stays() {
+        let (mut state, now) = state(2, 1);
+        let job = state.jobs.get_mut(&JobId(1)).expect("job");
+        state.queue.remove(job);
+        job.spec.priority = 7;
+        job.spec.priority_fixed = true;
+        let job = job.clone();
+        state.queue.insert(&job);
+        recompute(&mut state, now + chrono::Duration::hours(1));
+        assert_eq!(state.jobs[&JobId(1)].spec.priority, 7);
+        assert_eq!(
+            state.queue.first_ready().map(|key| key.id()),
+            Some(JobId(2))
+        );
+    }
+
+    #[test]
+    fn running_jobs_are_charged_once_for_each_stretch() {
+        let (mut state, now) = state(0, 1);
+        let job_spec = spec(1000, now, 2);
+        let before = state.priorities.book.usage_of(1000);
+        state.priorities.book.charged_until = Some(now);
+        assert!(state.priorities.charge(
+            &job_spec,
+            now - chrono::Duration::seconds(60),
+            now + chrono::Duration::seconds(10)
+        ));
+        let after = state.priorities.book.usage_of(1000);
+        // 10 s not yet charged, 2 CPUs; decay over 10 s of a 7-day
+        // half-life is too small to see at this precision.
+        assert!((after - before - 20.0).abs() < 0.01, "{before} {after}");
+    }
+
+    /// Run with `cargo test --release --lib priorities -- --ignored`: the
+    /// figure the README quotes.
+    #[test]
+    #[ignore = "a timing, not a check"]
+    fn a_full_recomputation_of_100_000_pending_jobs_is_quick() {
+        let (mut state, now) = state(100_000, 50);
+        // CPU time as well as wall time: on a shared machine the wall
+        // clock counts other processes' turns too.
+        let cpu = || {
+            // The thread's time on a CPU, in ns (the first field).
+            let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+            let nanos = text.split(' ').next().and_then(|n| n.parse().ok());
+            Duration::from_nanos(nanos.unwrap_or(0))
+        };
+        let (mut wall, mut on_cpu) = (Duration::MAX, Duration::MAX);
+        for round in 1..=5 {
+            let (timer, started) = (Instant::now(), cpu());
+            let changed = recompute(&mut state, now + chrono::Duration::minutes(5 * round));
+            wall = wall.min(timer.elapsed());
+            on_cpu = on_cpu.min(cpu() - started);
+            assert!(changed > 0);
+        }
+        eprintln!(
+            "full recomputation of 100000 pending jobs: {wall:?} wall, {on_cpu:?} CPU (best of 5)"
+        );
+    }
+}

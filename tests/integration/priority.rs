@@ -1,0 +1,299 @@
+//! priority/multifactor with fair share: the order jobs start in when one
+//! user has used the node and another has not, `cprio` (sprio) and
+//! `cshare` (sshare) in their Slurm layouts, and usage kept across a
+//! restart.
+
+use std::time::Duration;
+
+use conductor::protocol::{JobId, JobState, ListQuery};
+
+use crate::support::{TestDaemon, wait_until};
+use crate::users::{home_of, system_daemon, two_users};
+
+const SHORT: Duration = Duration::from_secs(10);
+
+/// Multifactor with fair share far heavier than the rest, recomputed
+/// every second.
+const FAIR_SHARE_FIRST: &[&str] = &[
+    "--priority-type",
+    "multifactor",
+    "--priority-weight-fairshare",
+    "100000",
+    "--priority-weight-age",
+    "0",
+    "--priority-weight-job-size",
+    "0",
+    "--priority-weight-partition",
+    "0",
+    "--priority-calc-period",
+    "0:01",
+];
+
+fn daemon(extra: &[&str]) -> TestDaemon {
+    let mut args = FAIR_SHARE_FIRST.to_vec();
+    args.extend_from_slice(extra);
+    TestDaemon::start(&args)
+}
+
+/// Every task of an array, by id.
+fn tasks(d: &TestDaemon, array: JobId) -> Vec<conductor::protocol::JobInfo> {
+    d.client()
+        .list(&ListQuery {
+            ids: Some(array.to_string()),
+            states: Some("all".into()),
+            ..Default::default()
+        })
+        .expect("list")
+}
+
+/// The user's fair-share factor and raw usage from `cshare -P`.
+fn share_of(d: &TestDaemon, user: &str) -> Option<(f64, u64)> {
+    let out = d.run(
+        "cshare",
+        &["-a", "-n", "-P", "-U", "-o", "user,fairshare,rawusage"],
+    );
+    out.ok().lines().find_map(|line| {
+        let fields: Vec<&str> = line.split('|').collect();
+        match fields.as_slice() {
+            [name, factor, usage] if *name == user => {
+                Some((factor.parse().ok()?, usage.parse().ok()?))
+            }
+            _ => None,
+        }
+    })
+}
+
+#[test]
+fn the_user_who_used_less_is_served_first() {
+    let Some((heavy, light)) = two_users("fh", "fl") else {
+        return;
+    };
+    let mut args = vec!["--cpus", "1"];
+    args.extend_from_slice(FAIR_SHARE_FIRST);
+    let d = system_daemon(&args);
+    let (heavy_dir, light_dir) = (home_of(&d, &heavy), home_of(&d, &light));
+    // The heavy user runs first, long enough to be charged a few
+    // CPU-seconds, and holds the one CPU while both queue 100 jobs.
+    let seed = heavy.run(
+        &d,
+        &heavy_dir,
+        "cbatch",
+        &["--parsable", "--wrap", "sleep 3"],
+    );
+    let seed: JobId = seed.ok().trim().parse().expect("id");
+    d.wait_for(seed, JobState::Running, SHORT);
+    let submit = |user: &crate::users::TestUser, dir| -> JobId {
+        let out = user.run(
+            &d,
+            dir,
+            "cbatch",
+            &[
+                "--parsable",
+                "--array=1-100",
+                "-o",
+                "/dev/null",
+                "--wrap",
+                "true",
+            ],
+        );
+        out.ok().trim().parse().expect("id")
+    };
+    let heavy_jobs = submit(&heavy, &heavy_dir);
+    let light_jobs = submit(&light, &light_dir);
+    wait_until(Duration::from_secs(60), "every job ran", || {
+        tasks(&d, heavy_jobs)
+            .iter()
+            .chain(&tasks(&d, light_jobs))
+            .all(|job| job.state == JobState::Completed)
+    });
+    let mut started: Vec<(chrono::DateTime<chrono::Utc>, JobId, bool)> = tasks(&d, heavy_jobs)
+        .into_iter()
+        .map(|job| (job.start_time.expect("started"), job.job_id, true))
+        .chain(
+            tasks(&d, light_jobs)
+                .into_iter()
+                .map(|job| (job.start_time.expect("started"), job.job_id, false)),
+        )
+        .collect();
+    started.sort();
+    let order: String = started
+        .iter()
+        .map(|(_, _, heavy)| if *heavy { 'H' } else { 'L' })
+        .collect();
+    // The light user's jobs go first; once its usage nears the heavy
+    // user's, the two interleave.
+    assert!(
+        order.starts_with(&"L".repeat(20)),
+        "the light user's jobs start first: {order}"
+    );
+    let mean_rank = |heavy: bool| {
+        let ranks: Vec<usize> = started
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, _, h))| *h == heavy)
+            .map(|(rank, _)| rank)
+            .collect();
+        ranks.iter().sum::<usize>() as f64 / ranks.len() as f64
+    };
+    assert!(
+        mean_rank(false) + 40.0 < mean_rank(true),
+        "the light user is served well ahead: {order}"
+    );
+}
+
+#[test]
+fn cprio_shows_sprios_layouts_and_weights() {
+    // Held, so that nothing runs and nobody's usage moves.
+    let d = daemon(&["--cpus", "2"]);
+    let small = d.submit(&["--hold", "--wrap", "true"]);
+    let nice = d.submit(&["--hold", "--nice=50", "-c", "2", "--wrap", "true"]);
+    let me = conductor::users::user_name(conductor::users::current_uid());
+
+    let out = d.run("cprio", &[]);
+    let lines: Vec<&str> = out.ok().lines().collect();
+    assert_eq!(
+        lines[0], "          JOBID PARTITION   PRIORITY       SITE  FAIRSHARE",
+        "only factors with a weight are shown"
+    );
+    // Nobody has used anything yet: fair share is 1 for everyone.
+    assert_eq!(
+        lines[1..],
+        [
+            format!("{small:>15} normal        100000          0     100000"),
+            format!("{nice:>15} normal         99950          0     100000"),
+        ]
+    );
+    // cqueue's %Q shows the same priorities.
+    let queue = d.run("cqueue", &["-h", "-t", "PD", "-o", "%i %Q"]);
+    assert_eq!(
+        queue.ok(),
+        format!("{small} 100000\n{nice} 99950\n"),
+        "the queue is in priority order and shows them"
+    );
+
+    assert_eq!(
+        d.run("cprio", &["-w"]).ok(),
+        "          JOBID PARTITION   PRIORITY       SITE  FAIRSHARE\n        Weights                               1     100000\n"
+    );
+    assert_eq!(
+        d.run("cprio", &["-h", "-o", "%i|%Y|%f|%N|%u"]).ok(),
+        format!("{small}|100000|1.0000000|0|{me}\n{nice}|99950|1.0000000|50|{me}\n")
+    );
+    assert_eq!(
+        d.run("cprio", &["-h", "-j", &nice.to_string(), "-o", "%i"])
+            .ok(),
+        format!("{nice}\n")
+    );
+    assert_eq!(
+        d.run("cprio", &["-j", "999999"]).ok(),
+        "Unable to find jobs matching user/id(s) specified\n"
+    );
+    let long = d.run("cprio", &["-l"]);
+    assert!(
+        long.ok().starts_with(
+            "          JOBID PARTITION     USER  ACCOUNT   PRIORITY       SITE        AGE      ASSOC  FAIRSHARE    JOBSIZE  PARTITION    QOSNAME        QOS        NICE                 TRES\n"
+        ),
+        "{}",
+        long.ok()
+    );
+    let norm = d.run("cprio", &["-n", "-h"]);
+    assert!(
+        norm.ok().contains(" 1.0000000"),
+        "normalized factors: {}",
+        norm.ok()
+    );
+    assert_ne!(d.run("cprio", &["-o", "%i %z"]).code, 0);
+
+    // An administrator's priority stays through recomputations, factors 0.
+    d.run(
+        "ccontrol",
+        &["update", &format!("jobid={small}"), "priority=5"],
+    )
+    .ok();
+    let period = Duration::from_millis(2500);
+    std::thread::sleep(period);
+    assert_eq!(
+        d.run("cprio", &["-h", "-o", "%i %Y %F"]).ok(),
+        format!("{small} 5 0\n{nice} 99950 100000\n")
+    );
+    assert_eq!(
+        d.run("cqueue", &["-h", "-t", "PD", "-o", "%i"]).ok(),
+        format!("{nice}\n{small}\n")
+    );
+}
+
+#[test]
+fn cprio_refuses_under_priority_basic_as_sprio_does() {
+    let d = TestDaemon::start(&[]);
+    let out = d.run("cprio", &[]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        "You are not running a supported priority plugin\n(priority/basic).\nOnly 'priority/multifactor' is supported.\n"
+    );
+    assert_eq!(out.stdout, "");
+}
+
+#[test]
+fn cshare_shows_usage_in_sshares_layouts_and_it_survives_a_restart() {
+    let me = conductor::users::user_name(conductor::users::current_uid());
+    let shares = format!("{me}=3");
+    let mut d = daemon(&["--cpus", "2", "--fairshare-shares", &shares]);
+    let job = d.submit(&["-c", "2", "--wrap", "sleep 2"]);
+    d.wait_for(job, JobState::Completed, SHORT);
+    let mut usage = 0;
+    wait_until(SHORT, "the run is charged", || {
+        usage = share_of(&d, &me).map_or(0, |(_, usage)| usage);
+        usage >= 4
+    });
+    // 2 CPUs for 2 seconds, and a little more for the start and end.
+    assert!(usage <= 6, "{usage} CPU-seconds");
+
+    let out = d.run("cshare", &[]);
+    let lines: Vec<&str> = out.ok().lines().collect();
+    assert_eq!(
+        lines[..2],
+        [
+            "Account                    User  RawShares  NormShares    RawUsage  EffectvUsage  FairShare ",
+            "-------------------- ---------- ---------- ----------- ----------- ------------- ---------- ",
+        ]
+    );
+    assert_eq!(
+        lines[2],
+        format!(
+            "root                                          1.000000 {usage:>11}      1.000000            "
+        )
+    );
+    // The only user: all the shares, all the usage, 2^-1.
+    assert_eq!(
+        lines[3],
+        format!(
+            " root                {me:>10}          3    1.000000 {usage:>11}      1.000000   0.500000 "
+        )
+    );
+    assert_eq!(lines.len(), 4);
+
+    // What the Prometheus exporter runs.
+    assert_eq!(
+        d.run("cshare", &["-n", "-P", "-o", "account,fairshare"])
+            .ok(),
+        "root|\n root|0.500000\n"
+    );
+    assert_eq!(
+        d.run("cshare", &["-p", "-o", "Account,User,RawShares"])
+            .ok(),
+        format!("Account|User|RawShares|\nroot|||\n root|{me}|3|\n")
+    );
+    let refused = d.run("cshare", &["-o", "account,bogus"]);
+    assert_eq!(
+        refused.fails_with_one_line(),
+        "cshare: error: Invalid field requested: \"bogus\""
+    );
+
+    d.restart();
+    assert_eq!(
+        share_of(&d, &me),
+        Some((0.5, usage)),
+        "the usage is read back at start"
+    );
+}
