@@ -447,9 +447,14 @@ impl Job {
     }
 
     /// The reservation's start, while the job is pending.
+    /// Without one, a begin time still to come is the earliest start, and
+    /// Slurm shows it as the start (`%S`, `StartTime=`), held or not.
     pub fn expected_start(&self) -> Option<DateTime<Utc>> {
+        if !matches!(self.phase, Phase::Pending { .. }) {
+            return None;
+        }
         self.expected_start
-            .filter(|_| matches!(self.phase, Phase::Pending { .. }))
+            .or_else(|| self.spec.begin_time.filter(|begin| *begin > Utc::now()))
     }
 
     /// The stdin file: `/dev/null` unless `--input` named one.

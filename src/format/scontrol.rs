@@ -163,7 +163,10 @@ pub fn job_record(job: &JobInfo, context: &JobContext<'_>) -> Record {
     ]);
     record.line([("AccrueTime", timestamp_or_unknown(eligible))]);
     record.line([
-        ("StartTime", timestamp_or_unknown(job.start_time)),
+        (
+            "StartTime",
+            timestamp_or_unknown(job.start_time.or(job.expected_start)),
+        ),
         ("EndTime", timestamp_or_unknown(expected_end(job))),
         ("Deadline", "N/A".into()),
     ]);

@@ -635,6 +635,36 @@ fn start_shows_pending_jobs_with_expected_start() {
     );
 }
 
+/// A begin time still to come is a pending job's start, as Slurm shows it
+/// in `%S` and `StartTime=`, held or not; set later by `ccontrol update`
+/// too.
+#[test]
+fn a_begin_time_still_to_come_is_the_start_shown() {
+    let d = TestDaemon::start(&["--cpus", "1"]);
+    let id = d.submit(&["--begin=now+1hour", "--wrap", "true"]);
+    let begin = d.job(id).begin_time.expect("a begin time");
+    let shown = d.run("cqueue", &["-h", "-j", &id.to_string(), "-o", "%S"]);
+    assert_eq!(shown.ok().trim(), iso(begin));
+    let record = d.run("ccontrol", &["show", "job", &id.to_string()]);
+    assert!(
+        record
+            .ok()
+            .contains(&format!("StartTime={} EndTime=Unknown", iso(begin))),
+        "{record:?}"
+    );
+    let held = d.submit(&["-H", "--wrap", "true"]);
+    let shown = d.run("cqueue", &["-h", "-j", &held.to_string(), "-o", "%S"]);
+    assert_eq!(shown.ok().trim(), "N/A");
+    d.run(
+        "ccontrol",
+        &["update", &format!("JobId={held}"), "StartTime=now+1hour"],
+    )
+    .ok();
+    let begin = d.job(held).begin_time.expect("a begin time");
+    let shown = d.run("cqueue", &["-h", "-j", &held.to_string(), "-o", "%S"]);
+    assert_eq!(shown.ok().trim(), iso(begin));
+}
+
 #[test]
 fn a_job_list_shows_the_whole_table_in_order() {
     let (d, blocker, pending) = queue_behind_a_blocker(&["p1", "p2"]);
