@@ -32,6 +32,10 @@ pub struct Priorities {
     billing: BillingWeights,
     shares: Shares,
     node_cpus: u32,
+    /// Each partition's PriorityJobFactor over the largest (the partition
+    /// factor); a partition not listed counts 1. Empty where every
+    /// partition's is 1, so that a recomputation then looks nothing up.
+    partition_factors: HashMap<String, f64>,
     /// Every user's decayed usage.
     pub book: UsageBook,
     /// The tree as of the last recomputation: a job queued meanwhile gets
@@ -42,13 +46,29 @@ pub struct Priorities {
 
 impl Priorities {
     pub fn new(config: &Config, now: DateTime<Utc>) -> Priorities {
-        Priorities::with(
+        let mut priorities = Priorities::with(
             config.priority,
             config.billing,
             config.shares.clone(),
             config.capacity.cpus,
             now,
-        )
+        );
+        let partitions = config.partitions.list();
+        let largest = partitions
+            .iter()
+            .map(|p| p.priority_job_factor)
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        priorities.partition_factors = partitions
+            .iter()
+            .map(|p| {
+                let factor = f64::from(p.priority_job_factor) / f64::from(largest);
+                (p.name.clone(), factor)
+            })
+            .filter(|(_, factor)| *factor < 1.0)
+            .collect();
+        priorities
     }
 
     /// From the settings themselves, with an empty book.
@@ -64,6 +84,7 @@ impl Priorities {
             billing,
             shares,
             node_cpus,
+            partition_factors: HashMap::new(),
             book: UsageBook::new(now),
             tree: FairShareTree::default(),
         }
@@ -84,7 +105,14 @@ impl Priorities {
 
     /// A pending job's factors and the priority they give.
     pub fn factors(&self, spec: &JobSpec, now: DateTime<Utc>) -> (Factors, i64) {
-        let inputs = inputs(spec, now);
+        let mut inputs = inputs(spec, now);
+        if !self.partition_factors.is_empty() {
+            inputs.partition = self
+                .partition_factors
+                .get(&*spec.partition)
+                .copied()
+                .unwrap_or(1.0);
+        }
         let fair_share = self
             .tree
             .factor(spec.uid, &spec.user, &self.book, &self.shares);
@@ -278,6 +306,7 @@ fn inputs(spec: &JobSpec, now: DateTime<Utc>) -> JobInputs {
         eligible_secs: now.timestamp() - eligible.timestamp(),
         cpus: spec.request.cpus,
         nice: spec.nice,
+        partition: 1.0,
     }
 }
 
@@ -338,6 +367,7 @@ pub fn share_report(state: &State, now: DateTime<Utc>) -> ShareReport {
         book,
         tree: FairShareTree::default(),
         shares: priorities.shares.clone(),
+        partition_factors: priorities.partition_factors.clone(),
         ..*priorities
     };
     current.tree = current.tree(state.jobs.values());

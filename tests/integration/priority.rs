@@ -297,3 +297,36 @@ fn cshare_shows_usage_in_sshares_layouts_and_it_survives_a_restart() {
         "the usage is read back at start"
     );
 }
+
+/// The partition factor is a partition's PriorityJobFactor over the
+/// largest, as Slurm weighs it: a job in a partition of a quarter of the
+/// largest factor gets a quarter of the weight.
+#[test]
+fn the_partition_factor_follows_priority_job_factor() {
+    let d = TestDaemon::start(&[
+        "--cpus",
+        "1",
+        "--priority-type",
+        "multifactor",
+        "--partition-def",
+        "PartitionName=hi PriorityJobFactor=4 Default=YES",
+        "--partition-def",
+        "PartitionName=lo PriorityJobFactor=1",
+    ]);
+    let blocker = d.submit(&["--wrap", "sleep 30"]);
+    d.wait_for(blocker, JobState::Running, SHORT);
+    let low = d.submit(&["-p", "lo", "--wrap", "true"]);
+    let high = d.submit(&["-p", "hi", "--wrap", "true"]);
+    let shown = d.run("cprio", &["-h"]);
+    let partition_factor = |id: JobId| {
+        shown
+            .ok()
+            .lines()
+            .map(|line| line.split_whitespace().collect::<Vec<_>>())
+            .find(|fields| fields.first() == Some(&id.to_string().as_str()))
+            .and_then(|fields| fields.last().map(|f| f.to_string()))
+    };
+    assert_eq!(partition_factor(high).as_deref(), Some("1000"), "{shown:?}");
+    assert_eq!(partition_factor(low).as_deref(), Some("250"), "{shown:?}");
+    d.run("ccancel", &[&blocker.to_string()]).ok();
+}

@@ -112,6 +112,9 @@ pub struct JobInputs {
     pub eligible_secs: i64,
     pub cpus: u32,
     pub nice: i32,
+    /// The job's partition's PriorityJobFactor over the largest of any
+    /// partition (Slurm's partition factor): 1 with one partition.
+    pub partition: f64,
 }
 
 /// The age factor: time eligible over PriorityMaxAge, at most 1. A zero
@@ -155,8 +158,7 @@ pub fn factors(job: JobInputs, fair_share: f64, node_cpus: u32, settings: &Setti
         age: age_factor(job.eligible_secs, settings.max_age),
         fair_share,
         job_size: job_size_factor(job.cpus, node_cpus),
-        // One partition, whose PriorityJobFactor is the largest there is.
-        partition: 1.0,
+        partition: job.partition.clamp(0.0, 1.0),
     }
 }
 
@@ -251,6 +253,7 @@ mod tests {
             eligible_secs: (7 * DAY / 4) as i64,
             cpus: 2,
             nice: 0,
+            partition: 1.0,
         };
         let (factors, priority) = job_priority(job, 0.5, 8, &settings);
         assert_eq!(
@@ -272,6 +275,12 @@ mod tests {
             ..job
         };
         assert_eq!(job_priority(very_nice, 0.5, 8, &settings).1, 1);
+        // A partition of half the largest PriorityJobFactor weighs half.
+        let lower = JobInputs {
+            partition: 0.5,
+            ..job
+        };
+        assert_eq!(job_priority(lower, 0.5, 8, &settings).1, 5285 - 5);
     }
 
     #[test]
