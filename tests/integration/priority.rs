@@ -324,7 +324,7 @@ fn the_partition_factor_follows_priority_job_factor() {
             .lines()
             .map(|line| line.split_whitespace().collect::<Vec<_>>())
             .find(|fields| fields.first() == Some(&id.to_string().as_str()))
-            .and_then(|fields| fields.last().map(|f| f.to_string()))
+            .and_then(|fields| fields.last().map(ToString::to_string))
     };
     assert_eq!(partition_factor(high).as_deref(), Some("1000"), "{shown:?}");
     assert_eq!(partition_factor(low).as_deref(), Some("250"), "{shown:?}");
