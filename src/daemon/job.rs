@@ -470,6 +470,46 @@ fn resolve(base: &Path, path: &str) -> PathBuf {
     base.join(path)
 }
 
+/// A plain pending job's spec for unit tests: one task of `cpus` CPUs by
+/// user `uid`, in `normal`, no limit, submitted now; tests change what
+/// they look at with `..JobSpec::for_test(..)`.
+#[cfg(test)]
+impl JobSpec {
+    pub fn for_test(uid: u32, cpus: u32) -> JobSpec {
+        JobSpec {
+            name: "j".into(),
+            uid,
+            gid: uid,
+            user: "u".into(),
+            partition: "normal".into(),
+            request: ResourceRequest {
+                cpus,
+                memory_mb: 0,
+                gpus: 0,
+            },
+            ntasks: 1,
+            cpus_per_task: cpus,
+            memory_requested: false,
+            time_limit: None,
+            work_dir: Path::new("/").into(),
+            submit_dir: Path::new("/").into(),
+            stdout_pattern: None,
+            stderr_pattern: None,
+            args: Vec::new(),
+            priority: 0,
+            priority_fixed: false,
+            nice: 0,
+            submit_time: Utc::now(),
+            begin_time: None,
+            dependency: None,
+            kill_on_invalid_dep: false,
+            array: None,
+            restarts: 0,
+            options: Default::default(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

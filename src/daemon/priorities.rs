@@ -434,44 +434,17 @@ impl Daemon {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
     use std::time::{Duration, Instant};
 
     use super::*;
     use crate::daemon::tracker::{Capacity, ResourceTracker};
-    use crate::protocol::{JobId, Reason, ResourceRequest};
+    use crate::protocol::{JobId, Reason};
 
     fn spec(uid: u32, submit: DateTime<Utc>, cpus: u32) -> JobSpec {
         JobSpec {
-            name: "j".into(),
-            uid,
-            gid: uid,
             user: format!("user{}", uid - 1000).into(),
-            partition: "normal".into(),
-            request: ResourceRequest {
-                cpus,
-                memory_mb: 0,
-                gpus: 0,
-            },
-            ntasks: 1,
-            cpus_per_task: cpus,
-            memory_requested: false,
-            time_limit: None,
-            work_dir: Path::new("/").into(),
-            submit_dir: Path::new("/").into(),
-            stdout_pattern: None,
-            stderr_pattern: None,
-            args: Vec::new(),
-            priority: 0,
-            priority_fixed: false,
-            nice: 0,
             submit_time: submit,
-            begin_time: None,
-            dependency: None,
-            kill_on_invalid_dep: false,
-            array: None,
-            restarts: 0,
-            options: Default::default(),
+            ..JobSpec::for_test(uid, cpus)
         }
     }
 

@@ -247,47 +247,16 @@ pub fn queue_key(job: &Job) -> QueueKey {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
-    use chrono::Utc;
-
     use super::*;
     use crate::daemon::job::JobSpec;
-    use crate::protocol::ResourceRequest;
 
     fn pending(id: u64, partition: &str, time_limit: Option<u64>) -> Job {
         Job {
             id: JobId(id),
             spec: JobSpec {
-                name: "j".into(),
-                uid: 1000,
-                gid: 1000,
-                user: "u".into(),
                 partition: partition.into(),
-                request: ResourceRequest {
-                    cpus: 1,
-                    memory_mb: 0,
-                    gpus: 0,
-                },
-                ntasks: 1,
-                cpus_per_task: 1,
-                memory_requested: false,
-                priority_fixed: false,
                 time_limit,
-                work_dir: Path::new("/").into(),
-                submit_dir: Path::new("/").into(),
-                stdout_pattern: None,
-                stderr_pattern: None,
-                args: Vec::new(),
-                priority: 0,
-                nice: 0,
-                submit_time: Utc::now(),
-                begin_time: None,
-                dependency: None,
-                kill_on_invalid_dep: false,
-                array: None,
-                restarts: 0,
-                options: Default::default(),
+                ..JobSpec::for_test(1000, 1)
             },
             expected_start: None,
             phase: Phase::Pending {
