@@ -444,9 +444,7 @@ impl ShapeIndex {
             .min()
             .copied()
     }
-}
 
-impl ShapeIndex {
     /// Gives every job its key under new priorities (`key_of`, the same
     /// for a job each time), each job staying in its shape with the reason
     /// it shows. Each shape's sets are built again whole, which costs a
