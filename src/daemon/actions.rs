@@ -97,7 +97,7 @@ impl Daemon {
         }
         if !cancelled.is_empty() {
             let records = cancelled.iter().map(|(_, job)| job.clone()).collect();
-            if let Err(e) = self.store.update(records).await {
+            if let Err(e) = self.store.update(records, None).await {
                 // Not on disk, so not done: the jobs go back to the queue.
                 let mut state = self.state();
                 for (_, job) in &cancelled {
@@ -467,7 +467,7 @@ impl Daemon {
             reason: Reason::None,
             hold: None,
         };
-        self.store.update(vec![job.clone()]).await?;
+        self.store.update(vec![job.clone()], None).await?;
         let info = job.info(self.node());
         self.state().enqueue(job);
         log(format_args!("job {id} requeued by uid {}", caller.uid));
@@ -503,7 +503,7 @@ impl Daemon {
             state.queue.insert(job);
             changed
         };
-        self.store.update(vec![changed.clone()]).await?;
+        self.store.update(vec![changed.clone()], None).await?;
         Ok(changed.info(self.node()))
     }
 

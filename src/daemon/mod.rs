@@ -106,7 +106,6 @@ async fn serve(config: Config) -> Result<()> {
             priorities,
         )),
         wake: Notify::new(),
-        usage_charged: Notify::new(),
         stopping: AtomicBool::new(false),
         passes: AtomicU64::new(0),
         last_pass_micros: AtomicU64::new(0),

@@ -1,9 +1,10 @@
 //! The daemon's side of priority/multifactor: the usage book and the
 //! fair-share tree kept under the state lock, the priority a job gets as
 //! it is queued, the periodic recomputation that re-keys the queue
-//! (PriorityCalcPeriod), the charge of a job's run to its user, and the
-//! task that keeps the book on disk. The formulas are the scheduler's pure
-//! `priority` and `fair_share`.
+//! (PriorityCalcPeriod), and the charge of a job's run to its user. The
+//! book reaches the disk in the scheduling pass's commit, with the ends
+//! that charged it. The formulas are the scheduler's pure `priority` and
+//! `fair_share`.
 //!
 //! Under priority/basic none of this runs: a job keeps the `-nice` it was
 //! given at submit, nothing is charged and nothing is written.
@@ -14,12 +15,12 @@ use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
 
+use super::Daemon;
 use super::config::Config;
 use super::job::{Job, JobSpec, Phase};
 use super::scheduler::fair_share::{BillingWeights, FairShareTree, Shares, UsageBook};
 use super::scheduler::priority::{self, Factors, JobInputs, PriorityType, Settings};
 use super::state::State;
-use super::{Daemon, log};
 use crate::protocol::{
     JobId, JobPriority, PriorityReport, PriorityWeights, ShareReport, UserShareInfo,
 };
@@ -38,6 +39,8 @@ pub struct Priorities {
     partition_factors: HashMap<String, f64>,
     /// Every user's decayed usage.
     pub book: UsageBook,
+    /// Whether the book holds charges the store's copy lacks.
+    unsaved: bool,
     /// The tree as of the last recomputation: a job queued meanwhile gets
     /// its user's factor from it, as in Slurm, where fair share moves only
     /// once per calc period.
@@ -86,8 +89,23 @@ impl Priorities {
             node_cpus,
             partition_factors: HashMap::new(),
             book: UsageBook::new(now),
+            unsaved: false,
             tree: FairShareTree::default(),
         }
+    }
+
+    /// The book to write with the next commit, when it holds charges the
+    /// stored one lacks. The caller writes it with the records of the ends
+    /// it charged (taken under the same lock), and hands it back with
+    /// [`Priorities::unsaved_again`] if that write fails.
+    pub fn take_unsaved(&mut self) -> Option<UsageBook> {
+        std::mem::take(&mut self.unsaved).then(|| self.book.clone())
+    }
+
+    /// The write of a book from [`Priorities::take_unsaved`] failed: the
+    /// next commit writes the book again.
+    pub fn unsaved_again(&mut self) {
+        self.unsaved = true;
     }
 
     pub fn multifactor(&self) -> bool {
@@ -130,6 +148,7 @@ impl Priorities {
         let seconds = self.book.owed_seconds(start, until);
         let billed = self.billing.billed(&spec.request, seconds);
         self.book.charge(spec.uid, &spec.user, billed);
+        self.unsaved |= billed > 0.0;
         billed > 0.0
     }
 
@@ -392,9 +411,8 @@ pub fn share_report(state: &State, now: DateTime<Utc>) -> ShareReport {
 
 impl Daemon {
     /// Under multifactor: every PriorityCalcPeriod, recomputes every
-    /// pending job's priority and writes the usage book; between periods,
-    /// writes the book whenever a job's end has charged it. One task does
-    /// both, so the book's writes reach the store in order.
+    /// pending job's priority, and wakes the pass to re-rank the queue and
+    /// to write the book, whose running jobs' charges moved on.
     pub(super) async fn priority_loop(self: Arc<Self>) {
         if self.config.priority.kind != PriorityType::Multifactor {
             return;
@@ -402,32 +420,17 @@ impl Daemon {
         let mut period = tokio::time::interval(self.config.priority.calc_period);
         period.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tokio::select! {
-                _ = period.tick() => {
-                    let changed = recompute(&mut self.state(), Utc::now());
-                    if changed > 0 {
-                        self.wake.notify_one();
-                    }
-                }
-                () = self.usage_charged.notified() => {}
-            }
+            period.tick().await;
             if self.stopping.load(Ordering::SeqCst) {
                 return;
             }
-            self.save_usage().await;
-        }
-    }
-
-    /// Writes the usage book as it is now (under multifactor; at
-    /// shutdown too, so a clean stop loses nothing charged since the last
-    /// write).
-    pub(super) async fn save_usage(&self) {
-        if self.config.priority.kind != PriorityType::Multifactor {
-            return;
-        }
-        let book = self.state().priorities.book.clone();
-        if let Err(e) = self.store.save_usage(book).await {
-            log(format_args!("cannot record the fair-share usage: {e}"));
+            let changed = {
+                let mut state = self.state();
+                recompute(&mut state, Utc::now()) > 0 || state.priorities.unsaved
+            };
+            if changed {
+                self.wake.notify_one();
+            }
         }
     }
 }

@@ -21,9 +21,6 @@ pub(crate) struct Daemon {
     pub(super) state: Mutex<State>,
     /// Wakes the scheduler: every event that may let a job start notifies it.
     pub(super) wake: Notify,
-    /// A job's run was charged to its user: the usage book is to be
-    /// written (under priority/multifactor).
-    pub(super) usage_charged: Notify,
     /// Set once shutdown begins: no job starts after it.
     pub(super) stopping: AtomicBool,
     /// Scheduling passes run, and the last one's decision time.

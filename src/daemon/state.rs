@@ -9,6 +9,7 @@ use crate::daemon::interner::Interner;
 use crate::daemon::job::{Job, Phase};
 use crate::daemon::partitions::Partitions;
 use crate::daemon::priorities::{ChangedPriorities, Priorities};
+use crate::daemon::scheduler::fair_share::UsageBook;
 use crate::daemon::scheduler::{QueueKey, ShapeIndex};
 use crate::daemon::tracker::{Capacity, ResourceTracker};
 use crate::protocol::{JobId, JobState, Reason};
@@ -44,6 +45,10 @@ pub struct State {
     /// the pass's commit records their ends beside its starts, and each
     /// directory goes only once its end is on disk.
     pub ended: Vec<(Job, PathBuf)>,
+    /// Jobs requeued since the last pass, with the directories of the runs
+    /// that ended: recorded as they are at the commit (a cancel may have
+    /// come since), with the usage book those runs charged.
+    pub requeued: Vec<(JobId, PathBuf)>,
     /// The job the last pass's backfill reservation is for, which shows
     /// its expected start until a later pass reserves otherwise.
     pub reserved: Option<JobId>,
@@ -68,6 +73,7 @@ impl State {
             fresh: Vec::new(),
             interner: Interner::default(),
             ended: Vec::new(),
+            requeued: Vec::new(),
             reserved: None,
             priorities,
         }
@@ -98,6 +104,33 @@ impl State {
         Some(job)
     }
 
+    /// Takes what ended since the last commit and is not on disk: the
+    /// ended jobs, the requeued ones as they are now, and the usage book
+    /// if their runs (or running jobs) charged it. All three come from one
+    /// moment under the lock, so the book written holds the charges of
+    /// exactly the ends written with it and before it.
+    pub fn take_unwritten(&mut self) -> Unwritten {
+        let requeued = std::mem::take(&mut self.requeued)
+            .into_iter()
+            .map(|(id, dir)| (id, self.jobs.get(&id).cloned(), dir))
+            .collect();
+        Unwritten {
+            ended: std::mem::take(&mut self.ended),
+            requeued,
+            usage: self.priorities.take_unsaved(),
+        }
+    }
+
+    /// Puts back what a failed commit did not write, for the next one.
+    pub fn unwritten_again(&mut self, unwritten: Unwritten) {
+        self.ended.extend(unwritten.ended);
+        self.requeued
+            .extend(unwritten.requeued.into_iter().map(|(id, _, dir)| (id, dir)));
+        if unwritten.usage.is_some() {
+            self.priorities.unsaved_again();
+        }
+    }
+
     /// Counts of jobs by state, for the node summary.
     pub fn count(&self, state: JobState) -> usize {
         match state {
@@ -105,6 +138,48 @@ impl State {
             JobState::Running => self.running.len(),
             _ => 0,
         }
+    }
+}
+
+/// What a commit writes besides the jobs it starts: see
+/// [`State::take_unwritten`].
+#[derive(Debug, Default)]
+pub struct Unwritten {
+    /// Finished jobs and their directories.
+    pub ended: Vec<(Job, PathBuf)>,
+    /// Requeued jobs as they were when taken (`None`: gone from memory,
+    /// as a cancelled job's record is on disk already), and the
+    /// directories of the runs that ended.
+    pub requeued: Vec<(JobId, Option<Job>, PathBuf)>,
+    /// The usage book, when it holds charges the store lacks.
+    pub usage: Option<UsageBook>,
+}
+
+impl Unwritten {
+    pub fn is_empty(&self) -> bool {
+        self.ended.is_empty() && self.requeued.is_empty() && self.usage.is_none()
+    }
+
+    /// The records to write: the ended jobs, then the requeued ones.
+    pub fn records(&self) -> Vec<Job> {
+        self.ended
+            .iter()
+            .map(|(job, _)| job.clone())
+            .chain(self.requeued.iter().filter_map(|(_, job, _)| job.clone()))
+            .collect()
+    }
+
+    /// The ids of the finished jobs, which leave memory once written.
+    pub fn finished(&self) -> impl Iterator<Item = JobId> + '_ {
+        self.ended.iter().map(|(job, _)| job.id)
+    }
+
+    /// The directories that go once the records are on disk.
+    pub fn into_dirs(self) -> impl Iterator<Item = PathBuf> {
+        self.ended
+            .into_iter()
+            .map(|(_, dir)| dir)
+            .chain(self.requeued.into_iter().map(|(_, _, dir)| dir))
     }
 }
 

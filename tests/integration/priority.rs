@@ -330,3 +330,41 @@ fn the_partition_factor_follows_priority_job_factor() {
     assert_eq!(partition_factor(low).as_deref(), Some("250"), "{shown:?}");
     d.run("ccancel", &[&blocker.to_string()]).ok();
 }
+
+/// A run that ends while the daemon is down is charged once, for the time
+/// it ran (not until the daemon came back), and ends when it ended; a
+/// crash after its end is known changes neither, as the end and its
+/// charge are written together.
+#[test]
+fn a_run_that_ends_while_the_daemon_is_down_is_charged_once_for_its_own_time() {
+    let me = conductor::users::user_name(conductor::users::current_uid());
+    let mut d = daemon(&["--cpus", "2"]);
+    let job = d.submit(&["-c", "2", "--wrap", "sleep 2"]);
+    d.wait_for(job, JobState::Running, SHORT);
+    d.crash();
+    // The job ends 2 s in; the daemon is back 6 s later.
+    std::thread::sleep(Duration::from_secs(6));
+    d.start_again();
+    d.wait_for(job, JobState::Completed, SHORT);
+    let elapsed = d.run(
+        "cacct",
+        &["-j", &job.to_string(), "-X", "-n", "-P", "-o", "ElapsedRaw"],
+    );
+    let elapsed: u64 = elapsed.ok().trim().parse().expect("seconds");
+    assert!((2..=3).contains(&elapsed), "ran {elapsed} s");
+    let mut usage = 0;
+    wait_until(SHORT, "the run is charged", || {
+        usage = share_of(&d, &me).map_or(0, |(_, usage)| usage);
+        usage >= 4
+    });
+    assert!(usage <= 6, "{usage} CPU-seconds for 2 CPUs over 2 s");
+
+    d.crash();
+    d.start_again();
+    assert_eq!(
+        share_of(&d, &me).map(|(_, usage)| usage),
+        Some(usage),
+        "charged once"
+    );
+    assert_eq!(d.job(job).state, JobState::Completed);
+}

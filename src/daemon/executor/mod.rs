@@ -16,5 +16,6 @@ pub use launcher::{Launcher, run as run_launcher};
 pub use spawn::{Launch, plan};
 pub use supervise::Control;
 pub use supervisor::{
-    Supervisor, forbid_start, may_have_started, outcome, prepare_dir, recorded_processes,
+    Supervisor, forbid_start, may_have_started, outcome, outcome_time, prepare_dir,
+    recorded_processes,
 };

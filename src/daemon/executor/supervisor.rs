@@ -292,6 +292,13 @@ pub fn outcome(dir: &Path) -> Option<End> {
     read_json(&dir.join(OUTCOME)).ok()
 }
 
+/// When the supervisor wrote the job's outcome in `dir`: the job's end,
+/// for a daemon that learns of it only later (it was stopped meanwhile).
+pub fn outcome_time(dir: &Path) -> Option<chrono::DateTime<chrono::Utc>> {
+    let modified = std::fs::metadata(dir.join(OUTCOME)).ok()?.modified().ok()?;
+    Some(modified.into())
+}
+
 /// The supervisor process's whole life, in the child the launcher forked
 /// for `dir`; returns its exit status.
 pub(super) fn run(dir: &Path, plan: LaunchPlan) -> i32 {

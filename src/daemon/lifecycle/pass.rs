@@ -35,17 +35,16 @@ impl Daemon {
         let timer = std::time::Instant::now();
         let pass = {
             let mut state = self.state();
+            let unwritten = state.take_unwritten();
             let State {
                 jobs,
                 queue,
                 running,
                 tracker,
                 fresh,
-                ended,
                 reserved,
                 ..
             } = &mut *state;
-            let ended = std::mem::take(ended);
             let running_in = RunningGroups::count(
                 running
                     .keys()
@@ -128,9 +127,28 @@ impl Daemon {
                 running.insert(id, Running::default());
                 started.push(job.clone());
             }
-            (started, ended, notes, plan.wake_at, depth, queue_len)
+            // The ends of the jobs that made room share the starts' commit,
+            // queued under the lock so that no later write of a requeued
+            // job can come before it.
+            let commit = (!started.is_empty() || !unwritten.is_empty()).then(|| {
+                let records = unwritten
+                    .records()
+                    .into_iter()
+                    .chain(started.iter().cloned())
+                    .collect();
+                self.store.update(records, unwritten.usage.clone())
+            });
+            (
+                started,
+                unwritten,
+                commit,
+                notes,
+                plan.wake_at,
+                depth,
+                queue_len,
+            )
         };
-        let (started, ended, notes, wake_at, depth, queue_len) = pass;
+        let (started, unwritten, commit, notes, wake_at, depth, queue_len) = pass;
         self.passes.fetch_add(1, Ordering::Relaxed);
         self.last_pass_micros
             .store(timer.elapsed().as_micros() as u64, Ordering::Relaxed);
@@ -141,20 +159,14 @@ impl Daemon {
         if !notes.doomed.is_empty() {
             self.cancel_unsatisfiable(notes.doomed).await;
         }
-        if started.is_empty() && ended.is_empty() {
+        let Some(commit) = commit else {
             return;
-        }
-        // The ends of the jobs that made room share the starts' commit.
-        let records: Vec<Job> = ended
-            .iter()
-            .map(|(job, _)| job.clone())
-            .chain(started.iter().cloned())
-            .collect();
-        if let Err(e) = self.store.update(records).await {
+        };
+        if let Err(e) = commit.await {
             log(format_args!(
                 "cannot record the start of {} jobs and the end of {}, leaving them pending: {e}",
                 started.len(),
-                ended.len()
+                unwritten.ended.len() + unwritten.requeued.len()
             ));
             let mut state = self.state();
             for job in started {
@@ -162,7 +174,7 @@ impl Daemon {
             }
             // The next pass tries again; meanwhile each job's directory
             // keeps its outcome.
-            state.ended.extend(ended);
+            state.unwritten_again(unwritten);
             return;
         }
         self.statistics
@@ -171,14 +183,14 @@ impl Daemon {
         for job in started {
             self.launch(job);
         }
-        if ended.is_empty() {
+        if unwritten.ended.is_empty() && unwritten.requeued.is_empty() {
             return;
         }
-        self.forget_finished(ended.iter().map(|(job, _)| job.id));
+        self.forget_finished(unwritten.finished().collect::<Vec<_>>());
         // Only once the end is on disk: until then the directory's outcome
         // is what a restarted daemon would go by. Off the scheduler's way.
         tokio::task::spawn_blocking(move || {
-            for (_, dir) in ended {
+            for dir in unwritten.into_dirs() {
                 let _ = std::fs::remove_dir_all(dir);
             }
         });
@@ -306,7 +318,7 @@ impl Daemon {
             return true;
         }
         let ids: Vec<JobId> = jobs.iter().map(|j| j.id).collect();
-        match self.store.update(jobs).await {
+        match self.store.update(jobs, None).await {
             Ok(()) => {
                 self.forget_finished(ids);
                 true

@@ -2,13 +2,14 @@
 //! before anything is served, and `shutdown()` leaves running jobs to
 //! their supervisors for the next daemon to recover.
 
-use std::path::PathBuf;
 use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 use std::sync::atomic::Ordering;
 
 use crate::daemon::end::End;
 use crate::daemon::executor::{self, Supervisor};
-use crate::daemon::job::{Job, Phase};
+use crate::daemon::job::Phase;
 use crate::daemon::state::Running;
 use crate::daemon::{Daemon, log};
 use crate::error::Result;
@@ -69,7 +70,7 @@ impl Daemon {
                         state.jobs.insert(id, job);
                         if rebooted {
                             match executor::outcome(&dir) {
-                                Some(end) => ended.push((id, end)),
+                                Some(end) => ended.push((id, end, ended_at(&dir))),
                                 None => interrupted.push((id, requeue)),
                             }
                             continue;
@@ -81,7 +82,7 @@ impl Daemon {
                             Err(lock) => {
                                 held_locks.extend(lock);
                                 match executor::outcome(&dir) {
-                                    Some(end) => ended.push((id, end)),
+                                    Some(end) => ended.push((id, end, ended_at(&dir))),
                                     // The daemon stopped between recording
                                     // the start and the supervisor's: the job
                                     // never ran, so it simply queues again.
@@ -91,7 +92,7 @@ impl Daemon {
                                     None => {
                                         lost += 1;
                                         lost_dirs.push((id, dir.clone()));
-                                        ended.push((id, End::Lost));
+                                        ended.push((id, End::Lost, Utc::now()));
                                     }
                                 }
                             }
@@ -147,8 +148,8 @@ impl Daemon {
         for (id, supervisor) in followed {
             self.watch(id, supervisor);
         }
-        for (id, end) in ended {
-            self.finish(id, end);
+        for (id, end, at) in ended {
+            self.finish_at(id, end, at);
         }
         // finish() removed the directories these locks guarded.
         drop(held_locks);
@@ -162,7 +163,7 @@ impl Daemon {
             return Ok(());
         };
         let _ = std::fs::remove_dir_all(dir);
-        self.store.update(vec![job]).await
+        self.store.update(vec![job], None).await
     }
 
     /// Stops taking work and waits until every write is on disk. Running
@@ -172,14 +173,22 @@ impl Daemon {
         // No pass runs any more to write the ends it has not written yet.
         // Writes are committed in order, so this one returns once every
         // earlier one is on disk too.
-        let ended = std::mem::take(&mut self.state().ended);
-        let (ends, dirs): (Vec<Job>, Vec<PathBuf>) = ended.into_iter().unzip();
-        if self.store.update(ends).await.is_ok() {
-            for dir in dirs {
-                let _ = std::fs::remove_dir_all(dir);
+        let (unwritten, commit) = {
+            let mut state = self.state();
+            let unwritten = state.take_unwritten();
+            let commit = self
+                .store
+                .update(unwritten.records(), unwritten.usage.clone());
+            (unwritten, commit)
+        };
+        match commit.await {
+            Ok(()) => {
+                for dir in unwritten.into_dirs() {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
             }
+            Err(e) => log(format_args!("cannot record the last ends at stop: {e}")),
         }
-        self.save_usage().await;
         // The daemon's own cgroup directories go when no job runs (no job
         // starts any more, so then no supervisor is about to make a cgroup
         // in them). With jobs running they stay: a supervisor forked just
@@ -189,4 +198,10 @@ impl Daemon {
             self.containment.tidy();
         }
     }
+}
+
+/// When a job whose outcome a restarted daemon finds ended: when its
+/// supervisor wrote the outcome, not when the daemon came back.
+fn ended_at(dir: &std::path::Path) -> DateTime<Utc> {
+    executor::outcome_time(dir).map_or_else(Utc::now, |at| at.min(Utc::now()))
 }

@@ -236,11 +236,16 @@ impl Daemon {
 
     /// Records how a started job ended and gives its resources back (once:
     /// a second call for the same job finds it no longer running). A
-    /// requeued job goes back to the queue instead. The end is written by
-    /// the next pass, in the commit that starts the jobs it made room for.
+    /// requeued job goes back to the queue instead. The end (or requeue) is
+    /// written by the next pass, in the commit that starts the jobs it made
+    /// room for, with the usage its run charged.
     pub(super) fn finish(self: &Arc<Self>, id: JobId, end: End) {
-        let dir;
-        let charged;
+        self.finish_at(id, end, Utc::now());
+    }
+
+    /// [`Daemon::finish`] for a job that ended at `at` (before now, where
+    /// a restarted daemon learns of an end only from its outcome file).
+    pub(super) fn finish_at(self: &Arc<Self>, id: JobId, end: End, at: DateTime<Utc>) {
         let record = {
             let mut state = self.state();
             let state = &mut *state;
@@ -256,10 +261,11 @@ impl Daemon {
                 return;
             };
             let mut steps = std::mem::take(steps);
-            dir = self.job_dir(id, start_time);
+            let dir = self.job_dir(id, start_time);
             state.running.remove(&id);
             let allocation = state.tracker.release(id);
-            charged = state.priorities.charge(&job.spec, start_time, Utc::now());
+            let at = at.max(start_time);
+            state.priorities.charge(&job.spec, start_time, at);
             if end.requeued() {
                 job.spec.restarts += 1;
                 self.hold_back_requeued(&mut job.spec);
@@ -269,11 +275,12 @@ impl Daemon {
                 };
                 let job = job.clone();
                 state.enqueue(job.clone());
+                state.requeued.push((id, dir));
                 job
             } else {
                 let ended = end.record();
                 self.statistics.ended(ended.state);
-                let end_time = Utc::now();
+                let end_time = at;
                 // A step still running ends with its job, as the job did.
                 for step in steps.iter_mut().filter(|s| s.end_time.is_none()) {
                     step.end_time = Some(end_time);
@@ -291,7 +298,7 @@ impl Daemon {
                     steps,
                 };
                 let job = job.clone();
-                state.ended.push((job.clone(), dir.clone()));
+                state.ended.push((job.clone(), dir));
                 job
             }
         };
@@ -311,25 +318,5 @@ impl Daemon {
             }
         ));
         self.wake.notify_one();
-        if charged {
-            self.usage_charged.notify_one();
-        }
-        if matches!(record.phase, Phase::Finished { .. }) {
-            return;
-        }
-        // A requeue is written at once: a cancel of the queued job may
-        // follow, and must not be overwritten by it.
-        let daemon = self.clone();
-        tokio::spawn(async move {
-            let recorded = daemon
-                .store
-                .update(vec![record])
-                .await
-                .map_err(|e| log(format_args!("cannot record the requeue of job {id}: {e}")))
-                .is_ok();
-            if recorded {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-        });
     }
 }

@@ -104,6 +104,9 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a
 ///   itself behind (a submission's payload and all its jobs, every job of
 ///   one `update`), and one failing write does not fail others that happen
 ///   to be committed with it.
+/// - **Writes apply in the order of the calls**, not of the polls of
+///   their futures: a caller that makes its write under the daemon's state
+///   lock knows no later state of the same job is overwritten by it.
 /// - **Reads see acknowledged writes.** Once a write's future has resolved,
 ///   every read reflects it.
 /// - **Ids increase and are never reused.** A submission's jobs get
@@ -124,9 +127,12 @@ pub trait Backend: Send + Sync {
     fn insert(&self, submission: Submission) -> StoreFuture<'_, Vec<JobId>>;
 
     /// Writes the jobs' current spec and phase (and the state and end time
-    /// they imply) over those stored under their ids; ids the store does
-    /// not hold are passed over.
-    fn update(&self, jobs: Vec<Job>) -> StoreFuture<'_, ()>;
+    /// they imply) over those stored under their ids, and the fair-share
+    /// usage book (when given) over the one stored, in one all-or-nothing
+    /// write; ids the store does not hold are passed over. The book goes
+    /// with the ends it charged, so a crash can neither lose a charge nor,
+    /// by finishing the job again, make it twice.
+    fn update(&self, jobs: Vec<Job>, usage: Option<UsageBook>) -> StoreFuture<'_, ()>;
 
     /// Deletes the finished jobs that ended before `cutoff`, and the
     /// payloads left without a job; returns how many jobs went. Their ids
@@ -154,10 +160,6 @@ pub trait Backend: Send + Sync {
     /// The payload of a job's submission, read at launch; an error when
     /// the store has no such job.
     fn payload(&self, id: JobId) -> Result<Payload>;
-
-    /// Writes the fair-share usage book over the one stored: what every
-    /// user has used, decayed to the book's moment.
-    fn save_usage(&self, book: UsageBook) -> StoreFuture<'_, ()>;
 
     /// The usage book last written; `None` before the first.
     fn load_usage(&self) -> Result<Option<UsageBook>>;

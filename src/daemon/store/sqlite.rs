@@ -88,12 +88,11 @@ DROP TABLE jobs_v1;
 
 enum Write {
     Insert(Submission, oneshot::Sender<Result<Vec<JobId>>>),
-    Update(Vec<Job>, oneshot::Sender<Result<()>>),
+    /// Write these jobs, and the usage book (JSON) over the stored one.
+    Update(Vec<Job>, Option<String>, oneshot::Sender<Result<()>>),
     /// Delete finished jobs that ended before this time (ms since epoch),
     /// and the payloads that no job points at any more.
     Prune(i64, oneshot::Sender<Result<usize>>),
-    /// Write the usage book (JSON) over the stored one.
-    Usage(String, oneshot::Sender<Result<()>>),
 }
 
 /// The SQLite backend: the writer thread's queue, and the connection reads
@@ -131,15 +130,19 @@ impl SqliteStore {
         })
     }
 
-    /// Queues a write for the writer thread; the future resolves with the
-    /// writer's answer, which comes only after the commit.
+    /// Queues a write for the writer thread at once, so that writes apply
+    /// in the order of the calls; the future resolves with the writer's
+    /// answer, which comes only after the commit.
     fn write<T: Send + 'static>(
         &self,
-        write: impl FnOnce(oneshot::Sender<Result<T>>) -> Write + Send + 'static,
+        write: impl FnOnce(oneshot::Sender<Result<T>>) -> Write,
     ) -> StoreFuture<'_, T> {
+        let (reply, answer) = oneshot::channel();
+        let queued = self.writes.send(write(reply)).is_ok();
         Box::pin(async move {
-            let (reply, answer) = oneshot::channel();
-            self.writes.send(write(reply)).map_err(|_| writer_gone())?;
+            if !queued {
+                return Err(writer_gone());
+            }
             answer.await.map_err(|_| writer_gone())?
         })
     }
@@ -163,8 +166,12 @@ impl Backend for SqliteStore {
         self.write(|reply| Write::Insert(submission, reply))
     }
 
-    fn update(&self, jobs: Vec<Job>) -> StoreFuture<'_, ()> {
-        self.write(|reply| Write::Update(jobs, reply))
+    fn update(&self, jobs: Vec<Job>, usage: Option<UsageBook>) -> StoreFuture<'_, ()> {
+        let usage = match usage.as_ref().map(to_json).transpose() {
+            Ok(usage) => usage,
+            Err(e) => return Box::pin(async { Err(e) }),
+        };
+        self.write(|reply| Write::Update(jobs, usage, reply))
     }
 
     /// AUTOINCREMENT never hands out a deleted id again.
@@ -252,14 +259,6 @@ impl Backend for SqliteStore {
                 |row| row.get::<_, i64>(0),
             )? as u64)
         })
-    }
-
-    fn save_usage(&self, book: UsageBook) -> StoreFuture<'_, ()> {
-        let text = match to_json(&book) {
-            Ok(text) => text,
-            Err(e) => return Box::pin(async { Err(e) }),
-        };
-        self.write(|reply| Write::Usage(text, reply))
     }
 
     fn load_usage(&self) -> Result<Option<UsageBook>> {
@@ -536,7 +535,7 @@ fn commit_group(conn: &mut Connection, group: &[Write]) -> Result<Vec<Applied>> 
                     }
                     applied.push(Applied::Inserted(assigned));
                 }
-                Write::Update(jobs, _) => {
+                Write::Update(jobs, usage, _) => {
                     for job in jobs {
                         let end_time = match &job.phase {
                             Phase::Finished { end_time, .. } => Some(end_time.timestamp_millis()),
@@ -550,14 +549,13 @@ fn commit_group(conn: &mut Connection, group: &[Write]) -> Result<Vec<Applied>> 
                             to_json(&job.phase)?,
                         ])?;
                     }
-                    applied.push(Applied::Updated);
-                }
-                Write::Usage(book, _) => {
-                    tx.prepare_cached(
-                        "INSERT INTO usage (id, book) VALUES (1, ?1)
-                         ON CONFLICT (id) DO UPDATE SET book = excluded.book",
-                    )?
-                    .execute([book])?;
+                    if let Some(book) = usage {
+                        tx.prepare_cached(
+                            "INSERT INTO usage (id, book) VALUES (1, ?1)
+                             ON CONFLICT (id) DO UPDATE SET book = excluded.book",
+                        )?
+                        .execute([book])?;
+                    }
                     applied.push(Applied::Updated);
                 }
                 Write::Prune(cutoff, _) => {
@@ -605,7 +603,7 @@ fn answer(group: Vec<Write>, results: Vec<Result<Applied>>) {
                     _ => Vec::new(),
                 }));
             }
-            Write::Update(_, reply) | Write::Usage(_, reply) => {
+            Write::Update(_, _, reply) => {
                 let _ = reply.send(result.map(|_| ()));
             }
             Write::Prune(_, reply) => {
@@ -791,7 +789,7 @@ mod tests {
 
             let old = finished(&store, JobId(1), Duration::days(10));
             let recent = finished(&store, JobId(2), Duration::hours(1));
-            store.update(vec![old, recent]).await.expect("update");
+            store.update(vec![old, recent], None).await.expect("update");
             let removed = prune_old(&store).await.expect("prune");
             assert_eq!(removed, 1);
             assert!(store.get(JobId(1)).expect("get").is_none());
@@ -822,7 +820,7 @@ mod tests {
                 .iter()
                 .map(|id| finished(&store, *id, Duration::days(30)))
                 .collect();
-            store.update(ended).await.expect("update");
+            store.update(ended, None).await.expect("update");
             let full = db_bytes(dir.path());
             let removed = prune_old(&store).await.expect("prune");
             assert_eq!(removed, 64);
@@ -877,13 +875,13 @@ mod tests {
                 .iter()
                 .map(|id| finished(&store, *id, Duration::days(30)))
                 .collect();
-            store.update(ended).await.expect("update");
+            store.update(ended, None).await.expect("update");
             assert_eq!(prune_old(&store).await.expect("prune"), 2);
             assert_eq!(store.payload(ids[2]).expect("kept"), payload("#!/bin/sh\n"));
             assert_eq!(payload_rows(dir.path()), 2);
 
             let last = finished(&store, ids[2], Duration::days(30));
-            store.update(vec![last]).await.expect("update");
+            store.update(vec![last], None).await.expect("update");
             assert_eq!(prune_old(&store).await.expect("prune"), 1);
             assert_eq!(payload_rows(dir.path()), 1, "the lone job's stays");
             assert!(store.payload(ids[2]).is_err());
@@ -984,7 +982,7 @@ mod tests {
                 .expect("insert");
             assert_eq!(next, vec![JobId(6)]);
             store
-                .update(vec![finished(&store, JobId(2), Duration::days(30))])
+                .update(vec![finished(&store, JobId(2), Duration::days(30))], None)
                 .await
                 .expect("update");
             assert_eq!(prune_old(&store).await.expect("prune"), 2);
@@ -1013,21 +1011,38 @@ mod tests {
     }
 
     #[test]
-    fn the_usage_book_is_written_over_and_read_back_after_reopening() {
+    fn the_usage_book_is_written_with_the_ends_it_charged_and_read_back_after_reopening() {
         let dir = tempfile::tempdir().expect("dir");
         let store = JobStore::open(dir.path(), 1).expect("open");
         assert_eq!(store.load_usage().expect("read"), None);
         let mut book = UsageBook::new(Utc::now());
         book.charge(1000, "alice", 12.5);
         runtime().block_on(async {
-            store.save_usage(book.clone()).await.expect("save");
+            store
+                .insert(submission(vec![new_job("charged")]))
+                .await
+                .expect("insert");
+            store
+                .update(Vec::new(), Some(book.clone()))
+                .await
+                .expect("save");
             book.charge(1001, "bob", 3.0);
             book.charged_until = Some(book.as_of);
-            store.save_usage(book.clone()).await.expect("save again");
+            let end = finished(&store, JobId(1), Duration::seconds(1));
+            store
+                .update(vec![end], Some(book.clone()))
+                .await
+                .expect("save again, with the end it charged");
+            // A write without a book leaves the stored one as it is.
+            store.update(Vec::new(), None).await.expect("no book");
         });
         drop(store);
         let store = JobStore::open(dir.path(), 1).expect("reopen");
         assert_eq!(store.load_usage().expect("read"), Some(book));
+        assert!(matches!(
+            store.get(JobId(1)).expect("read").map(|job| job.phase),
+            Some(Phase::Finished { .. })
+        ));
     }
 
     #[test]
@@ -1052,7 +1067,7 @@ mod tests {
         assert_eq!(store.load_usage().expect("read"), None);
         runtime().block_on(async {
             store
-                .save_usage(UsageBook::new(Utc::now()))
+                .update(Vec::new(), Some(UsageBook::new(Utc::now())))
                 .await
                 .expect("the table is there");
         });
