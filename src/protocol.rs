@@ -500,6 +500,26 @@ pub struct SubmitRequest {
     /// `--requeue`, ...), kept as given.
     #[serde(default)]
     pub recorded_options: BTreeMap<String, String>,
+    /// Where the submission came from, as the seed's query shows it.
+    #[serde(default, skip_serializing_if = "Origin::is_cli")]
+    pub origin: Origin,
+}
+
+/// Where a submission came from: a command line (cbatch, crun), or an
+/// HTTP client of one of the REST faces (the seed's `data_source`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Origin {
+    #[default]
+    Cli,
+    Api,
+    Web,
+}
+
+impl Origin {
+    pub fn is_cli(&self) -> bool {
+        *self == Origin::Cli
+    }
 }
 
 /// `--signal=[{R|B}:]<sig>[@<secs>]`: a signal sent before the time limit.

@@ -499,6 +499,7 @@ impl CbatchArgs {
             wckey: self.wckey.clone(),
             export: self.export.clone(),
             recorded_options,
+            origin: crate::protocol::Origin::Cli,
         };
         Ok(Submission {
             request,

@@ -14,7 +14,8 @@ use crate::daemon::tracker::Allocation;
 use crate::format::dependency::{Condition, Dependency};
 use crate::format::pattern::{self, PatternValues};
 use crate::protocol::{
-    ExitCode, JobId, JobInfo, JobState, Reason, ResourceRequest, StepInfo, Usage, WarnSignal,
+    ExitCode, JobId, JobInfo, JobState, Origin, Reason, ResourceRequest, StepInfo, Usage,
+    WarnSignal,
 };
 
 /// Default stdout pattern, relative to the working directory.
@@ -97,6 +98,8 @@ pub struct JobOptions {
     pub ntasks_given: bool,
     #[serde(default)]
     pub cpus_per_task_given: bool,
+    #[serde(default, skip_serializing_if = "Origin::is_cli")]
+    pub origin: Origin,
 }
 
 /// A job's place in its array.

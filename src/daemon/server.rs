@@ -62,6 +62,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/v1/shares", get(shares))
         .route("/v1/diag", get(diag))
         .route("/v1/diag/reset", post(reset_diag))
+        .merge(super::seed_api::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             daemon.statistics.clone(),
             super::statistics::count_requests,
@@ -661,6 +662,11 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// The HTTP status this failure answers with.
+    pub(super) fn status(&self) -> StatusCode {
+        self.status
+    }
+
     fn bad_request(message: String) -> Failure {
         Failure {
             status: StatusCode::BAD_REQUEST,

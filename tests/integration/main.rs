@@ -21,6 +21,7 @@ mod hardening;
 mod partitions;
 mod printing;
 mod priority;
+mod seed_api;
 mod slurm_json;
 mod support;
 mod tls;

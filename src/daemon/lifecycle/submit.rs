@@ -435,6 +435,7 @@ impl Daemon {
                 dependency_text: request.dependency.clone(),
                 ntasks_given: request.ntasks_given,
                 cpus_per_task_given: request.cpus_per_task_given,
+                origin: request.origin,
             }),
         };
         Ok((spec, array))

@@ -153,6 +153,10 @@ pub trait Backend: Send + Sync {
     /// whose array id it is), in any state.
     fn related(&self, id: JobId) -> Result<Vec<Job>>;
 
+    /// How many jobs the store holds in each state (finished ones until
+    /// they are pruned); states without a job are left out.
+    fn counts(&self) -> Result<Vec<(JobState, u64)>>;
+
     /// The highest id handed out so far, pruned jobs' included, raised to
     /// `first_job_id - 1` at opening; 0 for none.
     fn last_id(&self) -> Result<u64>;

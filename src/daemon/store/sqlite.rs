@@ -274,6 +274,25 @@ impl Backend for SqliteStore {
         })
     }
 
+    fn counts(&self) -> Result<Vec<(JobState, u64)>> {
+        self.read(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT state, COUNT(*) FROM jobs GROUP BY state")?;
+            let rows = stmt.query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })?;
+            let mut counts = Vec::new();
+            for row in rows {
+                let (state, count) = row?;
+                let state = state.parse::<JobState>().map_err(|e| {
+                    Error::Other(format!("a stored job's state is unreadable: {e}"))
+                })?;
+                counts.push((state, count as u64));
+            }
+            Ok(counts)
+        })
+    }
+
     fn payload(&self, id: JobId) -> Result<Payload> {
         self.read(|conn| {
             let (script, environment): (String, String) = conn.query_row(
