@@ -9,6 +9,7 @@
 mod actions;
 mod caller;
 mod config;
+pub mod config_file;
 mod connections;
 pub(crate) mod containment;
 mod dependencies;
@@ -23,6 +24,7 @@ mod logging;
 pub mod partitions;
 mod priorities;
 mod private_state;
+pub mod seed_properties;
 mod server;
 mod shared;
 mod state;
