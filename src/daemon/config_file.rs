@@ -594,6 +594,21 @@ mod tests {
     }
 
     #[test]
+    fn a_system_daemon_reads_etc_and_a_user_s_its_config_home() {
+        assert_eq!(
+            default_path(true),
+            Some(PathBuf::from("/etc/conductor/conductor.toml"))
+        );
+        if let Some(path) = default_path(false) {
+            assert!(
+                path.ends_with("conductor/conductor.toml"),
+                "{}",
+                path.display()
+            );
+        }
+    }
+
+    #[test]
     fn flag_values_are_the_keys_as_a_flag_would_take_them() {
         let values = file(
             "FirstJobId = 1_000\nOperators = [\"a\", \"b\"]\nEnforce = true\n[[partition]]\nPartitionName = \"x\"\n",

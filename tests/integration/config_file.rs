@@ -304,3 +304,25 @@ fn the_readme_s_example_file_is_one_the_daemon_reads() {
         "{settings}"
     );
 }
+
+#[test]
+fn log_file_takes_the_daemon_s_log() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("conductord.log");
+    let (_file_dir, path) = write_file(
+        "conductor.toml",
+        &format!(
+            "CPUs = 1\nGPUs = 0\nLogFile = {:?}\n",
+            log.display().to_string()
+        ),
+    );
+    let d = daemon_with(&path, &[]);
+    let id = d.submit(&["--wrap", "true"]);
+    d.wait_ended(id, std::time::Duration::from_secs(20));
+    crate::support::wait_until(
+        std::time::Duration::from_secs(10),
+        "the log names the job",
+        || std::fs::read_to_string(&log).is_ok_and(|text| text.contains(&format!("job {id} "))),
+    );
+    assert!(!d.log().contains(&format!("job {id}")), "{}", d.log());
+}
