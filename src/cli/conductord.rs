@@ -616,8 +616,8 @@ pub fn printed_config(
     );
     Ok(format!(
         "# conductord's effective settings: {source}, the flags over it.\n\
-         # Keys left out are found at start: the socket and state directory,\n\
-         # the node's name, CPUs, memory and GPUs.\n{body}"
+         # Keys left out are unset: the socket, state directory, node name,\n\
+         # CPUs, memory and GPUs are then found at start; a limit, no limit.\n{body}"
     ))
 }
 
@@ -626,7 +626,8 @@ pub fn printed_config(
 pub fn commented_defaults() -> String {
     use clap::Args;
     let command = Settings::augment_args(clap::Command::new("conductord"));
-    let defaults = toml::Table::try_from(Settings::default()).unwrap_or_default();
+    let defaults =
+        toml::Table::try_from(Settings::default()).expect("the settings serialize as a table");
     let mut out = String::from(
         "# conductor.toml: conductord's settings, every key with its default.\n\
          # A per-user daemon reads $XDG_CONFIG_HOME/conductor/conductor.toml\n\
