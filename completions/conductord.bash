@@ -23,12 +23,20 @@ _conductord() {
 
     case "${cmd}" in
         conductord)
-            opts="-h -V --socket --listen --tls-cert --tls-key --insecure-listen --state-dir --cpus --mem --gpus --gpu-files --kill-wait --requeue-delay --enforce-part-limits --min-job-age --history-days --partition --partition-def --max-jobs-per-user --max-tres-per-user --system --operator --containment --cpu-bind --def-mem-per-cpu --max-job-count --first-job-id --time-limit-unit --max-submit-per-user --max-submit-jobs-per-user --max-array-size --scheduler-type --bf-window --bf-max-job-test --priority-type --priority-weight-age --priority-weight-fairshare --priority-weight-job-size --priority-weight-partition --priority-max-age --priority-decay-half-life --priority-calc-period --tres-billing-weights --fairshare-shares --max-connections --max-connections-per-user --idle-timeout --request-timeout --launcher --help --version"
+            opts="-h -V --config --print-config --import-properties --system --socket --listen --tls-cert --tls-key --insecure-listen --state-dir --log-file --node-name --cpus --mem --gpus --gpu-files --kill-wait --requeue-delay --enforce-part-limits --min-job-age --history-days --partition --partition-def --max-jobs-per-user --max-tres-per-user --operator --containment --cpu-bind --def-mem-per-cpu --max-job-count --first-job-id --time-limit-unit --max-submit-per-user --max-submit-jobs-per-user --max-array-size --scheduler-type --bf-window --bf-max-job-test --priority-type --priority-weight-age --priority-weight-fairshare --priority-weight-job-size --priority-weight-partition --priority-max-age --priority-decay-half-life --priority-calc-period --tres-billing-weights --fairshare-shares --max-connections --max-connections-per-user --idle-timeout --request-timeout --launcher --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --import-properties)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -46,6 +54,14 @@ _conductord() {
                     return 0
                     ;;
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

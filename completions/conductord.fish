@@ -1,13 +1,17 @@
+complete -c conductord -l config -d 'Read the settings from this TOML file [default: $XDG_CONFIG_HOME/conductor/conductor.toml, with --system /etc/conductor/conductor.toml]' -r -F
+complete -c conductord -l import-properties -d 'Print the seed service\'s app.properties FILE as a conductor.toml, and exit' -r -F
 complete -c conductord -l socket -d 'Unix socket to serve on [default: $XDG_RUNTIME_DIR/conductor/conductord.sock]' -r -F
 complete -c conductord -l listen -d 'Also serve the API over TCP on this address, e.g. 127.0.0.1:6820' -r
 complete -c conductord -l tls-cert -d 'Serve --listen over TLS with this certificate chain (PEM, the server\'s first)' -r -F
 complete -c conductord -l tls-key -d 'The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1)' -r -F
-complete -c conductord -l state-dir -d 'Directory for the job store and scripts [default: $XDG_STATE_HOME/conductor]' -r -F
+complete -c conductord -l state-dir -d 'Directory for the job store and scripts [default: $XDG_STATE_HOME/conductor] (StateSaveLocation)' -r -F
+complete -c conductord -l log-file -d 'Append the daemon\'s log to this file instead of stderr' -r -F
+complete -c conductord -l node-name -d 'The node\'s name, as jobs and cinfo see it (NodeName) [default: the short host name]' -r
 complete -c conductord -l cpus -d 'CPUs to offer to jobs [default: the online CPUs]' -r
-complete -c conductord -l mem -d 'Memory to offer to jobs, e.g. 16G [default: physical memory]' -r
+complete -c conductord -l mem -d 'Memory to offer to jobs, e.g. 16G [default: physical memory] (RealMemory; a number is MB)' -r
 complete -c conductord -l gpus -d 'GPUs to offer: a count (2) or ordinals (0,2 or 0-3) [default: the GPUs found]' -r
 complete -c conductord -l gpu-files -d 'The offered GPUs\' device nodes, in order (gres.conf\'s File=): /dev/nvidia0,/dev/nvidia1' -r -F
-complete -c conductord -l kill-wait -d 'Seconds between SIGTERM and SIGKILL when a job is cancelled or times out' -r
+complete -c conductord -l kill-wait -d 'Seconds between SIGTERM and SIGKILL when a job is cancelled or times out (KillWait)' -r
 complete -c conductord -l requeue-delay -d 'Seconds a requeued job waits before it may run again (Slurm: its credential lifetime, 120 s, plus one)' -r
 complete -c conductord -l min-job-age -d 'Seconds a finished job stays visible to cqueue and ccontrol (slurm.conf\'s MinJobAge); 0 keeps it for ever' -r
 complete -c conductord -l history-days -d 'Days finished jobs stay in the history (cacct); 0 keeps them forever' -r
@@ -22,7 +26,7 @@ cgroup1\t'cgroup v1 controllers'
 none\t'No cgroups: a subreaper supervisor, affinity and a memory sampler'"
 complete -c conductord -l cpu-bind -d 'Whether jobs are pinned to their booked CPUs (cpuset and affinity): cores or none' -r -f -a "cores\t''
 none\t''"
-complete -c conductord -l def-mem-per-cpu -d 'Memory booked (and the limit) per CPU for jobs that ask for none, e.g. 2G (DefMemPerCPU)' -r
+complete -c conductord -l def-mem-per-cpu -d 'Memory booked (and the limit) per CPU for jobs that ask for none, e.g. 2G (DefMemPerCPU; a number is MB)' -r
 complete -c conductord -l max-job-count -d 'Jobs held at most, pending and running together (Slurm\'s MaxJobCount)' -r
 complete -c conductord -l first-job-id -d 'The id of the first job; later jobs count on from it, never below the highest used (FirstJobId)' -r
 complete -c conductord -l time-limit-unit -d 'What time limits are kept in: minutes (rounded up, as Slurm) or seconds (for tests)' -r -f -a "minutes\t'Whole minutes, rounded up (`-t 10:30` is 11:00), as Slurm keeps them'
@@ -48,8 +52,9 @@ complete -c conductord -l max-connections-per-user -d 'Connections open at once 
 complete -c conductord -l idle-timeout -d 'Seconds a connection may wait before sending a request (and between requests)' -r
 complete -c conductord -l request-timeout -d 'Seconds one request may take, its body included (408 after that)' -r
 complete -c conductord -l launcher -d 'Run as the daemon\'s launcher of the supervisors of the jobs in DIR (internal)' -r -F
+complete -c conductord -l print-config -d 'Print the effective settings (the file, the flags over it) as TOML that --config reads, and exit'
+complete -c conductord -l system -d 'A system daemon, as root for every user: socket /run/conductor/conductord.sock (mode 0666), state in /var/lib/conductor, jobs run as their submitters'
 complete -c conductord -l insecure-listen -d 'Allow --listen beyond loopback over plain HTTP (tokens then cross the network in clear)'
 complete -c conductord -l enforce-part-limits -d 'Refuse a job that asks for more CPUs than the node has (slurm.conf\'s EnforcePartLimits)'
-complete -c conductord -l system -d 'A system daemon, as root for every user: socket /run/conductor/conductord.sock (mode 0666), state in /var/lib/conductor, jobs run as their submitters'
 complete -c conductord -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c conductord -s V -l version -d 'Print version'

@@ -99,10 +99,26 @@ pub fn parse_or_exit<P: clap::Parser>(prog: &str) -> P {
 /// [`parse_or_exit`], exiting `usage_code` on a bad command line (sbatch
 /// exits 255 there).
 pub fn parse_or_exit_with<P: clap::Parser>(prog: &str, usage_code: i32) -> P {
+    let mut command = P::command();
+    let mut matches = matches_or_exit(prog, usage_code, &mut command);
+    match P::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut command)) {
+        Ok(parsed) => parsed,
+        Err(error) => exit_for(prog, usage_code, &command, &error),
+    }
+}
+
+/// The matches of this process's command line against `command` (long
+/// options resolved as getopt resolves them), for a binary that needs more
+/// than the parsed struct: `conductord` asks which settings were given on
+/// the command line. Exits as [`parse_or_exit_with`] does.
+pub fn matches_or_exit(
+    prog: &str,
+    usage_code: i32,
+    command: &mut clap::Command,
+) -> clap::ArgMatches {
     let mut args = std::env::args_os();
     let program = args.next().unwrap_or_else(|| OsString::from(prog));
-    let mut command = P::command();
-    let args = match getopt::resolve_prefixes(&mut command, args.collect()) {
+    let args = match getopt::resolve_prefixes(command, args.collect()) {
         Ok(args) => args,
         Err(ambiguous) => {
             eprintln!(
@@ -119,18 +135,18 @@ pub fn parse_or_exit_with<P: clap::Parser>(prog: &str, usage_code: i32) -> P {
     };
     // The command built above parses too (`Parser::try_parse_from` would
     // build another).
-    let parsed = match command.try_get_matches_from_mut(std::iter::once(program).chain(args)) {
-        Ok(mut matches) => {
-            P::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut command))
-        }
-        Err(e) => Err(e),
-    };
-    match parsed {
-        Ok(parsed) => parsed,
-        Err(error) => match report_clap_error(prog, command.get_name(), &error) {
-            0 => std::process::exit(0),
-            _ => std::process::exit(usage_code),
-        },
+    match command.try_get_matches_from_mut(std::iter::once(program).chain(args)) {
+        Ok(matches) => matches,
+        Err(error) => exit_for(prog, usage_code, command, &error),
+    }
+}
+
+/// Reports a clap error and exits: 0 after `--help`/`--version`,
+/// `usage_code` otherwise.
+fn exit_for(prog: &str, usage_code: i32, command: &clap::Command, error: &clap::Error) -> ! {
+    match report_clap_error(prog, command.get_name(), error) {
+        0 => std::process::exit(0),
+        _ => std::process::exit(usage_code),
     }
 }
 

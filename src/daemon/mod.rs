@@ -9,6 +9,7 @@
 mod actions;
 mod caller;
 mod config;
+pub mod config_file;
 mod connections;
 pub(crate) mod containment;
 mod dependencies;
@@ -25,6 +26,7 @@ pub mod partitions;
 mod priorities;
 mod private_state;
 mod seed_api;
+pub mod seed_properties;
 mod server;
 mod shared;
 mod state;

@@ -8,6 +8,7 @@ mod ccancel;
 mod ccontrol;
 mod cinfo;
 mod clients;
+mod config_file;
 mod containment;
 mod core;
 mod cqueue;

@@ -106,6 +106,8 @@ impl TestDaemon {
             .arg(&self.state_dir)
             .args(self.time_limit_unit())
             .args(&self.args)
+            // A developer's own conductor.toml must not reach the tests.
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
