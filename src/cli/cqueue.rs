@@ -1071,6 +1071,67 @@ mod tests {
     }
 
     #[test]
+    fn pretty_is_a_table_for_people_and_refuses_slurm_s_layouts() {
+        let env = |name: &str| (name == "SQUEUE_FORMAT").then(|| "%i".to_string());
+        let mut p = args(&["--pretty", "--color=never"])
+            .plan("cqueue", &env)
+            .expect("valid");
+        assert!(p.warnings.is_empty());
+        let Output::Pretty { header, date, view } = p.output else {
+            panic!("--pretty is the pretty table, SQUEUE_FORMAT or not");
+        };
+        assert!(header && !date && !view.color);
+        p.output = Output::Pretty {
+            header,
+            date,
+            view: View::default(),
+        };
+        let now = Utc::now();
+        let mut running = crate::format::job_id::sample_job(4);
+        running.state = JobState::Running;
+        running.start_time = Some(now - chrono::Duration::seconds(65));
+        running.node = Some("box".into());
+        running.cpus = 2;
+        running.memory_mb = 1536;
+        running.gpus = 1;
+        running.time_limit = Some(600);
+        let mut pending = crate::format::job_id::sample_job(5);
+        pending.name = "a-name-longer-than-squeue-s-eight".into();
+        pending.reason = crate::protocol::Reason::Resources;
+        assert_eq!(
+            render(&p, &[running, pending], now).expect("renders"),
+            "JOBID  PARTITION  NAME                               USER   STATE    TIME  TIME_LIMIT  \
+             CPUS   MEM  GPUS  NODELIST(REASON)\n\
+             5      normal     a-name-longer-than-squeue-s-eight  alice  PENDING  0:00   UNLIMITED  \
+             \x20  1     0     0  (Resources)\n\
+             4      normal     job                                alice  RUNNING  1:05       10:00  \
+             \x20  2  1.5G     1  box\n"
+        );
+        let fields = p.fields().expect("a limited listing");
+        assert!(fields.names().contains("memory_mb"), "{}", fields.names());
+        for layout in [
+            &["-o", "%i"][..],
+            &["-O", "jobid"],
+            &["--json"],
+            &["-l"],
+            &["--start"],
+            &["--only-job-state"],
+        ] {
+            let mut argv = vec!["cqueue", "--pretty"];
+            argv.extend_from_slice(layout);
+            assert!(CqueueArgs::try_parse_from(argv).is_err(), "{layout:?}");
+        }
+        assert!(CqueueArgs::try_parse_from(["cqueue", "--color=always"]).is_err());
+        let iterating = args(&["--pretty", "-i", "5"])
+            .plan("cqueue", &no_env)
+            .expect("valid");
+        assert!(matches!(
+            iterating.output,
+            Output::Pretty { date: true, .. }
+        ));
+    }
+
+    #[test]
     fn iterate_adds_a_date_line_unless_headers_are_off() {
         let p = plan(&["-i", "2"]).expect("valid");
         assert_eq!(p.iterate, Some(2));
