@@ -19,6 +19,7 @@ mod generated;
 mod gpus;
 mod hardening;
 mod partitions;
+mod pretty;
 mod printing;
 mod priority;
 mod slurm_json;
