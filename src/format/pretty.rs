@@ -237,6 +237,10 @@ pub fn table(columns: &[Column], rows: &[Vec<String>], header: bool, view: View)
     if rows.is_empty() && !header {
         return String::new();
     }
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| printable(cell)).collect())
+        .collect();
     let natural: Vec<usize> = columns
         .iter()
         .enumerate()
@@ -301,6 +305,16 @@ pub fn table(columns: &[Column], rows: &[Vec<String>], header: bool, view: View)
         out.push('\n');
     }
     out
+}
+
+/// The text with each control character (a newline, a tab, an escape)
+/// shown as `?`: a job's name is its owner's to choose, and must neither
+/// break a line of the table nor reach another user's terminal as an
+/// escape sequence.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 /// Which columns a table shows and how wide, for a width.
@@ -602,6 +616,17 @@ mod tests {
                 }
             ))
         );
+    }
+
+    #[test]
+    fn control_characters_in_values_cannot_break_lines_or_reach_the_terminal() {
+        let rows = vec![
+            ["1", "two\nlines\tand \x1b[31mred", "RUNNING"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        let text = table(&columns(), &rows, false, plain());
+        assert_eq!(text, "1  two?lines?and ?[31mred  RUNNING\n");
     }
 
     #[test]
