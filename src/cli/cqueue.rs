@@ -788,7 +788,15 @@ pub fn run(prog: &str, args: CqueueArgs) -> Outcome {
 /// (a blank line after each pass, as squeue prints), each pass written as
 /// it is made. A closed stdout (`cqueue | head`) ends it quietly.
 pub fn show(client: &Client, plan: &Plan, prog: &str) -> Outcome {
+    let mut plan = plan.clone();
     loop {
+        // A terminal resized between passes gets tables of its new width.
+        if let Output::Pretty { view, .. } = &mut plan.output
+            && plan.iterate.is_some()
+        {
+            *view = view.resized();
+        }
+        let plan = &plan;
         let fetched = match plan.output {
             Output::Json(JsonFormat::Conductor) if plan.filter.daemon_side() => {
                 json_listing(client, &plan.filter).map(Listing::Text)

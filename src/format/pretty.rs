@@ -87,6 +87,16 @@ impl View {
         View::decide(choice, Terminal::stdout(), &|name| std::env::var(name).ok())
     }
 
+    /// This view with its width read again from `COLUMNS` and stdout,
+    /// for a terminal resized since (between the passes of `cqueue -i`).
+    pub fn resized(self) -> View {
+        let now = View::detect(ColorChoice::Never);
+        View {
+            width: now.width,
+            ..self
+        }
+    }
+
     /// The view for a choice, a stdout and an environment (`env` reads a
     /// variable). A positive `COLUMNS` sets the width, on a terminal or
     /// not (as Python's `shutil.get_terminal_size` reads it: the user's

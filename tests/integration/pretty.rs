@@ -92,10 +92,22 @@ fn open_pty(columns: u16) -> (OwnedFd, OwnedFd) {
 
 /// Runs a command with its stdout on a pseudo-terminal `columns` wide,
 /// and returns what the terminal received (its `\r\n` read as `\n`) and
-/// the exit status. With `stop_after`, the command is interrupted then
-/// (for `-i`, which runs until interrupted).
-fn on_pty(mut command: Command, columns: u16, stop_after: Option<Duration>) -> (String, i32) {
+/// the exit status.
+fn on_pty(command: Command, columns: u16) -> (String, i32) {
+    on_pty_for(command, columns, None, None)
+}
+
+/// [`on_pty`] for a command that runs until interrupted (`-i`): it is
+/// interrupted after `stop_after`, its terminal resized to `resize.1`
+/// columns at `resize.0` on the way.
+fn on_pty_for(
+    mut command: Command,
+    columns: u16,
+    stop_after: Option<Duration>,
+    resize: Option<(Duration, u16)>,
+) -> (String, i32) {
     let (master, slave) = open_pty(columns);
+    let control = master.try_clone().expect("the master again");
     command
         .stdin(Stdio::null())
         .stdout(Stdio::from(slave))
@@ -117,10 +129,23 @@ fn on_pty(mut command: Command, columns: u16, stop_after: Option<Duration>) -> (
         }
         bytes
     });
+    let mut waited = Duration::ZERO;
+    if let Some((at, columns)) = resize {
+        std::thread::sleep(at);
+        waited = at;
+        let size = Winsize {
+            ws_row: 40,
+            ws_col: columns,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        tcsetwinsize(&control, size).expect("resize");
+    }
     if let Some(after) = stop_after {
-        std::thread::sleep(after);
+        std::thread::sleep(after.saturating_sub(waited));
         signal(child.id(), "INT");
     }
+    drop(control);
     let status = child.wait().expect("command runs");
     let bytes = reader.join().expect("reader");
     let text = String::from_utf8_lossy(&bytes).replace("\r\n", "\n");
@@ -226,26 +251,26 @@ fn on_a_terminal_states_are_coloured_and_lines_fit_its_width() {
         return;
     }
     let (d, running, pending) = busy_daemon();
-    let (text, code) = on_pty(command(&d, "cqueue", &["--pretty"], &[]), 200, None);
+    let (text, code) = on_pty(command(&d, "cqueue", &["--pretty"], &[]), 200);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains(GREEN_RUNNING), "RUNNING in green: {text:?}");
     assert!(text.contains(YELLOW_PENDING), "PENDING in yellow: {text:?}");
     assert!(text.contains(LONG_NAME), "{text}");
 
     // The terminal's own width, read from it.
-    let (text, code) = on_pty(command(&d, "cqueue", &["--pretty"], &[]), 60, None);
+    let (text, code) = on_pty(command(&d, "cqueue", &["--pretty"], &[]), 60);
     assert_eq!(code, 0, "{text}");
     assert_fits(&text, 60);
     assert!(text.contains(GREEN_RUNNING), "{text:?}");
     assert!(text.contains('…'), "{text}");
 
-    let (text, code) = on_pty(command(&d, "cinfo", &["--pretty"], &[]), 200, None);
+    let (text, code) = on_pty(command(&d, "cinfo", &["--pretty"], &[]), 200);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("\x1b[33mallocated\x1b[0m"), "{text:?}");
 
     d.run("ccancel", &[&running.to_string()]).ok();
     d.wait_ended(running, SHORT);
-    let (text, code) = on_pty(command(&d, "cacct", &["--pretty", "-X"], &[]), 200, None);
+    let (text, code) = on_pty(command(&d, "cacct", &["--pretty", "-X"], &[]), 200);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("\x1b[90mCANCELLED by"), "grey: {text:?}");
     d.run("ccancel", &[&pending.to_string()]).ok();
@@ -262,14 +287,13 @@ fn no_color_keeps_a_terminal_plain_and_always_colours_a_pipe() {
         ("cinfo", &["--pretty"]),
         ("cacct", &["--pretty"]),
     ] {
-        let (text, code) = on_pty(command(&d, binary, args, &[("NO_COLOR", "1")]), 200, None);
+        let (text, code) = on_pty(command(&d, binary, args, &[("NO_COLOR", "1")]), 200);
         assert_eq!(code, 0, "{binary}: {text}");
         assert!(!text.contains(ESC), "{binary} under NO_COLOR: {text:?}");
         assert!(text.contains("PENDING") || binary == "cinfo", "{text}");
         let (text, _) = on_pty(
             command(&d, binary, &[args, &["--color=never"]].concat(), &[]),
             200,
-            None,
         );
         assert!(!text.contains(ESC), "{binary} --color=never: {text:?}");
     }
@@ -287,15 +311,22 @@ fn iterating_redraws_in_place_on_a_terminal_and_appends_on_a_pipe() {
     }
     let (d, running, pending) = busy_daemon();
     let args = ["--pretty", "-i", "1"];
-    let (text, _) = on_pty(
+    let (text, _) = on_pty_for(
         command(&d, "cqueue", &args, &[]),
         200,
-        Some(Duration::from_millis(2500)),
+        Some(Duration::from_millis(3500)),
+        Some((Duration::from_millis(1500), 60)),
     );
-    let passes = text.matches(CLEAR_SCREEN).count();
-    assert!(passes >= 2, "each pass clears the screen first: {text:?}");
-    assert!(text.starts_with(CLEAR_SCREEN), "{text:?}");
-    assert!(text.matches(GREEN_RUNNING).count() >= 2, "{text:?}");
+    let passes: Vec<&str> = text.split(CLEAR_SCREEN).collect();
+    assert_eq!(passes[0], "", "each pass clears the screen first: {text:?}");
+    assert!(passes.len() >= 4, "three passes or more: {text:?}");
+    assert!(text.matches(GREEN_RUNNING).count() >= 3, "{text:?}");
+    // Passes before the resize show the whole name; the last fits the
+    // terminal's new width.
+    assert!(passes[1].contains(LONG_NAME), "{text:?}");
+    let last = passes[passes.len() - 1];
+    assert!(!last.contains(LONG_NAME), "{text:?}");
+    assert_fits(last, 60);
 
     let mut piped = command(&d, "cqueue", &args, &[]);
     piped.stdout(Stdio::piped()).stderr(Stdio::null());
