@@ -234,7 +234,8 @@ pub enum Output {
         /// A date line before the header (`-l`, `-i`).
         date: bool,
     },
-    /// `--pretty`: a table for people, in [`PRETTY_COLUMNS`].
+    /// `--pretty`: a table for people (JOBID, PARTITION, NAME, USER,
+    /// STATE, TIME, TIME_LIMIT, CPUS, MEM, GPUS, NODELIST(REASON)).
     Pretty {
         header: bool,
         /// A date line before the table (`-i`).
@@ -245,7 +246,7 @@ pub enum Output {
 
 /// `--pretty`'s columns, each with the `-o` letter that gives its text
 /// (memory and GPUs are the job's totals, not squeue's `%m` and `%b`).
-pub const PRETTY_COLUMNS: [(Column, PrettyValue); 11] = [
+const PRETTY_COLUMNS: [(Column, PrettyValue); 11] = [
     (Column::left("JOBID"), PrettyValue::Letter("%i")),
     (
         Column::left("PARTITION").shrinks().hides(4),
@@ -273,7 +274,7 @@ pub const PRETTY_COLUMNS: [(Column, PrettyValue); 11] = [
 
 /// Where a `--pretty` column's text comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PrettyValue {
+enum PrettyValue {
     /// squeue's field of this `-o` letter, unpadded.
     Letter(&'static str),
     /// The job's memory in total, for a person (`4G`, `1.5G`).
