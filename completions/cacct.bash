@@ -23,7 +23,7 @@ _cacct() {
 
     case "${cmd}" in
         cacct)
-            opts="-j -u -a -s -S -E -X -P -p -n -o -b -l -e -M -L -r -T -h -V --jobs --name --uid --user --allusers --state --starttime --endtime --allocations --parsable2 --parsable --delimiter --noheader --format --brief --long --helpformat --json --clusters --allclusters --partition --array --units --noconvert --truncate --server --help --version"
+            opts="-j -u -a -s -S -E -X -P -p -n -o -b -l -e -M -L -r -T -h -V --jobs --name --uid --user --allusers --state --starttime --endtime --allocations --parsable2 --parsable --delimiter --noheader --format --brief --long --helpformat --json --pretty --color --clusters --allclusters --partition --array --units --noconvert --truncate --server --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -91,6 +91,10 @@ _cacct() {
                     ;;
                 --json)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --clusters)

@@ -7,6 +7,9 @@ complete -c cacct -s E -l endtime -d 'Only jobs active at or before this time (d
 complete -c cacct -l delimiter -d 'The separator of -p and -P instead of `|`' -r
 complete -c cacct -s o -l format -d 'Fields to print (see FIELDS below; repeatable)' -r
 complete -c cacct -l json -d 'Print Slurm\'s JSON (data_parser v0.0.40); =v0.0.39 or =v0.0.41 picks another, =conductor Conductor\'s own {"jobs": [...]}' -r
+complete -c cacct -l color -d 'With --pretty: colour the states when (auto: on a terminal without NO_COLOR)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t'Always, even on a pipe or with NO_COLOR'
+never\t'Never'"
 complete -c cacct -s M -l clusters -d 'Clusters to ask (accepted; there is one, this node)' -r
 complete -c cacct -s r -l partition -d 'Only jobs of these partitions (comma-separated)' -r
 complete -c cacct -l units -d 'Show sizes in this unit: K, M, G, T or P' -r
@@ -19,6 +22,7 @@ complete -c cacct -s n -l noheader -d 'Do not print the header'
 complete -c cacct -s b -l brief -d 'Print JobID, State and ExitCode'
 complete -c cacct -s l -l long -d 'Print the long list of fields'
 complete -c cacct -s e -l helpformat -d 'List the fields -o accepts'
+complete -c cacct -l pretty -d 'A table for people: fitted to the terminal, states in colour (not Slurm\'s bytes)'
 complete -c cacct -s L -l allclusters -d 'Every cluster (accepted; there is one, this node)'
 complete -c cacct -l array -d 'One line per array task, also for tasks not started yet'
 complete -c cacct -l noconvert -d 'Show sizes in their raw unit (KiB, MiB)'

@@ -23,7 +23,7 @@ _cinfo() {
 
     case "${cmd}" in
         cinfo)
-            opts="-o -O -N -h -l -s -p -n -t -e -r -a -V --format --Format --Node --noheader --long --summarize --partition --nodes --states --exact --responding --all --json --server --help --version"
+            opts="-o -O -N -h -l -s -p -n -t -e -r -a -V --format --Format --Node --noheader --long --summarize --partition --nodes --states --exact --responding --all --json --pretty --color --server --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -71,6 +71,10 @@ _cinfo() {
                     ;;
                 --json)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --server)

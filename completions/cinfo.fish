@@ -4,6 +4,9 @@ complete -c cinfo -s p -l partition -d 'Only these partitions (comma-separated)'
 complete -c cinfo -s n -l nodes -d 'Only these nodes (comma-separated)' -r
 complete -c cinfo -s t -l states -d 'Only nodes in these states (idle, mix, alloc, ...; comma-separated)' -r
 complete -c cinfo -l json -d 'Print Slurm\'s JSON (data_parser v0.0.40); =v0.0.39 or =v0.0.41 picks another, =conductor the node as the API gives it' -r
+complete -c cinfo -l color -d 'With --pretty: colour the states when (auto: on a terminal without NO_COLOR)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t'Always, even on a pipe or with NO_COLOR'
+never\t'Never'"
 complete -c cinfo -l server -d 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]' -r
 complete -c cinfo -s N -l Node -d 'One line per node rather than per partition'
 complete -c cinfo -s h -l noheader -d 'Do not print the header line'
@@ -12,5 +15,6 @@ complete -c cinfo -s s -l summarize -d 'Summarize the partition: node counts as 
 complete -c cinfo -s e -l exact -d 'Accepted for compatibility: the node is never grouped with others'
 complete -c cinfo -s r -l responding -d 'Accepted for compatibility: the node always responds'
 complete -c cinfo -s a -l all -d 'Accepted for compatibility: every partition is shown'
+complete -c cinfo -l pretty -d 'A table for people: fitted to the terminal, states in colour (not Slurm\'s bytes)'
 complete -c cinfo -l help -d 'Print help'
 complete -c cinfo -s V -l version -d 'Print version'

@@ -23,7 +23,7 @@ _cqueue() {
 
     case "${cmd}" in
         cqueue)
-            opts="-j -u -n -p -A -q -w -t -r -S -i -h -l -o -O -a -M -V --jobs --users --user --me --name --partitions --partition --accounts --account --qos --nodes --node --nodelist --state --states --array --sort --iterate --noheader --long --format --Format --start --json --all --cluster --clusters --only-job-state --server --help --version"
+            opts="-j -u -n -p -A -q -w -t -r -S -i -h -l -o -O -a -M -V --jobs --users --user --me --name --partitions --partition --accounts --account --qos --nodes --node --nodelist --state --states --array --sort --iterate --noheader --long --format --Format --start --json --pretty --color --all --cluster --clusters --only-job-state --server --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -151,6 +151,10 @@ _cqueue() {
                     ;;
                 --json)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --clusters)

@@ -11,6 +11,9 @@ complete -c cqueue -s i -l iterate -d 'Print again every SECONDS, with the date 
 complete -c cqueue -s o -l format -d 'Output format (see FORMAT (-o) below)' -r
 complete -c cqueue -s O -l Format -d 'Output format by field names (see FORMAT (-O) below)' -r
 complete -c cqueue -l json -d 'Print Slurm\'s JSON (data_parser v0.0.40); =v0.0.39 or =v0.0.41 picks another, =conductor Conductor\'s own job array' -r
+complete -c cqueue -l color -d 'With --pretty: colour the states when (auto: on a terminal without NO_COLOR)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t'Always, even on a pipe or with NO_COLOR'
+never\t'Never'"
 complete -c cqueue -s M -l clusters -l cluster -d 'Clusters to ask (accepted; there is one)' -r
 complete -c cqueue -l server -d 'Daemon to use: unix:/path, a socket path, http://host:port or https://host:port [env: CONDUCTOR_SERVER]' -r
 complete -c cqueue -l me -d 'Only my jobs'
@@ -18,6 +21,7 @@ complete -c cqueue -s r -l array -d 'One line per array task, instead of one lin
 complete -c cqueue -s h -l noheader -d 'Do not print the header line (nor the date line)'
 complete -c cqueue -s l -l long -d 'squeue\'s long layout (long state names, time limits), after a date line'
 complete -c cqueue -l start -d 'Pending jobs and when they start (squeue --start)'
+complete -c cqueue -l pretty -d 'A table for people: fitted to the terminal, states in colour (not Slurm\'s bytes)'
 complete -c cqueue -s a -l all -d 'Also jobs of hidden partitions (there are none; accepted)'
 complete -c cqueue -l only-job-state -d 'Only job ids and states, for a quick status query (Nextflow); default format "%.18i %.2t"'
 complete -c cqueue -l help -d 'Print help'

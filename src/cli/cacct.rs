@@ -32,9 +32,10 @@ use crate::cli::filter::{JobFilter, States};
 use crate::cli::{Connection, Outcome};
 use crate::error::{Error, Result};
 use crate::format::job_id::{JobSelector, split_ids};
+use crate::format::pretty::{ColorChoice, Column, View, table};
 use crate::format::sacct::{
-    BRIEF_FIELDS, Context, DEFAULT_FIELDS, LONG_FIELDS, Layout, Row, Table, Units, allocation_rows,
-    field_list, parse_columns,
+    BRIEF_FIELDS, Context, DEFAULT_FIELDS, Field, LONG_FIELDS, Layout, Row, Table, Units,
+    allocation_rows, field_list, find_field, parse_columns,
 };
 use crate::format::slurm_json::db_job::SlurmdbdJobsResponse;
 use crate::format::slurm_json::{self, JsonFormat, parse_json_option};
@@ -149,6 +150,19 @@ pub struct CacctArgs {
         default_missing_value = ""
     )]
     pub json: Option<String>,
+
+    /// A table for people: fitted to the terminal, states in colour (not Slurm's bytes)
+    #[arg(
+        long,
+        conflicts_with_all = [
+            "format", "json", "parsable2", "parsable", "delimiter", "brief", "long", "helpformat"
+        ]
+    )]
+    pub pretty: bool,
+
+    /// With --pretty: colour the states when (auto: on a terminal without NO_COLOR)
+    #[arg(long, value_name = "WHEN", requires = "pretty")]
+    pub color: Option<ColorChoice>,
 
     /// Clusters to ask (accepted; there is one, this node)
     #[arg(short = 'M', long = "clusters", value_name = "CLUSTERS")]
@@ -315,6 +329,50 @@ pub struct Report {
     pub allocations_only: bool,
     pub expand_arrays: bool,
     pub truncate: bool,
+    /// `--pretty`: the rows as a table for people, drawn this way.
+    pub pretty: Option<View>,
+}
+
+/// `--pretty`'s columns, each with the sacct field that gives its text.
+/// MaxRSS shows only when some row has one.
+const PRETTY_COLUMNS: [(Column, &str); 8] = [
+    (Column::left("JobID"), "JobID"),
+    (Column::left("JobName").shrinks(), "JobName"),
+    (Column::left("Partition").shrinks().hides(2), "Partition"),
+    (Column::state("State"), "State"),
+    (Column::right("ExitCode").hides(3), "ExitCode"),
+    (Column::right("Elapsed"), "Elapsed"),
+    (Column::right("AllocCPUS").hides(4), "AllocCPUS"),
+    (Column::right("MaxRSS").hides(1), "MaxRSS"),
+];
+
+/// `--pretty`'s table of these rows.
+fn pretty(rows: &[Row], context: &Context, header: bool, view: View) -> String {
+    let fields: Vec<(Column, &Field)> = PRETTY_COLUMNS
+        .iter()
+        .filter_map(|(column, name)| Some((*column, find_field(name)?)))
+        .collect();
+    let mut cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            fields
+                .iter()
+                .map(|(_, field)| field.value(row, context))
+                .collect()
+        })
+        .collect();
+    let mut columns: Vec<Column> = fields.iter().map(|(column, _)| *column).collect();
+    // A column no row has a value for says nothing (MaxRSS before any
+    // job has ended with a measurement).
+    if let Some(max_rss) = columns.iter().position(|c| c.header == "MaxRSS")
+        && cells.iter().all(|row| row[max_rss].is_empty())
+    {
+        columns.remove(max_rss);
+        for row in &mut cells {
+            row.remove(max_rss);
+        }
+    }
+    table(&columns, &cells, header, view)
 }
 
 impl CacctArgs {
@@ -342,6 +400,9 @@ impl CacctArgs {
             allocations_only: self.allocations,
             expand_arrays: self.array,
             truncate: self.truncate,
+            pretty: self
+                .pretty
+                .then(|| View::detect(self.color.unwrap_or_default())),
         })
     }
 
@@ -513,6 +574,9 @@ impl Report {
                     .filter(|step| lines.step(step.step_id))
                     .map(|step| Row::step(job, step)),
             );
+        }
+        if let Some(view) = self.pretty {
+            return Ok(pretty(&rows, &self.context, self.table.header, view));
         }
         Ok(self.table.render(&rows, &self.context))
     }
@@ -882,6 +946,42 @@ mod tests {
         assert_eq!(job["total_cpu_usec"], 1_500_000);
         assert_eq!(job["user_cpu_usec"], 1_000_000);
         assert_eq!(job["system_cpu_usec"], 500_000);
+    }
+
+    #[test]
+    fn pretty_is_a_table_for_people_with_max_rss_once_known() {
+        let mut failed = job(8, JobState::Failed);
+        failed.exit_code = Some(crate::protocol::ExitCode { code: 3, signal: 0 });
+        let jobs = [job(7, JobState::Completed), failed];
+        let render = |jobs: &[JobInfo], argv: &[&str]| {
+            let mut report = args(argv)
+                .report(utc("2026-11-28T12:00:00"))
+                .expect("valid");
+            assert!(report.pretty.is_some(), "--pretty gives a view");
+            report.pretty = Some(View::default());
+            report.render(jobs).expect("renders")
+        };
+        assert_eq!(
+            render(&jobs, &["--pretty", "-X", "-j", "7,8"]),
+            "JobID  JobName  Partition  State      ExitCode   Elapsed  AllocCPUS\n\
+             7      job      normal     COMPLETED       0:0  00:01:00          1\n\
+             8      job      normal     FAILED          3:0  00:01:00          1\n"
+        );
+        let mut measured = jobs.clone();
+        measured[1].max_rss_kb = Some(2048);
+        let text = render(&measured, &["--pretty", "-n", "-j", "8"]);
+        assert_eq!(
+            text,
+            "8        job    normal  FAILED  3:0  00:01:00  1  2M\n\
+             8.batch  batch          FAILED  3:0  00:01:00  1  2M\n"
+        );
+        for layout in ["-P", "-p", "-b", "-l", "-e", "--json", "-oJobID"] {
+            assert!(
+                CacctArgs::try_parse_from(["cacct", "--pretty", layout]).is_err(),
+                "{layout}"
+            );
+        }
+        assert!(CacctArgs::try_parse_from(["cacct", "--color=always"]).is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use clap::{ArgAction, Parser};
 use crate::cli::ccontrol::{load_average, node_facts};
 use crate::cli::{Connection, Outcome, print_error};
 use crate::error::{Error, Result};
+use crate::format::pretty::{ColorChoice, Column, View, human_mb, table};
 use crate::format::sinfo::{
     DEFAULT, Format, LONG, NODE, NODE_LONG, NodeView, SUMMARIZE, state_names,
 };
@@ -101,6 +102,17 @@ pub struct CinfoArgs {
     )]
     pub json: Option<String>,
 
+    /// A table for people: fitted to the terminal, states in colour (not Slurm's bytes)
+    #[arg(
+        long,
+        conflicts_with_all = ["format", "long_format", "json", "long", "summarize", "node"]
+    )]
+    pub pretty: bool,
+
+    /// With --pretty: colour the states when (auto: on a terminal without NO_COLOR)
+    #[arg(long, value_name = "WHEN", requires = "pretty")]
+    pub color: Option<ColorChoice>,
+
     #[command(flatten)]
     pub connection: Connection,
 
@@ -160,7 +172,43 @@ fn show(args: &CinfoArgs) -> Result<String> {
         };
         return args.slurm_json(&node, &context);
     }
+    if args.pretty {
+        return Ok(args.render_pretty(&node, View::detect(args.color.unwrap_or_default())));
+    }
     args.render(&node, load_average(), Local::now())
+}
+
+/// `--pretty`'s columns, each with the `-o` letter that gives its text
+/// (memory and GPUs are allocated/total, for a person).
+const PRETTY_COLUMNS: [(Column, PrettyValue); 8] = [
+    (
+        Column::left("PARTITION").shrinks(),
+        PrettyValue::Letter("%P"),
+    ),
+    (Column::left("AVAIL").hides(3), PrettyValue::Letter("%a")),
+    (
+        Column::right("TIMELIMIT").hides(2),
+        PrettyValue::Letter("%l"),
+    ),
+    (Column::right("CPUS(A/I/O/T)"), PrettyValue::Letter("%C")),
+    (Column::right("MEMORY(A/T)"), PrettyValue::Memory),
+    (Column::right("GPUS(A/T)").hides(4), PrettyValue::Gpus),
+    (Column::state("STATE"), PrettyValue::Letter("%T")),
+    (
+        Column::left("NODELIST").shrinks().hides(1),
+        PrettyValue::Letter("%N"),
+    ),
+];
+
+/// Where a `--pretty` column's text comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PrettyValue {
+    /// sinfo's field of this `-o` letter, unpadded.
+    Letter(&'static str),
+    /// Memory allocated and in total (`1.5G/62.5G`).
+    Memory,
+    /// GPUs allocated and in total (`1/2`).
+    Gpus,
 }
 
 impl CinfoArgs {
@@ -228,6 +276,45 @@ impl CinfoArgs {
             .collect();
         slurm_json::to_text(&SinfoResponse::new(node, &selected, context))
             .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))
+    }
+
+    /// `--pretty`'s table: a line per partition the filters keep.
+    pub fn render_pretty(&self, node: &NodeInfo, view: View) -> String {
+        let partitions: Vec<PartitionInfo> = node.partition_list();
+        let memory = format!(
+            "{}/{}",
+            human_mb(node.memory_mb_total.saturating_sub(node.memory_mb_free)),
+            human_mb(node.memory_mb_total)
+        );
+        let gpus = format!(
+            "{}/{}",
+            node.gpus_total.saturating_sub(node.gpus_free),
+            node.gpus_total
+        );
+        let rows: Vec<Vec<String>> = partitions
+            .iter()
+            .filter(|partition| self.selects(node, &partition.name))
+            .map(|partition| {
+                let view = NodeView {
+                    node,
+                    partition,
+                    cpu_load: None,
+                };
+                PRETTY_COLUMNS
+                    .iter()
+                    .map(|(_, value)| match value {
+                        PrettyValue::Letter(letter) => {
+                            let text = Format::parse(letter).0.render(&[view], false);
+                            text.trim_end_matches('\n').to_string()
+                        }
+                        PrettyValue::Memory => memory.clone(),
+                        PrettyValue::Gpus => gpus.clone(),
+                    })
+                    .collect()
+            })
+            .collect();
+        let columns: Vec<Column> = PRETTY_COLUMNS.iter().map(|(column, _)| *column).collect();
+        table(&columns, &rows, !self.noheader, view)
     }
 
     /// What to print for this node.
@@ -322,6 +409,39 @@ mod tests {
             "PARTITION\nnormal*\n"
         );
         assert_eq!(render(&["-n", "box", "-h", "-o", "%N"]), "box\n");
+    }
+
+    #[test]
+    fn pretty_shows_each_partition_s_node_for_a_person() {
+        let args = CinfoArgs::try_parse_from(["cinfo", "--pretty"]).expect("parses");
+        let mut busy = node();
+        busy.cpus_free = 1;
+        busy.memory_mb_free = 8000 - 1536;
+        busy.gpus_total = 2;
+        busy.gpus_free = 1;
+        let text = args.render_pretty(&busy, View::default());
+        assert_eq!(
+            text,
+            "PARTITION  AVAIL  TIMELIMIT  CPUS(A/I/O/T)  MEMORY(A/T)  GPUS(A/T)  STATE  NODELIST\n\
+             normal*    up      infinite        3/1/0/4    1.5G/7.8G        1/2  mixed  box\n"
+        );
+        let colored = View {
+            color: true,
+            ..View::default()
+        };
+        assert!(
+            args.render_pretty(&node(), colored)
+                .contains("\x1b[32midle\x1b[0m")
+        );
+        let quiet =
+            CinfoArgs::try_parse_from(["cinfo", "--pretty", "-h", "-p", "other"]).expect("parses");
+        assert_eq!(quiet.render_pretty(&node(), View::default()), "");
+        for layout in ["-o%P", "--json", "-l", "-s", "-N"] {
+            assert!(
+                CinfoArgs::try_parse_from(["cinfo", "--pretty", layout]).is_err(),
+                "{layout}"
+            );
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::cli::{Connection, Outcome, print_stderr};
 use crate::client::Client;
 use crate::error::Error;
 use crate::format::job_id::{JobSelector, Tasks, split_ids};
+use crate::format::pretty::{CLEAR_SCREEN, ColorChoice, Column, View, human_mb, table};
 use crate::format::slurm_json::job_info::{JobContext, JobInfoResponse};
 use crate::format::slurm_json::{self, JsonFormat, Version, parse_json_option};
 use crate::format::squeue::{
@@ -180,6 +181,17 @@ pub struct CqueueArgs {
     )]
     pub json: Option<String>,
 
+    /// A table for people: fitted to the terminal, states in colour (not Slurm's bytes)
+    #[arg(
+        long,
+        conflicts_with_all = ["format", "format_long", "json", "long", "start", "only_job_state"]
+    )]
+    pub pretty: bool,
+
+    /// With --pretty: colour the states when (auto: on a terminal without NO_COLOR)
+    #[arg(long, value_name = "WHEN", requires = "pretty")]
+    pub color: Option<ColorChoice>,
+
     /// Also jobs of hidden partitions (there are none; accepted)
     #[arg(short = 'a', long = "all")]
     pub all: bool,
@@ -222,7 +234,58 @@ pub enum Output {
         /// A date line before the header (`-l`, `-i`).
         date: bool,
     },
+    /// `--pretty`: a table for people (JOBID, PARTITION, NAME, USER,
+    /// STATE, TIME, TIME_LIMIT, CPUS, MEM, GPUS, NODELIST(REASON)).
+    Pretty {
+        header: bool,
+        /// A date line before the table (`-i`).
+        date: bool,
+        view: View,
+    },
 }
+
+/// `--pretty`'s columns, each with the `-o` letter that gives its text
+/// (memory and GPUs are the job's totals, not squeue's `%m` and `%b`).
+const PRETTY_COLUMNS: [(Column, PrettyValue); 11] = [
+    (Column::left("JOBID"), PrettyValue::Letter("%i")),
+    (
+        Column::left("PARTITION").shrinks().hides(4),
+        PrettyValue::Letter("%P"),
+    ),
+    (Column::left("NAME").shrinks(), PrettyValue::Letter("%j")),
+    (
+        Column::left("USER").shrinks().hides(6),
+        PrettyValue::Letter("%u"),
+    ),
+    (Column::state("STATE"), PrettyValue::Letter("%T")),
+    (Column::right("TIME").hides(7), PrettyValue::Letter("%M")),
+    (
+        Column::right("TIME_LIMIT").hides(2),
+        PrettyValue::Letter("%l"),
+    ),
+    (Column::right("CPUS").hides(5), PrettyValue::Letter("%C")),
+    (Column::right("MEM").hides(3), PrettyValue::Memory),
+    (Column::right("GPUS").hides(1), PrettyValue::Gpus),
+    (
+        Column::left("NODELIST(REASON)").shrinks(),
+        PrettyValue::Letter("%R"),
+    ),
+];
+
+/// Where a `--pretty` column's text comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PrettyValue {
+    /// squeue's field of this `-o` letter, unpadded.
+    Letter(&'static str),
+    /// The job's memory in total, for a person (`4G`, `1.5G`).
+    Memory,
+    /// The job's GPUs in total.
+    Gpus,
+}
+
+/// Every field `--pretty` reads, as one `-o` format: what it asks the
+/// daemon for.
+const PRETTY_NEEDS: &str = "%i %P %j %u %T %M %l %C %m %b %R";
 
 /// Everything one cqueue run does, from the command line and environment.
 #[derive(Debug, Clone, PartialEq)]
@@ -351,7 +414,11 @@ impl CqueueArgs {
                 "-O (--Format) is incompatible with -o (--format)".into(),
             ));
         }
-        let chosen = self.format.is_some() || self.format_long.is_some() || self.long || self.start;
+        let chosen = self.format.is_some()
+            || self.format_long.is_some()
+            || self.long
+            || self.start
+            || self.pretty;
         let env_format = || {
             (!chosen)
                 .then(|| {
@@ -407,6 +474,12 @@ impl CqueueArgs {
         let json = parse_json_option(self.json.as_deref()).map_err(|e| e.lines(prog))?;
         let output = if let Some(json) = json {
             Output::Json(json)
+        } else if self.pretty {
+            Output::Pretty {
+                header: !self.noheader,
+                date: iterate.is_some() && !self.noheader,
+                view: View::detect(self.color.unwrap_or_default()),
+            }
         } else {
             Output::Table {
                 format,
@@ -429,8 +502,14 @@ impl Plan {
     /// The `JobInfo` fields this plan reads (filter, columns, sort, lines),
     /// for a listing limited to them; `None` (every field) for `--json`.
     pub fn fields(&self) -> Option<FieldSet> {
-        let Output::Table { format, .. } = &self.output else {
-            return None;
+        let pretty;
+        let format = match &self.output {
+            Output::Table { format, .. } => format,
+            Output::Pretty { .. } => {
+                pretty = Format::parse(PRETTY_NEEDS).0;
+                &pretty
+            }
+            Output::Json(_) => return None,
         };
         let mut fields = self.filter.needs();
         fields.extend(squeue::ROW_NEEDS.iter().copied());
@@ -625,6 +704,9 @@ pub fn render(plan: &Plan, jobs: &[JobInfo], now: DateTime<Utc>) -> Result<Strin
             header,
             date,
         } => (format, *header, *date),
+        Output::Pretty { header, date, view } => {
+            return Ok(pretty(plan, jobs, now, *header, *date, *view));
+        }
     };
     let mut out = String::new();
     if header {
@@ -646,6 +728,49 @@ pub fn render(plan: &Plan, jobs: &[JobInfo], now: DateTime<Utc>) -> Result<Strin
     Ok(out)
 }
 
+/// `--pretty`'s table (after the date line with `-i`), the rows filtered,
+/// combined and sorted as squeue's are.
+fn pretty(
+    plan: &Plan,
+    jobs: &[JobInfo],
+    now: DateTime<Utc>,
+    header: bool,
+    date: bool,
+    view: View,
+) -> String {
+    let mut rows = squeue::rows(jobs, plan.one_per_task);
+    squeue::sort_rows(&mut rows, &plan.sort, now);
+    let letters: Vec<Option<Format>> = PRETTY_COLUMNS
+        .iter()
+        .map(|(_, value)| match value {
+            PrettyValue::Letter(letter) => Some(Format::parse(letter).0),
+            PrettyValue::Memory | PrettyValue::Gpus => None,
+        })
+        .collect();
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            PRETTY_COLUMNS
+                .iter()
+                .zip(&letters)
+                .map(|((_, value), format)| match (value, format) {
+                    (_, Some(format)) => format.row(row, now),
+                    (PrettyValue::Memory, None) => human_mb(row.job.memory_mb),
+                    (_, None) => row.job.gpus.to_string(),
+                })
+                .collect()
+        })
+        .collect();
+    let columns: Vec<Column> = PRETTY_COLUMNS.iter().map(|(column, _)| *column).collect();
+    let mut out = String::new();
+    if date {
+        out.push_str(&date_line(now));
+        out.push('\n');
+    }
+    out.push_str(&table(&columns, &cells, header, view));
+    out
+}
+
 /// Runs cqueue: the plan for the options (its warnings said at once,
 /// before the daemon is asked, as squeue says them), then the listing.
 pub fn run(prog: &str, args: CqueueArgs) -> Outcome {
@@ -664,7 +789,15 @@ pub fn run(prog: &str, args: CqueueArgs) -> Outcome {
 /// (a blank line after each pass, as squeue prints), each pass written as
 /// it is made. A closed stdout (`cqueue | head`) ends it quietly.
 pub fn show(client: &Client, plan: &Plan, prog: &str) -> Outcome {
+    let mut plan = plan.clone();
     loop {
+        // A terminal resized between passes gets tables of its new width.
+        if let Output::Pretty { view, .. } = &mut plan.output
+            && plan.iterate.is_some()
+        {
+            *view = view.resized();
+        }
+        let plan = &plan;
         let fetched = match plan.output {
             Output::Json(JsonFormat::Conductor) if plan.filter.daemon_side() => {
                 json_listing(client, &plan.filter).map(Listing::Text)
@@ -696,7 +829,13 @@ pub fn show(client: &Client, plan: &Plan, prog: &str) -> Outcome {
             };
         };
         print_stderr(&failure);
-        match write_stdout(&format!("{text}\n")) {
+        // On a terminal `--pretty` redraws in place; elsewhere each pass
+        // follows the last, a blank line between, as squeue prints them.
+        let pass = match plan.output {
+            Output::Pretty { view, .. } if view.terminal => format!("{CLEAR_SCREEN}{text}"),
+            _ => format!("{text}\n"),
+        };
+        match write_stdout(&pass) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Outcome::exit(0),
             Err(_) => return Outcome::exit(1),
@@ -744,7 +883,7 @@ mod tests {
                 header,
                 date,
             } => (format.header(), *header, *date),
-            Output::Json(_) => panic!("not a table"),
+            Output::Json(_) | Output::Pretty { .. } => panic!("not a table"),
         }
     }
 
@@ -938,6 +1077,67 @@ mod tests {
             p.warnings,
             vec!["cqueue: error: Invalid job format specification: nosuchfield".to_string()]
         );
+    }
+
+    #[test]
+    fn pretty_is_a_table_for_people_and_refuses_slurm_s_layouts() {
+        let env = |name: &str| (name == "SQUEUE_FORMAT").then(|| "%i".to_string());
+        let mut p = args(&["--pretty", "--color=never"])
+            .plan("cqueue", &env)
+            .expect("valid");
+        assert!(p.warnings.is_empty());
+        let Output::Pretty { header, date, view } = p.output else {
+            panic!("--pretty is the pretty table, SQUEUE_FORMAT or not");
+        };
+        assert!(header && !date && !view.color);
+        p.output = Output::Pretty {
+            header,
+            date,
+            view: View::default(),
+        };
+        let now = Utc::now();
+        let mut running = crate::format::job_id::sample_job(4);
+        running.state = JobState::Running;
+        running.start_time = Some(now - chrono::Duration::seconds(65));
+        running.node = Some("box".into());
+        running.cpus = 2;
+        running.memory_mb = 1536;
+        running.gpus = 1;
+        running.time_limit = Some(600);
+        let mut pending = crate::format::job_id::sample_job(5);
+        pending.name = "a-name-longer-than-squeue-s-eight".into();
+        pending.reason = crate::protocol::Reason::Resources;
+        assert_eq!(
+            render(&p, &[running, pending], now).expect("renders"),
+            "JOBID  PARTITION  NAME                               USER   STATE    TIME  TIME_LIMIT  \
+             CPUS   MEM  GPUS  NODELIST(REASON)\n\
+             5      normal     a-name-longer-than-squeue-s-eight  alice  PENDING  0:00   UNLIMITED  \
+             \x20  1     0     0  (Resources)\n\
+             4      normal     job                                alice  RUNNING  1:05       10:00  \
+             \x20  2  1.5G     1  box\n"
+        );
+        let fields = p.fields().expect("a limited listing");
+        assert!(fields.names().contains("memory_mb"), "{}", fields.names());
+        for layout in [
+            &["-o", "%i"][..],
+            &["-O", "jobid"],
+            &["--json"],
+            &["-l"],
+            &["--start"],
+            &["--only-job-state"],
+        ] {
+            let mut argv = vec!["cqueue", "--pretty"];
+            argv.extend_from_slice(layout);
+            assert!(CqueueArgs::try_parse_from(argv).is_err(), "{layout:?}");
+        }
+        assert!(CqueueArgs::try_parse_from(["cqueue", "--color=always"]).is_err());
+        let iterating = args(&["--pretty", "-i", "5"])
+            .plan("cqueue", &no_env)
+            .expect("valid");
+        assert!(matches!(
+            iterating.output,
+            Output::Pretty { date: true, .. }
+        ));
     }
 
     #[test]

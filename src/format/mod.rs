@@ -9,6 +9,7 @@ pub mod job_id;
 pub mod job_text;
 pub mod memory;
 pub mod pattern;
+pub mod pretty;
 pub mod sacct;
 pub mod scontrol;
 pub mod signal;

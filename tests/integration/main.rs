@@ -20,6 +20,7 @@ mod generated;
 mod gpus;
 mod hardening;
 mod partitions;
+mod pretty;
 mod printing;
 mod priority;
 mod seed_api;
