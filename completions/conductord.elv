@@ -64,6 +64,7 @@ set edit:completion:arg-completer[conductord] = {|@words|
             cand --request-timeout 'Seconds one request may take, its body included (408 after that)'
             cand --launcher 'Run as the daemon''s launcher of the supervisors of the jobs in DIR (internal)'
             cand --insecure-listen 'Allow --listen beyond loopback over plain HTTP (tokens then cross the network in clear)'
+            cand --metrics-public 'Serve GET /metrics over --listen without a token (the rest of the API still needs one)'
             cand --enforce-part-limits 'Refuse a job that asks for more CPUs than the node has (slurm.conf''s EnforcePartLimits)'
             cand --system 'A system daemon, as root for every user: socket /run/conductor/conductord.sock (mode 0666), state in /var/lib/conductor, jobs run as their submitters'
             cand -h 'Print help (see more with ''--help'')'

@@ -52,6 +52,10 @@ pub struct ConductordArgs {
     #[arg(long)]
     pub insecure_listen: bool,
 
+    /// Serve GET /metrics over --listen without a token (the rest of the API still needs one)
+    #[arg(long)]
+    pub metrics_public: bool,
+
     /// Directory for the job store and scripts [default: $XDG_STATE_HOME/conductor]
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
@@ -409,6 +413,7 @@ impl ConductordArgs {
             system: self.system,
             operators,
             insecure_listen: self.insecure_listen,
+            metrics_public: self.metrics_public,
             tls: self
                 .tls_cert
                 .clone()

@@ -18,6 +18,7 @@ mod exporters;
 mod generated;
 mod gpus;
 mod hardening;
+mod metrics;
 mod partitions;
 mod printing;
 mod priority;
