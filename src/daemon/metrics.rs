@@ -600,6 +600,10 @@ pub async fn serve(State(daemon): State<Arc<Daemon>>, headers: HeaderMap) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::daemon::job::{Hold, Job, JobSpec};
+    use crate::daemon::statistics::Statistics;
+    use crate::daemon::tracker::Allocation;
+    use crate::protocol::{JobId, Reason};
 
     #[test]
     fn prometheus_asks_for_openmetrics_and_curl_gets_plain_text() {
@@ -617,6 +621,81 @@ mod tests {
             Format::accepted(Some("text/plain, application/openmetrics-text;q=0.9")),
             Format::Prometheus
         );
+    }
+
+    fn job(id: u64, user: &str, partition: &str, phase: Phase) -> Job {
+        Job {
+            id: JobId(id),
+            spec: JobSpec {
+                user: user.into(),
+                partition: partition.into(),
+                ..JobSpec::for_test(1000, 1)
+            },
+            phase,
+            expected_start: None,
+        }
+    }
+
+    #[test]
+    fn the_collector_counts_jobs_per_user_and_partition_and_what_they_hold() {
+        let mut books = Books {
+            node: "n1".into(),
+            cpus: 8,
+            memory_mb: 4096,
+            ..Books::default()
+        };
+        books.partitions.insert("debug".into(), Counts::default());
+        books.partitions.insert("idle".into(), Counts::default());
+        let running = Phase::Running {
+            allocation: Allocation {
+                cpu_ids: vec![0, 1],
+                memory_mb: 512,
+                gpu_ids: vec![0],
+            },
+            start_time: chrono::Utc::now(),
+            boot_id: None,
+            steps: Vec::new(),
+        };
+        let pending = |hold| Phase::Pending {
+            reason: Reason::None,
+            hold,
+        };
+        books.count(&job(1, "ann", "debug", running));
+        books.count(&job(2, "ann", "normal", pending(None)));
+        books.count(&job(3, "bob", "debug", pending(Some(Hold::User))));
+        let snapshot = Snapshot {
+            books,
+            diag: Statistics::default().figures(2, 1),
+        };
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(snapshot));
+        let mut text = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &registry)
+            .expect("encodes");
+        for line in [
+            "slurm_jobs 3",
+            "slurm_jobs_pending 2",
+            "slurm_jobs_running 1",
+            "slurm_jobs_hold 1",
+            "slurm_jobs_cpus_alloc 2",
+            "slurm_jobs_memory_alloc 512",
+            "slurm_jobs_gpus_alloc 1",
+            "slurm_user_jobs_pending{username=\"ann\"} 1",
+            "slurm_user_jobs_pending{username=\"bob\"} 1",
+            "slurm_user_jobs_cpus_alloc{username=\"ann\"} 2",
+            "slurm_partitions 3",
+            "slurm_partition_jobs{partition=\"debug\"} 2",
+            "slurm_partition_jobs{partition=\"idle\"} 0",
+            "slurm_partition_jobs_running{partition=\"debug\"} 1",
+            "slurm_node_cpus{node=\"n1\"} 8",
+            "slurm_node_memory_bytes{node=\"n1\"} 4096",
+            "conductor_memory_bytes{use=\"total\"} 4294967296",
+            "conductor_jobs{state=\"pending\"} 2",
+            "conductor_jobs{state=\"node_fail\"} 0",
+            "slurm_sdiag_jobs_pending 2",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
     }
 
     #[test]

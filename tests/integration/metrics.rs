@@ -126,8 +126,18 @@ fn observations(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
 
 #[test]
 fn metrics_show_the_queue_under_slurms_names_and_count_what_happens() {
-    let d = TestDaemon::start(&["--cpus", "2", "--mem", "2G"]);
-    let running = d.submit(&["-c", "2", "--mem", "512M", "--wrap", "sleep 30"]);
+    // A made-up GPU (no machine here need have one).
+    let d = TestDaemon::start(&[
+        "--cpus",
+        "2",
+        "--mem",
+        "2G",
+        "--gpus",
+        "1",
+        "--kill-wait",
+        "1",
+    ]);
+    let running = d.submit(&["-c", "2", "--mem", "512M", "-G", "1", "--wrap", "sleep 30"]);
     d.wait_for(running, JobState::Running, SHORT);
     let waiting = d.submit(&["-c", "1", "--mem", "100M", "--wrap", "true"]);
     let held = d.submit(&["--hold", "--wrap", "true"]);
@@ -156,6 +166,9 @@ fn metrics_show_the_queue_under_slurms_names_and_count_what_happens() {
     assert_eq!(gauge(s, "slurm_node_cpus", &on_node), 2.0);
     assert_eq!(gauge(s, "slurm_node_cpus_alloc", &on_node), 2.0);
     assert_eq!(gauge(s, "slurm_node_memory_bytes", &on_node), 2048.0);
+    assert_eq!(gauge(s, "slurm_jobs_gpus_alloc", &[]), 1.0);
+    assert_eq!(gauge(s, "slurm_node_gpus", &on_node), 1.0);
+    assert_eq!(gauge(s, "slurm_node_gpus_alloc", &on_node), 1.0);
     assert_eq!(
         gauge(s, "conductor_memory_bytes", &[("use", "total")]),
         2048.0 * 1024.0 * 1024.0
@@ -203,6 +216,7 @@ fn metrics_show_the_queue_under_slurms_names_and_count_what_happens() {
     assert_eq!(gauge(s, "slurm_jobs_running", &[]), 0.0);
     assert_eq!(gauge(s, "slurm_jobs_pending", &[]), 1.0);
     assert_eq!(gauge(s, "slurm_jobs_cpus_alloc", &[]), 0.0);
+    assert_eq!(gauge(s, "slurm_jobs_gpus_alloc", &[]), 0.0);
     assert_eq!(gauge(s, "slurm_user_jobs_pending", &username), 1.0);
     assert!(gauge(s, "slurm_schedule_cycle_cnt", &[]) > cycles);
     let scrapes = [("method", "GET"), ("route", "/metrics"), ("status", "200")];
