@@ -249,7 +249,8 @@ impl RpcKind {
             (_, "/v1/health") => RpcKind::Ping,
             (_, "/v1/config" | "/v1/debug") => RpcKind::BuildInfo,
             (_, "/v1/node") => RpcKind::NodeInfo,
-            (_, "/v1/diag" | "/v1/diag/reset") => RpcKind::StatsInfo,
+            // A scrape asks for what sdiag does.
+            (_, "/v1/diag" | "/v1/diag/reset" | "/metrics") => RpcKind::StatsInfo,
             ("POST", "/v1/jobs") => RpcKind::SubmitBatchJob,
             ("GET", "/v1/jobs" | "/v1/jobs/{id}") => RpcKind::JobInfo,
             ("PATCH", "/v1/jobs/{id}") => RpcKind::UpdateJob,
@@ -352,6 +353,7 @@ mod tests {
             kind(Method::POST, "/v1/jobs/{id}/signal"),
             "REQUEST_KILL_JOB"
         );
+        assert_eq!(kind(Method::GET, "/metrics"), "REQUEST_STATS_INFO");
         assert_eq!(kind(Method::GET, "/nowhere"), "REQUEST_UNKNOWN");
     }
 
