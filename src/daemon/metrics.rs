@@ -22,6 +22,8 @@
 //! `conductor_memory_bytes` has the same figures in bytes. Slurm's docs
 //! name the scheduler's cycle count and last cycle `slurm_sched_cycle_*`
 //! while its plugin serves `slurm_schedule_cycle_*`: both are served.
+//! The GPU gauges (`slurm_jobs_gpus_alloc`, `slurm_node_gpus`,
+//! `slurm_node_gpus_alloc`) came after 25.11, on Slurm's master branch.
 //! Everything else is `conductor_*`.
 //!
 //! Format: the Prometheus text format 0.0.4 (`text/plain`) unless the
