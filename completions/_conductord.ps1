@@ -73,6 +73,7 @@ Register-ArgumentCompleter -Native -CommandName 'conductord' -ScriptBlock {
             [CompletionResult]::new('--print-config', '--print-config', [CompletionResultType]::ParameterName, 'Print the effective settings (the file, the flags over it) as TOML that --config reads, and exit')
             [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'A system daemon, as root for every user: socket /run/conductor/conductord.sock (mode 0666), state in /var/lib/conductor, jobs run as their submitters')
             [CompletionResult]::new('--insecure-listen', '--insecure-listen', [CompletionResultType]::ParameterName, 'Allow --listen beyond loopback over plain HTTP (tokens then cross the network in clear)')
+            [CompletionResult]::new('--metrics-public', '--metrics-public', [CompletionResultType]::ParameterName, 'Serve GET /metrics over --listen without a token (the rest of the API still needs one)')
             [CompletionResult]::new('--enforce-part-limits', '--enforce-part-limits', [CompletionResultType]::ParameterName, 'Refuse a job that asks for more CPUs than the node has (slurm.conf''s EnforcePartLimits)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -70,6 +70,7 @@ set edit:completion:arg-completer[conductord] = {|@words|
             cand --print-config 'Print the effective settings (the file, the flags over it) as TOML that --config reads, and exit'
             cand --system 'A system daemon, as root for every user: socket /run/conductor/conductord.sock (mode 0666), state in /var/lib/conductor, jobs run as their submitters'
             cand --insecure-listen 'Allow --listen beyond loopback over plain HTTP (tokens then cross the network in clear)'
+            cand --metrics-public 'Serve GET /metrics over --listen without a token (the rest of the API still needs one)'
             cand --enforce-part-limits 'Refuse a job that asks for more CPUs than the node has (slurm.conf''s EnforcePartLimits)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

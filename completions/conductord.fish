@@ -55,6 +55,7 @@ complete -c conductord -l launcher -d 'Run as the daemon\'s launcher of the supe
 complete -c conductord -l print-config -d 'Print the effective settings (the file, the flags over it) as TOML that --config reads, and exit'
 complete -c conductord -l system -d 'A system daemon, as root for every user: socket /run/conductor/conductord.sock (mode 0666), state in /var/lib/conductor, jobs run as their submitters'
 complete -c conductord -l insecure-listen -d 'Allow --listen beyond loopback over plain HTTP (tokens then cross the network in clear)'
+complete -c conductord -l metrics-public -d 'Serve GET /metrics over --listen without a token (the rest of the API still needs one)'
 complete -c conductord -l enforce-part-limits -d 'Refuse a job that asks for more CPUs than the node has (slurm.conf\'s EnforcePartLimits)'
 complete -c conductord -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c conductord -s V -l version -d 'Print version'

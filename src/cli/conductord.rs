@@ -106,6 +106,11 @@ pub struct Settings {
     #[serde(rename = "InsecureListen")]
     pub insecure_listen: bool,
 
+    /// Serve GET /metrics over --listen without a token (the rest of the API still needs one)
+    #[arg(long, id = "MetricsPublic")]
+    #[serde(rename = "MetricsPublic")]
+    pub metrics_public: bool,
+
     /// Directory for the job store and scripts [default: $XDG_STATE_HOME/conductor] (StateSaveLocation)
     #[arg(long, id = "StateSaveLocation", value_name = "DIR")]
     #[serde(rename = "StateSaveLocation")]
@@ -876,6 +881,7 @@ impl ConductordArgs {
             system: self.system,
             operators,
             insecure_listen: self.settings.insecure_listen,
+            metrics_public: self.settings.metrics_public,
             tls: self
                 .settings
                 .tls_cert

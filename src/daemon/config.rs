@@ -55,6 +55,8 @@ pub struct Config {
     pub operators: Vec<u32>,
     /// Serve plain HTTP on a non-loopback `listen` address all the same.
     pub insecure_listen: bool,
+    /// Serve `GET /metrics` over `listen` without a token.
+    pub metrics_public: bool,
     /// Serve `listen` over TLS with this certificate and key.
     pub tls: Option<tls::TlsFiles>,
     /// How jobs are held to their allocations (`--containment`).

@@ -22,6 +22,7 @@ mod job_output;
 mod lifecycle;
 mod listing;
 mod logging;
+mod metrics;
 pub mod partitions;
 mod priorities;
 mod private_state;
@@ -87,7 +88,12 @@ async fn serve(config: Config) -> Result<()> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::Other(format!("cannot find the conductord executable: {e}")))?;
     private_state::tighten(&config.state_dir);
-    let store = JobStore::open(&config.state_dir, config.first_job_id)?;
+    let statistics = Arc::<statistics::Statistics>::default();
+    let store = JobStore::open_observed(
+        &config.state_dir,
+        config.first_job_id,
+        statistics.recorders.commit_observer(),
+    )?;
     let containment = containment::resolve(
         config.containment,
         &config.state_dir,
@@ -113,7 +119,7 @@ async fn serve(config: Config) -> Result<()> {
         stopping: AtomicBool::new(false),
         passes: AtomicU64::new(0),
         last_pass_micros: AtomicU64::new(0),
-        statistics: Arc::default(),
+        statistics,
         next_wakeup: Mutex::new(None),
         started_at: chrono::Utc::now(),
         store,

@@ -62,6 +62,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/v1/shares", get(shares))
         .route("/v1/diag", get(diag))
         .route("/v1/diag/reset", post(reset_diag))
+        .route("/metrics", get(super::metrics::serve))
         .merge(super::seed_api::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             daemon.statistics.clone(),
@@ -115,6 +116,10 @@ async fn require_token(
         }
     });
     let Some(caller) = caller else {
+        // `--metrics-public`: a scraper needs no token for the metrics.
+        if gate.daemon.config.metrics_public && request.uri().path() == "/metrics" {
+            return next.run(request).await;
+        }
         return Failure {
             status: StatusCode::UNAUTHORIZED,
             code: "unauthorized",

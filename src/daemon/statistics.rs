@@ -3,7 +3,8 @@
 //! API's requests by kind and by user with their times. Counters are
 //! atomics, bumped where the event happens; the request tables are small
 //! maps (one entry per kind of request, one per user) behind a lock held
-//! for an insert only.
+//! for an insert only. Beside them, the Prometheus [`Recorders`], bumped
+//! at the same places but never reset.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -18,17 +19,18 @@ use chrono::{DateTime, Utc};
 
 use super::caller::Caller;
 use super::job::FinalState;
+use super::metrics::Recorders;
 use crate::protocol::{DiagInfo, RpcCount};
 
 /// The daemon's counters.
 #[derive(Debug)]
 pub struct Statistics {
     since: Mutex<DateTime<Utc>>,
-    pub jobs_submitted: AtomicU64,
-    pub jobs_started: AtomicU64,
-    pub jobs_completed: AtomicU64,
-    pub jobs_canceled: AtomicU64,
-    pub jobs_failed: AtomicU64,
+    jobs_submitted: AtomicU64,
+    jobs_started: AtomicU64,
+    jobs_completed: AtomicU64,
+    jobs_canceled: AtomicU64,
+    jobs_failed: AtomicU64,
     cycles: AtomicU64,
     cycle_last_us: AtomicU64,
     cycle_max_us: AtomicU64,
@@ -37,6 +39,8 @@ pub struct Statistics {
     queue_len: AtomicU64,
     by_type: Mutex<HashMap<RpcKind, Tally>>,
     by_user: Mutex<HashMap<u32, Tally>>,
+    /// The same events for `GET /metrics`, counted since the start.
+    pub recorders: Recorders,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -69,11 +73,24 @@ impl Default for Statistics {
             queue_len: AtomicU64::new(0),
             by_type: Mutex::new(HashMap::new()),
             by_user: Mutex::new(HashMap::new()),
+            recorders: Recorders::default(),
         }
     }
 }
 
 impl Statistics {
+    /// `jobs` jobs accepted (an array's tasks count one each).
+    pub fn submitted(&self, jobs: u64) {
+        self.jobs_submitted.fetch_add(jobs, Ordering::Relaxed);
+        self.recorders.submitted(jobs);
+    }
+
+    /// `jobs` jobs started.
+    pub fn started(&self, jobs: u64) {
+        self.jobs_started.fetch_add(jobs, Ordering::Relaxed);
+        self.recorders.started(jobs);
+    }
+
     /// One scheduling pass that took `took` and looked at `depth` of the
     /// `queue_len` jobs waiting.
     pub fn cycle(&self, took: Duration, depth: usize, queue_len: usize) {
@@ -84,6 +101,7 @@ impl Statistics {
         self.cycle_sum_us.fetch_add(us, Ordering::Relaxed);
         self.depth_sum.fetch_add(depth as u64, Ordering::Relaxed);
         self.queue_len.store(queue_len as u64, Ordering::Relaxed);
+        self.recorders.pass(took);
     }
 
     /// A job that ended so: sdiag counts completed, canceled and failed
@@ -98,6 +116,7 @@ impl Statistics {
             | FinalState::NodeFail => &self.jobs_failed,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        self.recorders.ended(state);
     }
 
     fn request(&self, kind: RpcKind, uid: u32, took: Duration) {
@@ -139,7 +158,6 @@ impl Statistics {
     /// The counts as the API sends them; `pending` and `running` are the
     /// queue now.
     pub fn snapshot(&self, pending: usize, running: usize) -> DiagInfo {
-        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         let by_type = self
             .by_type
             .lock()
@@ -171,6 +189,17 @@ impl Statistics {
             })
             .unwrap_or_default();
         DiagInfo {
+            rpc_by_type: by_type,
+            rpc_by_user: by_user,
+            ..self.figures(pending, running)
+        }
+    }
+
+    /// The job and scheduler counts alone, without the request tables
+    /// (what the metrics serve).
+    pub fn figures(&self, pending: usize, running: usize) -> DiagInfo {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        DiagInfo {
             now: Utc::now(),
             since: self.since.lock().map(|s| *s).unwrap_or_else(|_| Utc::now()),
             jobs_submitted: load(&self.jobs_submitted),
@@ -186,8 +215,8 @@ impl Statistics {
             cycle_sum_us: load(&self.cycle_sum_us),
             depth_sum: load(&self.depth_sum),
             queue_len: load(&self.queue_len),
-            rpc_by_type: by_type,
-            rpc_by_user: by_user,
+            rpc_by_type: Vec::new(),
+            rpc_by_user: Vec::new(),
         }
     }
 }
@@ -220,7 +249,8 @@ impl RpcKind {
             (_, "/v1/health") => RpcKind::Ping,
             (_, "/v1/config" | "/v1/debug") => RpcKind::BuildInfo,
             (_, "/v1/node") => RpcKind::NodeInfo,
-            (_, "/v1/diag" | "/v1/diag/reset") => RpcKind::StatsInfo,
+            // A scrape asks for what sdiag does.
+            (_, "/v1/diag" | "/v1/diag/reset" | "/metrics") => RpcKind::StatsInfo,
             ("POST", "/v1/jobs") => RpcKind::SubmitBatchJob,
             ("GET", "/v1/jobs" | "/v1/jobs/{id}") => RpcKind::JobInfo,
             ("PATCH", "/v1/jobs/{id}") => RpcKind::UpdateJob,
@@ -280,23 +310,32 @@ impl RpcKind {
 }
 
 /// The router layer that counts each request under its kind and its
-/// caller, with the time it took.
+/// caller, with the time it took, and for the metrics under its route and
+/// status.
 pub async fn count_requests(
     axum::extract::State(statistics): axum::extract::State<std::sync::Arc<Statistics>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let kind = match request.extensions().get::<MatchedPath>() {
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let kind = match &route {
         Some(path) => RpcKind::of(request.method(), path.as_str()),
         None => RpcKind::Other,
     };
+    let method = request.method().clone();
     let uid = request
         .extensions()
         .get::<ConnectInfo<Caller>>()
         .map_or(u32::MAX, |info| info.0.uid);
     let started = std::time::Instant::now();
     let response = next.run(request).await;
-    statistics.request(kind, uid, started.elapsed());
+    let took = started.elapsed();
+    statistics.request(kind, uid, took);
+    if let Some(route) = route {
+        statistics
+            .recorders
+            .request(&method, route, response.status(), took);
+    }
     response
 }
 
@@ -314,6 +353,7 @@ mod tests {
             kind(Method::POST, "/v1/jobs/{id}/signal"),
             "REQUEST_KILL_JOB"
         );
+        assert_eq!(kind(Method::GET, "/metrics"), "REQUEST_STATS_INFO");
         assert_eq!(kind(Method::GET, "/nowhere"), "REQUEST_UNKNOWN");
     }
 

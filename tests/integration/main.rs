@@ -19,6 +19,7 @@ mod exporters;
 mod generated;
 mod gpus;
 mod hardening;
+mod metrics;
 mod partitions;
 mod pretty;
 mod printing;

@@ -177,9 +177,7 @@ impl Daemon {
             state.unwritten_again(unwritten);
             return;
         }
-        self.statistics
-            .jobs_started
-            .fetch_add(started.len() as u64, Ordering::Relaxed);
+        self.statistics.started(started.len() as u64);
         for job in started {
             self.launch(job);
         }

@@ -94,9 +94,7 @@ impl Daemon {
                 .collect(),
         };
         let ids = self.store.insert(submission).await?;
-        self.statistics
-            .jobs_submitted
-            .fetch_add(ids.len() as u64, Ordering::Relaxed);
+        self.statistics.submitted(ids.len() as u64);
         let first = *ids
             .first()
             .ok_or_else(|| Error::Other("the store assigned no id".into()))?;
@@ -241,10 +239,8 @@ impl Daemon {
             job.id, job.spec.user, resources.cpus, resources.memory_mb, resources.gpus
         ));
         let id = job.id;
-        self.statistics
-            .jobs_submitted
-            .fetch_add(1, Ordering::Relaxed);
-        self.statistics.jobs_started.fetch_add(1, Ordering::Relaxed);
+        self.statistics.submitted(1);
+        self.statistics.started(1);
         self.launch(job);
         Ok(id)
     }

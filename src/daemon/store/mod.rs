@@ -26,6 +26,7 @@ use std::ops::Deref;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
@@ -92,6 +93,11 @@ pub struct FinishedFilter {
 /// write is durable (or has failed). `Send`, as the daemon's tasks run on
 /// any thread.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+
+/// Told how long each commit took (the transaction and its fsync), by the
+/// thread that commits: it feeds the metrics' commit histogram, and must
+/// be quick.
+pub type CommitObserver = Box<dyn Fn(Duration) + Send>;
 
 /// A place the daemon keeps its jobs. What every backend must guarantee,
 /// because the daemon relies on it:
@@ -177,11 +183,27 @@ pub struct JobStore {
 }
 
 impl JobStore {
+    /// [`JobStore::open_observed`] with no one told of the commits: for
+    /// tests.
+    #[cfg(test)]
+    pub fn open(dir: &Path, first_job_id: u64) -> Result<JobStore> {
+        JobStore::open_observed(dir, first_job_id, Box::new(|_| {}))
+    }
+
     /// Opens the default store, SQLite's `jobs.db` in `dir` (see
     /// [`sqlite::SqliteStore::open`]), with ids starting at least at
-    /// `first_job_id` (Slurm's FirstJobId).
-    pub fn open(dir: &Path, first_job_id: u64) -> Result<JobStore> {
-        Ok(JobStore::new(sqlite::SqliteStore::open(dir, first_job_id)?))
+    /// `first_job_id` (Slurm's FirstJobId); `on_commit` is told how long
+    /// each commit took.
+    pub fn open_observed(
+        dir: &Path,
+        first_job_id: u64,
+        on_commit: CommitObserver,
+    ) -> Result<JobStore> {
+        Ok(JobStore::new(sqlite::SqliteStore::open(
+            dir,
+            first_job_id,
+            on_commit,
+        )?))
     }
 
     /// A handle to this backend.

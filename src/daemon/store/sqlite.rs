@@ -21,7 +21,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
-use super::{Backend, FinishedFilter, Payload, StoreFuture, Submission};
+use super::{Backend, CommitObserver, FinishedFilter, Payload, StoreFuture, Submission};
 use crate::daemon::job::{Job, Phase};
 use crate::daemon::log;
 use crate::daemon::scheduler::fair_share::UsageBook;
@@ -105,8 +105,9 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (or creates) `jobs.db` in `dir`, checks or migrates its schema,
     /// makes sure the next id is at least `first_job_id` (Slurm's
-    /// FirstJobId), and starts the writer thread.
-    pub fn open(dir: &Path, first_job_id: u64) -> Result<SqliteStore> {
+    /// FirstJobId), and starts the writer thread, which tells `on_commit`
+    /// how long each commit took.
+    pub fn open(dir: &Path, first_job_id: u64, on_commit: CommitObserver) -> Result<SqliteStore> {
         let path = dir.join("jobs.db");
         let unreadable = |e: Error| match e {
             Error::Store(e) => Error::Other(format!(
@@ -122,7 +123,7 @@ impl SqliteStore {
         let (writes, queue) = mpsc::channel();
         thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || write_loop(writer, queue))
+            .spawn(move || write_loop(writer, queue, on_commit))
             .map_err(|e| Error::io("cannot start the store writer for", &path, e))?;
         Ok(SqliteStore {
             writes,
@@ -418,7 +419,13 @@ fn migrate(conn: &Connection, path: &Path) -> Result<()> {
 
 /// The writer thread: takes every queued write, commits them together, and
 /// answers each only after the commit.
-fn write_loop(mut conn: Connection, queue: mpsc::Receiver<Write>) {
+fn write_loop(mut conn: Connection, queue: mpsc::Receiver<Write>, on_commit: CommitObserver) {
+    let timed = |conn: &mut Connection, group: &[Write]| {
+        let started = std::time::Instant::now();
+        let applied = commit_group(conn, group);
+        on_commit(started.elapsed());
+        applied
+    };
     while let Ok(first) = queue.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -427,7 +434,7 @@ fn write_loop(mut conn: Connection, queue: mpsc::Receiver<Write>) {
                 Err(_) => break,
             }
         }
-        match commit_group(&mut conn, &group) {
+        match timed(&mut conn, &group) {
             Ok(ids) => {
                 if ids
                     .iter()
@@ -447,7 +454,7 @@ fn write_loop(mut conn: Connection, queue: mpsc::Receiver<Write>) {
                 let results = group
                     .iter()
                     .map(|write| {
-                        commit_group(&mut conn, std::slice::from_ref(write))
+                        timed(&mut conn, std::slice::from_ref(write))
                             .map(|mut applied| applied.pop().unwrap_or_default())
                     })
                     .collect();
