@@ -18,6 +18,7 @@ mod exporters;
 mod generated;
 mod gpus;
 mod hardening;
+mod package;
 mod partitions;
 mod printing;
 mod priority;
