@@ -294,6 +294,9 @@ fn the_debian_package_carries_everything_and_installs_into_a_throwaway_root() {
         // The installed unit, its installed binary and, where man is there
         // to look, its installed man page.
         let man = have("man", &["--version"]).then(|| root.join("usr/share/man"));
+        if man.is_none() {
+            println!("Documentation= not looked up: man is not installed");
+        }
         for (unit, user) in [
             ("lib/systemd/system/conductord.service", false),
             ("usr/lib/systemd/user/conductord.service", true),
