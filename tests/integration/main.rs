@@ -20,6 +20,7 @@ mod generated;
 mod gpus;
 mod hardening;
 mod metrics;
+mod package;
 mod partitions;
 mod pretty;
 mod printing;
