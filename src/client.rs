@@ -249,10 +249,14 @@ impl Client {
             .or_else(|| std::env::var(SERVER_ENV).ok().filter(|s| !s.is_empty()));
         let (server, autostart) = match named {
             Some(text) => (Server::parse(&text)?, false),
-            None => (
-                Server::Unix(paths::default_socket()),
-                std::env::var(NO_AUTOSTART_ENV).map_or(true, |v| v != "1"),
-            ),
+            None => match paths::system_socket() {
+                // A system daemon serves this machine: use it, start none.
+                Some(socket) => (Server::Unix(socket), false),
+                None => (
+                    Server::Unix(paths::default_socket()),
+                    std::env::var(NO_AUTOSTART_ENV).map_or(true, |v| v != "1"),
+                ),
+            },
         };
         Client::for_server(server, autostart)
     }

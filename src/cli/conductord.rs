@@ -823,8 +823,8 @@ impl ConductordArgs {
             .collect::<Result<Vec<u32>>>()?;
         let (default_socket, default_state) = if self.system {
             (
-                PathBuf::from("/run/conductor/conductord.sock"),
-                PathBuf::from("/var/lib/conductor"),
+                PathBuf::from(paths::SYSTEM_SOCKET),
+                PathBuf::from(paths::SYSTEM_STATE_DIR),
             )
         } else {
             (paths::default_socket(), paths::default_state_dir())

@@ -1,9 +1,8 @@
 //! Running Conductor as a service: the systemd units in `contrib/systemd/`
 //! say what the README promises jobs (they outlive a daemon restart, write
 //! where their users may, keep setuid programs) and pass `systemd-analyze
-//! verify`; the login snippet points shells at the system daemon while it
-//! serves; `cargo deb` packages every binary, man page, completion, both
-//! units, the default configuration and that snippet (conffiles); and the
+//! verify`; `cargo deb` packages every binary, man page, completion, both
+//! units and the default configuration (a conffile); and the
 //! package installs into a throwaway root with `dpkg --root`, where its own
 //! binaries run a job, and keeps a changed configuration until purged.
 //!
@@ -163,43 +162,6 @@ fn the_user_unit_runs_the_per_user_daemon_for_systemctl_user() {
     ] {
         assert_eq!(value(&settings, key), None, "{key}= must not be set");
     }
-}
-
-/// The socket the system daemon serves, which the login snippet looks for.
-const SYSTEM_SOCKET: &str = "/run/conductor/conductord.sock";
-
-#[test]
-fn the_login_snippet_points_shells_at_the_system_daemon_only_while_it_serves() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    // A copy of the snippet that looks for a socket of the test's own.
-    let socket = dir.path().join("conductord.sock");
-    let snippet = dir.path().join("conductor.sh");
-    let text = read(&repo().join("contrib/profile.d/conductor.sh"));
-    assert!(text.contains(SYSTEM_SOCKET), "{text}");
-    std::fs::write(
-        &snippet,
-        text.replace(SYSTEM_SOCKET, &socket.display().to_string()),
-    )
-    .expect("write the snippet's copy");
-    let login = |server: Option<&str>| {
-        let mut command = Command::new("sh");
-        command
-            .arg("-c")
-            .arg(r#". "$0" && printf %s "${CONDUCTOR_SERVER-unset}""#)
-            .arg(&snippet)
-            .env_remove("CONDUCTOR_SERVER");
-        if let Some(server) = server {
-            command.env("CONDUCTOR_SERVER", server);
-        }
-        run_command(command, None).ok().to_string()
-    };
-    assert_eq!(login(None), "unset", "no socket, nothing set");
-    let _listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
-    assert_eq!(login(None), format!("unix:{}", socket.display()));
-    assert_eq!(
-        login(Some("http://127.0.0.1:6820")),
-        "http://127.0.0.1:6820"
-    );
 }
 
 #[test]
@@ -382,7 +344,6 @@ fn check_contents(deb: &Path) {
         "/lib/systemd/system/conductord.service",
         "/usr/lib/systemd/user/conductord.service",
         "/etc/conductor/conductor.toml",
-        "/etc/profile.d/conductor.sh",
         "/usr/share/doc/conductor/README.md",
         "/usr/share/doc/conductor/copyright",
     ] {
@@ -429,7 +390,7 @@ fn check_control(deb: &Path, dir: &Path) {
     run_command(command, None).ok();
     assert_eq!(
         read(&control.join("conffiles")).trim(),
-        "/etc/conductor/conductor.toml\n/etc/profile.d/conductor.sh"
+        "/etc/conductor/conductor.toml"
     );
     for script in ["preinst", "postinst", "prerm", "postrm"] {
         assert!(!control.join(script).exists(), "no {script} script");
@@ -448,10 +409,6 @@ fn check_installed_files(root: &Path) {
             "contrib/systemd/user/conductord.service",
         ),
         ("etc/conductor/conductor.toml", "contrib/conductor.toml"),
-        (
-            "etc/profile.d/conductor.sh",
-            "contrib/profile.d/conductor.sh",
-        ),
         (
             "usr/share/bash-completion/completions/cbatch",
             "completions/cbatch.bash",
