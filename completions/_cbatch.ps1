@@ -101,6 +101,7 @@ Register-ArgumentCompleter -Native -CommandName 'cbatch' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More messages (accepted)')
             [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Wait for the job to end; exit with its exit code (1 if a signal ended it)')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Wait for the job to end; exit with its exit code (1 if a signal ended it)')
+            [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Wait as --wait does, printing the job''s output as it writes it (Conductor''s own; see clog)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

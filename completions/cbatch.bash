@@ -23,7 +23,7 @@ _cbatch() {
 
     case "${cmd}" in
         cbatch)
-            opts="-J -o -e -i -c -n -N -G -t -p -D -a -d -H -b -A -q -M -C -x -w -s -Q -v -W -h -V --job-name --output --error --input --open-mode --cpus-per-task --ntasks --ntasks-per-node --nodes --mem --mem-per-cpu --mem-per-gpu --gpus --gpus-per-node --gpus-per-task --gres --cpus-per-gpu --exclusive --time --time-min --partition --chdir --array --dependency --kill-on-invalid-dep --hold --begin --export --export-file --nice --priority --signal --comment --account --qos --wckey --clusters --constraint --exclude --nodelist --reservation --mail-type --mail-user --requeue --no-requeue --oversubscribe --propagate --get-user-env --test-only --parsable --quiet --verbose --wait --wrap --server --help --version"
+            opts="-J -o -e -i -c -n -N -G -t -p -D -a -d -H -b -A -q -M -C -x -w -s -Q -v -W -h -V --job-name --output --error --input --open-mode --cpus-per-task --ntasks --ntasks-per-node --nodes --mem --mem-per-cpu --mem-per-gpu --gpus --gpus-per-node --gpus-per-task --gres --cpus-per-gpu --exclusive --time --time-min --partition --chdir --array --dependency --kill-on-invalid-dep --hold --begin --export --export-file --nice --priority --signal --comment --account --qos --wckey --clusters --constraint --exclude --nodelist --reservation --mail-type --mail-user --requeue --no-requeue --oversubscribe --propagate --get-user-env --test-only --parsable --quiet --verbose --wait --follow --wrap --server --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -98,6 +98,7 @@ set edit:completion:arg-completer[cbatch] = {|@words|
             cand --verbose 'More messages (accepted)'
             cand -W 'Wait for the job to end; exit with its exit code (1 if a signal ended it)'
             cand --wait 'Wait for the job to end; exit with its exit code (1 if a signal ended it)'
+            cand --follow 'Wait as --wait does, printing the job''s output as it writes it (Conductor''s own; see clog)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'

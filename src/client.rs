@@ -28,9 +28,9 @@ use crate::paths;
 use crate::protocol::{
     ApiError, CancelManyRequest, CancelManyResponse, CancelResponse, CancelResult, DaemonConfig,
     DebugState, DiagInfo, Health, HoldRequest, JobId, JobInfo, JobList, ListFormat, ListQuery,
-    NodeInfo, PriorityReport, RevokeResponse, ShareReport, SignalRequest, StepEnd, StepResponse,
-    StepStart, SubmitRequest, SubmitResponse, TestOnlyResponse, TokenRequest, TokenResponse,
-    UpdateRequest,
+    NodeInfo, OutputStream, PriorityReport, RevokeResponse, ShareReport, SignalRequest, StepEnd,
+    StepResponse, StepStart, SubmitRequest, SubmitResponse, TestOnlyResponse, TokenRequest,
+    TokenResponse, UpdateRequest,
 };
 
 /// Environment variable naming the server: `unix:/path`, a bare path,
@@ -484,19 +484,7 @@ impl Client {
             .map(serde_json::to_vec)
             .transpose()
             .map_err(|e| Error::Other(format!("cannot encode the request: {e}")))?;
-        let target = match &self.endpoint {
-            Endpoint::Tcp { prefix, .. } if !prefix.is_empty() => format!("{prefix}{path}"),
-            _ => path.to_string(),
-        };
-        if self.token.is_some()
-            && let Endpoint::Tcp { authority, .. } = &self.endpoint
-            && !is_loopback(authority)
-        {
-            return Err(Error::Untrusted(format!(
-                "refusing to send a token in clear to {authority}, beyond this machine: \
-                 use https:// (conductord --tls-cert) or a loopback address (an ssh tunnel)"
-            )));
-        }
+        let target = self.target(path)?;
         let request = http::Request {
             method,
             host: self.endpoint.host(),
@@ -514,6 +502,104 @@ impl Client {
             other => other,
         }
         .map_err(|e| self.unreachable(&e))
+    }
+
+    /// The request target for `path` on this server, once a token may go
+    /// there.
+    fn target(&self, path: &str) -> Result<String> {
+        if self.token.is_some()
+            && let Endpoint::Tcp { authority, .. } = &self.endpoint
+            && !is_loopback(authority)
+        {
+            return Err(Error::Untrusted(format!(
+                "refusing to send a token in clear to {authority}, beyond this machine: \
+                 use https:// (conductord --tls-cert) or a loopback address (an ssh tunnel)"
+            )));
+        }
+        Ok(match &self.endpoint {
+            Endpoint::Tcp { prefix, .. } if !prefix.is_empty() => format!("{prefix}{path}"),
+            _ => path.to_string(),
+        })
+    }
+
+    /// Writes a job's stdout or stderr to `sink`: what the file holds and,
+    /// with `follow`, what the job writes until it ends. A follow that
+    /// loses its connection (a silence longer than the I/O timeout, a
+    /// daemon restart) takes up where it left off; a closed `sink` (a
+    /// pipe to `head`) ends it quietly.
+    pub fn output(
+        &self,
+        id: JobId,
+        stream: OutputStream,
+        follow: bool,
+        sink: &mut dyn Write,
+    ) -> Result<()> {
+        /// Tries in a row, a second apart, without a byte coming through.
+        const ATTEMPTS: u32 = 30;
+        let mut sink = Counted { sink, written: 0 };
+        let mut failed = 0;
+        loop {
+            let path = format!(
+                "/v1/jobs/{id}/output?stream={}&follow={follow}&offset={}",
+                match stream {
+                    OutputStream::Stdout => "stdout",
+                    OutputStream::Stderr => "stderr",
+                },
+                sink.written
+            );
+            let target = self.target(&path)?;
+            let request = http::Request {
+                method: Method::Get,
+                host: self.endpoint.host(),
+                target: &target,
+                token: self.token.as_deref(),
+                body: None,
+            };
+            let before = sink.written;
+            let failure = match self.send_into(&request, &mut sink) {
+                Ok(response) => return reply_bytes(response).map(drop),
+                Err(Failure::Exchange(http::ExchangeError::Output(e))) => {
+                    return if e.kind() == io::ErrorKind::BrokenPipe {
+                        Ok(())
+                    } else {
+                        Err(Error::Other(format!("cannot write the output: {e}")))
+                    };
+                }
+                Err(failure) => failure,
+            };
+            let lost = matches!(
+                failure,
+                Failure::Connect
+                    | Failure::Exchange(
+                        http::ExchangeError::Timeout
+                            | http::ExchangeError::Closed
+                            | http::ExchangeError::Receive(_)
+                    )
+            );
+            failed = if sink.written > before { 1 } else { failed + 1 };
+            if !follow || !lost || failed >= ATTEMPTS {
+                return Err(self.unreachable(&failure));
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
+
+    /// One exchange on a connection of its own, its reply's body written
+    /// to `sink` as it comes.
+    fn send_into(
+        &self,
+        request: &http::Request<'_>,
+        sink: &mut dyn Write,
+    ) -> Result<http::Response, Failure> {
+        if let Endpoint::Https(https) = &self.endpoint {
+            return https
+                .exchange_into(request, sink)
+                .map_err(Failure::Exchange);
+        }
+        let mut connection = http::Connection::new(self.endpoint.connect()?);
+        connection
+            .exchange_into(request, sink)
+            .map_err(Failure::Exchange)
     }
 
     /// One exchange, on the kept connection if the server still holds it
@@ -566,6 +652,24 @@ impl Client {
             server: self.server.to_string(),
             reason,
         }
+    }
+}
+
+/// A sink that counts what went through it: where a follow resumes.
+struct Counted<'a> {
+    sink: &'a mut dyn Write,
+    written: u64,
+}
+
+impl Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.sink.write(buf)?;
+        self.written += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.sink.flush()
     }
 }
 

@@ -1094,6 +1094,30 @@ pub struct RevokeResponse {
     pub revoked: usize,
 }
 
+/// `GET /v1/jobs/{id}/output`: which of a job's files, from where, and
+/// whether to follow it until the job ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputQuery {
+    #[serde(default)]
+    pub stream: OutputStream,
+    /// Keep the reply open and send what the job writes until it ends.
+    #[serde(default)]
+    pub follow: bool,
+    /// Bytes of the file to skip: where an interrupted follow resumes.
+    #[serde(default)]
+    pub offset: u64,
+}
+
+/// One of a job's two output files (the same file when stderr is joined).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputStream {
+    #[default]
+    Stdout,
+    Stderr,
+}
+
 /// `GET /v1/jobs` filters; every given filter must match (an AND).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

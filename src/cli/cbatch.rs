@@ -17,7 +17,7 @@ use crate::format::job_text::timestamp;
 use crate::format::memory::parse_memory_mb;
 use crate::format::signal::parse_signal;
 use crate::format::time::{Toward, parse_time};
-use crate::protocol::{SignalScope, SubmitRequest, WarnSignal};
+use crate::protocol::{OutputStream, SignalScope, SubmitRequest, WarnSignal};
 
 /// Submit a batch script to Conductor (like sbatch).
 ///
@@ -239,6 +239,10 @@ pub struct CbatchArgs {
     #[arg(short = 'W', long)]
     pub wait: bool,
 
+    /// Wait as --wait does, printing the job's output as it writes it (Conductor's own; see clog)
+    #[arg(long)]
+    pub follow: bool,
+
     /// Run this shell command as the job's script
     #[arg(long, value_name = "COMMAND")]
     pub wrap: Option<String>,
@@ -334,6 +338,9 @@ fn submit(prog: &str, args: CbatchArgs) -> Result<Outcome> {
     }
     // The id is said before the wait, which may be long, as sbatch says it.
     print_stdout(&said);
+    if submission.follow {
+        crate::cli::clog::write_output(&client, id, OutputStream::Stdout, true)?;
+    }
     Ok(Outcome::status(wait_for_end(&client, id)?))
 }
 
@@ -347,6 +354,8 @@ pub struct Submission {
     pub quiet: bool,
     /// Wait for the job to end.
     pub wait: bool,
+    /// While waiting, print the job's output as it comes.
+    pub follow: bool,
     /// Only say when the job would start.
     pub test_only: bool,
 }
@@ -505,7 +514,8 @@ impl CbatchArgs {
             request,
             parsable: self.parsable,
             quiet: self.quiet,
-            wait: self.wait,
+            wait: self.wait || self.follow,
+            follow: self.follow,
             test_only: self.test_only,
         })
     }
@@ -660,7 +670,8 @@ impl CbatchArgs {
                 array, dependency, kill_on_invalid_dep, begin, export, export_file, nice,
                 priority, signal, comment, account, qos, wckey, clusters, constraint, exclude,
                 nodelist, reservation, mail_type, mail_user, propagate, get_user_env;
-            flags: hold, requeue, no_requeue, oversubscribe, test_only, parsable, quiet, wait
+            flags: hold, requeue, no_requeue, oversubscribe, test_only, parsable, quiet, wait,
+                follow
         )
     }
 }

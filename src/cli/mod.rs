@@ -23,6 +23,7 @@ pub mod ccancel;
 pub mod ccontrol;
 pub mod cdiag;
 pub mod cinfo;
+pub mod clog;
 pub mod conductord;
 pub mod connection;
 pub mod cprio;
@@ -60,6 +61,7 @@ pub fn commands() -> Vec<clap::Command> {
         cdiag::CdiagArgs::command(),
         cprio::CprioArgs::command(),
         cshare::CshareArgs::command(),
+        clog::ClogArgs::command(),
     ]
 }
 

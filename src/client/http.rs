@@ -66,6 +66,8 @@ pub enum ExchangeError {
     Closed,
     #[error("{0}")]
     Malformed(String),
+    #[error("cannot write the reply out: {0}")]
+    Output(io::Error),
 }
 
 /// The longest reply head accepted.
@@ -108,6 +110,23 @@ impl<S: Read + Write> Connection<S> {
 
     /// Sends `request` (head and body in one write) and reads its reply.
     pub fn exchange(&mut self, request: &Request<'_>) -> Result<Response, ExchangeError> {
+        self.send(request)?;
+        self.read_response(None)
+    }
+
+    /// Sends `request`; a `200 OK` reply's body goes to `sink` as it
+    /// arrives (its `Response` has an empty body), any other reply comes
+    /// back whole. For replies that last as long as what they follow.
+    pub fn exchange_into(
+        &mut self,
+        request: &Request<'_>,
+        sink: &mut dyn Write,
+    ) -> Result<Response, ExchangeError> {
+        self.send(request)?;
+        self.read_response(Some(sink))
+    }
+
+    fn send(&mut self, request: &Request<'_>) -> Result<(), ExchangeError> {
         let message = encode(request)?;
         self.stream
             .write_all(&message)
@@ -115,11 +134,13 @@ impl<S: Read + Write> Connection<S> {
             .map_err(|e| match e.kind() {
                 io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ExchangeError::Timeout,
                 _ => ExchangeError::Send(e),
-            })?;
-        self.read_response()
+            })
     }
 
-    fn read_response(&mut self) -> Result<Response, ExchangeError> {
+    fn read_response(
+        &mut self,
+        mut sink: Option<&mut dyn Write>,
+    ) -> Result<Response, ExchangeError> {
         loop {
             let (head_len, status, reason, framing, close) = self.read_head()?;
             self.buffer.drain(..head_len);
@@ -127,11 +148,38 @@ impl<S: Read + Write> Connection<S> {
             if (100..200).contains(&status) && status != 101 {
                 continue;
             }
-            let (body, reusable) = match framing {
-                Framing::Empty => (Vec::new(), !close),
-                Framing::Length(length) => (self.read_exact_body(length)?, !close),
-                Framing::Chunked => (self.read_chunked_body()?, !close),
-                Framing::UntilClose => (self.read_until_close()?, false),
+            let streaming = status == 200 && sink.is_some();
+            let mut body = Vec::new();
+            let take = &mut |bytes: &[u8]| -> Result<(), ExchangeError> {
+                match sink.as_deref_mut() {
+                    Some(sink) if streaming => sink
+                        .write_all(bytes)
+                        .and_then(|()| sink.flush())
+                        .map_err(ExchangeError::Output),
+                    _ => {
+                        body.extend_from_slice(bytes);
+                        Ok(())
+                    }
+                }
+            };
+            let reusable = match framing {
+                Framing::Empty => !close,
+                Framing::Length(length) if !streaming => {
+                    body = self.read_exact_vec(length)?;
+                    !close
+                }
+                Framing::Length(length) => {
+                    self.read_exact_body(length, take)?;
+                    !close
+                }
+                Framing::Chunked => {
+                    self.read_chunked_body(take)?;
+                    !close
+                }
+                Framing::UntilClose => {
+                    self.read_until_close(take)?;
+                    false
+                }
             };
             return Ok(Response {
                 status,
@@ -174,7 +222,9 @@ impl<S: Read + Write> Connection<S> {
         }
     }
 
-    fn read_exact_body(&mut self, length: usize) -> Result<Vec<u8>, ExchangeError> {
+    /// The next `length` bytes, read into the buffer that becomes the
+    /// body (a listing of many jobs is not copied again).
+    fn read_exact_vec(&mut self, length: usize) -> Result<Vec<u8>, ExchangeError> {
         while self.buffer.len() < length {
             let missing = (length - self.buffer.len()).min(MAX_RESERVE);
             if self.fill(missing.max(READ_CHUNK))? == 0 {
@@ -185,8 +235,32 @@ impl<S: Read + Write> Connection<S> {
         Ok(std::mem::replace(&mut self.buffer, rest))
     }
 
-    fn read_chunked_body(&mut self) -> Result<Vec<u8>, ExchangeError> {
-        let mut body = Vec::new();
+    /// Hands `take` the next `length` bytes, as they arrive.
+    fn read_exact_body(
+        &mut self,
+        length: usize,
+        take: &mut dyn FnMut(&[u8]) -> Result<(), ExchangeError>,
+    ) -> Result<(), ExchangeError> {
+        let mut left = length;
+        loop {
+            let here = left.min(self.buffer.len());
+            take(&self.buffer[..here])?;
+            self.buffer.drain(..here);
+            left -= here;
+            if left == 0 {
+                return Ok(());
+            }
+            if self.fill(left.clamp(READ_CHUNK, MAX_RESERVE))? == 0 {
+                return Err(ExchangeError::Closed);
+            }
+        }
+    }
+
+    /// Hands `take` each chunk's data, up to the last chunk.
+    fn read_chunked_body(
+        &mut self,
+        take: &mut dyn FnMut(&[u8]) -> Result<(), ExchangeError>,
+    ) -> Result<(), ExchangeError> {
         loop {
             let (size_len, size) = loop {
                 match httparse::parse_chunk_size(&self.buffer) {
@@ -201,8 +275,7 @@ impl<S: Read + Write> Connection<S> {
             };
             if size == 0 {
                 self.buffer.drain(..size_len);
-                self.skip_trailers()?;
-                return Ok(body);
+                return self.skip_trailers();
             }
             let size = usize::try_from(size).map_err(|_| malformed_chunk())?;
             // The chunk's data and the line end after it.
@@ -219,7 +292,7 @@ impl<S: Read + Write> Connection<S> {
             if &self.buffer[needed - 2..needed] != b"\r\n" {
                 return Err(malformed_chunk());
             }
-            body.extend_from_slice(&self.buffer[size_len..size_len + size]);
+            take(&self.buffer[size_len..size_len + size])?;
             self.buffer.drain(..needed);
         }
     }
@@ -245,9 +318,17 @@ impl<S: Read + Write> Connection<S> {
         }
     }
 
-    fn read_until_close(&mut self) -> Result<Vec<u8>, ExchangeError> {
-        while self.fill(READ_CHUNK)? > 0 {}
-        Ok(std::mem::take(&mut self.buffer))
+    fn read_until_close(
+        &mut self,
+        take: &mut dyn FnMut(&[u8]) -> Result<(), ExchangeError>,
+    ) -> Result<(), ExchangeError> {
+        loop {
+            take(&self.buffer)?;
+            self.buffer.clear();
+            if self.fill(READ_CHUNK)? == 0 {
+                return Ok(());
+            }
+        }
     }
 
     /// Reads once, up to `at_most` bytes, onto the buffer; 0 at the end of

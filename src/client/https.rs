@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use super::http::{Method, Request, Response};
+use super::http::{ExchangeError, Method, Request, Response};
 use crate::error::{Error, Result};
 
 /// Environment variable naming a PEM file of the CAs to trust instead of
@@ -57,9 +57,62 @@ impl Https {
         })
     }
 
+    /// Sends `request`; a `200 OK` reply's body goes to `sink` as it
+    /// arrives (see [`super::http::Connection::exchange_into`]).
+    pub fn exchange_into(
+        &self,
+        request: &Request<'_>,
+        sink: &mut dyn std::io::Write,
+    ) -> std::result::Result<Response, ExchangeError> {
+        use std::io::Read;
+        let mut reply = self
+            .builder(request)
+            .send()
+            .map_err(|e| ExchangeError::Malformed(chain(&e.without_url())))?;
+        let status = reply.status();
+        let mut response = Response {
+            status: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or_default().to_string(),
+            body: Vec::new(),
+            reusable: false,
+        };
+        if status != reqwest::StatusCode::OK {
+            response.body = reply
+                .bytes()
+                .map_err(|e| ExchangeError::Malformed(chain(&e.without_url())))?
+                .to_vec();
+            return Ok(response);
+        }
+        let mut buffer = vec![0; 16 << 10];
+        loop {
+            let read = reply.read(&mut buffer).map_err(ExchangeError::Receive)?;
+            if read == 0 {
+                return Ok(response);
+            }
+            sink.write_all(&buffer[..read])
+                .and_then(|()| sink.flush())
+                .map_err(ExchangeError::Output)?;
+        }
+    }
+
     /// Sends `request` and reads its whole reply; an error is the reason
     /// in words, the TLS one included (an unknown issuer, a wrong name).
     pub fn exchange(&self, request: &Request<'_>) -> std::result::Result<Response, String> {
+        let reply = self
+            .builder(request)
+            .send()
+            .map_err(|e| chain(&e.without_url()))?;
+        let status = reply.status();
+        let body = reply.bytes().map_err(|e| chain(&e.without_url()))?;
+        Ok(Response {
+            status: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or_default().to_string(),
+            body: body.to_vec(),
+            reusable: true,
+        })
+    }
+
+    fn builder(&self, request: &Request<'_>) -> reqwest::blocking::RequestBuilder {
         let method = match request.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
@@ -76,15 +129,7 @@ impl Https {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.to_vec());
         }
-        let reply = builder.send().map_err(|e| chain(&e.without_url()))?;
-        let status = reply.status();
-        let body = reply.bytes().map_err(|e| chain(&e.without_url()))?;
-        Ok(Response {
-            status: status.as_u16(),
-            reason: status.canonical_reason().unwrap_or_default().to_string(),
-            body: body.to_vec(),
-            reusable: true,
-        })
+        builder
     }
 }
 

@@ -72,11 +72,16 @@ impl ConfigFile {
         }
     }
 
-    /// Reads a default file, which need not exist: `None` if it does not.
+    /// Reads a default file, which need not exist: `None` if it does not,
+    /// or if it lies in a directory this user may not look into (a
+    /// daemon run as another user with `HOME` left pointing at root's).
+    /// A file that is there but unreadable is an error.
     pub fn read_if_present(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
         match ConfigFile::read(path) {
             Err(ConfigError::Unreadable { cause, .. })
-                if cause.kind() == std::io::ErrorKind::NotFound =>
+                if cause.kind() == std::io::ErrorKind::NotFound
+                    || (cause.kind() == std::io::ErrorKind::PermissionDenied
+                        && std::fs::metadata(path).is_err()) =>
             {
                 Ok(None)
             }

@@ -48,7 +48,8 @@ impl FromStr for GpuSelection {
     /// A bare number is a count; anything with a comma or a dash is a list
     /// of ordinals and ranges (a single ordinal is the range `3-3`).
     fn from_str(text: &str) -> Result<GpuSelection, Error> {
-        let invalid = |why: &str| Error::Invalid(format!("--gpus {text}: {why}"));
+        // The flag or key it came from says where: the caller adds it.
+        let invalid = |why: &str| Error::Invalid(why.to_string());
         let expected = "expected a count (2) or GPU ordinals (0,2 or 0-3)";
         let number = |word: &str| {
             let word = word.trim();
@@ -699,28 +700,16 @@ GPU Excluded:\t No
         );
         assert_eq!(parse("3-3").ok(), Some(GpuSelection::Ordinals(vec![3])));
         for (text, message) in [
-            (
-                "two",
-                "--gpus two: expected a count (2) or GPU ordinals (0,2 or 0-3)",
-            ),
-            (
-                "",
-                "--gpus : expected a count (2) or GPU ordinals (0,2 or 0-3)",
-            ),
-            (
-                "-1",
-                "--gpus -1: expected a count (2) or GPU ordinals (0,2 or 0-3)",
-            ),
-            (
-                "0,,2",
-                "--gpus 0,,2: expected a count (2) or GPU ordinals (0,2 or 0-3)",
-            ),
-            ("0,0", "--gpus 0,0: GPU 0 is named twice"),
-            ("0-2,1", "--gpus 0-2,1: GPU 1 is named twice"),
-            ("3-1", "--gpus 3-1: the range 3-1 runs backwards"),
-            ("5000", "--gpus 5000: at most 4096 GPUs"),
-            ("0-4096", "--gpus 0-4096: at most 4096 GPUs"),
-            ("99999999999", "--gpus 99999999999: number too large"),
+            ("two", "expected a count (2) or GPU ordinals (0,2 or 0-3)"),
+            ("", "expected a count (2) or GPU ordinals (0,2 or 0-3)"),
+            ("-1", "expected a count (2) or GPU ordinals (0,2 or 0-3)"),
+            ("0,,2", "expected a count (2) or GPU ordinals (0,2 or 0-3)"),
+            ("0,0", "GPU 0 is named twice"),
+            ("0-2,1", "GPU 1 is named twice"),
+            ("3-1", "the range 3-1 runs backwards"),
+            ("5000", "at most 4096 GPUs"),
+            ("0-4096", "at most 4096 GPUs"),
+            ("99999999999", "number too large"),
         ] {
             let error = parse(text).expect_err(text);
             assert_eq!(error.to_string(), message);

@@ -9,7 +9,11 @@
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::Daemon;
+use crate::protocol::JobId;
 
 /// The most of a file a client gets in one answer: its last this many
 /// bytes, so a job that writes gigabytes cannot make the daemon hold them.
@@ -54,6 +58,123 @@ pub fn read_text(path: &Path, uid: u32) -> String {
         return String::new();
     }
     String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// How much of the file one chunk of a followed reply carries at most.
+const CHUNK_BYTES: usize = 64 << 10;
+
+/// How often a follower looks for more output, and whether the job ended.
+const POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// A job's output file sent as it grows: what it holds from `offset` on,
+/// then, when following, what the job writes until it ends (one last read
+/// after the end, so nothing written just before it is lost). A file
+/// truncated or replaced under the reader (a requeued job starts it
+/// again) is read again from its start. A path that stops being a file of
+/// the owner ends the reply.
+pub struct Follow {
+    daemon: Arc<Daemon>,
+    id: JobId,
+    path: PathBuf,
+    uid: u32,
+    file: Option<tokio::fs::File>,
+    offset: u64,
+    follow: bool,
+    last_look: bool,
+}
+
+impl Follow {
+    pub fn new(
+        daemon: Arc<Daemon>,
+        id: JobId,
+        path: PathBuf,
+        uid: u32,
+        offset: u64,
+        follow: bool,
+    ) -> Follow {
+        Follow {
+            daemon,
+            id,
+            path,
+            uid,
+            file: None,
+            offset,
+            follow,
+            last_look: false,
+        }
+    }
+
+    /// The chunks, for a streamed reply body.
+    pub fn into_stream(
+        self,
+    ) -> impl futures_util::Stream<Item = io::Result<axum::body::Bytes>> + Send {
+        futures_util::stream::unfold(self, |mut follow| async move {
+            let chunk = follow.next_chunk().await.transpose()?;
+            // After an error the reply ends: nothing more is read.
+            if chunk.is_err() {
+                follow.follow = false;
+                follow.file = None;
+                follow.last_look = true;
+            }
+            Some((chunk, follow))
+        })
+    }
+
+    /// The next bytes, or `None` at the end of the reply.
+    async fn next_chunk(&mut self) -> io::Result<Option<axum::body::Bytes>> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        loop {
+            if self.file.is_none() {
+                match open(&self.path, self.uid) {
+                    Ok(Some(file)) => self.file = Some(tokio::fs::File::from_std(file)),
+                    Ok(None) => {}
+                    Err(e) => return Err(e),
+                }
+                if let Some(file) = &mut self.file {
+                    let len = file.metadata().await?.len();
+                    if len < self.offset {
+                        self.offset = 0;
+                    }
+                    file.seek(SeekFrom::Start(self.offset)).await?;
+                }
+            }
+            if let Some(file) = &mut self.file {
+                let mut buffer = vec![0; CHUNK_BYTES];
+                let read = file.read(&mut buffer).await?;
+                if read > 0 {
+                    buffer.truncate(read);
+                    self.offset += read as u64;
+                    return Ok(Some(buffer.into()));
+                }
+                if replaced(&self.path, file, self.offset).await {
+                    // Read the new file (or the truncated one) from its start.
+                    self.file = None;
+                    self.offset = 0;
+                    continue;
+                }
+            }
+            if !self.follow || self.last_look {
+                return Ok(None);
+            }
+            if self.daemon.has_ended(self.id) {
+                self.last_look = true;
+                continue;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+/// Whether the open file is no longer what `path` names, or was cut
+/// shorter than the `offset` read of it.
+async fn replaced(path: &Path, file: &tokio::fs::File, offset: u64) -> bool {
+    let (Ok(open), Ok(now)) = (
+        file.metadata().await,
+        tokio::fs::symlink_metadata(path).await,
+    ) else {
+        return false;
+    };
+    open.ino() != now.ino() || open.dev() != now.dev() || open.len() < offset
 }
 
 #[cfg(test)]

@@ -279,14 +279,6 @@ fn elapsed_text(seconds: u64) -> String {
     )
 }
 
-/// The job, from memory or else from the store.
-fn find(daemon: &Daemon, id: JobId) -> Result<Job, Error> {
-    if let Some(job) = daemon.state().jobs.get(&id) {
-        return Ok(job.clone());
-    }
-    daemon.store.get(id)?.ok_or(Error::NoSuchJob(id))
-}
-
 impl JobQuery {
     fn new(info: JobInfo, origin: Origin, log: JobLog, now: DateTime<Utc>) -> JobQuery {
         let elapsed = info.start_time.map_or(0, |start| {
@@ -339,7 +331,7 @@ async fn query(
 ) -> Result<axum::Json<JobQuery>, Detail> {
     let id: JobId = id.parse().map_err(|_| Error::NoSuchJob(JobId(0)))?;
     let answer = tokio::task::spawn_blocking(move || {
-        let job = find(&daemon, id)?;
+        let job = daemon.find_job(id)?;
         if job.spec.uid != caller.uid && !daemon.is_operator(caller) {
             return Err(Error::PermissionDenied);
         }

@@ -25,9 +25,9 @@ use crate::error::Error;
 use crate::protocol::{
     ApiError, CancelManyRequest, CancelManyResponse, CancelResult, DaemonConfig, DebugState,
     DiagInfo, FieldSet, Health, HoldRequest, JobField, JobId, JobInfo, JobState, ListFormat,
-    ListQuery, NodeInfo, PriorityReport, ResourceRequest, RevokeResponse, ShareReport,
-    SignalRequest, StepEnd, StepResponse, StepStart, SubmitRequest, SubmitResponse,
-    TestOnlyResponse, TokenRequest, TokenResponse, UpdateRequest,
+    ListQuery, NodeInfo, OutputQuery, OutputStream, PriorityReport, ResourceRequest,
+    RevokeResponse, ShareReport, SignalRequest, StepEnd, StepResponse, StepStart, SubmitRequest,
+    SubmitResponse, TestOnlyResponse, TokenRequest, TokenResponse, UpdateRequest,
 };
 use crate::users;
 
@@ -56,6 +56,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/v1/jobs/{id}/steps", post(next_step))
         .route("/v1/jobs/{id}/steps/{step}/end", post(end_step))
         .route("/v1/jobs/{id}/script", get(batch_script))
+        .route("/v1/jobs/{id}/output", get(output))
         .route("/v1/tokens", post(issue_token))
         .route("/v1/tokens/revoke", post(revoke_tokens))
         .route("/v1/priorities", get(priorities))
@@ -518,6 +519,40 @@ async fn job(State(daemon): Shared, Path(id): Path<String>) -> Reply<axum::Json<
         return Err(Error::NoSuchJob(id).into());
     }
     Ok(axum::Json(info))
+}
+
+/// `GET /v1/jobs/{id}/output`: a job's stdout or stderr, for its owner
+/// (or an operator), whole or followed until the job ends.
+async fn output(
+    State(daemon): Shared,
+    ConnectInfo(caller): ConnectInfo<Caller>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Reply<Response> {
+    let id = parse_id(&id)?;
+    let query: OutputQuery = parse_query(query.as_deref().unwrap_or(""))?;
+    let job = daemon.find_job(id)?;
+    if job.spec.uid != caller.uid && !daemon.is_operator(caller) {
+        return Err(Error::PermissionDenied.into());
+    }
+    let info = job.info(daemon.node());
+    let path = match query.stream {
+        OutputStream::Stdout => info.stdout,
+        OutputStream::Stderr => info.stderr,
+    };
+    let follow = super::job_output::Follow::new(
+        daemon.clone(),
+        id,
+        path,
+        job.spec.uid,
+        query.offset,
+        query.follow,
+    );
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        axum::body::Body::from_stream(follow.into_stream()),
+    )
+        .into_response())
 }
 
 async fn cancel(

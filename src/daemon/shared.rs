@@ -9,9 +9,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
 
+use super::job::{Job, Phase};
 use super::state::State;
 use super::store::JobStore;
 use super::{Config, containment, executor, statistics, tokens};
+use crate::error::{Error, Result};
+use crate::protocol::JobId;
 
 /// The running daemon, shared by the server's handlers, the scheduler and
 /// the job supervisors.
@@ -52,6 +55,24 @@ impl Daemon {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A job from memory (pending, running, just ended), else from the
+    /// store.
+    pub(super) fn find_job(&self, id: JobId) -> Result<Job> {
+        if let Some(job) = self.state().jobs.get(&id) {
+            return Ok(job.clone());
+        }
+        self.store.get(id)?.ok_or(Error::NoSuchJob(id))
+    }
+
+    /// Whether a job is over for good: ended, or no longer in memory (a
+    /// pending or running job always is).
+    pub(super) fn has_ended(&self, id: JobId) -> bool {
+        self.state()
+            .jobs
+            .get(&id)
+            .is_none_or(|job| matches!(job.phase, Phase::Finished { .. }))
     }
 
     pub(super) fn node(&self) -> &str {

@@ -197,27 +197,27 @@ fn bad_gpus_values_are_refused_with_one_line() {
     for (arg, line) in [
         (
             "--gpus=two",
-            format!("conductord: error: --gpus two: {expected}"),
+            format!("conductord: error: invalid value 'two' for '--gpus <N|IDS>': {expected}"),
         ),
         (
             "--gpus=-1",
-            format!("conductord: error: --gpus -1: {expected}"),
+            format!("conductord: error: invalid value '-1' for '--gpus <N|IDS>': {expected}"),
         ),
         (
             "--gpus=0,,1",
-            format!("conductord: error: --gpus 0,,1: {expected}"),
+            format!("conductord: error: invalid value '0,,1' for '--gpus <N|IDS>': {expected}"),
         ),
         (
             "--gpus=0,0",
-            "conductord: error: --gpus 0,0: GPU 0 is named twice".into(),
+            "conductord: error: invalid value '0,0' for '--gpus <N|IDS>': GPU 0 is named twice".into(),
         ),
         (
             "--gpus=3-1",
-            "conductord: error: --gpus 3-1: the range 3-1 runs backwards".into(),
+            "conductord: error: invalid value '3-1' for '--gpus <N|IDS>': the range 3-1 runs backwards".into(),
         ),
         (
             "--gpus=100000",
-            "conductord: error: --gpus 100000: at most 4096 GPUs".into(),
+            "conductord: error: invalid value '100000' for '--gpus <N|IDS>': at most 4096 GPUs".into(),
         ),
     ] {
         let out = refused(&[arg]);

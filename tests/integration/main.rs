@@ -19,6 +19,7 @@ mod exporters;
 mod generated;
 mod gpus;
 mod hardening;
+mod logs;
 mod metrics;
 mod package;
 mod partitions;

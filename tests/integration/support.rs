@@ -51,6 +51,7 @@ pub fn bin(name: &str) -> PathBuf {
         "cdiag" => env!("CARGO_BIN_EXE_cdiag"),
         "cprio" => env!("CARGO_BIN_EXE_cprio"),
         "cshare" => env!("CARGO_BIN_EXE_cshare"),
+        "clog" => env!("CARGO_BIN_EXE_clog"),
         other => panic!("no binary {other}"),
     };
     PathBuf::from(path)
