@@ -4,7 +4,10 @@
 //! with `|`, `-P` does not), as Slurm's print_fields writes them.
 //!
 //! The tree is flat: the `root` account, then one line per user under it
-//! (its account shown as ` root`, one level down).
+//! (its account shown as ` root`, one level down). Its lines are those of
+//! live Slurm 22.05 under classic fair share (`PriorityFlags=NO_FAIR_TREE`,
+//! which Conductor computes); Slurm's default, Fair Tree, ranks users
+//! instead and shows a LevelFS.
 
 use crate::error::Error;
 use crate::protocol::{ShareReport, UserShareInfo};
@@ -128,15 +131,18 @@ fn value(field: Field, line: &Line<'_>, cluster: &str) -> Value {
         (Field::RawUsage, Line::Root(report)) => Count(Some(report.total_usage.round() as u64)),
         (Field::RawUsage, Line::User(user)) => Count(Some(user.raw_usage.round() as u64)),
         // A flat tree: a user's usage against everyone's is also its
-        // usage against its account's.
-        (Field::NormUsage | Field::EffectvUsage, Line::Root(_)) => Real(Some(1.0)),
+        // usage against its account's. The root has no NormUsage (22.05
+        // leaves it empty) and all of the effective usage.
+        (Field::NormUsage, Line::Root(_)) => Real(None),
+        (Field::EffectvUsage, Line::Root(_)) => Real(Some(1.0)),
         (Field::NormUsage | Field::EffectvUsage, Line::User(user)) => {
             Real(Some(user.effective_usage))
         }
-        // Classic fair share gives accounts no factor.
-        (Field::FairShare, Line::Root(_)) => Real(None),
+        // Classic fair share (22.05 with PriorityFlags=NO_FAIR_TREE) gives
+        // the root its own factor, 2^(-1/1), and no account a LevelFS.
+        (Field::FairShare, Line::Root(_)) => Real(Some(0.5)),
         (Field::FairShare, Line::User(user)) => Real(Some(user.fair_share)),
-        (Field::LevelFs, _) => Real(None),
+        (Field::LevelFs, _) => Real(Some(0.0)),
         (Field::Id, Line::Root(_)) => Count(Some(1)),
         (Field::Id, Line::User(user)) => Count(Some(u64::from(user.uid))),
         (Field::GrpTresMins | Field::GrpTresRaw | Field::TresRunMins, _) => {
@@ -318,7 +324,7 @@ mod tests {
             out,
             "Account                    User  RawShares  NormShares    RawUsage  EffectvUsage  FairShare \n\
              -------------------- ---------- ---------- ----------- ----------- ------------- ---------- \n\
-             root                                          1.000000         400      1.000000            \n\
+             root                                          1.000000         400      1.000000   0.500000 \n\
              \x20root                     alice          1    0.500000         300      0.750000   0.125000 \n\
              \x20root                       bob          1    0.500000         100      0.250000   0.625000 \n"
         );
@@ -331,7 +337,7 @@ mod tests {
         let columns = parse_fields("account,fairshare").expect("fields");
         let parsable2 = Layout::Parsable { trailing: false };
         let out = render(&report, &users, &columns, parsable2, false, false, "c");
-        assert_eq!(out, "root|\n root|0.125000\n root|0.625000\n");
+        assert_eq!(out, "root|0.500000\n root|0.125000\n root|0.625000\n");
         let parsable = Layout::Parsable { trailing: true };
         let out = render(&report, &users[..1], &columns, parsable, true, true, "c");
         assert_eq!(out, "Account|FairShare|\n root|0.125000|\n");
@@ -359,6 +365,21 @@ mod tests {
             parse_fields("account,bogus"),
             Err(Error::Invalid(text)) if text == "Invalid field requested: \"bogus\""
         ));
+    }
+
+    #[test]
+    fn the_root_has_no_norm_usage_and_classic_fair_share_no_level_fs() {
+        // As 22.05 prints them under NO_FAIR_TREE.
+        let report = report();
+        let users: Vec<&UserShareInfo> = report.users.iter().collect();
+        let columns =
+            parse_fields("Account,NormUsage,EffectvUsage,LevelFS,FairShare").expect("fields");
+        let parsable = Layout::Parsable { trailing: false };
+        let out = render(&report, &users[..1], &columns, parsable, false, false, "c");
+        assert_eq!(
+            out,
+            "root||1.000000|0.000000|0.500000\n root|0.750000|0.750000|0.000000|0.125000\n"
+        );
     }
 
     #[test]
