@@ -140,8 +140,17 @@ const STATES: [&str; 20] = [
 /// the daemon is asked, as sinfo reports them; the listing still prints.
 pub fn run(prog: &str, args: CinfoArgs) -> Outcome {
     let (_, invalid) = args.output_format();
+    // sinfo 22.05 words a bad -O field as a job format's.
+    let kind = if args.long_format.is_some() {
+        "job"
+    } else {
+        "node"
+    };
     for field in invalid {
-        print_error(prog, &format!("Invalid node format specification: {field}"));
+        print_error(
+            prog,
+            &format!("Invalid {kind} format specification: {field}"),
+        );
     }
     match show(&args) {
         Ok(text) => Outcome::printed(text),

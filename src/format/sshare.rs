@@ -116,10 +116,12 @@ enum Line<'a> {
     User(&'a UserShareInfo),
 }
 
-fn value(field: Field, line: &Line<'_>, cluster: &str) -> Value {
+fn value(field: Field, line: &Line<'_>, cluster: &str, users_only: bool) -> Value {
     use Value::{Count, Real, Text};
     match (field, line) {
         (Field::Account, Line::Root(_)) => Text(Some("root".into())),
+        // One level down, unless the users are shown alone (`-U`).
+        (Field::Account, Line::User(_)) if users_only => Text(Some("root".into())),
         (Field::Account, Line::User(_)) => Text(Some(" root".into())),
         (Field::Cluster, _) => Text(Some(cluster.into())),
         (Field::User, Line::User(user)) => Text(Some(user.user.clone())),
@@ -197,7 +199,7 @@ pub fn render(
     {
         let last = columns.len().saturating_sub(1);
         for (index, column) in columns.iter().enumerate() {
-            let value = value(column.field, &line, cluster);
+            let value = value(column.field, &line, cluster, users_only);
             match layout {
                 Layout::Fixed => fixed(&mut out, &value, column.width),
                 Layout::Parsable { trailing } => {
@@ -242,10 +244,14 @@ fn fixed(out: &mut String, value: &Value, width: i32) {
         Value::Real(Some(x)) => {
             let plain = format!("{x:.6}");
             if plain.len() > abs {
-                exponent(*x, abs)
-            } else {
-                plain
+                // print_fields_double prints the exponent form in the
+                // narrowed width, which its text always fills or passes:
+                // no padding (`fairshare%6` is `5e-01 `).
+                out.push_str(&exponent(*x, abs));
+                out.push(' ');
+                return;
             }
+            plain
         }
     };
     pad(out, &text, width);
@@ -340,7 +346,7 @@ mod tests {
         assert_eq!(out, "root|0.500000\n root|0.125000\n root|0.625000\n");
         let parsable = Layout::Parsable { trailing: true };
         let out = render(&report, &users[..1], &columns, parsable, true, true, "c");
-        assert_eq!(out, "Account|FairShare|\n root|0.125000|\n");
+        assert_eq!(out, "Account|FairShare|\nroot|0.125000|\n");
     }
 
     #[test]
@@ -387,5 +393,9 @@ mod tests {
         let mut out = String::new();
         fixed(&mut out, &Value::Real(Some(123_456.5)), 10);
         assert_eq!(out, "1.2346e+05 ");
+        // Narrowed to no width at all, and not padded back (sshare 22.05).
+        let mut out = String::new();
+        fixed(&mut out, &Value::Real(Some(0.5)), 6);
+        assert_eq!(out, "5e-01 ");
     }
 }
