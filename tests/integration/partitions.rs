@@ -372,12 +372,14 @@ fn cinfo_shows_tiers_factors_and_partitions_a_state_filter_empties() {
          long         up   infinite      0    n/a \n"
     );
     assert_eq!(
-        d.run("cinfo", &["-t", "idle", "-s", "-h", "-p", "long"]).ok(),
+        d.run("cinfo", &["-t", "idle", "-s", "-h", "-p", "long"])
+            .ok(),
         "long         up   infinite          0/0/0/0 \n"
     );
     assert_eq!(d.run("cinfo", &["-t", "idle", "-N", "-h"]).ok(), "");
     assert_eq!(
-        d.run("cinfo", &["-t", "alloc", "-h", "-o", "%P %D %t"]).ok(),
+        d.run("cinfo", &["-t", "alloc", "-h", "-o", "%P %D %t"])
+            .ok(),
         "debug* 1 alloc\nlong 1 alloc\n"
     );
     d.run("ccancel", &[&blocker.to_string()]).ok();

@@ -329,6 +329,16 @@ fn cshare_shows_usage_in_sshares_layouts_and_it_survives_a_restart() {
             .ok(),
         format!("Account|User|RawShares|\nroot|||\n root|{me}|3|\n")
     );
+    // -U: the users alone, their account without the tree's indent; a
+    // column too narrow for its real turns to exponent form, unpadded.
+    assert_eq!(
+        d.run("cshare", &["-U", "-P", "-o", "account,user"]).ok(),
+        format!("Account|User\nroot|{me}\n")
+    );
+    assert_eq!(
+        d.run("cshare", &["-n", "-o", "account%5,fairshare%6"]).ok(),
+        " root 5e-01 \n root 5e-01 \n"
+    );
     let refused = d.run("cshare", &["-o", "account,bogus"]);
     assert_eq!(
         refused.fails_with_one_line(),
