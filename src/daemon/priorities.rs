@@ -424,6 +424,7 @@ pub fn share_report(state: &State, now: DateTime<Utc>) -> ShareReport {
     };
     current.tree = current.tree(state.jobs.values());
     ShareReport {
+        multifactor: priorities.multifactor(),
         total_usage: current.book.total(),
         users: current
             .tree

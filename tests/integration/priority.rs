@@ -277,6 +277,13 @@ fn cprio_refuses_under_priority_basic_as_sprio_does() {
         "You are not running a supported priority plugin\n(priority/basic).\nOnly 'priority/multifactor' is supported.\n"
     );
     assert_eq!(out.stdout, "");
+    // sshare under basic (22.05): no shares normalized, no factors.
+    d.submit(&["--hold", "--wrap", "true"]);
+    let me = conductor::users::user_name(conductor::users::current_uid());
+    assert_eq!(
+        d.run("cshare", &["-n", "-P"]).ok(),
+        format!("root||||0|0.000000|\n root|{me}|1||0|0.000000|0.000000\n")
+    );
 }
 
 #[test]
