@@ -121,6 +121,9 @@ pub struct CinfoArgs {
     pub help: Option<bool>,
 }
 
+/// The list sinfo 22.05 gives after a state it does not know.
+const VALID_STATES: &str = "unknown,down,idle,allocated,?,mixed,future,drain,drained,draining,no_respond,reserved,perfctrs,cloud,completing,powering_down,powered_down,power_down,powering_up,fail,maint,reboot,reboot^,unknown";
+
 /// Node states sinfo knows, for `-t`; only the first three occur here.
 const STATES: [&str; 20] = [
     "idle",
@@ -149,8 +152,17 @@ const STATES: [&str; 20] = [
 /// the daemon is asked, as sinfo reports them; the listing still prints.
 pub fn run(prog: &str, args: CinfoArgs) -> Outcome {
     let (_, invalid) = args.output_format();
+    // sinfo 22.05 words a bad -O field as a job format's.
+    let kind = if args.long_format.is_some() {
+        "job"
+    } else {
+        "node"
+    };
     for field in invalid {
-        print_error(prog, &format!("Invalid node format specification: {field}"));
+        print_error(
+            prog,
+            &format!("Invalid {kind} format specification: {field}"),
+        );
     }
     match show(&args) {
         Ok(text) => Outcome::printed(text),
@@ -233,8 +245,9 @@ impl CinfoArgs {
         self.json_format()?;
         for state in self.wanted_states() {
             if state != "all" && !STATES.contains(&state.as_str()) {
+                // sinfo 22.05's two lines.
                 return Err(Error::Invalid(format!(
-                    "Invalid node state specified: {state}"
+                    "Bad state string: \"{state}\"\nvalid states: {VALID_STATES}"
                 )));
             }
         }
@@ -250,12 +263,17 @@ impl CinfoArgs {
             .collect()
     }
 
+    /// Whether the node in `partition` passes the `-p` and `-n` filters.
+    fn selects_partition(&self, node: &NodeInfo, partition: &str) -> bool {
+        (self.partitions.is_empty() || self.partitions.iter().any(|p| p == partition))
+            && (self.nodes.is_empty() || self.nodes.contains(&node.name))
+    }
+
     /// Whether the node in `partition` passes the `-p`, `-n` and `-t` filters.
     fn selects(&self, node: &NodeInfo, partition: &str) -> bool {
         let (compact, long) = state_names(node);
         let states = self.wanted_states();
-        (self.partitions.is_empty() || self.partitions.iter().any(|p| p == partition))
-            && (self.nodes.is_empty() || self.nodes.contains(&node.name))
+        self.selects_partition(node, partition)
             && (states.is_empty()
                 || states
                     .iter()
@@ -332,13 +350,19 @@ impl CinfoArgs {
         }
         let (format, _) = self.output_format();
         let partitions: Vec<PartitionInfo> = node.partition_list();
+        // A partition whose node `-t` leaves out is still a line, empty,
+        // unless lines are nodes (`-N`), as sinfo 22.05 prints it.
         let views: Vec<NodeView<'_>> = partitions
             .iter()
-            .filter(|partition| self.selects(node, &partition.name))
-            .map(|partition| NodeView {
-                node,
-                partition,
-                cpu_load,
+            .filter_map(|partition| {
+                let empty = !self.selects(node, &partition.name);
+                let shown = !empty || (!self.node && self.selects_partition(node, &partition.name));
+                shown.then_some(NodeView {
+                    node,
+                    partition,
+                    cpu_load,
+                    empty,
+                })
             })
             .collect();
         let mut out = String::new();
@@ -403,7 +427,13 @@ mod tests {
     #[test]
     fn filters_leave_only_the_header() {
         assert_eq!(render(&["-p", "other", "-o", "%P"]), "PARTITION\n");
-        assert_eq!(render(&["-t", "alloc", "-o", "%P"]), "PARTITION\n");
+        // A partition whose node -t leaves out: 0 nodes, n/a (sinfo 22.05),
+        // but no line at all when lines are nodes.
+        assert_eq!(
+            render(&["-t", "alloc", "-o", "%P %D %t %N|%C"]),
+            "PARTITION NODES STATE NODELIST|CPUS(A/I/O/T)\nnormal* 0 n/a |0/0/0/0\n"
+        );
+        assert_eq!(render(&["-N", "-t", "alloc", "-h"]), "");
         assert_eq!(
             render(&["-t", "IDLE,mix", "-o", "%P"]),
             "PARTITION\nnormal*\n"

@@ -3,6 +3,7 @@
 
 use clap::{ArgAction, Parser};
 
+use crate::cli::outcome::error_lines;
 use crate::cli::{Connection, Outcome};
 use crate::error::Error;
 use crate::format::sprio::{self, Format};
@@ -35,7 +36,7 @@ pub struct CprioArgs {
     #[arg(short = 'j', long = "jobs", value_name = "IDS", num_args = 0..=1, default_missing_value = "")]
     pub jobs: Option<String>,
 
-    /// Show every factor, with the user, account and nice
+    /// Show every factor, with the user and nice
     #[arg(short = 'l', long = "long")]
     pub long: bool,
 
@@ -81,20 +82,44 @@ fn list(text: Option<&str>) -> Option<Vec<String>> {
     })
 }
 
+/// What cprio prints: stdout, and the complaints sprio makes on stderr
+/// before it goes on (an unknown `%` letter, an unknown user).
+#[derive(Debug, Default)]
+pub struct Rendered {
+    pub stdout: String,
+    pub warnings: Vec<Error>,
+}
+
 impl CprioArgs {
     /// What sprio prints for this report; under priority/basic, sprio's
-    /// refusal (as [`Error::Usage`], printed as it is, exit 1).
-    pub fn render(&self, report: &PriorityReport) -> Result<String, Error> {
+    /// refusal (as [`Error::Usage`], printed as it is, exit 1); a `-j` id
+    /// that is not a number is refused as sprio refuses it.
+    pub fn render(&self, report: &PriorityReport) -> Result<Rendered, Error> {
+        let ids = list(self.jobs.as_deref()).filter(|ids| !ids.is_empty());
+        if let Some(bad) = ids
+            .iter()
+            .flatten()
+            .find(|id| id.parse::<u32>().map_or(true, |id| id == 0))
+        {
+            return Err(Error::Invalid(format!("Invalid job id: {bad}")));
+        }
         if report.plugin != "priority/multifactor" {
             let text = sprio::unsupported_plugin(&report.plugin);
             return Err(Error::Usage(text.trim_end().to_string()));
         }
         let format = match &self.format {
-            Some(text) => Format::parse(text)?,
+            Some(text) => Format::parse(text),
             None => Format::default_for(self.long, self.norm, self.user.is_some(), &report.weights),
         };
-        let ids = list(self.jobs.as_deref()).filter(|ids| !ids.is_empty());
+        let mut warnings = format.rejected();
         let users = list(self.user.as_deref());
+        // sprio names a user it cannot find (followed by an empty line)
+        // and shows the jobs of the others.
+        for user in users.iter().flatten() {
+            if crate::users::uid_of(user).is_none() && user.parse::<u32>().is_err() {
+                warnings.push(Error::Invalid(format!("Invalid user: {user}\n")));
+            }
+        }
         let partitions = list(self.partition.as_deref());
         let jobs: Vec<_> = report
             .jobs
@@ -110,16 +135,20 @@ impl CprioArgs {
             .cloned()
             .collect();
         if self.jobs.is_some() && jobs.is_empty() && !self.weights {
-            return Ok("Unable to find jobs matching user/id(s) specified\n".into());
+            return Ok(Rendered {
+                stdout: "Unable to find jobs matching user/id(s) specified\n".into(),
+                warnings,
+            });
         }
-        Ok(sprio::render(
+        let stdout = sprio::render(
             &format,
             &jobs,
             &report.weights,
             !self.noheader,
             self.weights,
             CLUSTER_NAME,
-        ))
+        );
+        Ok(Rendered { stdout, warnings })
     }
 }
 
@@ -130,7 +159,17 @@ pub fn run(prog: &str, args: CprioArgs) -> Outcome {
         .client()
         .and_then(|client| args.render(&client.priorities()?));
     match rendered {
-        Ok(text) => Outcome::printed(text),
+        Ok(Rendered { stdout, warnings }) => {
+            let mut outcome = Outcome::printed(stdout);
+            for warning in &warnings {
+                outcome.stderr.extend(error_lines(prog, warning));
+                // An unknown user's line is followed by an empty one.
+                if warning.to_string().ends_with('\n') {
+                    outcome.stderr.push(String::new());
+                }
+            }
+            outcome
+        }
         Err(error) => Outcome::failure(prog, &error),
     }
 }

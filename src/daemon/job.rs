@@ -353,6 +353,16 @@ impl Job {
         resolve(&self.spec.work_dir, &pattern::expand(pattern, &values))
     }
 
+    /// The priority squeue (`%Q`, `%p`) and `show job` report: 0 while
+    /// the job is held, as Slurm keeps 0 for held jobs, else the one the
+    /// queue orders it by (the hold itself is what keeps it from running).
+    pub fn shown_priority(&self) -> i64 {
+        match &self.phase {
+            Phase::Pending { hold: Some(_), .. } => 0,
+            _ => self.spec.priority,
+        }
+    }
+
     /// The API's view of the job.
     pub fn info(&self, node: &str) -> JobInfo {
         let spec = &self.spec;
@@ -430,7 +440,7 @@ impl Job {
             array_max_running: spec.array.and_then(|a| a.max_running),
             dependency: spec.dependency.as_ref().and_then(Dependencies::remaining),
             begin_time: spec.begin_time,
-            priority: spec.priority,
+            priority: self.shown_priority(),
             nice: spec.nice,
             restarts: spec.restarts,
             cancelled_by,

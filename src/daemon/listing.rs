@@ -481,7 +481,7 @@ fn write_values<S: Sink>(
                 spec.dependency.as_ref().and_then(Dependencies::remaining),
             ),
             JobField::BeginTime => m.put_some(field, spec.begin_time),
-            JobField::Priority => m.put(field, &spec.priority),
+            JobField::Priority => m.put(field, &job.shown_priority()),
             JobField::Nice => m.put(field, &spec.nice),
             JobField::Restarts => m.put(field, &spec.restarts),
             JobField::CancelledBy => m.put_some(field, facts.cancelled_by),

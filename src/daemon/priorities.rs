@@ -121,8 +121,11 @@ impl Priorities {
         }
     }
 
-    /// A pending job's factors and the priority they give.
-    pub fn factors(&self, spec: &JobSpec, now: DateTime<Utc>) -> (Factors, i64) {
+    /// What a job's priority is made of now, beside its user's fair
+    /// share: its age, CPUs, nice and its partition's factor. Both the
+    /// priority a job gets as it is queued and the recomputation take it
+    /// from here, so the two cannot weigh a partition differently.
+    fn inputs(&self, spec: &JobSpec, now: DateTime<Utc>) -> JobInputs {
         let mut inputs = inputs(spec, now);
         if !self.partition_factors.is_empty() {
             inputs.partition = self
@@ -131,6 +134,12 @@ impl Priorities {
                 .copied()
                 .unwrap_or(1.0);
         }
+        inputs
+    }
+
+    /// A pending job's factors and the priority they give.
+    pub fn factors(&self, spec: &JobSpec, now: DateTime<Utc>) -> (Factors, i64) {
+        let inputs = self.inputs(spec, now);
         let fair_share = self
             .tree
             .factor(spec.uid, &spec.user, &self.book, &self.shares);
@@ -211,7 +220,8 @@ pub fn recompute(state: &mut State, now: DateTime<Utc>) -> usize {
         match job.phase {
             Phase::Finished { .. } => continue,
             Phase::Pending { .. } if !spec.priority_fixed => {
-                pending.push((job.id, spec.uid, inputs(spec, now), spec.priority));
+                let inputs = priorities.inputs(spec, now);
+                pending.push((job.id, spec.uid, inputs, spec.priority));
             }
             _ => {}
         }
@@ -329,21 +339,44 @@ fn inputs(spec: &JobSpec, now: DateTime<Utc>) -> JobInputs {
     }
 }
 
-/// Every pending job's factors now (sprio's view); none under basic.
+/// Whether sprio lists a job: pending and eligible, as 22.05's
+/// multifactor plugin picks them. A held job (priority 0 in Slurm), one
+/// whose begin time is still to come and one whose dependency is not yet
+/// satisfied (Slurm gives it no begin time until then) are left out;
+/// squeue still shows each.
+fn listed_by_sprio(job: &Job, now: DateTime<Utc>) -> bool {
+    let Phase::Pending { hold, .. } = &job.phase else {
+        return false;
+    };
+    let spec = &job.spec;
+    hold.is_none()
+        && spec.begin_time.is_none_or(|begin| begin <= now)
+        && spec
+            .dependency
+            .as_ref()
+            .is_none_or(|dependency| dependency.remaining().is_none())
+}
+
+/// Every eligible pending job's factors (sprio's view); none under
+/// basic. The factors are those of the last recomputation, as sprio shows
+/// the factors slurmctld stored then: the priority they sum to is the one
+/// the queue holds (a job queued since then is as of its eligible time,
+/// which the age factor counts as 0).
 pub fn priority_report(state: &State, now: DateTime<Utc>) -> PriorityReport {
     let priorities = &state.priorities;
     let weights = priorities.settings.weights;
+    let as_of = priorities.book.charged_until.unwrap_or(now).min(now);
     let mut jobs: Vec<JobPriority> = if priorities.multifactor() {
         state
             .jobs
             .values()
-            .filter(|job| matches!(job.phase, Phase::Pending { .. }))
+            .filter(|job| listed_by_sprio(job, now))
             .map(|job| {
                 let spec = &job.spec;
                 let (factors, _) = if spec.priority_fixed {
                     (Factors::default(), 0)
                 } else {
-                    priorities.factors(spec, now)
+                    priorities.factors(spec, as_of)
                 };
                 JobPriority {
                     job_id: job.id,
@@ -391,6 +424,7 @@ pub fn share_report(state: &State, now: DateTime<Utc>) -> ShareReport {
     };
     current.tree = current.tree(state.jobs.values());
     ShareReport {
+        multifactor: priorities.multifactor(),
         total_usage: current.book.total(),
         users: current
             .tree

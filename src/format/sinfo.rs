@@ -38,6 +38,10 @@ pub struct NodeView<'a> {
     pub partition: &'a PartitionInfo,
     /// The one-minute load average, for `%O`.
     pub cpu_load: Option<f64>,
+    /// The node is not in the line: `-t` left none of the partition's
+    /// nodes, and sinfo 22.05 still prints the partition, with 0 nodes in
+    /// state `n/a`.
+    pub empty: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,6 +265,9 @@ fn header(letter: char) -> Option<&'static str> {
         'w' => "WEIGHT",
         'r' => "ROOT",
         'h' => "OVERSUBSCRIBE",
+        'p' => "PRIO_TIER",
+        PRIO_JOB_FACTOR => "PRIO_JOB_FACTOR",
+        'S' => "ALLOCNODES",
         'g' => "GROUPS",
         'X' => "SOCKETS",
         'Y' => "CORES",
@@ -277,10 +284,16 @@ fn header(letter: char) -> Option<&'static str> {
 /// for it, one no format can spell.
 const ALLOC_MEM: char = '\u{E000}';
 
+/// `-O PriorityJobFactor`, likewise without a letter.
+const PRIO_JOB_FACTOR: char = '\u{E001}';
+
 /// The `-O` name of each letter (case-insensitive).
 fn long_name_letter(name: &str) -> Option<char> {
-    const NAMES: [(&str, char); 36] = [
+    const NAMES: [(&str, char); 39] = [
         ("allocmem", ALLOC_MEM),
+        ("allocnodes", 'S'),
+        ("priorityjobfactor", PRIO_JOB_FACTOR),
+        ("prioritytier", 'p'),
         ("available", 'a'),
         ("cpus", 'c'),
         ("cpusload", 'O'),
@@ -337,6 +350,16 @@ fn value(letter: char, view: &NodeView<'_>) -> String {
     let partition = view.partition;
     let busy = node.cpus_free < node.cpus_total;
     let (compact, long) = state_names(node);
+    if view.empty {
+        match letter {
+            'D' => return "0".into(),
+            't' | 'T' => return "n/a".into(),
+            'N' | 'n' => return String::new(),
+            'C' | 'F' => return "0/0/0/0".into(),
+            'A' => return "0/0".into(),
+            _ => {}
+        }
+    }
     match letter {
         'P' if partition.default => format!("{}*", partition.name),
         'P' | 'R' => partition.name.clone(),
@@ -382,6 +405,9 @@ fn value(letter: char, view: &NodeView<'_>) -> String {
         'w' | 'X' | 'Z' => "1".into(),
         'r' => "no".into(),
         'h' => "NO".into(),
+        'p' => partition.priority_tier.to_string(),
+        PRIO_JOB_FACTOR => partition.priority_job_factor.to_string(),
+        'S' => "all".into(),
         'g' => partition
             .allow_groups
             .as_ref()
@@ -422,6 +448,7 @@ mod tests {
             node,
             partition: &partition,
             cpu_load: Some(0.25),
+            empty: false,
         };
         format.render(&[view], header)
     }
@@ -488,6 +515,35 @@ mod tests {
     }
 
     #[test]
+    fn priority_tier_job_factor_and_alloc_nodes_render_as_22_05s() {
+        let n = node(16);
+        let high = PartitionInfo {
+            priority_tier: 2,
+            priority_job_factor: 10,
+            ..PartitionInfo::named("high")
+        };
+        let view = NodeView {
+            node: &n,
+            partition: &high,
+            cpu_load: None,
+            empty: false,
+        };
+        let (format, invalid) = Format::parse("%P %p %S");
+        assert!(invalid.is_empty());
+        assert_eq!(
+            format.render(&[view], true),
+            "PARTITION PRIO_TIER ALLOCNODES\nhigh* 2 all\n"
+        );
+        let (format, invalid) =
+            Format::parse_long("prioritytier:10,priorityjobfactor:16,allocnodes");
+        assert!(invalid.is_empty());
+        assert_eq!(
+            format.render(&[view], true),
+            "PRIO_TIER PRIO_JOB_FACTOR ALLOCNODES          \n2         10              all                 \n"
+        );
+    }
+
+    #[test]
     fn a_partitions_limits_fill_its_columns() {
         let n = node(16);
         let debug = PartitionInfo {
@@ -507,6 +563,7 @@ mod tests {
             node: &n,
             partition,
             cpu_load: None,
+            empty: false,
         });
         assert_eq!(
             format.render(&views, true),
@@ -547,6 +604,7 @@ mod tests {
             node: &n,
             partition: &partition,
             cpu_load: None,
+            empty: false,
         };
         assert_eq!(format.render(&[view], false), "a%kb%\n");
     }
@@ -561,6 +619,7 @@ mod tests {
             node: &n,
             partition: &partition,
             cpu_load: None,
+            empty: false,
         };
         assert_eq!(
             format.render(&[view], true),

@@ -3,7 +3,10 @@
 //! kinds of line: the header, the weights line (`-w`), one line per job.
 //! As in sprio, a job whose priority an administrator set shows 0 for each
 //! factor, and factors Conductor has no use for (QOS, association, TRES)
-//! show their weight of 0.
+//! show their weight of 0. The layouts, the priority's arithmetic and the
+//! handling of a bad `%` letter are those of live Slurm 22.05 (checked by
+//! `tests/differential/scenarios-multifactor`); `%o` (account) and `%n`
+//! (QOS name) are newer sprio's, which 22.05 refuses.
 
 use crate::error::Error;
 use crate::protocol::{JobPriority, PriorityWeights};
@@ -104,6 +107,9 @@ impl Field {
             Field::JobSize { .. } => weight(weights.job_size),
             Field::PartitionFactor { .. } => weight(weights.partition),
             Field::Assoc { .. } | Field::Qos { .. } => "0".into(),
+            // sprio prints its TRES weights string, which is NULL unless
+            // PriorityWeightTRES is set.
+            Field::Tres { weighted: true } => "(null)".into(),
             _ => String::new(),
         }
     }
@@ -111,10 +117,12 @@ impl Field {
     fn value(self, job: &JobPriority, weights: &PriorityWeights, cluster: &str) -> String {
         // A factor: normalized with 7 decimals, or weighted and rounded;
         // 0 for a job whose priority was set by hand.
+        // A factor: weighted and rounded, or normalized with 7 decimals
+        // (0 without a weight); 0 for a job whose priority was set by hand,
+        // whose factors slurmctld zeroes.
         let factor = |weighted: bool, value: f64, weight: u32| {
-            if job.fixed {
-                "0".to_string()
-            } else if weighted {
+            let value = if job.fixed { 0.0 } else { value };
+            if weighted {
                 format!("{:.0}", value * f64::from(weight))
             } else if weight == 0 {
                 format!("{:.7}", 0.0)
@@ -130,9 +138,11 @@ impl Field {
             Field::Cluster => cluster.to_string(),
             Field::PriorityNormalized if job.fixed => format!("{:16.14}", job.priority as f64),
             Field::PriorityNormalized => {
-                format!("{:16.14}", job.priority as f64 / f64::from(u32::MAX))
+                format!("{:16.14}", from_factors(job, weights) / f64::from(u32::MAX))
             }
-            Field::Priority => job.priority.to_string(),
+            Field::Priority if job.fixed => job.priority.to_string(),
+            // `(long long)` of the sum: cut, not rounded.
+            Field::Priority => (from_factors(job, weights) as i64).to_string(),
             Field::Site => "0".into(),
             Field::Age { weighted } => factor(weighted, job.age, weights.age),
             Field::FairShare { weighted } => factor(weighted, job.fair_share, weights.fair_share),
@@ -148,12 +158,26 @@ impl Field {
     }
 }
 
+/// The priority as sprio computes it from the factors it shows
+/// (`get_priority_from_factors`): their weighted sum less the nice, at
+/// least 1, unrounded.
+fn from_factors(job: &JobPriority, weights: &PriorityWeights) -> f64 {
+    let sum = job.age * f64::from(weights.age)
+        + job.fair_share * f64::from(weights.fair_share)
+        + job.job_size * f64::from(weights.job_size)
+        + job.partition_factor * f64::from(weights.partition)
+        - f64::from(job.nice);
+    sum.max(1.0)
+}
+
 /// A parsed format: text before the first field, then each field with
-/// its width, justification and the text after it.
+/// its width, justification and the text after it, and the letters it
+/// did not know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Format {
     prefix: String,
     items: Vec<Item>,
+    rejected: Vec<char>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,13 +189,16 @@ struct Item {
 }
 
 impl Format {
-    /// Parses sprio's `-o` language; an unknown letter is refused.
-    pub fn parse(text: &str) -> Result<Format, Error> {
+    /// Parses sprio's `-o` language. As 22.05's sprio, a field with an
+    /// unknown letter is left out, with the text after it, and named in
+    /// [`Format::rejected`]; the rest is printed.
+    pub fn parse(text: &str) -> Format {
         let (prefix, rest) = match text.find('%') {
             Some(at) => (&text[..at], &text[at..]),
             None => (text, ""),
         };
         let mut items = Vec::new();
+        let mut rejected = Vec::new();
         // As strtok: empty tokens (`%%`) vanish.
         for token in rest.split('%').filter(|t| !t.is_empty()) {
             let (right, token) = match token.strip_prefix('.') {
@@ -182,9 +209,10 @@ impl Format {
             let width = token[..digits].parse().unwrap_or(0);
             let mut rest = token[digits..].chars();
             let letter = rest.next().unwrap_or('\0');
-            let field = Field::from_letter(letter).ok_or_else(|| {
-                Error::Invalid(format!("Invalid job format specification: {letter}"))
-            })?;
+            let Some(field) = Field::from_letter(letter) else {
+                rejected.push(letter);
+                continue;
+            };
             items.push(Item {
                 field,
                 width,
@@ -192,15 +220,26 @@ impl Format {
                 suffix: rest.collect(),
             });
         }
-        Ok(Format {
+        Format {
             prefix: prefix.to_string(),
             items,
-        })
+            rejected,
+        }
+    }
+
+    /// sprio's complaint for each letter it did not know, in order (it
+    /// says them on stderr and goes on, exit status 0).
+    pub fn rejected(&self) -> Vec<Error> {
+        self.rejected
+            .iter()
+            .map(|letter| Error::Invalid(format!("Invalid job format specification: {letter}")))
+            .collect()
     }
 
     /// sprio's layout when no `-o` is given: the weighted factors (`-n`:
     /// normalized) of every factor with a weight, the user with `-u`;
-    /// `-l` shows every factor, user, account and nice.
+    /// `-l` shows every factor, the user and the nice (22.05's long
+    /// layouts, without newer sprio's account and QOS name).
     pub fn default_for(
         long: bool,
         normalized: bool,
@@ -208,11 +247,9 @@ impl Format {
         weights: &PriorityWeights,
     ) -> Format {
         let text = match (long, normalized) {
-            (true, true) => {
-                "%.15i %9r %.8u %.8o %10y %10a %10b %10f %10j %10p %10n %10q %20t".to_string()
-            }
+            (true, true) => "%.15i %9r %.8u %10y %10a %10b %10f %10j %10p %10q %20t".to_string(),
             (true, false) => {
-                "%.15i %9r %.8u %.8o %.10Y %.10S %.10A %.10B %.10F %.10J %.10P %.10n %.10Q %.11N %.20T"
+                "%.15i %9r %.8u %.10Y %.10S %.10A %.10B %.10F %.10J %.10P %.10Q %.11N %.20T"
                     .to_string()
             }
             (false, normalized) => {
@@ -241,11 +278,7 @@ impl Format {
                 text
             }
         };
-        // The layouts above are well formed.
-        Format::parse(&text).unwrap_or(Format {
-            prefix: String::new(),
-            items: Vec::new(),
-        })
+        Format::parse(&text)
     }
 
     fn line(&self, out: &mut String, text: impl Fn(Field) -> String) {
@@ -363,7 +396,7 @@ mod tests {
 
     #[test]
     fn normalized_factors_have_seven_decimals_and_a_set_priority_shows_none() {
-        let format = Format::parse("%i|%a|%f|%y|%N|%S").expect("format");
+        let format = Format::parse("%i|%a|%f|%y|%N|%S");
         let out = render(
             &format,
             &[job(3, false), job(4, true)],
@@ -374,13 +407,13 @@ mod tests {
         );
         assert_eq!(
             out,
-            "3|0.0010000|0.5000000|0.00000145542435|0|0\n4|0|0|6251.00000000000000|0|0\n"
+            "3|0.0010000|0.5000000|0.00000145542435|0|0\n4|0.0000000|0.0000000|6251.00000000000000|0|0\n"
         );
     }
 
     #[test]
-    fn formats_keep_their_text_widths_and_refuse_unknown_letters() {
-        let format = Format::parse("job=%5i,%.6Y end").expect("format");
+    fn formats_keep_their_text_widths_and_skip_unknown_letters() {
+        let format = Format::parse("job=%5i,%.6Y end");
         let out = render(
             &format,
             &[job(1234567, false)],
@@ -390,12 +423,55 @@ mod tests {
             "c",
         );
         assert_eq!(out, "job=JOBID,PRIORI end\njob=12345,  6251 end\n");
-        assert!(Format::parse("%i %z").is_err());
+        // 22.05: the field and the text after it go, the rest is printed.
+        let format = Format::parse("%i %z|%-8u|%Y");
+        let out = render(&format, &[job(7, false)], &weights(), true, false, "c");
+        assert_eq!(out, "JOBID PRIORITY\n7 6251\n");
+        let said: Vec<String> = format.rejected().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            said,
+            [
+                "Invalid job format specification: z",
+                "Invalid job format specification: -"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_long_layouts_are_22_05s() {
         let long = Format::default_for(true, false, false, &weights());
         let header = render(&long, &[], &weights(), true, false, "c");
         assert_eq!(
             header,
-            "          JOBID PARTITION     USER  ACCOUNT   PRIORITY       SITE        AGE      ASSOC  FAIRSHARE    JOBSIZE  PARTITION    QOSNAME        QOS        NICE                 TRES\n"
+            "          JOBID PARTITION     USER   PRIORITY       SITE        AGE      ASSOC  FAIRSHARE    JOBSIZE  PARTITION        QOS        NICE                 TRES\n"
         );
+        let line = render(&long, &[], &weights(), false, true, "c");
+        assert_eq!(
+            line,
+            "        Weights                                        1       1000          0      10000       1000       1000          0                           (null)\n"
+        );
+        let normalized = Format::default_for(true, true, false, &weights());
+        let header = render(&normalized, &[], &weights(), true, false, "c");
+        assert_eq!(
+            header,
+            "          JOBID PARTITION     USER PRIORITY   AGE        ASSOC      FAIRSHARE  JOBSIZE    PARTITION  QOS        TRES                \n"
+        );
+    }
+
+    #[test]
+    fn the_priority_is_the_factors_sum_cut_as_sprio_computes_it() {
+        let mut half = job(5, false);
+        half.age = 0.000_024_8;
+        half.fair_share = 0.1;
+        half.job_size = 0.75;
+        half.partition_factor = 0.1;
+        half.nice = 0;
+        // 0.0248 + 1000 + 750 + 100: 1850, and %y of the unrounded sum.
+        let format = Format::parse("%Y|%y|%A|%F");
+        let out = render(&format, &[half.clone()], &weights(), false, false, "c");
+        assert_eq!(out, "1850|0.00000043074247|0|1000\n");
+        half.nice = 2000;
+        let out = render(&format, &[half], &weights(), false, false, "c");
+        assert_eq!(out.split('|').next(), Some("1"));
     }
 }

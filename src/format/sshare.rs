@@ -4,7 +4,10 @@
 //! with `|`, `-P` does not), as Slurm's print_fields writes them.
 //!
 //! The tree is flat: the `root` account, then one line per user under it
-//! (its account shown as ` root`, one level down).
+//! (its account shown as ` root`, one level down). Its lines are those of
+//! live Slurm 22.05 under classic fair share (`PriorityFlags=NO_FAIR_TREE`,
+//! which Conductor computes); Slurm's default, Fair Tree, ranks users
+//! instead and shows a LevelFS.
 
 use crate::error::Error;
 use crate::protocol::{ShareReport, UserShareInfo};
@@ -110,35 +113,56 @@ enum Value {
 /// One line of the tree: the root account, or a user under it.
 enum Line<'a> {
     Root(&'a ShareReport),
-    User(&'a UserShareInfo),
+    User(&'a UserShareInfo, &'a ShareReport),
 }
 
-fn value(field: Field, line: &Line<'_>, cluster: &str) -> Value {
+fn value(field: Field, line: &Line<'_>, cluster: &str, users_only: bool) -> Value {
     use Value::{Count, Real, Text};
+    let multifactor = match line {
+        Line::Root(report) => report.multifactor,
+        Line::User(_, report) => report.multifactor,
+    };
+    if !multifactor {
+        // Under priority/basic, sshare 22.05 shows no NormShares, an
+        // EffectvUsage of 0, and a FairShare of 0 for users only.
+        match (field, line) {
+            (Field::NormShares | Field::NormUsage | Field::LevelFs, _)
+            | (Field::FairShare, Line::Root(_)) => return Real(None),
+            (Field::EffectvUsage, _) | (Field::FairShare, Line::User(..)) => {
+                return Real(Some(0.0));
+            }
+            _ => {}
+        }
+    }
     match (field, line) {
         (Field::Account, Line::Root(_)) => Text(Some("root".into())),
-        (Field::Account, Line::User(_)) => Text(Some(" root".into())),
+        // One level down, unless the users are shown alone (`-U`).
+        (Field::Account, Line::User(..)) if users_only => Text(Some("root".into())),
+        (Field::Account, Line::User(..)) => Text(Some(" root".into())),
         (Field::Cluster, _) => Text(Some(cluster.into())),
-        (Field::User, Line::User(user)) => Text(Some(user.user.clone())),
+        (Field::User, Line::User(user, _)) => Text(Some(user.user.clone())),
         (Field::User | Field::Partition, _) => Text(None),
         (Field::RawShares, Line::Root(_)) => Count(None),
-        (Field::RawShares, Line::User(user)) => Count(Some(u64::from(user.raw_shares))),
+        (Field::RawShares, Line::User(user, _)) => Count(Some(u64::from(user.raw_shares))),
         (Field::NormShares, Line::Root(_)) => Real(Some(1.0)),
-        (Field::NormShares, Line::User(user)) => Real(Some(user.norm_shares)),
+        (Field::NormShares, Line::User(user, _)) => Real(Some(user.norm_shares)),
         (Field::RawUsage, Line::Root(report)) => Count(Some(report.total_usage.round() as u64)),
-        (Field::RawUsage, Line::User(user)) => Count(Some(user.raw_usage.round() as u64)),
+        (Field::RawUsage, Line::User(user, _)) => Count(Some(user.raw_usage.round() as u64)),
         // A flat tree: a user's usage against everyone's is also its
-        // usage against its account's.
-        (Field::NormUsage | Field::EffectvUsage, Line::Root(_)) => Real(Some(1.0)),
-        (Field::NormUsage | Field::EffectvUsage, Line::User(user)) => {
+        // usage against its account's. The root has no NormUsage (22.05
+        // leaves it empty) and all of the effective usage.
+        (Field::NormUsage, Line::Root(_)) => Real(None),
+        (Field::EffectvUsage, Line::Root(_)) => Real(Some(1.0)),
+        (Field::NormUsage | Field::EffectvUsage, Line::User(user, _)) => {
             Real(Some(user.effective_usage))
         }
-        // Classic fair share gives accounts no factor.
-        (Field::FairShare, Line::Root(_)) => Real(None),
-        (Field::FairShare, Line::User(user)) => Real(Some(user.fair_share)),
-        (Field::LevelFs, _) => Real(None),
+        // Classic fair share (22.05 with PriorityFlags=NO_FAIR_TREE) gives
+        // the root its own factor, 2^(-1/1), and no account a LevelFS.
+        (Field::FairShare, Line::Root(_)) => Real(Some(0.5)),
+        (Field::FairShare, Line::User(user, _)) => Real(Some(user.fair_share)),
+        (Field::LevelFs, _) => Real(Some(0.0)),
         (Field::Id, Line::Root(_)) => Count(Some(1)),
-        (Field::Id, Line::User(user)) => Count(Some(u64::from(user.uid))),
+        (Field::Id, Line::User(user, _)) => Count(Some(u64::from(user.uid))),
         (Field::GrpTresMins | Field::GrpTresRaw | Field::TresRunMins, _) => {
             Text(Some(String::new()))
         }
@@ -187,11 +211,11 @@ pub fn render(
     let root = (!users_only).then_some(Line::Root(report));
     for line in root
         .into_iter()
-        .chain(users.iter().map(|user| Line::User(user)))
+        .chain(users.iter().map(|user| Line::User(user, report)))
     {
         let last = columns.len().saturating_sub(1);
         for (index, column) in columns.iter().enumerate() {
-            let value = value(column.field, &line, cluster);
+            let value = value(column.field, &line, cluster, users_only);
             match layout {
                 Layout::Fixed => fixed(&mut out, &value, column.width),
                 Layout::Parsable { trailing } => {
@@ -236,10 +260,14 @@ fn fixed(out: &mut String, value: &Value, width: i32) {
         Value::Real(Some(x)) => {
             let plain = format!("{x:.6}");
             if plain.len() > abs {
-                exponent(*x, abs)
-            } else {
-                plain
+                // print_fields_double prints the exponent form in the
+                // narrowed width, which its text always fills or passes:
+                // no padding (`fairshare%6` is `5e-01 `).
+                out.push_str(&exponent(*x, abs));
+                out.push(' ');
+                return;
             }
+            plain
         }
     };
     pad(out, &text, width);
@@ -284,6 +312,7 @@ mod tests {
 
     fn report() -> ShareReport {
         ShareReport {
+            multifactor: true,
             total_usage: 400.4,
             users: vec![
                 UserShareInfo {
@@ -318,7 +347,7 @@ mod tests {
             out,
             "Account                    User  RawShares  NormShares    RawUsage  EffectvUsage  FairShare \n\
              -------------------- ---------- ---------- ----------- ----------- ------------- ---------- \n\
-             root                                          1.000000         400      1.000000            \n\
+             root                                          1.000000         400      1.000000   0.500000 \n\
              \x20root                     alice          1    0.500000         300      0.750000   0.125000 \n\
              \x20root                       bob          1    0.500000         100      0.250000   0.625000 \n"
         );
@@ -331,10 +360,10 @@ mod tests {
         let columns = parse_fields("account,fairshare").expect("fields");
         let parsable2 = Layout::Parsable { trailing: false };
         let out = render(&report, &users, &columns, parsable2, false, false, "c");
-        assert_eq!(out, "root|\n root|0.125000\n root|0.625000\n");
+        assert_eq!(out, "root|0.500000\n root|0.125000\n root|0.625000\n");
         let parsable = Layout::Parsable { trailing: true };
         let out = render(&report, &users[..1], &columns, parsable, true, true, "c");
-        assert_eq!(out, "Account|FairShare|\n root|0.125000|\n");
+        assert_eq!(out, "Account|FairShare|\nroot|0.125000|\n");
     }
 
     #[test]
@@ -362,9 +391,52 @@ mod tests {
     }
 
     #[test]
+    fn the_root_has_no_norm_usage_and_classic_fair_share_no_level_fs() {
+        // As 22.05 prints them under NO_FAIR_TREE.
+        let report = report();
+        let users: Vec<&UserShareInfo> = report.users.iter().collect();
+        let columns =
+            parse_fields("Account,NormUsage,EffectvUsage,LevelFS,FairShare").expect("fields");
+        let parsable = Layout::Parsable { trailing: false };
+        let out = render(&report, &users[..1], &columns, parsable, false, false, "c");
+        assert_eq!(
+            out,
+            "root||1.000000|0.000000|0.500000\n root|0.750000|0.750000|0.000000|0.125000\n"
+        );
+    }
+
+    #[test]
+    fn under_priority_basic_there_are_no_shares_and_no_factors() {
+        let report = ShareReport {
+            multifactor: false,
+            ..report()
+        };
+        let users: Vec<&UserShareInfo> = report.users.iter().collect();
+        let columns = parse_fields(DEFAULT_FIELDS).expect("fields");
+        let out = render(
+            &report,
+            &users[..1],
+            &columns,
+            Layout::Fixed,
+            false,
+            false,
+            "c",
+        );
+        assert_eq!(
+            out,
+            "root                                                           400      0.000000            \n\
+             \x20root                     alice          1                     300      0.000000   0.000000 \n"
+        );
+    }
+
+    #[test]
     fn a_real_too_wide_for_its_column_turns_to_exponent_form() {
         let mut out = String::new();
         fixed(&mut out, &Value::Real(Some(123_456.5)), 10);
         assert_eq!(out, "1.2346e+05 ");
+        // Narrowed to no width at all, and not padded back (sshare 22.05).
+        let mut out = String::new();
+        fixed(&mut out, &Value::Real(Some(0.5)), 6);
+        assert_eq!(out, "5e-01 ");
     }
 }

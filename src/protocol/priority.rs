@@ -48,10 +48,19 @@ pub struct JobPriority {
 /// user with jobs, usage or configured shares.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShareReport {
+    /// Whether priority/multifactor computes fair share: under
+    /// priority/basic (false) sshare shows no shares and no factors.
+    /// Absent from an older daemon's reply, read as true.
+    #[serde(default = "multifactor_default")]
+    pub multifactor: bool,
     /// Every user's decayed usage together (the root account's RawUsage).
     pub total_usage: f64,
     /// By user name.
     pub users: Vec<UserShareInfo>,
+}
+
+fn multifactor_default() -> bool {
+    true
 }
 
 /// One user's line of the tree.

@@ -23,3 +23,22 @@ wait_done() {
 }
 # wait_out FILE: until the file exists and is non-empty
 wait_out() { local i; for i in $(seq 100); do [[ -s $1 ]] && return 0; sleep 0.1; done; return 1; }
+# --- for scenarios-multifactor (DIFF_PROFILE=multifactor)
+# warm_usage: until the user has usage in the fair-share tree, so that, as the only user, their
+# fair-share factor is 2^-1 on both sides (Slurm keeps usage across runs; Conductor starts empty).
+# Slurm moves the factor in its decay pass, once a minute: the first run may wait that long.
+warm_usage() {
+  local i j
+  if [[ $(sshare -n -P -U -o fairshare 2>/dev/null) != 0.500000 ]]; then
+    j=$(sbatch --parsable -o /dev/null --wrap 'sleep 2'); wait_done "$j"
+  fi
+  # then a little more, for Conductor's next recomputation to take the charge into its tree
+  for i in $(seq 450); do [[ $(sshare -n -P -U -o fairshare 2>/dev/null) == 0.500000 ]] && { sleep 3; return 0; }; sleep 0.2; done
+  echo "warm_usage: no usage yet" >&2; return 1
+}
+# wait_looked ID...: until the scheduler has looked at each pending job (a reason other than
+# None): Slurm gives a job its begin time, which sprio needs to list it, only then.
+wait_looked() { local id i; for id in "$@"; do for i in $(seq 100); do
+  [[ $(squeue -h -j "$id" -o %r 2>/dev/null) != None ]] && break; sleep 0.2; done; done; }
+# mask_age: normalized age factors (they move with every calc period) as 0.0000AGE
+mask_age() { sed -E 's/\b0\.00[0-9]{5}\b/0.000AGE/g'; }

@@ -4,7 +4,9 @@
 #   usage: tests/differential/run.sh [SCENARIO-GLOB...]     (e.g. 05 'sbatch-*')
 # Env: SLURM_CONF (default /tmp/slurm-live/slurm.conf, from shared/slurm-live/slurm_stack.sh),
 #      CONDUCTOR_BIN_DIR (default target/release when its conductord is at least 5 minutes old,
-#      else target/debug), DIFF_KEEP=1 keeps the temporary directory, DIFF_TIMEOUT (s, 60).
+#      else target/debug), DIFF_KEEP=1 keeps the temporary directory, DIFF_TIMEOUT (s, 60),
+#      DIFF_PROFILE=multifactor: the scenarios under scenarios-multifactor/ against the stack of
+#      multifactor_stack.sh, Conductor under the same PriorityType, weights and partitions.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -37,12 +39,41 @@ PART=$(PATH=$SLURM_BIN:$PATH sinfo -h -o %P | head -1 | tr -d '*')
 SCLUSTER=$(PATH=$SLURM_BIN:$PATH scontrol show config | sed -n 's/^ClusterName *= *//p')
 MAXARR=$(PATH=$SLURM_BIN:$PATH scontrol show config | sed -n "s/^MaxArraySize *= *//p")
 
+# --- the profile: which scenarios, and what Conductor is told beyond the node's size
+PROFILE=${DIFF_PROFILE:-default}
+case $PROFILE in
+default) SCEN_DIR=$HERE/scenarios; CFLAGS=(--partition "$PART");;
+multifactor)
+  SCEN_DIR=$HERE/scenarios-multifactor
+  conf() { PATH=$SLURM_BIN:$PATH scontrol show config | sed -n "s/^$1 *= *//p"; }
+  if [[ $(conf PriorityType) != priority/multifactor ]]; then
+    echo "DIFF_PROFILE=multifactor needs the stack of tests/differential/multifactor_stack.sh" >&2; exit 2
+  fi
+  # Slurm's weights and partitions, as conductord flags; the calc period is Conductor's
+  # shortest sensible (Slurm's is a minute at least), so that a charge reaches the fair-share
+  # tree within a scenario: the weighted factors the scenarios compare do not move with it.
+  CFLAGS=(--priority-type multifactor --priority-calc-period 0:02
+    --priority-weight-age "$(conf PriorityWeightAge)" --priority-weight-fairshare "$(conf PriorityWeightFairShare)"
+    --priority-weight-job-size "$(conf PriorityWeightJobSize)" --priority-weight-partition "$(conf PriorityWeightPartition)"
+    --priority-max-age "$(conf PriorityMaxAge)" --priority-decay-half-life "$(conf PriorityDecayHalfLife)")
+  while read -r line; do
+    def=
+    for key in PartitionName Default MaxTime DefaultTime PriorityJobFactor PriorityTier; do
+      v=$(grep -oE "(^| )$key=[^ ]*" <<<"$line" | head -1 | sed 's/^ //')
+      [[ -n $v && $v != DefaultTime=NONE ]] && def+="${def:+ }$v"
+    done
+    CFLAGS+=(--partition-def "$def")
+  done < <(PATH=$SLURM_BIN:$PATH scontrol -o show partition)
+  ;;
+*) echo "unknown DIFF_PROFILE=$PROFILE (default or multifactor)" >&2; exit 2;;
+esac
+
 # --- Conductor: a private daemon on binaries copied here (a rebuild cannot swap them mid-run)
 mkdir -p "$TMP/bin" "$TMP/cbin" "$TMP/state"
 cp "$CONDUCTOR_BIN_DIR"/{conductord,cbatch,cqueue,ccancel,cacct,ccontrol,cinfo,crun} "$TMP/bin/" || exit 2
-[[ -x $CONDUCTOR_BIN_DIR/cdiag ]] && cp "$CONDUCTOR_BIN_DIR/cdiag" "$TMP/bin/"
+for b in cdiag cprio cshare; do [[ -x $CONDUCTOR_BIN_DIR/$b ]] && cp "$CONDUCTOR_BIN_DIR/$b" "$TMP/bin/"; done
 "$TMP/bin/conductord" --socket "$TMP/c.sock" --state-dir "$TMP/state" --cpus "$CPUS" --mem "${MEM}M" \
-  --partition "$PART" --first-job-id 70001 --kill-wait 2 --gpus 0 \
+  "${CFLAGS[@]}" --first-job-id 70001 --kill-wait 2 --gpus 0 \
   --max-array-size "$MAXARR" >"$TMP/conductord.log" 2>&1 &
 CPID=$!
 export CONDUCTOR_SERVER=unix:$TMP/c.sock CONDUCTOR_NO_AUTOSTART=1
@@ -52,7 +83,7 @@ for _ in $(seq 100); do [[ -S $TMP/c.sock ]] && "$TMP/bin/ccontrol" ping >/dev/n
 CNODE=$("$TMP/bin/ccontrol" -o show node 2>/dev/null | sed -n 's/.*NodeName=\([^ ]*\).*/\1/p' | head -1)
 CCLUSTER=$("$TMP/bin/ccontrol" show config 2>/dev/null | sed -n 's/^ClusterName *= *//p')
 unset CONDUCTOR_SERVER CONDUCTOR_NO_AUTOSTART
-echo "slurm: node $SNODE, $CPUS CPUs, ${MEM}M, partition $PART; conductor: $CONDUCTOR_BIN_DIR ($CNODE)"
+echo "slurm: node $SNODE, $CPUS CPUs, ${MEM}M, partition $PART; conductor: $CONDUCTOR_BIN_DIR ($CNODE); profile $PROFILE"
 
 # run_side SIDE SCENARIO OUTFILE: the snippet in a fresh directory, same-length path on both sides
 run_side() {
@@ -102,8 +133,8 @@ normalise() {
 # --- scenarios
 shopt -s nullglob
 SCEN=()
-if (($#)); then for g in "$@"; do for f in "$HERE"/scenarios/*$g*.sh; do SCEN+=("$f"); done; done
-else SCEN=("$HERE"/scenarios/*.sh); fi
+if (($#)); then for g in "$@"; do for f in "$SCEN_DIR"/*$g*.sh; do SCEN+=("$f"); done; done
+else SCEN=("$SCEN_DIR"/*.sh); fi
 same=0 diff=0 DIFFS=()
 mkdir -p "$TMP/out"
 for sc in "${SCEN[@]}"; do

@@ -536,7 +536,8 @@ fn resource_options_shape_the_request() {
     let job = d.job(d.submit(&["--hold", "--ntasks-per-node=3", "--wrap", "true"]));
     assert_eq!((job.ntasks, job.cpus), (3, 3));
     let job = d.job(d.submit(&["--hold", "--nice=50", "--wrap", "true"]));
-    assert_eq!((job.nice, job.priority), (50, -50));
+    // Held: priority 0, as Slurm reports a held job's.
+    assert_eq!((job.nice, job.priority), (50, 0));
     let job = d.job(d.submit(&[
         "--hold",
         "-N",

@@ -343,3 +343,44 @@ fn a_restarted_daemon_keeps_a_job_over_max_time_pending_with_its_reason() {
     );
     assert_eq!(job.partition, "debug");
 }
+
+/// What live sinfo 22.05 prints for several partitions that the default
+/// layouts do not show: each one's tier and job factor (`%p`, `-O
+/// PriorityJobFactor`), and, when `-t` leaves out the node, each
+/// partition still, with 0 nodes in state `n/a` (no line in `-N`).
+#[test]
+fn cinfo_shows_tiers_factors_and_partitions_a_state_filter_empties() {
+    let d = two_partitions(&[]);
+    assert_eq!(
+        d.run("cinfo", &["-o", "%P %p %S"]).ok(),
+        "PARTITION PRIO_TIER ALLOCNODES\ndebug* 1 all\nlong 2 all\n"
+    );
+    assert_eq!(
+        d.run(
+            "cinfo",
+            &["-h", "-O", "partition:8,prioritytier:4,priorityjobfactor:4"]
+        )
+        .ok(),
+        "debug*  1   1   \nlong    2   3   \n"
+    );
+    let blocker = d.submit(&["-p", "long", "-c", "2", "--wrap", "sleep 30"]);
+    d.wait_for(blocker, JobState::Running, SHORT);
+    assert_eq!(
+        d.run("cinfo", &["-t", "idle"]).ok(),
+        "PARTITION AVAIL  TIMELIMIT  NODES  STATE NODELIST\n\
+         debug*       up       1:00      0    n/a \n\
+         long         up   infinite      0    n/a \n"
+    );
+    assert_eq!(
+        d.run("cinfo", &["-t", "idle", "-s", "-h", "-p", "long"])
+            .ok(),
+        "long         up   infinite          0/0/0/0 \n"
+    );
+    assert_eq!(d.run("cinfo", &["-t", "idle", "-N", "-h"]).ok(), "");
+    assert_eq!(
+        d.run("cinfo", &["-t", "alloc", "-h", "-o", "%P %D %t"])
+            .ok(),
+        "debug* 1 alloc\nlong 1 alloc\n"
+    );
+    d.run("ccancel", &[&blocker.to_string()]).ok();
+}

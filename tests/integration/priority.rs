@@ -143,11 +143,17 @@ fn the_user_who_used_less_is_served_first() {
 
 #[test]
 fn cprio_shows_sprios_layouts_and_weights() {
-    // Held, so that nothing runs and nobody's usage moves.
+    // One job holds both CPUs, so that the others pend; as the only user
+    // with usage, its user's fair share is 2^-1 once it has been charged.
     let d = daemon(&["--cpus", "2"]);
-    let small = d.submit(&["--hold", "--wrap", "true"]);
-    let nice = d.submit(&["--hold", "--nice=50", "-c", "2", "--wrap", "true"]);
+    let blocker = d.submit(&["-c", "2", "--wrap", "sleep 60"]);
+    d.wait_for(blocker, JobState::Running, SHORT);
+    let small = d.submit(&["--wrap", "true"]);
+    let nice = d.submit(&["--nice=50", "-c", "2", "--wrap", "true"]);
     let me = conductor::users::user_name(conductor::users::current_uid());
+    wait_until(SHORT, "the running job is charged", || {
+        d.run("cprio", &["-h", "-o", "%i %Y"]).ok() == format!("{small} 50000\n{nice} 49950\n")
+    });
 
     let out = d.run("cprio", &[]);
     let lines: Vec<&str> = out.ok().lines().collect();
@@ -155,19 +161,18 @@ fn cprio_shows_sprios_layouts_and_weights() {
         lines[0], "          JOBID PARTITION   PRIORITY       SITE  FAIRSHARE",
         "only factors with a weight are shown"
     );
-    // Nobody has used anything yet: fair share is 1 for everyone.
     assert_eq!(
         lines[1..],
         [
-            format!("{small:>15} normal        100000          0     100000"),
-            format!("{nice:>15} normal         99950          0     100000"),
+            format!("{small:>15} normal         50000          0      50000"),
+            format!("{nice:>15} normal         49950          0      50000"),
         ]
     );
     // cqueue's %Q shows the same priorities.
     let queue = d.run("cqueue", &["-h", "-t", "PD", "-o", "%i %Q"]);
     assert_eq!(
         queue.ok(),
-        format!("{small} 100000\n{nice} 99950\n"),
+        format!("{small} 50000\n{nice} 49950\n"),
         "the queue is in priority order and shows them"
     );
 
@@ -177,7 +182,7 @@ fn cprio_shows_sprios_layouts_and_weights() {
     );
     assert_eq!(
         d.run("cprio", &["-h", "-o", "%i|%Y|%f|%N|%u"]).ok(),
-        format!("{small}|100000|1.0000000|0|{me}\n{nice}|99950|1.0000000|50|{me}\n")
+        format!("{small}|50000|0.5000000|0|{me}\n{nice}|49950|0.5000000|50|{me}\n")
     );
     assert_eq!(
         d.run("cprio", &["-h", "-j", &nice.to_string(), "-o", "%i"])
@@ -188,21 +193,59 @@ fn cprio_shows_sprios_layouts_and_weights() {
         d.run("cprio", &["-j", "999999"]).ok(),
         "Unable to find jobs matching user/id(s) specified\n"
     );
-    let long = d.run("cprio", &["-l"]);
-    assert!(
-        long.ok().starts_with(
-            "          JOBID PARTITION     USER  ACCOUNT   PRIORITY       SITE        AGE      ASSOC  FAIRSHARE    JOBSIZE  PARTITION    QOSNAME        QOS        NICE                 TRES\n"
-        ),
-        "{}",
-        long.ok()
+    // 22.05's long layout: no account, no QOS name; the TRES weight is
+    // sprio's unset string.
+    let long = d.run("cprio", &["-l", "-w"]);
+    assert_eq!(
+        long.ok(),
+        "          JOBID PARTITION     USER   PRIORITY       SITE        AGE      ASSOC  FAIRSHARE    JOBSIZE  PARTITION        QOS        NICE                 TRES\n        \
+         Weights                                        1          0          0     100000          0          0          0                           (null)\n"
     );
     let norm = d.run("cprio", &["-n", "-h"]);
     assert!(
-        norm.ok().contains(" 1.0000000"),
+        norm.ok().contains(" 0.5000000"),
         "normalized factors: {}",
         norm.ok()
     );
-    assert_ne!(d.run("cprio", &["-o", "%i %z"]).code, 0);
+    // An unknown letter is said on stderr and left out, with the text
+    // after it; the rest is printed and the exit status is 0.
+    let bad = d.run("cprio", &["-h", "-o", "%i %z|%Y"]);
+    assert_eq!(bad.code, 0);
+    assert_eq!(bad.stdout, format!("{small} 50000\n{nice} 49950\n"));
+    assert_eq!(
+        bad.stderr,
+        "cprio: error: Invalid job format specification: z\n"
+    );
+    let bad_id = d.run("cprio", &["-j", "12x"]);
+    assert_eq!(bad_id.code, 1);
+    assert_eq!(bad_id.stderr, "cprio: error: Invalid job id: 12x\n");
+    let nobody = d.run("cprio", &["-h", "-u", "no_such_user_here"]);
+    assert_eq!(nobody.code, 0);
+    assert_eq!(nobody.stdout, "");
+    assert_eq!(
+        nobody.stderr,
+        "cprio: error: Invalid user: no_such_user_here\n\n"
+    );
+
+    // Held, or waiting for a begin time or a dependency: not listed (a
+    // held job's priority is 0 in cqueue, as in Slurm), though queued.
+    let held = d.submit(&["--hold", "--wrap", "true"]);
+    let later = d.submit(&["--begin=now+3600", "--wrap", "true"]);
+    let after = d.submit(&["-d", &format!("afterok:{blocker}"), "--wrap", "true"]);
+    assert_eq!(
+        d.run("cprio", &["-h", "-o", "%i"]).ok(),
+        format!("{small}\n{nice}\n")
+    );
+    assert_eq!(
+        d.run("cprio", &["-j", &held.to_string()]).ok(),
+        "Unable to find jobs matching user/id(s) specified\n"
+    );
+    let shown = d.run("cqueue", &["-h", "-j", &held.to_string(), "-o", "%Q"]);
+    assert_eq!(shown.ok(), "0\n");
+    for job in [later, after] {
+        let shown = d.run("cqueue", &["-h", "-j", &job.to_string(), "-o", "%Q"]);
+        assert_ne!(shown.ok(), "0\n", "{job} is queued with a priority");
+    }
 
     // An administrator's priority stays through recomputations, factors 0.
     d.run(
@@ -213,13 +256,15 @@ fn cprio_shows_sprios_layouts_and_weights() {
     let period = Duration::from_millis(2500);
     std::thread::sleep(period);
     assert_eq!(
-        d.run("cprio", &["-h", "-o", "%i %Y %F"]).ok(),
-        format!("{small} 5 0\n{nice} 99950 100000\n")
+        d.run("cprio", &["-h", "-o", "%i %Y %F %f"]).ok(),
+        format!("{small} 5 0 0.0000000\n{nice} 49950 50000 0.5000000\n")
     );
+    let ids = format!("{small},{nice},{held}");
     assert_eq!(
-        d.run("cqueue", &["-h", "-t", "PD", "-o", "%i"]).ok(),
-        format!("{nice}\n{small}\n")
+        d.run("cqueue", &["-h", "-j", &ids, "-o", "%i"]).ok(),
+        format!("{nice}\n{small}\n{held}\n")
     );
+    d.run("ccancel", &[&blocker.to_string()]).ok();
 }
 
 #[test]
@@ -232,6 +277,13 @@ fn cprio_refuses_under_priority_basic_as_sprio_does() {
         "You are not running a supported priority plugin\n(priority/basic).\nOnly 'priority/multifactor' is supported.\n"
     );
     assert_eq!(out.stdout, "");
+    // sshare under basic (22.05): no shares normalized, no factors.
+    d.submit(&["--hold", "--wrap", "true"]);
+    let me = conductor::users::user_name(conductor::users::current_uid());
+    assert_eq!(
+        d.run("cshare", &["-n", "-P"]).ok(),
+        format!("root||||0|0.000000|\n root|{me}|1||0|0.000000|0.000000\n")
+    );
 }
 
 #[test]
@@ -261,7 +313,7 @@ fn cshare_shows_usage_in_sshares_layouts_and_it_survives_a_restart() {
     assert_eq!(
         lines[2],
         format!(
-            "root                                          1.000000 {usage:>11}      1.000000            "
+            "root                                          1.000000 {usage:>11}      1.000000   0.500000 "
         )
     );
     // The only user: all the shares, all the usage, 2^-1.
@@ -277,12 +329,22 @@ fn cshare_shows_usage_in_sshares_layouts_and_it_survives_a_restart() {
     assert_eq!(
         d.run("cshare", &["-n", "-P", "-o", "account,fairshare"])
             .ok(),
-        "root|\n root|0.500000\n"
+        "root|0.500000\n root|0.500000\n"
     );
     assert_eq!(
         d.run("cshare", &["-p", "-o", "Account,User,RawShares"])
             .ok(),
         format!("Account|User|RawShares|\nroot|||\n root|{me}|3|\n")
+    );
+    // -U: the users alone, their account without the tree's indent; a
+    // column too narrow for its real turns to exponent form, unpadded.
+    assert_eq!(
+        d.run("cshare", &["-U", "-P", "-o", "account,user"]).ok(),
+        format!("Account|User\nroot|{me}\n")
+    );
+    assert_eq!(
+        d.run("cshare", &["-n", "-o", "account%5,fairshare%6"]).ok(),
+        " root 5e-01 \n root 5e-01 \n"
     );
     let refused = d.run("cshare", &["-o", "account,bogus"]);
     assert_eq!(
@@ -312,6 +374,8 @@ fn the_partition_factor_follows_priority_job_factor() {
         "PartitionName=hi PriorityJobFactor=4 Default=YES",
         "--partition-def",
         "PartitionName=lo PriorityJobFactor=1",
+        "--priority-calc-period",
+        "0:01",
     ]);
     let blocker = d.submit(&["--wrap", "sleep 30"]);
     d.wait_for(blocker, JobState::Running, SHORT);
@@ -328,6 +392,35 @@ fn the_partition_factor_follows_priority_job_factor() {
     };
     assert_eq!(partition_factor(high).as_deref(), Some("1000"), "{shown:?}");
     assert_eq!(partition_factor(low).as_deref(), Some("250"), "{shown:?}");
+    // A recomputation weighs the partitions the same way (it once gave
+    // every job the whole weight), and the queue's priority agrees.
+    std::thread::sleep(Duration::from_millis(2500));
+    let queue = d
+        .run("cqueue", &["-h", "-t", "PD", "-o", "%i %Q"])
+        .ok()
+        .to_string();
+    let sprio = d.run("cprio", &["-h", "-o", "%i %Y"]).ok().to_string();
+    let sorted = |text: &str| {
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(
+        sorted(&queue),
+        sorted(&sprio),
+        "cqueue and cprio agree after a recomputation"
+    );
+    let low_priority: i64 = queue
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{low} ")))
+        .and_then(|p| p.parse().ok())
+        .expect("the low job's priority");
+    let high_priority: i64 = queue
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{high} ")))
+        .and_then(|p| p.parse().ok())
+        .expect("the high job's priority");
+    assert_eq!(high_priority - low_priority, 750, "{queue}");
     d.run("ccancel", &[&blocker.to_string()]).ok();
 }
 

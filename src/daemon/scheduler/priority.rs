@@ -130,13 +130,17 @@ pub fn age_factor(eligible_secs: i64, max_age: Duration) -> f64 {
     eligible.min(max) as f64 / max as f64
 }
 
-/// The job-size factor with PriorityFavorSmall=NO: the share of the node's
-/// CPUs the job asks for, at most 1.
+/// The job-size factor with PriorityFavorSmall=NO, as 22.05's
+/// priority/multifactor computes it without `SMALL_RELATIVE_TO_TIME`: the
+/// mean of the job's share of the nodes (one of one here) and of the
+/// CPUs, `(min_nodes / nodes + cpus / cluster_cpus) / 2`, so that one CPU
+/// of two is 0.75 (live Slurm 22.05 shows 750 under a weight of 1000).
 pub fn job_size_factor(cpus: u32, node_cpus: u32) -> f64 {
     if node_cpus == 0 {
         return 0.0;
     }
-    (f64::from(cpus) / f64::from(node_cpus)).min(1.0)
+    let cpu_share = (f64::from(cpus) / f64::from(node_cpus)).min(1.0);
+    (1.0 + cpu_share) / 2.0
 }
 
 /// Classic fair share, `2^(-EffectvUsage / NormShares)`: 1 for a user with
@@ -162,31 +166,33 @@ pub fn factors(job: JobInputs, fair_share: f64, node_cpus: u32, settings: &Setti
     }
 }
 
-/// The weighed factors, each rounded as sprio prints them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// The weighed factors, unrounded: Slurm sums them before it cuts the
+/// priority to a whole number, and sprio rounds each only to print it.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Weighted {
-    pub age: i64,
-    pub fair_share: i64,
-    pub job_size: i64,
-    pub partition: i64,
+    pub age: f64,
+    pub fair_share: f64,
+    pub job_size: f64,
+    pub partition: f64,
 }
 
 /// Each factor times its weight.
 pub fn weigh(factors: Factors, weights: Weights) -> Weighted {
-    let weigh = |factor: f64, weight: u32| (factor * f64::from(weight)).round() as i64;
     Weighted {
-        age: weigh(factors.age, weights.age),
-        fair_share: weigh(factors.fair_share, weights.fair_share),
-        job_size: weigh(factors.job_size, weights.job_size),
-        partition: weigh(factors.partition, weights.partition),
+        age: factors.age * f64::from(weights.age),
+        fair_share: factors.fair_share * f64::from(weights.fair_share),
+        job_size: factors.job_size * f64::from(weights.job_size),
+        partition: factors.partition * f64::from(weights.partition),
     }
 }
 
-/// The job's priority: the weighed factors, less its nice, at least 1 (0
-/// is kept for held jobs in Slurm).
+/// The job's priority: the weighed factors less its nice, cut (not
+/// rounded) to a whole number as Slurm casts it, at least 1 (0 is kept
+/// for held jobs in Slurm).
 pub fn priority(weighted: Weighted, nice: i32) -> i64 {
     let sum = weighted.age + weighted.fair_share + weighted.job_size + weighted.partition;
-    (sum - i64::from(nice)).max(1)
+    let priority = sum - f64::from(nice);
+    if priority < 1.0 { 1 } else { priority as i64 }
 }
 
 /// Factors and priority of one job in one go.
@@ -221,8 +227,10 @@ mod tests {
     }
 
     #[test]
-    fn job_size_is_the_share_of_the_nodes_cpus() {
-        assert_eq!(job_size_factor(4, 16), 0.25);
+    fn job_size_is_the_mean_of_the_node_and_cpu_shares() {
+        // (1 node of 1 + the share of the CPUs) / 2, as 22.05 has it.
+        assert_eq!(job_size_factor(4, 16), 0.625);
+        assert_eq!(job_size_factor(1, 2), 0.75);
         assert_eq!(job_size_factor(16, 16), 1.0);
         assert_eq!(job_size_factor(32, 16), 1.0);
         assert_eq!(job_size_factor(1, 0), 0.0);
@@ -261,15 +269,15 @@ mod tests {
             Factors {
                 age: 0.25,
                 fair_share: 0.5,
-                job_size: 0.25,
+                job_size: 0.625,
                 partition: 1.0
             }
         );
-        assert_eq!(priority, 25 + 5000 + 250 + 10);
+        assert_eq!(priority, 25 + 5000 + 625 + 10);
         let nice = JobInputs { nice: 100, ..job };
-        assert_eq!(job_priority(nice, 0.5, 8, &settings).1, 5285 - 100);
+        assert_eq!(job_priority(nice, 0.5, 8, &settings).1, 5660 - 100);
         let nicer = JobInputs { nice: -100, ..job };
-        assert_eq!(job_priority(nicer, 0.5, 8, &settings).1, 5285 + 100);
+        assert_eq!(job_priority(nicer, 0.5, 8, &settings).1, 5660 + 100);
         let very_nice = JobInputs {
             nice: 10_000,
             ..job
@@ -280,7 +288,9 @@ mod tests {
             partition: 0.5,
             ..job
         };
-        assert_eq!(job_priority(lower, 0.5, 8, &settings).1, 5285 - 5);
+        assert_eq!(job_priority(lower, 0.5, 8, &settings).1, 5660 - 5);
+        // The sum is cut, not each factor rounded: 4999.9 + 625 + 25 + 10.
+        assert_eq!(job_priority(job, 0.499_99, 8, &settings).1, 5659);
     }
 
     #[test]

@@ -1,0 +1,20 @@
+# sinfo and scontrol show partition with three partitions (one Default=YES, one with MaxTime,
+# one with PriorityJobFactor), idle and then with the node allocated.
+sinfo; echo "rc=$?"
+sinfo -s; echo "rc=$?"
+sinfo -N -l | tail -n +2; echo "rc=$?"
+sinfo -o '%P %a %l %L %D %t %T %N %c %C %F %A %R'; echo "rc=$?"
+sinfo -o '%20P %.5a %10l|%s|%g|%h|%p|%r|%S'; echo "rc=$?"
+sinfo -O partition,prioritytier,priorityjobfactor,allocnodes,available,timelimit; echo "rc=$?"
+sinfo -p high,short; echo "rc=$?"
+sinfo -h -o %P; echo "rc=$?"
+scontrol show partition; echo "rc=$?"
+scontrol show partition short; echo "rc=$?"
+scontrol show partition nosuch; echo "rc=$?"
+b=$(sbatch --parsable -c 2 -o /dev/null --wrap 'sleep 30'); wait_state "$b" RUNNING
+sinfo; echo "rc=$?"
+sinfo -t idle; echo "rc=$?"
+sinfo -t idle -N; echo "rc=$?"
+sinfo -t idle -s; echo "rc=$?"
+sinfo -t alloc -o '%P %D %t %C'; echo "rc=$?"
+sinfo -t bogus; echo "rc=$?"
