@@ -317,6 +317,7 @@ impl CinfoArgs {
                     node,
                     partition,
                     cpu_load: None,
+                    empty: false,
                 };
                 PRETTY_COLUMNS
                     .iter()

@@ -461,3 +461,16 @@ fn a_run_that_ends_while_the_daemon_is_down_is_charged_once_for_its_own_time() {
     );
     assert_eq!(d.job(job).state, JobState::Completed);
 }
+
+/// A job that starts at once, never queued, has its priority too, as in
+/// Slurm (which shows it in `%Q` and `Priority=`).
+#[test]
+fn a_job_that_starts_at_once_has_its_priority() {
+    let d = daemon(&["--cpus", "2"]);
+    let job = d.submit(&["--wrap", "sleep 5"]);
+    d.wait_for(job, JobState::Running, SHORT);
+    let shown = d.run("cqueue", &["-h", "-j", &job.to_string(), "-o", "%Q"]);
+    let priority: i64 = shown.ok().trim().parse().expect("a number");
+    assert!(priority > 0, "{priority}");
+    assert_eq!(d.job(job).priority, priority);
+}

@@ -192,6 +192,8 @@ impl Daemon {
             boot_id: self.boot_id.clone(),
             steps: Vec::new(),
         };
+        // Queued jobs get theirs in `enqueue`; this one skips the queue.
+        self.state().priorities.assign(&mut spec, Utc::now());
         let resources = spec.request;
         let inserted = self
             .store
