@@ -1,7 +1,9 @@
 //! Choosing the containment backend at start-up: what this machine's
 //! cgroup mounts offer (`/proc/self/mountinfo`), where the daemon sits in
 //! each hierarchy (`/proc/self/cgroup`), and whether it may make cgroups
-//! there. Each daemon uses a directory of its own in each tree, named for
+//! there (in v2 beside its own cgroup when systemd started it in a
+//! `DelegateSubgroup=`, see `placement`). Each daemon uses a directory of
+//! its own in each tree, named for
 //! its state directory, so several daemons on one machine never share a
 //! `job_<id>`, and a restarted daemon finds its jobs' cgroups again.
 
