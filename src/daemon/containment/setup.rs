@@ -3,9 +3,9 @@
 //! each hierarchy (`/proc/self/cgroup`), and whether it may make cgroups
 //! there (in v2 beside its own cgroup when systemd started it in a
 //! `DelegateSubgroup=`, see `placement`). Each daemon uses a directory of
-//! its own in each tree, named for
-//! its state directory, so several daemons on one machine never share a
-//! `job_<id>`, and a restarted daemon finds its jobs' cgroups again.
+//! its own in each tree, named for its state directory, so several daemons
+//! on one machine never share a `job_<id>`, and a restarted daemon finds
+//! its jobs' cgroups again.
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
