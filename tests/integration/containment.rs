@@ -594,3 +594,272 @@ fn a_job_opens_its_own_gpus_device_nodes_and_no_others(backend: &[&str]) {
     );
     assert_no_job_cgroups(&d);
 }
+
+/// A cgroup standing for a systemd unit's with `Delegate=yes`: a directory
+/// in this process's cgroup v2, marked `trusted.delegate=1` as the system
+/// manager marks a delegated unit's, with the `daemon` subgroup that
+/// `DelegateSubgroup=daemon` starts the daemon in. Removed when dropped.
+struct DelegatedUnit {
+    dir: PathBuf,
+}
+
+impl DelegatedUnit {
+    /// `None` (printed) where this machine cannot make one: no cgroup v2, a
+    /// cgroup that is not writable, or no trusted xattrs on cgroupfs.
+    fn make() -> Option<DelegatedUnit> {
+        let skip = |why: String| {
+            eprintln!("skipped: cannot stand in for a delegated systemd unit here: {why}");
+            None
+        };
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let Some(mount) = mountinfo.lines().find_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            right
+                .starts_with("cgroup2 ")
+                .then(|| left.split(' ').nth(4).map(PathBuf::from))?
+        }) else {
+            return skip("no cgroup2 file system is mounted".into());
+        };
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+        let Some(own) = own.lines().find_map(|l| l.strip_prefix("0::")) else {
+            return skip("this process is in no cgroup v2".into());
+        };
+        let dir = mount.join(own.trim_start_matches('/')).join(format!(
+            "conductor-test-unit-{}-{}",
+            std::process::id(),
+            marker("u")
+        ));
+        if let Err(e) = std::fs::create_dir(&dir) {
+            return skip(format!("mkdir {}: {e}", dir.display()));
+        }
+        let unit = DelegatedUnit { dir };
+        let marked = rustix::fs::setxattr(
+            &unit.dir,
+            "trusted.delegate",
+            b"1",
+            rustix::fs::XattrFlags::empty(),
+        );
+        if let Err(e) = marked {
+            return skip(format!("trusted.delegate on {}: {e}", unit.dir.display()));
+        }
+        std::fs::create_dir(unit.subgroup()).expect("the daemon subgroup");
+        Some(unit)
+    }
+
+    /// Where `DelegateSubgroup=daemon` starts the daemon.
+    fn subgroup(&self) -> PathBuf {
+        self.dir.join("daemon")
+    }
+
+    /// Starts conductord in `cgroup` (as systemd places its main process),
+    /// on `dir`'s socket and state directory.
+    fn start(cgroup: &std::path::Path, dir: &std::path::Path) -> std::process::Child {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("conductord.log"))
+            .expect("log");
+        let socket = dir.join("conductord.sock");
+        let _ = std::fs::remove_file(&socket);
+        let child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(r#"echo $$ > "$0" && exec "$@""#)
+            .arg(cgroup.join("cgroup.procs"))
+            .arg(crate::support::bin("conductord"))
+            .args(["--containment", "cgroup2", "--cpus", "2", "--socket"])
+            .arg(&socket)
+            .arg("--state-dir")
+            .arg(dir.join("state"))
+            .args(["--time-limit-unit", "seconds"])
+            .env("XDG_CONFIG_HOME", dir.join("config"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("conductord starts");
+        wait_until(SHORT, "the daemon answers", || {
+            std::os::unix::net::UnixStream::connect(&socket).is_ok()
+        });
+        child
+    }
+}
+
+impl Drop for DelegatedUnit {
+    /// Ends everything still in the stand-in unit (a failed test's daemons,
+    /// supervisors and jobs) with `cgroup.kill`, then removes its cgroups,
+    /// deepest first.
+    fn drop(&mut self) {
+        let _ = std::fs::write(self.dir.join("cgroup.kill"), "1");
+        let deadline = Instant::now() + SHORT;
+        while Instant::now() < deadline
+            && std::fs::read_to_string(self.dir.join("cgroup.events"))
+                .is_ok_and(|events| events.lines().any(|l| l == "populated 1"))
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        fn remove(dir: &std::path::Path) {
+            if let Ok(entries) = std::fs::read_dir(dir) {
+                for entry in entries.flatten().filter(|e| e.path().is_dir()) {
+                    remove(&entry.path());
+                }
+            }
+            let _ = std::fs::remove_dir(dir);
+        }
+        remove(&self.dir);
+    }
+}
+
+/// The v2 cgroup process `pid` is in, as `/proc/<pid>/cgroup` names it.
+fn v2_cgroup_of(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("0::").map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The unit's restart on pure cgroup v2 (issue 13): under
+/// `DelegateSubgroup=daemon` systemd starts each daemon in `<unit>/daemon`,
+/// which must stay a leaf, so the daemon makes its jobs' cgroups beside
+/// it, in `<unit>/<tag>`, where an older daemon of the unit (started in
+/// the unit's cgroup itself, before DelegateSubgroup=) made them too. A
+/// daemon started after a crash, with a job running, finds that job there.
+#[test]
+fn under_delegate_subgroup_jobs_are_made_beside_the_daemon_and_found_after_a_crash() {
+    if !available("cgroup2") {
+        return;
+    }
+    let Some(unit) = DelegatedUnit::make() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let server = format!("unix:{}", dir.path().join("conductord.sock").display());
+    let client = || conductor::Client::new(Some(&server)).expect("client");
+    let submit = || {
+        let mut cbatch = std::process::Command::new(crate::support::bin("cbatch"));
+        cbatch
+            .args(["--parsable", "--wrap", "sleep 120"])
+            .current_dir(dir.path())
+            .env("CONDUCTOR_SERVER", &server)
+            .env("CONDUCTOR_NO_AUTOSTART", "1");
+        let out = crate::support::run_command(cbatch, None);
+        JobId(out.ok().trim().parse().expect("an id"))
+    };
+    let log = || std::fs::read_to_string(dir.path().join("conductord.log")).unwrap_or_default();
+    let running = |id: JobId| {
+        let deadline = Instant::now() + SHORT;
+        loop {
+            let job = client().job(id).expect("the job");
+            if job.state == JobState::Running {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job {id} is {:?}, not running\n{}",
+                job.state,
+                log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let procs =
+        |cgroup: &PathBuf| std::fs::read_to_string(cgroup.join("cgroup.procs")).unwrap_or_default();
+    // Whether a v2 cgroup or any below it has a process.
+    let populated = |cgroup: &PathBuf| {
+        std::fs::read_to_string(cgroup.join("cgroup.events"))
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l == "populated 1")
+    };
+
+    // An older daemon, in the unit's cgroup itself (Delegate=yes alone).
+    let mut old = DelegatedUnit::start(&unit.dir, dir.path());
+    let dirs = client().config().expect("config").containment_dirs;
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    let jobs = dirs[0].clone();
+    assert_eq!(
+        jobs.parent(),
+        Some(unit.dir.as_path()),
+        "{}",
+        jobs.display()
+    );
+    let first = submit();
+    running(first);
+    let first_cgroup = jobs.join(format!("job_{first}"));
+    wait_until(SHORT, "job 1 runs in its cgroup", || {
+        populated(&first_cgroup)
+    });
+    let _ = old.kill();
+    let _ = old.wait();
+    // Where the older daemon would have moved on a machine with controllers.
+    let leaf = unit.dir.join(format!(
+        "{}.daemon",
+        jobs.file_name().and_then(|n| n.to_str()).expect("tag")
+    ));
+    // (There it holds job 1's supervisor, and stays.)
+    let made = std::fs::create_dir(&leaf).is_ok();
+
+    // The unit now has DelegateSubgroup=daemon: each daemon starts in it.
+    let mut daemon = DelegatedUnit::start(&unit.subgroup(), dir.path());
+    assert_eq!(
+        client().config().expect("config").containment_dirs,
+        vec![jobs.clone()]
+    );
+    assert!(
+        v2_cgroup_of(daemon.id()).ends_with(&format!(
+            "{}/daemon",
+            unit.dir.file_name().and_then(|n| n.to_str()).expect("name")
+        )),
+        "the daemon stays where systemd put it: {}",
+        v2_cgroup_of(daemon.id())
+    );
+    if made {
+        assert!(!leaf.exists(), "the older daemon's empty leaf is removed");
+    }
+    running(first);
+    let second = submit();
+    running(second);
+    let second_cgroup = jobs.join(format!("job_{second}"));
+    wait_until(SHORT, "job 2 runs beside the daemon", || {
+        populated(&second_cgroup)
+    });
+    // The subgroup stays a plain leaf (the daemon and the supervisors it
+    // forks): nothing below it, no controllers passed on, so systemd may
+    // put the next daemon there while these jobs run.
+    assert!(procs(&unit.subgroup()).contains(&daemon.id().to_string()));
+    let below: Vec<PathBuf> = std::fs::read_dir(unit.subgroup())
+        .expect("subgroup")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert!(below.is_empty(), "cgroups under the daemon's: {below:?}");
+    let passed =
+        std::fs::read_to_string(unit.subgroup().join("cgroup.subtree_control")).unwrap_or_default();
+    assert!(passed.trim().is_empty(), "controllers enabled: {passed}");
+
+    // A crash with both jobs running: the next daemon, started in the same
+    // subgroup, finds them, and cancelling one ends its cgroup.
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let mut next = DelegatedUnit::start(&unit.subgroup(), dir.path());
+    assert_eq!(
+        client().config().expect("config").containment_dirs,
+        vec![jobs.clone()]
+    );
+    running(first);
+    running(second);
+    for id in [first, second] {
+        client().cancel(id).expect("cancel");
+    }
+    wait_until(SHORT, "the jobs' cgroups are gone", || {
+        !first_cgroup.exists() && !second_cgroup.exists()
+    });
+    signal(next.id(), "TERM");
+    assert!(next.wait().expect("wait").success());
+    assert!(
+        !jobs.exists(),
+        "a daemon stopping with no job tidies {}",
+        jobs.display()
+    );
+}

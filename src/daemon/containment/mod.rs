@@ -3,7 +3,7 @@
 //!
 //! The daemon picks a backend once at start-up (`--containment`):
 //! - **cgroup v2**: one cgroup per job under the daemon's own (delegated)
-//!   cgroup, with `cpuset`, `memory` and `pids` where the parent offers them;
+//!   cgroup, or beside it under a systemd `DelegateSubgroup=` (`setup`), with `cpuset`, `memory` and `pids` where the parent offers them;
 //!   the script is cloned straight into it (`CLONE_INTO_CGROUP`), and
 //!   `cgroup.kill` ends everything in it at once.
 //! - **cgroup v1** (and the hybrid layout, v1 controllers plus a cgroup2

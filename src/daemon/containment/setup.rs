@@ -1,9 +1,11 @@
 //! Choosing the containment backend at start-up: what this machine's
 //! cgroup mounts offer (`/proc/self/mountinfo`), where the daemon sits in
 //! each hierarchy (`/proc/self/cgroup`), and whether it may make cgroups
-//! there. Each daemon uses a directory of its own in each tree, named for
-//! its state directory, so several daemons on one machine never share a
-//! `job_<id>`, and a restarted daemon finds its jobs' cgroups again.
+//! there (in v2 beside its own cgroup when systemd started it in a
+//! `DelegateSubgroup=`, see `placement`). Each daemon uses a directory of
+//! its own in each tree, named for its state directory, so several daemons
+//! on one machine never share a `job_<id>`, and a restarted daemon finds
+//! its jobs' cgroups again.
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -204,10 +206,61 @@ fn host_cpus() -> Vec<u32> {
     }
 }
 
-/// cgroup v2: the daemon's own cgroup, with the controllers it can give
-/// its jobs. Where controllers are offered but not enabled for children,
-/// the daemon moves itself into a leaf of its own first (a cgroup with
-/// processes may not pass controllers on).
+/// Where a daemon's jobs' cgroups go in the v2 tree, and whether the
+/// daemon sits in that cgroup itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Placement {
+    /// The cgroup whose child `<tag>` holds the jobs' cgroups.
+    base: PathBuf,
+    /// The daemon is a process of `base` itself: before `base` may pass
+    /// controllers on, the daemon must move into a leaf (`<tag>.daemon`).
+    in_base: bool,
+}
+
+/// Chooses the base for the jobs' cgroups from the daemon's own v2 cgroup
+/// and whether it and its parent are marked delegated by systemd.
+///
+/// Under `Delegate=yes` alone systemd starts the daemon in the unit's cgroup
+/// (marked delegated): that is the base, and the daemon moves into a leaf.
+/// With `DelegateSubgroup=daemon` (systemd 254) it starts the daemon in
+/// `<unit>/daemon`, which is not marked, below the marked unit's cgroup:
+/// then the unit's cgroup is the base and the daemon stays where it is,
+/// already a leaf. Were the jobs made under `<unit>/daemon`, the next
+/// daemon would be refused there (no internal processes) while jobs run.
+/// Anything else (a scope, a container's root, no systemd): the daemon's
+/// own cgroup, as always.
+fn placement(own: &Path, own_delegated: bool, parent_delegated: bool) -> Placement {
+    match own.parent() {
+        Some(parent) if !own_delegated && parent_delegated => Placement {
+            base: parent.to_path_buf(),
+            in_base: false,
+        },
+        _ => Placement {
+            base: own.to_path_buf(),
+            in_base: true,
+        },
+    }
+}
+
+/// Whether systemd marked `dir` as a delegated cgroup: the system manager
+/// sets `trusted.delegate=1` (and `user.delegate=1`) on the cgroup of a unit
+/// with `Delegate=yes`, not on its `DelegateSubgroup=`; read as systemd's
+/// own `cg_is_delegated` does. A user manager marks nothing (systemd's
+/// `cgroup_xattr_apply` stops before the delegate xattrs for it), so under
+/// one this is false throughout.
+fn delegated(dir: &Path) -> bool {
+    ["trusted.delegate", "user.delegate"].iter().any(|name| {
+        let mut value = [0u8; 8];
+        rustix::fs::getxattr(dir, *name, &mut value[..])
+            .is_ok_and(|len| matches!(value.get(..len), Some(b"1" | b"1\n")))
+    })
+}
+
+/// cgroup v2: a directory of the daemon's own under the base
+/// [`placement`] chooses, with the controllers it can give its jobs.
+/// Where the daemon is in the base itself and controllers are offered but
+/// not enabled for children, it moves itself into a leaf of its own first
+/// (a cgroup with processes may not pass controllers on).
 fn v2(
     mounts: &[Mount],
     own: &[OwnCgroup],
@@ -218,8 +271,10 @@ fn v2(
         .iter()
         .find(|m| m.v2)
         .ok_or("containment cgroup2: no cgroup2 file system is mounted")?;
-    let base = own_dir(mount, own)
+    let own_dir = own_dir(mount, own)
         .ok_or("containment cgroup2: this process is in no cgroup v2 (/proc/self/cgroup)")?;
+    let parent_delegated = own_dir.parent().is_some_and(delegated);
+    let Placement { base, in_base } = placement(&own_dir, delegated(&own_dir), parent_delegated);
     let jobs = make_dir(&base.join(tag)).map_err(|e| {
         format!(
             "containment cgroup2: cannot create a cgroup in {} ({e}); delegate it \
@@ -227,6 +282,12 @@ fn v2(
             base.display()
         )
     })?;
+    let leaf = base.join(format!("{tag}.daemon"));
+    if !in_base {
+        // The leaf an earlier daemon of this unit moved into before the unit
+        // had DelegateSubgroup=; empty now (rmdir refuses a populated one).
+        let _ = fs::remove_dir(&leaf);
+    }
     let wanted = ["cpuset", "memory", "pids"];
     let offered = read(&base, "cgroup.controllers").unwrap_or_default();
     let offered: Vec<&str> = offered
@@ -238,7 +299,7 @@ fn v2(
         .iter()
         .any(|c| !enabled(&base).split_whitespace().any(|e| e == *c))
     {
-        if let Ok(leaf) = make_dir(&base.join(format!("{tag}.daemon"))) {
+        if in_base && let Ok(leaf) = make_dir(&leaf) {
             let _ = write(&leaf, "cgroup.procs", &std::process::id().to_string());
         }
         for controller in &offered {
@@ -409,6 +470,67 @@ mod tests {
             Some(PathBuf::from("/sys/fs/cgroup/inner"))
         );
         assert_eq!(unescape("/a\\040b"), "/a b");
+    }
+
+    const UNIT: &str = "/sys/fs/cgroup/system.slice/conductord.service";
+
+    #[test]
+    fn under_delegate_subgroup_the_units_cgroup_is_the_base() {
+        // DelegateSubgroup=daemon: systemd marks the unit's cgroup, not the
+        // subgroup it starts the daemon in.
+        let own = PathBuf::from(format!("{UNIT}/daemon"));
+        assert_eq!(
+            placement(&own, false, true),
+            Placement {
+                base: PathBuf::from(UNIT),
+                in_base: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_daemon_in_its_delegated_cgroup_uses_it_and_moves_into_a_leaf() {
+        // Delegate=yes alone (systemd < 254, or no DelegateSubgroup=), also
+        // when the slice above is marked too (nested delegation).
+        for parent in [false, true] {
+            assert_eq!(
+                placement(Path::new(UNIT), true, parent),
+                Placement {
+                    base: PathBuf::from(UNIT),
+                    in_base: true
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn without_marks_the_daemons_own_cgroup_is_the_base() {
+        // A login session, a user manager's unit (a user manager marks
+        // nothing), a container's root, a test's own cgroup.
+        for own in [
+            "/sys/fs/cgroup/user.slice/user-1000.slice/session-3.scope",
+            "/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/app.slice/conductord.service/daemon",
+            "/sys/fs/cgroup",
+            "/",
+        ] {
+            assert_eq!(
+                placement(Path::new(own), false, false),
+                Placement {
+                    base: PathBuf::from(own),
+                    in_base: true
+                },
+                "{own}"
+            );
+        }
+        // The root has no parent to hand the jobs to.
+        assert!(placement(Path::new("/"), false, true).in_base);
+    }
+
+    #[test]
+    fn an_unmarked_directory_is_not_delegated() {
+        let dir = tempfile::tempdir().expect("dir");
+        assert!(!delegated(dir.path()));
+        assert!(!delegated(&dir.path().join("missing")));
     }
 
     #[test]
