@@ -35,6 +35,7 @@ mod statistics;
 mod store;
 mod tokens;
 mod tracker;
+mod ui;
 
 pub mod gpus;
 pub mod node;

@@ -65,6 +65,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/v1/diag/reset", post(reset_diag))
         .route("/metrics", get(super::metrics::serve))
         .merge(super::seed_api::routes())
+        .merge(super::ui::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             daemon.statistics.clone(),
             super::statistics::count_requests,
@@ -119,6 +120,10 @@ async fn require_token(
     let Some(caller) = caller else {
         // `--metrics-public`: a scraper needs no token for the metrics.
         if gate.daemon.config.metrics_public && request.uri().path() == "/metrics" {
+            return next.run(request).await;
+        }
+        // The dashboard's page, script and style sheet hold no data.
+        if super::ui::is_asset(request.uri().path()) {
             return next.run(request).await;
         }
         return Failure {

@@ -14,6 +14,7 @@ mod core;
 mod cqueue;
 mod crash;
 mod crun;
+mod dashboard;
 mod durability;
 mod exporters;
 mod generated;
