@@ -30,6 +30,7 @@ mod seed_api;
 pub mod seed_properties;
 mod server;
 mod shared;
+mod slurmrestd;
 mod state;
 mod statistics;
 mod store;

@@ -65,6 +65,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/v1/diag/reset", post(reset_diag))
         .route("/metrics", get(super::metrics::serve))
         .merge(super::seed_api::routes())
+        .merge(super::slurmrestd::routes())
         .merge(super::ui::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             daemon.statistics.clone(),
@@ -105,18 +106,7 @@ async fn require_token(
     mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let presented = request
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
-    let caller = presented.and_then(|presented| {
-        if same_secret(presented.as_bytes(), gate.admin.as_bytes()) {
-            (!gate.daemon.config.system).then(Caller::daemon_user)
-        } else {
-            gate.daemon.tokens.caller_of(presented)
-        }
-    });
+    let caller = token_caller(&gate, request.headers());
     let Some(caller) = caller else {
         // `--metrics-public`: a scraper needs no token for the metrics.
         if gate.daemon.config.metrics_public && request.uri().path() == "/metrics" {
@@ -131,7 +121,8 @@ async fn require_token(
             code: "unauthorized",
             message: "this listener needs a valid token: one from `ccontrol token` (or, for \
                       the daemon's own user, the one in its state directory) in CONDUCTOR_TOKEN; \
-                      this one is missing, unknown, expired or revoked"
+                      this one is missing, unknown, expired or revoked (or, as slurmrestd's \
+                      X-SLURM-USER-TOKEN, not the X-SLURM-USER-NAME user's)"
                 .into(),
         }
         .into_response();
@@ -139,6 +130,34 @@ async fn require_token(
     request.extensions_mut().insert(ConnectInfo(caller));
     request.extensions_mut().insert(OverTcp);
     next.run(request).await
+}
+
+/// Who a TCP request's token says it acts for: a bearer token, or
+/// slurmrestd's `X-SLURM-USER-TOKEN` with the `X-SLURM-USER-NAME` of its
+/// user; `None` when neither holds.
+fn token_caller(gate: &Gate, headers: &axum::http::HeaderMap) -> Option<Caller> {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let bearer = header(axum::http::header::AUTHORIZATION.as_str())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    // slurmrestd's pair: the token stands for a user, and the name beside
+    // it must be that user's, or the request is refused.
+    let slurm_pair = header(super::slurmrestd::USER_TOKEN_HEADER)
+        .map(|token| (token, header(super::slurmrestd::USER_NAME_HEADER)));
+    match (bearer, slurm_pair) {
+        (Some(presented), _) => {
+            if same_secret(presented.as_bytes(), gate.admin.as_bytes()) {
+                (!gate.daemon.config.system).then(Caller::daemon_user)
+            } else {
+                gate.daemon.tokens.caller_of(presented)
+            }
+        }
+        (None, Some((token, name))) => gate
+            .daemon
+            .tokens
+            .caller_of(token)
+            .filter(|caller| name.and_then(users::uid_of) == Some(caller.uid)),
+        (None, None) => None,
+    }
 }
 
 /// `GET /v1/jobs/{id}/script`: the job's batch script, as text, for its
@@ -271,7 +290,7 @@ async fn shares(State(daemon): Shared) -> axum::Json<ShareReport> {
     axum::Json(super::priorities::share_report(&daemon.state(), Utc::now()))
 }
 
-async fn diag(State(daemon): Shared) -> axum::Json<DiagInfo> {
+pub(super) async fn diag(State(daemon): Shared) -> axum::Json<DiagInfo> {
     let (pending, running) = {
         let state = daemon.state();
         (state.queue.len(), state.running.len())
@@ -299,7 +318,7 @@ async fn health() -> axum::Json<Health> {
     })
 }
 
-async fn node(State(daemon): Shared) -> axum::Json<NodeInfo> {
+pub(super) async fn node(State(daemon): Shared) -> axum::Json<NodeInfo> {
     let state = daemon.state();
     let capacity = state.tracker.capacity();
     let free = state.tracker.free();
@@ -320,7 +339,7 @@ async fn node(State(daemon): Shared) -> axum::Json<NodeInfo> {
     })
 }
 
-async fn config(State(daemon): Shared) -> axum::Json<DaemonConfig> {
+pub(super) async fn config(State(daemon): Shared) -> axum::Json<DaemonConfig> {
     let config = &daemon.config;
     axum::Json(DaemonConfig {
         version: env!("CARGO_PKG_VERSION").into(),

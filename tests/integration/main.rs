@@ -29,6 +29,7 @@ mod printing;
 mod priority;
 mod seed_api;
 mod slurm_json;
+mod slurmrestd;
 mod support;
 mod tls;
 mod users;
