@@ -266,6 +266,20 @@ pub struct PartitionTable {
         skip_serializing_if = "Option::is_none"
     )]
     pub allow_groups: Option<Vec<String>>,
+    /// The accounts whose jobs may run here; absent (or `["ALL"]`) is all.
+    #[serde(
+        rename = "AllowAccounts",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allow_accounts: Option<Vec<String>>,
+    /// The accounts whose jobs may not (ignored when AllowAccounts is set).
+    #[serde(
+        rename = "DenyAccounts",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub deny_accounts: Option<Vec<String>>,
     /// `1` or `UNLIMITED` (there is one node).
     #[serde(
         rename = "MaxNodes",
@@ -305,6 +319,14 @@ impl PartitionTable {
             "AllowGroups",
             self.allow_groups.as_ref().map(|g| g.join(",")),
         );
+        push(
+            "AllowAccounts",
+            self.allow_accounts.as_ref().map(|a| a.join(",")),
+        );
+        push(
+            "DenyAccounts",
+            self.deny_accounts.as_ref().map(|a| a.join(",")),
+        );
         push("MaxNodes", self.max_nodes.clone());
         push("State", self.state.clone());
         push("Nodes", self.nodes.clone());
@@ -335,6 +357,8 @@ impl PartitionTable {
             priority_tier: Some(partition.priority_tier).filter(|&tier| tier != 1),
             priority_job_factor: Some(partition.priority_job_factor).filter(|&f| f != 1),
             allow_groups: partition.allow_groups,
+            allow_accounts: partition.allow_accounts,
+            deny_accounts: partition.deny_accounts,
             max_nodes: partition.max_nodes.map(|n| n.to_string()),
             state: None,
             nodes: None,
