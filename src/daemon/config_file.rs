@@ -602,8 +602,10 @@ mod tests {
     #[test]
     fn partitions_round_trip_through_their_tables() {
         let line = "PartitionName=debug Default=YES MaxTime=30 DefaultTime=10 PriorityTier=2 \
-                    PriorityJobFactor=3 AllowGroups=hpc MaxNodes=1";
+                    PriorityJobFactor=3 AllowGroups=hpc AllowAccounts=phys,chem \
+                    DenyAccounts=bio MaxNodes=1";
         let table = PartitionTable::from_line(line).expect("valid");
+        assert_eq!(table.deny_accounts, Some(vec!["bio".to_string()]));
         assert_eq!(table.max_time.as_deref(), Some("30:00"));
         let again = table.to_line().expect("valid");
         assert_eq!(
