@@ -1262,6 +1262,13 @@ pub struct PartitionInfo {
     pub priority_job_factor: u32,
     /// The groups whose members may submit here (AllowGroups); `None` is ALL.
     pub allow_groups: Option<Vec<String>>,
+    /// The accounts whose jobs may run here (AllowAccounts); `None` is ALL.
+    #[serde(default)]
+    pub allow_accounts: Option<Vec<String>>,
+    /// The accounts whose jobs may not (DenyAccounts; ignored, as in Slurm,
+    /// when AllowAccounts is set).
+    #[serde(default)]
+    pub deny_accounts: Option<Vec<String>>,
     /// MaxNodes: 1, or `None` for UNLIMITED (there is one node).
     pub max_nodes: Option<u32>,
 }
@@ -1277,6 +1284,8 @@ impl PartitionInfo {
             priority_tier: 1,
             priority_job_factor: 1,
             allow_groups: None,
+            allow_accounts: None,
+            deny_accounts: None,
             max_nodes: None,
         }
     }

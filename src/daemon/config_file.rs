@@ -271,6 +271,20 @@ pub struct PartitionTable {
         skip_serializing_if = "Option::is_none"
     )]
     pub allow_groups: Option<Vec<String>>,
+    /// The accounts whose jobs may run here; absent (or `["ALL"]`) is all.
+    #[serde(
+        rename = "AllowAccounts",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allow_accounts: Option<Vec<String>>,
+    /// The accounts whose jobs may not (ignored when AllowAccounts is set).
+    #[serde(
+        rename = "DenyAccounts",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub deny_accounts: Option<Vec<String>>,
     /// `1` or `UNLIMITED` (there is one node).
     #[serde(
         rename = "MaxNodes",
@@ -310,6 +324,14 @@ impl PartitionTable {
             "AllowGroups",
             self.allow_groups.as_ref().map(|g| g.join(",")),
         );
+        push(
+            "AllowAccounts",
+            self.allow_accounts.as_ref().map(|a| a.join(",")),
+        );
+        push(
+            "DenyAccounts",
+            self.deny_accounts.as_ref().map(|a| a.join(",")),
+        );
         push("MaxNodes", self.max_nodes.clone());
         push("State", self.state.clone());
         push("Nodes", self.nodes.clone());
@@ -340,6 +362,8 @@ impl PartitionTable {
             priority_tier: Some(partition.priority_tier).filter(|&tier| tier != 1),
             priority_job_factor: Some(partition.priority_job_factor).filter(|&f| f != 1),
             allow_groups: partition.allow_groups,
+            allow_accounts: partition.allow_accounts,
+            deny_accounts: partition.deny_accounts,
             max_nodes: partition.max_nodes.map(|n| n.to_string()),
             state: None,
             nodes: None,
@@ -583,8 +607,10 @@ mod tests {
     #[test]
     fn partitions_round_trip_through_their_tables() {
         let line = "PartitionName=debug Default=YES MaxTime=30 DefaultTime=10 PriorityTier=2 \
-                    PriorityJobFactor=3 AllowGroups=hpc MaxNodes=1";
+                    PriorityJobFactor=3 AllowGroups=hpc AllowAccounts=phys,chem \
+                    DenyAccounts=bio MaxNodes=1";
         let table = PartitionTable::from_line(line).expect("valid");
+        assert_eq!(table.deny_accounts, Some(vec!["bio".to_string()]));
         assert_eq!(table.max_time.as_deref(), Some("30:00"));
         let again = table.to_line().expect("valid");
         assert_eq!(

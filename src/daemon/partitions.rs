@@ -23,6 +23,9 @@ pub enum Refusal {
     Unknown(String),
     /// The user is in none of the AllowGroups of any partition named.
     GroupNotPermitted,
+    /// The job's account is not in AllowAccounts, or is in DenyAccounts,
+    /// of any partition named (Slurm's ESLURM_INVALID_ACCOUNT).
+    AccountNotPermitted,
     /// The time limit is over every partition's MaxTime, and
     /// EnforcePartLimits refuses such a job.
     TimeLimit,
@@ -37,6 +40,9 @@ pub fn refusal_error(refusal: Refusal) -> Error {
             crate::daemon::escape_controls(&name)
         ),
         Refusal::GroupNotPermitted => "User's group not permitted to use this partition".into(),
+        Refusal::AccountNotPermitted => {
+            "Invalid account or account/partition combination specified".into()
+        }
         Refusal::TimeLimit => {
             "Requested time limit is invalid (missing or exceeds some limit)".into()
         }
@@ -122,7 +128,8 @@ impl Partitions {
 
     /// Where a job goes: the first partition of `requested` (sbatch's
     /// comma-separated `-p a,b`; the default without one) that accepts it,
-    /// that is, whose AllowGroups lets its user in (`allowed`) and whose
+    /// that is, that lets its user and account in (`allowed`, else why
+    /// not: the first partition's refusal is the job's) and whose
     /// MaxTime its own time limit (`time_limit`, `None` for none given) is
     /// within. A name that does not exist refuses the job, as in Slurm.
     /// When only the time limit is over, the job goes to the first
@@ -133,7 +140,7 @@ impl Partitions {
         requested: Option<&str>,
         time_limit: Option<u64>,
         enforce: bool,
-        allowed: impl Fn(&PartitionInfo) -> bool,
+        allowed: impl Fn(&PartitionInfo) -> Result<(), Refusal>,
     ) -> Result<&PartitionInfo, Refusal> {
         let named: Vec<&PartitionInfo> = match requested.map(str::trim) {
             None | Some("") => vec![self.default_partition()],
@@ -144,8 +151,20 @@ impl Partitions {
                 .map(|name| self.get(name).ok_or_else(|| Refusal::Unknown(name.into())))
                 .collect::<Result<_, _>>()?,
         };
-        let permitted: Vec<&PartitionInfo> = named.into_iter().filter(|p| allowed(p)).collect();
-        let first = *permitted.first().ok_or(Refusal::GroupNotPermitted)?;
+        let mut refusal = None;
+        let permitted: Vec<&PartitionInfo> = named
+            .into_iter()
+            .filter(|p| match allowed(p) {
+                Ok(()) => true,
+                Err(why) => {
+                    refusal.get_or_insert(why);
+                    false
+                }
+            })
+            .collect();
+        let first = *permitted
+            .first()
+            .ok_or(refusal.unwrap_or(Refusal::GroupNotPermitted))?;
         // No limit given: the job gets the partition's own, within it.
         if let Some(fits) = permitted
             .iter()
@@ -164,27 +183,66 @@ impl Daemon {
     /// The partition a submission goes to (see [`Partitions::route`]), or
     /// Slurm's refusal. Root may use any partition, as Slurm's super-user;
     /// the caller's groups are looked up only if a partition restricts them.
+    /// `account` is the job's (`None`: not known).
     pub(crate) fn route(
         &self,
         requested: Option<&str>,
         time_limit: Option<u64>,
+        account: Option<&str>,
         caller: Caller,
     ) -> Result<&PartitionInfo, Error> {
         let groups = std::sync::OnceLock::new();
         let allowed = |partition: &PartitionInfo| {
-            partition.allow_groups.as_ref().is_none_or(|allow| {
+            let group_ok = partition.allow_groups.as_ref().is_none_or(|allow| {
                 caller.uid == 0
                     || groups
                         .get_or_init(|| users::group_names(caller.uid, caller.gid))
                         .iter()
                         .any(|group| allow.contains(group))
-            })
+            });
+            if !group_ok {
+                return Err(Refusal::GroupNotPermitted);
+            }
+            if account_permitted(partition, account) {
+                Ok(())
+            } else {
+                Err(Refusal::AccountNotPermitted)
+            }
         };
         let enforce = self.config.enforce_part_limits;
         self.config
             .partitions
             .route(requested, time_limit, enforce, allowed)
             .map_err(refusal_error)
+    }
+}
+
+/// Whether a job of this account (`None`: not known) may use `partition`,
+/// as Slurm's `_valid_job_part_acct` decides: with AllowAccounts, only
+/// those (an unknown account is refused); else with DenyAccounts, all but
+/// those (an unknown account passes). Root is held to it as well, as in
+/// Slurm.
+pub fn account_permitted(partition: &PartitionInfo, account: Option<&str>) -> bool {
+    if let Some(allow) = &partition.allow_accounts {
+        return account.is_some_and(|a| allow.iter().any(|x| x == a));
+    }
+    partition
+        .deny_accounts
+        .as_ref()
+        .is_none_or(|deny| account.is_none_or(|a| !deny.iter().any(|x| x == a)))
+}
+
+/// A comma-separated list of names, `ALL` (or nothing) for no restriction.
+fn name_list(value: &str) -> Option<Vec<String>> {
+    let names: Vec<String> = value
+        .split(',')
+        .filter(|n| !n.is_empty())
+        .map(String::from)
+        .collect();
+    if names.is_empty() || value.eq_ignore_ascii_case("ALL") {
+        None
+    } else {
+        Some(names)
     }
 }
 
@@ -251,19 +309,9 @@ pub fn parse_definition(line: &str) -> Result<(PartitionInfo, bool), String> {
                 Ok(factor) => partition.priority_job_factor = factor,
                 Err(_) => return bad("not a number"),
             },
-            "allowgroups" => {
-                partition.allow_groups = if value.eq_ignore_ascii_case("ALL") {
-                    None
-                } else {
-                    Some(
-                        value
-                            .split(',')
-                            .filter(|g| !g.is_empty())
-                            .map(String::from)
-                            .collect(),
-                    )
-                };
-            }
+            "allowgroups" => partition.allow_groups = name_list(value),
+            "allowaccounts" => partition.allow_accounts = name_list(value),
+            "denyaccounts" => partition.deny_accounts = name_list(value),
             "maxnodes" => {
                 partition.max_nodes = match value.to_ascii_uppercase().as_str() {
                     "UNLIMITED" | "INFINITE" => None,
@@ -369,7 +417,7 @@ mod tests {
     #[test]
     fn a_job_goes_to_the_first_listed_partition_that_accepts_it() {
         let p = two();
-        let all = |_: &PartitionInfo| true;
+        let all = |_: &PartitionInfo| Ok(());
         let name = |r: Result<&PartitionInfo, Refusal>| r.map(|p| p.name.clone());
         assert_eq!(name(p.route(None, None, false, all)), Ok("long".into()));
         assert_eq!(
@@ -394,7 +442,13 @@ mod tests {
             p.route(Some("debug,gpu"), None, false, all),
             Err(Refusal::Unknown("gpu".into()))
         );
-        let not_long = |p: &PartitionInfo| p.allow_groups.is_none();
+        let not_long = |p: &PartitionInfo| {
+            if p.allow_groups.is_none() {
+                Ok(())
+            } else {
+                Err(Refusal::GroupNotPermitted)
+            }
+        };
         assert_eq!(
             name(p.route(Some("long,debug"), None, false, not_long)),
             Ok("debug".into())
@@ -402,6 +456,41 @@ mod tests {
         assert_eq!(
             p.route(Some("long"), None, false, not_long),
             Err(Refusal::GroupNotPermitted)
+        );
+    }
+
+    #[test]
+    fn accounts_are_let_in_as_slurm_lets_them() {
+        let (open, _) = parse_definition("PartitionName=o AllowAccounts=ALL").expect("valid");
+        assert!(account_permitted(&open, Some("x")) && account_permitted(&open, None));
+        let (allow, _) =
+            parse_definition("PartitionName=a AllowAccounts=phys,chem DenyAccounts=phys")
+                .expect("valid");
+        assert!(
+            account_permitted(&allow, Some("phys")),
+            "Allow wins over Deny"
+        );
+        assert!(!account_permitted(&allow, Some("bio")));
+        assert!(!account_permitted(&allow, None), "unknown account");
+        let (deny, _) = parse_definition("denyaccounts=bio PartitionName=d").expect("valid");
+        assert_eq!(deny.deny_accounts, Some(vec!["bio".to_string()]));
+        assert!(!account_permitted(&deny, Some("bio")));
+        assert!(account_permitted(&deny, Some("phys")) && account_permitted(&deny, None));
+        let p = defs(&["PartitionName=a AllowAccounts=phys", "PartitionName=b"]).expect("valid");
+        let by_account = |account: &'static str| {
+            move |p: &PartitionInfo| {
+                if account_permitted(p, Some(account)) {
+                    Ok(())
+                } else {
+                    Err(Refusal::AccountNotPermitted)
+                }
+            }
+        };
+        let routed = p.route(Some("a,b"), None, false, by_account("bio"));
+        assert_eq!(routed.map(|p| p.name.clone()), Ok("b".into()));
+        assert_eq!(
+            p.route(Some("a"), None, false, by_account("bio")),
+            Err(Refusal::AccountNotPermitted)
         );
     }
 

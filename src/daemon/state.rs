@@ -227,7 +227,7 @@ impl Queue {
     /// Places a pending job by its priority, hold and request, with the
     /// reason it shows (take it out and insert it again to change that).
     pub fn insert(&mut self, job: &Job) {
-        let key = queue_key(job);
+        let key = queue_key(job, &self.partitions);
         match job.phase {
             Phase::Pending { hold: Some(_), .. } => {
                 self.held.insert(key);
@@ -259,7 +259,7 @@ impl Queue {
 
     /// Takes a job out, wherever it was (call before changing the job).
     pub fn remove(&mut self, job: &Job) {
-        let key = queue_key(job);
+        let key = queue_key(job, &self.partitions);
         self.plain.remove(&key, &job.spec.request);
         self.others.remove(&key);
         self.held.remove(&key);
@@ -315,9 +315,13 @@ fn waits_only_for_resources(job: &Job) -> bool {
         && spec.array.is_none_or(|array| array.max_running.is_none())
 }
 
-/// A job's place in the pending queue.
-pub fn queue_key(job: &Job) -> QueueKey {
-    QueueKey::new(job.spec.priority, job.spec.submit_time, job.id)
+/// A job's place in the pending queue: its partition's PriorityTier
+/// first (a partition no longer defined has none), then its priority.
+pub fn queue_key(job: &Job, partitions: &Partitions) -> QueueKey {
+    let tier = partitions
+        .get(&job.spec.partition)
+        .map_or(0, |p| p.priority_tier);
+    QueueKey::new(job.spec.priority, job.spec.submit_time, job.id).in_tier(tier)
 }
 
 #[cfg(test)]
@@ -368,5 +372,33 @@ mod tests {
         q.insert(&pending(1, "debug", Some(60)));
         assert!(q.plain().is_empty());
         assert_eq!(q.others().map(|k| k.id()).collect::<Vec<_>>(), [JobId(1)]);
+    }
+
+    #[test]
+    fn a_higher_priority_tier_goes_first_whatever_the_priority() {
+        let lines = [
+            "PartitionName=low".to_string(),
+            "PartitionName=high PriorityTier=5".to_string(),
+        ];
+        let partitions = Partitions::from_definitions(&lines, "normal").expect("valid");
+        let mut rich = pending(1, "low", Some(60));
+        rich.spec.priority = 1_000_000;
+        let poor = pending(2, "high", Some(60));
+        assert!(queue_key(&poor, &partitions) < queue_key(&rich, &partitions));
+        let mut q = Queue::new(
+            Capacity {
+                cpus: 2,
+                memory_mb: 100,
+                gpus: 0,
+            },
+            partitions,
+            true,
+        );
+        q.insert(&rich);
+        q.insert(&poor);
+        assert_eq!(
+            q.others().map(|k| k.id()).collect::<Vec<_>>(),
+            [JobId(2), JobId(1)]
+        );
     }
 }

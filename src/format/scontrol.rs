@@ -399,11 +399,18 @@ pub fn partition_record(node: &NodeInfo, partition: &PartitionInfo) -> Record {
         .allow_groups
         .as_ref()
         .map_or_else(|| "ALL".to_string(), |groups| groups.join(","));
+    // As info_part.c prints them: DenyAccounts in AllowAccounts' place,
+    // and only when AllowAccounts is not set.
+    let accounts = match (&partition.allow_accounts, &partition.deny_accounts) {
+        (Some(allow), _) => ("AllowAccounts", allow.join(",")),
+        (None, Some(deny)) => ("DenyAccounts", deny.join(",")),
+        (None, None) => ("AllowAccounts", "ALL".to_string()),
+    };
     let mut record = Record::new();
     record.line([("PartitionName", partition.name.as_str())]);
     record.line([
         ("AllowGroups", groups.as_str()),
-        ("AllowAccounts", "ALL"),
+        (accounts.0, accounts.1.as_str()),
         ("AllowQos", "ALL"),
     ]);
     record.line([
@@ -944,8 +951,28 @@ mod tests {
         };
         let text = partition_record(&node(), &debug).render(false);
         assert!(
-            text.starts_with("PartitionName=debug\n   AllowGroups=hpc,ops "),
+            text.starts_with(
+                "PartitionName=debug\n   AllowGroups=hpc,ops AllowAccounts=ALL AllowQos=ALL\n"
+            ),
             "{text}"
+        );
+        let denying = PartitionInfo {
+            deny_accounts: Some(vec!["bio".into()]),
+            ..debug.clone()
+        };
+        let denied = partition_record(&node(), &denying).render(false);
+        assert!(
+            denied.contains(" DenyAccounts=bio AllowQos=ALL\n"),
+            "{denied}"
+        );
+        let allowing = PartitionInfo {
+            allow_accounts: Some(vec!["phys".into(), "chem".into()]),
+            ..denying
+        };
+        let allowed = partition_record(&node(), &allowing).render(false);
+        assert!(
+            allowed.contains(" AllowAccounts=phys,chem AllowQos="),
+            "{allowed}"
         );
         assert!(text.contains(" Default=NO "), "{text}");
         assert!(

@@ -384,3 +384,40 @@ fn cinfo_shows_tiers_factors_and_partitions_a_state_filter_empties() {
     );
     d.run("ccancel", &[&blocker.to_string()]).ok();
 }
+
+#[test]
+fn allow_and_deny_accounts_refuse_other_accounts_or_route_them_away() {
+    let d = TestDaemon::start(&[
+        "--cpus",
+        "2",
+        "--partition-def",
+        "PartitionName=open Default=YES DenyAccounts=bio",
+        "--partition-def",
+        "PartitionName=phys AllowAccounts=phys,chem",
+    ]);
+    let refused = |args: &[&str]| {
+        let mut argv = args.to_vec();
+        argv.extend(["--wrap", "true"]);
+        let out = d.run("cbatch", &argv);
+        assert_eq!(
+            out.fails_with_one_line(),
+            "cbatch: error: Batch job submission failed: Invalid account or \
+             account/partition combination specified",
+            "{args:?}"
+        );
+    };
+    refused(&["-p", "phys", "-A", "bio"]);
+    refused(&["-p", "phys"]);
+    refused(&["-A", "bio"]);
+    refused(&["-p", "phys,open", "-A", "bio"]);
+    let routed = d.submit(&["--hold", "-p", "phys,open", "-A", "math", "--wrap", "true"]);
+    assert_eq!(d.job(routed).partition, "open");
+    let allowed = d.submit(&["--hold", "-p", "phys,open", "-A", "chem", "--wrap", "true"]);
+    assert_eq!(d.job(allowed).partition, "phys");
+
+    let shown = d.run("ccontrol", &["show", "partition"]);
+    let records: Vec<&str> = shown.ok().split("\n\n").filter(|r| !r.is_empty()).collect();
+    assert_eq!(value(records[0], "DenyAccounts"), Some("bio"), "{shown:?}");
+    assert_eq!(value(records[0], "AllowAccounts"), None);
+    assert_eq!(value(records[1], "AllowAccounts"), Some("phys,chem"));
+}

@@ -316,7 +316,18 @@ impl Daemon {
         let time_limit = request
             .time_limit
             .map(|limit| self.config.time_limit_unit.round_up(limit));
-        let partition = self.route(request.partition.as_deref(), time_limit, caller)?;
+        // Without an account database, a user's default account is named
+        // after the user (see the job's options below).
+        let account = request
+            .account
+            .clone()
+            .unwrap_or_else(|| users::user_name(caller.uid));
+        let partition = self.route(
+            request.partition.as_deref(),
+            time_limit,
+            Some(&account),
+            caller,
+        )?;
         if request
             .time_limit
             .is_some_and(|limit| limit > MAX_TIME_LIMIT_SECS)
@@ -414,12 +425,7 @@ impl Daemon {
                 comment: request.comment.clone(),
                 // Without an account database, a user's default account
                 // is named after the user (for root: `root`, as Slurm has).
-                account: Some(
-                    request
-                        .account
-                        .clone()
-                        .unwrap_or_else(|| users::user_name(caller.uid).clone()),
-                ),
+                account: Some(account),
                 qos: request.qos.clone(),
                 wckey: request.wckey.clone(),
                 export: request.export.clone(),

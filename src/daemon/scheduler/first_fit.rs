@@ -22,10 +22,11 @@ use super::groups::{Group, Limit};
 use crate::daemon::tracker::{Allocation, ResourceTracker};
 use crate::protocol::{JobId, Reason, ResourceRequest};
 
-/// Order of the pending queue: higher priority first, then earlier submit,
-/// then lower id.
+/// Order of the pending queue: higher partition PriorityTier first (as
+/// Slurm sorts), then higher priority, then earlier submit, then lower id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct QueueKey {
+    tier: Reverse<u32>,
     priority: Reverse<i64>,
     submit_millis: i64,
     id: JobId,
@@ -34,9 +35,18 @@ pub struct QueueKey {
 impl QueueKey {
     pub fn new(priority: i64, submit_time: DateTime<Utc>, id: JobId) -> QueueKey {
         QueueKey {
+            tier: Reverse(0),
             priority: Reverse(priority),
             submit_millis: submit_time.timestamp_millis(),
             id,
+        }
+    }
+
+    /// The same key for a job of a partition of this PriorityTier.
+    pub fn in_tier(self, tier: u32) -> QueueKey {
+        QueueKey {
+            tier: Reverse(tier),
+            ..self
         }
     }
 
