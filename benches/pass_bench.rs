@@ -15,6 +15,11 @@
 //! * `wide`: 2-CPU jobs only: one reservation, and every other job is of a
 //!   shape that does not fit (skipped whole).
 //! * `first_fit`: the `reserved` queue under First Fit alone.
+//! * `user_limited`: the `reserved` queue spread over 50 users with
+//!   MaxJobsPerUser=2, where users 0-24 already run 2 jobs each: every
+//!   job of theirs shows `AssocMaxJobsLimit`, and the index keeps each
+//!   user's jobs of a shape apart so that the pass checks one head per
+//!   (shape, user) against its user's limits.
 //!
 //! The first pass changes the reasons the jobs show; the daemon then
 //! records them, so the figure is the pass after that (the steady state of
@@ -24,8 +29,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use conductor::daemon::scheduler::backfill::Settings;
+use conductor::daemon::scheduler::limits::{UserLimits, UserUsage};
 use conductor::daemon::scheduler::{
-    Backfill, Plan, QueueKey, RunningJob, ShapeIndex, backfill_indexed, first_fit_indexed,
+    Backfill, Limit, Plan, QueueKey, RunningJob, ShapeIndex, backfill_indexed, first_fit_indexed,
 };
 use conductor::daemon::{Capacity, ResourceTracker};
 use conductor::protocol::{JobId, Reason, ResourceRequest};
@@ -45,20 +51,28 @@ fn cpus(n: u32) -> ResourceRequest {
     }
 }
 
-/// A queue: each job's request and time limit, in queue order.
+/// A queue: each job's request, time limit and (with user limits) user,
+/// in queue order.
 struct Queue {
     index: ShapeIndex,
-    jobs: Vec<(QueueKey, ResourceRequest, Option<u64>)>,
+    jobs: Vec<(QueueKey, ResourceRequest, Option<u64>, Option<u32>)>,
 }
 
 impl Queue {
     fn new(jobs: impl Iterator<Item = (ResourceRequest, Option<u64>)>, t0: DateTime<Utc>) -> Queue {
+        Queue::of_users(jobs.map(|(request, limit)| (request, limit, None)), t0)
+    }
+
+    fn of_users(
+        jobs: impl Iterator<Item = (ResourceRequest, Option<u64>, Option<u32>)>,
+        t0: DateTime<Utc>,
+    ) -> Queue {
         let mut index = ShapeIndex::default();
         let mut all = Vec::new();
-        for (n, (request, limit)) in jobs.enumerate() {
+        for (n, (request, limit, user)) in jobs.enumerate() {
             let key = QueueKey::new(0, t0, JobId(n as u64 + 1));
-            index.insert(key, request, limit, Reason::None);
-            all.push((key, request, limit));
+            index.insert(key, request, user, limit, Reason::None);
+            all.push((key, request, limit, user));
         }
         Queue { index, jobs: all }
     }
@@ -66,8 +80,8 @@ impl Queue {
     /// Records the reasons a pass reported, as the daemon does.
     fn show(&mut self, plan: &Plan) {
         for (id, reason) in &plan.reasons {
-            let (key, request, limit) = self.jobs[id.0 as usize - 1];
-            self.index.insert(key, request, limit, *reason);
+            let (key, request, limit, user) = self.jobs[id.0 as usize - 1];
+            self.index.insert(key, request, user, limit, *reason);
         }
     }
 }
@@ -76,7 +90,14 @@ struct Case {
     name: &'static str,
     queue: Queue,
     backfill: bool,
+    /// Per-user limits, with what each user runs.
+    limits: Option<(UserLimits, UserUsage)>,
 }
+
+/// The users of the `user_limited` case, and how many of them are at their
+/// limit.
+const USERS: u32 = 50;
+const USERS_AT_LIMIT: u32 = 25;
 
 fn main() {
     let jobs = env_num("PASS_BENCH_JOBS", 100_000);
@@ -105,21 +126,44 @@ fn main() {
             name: "reserved",
             queue: Queue::new(stream(false), t0),
             backfill: true,
+            limits: None,
         },
         Case {
             name: "backfilled",
             queue: Queue::new(stream(true), t0),
             backfill: true,
+            limits: None,
         },
         Case {
             name: "wide",
             queue: Queue::new((0..jobs).map(|_| (cpus(2), Some(60))), t0),
             backfill: true,
+            limits: None,
         },
         Case {
             name: "first_fit",
             queue: Queue::new(stream(false), t0),
             backfill: false,
+            limits: None,
+        },
+        Case {
+            name: "user_limited",
+            queue: Queue::of_users(
+                stream(false)
+                    .zip((0..USERS).rev().cycle())
+                    .map(|((request, limit), uid)| (request, limit, Some(uid))),
+                t0,
+            ),
+            backfill: true,
+            limits: Some((
+                UserLimits {
+                    max_jobs: Some(2),
+                    ..UserLimits::default()
+                },
+                UserUsage::count(
+                    (0..USERS_AT_LIMIT).flat_map(|uid| [(uid, cpus(0)), (uid, cpus(0))]),
+                ),
+            )),
         },
     ];
     println!("pass over {jobs} pending jobs, 2 CPUs, 1 free; {runs} passes per case");
@@ -129,6 +173,12 @@ fn main() {
     );
     for case in &mut cases {
         let now = t0 + TimeDelta::seconds(1);
+        let limits = &case.limits;
+        let user_limits = |uid: u32, request: &ResourceRequest| -> Vec<Limit> {
+            limits.as_ref().map_or_else(Vec::new, |(limits, usage)| {
+                limits.limits(uid, usage.of(uid), request)
+            })
+        };
         let pass = |queue: &Queue| {
             let mut t = tracker.clone();
             let started = Instant::now();
@@ -138,9 +188,22 @@ fn main() {
                     settings: Settings::default(),
                     running: &running,
                 };
-                backfill_indexed(std::iter::empty(), |_| None, &queue.index, &mut t, backfill)
+                backfill_indexed(
+                    std::iter::empty(),
+                    |_| None,
+                    &queue.index,
+                    user_limits,
+                    &mut t,
+                    backfill,
+                )
             } else {
-                first_fit_indexed(std::iter::empty(), |_| None, &queue.index, &mut t)
+                first_fit_indexed(
+                    std::iter::empty(),
+                    |_| None,
+                    &queue.index,
+                    user_limits,
+                    &mut t,
+                )
             };
             (started.elapsed(), plan)
         };

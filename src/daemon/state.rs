@@ -195,9 +195,9 @@ pub struct Queue {
     /// The partitions: a job over its partition's MaxTime waits apart too
     /// (`PartitionTimeLimit`).
     partitions: Partitions,
-    /// Whether per-user limits are set: then no job waits for resources
-    /// only, since its user's running jobs may hold it back, and every one
-    /// is looked at job by job.
+    /// Whether per-user limits are set: then the index keeps each user's
+    /// jobs of a shape apart, since the user's running jobs may hold them
+    /// back (see [`ShapeIndex`]).
     user_limited: bool,
     /// Not held, and waiting for nothing but resources.
     plain: ShapeIndex,
@@ -235,16 +235,26 @@ impl Queue {
             Phase::Pending { .. } if !self.can_ever_start(job) => {
                 self.unfit.insert(key);
             }
-            Phase::Pending { reason, .. }
-                if !self.user_limited && waits_only_for_resources(job) =>
-            {
-                self.plain
-                    .insert(key, job.spec.request, job.spec.time_limit, reason);
+            Phase::Pending { reason, .. } if waits_only_for_resources(job) => {
+                self.plain.insert(
+                    key,
+                    job.spec.request,
+                    self.chain_user(job),
+                    job.spec.time_limit,
+                    reason,
+                );
             }
             _ => {
                 self.others.insert(key);
             }
         }
+    }
+
+    /// The user whose chain of the index the job is in: its own when
+    /// per-user limits are set (the pass checks each chain's head against
+    /// its user's limits), none otherwise.
+    fn chain_user(&self, job: &Job) -> Option<u32> {
+        self.user_limited.then_some(job.spec.uid)
     }
 
     /// Whether no pass can ever start the job as it is: it asks for more
@@ -260,7 +270,8 @@ impl Queue {
     /// Takes a job out, wherever it was (call before changing the job).
     pub fn remove(&mut self, job: &Job) {
         let key = queue_key(job, &self.partitions);
-        self.plain.remove(&key, &job.spec.request);
+        self.plain
+            .remove(&key, &job.spec.request, self.chain_user(job));
         self.others.remove(&key);
         self.held.remove(&key);
         self.unfit.remove(&key);
@@ -367,11 +378,25 @@ mod tests {
     }
 
     #[test]
-    fn with_per_user_limits_every_job_is_looked_at_job_by_job() {
+    fn with_per_user_limits_each_users_jobs_are_indexed_apart() {
         let mut q = queue(true);
-        q.insert(&pending(1, "debug", Some(60)));
-        assert!(q.plain().is_empty());
-        assert_eq!(q.others().map(|k| k.id()).collect::<Vec<_>>(), [JobId(1)]);
+        let of_user = |id, uid| Job {
+            spec: JobSpec {
+                uid,
+                ..pending(id, "debug", Some(60)).spec
+            },
+            ..pending(id, "debug", Some(60))
+        };
+        for (id, uid) in [(1, 1000), (2, 1001), (3, 1000)] {
+            q.insert(&of_user(id, uid));
+        }
+        assert_eq!(q.plain().len(), 3);
+        assert_eq!(q.plain().chains(), 2, "one chain per user of the shape");
+        assert_eq!(q.others().count(), 0);
+        q.remove(&of_user(1, 1000));
+        assert_eq!((q.plain().len(), q.plain().chains()), (2, 2));
+        q.remove(&of_user(3, 1000));
+        assert_eq!((q.plain().len(), q.plain().chains()), (1, 1));
     }
 
     #[test]
@@ -396,9 +421,8 @@ mod tests {
         );
         q.insert(&rich);
         q.insert(&poor);
-        assert_eq!(
-            q.others().map(|k| k.id()).collect::<Vec<_>>(),
-            [JobId(2), JobId(1)]
-        );
+        assert_eq!(q.first_ready().map(|k| k.id()), Some(JobId(2)));
+        q.remove(&poor);
+        assert_eq!(q.first_ready().map(|k| k.id()), Some(JobId(1)));
     }
 }

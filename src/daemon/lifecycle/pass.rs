@@ -61,19 +61,25 @@ impl Daemon {
             // length.
             let candidate = |key: QueueKey| {
                 depth += 1;
-                if self.settled_by_user_limits(key.id(), jobs, &usage) {
-                    return None;
-                }
                 let mut candidate = self.candidate(key.id(), jobs, &running_in, now, &mut notes);
                 if let Some(c) = &mut candidate {
                     self.add_user_limits(c, jobs, &usage);
                 }
                 candidate
             };
+            // The index keeps each user's jobs apart when limits are set:
+            // the pass holds the head of each chain to its user's limits.
+            let user_limits = |uid, request: &ResourceRequest| {
+                self.config.user_limits.limits(uid, usage.of(uid), request)
+            };
             let plan = match self.config.scheduler_type {
-                SchedulerType::Builtin => {
-                    first_fit_indexed(queue.others(), candidate, queue.plain(), tracker)
-                }
+                SchedulerType::Builtin => first_fit_indexed(
+                    queue.others(),
+                    candidate,
+                    queue.plain(),
+                    user_limits,
+                    tracker,
+                ),
                 SchedulerType::Backfill => {
                     let holding = running_jobs(running.keys().filter_map(|id| jobs.get(id)));
                     let backfill = Backfill {
@@ -81,7 +87,14 @@ impl Daemon {
                         settings: self.config.backfill,
                         running: &holding,
                     };
-                    backfill_indexed(queue.others(), candidate, queue.plain(), tracker, backfill)
+                    backfill_indexed(
+                        queue.others(),
+                        candidate,
+                        queue.plain(),
+                        user_limits,
+                        tracker,
+                        backfill,
+                    )
                 }
             };
             // Only the job the pass reserved for shows an expected start.

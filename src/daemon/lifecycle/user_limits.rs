@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::daemon::Daemon;
-use crate::daemon::job::{Job, Phase};
+use crate::daemon::job::Job;
 use crate::daemon::scheduler::Candidate;
 use crate::daemon::scheduler::limits::UserUsage;
 use crate::protocol::JobId;
@@ -17,33 +17,6 @@ impl Daemon {
             return UserUsage::default();
         }
         UserUsage::count(running.map(|job| (job.spec.uid, job.spec.request)))
-    }
-
-    /// Whether the pass may skip a pending job: waiting for nothing but its
-    /// user's limits, it already shows the one its user is over (see
-    /// `UserLimits::settled`), so looking at it would change nothing.
-    pub(super) fn settled_by_user_limits(
-        &self,
-        id: JobId,
-        jobs: &HashMap<JobId, Job>,
-        usage: &UserUsage,
-    ) -> bool {
-        let limits = &self.config.user_limits;
-        if limits.is_empty() {
-            return false;
-        }
-        let Some(job) = jobs.get(&id) else {
-            return false;
-        };
-        let spec = &job.spec;
-        match job.phase {
-            Phase::Pending { reason, hold: None }
-                if spec.dependency.is_none() && spec.begin_time.is_none() =>
-            {
-                limits.settled(usage.of(spec.uid), &spec.request, reason)
-            }
-            _ => false,
-        }
     }
 
     /// Holds a pending job to its user's limits, beside its other caps.

@@ -12,8 +12,8 @@
 //! and a job's end (a time-limit kill too) is an event.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::ops::Bound::{Excluded, Included, Unbounded};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ops::Bound::{self, Excluded, Included, Unbounded};
 
 use chrono::{DateTime, Utc};
 
@@ -190,21 +190,12 @@ impl<'a> Pass<'a> {
         }
     }
 
-    /// Decides one job: started, or the reason it keeps waiting. Returns
-    /// whether its shape failed to fit here for the first time.
-    fn visit(&mut self, job: Candidate, tracker: &mut ResourceTracker) -> bool {
+    /// Decides one job: started, or the reason it keeps waiting.
+    fn visit(&mut self, job: Candidate, tracker: &mut ResourceTracker) {
         if let Some(at) = job.recheck_at {
             self.plan.wake_at = Some(self.plan.wake_at.map_or(at, |wake| wake.min(at)));
         }
-        let capped = job.limits.iter().find(|limit| {
-            let started = self.started_in.get(&limit.group).copied().unwrap_or(0);
-            limit
-                .running
-                .saturating_add(started)
-                .saturating_add(limit.need)
-                > limit.max
-        });
-        let mut first_failure = false;
+        let capped = capped(&job.limits, &self.started_in);
         let reason = if let Some(blocked) = job.blocked {
             blocked
         } else if let Some(limit) = capped {
@@ -214,20 +205,21 @@ impl<'a> Pass<'a> {
         } else {
             match self.place(job.id, &job.request, job.time_limit, tracker) {
                 Placed::Started => {
-                    for limit in &job.limits {
-                        *self.started_in.entry(limit.group.clone()).or_default() += limit.need;
-                    }
-                    return false;
+                    self.count_start(&job.limits);
+                    return;
                 }
-                Placed::DoesNotFit(reason) => {
-                    first_failure = true;
-                    reason
-                }
+                Placed::DoesNotFit(reason) => reason,
                 Placed::Refused => Reason::Priority,
             }
         };
         self.show(job.id, job.reason, reason);
-        first_failure
+    }
+
+    /// Counts a job started in this pass in the groups it is held to.
+    fn count_start(&mut self, limits: &[Limit]) {
+        for limit in limits {
+            *self.started_in.entry(limit.group.clone()).or_default() += limit.need;
+        }
     }
 
     /// Starts a job that may start if it fits and, behind a reservation,
@@ -328,6 +320,19 @@ impl<'a> Pass<'a> {
     }
 }
 
+/// The first of `limits` that a job would take over, with what the jobs
+/// started so far in the pass add to each group (`started_in`).
+fn capped<'l>(limits: &'l [Limit], started_in: &HashMap<Group, u64>) -> Option<&'l Limit> {
+    limits.iter().find(|limit| {
+        let started = started_in.get(&limit.group).copied().unwrap_or(0);
+        limit
+            .running
+            .saturating_add(started)
+            .saturating_add(limit.need)
+            > limit.max
+    })
+}
+
 /// Runs one First Fit pass, booking resources in `tracker` for each start,
 /// by walking every pending job in queue order. It stops as soon as no CPU
 /// is free, so its cost is the jobs it looks at. The daemon runs
@@ -367,16 +372,23 @@ fn walk(
 }
 
 /// The pending jobs that wait for nothing but resources (no begin time,
-/// dependency or running-at-once cap), grouped by request shape, each shape
-/// in queue order with each job's time limit.
+/// dependency or running-at-once cap), grouped in chains by request shape
+/// (and, when per-user limits are set, by user too), each chain in queue
+/// order with each job's time limit and the reason it shows.
 ///
 /// Within one pass free resources only shrink, so First Fit starts, in
 /// queue order, the first job of each shape while that shape fits, and
 /// every job of a shape behind its first failure waits for `Priority`. A
-/// pass therefore looks at the head of each shape and at its starts, not
-/// at the whole queue. Each shape also keeps the jobs whose shown reason is
-/// not `Priority`, the only ones a pass may have to change besides those it
-/// looks at.
+/// pass therefore looks at the head of each chain and at its starts, not
+/// at the whole queue.
+///
+/// A user's totals only grow within a pass too, so once the head of a
+/// (shape, user) chain is over a limit, so is every later job of that
+/// chain. What such a job shows is the first limit it exceeds, which
+/// changes only where its user starts a job; so the pass settles a capped
+/// (or failed) chain segment by segment between those starts, and in each
+/// segment touches only the jobs that show another reason than the one
+/// due: each chain keeps its jobs by the reason they show.
 ///
 /// Behind a reservation, a job that fits may still be refused for its time
 /// limit while a later one of its shape, with a shorter limit, goes: the
@@ -384,58 +396,109 @@ fn walk(
 /// `bf_max_job_test` bounds how many it tests.
 #[derive(Debug, Default)]
 pub struct ShapeIndex {
-    shapes: HashMap<ResourceRequest, Shape>,
+    shapes: HashMap<Chain, Shape>,
     len: usize,
+}
+
+/// What a chain of the index holds: the jobs of one request shape, of one
+/// user when per-user limits are set (`None` otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Chain {
+    request: ResourceRequest,
+    user: Option<u32>,
 }
 
 #[derive(Debug, Default)]
 struct Shape {
-    /// The jobs, with their time limits.
-    jobs: BTreeMap<QueueKey, Option<u64>>,
-    /// The jobs whose shown reason is not `Priority`, with that reason.
-    shown: BTreeMap<QueueKey, Reason>,
+    /// The jobs, with their time limits and the reasons they show.
+    jobs: BTreeMap<QueueKey, (Option<u64>, Reason)>,
+    /// The same jobs by the reason they show, so that the pass finds the
+    /// ones of a range that show another reason than one due without
+    /// looking at those that already show it.
+    by_reason: HashMap<Reason, BTreeSet<QueueKey>>,
 }
 
 impl Shape {
     fn reason(&self, key: &QueueKey) -> Reason {
-        self.shown.get(key).copied().unwrap_or(Reason::Priority)
+        self.jobs
+            .get(key)
+            .map_or(Reason::Priority, |(_, reason)| *reason)
+    }
+
+    fn forget_reason(&mut self, key: &QueueKey, reason: Reason) {
+        if let Some(set) = self.by_reason.get_mut(&reason) {
+            set.remove(key);
+            if set.is_empty() {
+                self.by_reason.remove(&reason);
+            }
+        }
+    }
+
+    /// The jobs in `range` that show another reason than `due`, with the
+    /// reason they show.
+    fn showing_other_than(
+        &self,
+        range: (Bound<QueueKey>, Bound<QueueKey>),
+        due: Reason,
+    ) -> Vec<(JobId, Reason)> {
+        if range_is_empty(range) {
+            return Vec::new();
+        }
+        self.by_reason
+            .iter()
+            .filter(|(shown, _)| **shown != due)
+            .flat_map(|(shown, keys)| keys.range(range).map(|key| (key.id(), *shown)))
+            .collect()
+    }
+}
+
+/// Whether no key lies in `range` (`BTreeSet::range` panics on some).
+fn range_is_empty((lo, hi): (Bound<QueueKey>, Bound<QueueKey>)) -> bool {
+    match (lo, hi) {
+        (Unbounded, _) | (_, Unbounded) => false,
+        (Included(a), Included(b)) => a > b,
+        (Included(a) | Excluded(a), Excluded(b)) | (Excluded(a), Included(b)) => a >= b,
     }
 }
 
 impl ShapeIndex {
-    /// Adds a job, or records the reason it now shows.
+    /// Adds a job, or records the reason it now shows. `user` is the job's
+    /// user when per-user limits are set, `None` otherwise.
     pub fn insert(
         &mut self,
         key: QueueKey,
         request: ResourceRequest,
+        user: Option<u32>,
         time_limit: Option<u64>,
         shown: Reason,
     ) {
-        let shape = self.shapes.entry(request).or_default();
-        if shape.jobs.insert(key, time_limit).is_none() {
-            self.len += 1;
+        let shape = self.shapes.entry(Chain { request, user }).or_default();
+        match shape.jobs.insert(key, (time_limit, shown)) {
+            None => self.len += 1,
+            Some((_, before)) => shape.forget_reason(&key, before),
         }
-        if shown == Reason::Priority {
-            shape.shown.remove(&key);
-        } else {
-            shape.shown.insert(key, shown);
-        }
+        shape.by_reason.entry(shown).or_default().insert(key);
     }
 
-    /// Takes a job out; returns whether it was there.
-    pub fn remove(&mut self, key: &QueueKey, request: &ResourceRequest) -> bool {
-        let Some(shape) = self.shapes.get_mut(request) else {
+    /// Takes a job out (with the `user` it was added with); returns
+    /// whether it was there.
+    pub fn remove(&mut self, key: &QueueKey, request: &ResourceRequest, user: Option<u32>) -> bool {
+        let chain = Chain {
+            request: *request,
+            user,
+        };
+        let Some(shape) = self.shapes.get_mut(&chain) else {
             return false;
         };
-        let removed = shape.jobs.remove(key).is_some();
-        shape.shown.remove(key);
-        if shape.jobs.is_empty() {
-            self.shapes.remove(request);
-        }
-        if removed {
+        let removed = shape.jobs.remove(key);
+        if let Some((_, shown)) = removed {
+            shape.forget_reason(key, shown);
             self.len -= 1;
         }
-        removed
+        if shape.jobs.is_empty() {
+            self.shapes.remove(&chain);
+        }
+        removed.is_some()
     }
 
     pub fn len(&self) -> usize {
@@ -444,6 +507,11 @@ impl ShapeIndex {
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// How many chains the jobs are in (the most heads a pass looks at).
+    pub fn chains(&self) -> usize {
+        self.shapes.len()
     }
 
     /// The first job in queue order.
@@ -456,8 +524,8 @@ impl ShapeIndex {
     }
 
     /// Gives every job its key under new priorities (`key_of`, the same
-    /// for a job each time), each job staying in its shape with the reason
-    /// it shows. Each shape's sets are built again whole, which costs a
+    /// for a job each time), each job staying in its chain with the reason
+    /// it shows. Each chain's sets are built again whole, which costs a
     /// sort rather than a tree walk per job: priority/multifactor re-keys
     /// the whole queue every calc period.
     pub fn rekey(&mut self, mut key_of: impl FnMut(QueueKey) -> QueueKey) {
@@ -465,31 +533,33 @@ impl ShapeIndex {
             shape.jobs = shape
                 .jobs
                 .iter()
-                .map(|(key, limit)| (key_of(*key), *limit))
+                .map(|(key, entry)| (key_of(*key), *entry))
                 .collect();
-            shape.shown = shape
-                .shown
-                .iter()
-                .map(|(key, reason)| (key_of(*key), *reason))
-                .collect();
+            let mut by_reason: HashMap<Reason, BTreeSet<QueueKey>> = HashMap::new();
+            for (key, (_, shown)) in &shape.jobs {
+                by_reason.entry(*shown).or_default().insert(*key);
+            }
+            shape.by_reason = by_reason;
         }
     }
 }
 
 /// One First Fit pass over the jobs in `index` and the `others` (keys in
 /// queue order; `candidate` makes each when the pass reaches it, `None` to
-/// skip it). It decides exactly what [`first_fit`] decides over all of them
-/// in queue order, but looks only at the head of each request shape that
-/// still fits, at the others, and at the jobs of failed shapes that do not
-/// show `Priority` yet: its cost does not grow with a queue of jobs that
-/// cannot start.
+/// skip it). `user_limits` gives the limits a job of a user's chain of the
+/// index is held to (what `UserLimits::limits` gives). It decides exactly
+/// what [`first_fit`] decides over all of them in queue order, but looks
+/// only at the head of each chain that still fits, at the others, and at
+/// the jobs of capped or failed chains that show another reason than the
+/// one due: its cost does not grow with a queue of jobs that cannot start.
 pub fn first_fit_indexed(
     others: impl IntoIterator<Item = QueueKey>,
     candidate: impl FnMut(QueueKey) -> Option<Candidate>,
     index: &ShapeIndex,
+    user_limits: impl Fn(u32, &ResourceRequest) -> Vec<Limit>,
     tracker: &mut ResourceTracker,
 ) -> Plan {
-    indexed(others, candidate, index, tracker, None)
+    indexed(others, candidate, index, user_limits, tracker, None)
 }
 
 /// The pass with backfill, as [`first_fit_indexed`] looks at the jobs; it
@@ -498,34 +568,70 @@ pub fn backfill_indexed(
     others: impl IntoIterator<Item = QueueKey>,
     candidate: impl FnMut(QueueKey) -> Option<Candidate>,
     index: &ShapeIndex,
+    user_limits: impl Fn(u32, &ResourceRequest) -> Vec<Limit>,
     tracker: &mut ResourceTracker,
     backfill: Backfill<'_>,
 ) -> Plan {
-    indexed(others, candidate, index, tracker, Some(backfill))
+    indexed(
+        others,
+        candidate,
+        index,
+        user_limits,
+        tracker,
+        Some(backfill),
+    )
+}
+
+/// What a job the pass started adds to its user's totals, by group.
+type UserStart = (QueueKey, Vec<(Group, u64)>);
+
+/// The user groups of `limits`, with what the job adds to each.
+fn user_needs(limits: &[Limit]) -> Vec<(Group, u64)> {
+    limits
+        .iter()
+        .filter(|limit| matches!(limit.group, Group::User { .. }))
+        .map(|limit| (limit.group.clone(), limit.need))
+        .collect()
+}
+
+/// A chain the pass no longer walks: capped or failed from `from` on.
+struct Settle<'i> {
+    chain: &'i Chain,
+    shape: &'i Shape,
+    from: Bound<QueueKey>,
+    limits: Vec<Limit>,
 }
 
 fn indexed(
     others: impl IntoIterator<Item = QueueKey>,
     mut candidate: impl FnMut(QueueKey) -> Option<Candidate>,
     index: &ShapeIndex,
+    user_limits: impl Fn(u32, &ResourceRequest) -> Vec<Limit>,
     tracker: &mut ResourceTracker,
     backfill: Option<Backfill<'_>>,
 ) -> Plan {
     let mut pass = Pass::new(backfill);
     let mut others = others.into_iter().peekable();
-    // The next job of each shape still in play, by queue order.
-    let mut heads: BTreeMap<QueueKey, (&ResourceRequest, Option<u64>)> = index
+    // The next job of each chain still in play, by queue order.
+    let mut heads: BTreeMap<QueueKey, (&Chain, Option<u64>)> = index
         .shapes
         .iter()
-        .filter_map(|(request, shape)| {
+        .filter_map(|(chain, shape)| {
             shape
                 .jobs
                 .first_key_value()
-                .map(|(key, limit)| (*key, (request, *limit)))
+                .map(|(key, (limit, _))| (*key, (chain, *limit)))
         })
         .collect();
-    // Where each failed shape failed first.
-    let mut first_failures: HashMap<ResourceRequest, QueueKey> = HashMap::new();
+    // The chains to settle once the walk is over.
+    let mut settle: Vec<Settle<'_>> = Vec::new();
+    // The starts of jobs held to user limits, by user, in queue order.
+    let mut user_starts: HashMap<u32, Vec<UserStart>> = HashMap::new();
+    let mut record_start = |key: QueueKey, needs: Vec<(Group, u64)>| {
+        if let Some((Group::User { uid, .. }, _)) = needs.first() {
+            user_starts.entry(*uid).or_default().push((key, needs));
+        }
+    };
     // The last job the walk reached, once it stopped.
     let mut stopped_at = None;
     let mut last = None;
@@ -545,55 +651,104 @@ fn indexed(
             let Some(key) = others.next() else { break };
             last = Some(key);
             if let Some(job) = candidate(key) {
-                let request = job.request;
-                if pass.visit(job, tracker) {
-                    first_failures.insert(request, key);
+                let needs = user_needs(&job.limits);
+                let starts = pass.plan.starts.len();
+                pass.visit(job, tracker);
+                if pass.plan.starts.len() > starts {
+                    record_start(key, needs);
                 }
             }
             continue;
         }
-        let Some((key, (request, time_limit))) = heads.pop_first() else {
+        let Some((key, (chain, time_limit))) = heads.pop_first() else {
             break;
         };
         last = Some(key);
-        if pass.failed.contains(request) {
-            // Failed at an earlier job outside the index: settled below.
-            continue;
-        }
-        let Some(shape) = index.shapes.get(request) else {
+        let Some(shape) = index.shapes.get(chain) else {
             continue;
         };
+        let request = &chain.request;
+        let limits = chain
+            .user
+            .map(|uid| user_limits(uid, request))
+            .unwrap_or_default();
+        // As `visit` decides: a limit first, then a failed shape.
+        if capped(&limits, &pass.started_in).is_some() || pass.failed.contains(request) {
+            settle.push(Settle {
+                chain,
+                shape,
+                from: Included(key),
+                limits,
+            });
+            continue;
+        }
         let next = |heads: &mut BTreeMap<_, _>| {
-            if let Some((next, limit)) = shape.jobs.range((Excluded(key), Unbounded)).next() {
-                heads.insert(*next, (request, *limit));
+            if let Some((next, (limit, _))) = shape.jobs.range((Excluded(key), Unbounded)).next() {
+                heads.insert(*next, (chain, *limit));
             }
         };
         match pass.place(key.id(), request, time_limit, tracker) {
-            Placed::Started => next(&mut heads),
+            Placed::Started => {
+                pass.count_start(&limits);
+                record_start(key, user_needs(&limits));
+                next(&mut heads);
+            }
             Placed::Refused => {
                 pass.show(key.id(), shape.reason(&key), Reason::Priority);
                 next(&mut heads);
             }
             Placed::DoesNotFit(reason) => {
-                first_failures.insert(*request, key);
                 pass.show(key.id(), shape.reason(&key), reason);
+                settle.push(Settle {
+                    chain,
+                    shape,
+                    from: Excluded(key),
+                    limits,
+                });
             }
         }
     }
-    // The jobs behind each failed shape's first failure, up to where the
-    // walk stopped, wait for Priority.
+    // The jobs of each chain from where it was capped or failed, up to
+    // where the walk stopped, show their user's first exceeded limit, or
+    // else wait for Priority behind their shape's first failure. Between
+    // two starts of the user, what is due is the same for every one.
     let end = stopped_at.map_or(Unbounded, Included);
-    for (request, first) in &first_failures {
-        let Some(shape) = index.shapes.get(request) else {
+    for Settle {
+        chain,
+        shape,
+        from,
+        limits,
+    } in settle
+    {
+        let (Included(from_key) | Excluded(from_key)) = from else {
             continue;
         };
-        let behind: Vec<(JobId, Reason)> = shape
-            .shown
-            .range((Excluded(*first), end))
-            .map(|(key, shown)| (key.id(), *shown))
-            .collect();
-        for (id, shown) in behind {
-            pass.show(id, shown, Reason::Priority);
+        let starts = chain
+            .user
+            .and_then(|uid| user_starts.get(&uid))
+            .map_or(&[][..], Vec::as_slice);
+        let split = starts.partition_point(|(key, _)| *key < from_key);
+        let mut started: HashMap<Group, u64> = HashMap::new();
+        let add = |started: &mut HashMap<Group, u64>, needs: &[(Group, u64)]| {
+            for (group, need) in needs {
+                *started.entry(group.clone()).or_default() += need;
+            }
+        };
+        for (_, needs) in &starts[..split] {
+            add(&mut started, needs);
+        }
+        let mut lo = from;
+        for (at, needs) in &starts[split..] {
+            let due = capped(&limits, &started).map_or(Reason::Priority, |limit| limit.reason);
+            for (id, shown) in shape.showing_other_than((lo, Excluded(*at)), due) {
+                pass.show(id, shown, due);
+            }
+            add(&mut started, needs);
+            lo = Excluded(*at);
+        }
+        let due = capped(&limits, &started).map_or(Reason::Priority, |limit| limit.reason);
+        for (id, shown) in shape.showing_other_than((lo, end), due) {
+            pass.show(id, shown, due);
         }
     }
     pass.plan
@@ -624,6 +779,7 @@ impl Waiting {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::daemon::scheduler::limits::{TresLimits, Usage, UserLimits};
     use crate::daemon::tracker::Capacity;
     use proptest::prelude::*;
 
@@ -819,24 +975,29 @@ mod tests {
         assert_eq!(ids, vec![4, 1, 2, 3]);
     }
 
-    fn arbitrary_job() -> impl Strategy<Value = (Candidate, bool)> {
+    /// A job of the proptest: the candidate (its user limits added by the
+    /// test, as the pass adds them), whether it waits for nothing but
+    /// resources, and its user.
+    fn arbitrary_job() -> impl Strategy<Value = (Candidate, bool, u32)> {
         let reasons = prop_oneof![
             Just(Reason::None),
             Just(Reason::Resources),
             Just(Reason::Priority),
             Just(Reason::Dependency),
+            Just(Reason::AssocMaxJobsLimit),
+            Just(Reason::QOSMaxCpuPerUserLimit),
+            Just(Reason::QOSMaxMemoryPerUser),
         ];
         let blocked = prop_oneof![
             6 => Just(None),
             1 => Just(Some(Reason::BeginTime)),
             1 => Just(Some(Reason::Dependency)),
         ];
-        // A cap on a count of jobs (an array's `%N`), or on a user's CPUs
-        // (MaxTRESPerUser), which a job adds its own CPUs to.
-        let limit = prop_oneof![
-            4 => Just(None),
-            1 => (0u64..2, 1u64..3).prop_map(|(running, max)| Some((false, running, max))),
-            1 => (0u64..3, 1u64..6).prop_map(|(running, max)| Some((true, running, max))),
+        // A cap on a count of jobs (an array's `%N`), which keeps the job
+        // out of the index.
+        let throttle = prop_oneof![
+            5 => Just(None),
+            1 => (0u64..2, 1u64..3).prop_map(Some),
         ];
         (
             1u32..4,
@@ -844,47 +1005,63 @@ mod tests {
             0u32..2,
             reasons,
             blocked,
-            limit,
+            throttle,
             prop_oneof![2 => Just(None), 1 => (0i64..100).prop_map(Some)],
             prop_oneof![1 => Just(None), 3 => (1u64..150).prop_map(Some)],
+            0u32..3,
         )
             .prop_map(
-                |(cpus, memory_mb, gpus, reason, blocked, limit, recheck, time_limit)| {
+                |(cpus, memory_mb, gpus, reason, blocked, throttle, recheck, time_limit, uid)| {
                     let mut job = job(0, cpus, memory_mb, gpus);
                     job.time_limit = time_limit;
                     job.reason = reason;
                     job.blocked = blocked;
-                    let plain = blocked.is_none() && limit.is_none();
-                    job.limits.extend(limit.map(|(per_user, running, max)| {
-                        if per_user {
-                            Limit {
-                                group: Group::User {
-                                    uid: 1,
-                                    counted: crate::daemon::scheduler::limits::Counted::Cpus,
-                                },
-                                running,
-                                need: u64::from(cpus),
-                                max,
-                                reason: Reason::QOSMaxCpuPerUserLimit,
-                            }
-                        } else {
-                            Limit {
-                                group: Group::Array(JobId(1)),
-                                running,
-                                need: 1,
-                                max,
-                                reason: Reason::JobArrayTaskLimit,
-                            }
-                        }
+                    let plain = blocked.is_none() && throttle.is_none();
+                    job.limits.extend(throttle.map(|(running, max)| Limit {
+                        group: Group::Array(JobId(1)),
+                        running,
+                        need: 1,
+                        max,
+                        reason: Reason::JobArrayTaskLimit,
                     }));
                     // Only jobs waiting for more than resources look again.
                     if !plain {
                         job.recheck_at =
                             recheck.and_then(|s| DateTime::from_timestamp(2_000 + s, 0));
                     }
-                    (job, plain)
+                    (job, plain, uid)
                 },
             )
+    }
+
+    /// Per-user limits, or none, and what each of three users runs.
+    fn arbitrary_user_limits() -> impl Strategy<Value = (UserLimits, Vec<Usage>)> {
+        let max = |hi: u64| prop_oneof![1 => Just(None), 2 => (0u64..hi).prop_map(Some)];
+        let limits =
+            (max(4), max(7), max(700), max(3)).prop_map(|(jobs, cpus, memory, gpus)| UserLimits {
+                max_jobs: jobs,
+                max_tres: TresLimits {
+                    cpus,
+                    memory_mb: memory,
+                    gpus,
+                },
+            });
+        let usage = (
+            0u64..3,
+            0u64..5,
+            prop_oneof![Just(0u64), Just(300)],
+            0u64..2,
+        )
+            .prop_map(|(jobs, cpus, memory_mb, gpus)| Usage {
+                jobs,
+                cpus,
+                memory_mb,
+                gpus,
+            });
+        (
+            prop_oneof![1 => Just(UserLimits::default()), 3 => limits],
+            proptest::collection::vec(usage, 3),
+        )
     }
 
     fn sorted_reasons(plan: &Plan) -> Vec<(JobId, Reason)> {
@@ -894,11 +1071,12 @@ mod tests {
     }
 
     proptest! {
-        /// With backfill or without, what the daemon runs decides as the
-        /// definition does.
+        /// With backfill or without, with per-user limits or without, what
+        /// the daemon runs decides as the definition does.
         #[test]
         fn the_indexed_pass_decides_as_the_plain_walk(
             jobs in proptest::collection::vec(arbitrary_job(), 0..40),
+            (user_limits, usage) in arbitrary_user_limits(),
             cpus in 1u32..6,
             memory_mb in 0u64..700,
             gpus in 0u32..3,
@@ -930,16 +1108,21 @@ mod tests {
                 },
                 running: &running,
             };
+            let limited = !user_limits.is_empty();
+            let limits_of =
+                |uid: u32, request: &ResourceRequest| user_limits.limits(uid, usage[uid as usize], request);
             let mut indexed = walked.clone();
             let mut index = ShapeIndex::default();
             let mut others = Vec::new();
             let mut all = Vec::new();
             let mut by_key = HashMap::new();
-            for (n, (mut job, plain)) in jobs.into_iter().enumerate() {
+            for (n, (mut job, plain, uid)) in jobs.into_iter().enumerate() {
                 job.id = JobId(n as u64 + 1);
+                job.limits.extend(limits_of(uid, &job.request));
                 let key = QueueKey::new(0, t0, job.id);
                 if plain {
-                    index.insert(key, job.request, job.time_limit, job.reason);
+                    let user = limited.then_some(uid);
+                    index.insert(key, job.request, user, job.time_limit, job.reason);
                 } else {
                     others.push(key);
                     by_key.insert(key, job.clone());
@@ -950,12 +1133,12 @@ mod tests {
             let (plain, fast) = if with_backfill {
                 (
                     backfill_walk(all, &mut walked, backfill),
-                    backfill_indexed(others, candidate, &index, &mut indexed, backfill),
+                    backfill_indexed(others, candidate, &index, limits_of, &mut indexed, backfill),
                 )
             } else {
                 (
                     first_fit(all, &mut walked),
-                    first_fit_indexed(others, candidate, &index, &mut indexed),
+                    first_fit_indexed(others, candidate, &index, limits_of, &mut indexed),
                 )
             };
             prop_assert_eq!(&fast.starts, &plain.starts);
@@ -964,5 +1147,49 @@ mod tests {
             prop_assert_eq!(fast.wake_at, plain.wake_at);
             prop_assert_eq!(indexed.free(), walked.free());
         }
+    }
+
+    #[test]
+    fn a_capped_chain_shows_the_first_limit_its_user_exceeds_as_it_changes() {
+        // User 1 may run 2 jobs and hold 2 CPUs; it runs 1 job with 1 CPU.
+        // Its 2-CPU jobs are over the CPU limit; once its 1-CPU job starts
+        // (later in the queue) the ones behind that are over the job count,
+        // which comes first.
+        let limits = UserLimits {
+            max_jobs: Some(2),
+            max_tres: TresLimits {
+                cpus: Some(2),
+                ..TresLimits::default()
+            },
+        };
+        let usage = Usage {
+            jobs: 1,
+            cpus: 1,
+            ..Usage::default()
+        };
+        let limits_of = |uid, request: &ResourceRequest| limits.limits(uid, usage, request);
+        let t0 = DateTime::from_timestamp(1_000, 0).expect("valid time");
+        let mut index = ShapeIndex::default();
+        let mut all = Vec::new();
+        for (id, cpus) in [(1, 2), (2, 1), (3, 2), (4, 2)] {
+            let mut c = job(id, cpus, 0, 0);
+            c.reason = Reason::QOSMaxCpuPerUserLimit;
+            c.limits = limits_of(1, &c.request);
+            let key = QueueKey::new(0, t0, c.id);
+            index.insert(key, c.request, Some(1), None, c.reason);
+            all.push(c);
+        }
+        let plan = first_fit_indexed([], |_| None, &index, limits_of, &mut tracker(8, 0, 0));
+        let walked = first_fit(all, &mut tracker(8, 0, 0));
+        assert_eq!(started(&plan), started(&walked));
+        assert_eq!(sorted_reasons(&plan), sorted_reasons(&walked));
+        assert_eq!(started(&plan), vec![2]);
+        assert_eq!(
+            sorted_reasons(&plan),
+            vec![
+                (JobId(3), Reason::AssocMaxJobsLimit),
+                (JobId(4), Reason::AssocMaxJobsLimit),
+            ]
+        );
     }
 }

@@ -129,15 +129,6 @@ impl UserLimits {
             .map(|(counted, _)| counted.reason())
     }
 
-    /// Whether a job that shows `shown` keeps showing it for the whole pass
-    /// without being looked at: its user is already over a limit before
-    /// the pass, which starts in the pass only take further, and that limit
-    /// is the reason shown. The pass skips such a job, so a queue of jobs
-    /// held by their users' limits costs a lookup each, not a candidate.
-    pub fn settled(&self, usage: Usage, request: &ResourceRequest, shown: Reason) -> bool {
-        self.exceeded(usage, request) == Some(shown)
-    }
-
     /// The limits a pending job of `uid` is held to in a pass, for First
     /// Fit to check it against (and to count the jobs it starts in).
     pub fn limits(&self, uid: u32, usage: Usage, request: &ResourceRequest) -> Vec<Limit> {
@@ -258,22 +249,6 @@ mod tests {
             Some(Reason::QOSMaxCpuPerUserLimit),
             "a job bigger than the limit waits for ever"
         );
-    }
-
-    #[test]
-    fn a_job_already_showing_the_limit_it_is_over_is_settled() {
-        let limits = UserLimits {
-            max_jobs: Some(1),
-            ..UserLimits::default()
-        };
-        let one = Usage {
-            jobs: 1,
-            ..Usage::default()
-        };
-        let job = request(1, 0, 0);
-        assert!(limits.settled(one, &job, Reason::AssocMaxJobsLimit));
-        assert!(!limits.settled(one, &job, Reason::Priority), "to be shown");
-        assert!(!limits.settled(Usage::default(), &job, Reason::AssocMaxJobsLimit));
     }
 
     #[test]

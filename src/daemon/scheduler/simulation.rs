@@ -87,17 +87,24 @@ proptest! {
                 tracker.release(JobId(n as u64));
             }
             for (n, job) in work.iter().enumerate().filter(|(_, job)| job.submit == now) {
-                index.insert(key(n), job.request, Some(job.limit), Reason::None);
+                index.insert(key(n), job.request, None, Some(job.limit), Reason::None);
             }
             let holding: Vec<RunningJob> = running
                 .iter()
                 .map(|(n, run)| RunningJob::new(work[*n].request, at(run.start), Some(work[*n].limit)))
                 .collect();
             let backfill = Backfill { now: at(now), settings, running: &holding };
-            let plan = backfill_indexed(std::iter::empty(), |_| None, &index, &mut tracker, backfill);
+            let plan = backfill_indexed(
+                std::iter::empty(),
+                |_| None,
+                &index,
+                |_, _| Vec::new(),
+                &mut tracker,
+                backfill,
+            );
             for (id, reason) in &plan.reasons {
                 let n = id.0 as usize;
-                index.insert(key(n), work[n].request, Some(work[n].limit), *reason);
+                index.insert(key(n), work[n].request, None, Some(work[n].limit), *reason);
             }
             if let Some(reservation) = plan.reservation {
                 let start = seconds(reservation.start);
@@ -112,7 +119,7 @@ proptest! {
                     );
                 }
                 let n = id.0 as usize;
-                index.remove(&key(n), &work[n].request);
+                index.remove(&key(n), &work[n].request, None);
                 running.insert(n, Run { start: now, end: now + work[n].runs as i64 });
                 started += 1;
             }
