@@ -20,6 +20,9 @@
 //!   job of theirs shows `AssocMaxJobsLimit`, and the index keeps each
 //!   user's jobs of a shape apart so that the pass checks one head per
 //!   (shape, user) against its user's limits.
+//! * `all_capped`: the same with every user at their limit, so nothing can
+//!   start and the walk never stops early: a pass that looked at each job
+//!   would read all of them; the index looks at one head per (shape, user).
 //!
 //! The first pass changes the reasons the jobs show; the daemon then
 //! records them, so the figure is the pass after that (the steady state of
@@ -121,6 +124,25 @@ fn main() {
         });
         first.chain(rest)
     };
+    // The `reserved` queue over USERS users with MaxJobsPerUser=2, the
+    // first `at_limit` of them running 2 jobs each.
+    let users_case = |name, at_limit: u32| Case {
+        name,
+        queue: Queue::of_users(
+            stream(false)
+                .zip((0..USERS).rev().cycle())
+                .map(|((request, limit), uid)| (request, limit, Some(uid))),
+            t0,
+        ),
+        backfill: true,
+        limits: Some((
+            UserLimits {
+                max_jobs: Some(2),
+                ..UserLimits::default()
+            },
+            UserUsage::count((0..at_limit).flat_map(|uid| [(uid, cpus(0)), (uid, cpus(0))])),
+        )),
+    };
     let mut cases = vec![
         Case {
             name: "reserved",
@@ -146,25 +168,8 @@ fn main() {
             backfill: false,
             limits: None,
         },
-        Case {
-            name: "user_limited",
-            queue: Queue::of_users(
-                stream(false)
-                    .zip((0..USERS).rev().cycle())
-                    .map(|((request, limit), uid)| (request, limit, Some(uid))),
-                t0,
-            ),
-            backfill: true,
-            limits: Some((
-                UserLimits {
-                    max_jobs: Some(2),
-                    ..UserLimits::default()
-                },
-                UserUsage::count(
-                    (0..USERS_AT_LIMIT).flat_map(|uid| [(uid, cpus(0)), (uid, cpus(0))]),
-                ),
-            )),
-        },
+        users_case("user_limited", USERS_AT_LIMIT),
+        users_case("all_capped", USERS),
     ];
     println!("pass over {jobs} pending jobs, 2 CPUs, 1 free; {runs} passes per case");
     println!(
