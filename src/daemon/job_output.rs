@@ -81,6 +81,9 @@ pub struct Follow {
     offset: u64,
     follow: bool,
     last_look: bool,
+    /// Where each read lands, allocated once: a follower polls an idle
+    /// file five times a second.
+    buffer: Vec<u8>,
 }
 
 impl Follow {
@@ -101,6 +104,7 @@ impl Follow {
             offset,
             follow,
             last_look: false,
+            buffer: vec![0; CHUNK_BYTES],
         }
     }
 
@@ -139,12 +143,11 @@ impl Follow {
                 }
             }
             if let Some(file) = &mut self.file {
-                let mut buffer = vec![0; CHUNK_BYTES];
-                let read = file.read(&mut buffer).await?;
+                let read = file.read(&mut self.buffer).await?;
                 if read > 0 {
-                    buffer.truncate(read);
                     self.offset += read as u64;
-                    return Ok(Some(buffer.into()));
+                    let chunk = axum::body::Bytes::copy_from_slice(&self.buffer[..read]);
+                    return Ok(Some(chunk));
                 }
                 if replaced(&self.path, file, self.offset).await {
                     // Read the new file (or the truncated one) from its start.

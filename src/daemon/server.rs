@@ -525,14 +525,7 @@ async fn list(State(daemon): Shared, RawQuery(query): RawQuery) -> Reply<Respons
 
 async fn job(State(daemon): Shared, Path(id): Path<String>) -> Reply<axum::Json<JobInfo>> {
     let id = parse_id(&id)?;
-    let in_memory = daemon.state().jobs.get(&id).map(|j| j.info(daemon.node()));
-    let info = match in_memory {
-        Some(info) => info,
-        None => match daemon.store.get(id)? {
-            Some(job) => job.info(daemon.node()),
-            None => return Err(Error::NoSuchJob(id).into()),
-        },
-    };
+    let info = daemon.find_job(id)?.info(daemon.node());
     // A job past MinJobAge is no longer slurmctld's to show.
     let purged = info.state.is_terminal()
         && daemon

@@ -393,6 +393,17 @@ enum Take {
 }
 
 /// The jobs, as `/v1/jobs` lists them, through the same listing code.
+/// The job a route's `{job_id}` names (an array's id: its tasks), as
+/// [`listed`] takes them; an unknown job is slurmrestd's invalid job id.
+async fn listed_job(daemon: Arc<Daemon>, take: Take, id: &str) -> Result<Vec<JobInfo>, RestError> {
+    let id = parse_job_id(id)?;
+    let jobs = listed(daemon, take, Some(vec![id])).await?;
+    if jobs.is_empty() {
+        return Err(Error::NoSuchJob(id).into());
+    }
+    Ok(jobs)
+}
+
 async fn listed(
     daemon: Arc<Daemon>,
     take: Take,
@@ -470,11 +481,7 @@ async fn job(
     ConnectInfo(caller): ConnectInfo<Caller>,
     Path(id): Path<String>,
 ) -> Reply {
-    let id = parse_job_id(&id)?;
-    let jobs = listed(daemon, Take::Queue, Some(vec![id])).await?;
-    if jobs.is_empty() {
-        return Err(Error::NoSuchJob(id).into());
-    }
+    let jobs = listed_job(daemon, Take::Queue, &id).await?;
     job_info_document(&jobs, caller)
 }
 
@@ -687,11 +694,7 @@ async fn db_job(
     ConnectInfo(caller): ConnectInfo<Caller>,
     Path(id): Path<String>,
 ) -> Reply {
-    let id = parse_job_id(&id)?;
-    let jobs = listed(daemon, Take::History, Some(vec![id])).await?;
-    if jobs.is_empty() {
-        return Err(Error::NoSuchJob(id).into());
-    }
+    let jobs = listed_job(daemon, Take::History, &id).await?;
     db_document(&jobs, caller)
 }
 
