@@ -7,6 +7,7 @@ cat > job.sh <<'S'
 echo "name=$SLURM_JOB_NAME cpus=$SLURM_CPUS_PER_TASK"
 S
 j=$(sbatch --parsable job.sh); echo "rc=$?"
-squeue -h -j "$j" -o '%j|%l|%C' 
+# -t all: the job may have ended by now on either side (squeue -j hides an ended job, as Slurm does)
+squeue -h -j "$j" -t all -o '%j|%l|%C'
 wait_done "$j"
 cat "out_$j.txt"
