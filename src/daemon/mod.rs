@@ -55,7 +55,7 @@ use tokio::sync::{Notify, watch};
 pub use config::{Config, SchedulerType, TimeLimitUnit};
 pub use connections::Limits as ConnectionLimits;
 pub use executor::run_launcher;
-pub use tracker::{Allocation, Capacity, ResourceTracker};
+pub use tracker::{Allocation, Capacity, Refusal, ResourceTracker};
 
 pub(crate) use logging::{escape_controls, log};
 

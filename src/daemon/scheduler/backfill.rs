@@ -50,15 +50,25 @@ pub struct RunningJob {
     /// When its time limit runs out; `None` for a job without one, which
     /// may hold its resources for ever.
     pub ends_by: Option<DateTime<Utc>>,
+    /// Which of the pass's nodes it runs on (see
+    /// [`Pool`](super::Pool)); 0 on one node.
+    pub node: usize,
 }
 
 impl RunningJob {
-    /// A job started at `start` with a limit of `time_limit` seconds.
+    /// A job started at `start` with a limit of `time_limit` seconds, on
+    /// the first (or only) node.
     pub fn new(holds: ResourceRequest, start: DateTime<Utc>, time_limit: Option<u64>) -> Self {
         RunningJob {
             holds,
             ends_by: time_limit.and_then(|limit| after(start, limit)),
+            node: 0,
         }
+    }
+
+    /// The same job on the pass's `node`th node.
+    pub fn on(self, node: usize) -> Self {
+        RunningJob { node, ..self }
     }
 }
 
@@ -78,33 +88,44 @@ pub struct Reservation {
     pub job: JobId,
     /// The earliest time enough will be free for the job (Slurm's `T`).
     pub start: DateTime<Utc>,
-    /// What will be free at `start` beyond what the job needs; jobs that
-    /// run past `start` may take it, and it shrinks by what they take.
+    /// What will be free at `start` beyond what the job needs, on its
+    /// node; jobs that run past `start` there may take it, and it shrinks
+    /// by what they take.
     pub spare: ResourceRequest,
+    /// Which of the pass's nodes the job will start on; 0 on one node.
+    /// Jobs on the other nodes cannot delay it.
+    pub node: usize,
 }
 
 impl Reservation {
-    /// Whether a job that fits now may start without delaying the reserved
-    /// one: its time limit ends it by the reservation's start, or else it
-    /// fits in what is spare then (and takes it). A job without a time
-    /// limit can only use the spare.
+    /// Whether a job that fits now may start on the reserved node without
+    /// delaying the reserved job: its time limit ends it by the
+    /// reservation's start, or else it fits in what is spare then (and
+    /// takes it). A job without a time limit can only use the spare.
     pub fn admits(
         &mut self,
         request: &ResourceRequest,
         time_limit: Option<u64>,
         now: DateTime<Utc>,
     ) -> bool {
-        if time_limit
+        self.ends_before(time_limit, now) || self.take_spare(request)
+    }
+
+    /// Whether a job started `now` with `time_limit` has ended by the
+    /// reservation's start, wherever it runs.
+    pub fn ends_before(&self, time_limit: Option<u64>, now: DateTime<Utc>) -> bool {
+        time_limit
             .and_then(|limit| after(now, limit))
             .is_some_and(|end| end <= self.start)
-        {
-            return true;
-        }
-        if fits(request, &self.spare) {
+    }
+
+    /// Takes `request` from what is spare at the start, if it fits there.
+    pub fn take_spare(&mut self, request: &ResourceRequest) -> bool {
+        let fit = fits(request, &self.spare);
+        if fit {
             self.spare = minus(&self.spare, request);
-            return true;
         }
-        false
+        fit
     }
 }
 
@@ -195,6 +216,7 @@ mod tests {
         RunningJob {
             holds: cpus(n),
             ends_by: ends.map(at),
+            node: 0,
         }
     }
 
@@ -248,10 +270,12 @@ mod tests {
             RunningJob {
                 holds: gpu(0, 500),
                 ends_by: Some(at(5)),
+                node: 0,
             },
             RunningJob {
                 holds: gpu(1, 0),
                 ends_by: Some(at(40)),
+                node: 0,
             },
         ];
         // Memory frees at 5, the GPU only at 40.
@@ -314,6 +338,7 @@ mod tests {
             job: JobId(1),
             start: at(start),
             spare: cpus(spare),
+            node: 0,
         }
     }
 
@@ -405,7 +430,8 @@ mod tests {
             Some(Reservation {
                 job: JobId(1),
                 start: at(60),
-                spare: cpus(0)
+                spare: cpus(0),
+                node: 0,
             })
         );
         // First Fit starts the first small job, which runs past 60.

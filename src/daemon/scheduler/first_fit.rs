@@ -17,9 +17,10 @@ use std::ops::Bound::{self, Excluded, Included, Unbounded};
 
 use chrono::{DateTime, Utc};
 
-use super::backfill::{self, Backfill, Reservation, RunningJob};
+use super::backfill::{Backfill, Reservation, RunningJob};
 use super::groups::{Group, Limit};
-use crate::daemon::tracker::{Allocation, ResourceTracker};
+use crate::daemon::scheduler::pool::Pool;
+use crate::daemon::tracker::Allocation;
 use crate::protocol::{JobId, Reason, ResourceRequest};
 
 /// Order of the pending queue: higher partition PriorityTier first (as
@@ -174,11 +175,11 @@ impl<'a> Pass<'a> {
     /// job asks for at least one) and the reservation is settled or cannot
     /// be made, or the pass has tested as many jobs behind its reservation
     /// as it may. The jobs it does not reach keep their reasons.
-    fn done(&self, tracker: &ResourceTracker) -> bool {
+    fn done(&self, tracker: &impl Pool) -> bool {
         match self.reserving {
             // With no CPU free, the pass goes on only to reserve for the
             // first job that may start, which needs some job to end.
-            Reserving::Open => tracker.free().cpus == 0 && !self.some_end,
+            Reserving::Open => tracker.room().cpus == 0 && !self.some_end,
             Reserving::Made(_)
                 if self
                     .backfill
@@ -186,12 +187,12 @@ impl<'a> Pass<'a> {
             {
                 true
             }
-            _ => tracker.free().cpus == 0,
+            _ => tracker.room().cpus == 0,
         }
     }
 
     /// Decides one job: started, or the reason it keeps waiting.
-    fn visit(&mut self, job: Candidate, tracker: &mut ResourceTracker) {
+    fn visit(&mut self, job: Candidate, tracker: &mut impl Pool) {
         if let Some(at) = job.recheck_at {
             self.plan.wake_at = Some(self.plan.wake_at.map_or(at, |wake| wake.min(at)));
         }
@@ -229,7 +230,7 @@ impl<'a> Pass<'a> {
         id: JobId,
         request: &ResourceRequest,
         time_limit: Option<u64>,
-        tracker: &mut ResourceTracker,
+        tracker: &mut impl Pool,
     ) -> Placed {
         let reserved = match self.reserving {
             Reserving::Made(reservation) => {
@@ -239,21 +240,23 @@ impl<'a> Pass<'a> {
             _ => None,
         };
         if !tracker.fits(request) {
-            return self.does_not_fit(id, request, tracker.free());
+            return self.does_not_fit(id, request, tracker);
         }
         let (mut ahead, now) = match (reserved, self.backfill) {
             (Some(reservation), Some(backfill)) => (reservation, backfill.now),
             _ => return self.start(id, request, time_limit, tracker),
         };
-        if !ahead.admits(request, time_limit, now) {
-            return Placed::Refused;
+        if ahead.ends_before(time_limit, now) {
+            return self.start(id, request, time_limit, tracker);
         }
-        let placed = self.start(id, request, time_limit, tracker);
-        if matches!(placed, Placed::Started) {
-            self.reserving = Reserving::Made(ahead);
-            self.plan.reservation = Some(ahead);
+        match tracker.allocate_past(id, request, &mut ahead) {
+            Some(allocation) => {
+                self.reserving = Reserving::Made(ahead);
+                self.plan.reservation = Some(ahead);
+                self.started(id, request, time_limit, allocation, tracker)
+            }
+            None => Placed::Refused,
         }
-        placed
     }
 
     /// Books what the job asks for, which fits.
@@ -262,20 +265,31 @@ impl<'a> Pass<'a> {
         id: JobId,
         request: &ResourceRequest,
         time_limit: Option<u64>,
-        tracker: &mut ResourceTracker,
+        tracker: &mut impl Pool,
     ) -> Placed {
         match tracker.allocate(id, request) {
-            Ok(allocation) => {
-                self.plan.starts.push((id, allocation));
-                if let (Reserving::Open, Some(backfill)) = (self.reserving, self.backfill) {
-                    let job = RunningJob::new(*request, backfill.now, time_limit);
-                    self.some_end |= job.ends_by.is_some();
-                    self.started.push(job);
-                }
-                Placed::Started
-            }
-            Err(_) => self.does_not_fit(id, request, tracker.free()),
+            Ok(allocation) => self.started(id, request, time_limit, allocation, tracker),
+            Err(_) => self.does_not_fit(id, request, tracker),
         }
+    }
+
+    /// Records a start the pass booked.
+    fn started(
+        &mut self,
+        id: JobId,
+        request: &ResourceRequest,
+        time_limit: Option<u64>,
+        allocation: Allocation,
+        tracker: &impl Pool,
+    ) -> Placed {
+        self.plan.starts.push((id, allocation));
+        if let (Reserving::Open, Some(backfill)) = (self.reserving, self.backfill) {
+            let job =
+                RunningJob::new(*request, backfill.now, time_limit).on(tracker.node_index(id));
+            self.some_end |= job.ends_by.is_some();
+            self.started.push(job);
+        }
+        Placed::Started
     }
 
     /// The first job of its request shape that does not fit: it waits, and
@@ -284,30 +298,26 @@ impl<'a> Pass<'a> {
         &mut self,
         id: JobId,
         request: &ResourceRequest,
-        free: ResourceRequest,
+        tracker: &impl Pool,
     ) -> Placed {
         self.failed.insert(*request);
-        let reason = self.waiting.place(request, free);
+        let reason = self.waiting.place(request, tracker.room());
         if let (Reserving::Open, Some(backfill)) = (self.reserving, self.backfill) {
             let running = backfill.running.iter().chain(&self.started).copied();
-            self.reserving = match backfill::reserve(
-                request,
-                free,
-                running,
-                backfill.now,
-                backfill.settings.window,
-            ) {
-                Some((start, spare)) => {
-                    let reservation = Reservation {
-                        job: id,
-                        start,
-                        spare,
-                    };
-                    self.plan.reservation = Some(reservation);
-                    Reserving::Made(reservation)
-                }
-                None => Reserving::Closed,
-            };
+            self.reserving =
+                match tracker.reserve(request, running, backfill.now, backfill.settings.window) {
+                    Some((start, spare, node)) => {
+                        let reservation = Reservation {
+                            job: id,
+                            start,
+                            spare,
+                            node,
+                        };
+                        self.plan.reservation = Some(reservation);
+                        Reserving::Made(reservation)
+                    }
+                    None => Reserving::Closed,
+                };
         }
         Placed::DoesNotFit(reason)
     }
@@ -338,10 +348,7 @@ fn capped<'l>(limits: &'l [Limit], started_in: &HashMap<Group, u64>) -> Option<&
 /// is free, so its cost is the jobs it looks at. The daemon runs
 /// [`first_fit_indexed`], which decides the same; this walk is its
 /// definition.
-pub fn first_fit(
-    pending: impl IntoIterator<Item = Candidate>,
-    tracker: &mut ResourceTracker,
-) -> Plan {
+pub fn first_fit(pending: impl IntoIterator<Item = Candidate>, tracker: &mut impl Pool) -> Plan {
     walk(pending, tracker, None)
 }
 
@@ -350,7 +357,7 @@ pub fn first_fit(
 /// the jobs that cannot delay it. [`backfill_indexed`] decides the same.
 pub fn backfill_walk(
     pending: impl IntoIterator<Item = Candidate>,
-    tracker: &mut ResourceTracker,
+    tracker: &mut impl Pool,
     backfill: Backfill<'_>,
 ) -> Plan {
     walk(pending, tracker, Some(backfill))
@@ -358,7 +365,7 @@ pub fn backfill_walk(
 
 fn walk(
     pending: impl IntoIterator<Item = Candidate>,
-    tracker: &mut ResourceTracker,
+    tracker: &mut impl Pool,
     backfill: Option<Backfill<'_>>,
 ) -> Plan {
     let mut pass = Pass::new(backfill);
@@ -557,7 +564,7 @@ pub fn first_fit_indexed(
     candidate: impl FnMut(QueueKey) -> Option<Candidate>,
     index: &ShapeIndex,
     user_limits: impl Fn(u32, &ResourceRequest) -> Vec<Limit>,
-    tracker: &mut ResourceTracker,
+    tracker: &mut impl Pool,
 ) -> Plan {
     indexed(others, candidate, index, user_limits, tracker, None)
 }
@@ -569,7 +576,7 @@ pub fn backfill_indexed(
     candidate: impl FnMut(QueueKey) -> Option<Candidate>,
     index: &ShapeIndex,
     user_limits: impl Fn(u32, &ResourceRequest) -> Vec<Limit>,
-    tracker: &mut ResourceTracker,
+    tracker: &mut impl Pool,
     backfill: Backfill<'_>,
 ) -> Plan {
     indexed(
@@ -607,7 +614,7 @@ fn indexed(
     mut candidate: impl FnMut(QueueKey) -> Option<Candidate>,
     index: &ShapeIndex,
     user_limits: impl Fn(u32, &ResourceRequest) -> Vec<Limit>,
-    tracker: &mut ResourceTracker,
+    tracker: &mut impl Pool,
     backfill: Option<Backfill<'_>>,
 ) -> Plan {
     let mut pass = Pass::new(backfill);
@@ -780,7 +787,9 @@ impl Waiting {
 mod tests {
     use super::*;
     use crate::daemon::scheduler::limits::{TresLimits, Usage, UserLimits};
-    use crate::daemon::tracker::Capacity;
+    use crate::daemon::scheduler::backfill;
+    use crate::daemon::scheduler::pool::NodeSet;
+    use crate::daemon::tracker::{Capacity, ResourceTracker};
     use proptest::prelude::*;
 
     fn tracker(cpus: u32, memory_mb: u64, gpus: u32) -> ResourceTracker {
@@ -1097,6 +1106,7 @@ mod tests {
                     running.push(RunningJob {
                         holds: request,
                         ends_by: ends.map(|s| t0 + chrono::TimeDelta::seconds(s)),
+                        node: 0,
                     });
                 }
             }
@@ -1146,6 +1156,129 @@ mod tests {
             prop_assert_eq!(sorted_reasons(&fast), sorted_reasons(&plain));
             prop_assert_eq!(fast.wake_at, plain.wake_at);
             prop_assert_eq!(indexed.free(), walked.free());
+        }
+    }
+
+    /// Nodes of these sizes (CPUs, memory, GPUs), named n0, n1, ...
+    fn nodes(sizes: &[(u32, u64, u32)]) -> NodeSet {
+        NodeSet::new(
+            sizes
+                .iter()
+                .enumerate()
+                .map(|(n, &(cpus, memory_mb, gpus))| {
+                    (format!("n{n}"), tracker(cpus, memory_mb, gpus))
+                }),
+        )
+    }
+
+    #[test]
+    fn across_nodes_a_job_goes_where_it_fits_and_one_that_fits_nowhere_waits() {
+        let mut set = nodes(&[(2, 1000, 0), (4, 1000, 0)]);
+        let busy = ResourceRequest {
+            cpus: 1,
+            memory_mb: 0,
+            gpus: 0,
+        };
+        set.allocate(JobId(100), &busy).expect("n0 has room");
+        // n0 has one CPU left, n1 four: a 3-CPU job fits only on n1; a
+        // 5-CPU job on none, though five CPUs are free in all; a 1-CPU job
+        // goes to the first node with room, n0.
+        let plan = first_fit(
+            [job(1, 3, 0, 0), job(2, 5, 0, 0), job(3, 1, 0, 0)],
+            &mut set,
+        );
+        assert_eq!(started(&plan), vec![1, 3]);
+        assert_eq!(set.node_of(JobId(1)), Some("n1"));
+        assert_eq!(set.node_of(JobId(3)), Some("n0"));
+        assert_eq!(plan.reasons, vec![(JobId(2), Reason::Resources)]);
+        // n0 is full now; the pass over an index decides the same way.
+        let mut index = ShapeIndex::default();
+        let t0 = DateTime::from_timestamp(1_000, 0).expect("valid time");
+        for c in [job(4, 1, 0, 0), job(5, 1, 0, 0)] {
+            index.insert(QueueKey::new(0, t0, c.id), c.request, None, None, c.reason);
+        }
+        let plan = first_fit_indexed([], |_| None, &index, |_, _| Vec::new(), &mut set);
+        assert_eq!(started(&plan), vec![4]);
+        assert_eq!(set.node_of(JobId(4)), Some("n1"));
+        // No CPU is left on any node: the pass stops there, as on one.
+        assert_eq!(set.room().cpus, 0);
+        assert!(plan.reasons.is_empty());
+    }
+
+    proptest! {
+        /// Across several nodes as on one, with backfill or without, the
+        /// indexed pass decides as the plain walk: a shape that fits on no
+        /// node fits on none later in the pass, which is all the index
+        /// relies on.
+        #[test]
+        fn across_nodes_the_indexed_pass_decides_as_the_plain_walk(
+            jobs in proptest::collection::vec(arbitrary_job(), 0..40),
+            sizes in proptest::collection::vec((1u32..5, 0u64..700, 0u32..3), 1..4),
+            busy in proptest::collection::vec(
+                (1u32..3, 0u64..300, 0u32..2, proptest::option::of(-10i64..200)),
+                0..4,
+            ),
+            with_backfill in any::<bool>(),
+            max_job_test in 1usize..6,
+        ) {
+            let t0 = DateTime::from_timestamp(1_000, 0).expect("valid time");
+            let mut walked = nodes(&sizes);
+            let mut running = Vec::new();
+            for (n, (cpus, memory_mb, gpus, ends)) in busy.into_iter().enumerate() {
+                let request = ResourceRequest { cpus, memory_mb, gpus };
+                let id = JobId(10_000 + n as u64);
+                if walked.allocate(id, &request).is_ok() {
+                    running.push(RunningJob {
+                        holds: request,
+                        ends_by: ends.map(|s| t0 + chrono::TimeDelta::seconds(s)),
+                        node: walked.node_index(id),
+                    });
+                }
+            }
+            let backfill = Backfill {
+                now: t0,
+                settings: backfill::Settings {
+                    window: chrono::TimeDelta::minutes(1440),
+                    max_job_test,
+                },
+                running: &running,
+            };
+            let mut indexed = walked.clone();
+            let mut index = ShapeIndex::default();
+            let mut others = Vec::new();
+            let mut all = Vec::new();
+            let mut by_key = HashMap::new();
+            for (n, (mut job, plain, _)) in jobs.into_iter().enumerate() {
+                job.id = JobId(n as u64 + 1);
+                let key = QueueKey::new(0, t0, job.id);
+                if plain {
+                    index.insert(key, job.request, None, job.time_limit, job.reason);
+                } else {
+                    others.push(key);
+                    by_key.insert(key, job.clone());
+                }
+                all.push(job);
+            }
+            let candidate = |key| by_key.get(&key).cloned();
+            let no_limits = |_, _: &ResourceRequest| Vec::new();
+            let (plain, fast) = if with_backfill {
+                (
+                    backfill_walk(all, &mut walked, backfill),
+                    backfill_indexed(others, candidate, &index, no_limits, &mut indexed, backfill),
+                )
+            } else {
+                (
+                    first_fit(all, &mut walked),
+                    first_fit_indexed(others, candidate, &index, no_limits, &mut indexed),
+                )
+            };
+            prop_assert_eq!(&fast.starts, &plain.starts);
+            prop_assert_eq!(fast.reservation, plain.reservation);
+            prop_assert_eq!(sorted_reasons(&fast), sorted_reasons(&plain));
+            for (id, _) in &plain.starts {
+                prop_assert_eq!(indexed.node_of(*id), walked.node_of(*id));
+            }
+            prop_assert_eq!(indexed.room(), walked.room());
         }
     }
 

@@ -3,7 +3,8 @@
 //! what a waiting one shows (`policy`), the caps on how many jobs of a
 //! group run at once (`groups`), the per-user limits on what runs
 //! (`limits`), which of the jobs that may start get what is free
-//! (`first_fit`), with backfill the reservation that keeps the first job
+//! (`first_fit`), booked in one node's tracker or across several nodes
+//! (`pool`), with backfill the reservation that keeps the first job
 //! that does not fit from waiting for ever (`backfill`), and in what order
 //! pending jobs stand under priority/multifactor (`priority`, with each
 //! user's `fair_share`). The daemon's pass gathers the inputs and applies
@@ -15,6 +16,7 @@ mod first_fit;
 mod groups;
 pub mod limits;
 pub(crate) mod policy;
+mod pool;
 pub mod priority;
 #[cfg(test)]
 mod simulation;
@@ -25,3 +27,4 @@ pub use first_fit::{
     first_fit_indexed,
 };
 pub use groups::{Group, Limit, Membership, RunningGroups};
+pub use pool::{NodeSet, Pool};
