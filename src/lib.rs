@@ -15,6 +15,8 @@ pub mod format;
 pub mod generated;
 pub mod paths;
 pub mod protocol;
+#[doc(hidden)]
+pub mod testing;
 pub mod users;
 
 mod process;

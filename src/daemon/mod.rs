@@ -8,6 +8,7 @@
 
 mod actions;
 mod caller;
+pub mod cluster;
 mod config;
 pub mod config_file;
 mod connections;

@@ -1,0 +1,149 @@
+//! Several machines around one PostgreSQL (see `docs/cluster.md`): the
+//! registry of nodes with their heartbeats and epochs (`registry`), and
+//! the advisory lock that makes one node at a time the scheduler
+//! (`lease`). PostgreSQL's transactions, advisory locks and clock are
+//! the coordination; nothing here talks to another node directly.
+
+pub mod lease;
+pub mod registry;
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use postgres::{Client, NoTls};
+
+    use super::lease::{self, Attempt, Lease};
+    use super::registry::{self, Beat, Epoch, NodeSpec};
+    use crate::testing::postgres::PostgresServer;
+
+    /// A private server, or `None` (the test then passes, saying why) where
+    /// PostgreSQL is not installed.
+    fn server() -> Option<PostgresServer> {
+        match PostgresServer::start() {
+            Ok(server) => Some(server),
+            Err(why) => {
+                eprintln!("skipped: {why}");
+                None
+            }
+        }
+    }
+
+    fn session(url: &str, node: &str) -> Client {
+        let url = format!("{url}?application_name=conductord:{node}");
+        Client::connect(&url, NoTls).expect("connects")
+    }
+
+    fn spec(name: &str) -> NodeSpec {
+        NodeSpec {
+            name: name.into(),
+            cpus: 4,
+            memory_mb: 8000,
+            gpus: 1,
+            partitions: vec!["debug".into()],
+            address: Some("127.0.0.1:7001".into()),
+            version: "0.1.0".into(),
+        }
+    }
+
+    #[test]
+    fn a_node_down_past_its_timeout_is_fenced_until_it_registers_again() {
+        let Some(server) = server() else { return };
+        let mut db = session(&server.url(), "a");
+        db.batch_execute(registry::SCHEMA).expect("schema");
+        assert_eq!(
+            registry::register(&mut db, &spec("a")).expect("registers"),
+            Epoch(1)
+        );
+        assert_eq!(
+            registry::register(&mut db, &spec("b")).expect("registers"),
+            Epoch(1)
+        );
+        let a = registry::register(&mut db, &spec("a")).expect("again");
+        assert_eq!(a, Epoch(2), "each registration bumps the epoch");
+        assert_eq!(
+            registry::heartbeat(&mut db, "a", Epoch(1)).expect("beats"),
+            Beat::Fenced
+        );
+        assert_eq!(
+            registry::heartbeat(&mut db, "a", a).expect("beats"),
+            Beat::Alive
+        );
+
+        // Nothing is older than a minute yet.
+        assert!(
+            registry::declare_down(&mut db, Duration::from_secs(60))
+                .expect("checks")
+                .is_empty()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        registry::heartbeat(&mut db, "b", Epoch(1)).expect("b beats");
+        let down = registry::declare_down(&mut db, Duration::from_millis(200)).expect("checks");
+        assert_eq!(down, vec![("a".to_string(), Epoch(3))]);
+        assert_eq!(
+            registry::heartbeat(&mut db, "a", a).expect("beats"),
+            Beat::Fenced
+        );
+        let nodes = registry::list(&mut db).expect("lists");
+        assert_eq!(nodes.len(), 2);
+        assert_eq!(nodes[0].spec, spec("a"));
+        let reason = nodes[0].down.as_ref().map(|d| d.reason.as_str());
+        assert_eq!(reason, Some("Not responding"));
+        assert_eq!(nodes[1].down, None);
+
+        // Back: up again in a new epoch.
+        let back = registry::register(&mut db, &spec("a")).expect("registers");
+        assert_eq!(back, Epoch(4));
+        assert_eq!(
+            registry::heartbeat(&mut db, "a", back).expect("beats"),
+            Beat::Alive
+        );
+        assert_eq!(registry::list(&mut db).expect("lists")[0].down, None);
+    }
+
+    #[test]
+    fn one_node_holds_the_lease_and_another_takes_it_when_its_session_ends() {
+        let Some(server) = server() else { return };
+        let url = server.url();
+        let Attempt::Taken(held) = Lease::try_take(session(&url, "a")) else {
+            panic!("free at first");
+        };
+        let Attempt::Busy {
+            session: mut b,
+            holder,
+        } = Lease::try_take(session(&url, "b"))
+        else {
+            panic!("two holders");
+        };
+        assert_eq!(holder.as_deref(), Some("conductord:a"));
+        assert_eq!(
+            lease::holder(&mut b).expect("asks"),
+            Some("conductord:a".into())
+        );
+        // b waits on the lock; a's session ends as a killed node's would.
+        let waiter = std::thread::spawn(move || Lease::take(b).map(|_| ()));
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(!waiter.is_finished(), "b waits while a holds it");
+        drop(held);
+        waiter.join().expect("joins").expect("b takes it");
+        let mut c = session(&url, "c");
+        let holder = lease::holder(&mut c).expect("asks");
+        assert_eq!(holder, None, "b's session ended with its thread");
+    }
+
+    #[test]
+    fn a_holder_whose_database_went_away_knows_it_lost_the_lease() {
+        let Some(server) = server() else { return };
+        let Attempt::Taken(mut held) = Lease::try_take(session(&server.url(), "a")) else {
+            panic!("free");
+        };
+        assert!(held.is_held(Duration::from_secs(2)));
+        server.stop().expect("stops");
+        assert!(!held.is_held(Duration::from_secs(2)));
+        server.restart().expect("starts again");
+        assert!(
+            !held.is_held(Duration::from_secs(2)),
+            "a new server is a new session"
+        );
+    }
+}
