@@ -1,9 +1,11 @@
 //! Several machines around one PostgreSQL (see `docs/cluster.md`): the
-//! registry of nodes with their heartbeats and epochs (`registry`), and
-//! the advisory lock that makes one node at a time the scheduler
-//! (`lease`). PostgreSQL's transactions, advisory locks and clock are
+//! registry of nodes with their heartbeats and epochs (`registry`), each
+//! node's agent that keeps its heartbeat going and says where the node
+//! stands (`agent`), and the advisory lock that makes one node at a time
+//! the scheduler (`lease`). PostgreSQL's transactions, advisory locks and clock are
 //! the coordination; nothing here talks to another node directly.
 
+pub mod agent;
 pub mod lease;
 pub mod registry;
 
@@ -13,6 +15,7 @@ mod tests {
 
     use postgres::{Client, NoTls};
 
+    use super::agent::{NodeAgent, Standing, Timing};
     use super::lease::{self, Attempt, Lease};
     use super::registry::{self, Beat, Epoch, NodeSpec};
     use crate::testing::postgres::PostgresServer;
@@ -145,5 +148,77 @@ mod tests {
             !held.is_held(Duration::from_secs(2)),
             "a new server is a new session"
         );
+    }
+
+    /// Waits up to five seconds for the agent to stand as `wanted` says.
+    fn wait_for(agent: &NodeAgent, what: &str, wanted: impl Fn(Standing) -> bool) -> Standing {
+        let standing = agent.standing();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let now = *standing.borrow();
+            if wanted(now) {
+                return now;
+            }
+            assert!(std::time::Instant::now() < deadline, "not {what}: {now:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn the_agent_beats_is_told_when_fenced_rejoins_and_rides_out_a_database_restart() {
+        let Some(server) = server() else { return };
+        let url = server.url();
+        let mut db = session(&url, "scheduler");
+        db.batch_execute(registry::SCHEMA).expect("schema");
+        let timing = Timing {
+            heartbeat: Duration::from_millis(50),
+            retry: Duration::from_millis(50),
+        };
+        let agent = NodeAgent::start(&url, spec("a"), timing);
+        wait_for(&agent, "up", |s| s == Standing::Up(Epoch(1)));
+        // Its sessions are named for it.
+        let names: Vec<String> = db
+            .query(
+                "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE 'conductord:%'",
+                &[],
+            )
+            .expect("asks")
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        assert!(names.contains(&"conductord:a".to_string()), "{names:?}");
+
+        // The scheduler declares it down (as if its beats had stopped).
+        db.execute(
+            "UPDATE nodes SET heartbeat = now() - interval '1 hour'",
+            &[],
+        )
+        .expect("ages it");
+        let down = registry::declare_down(&mut db, Duration::from_secs(60)).expect("checks");
+        assert_eq!(down, vec![("a".to_string(), Epoch(2))]);
+        wait_for(&agent, "fenced", |s| s == Standing::Fenced(Epoch(1)));
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(
+            *agent.standing().borrow(),
+            Standing::Fenced(Epoch(1)),
+            "waits to be told"
+        );
+        agent.rejoin();
+        wait_for(&agent, "up again", |s| s == Standing::Up(Epoch(3)));
+
+        // The database goes away and comes back: cut off, then up in the
+        // same epoch, as nobody declared it down meanwhile.
+        server.stop().expect("stops");
+        wait_for(&agent, "cut off", |s| {
+            matches!(
+                s,
+                Standing::CutOff {
+                    epoch: Epoch(3),
+                    ..
+                }
+            )
+        });
+        server.restart().expect("starts");
+        wait_for(&agent, "back", |s| s == Standing::Up(Epoch(3)));
     }
 }

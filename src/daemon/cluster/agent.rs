@@ -1,0 +1,197 @@
+//! A node's agent in the registry: a thread of its own, with a database
+//! session of its own, that registers the node, renews its heartbeat
+//! every interval, and tells the daemon where the node stands (a
+//! [`watch`] channel of [`Standing`]): up in an epoch, fenced (declared
+//! down meanwhile: kill what runs, then [`NodeAgent::rejoin`]), or cut
+//! off from the database (no heartbeat has gone through for that long:
+//! start nothing; past the node timeout, the scheduler will have ended
+//! this node's jobs).
+//!
+//! A thread rather than a task: the `postgres` client blocks, and the
+//! heartbeat must go on whatever the daemon's runtime is busy with.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use postgres::{Client, NoTls};
+use tokio::sync::watch;
+
+use super::registry::{self, Beat, Epoch, NodeSpec};
+
+/// Where a node stands, as its agent last found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Not registered yet.
+    Joining,
+    /// Registered, with its heartbeat going through, in this epoch.
+    Up(Epoch),
+    /// Declared down since registering in this epoch: its jobs have been
+    /// ended or requeued elsewhere, and it must kill them before it
+    /// rejoins.
+    Fenced(Epoch),
+    /// No heartbeat has gone through since `since`, in this epoch.
+    CutOff { epoch: Epoch, since: Instant },
+}
+
+/// How often the agent beats, and how long it waits between tries to
+/// reach the database again.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub heartbeat: Duration,
+    pub retry: Duration,
+}
+
+/// The running agent; stopped when dropped.
+pub struct NodeAgent {
+    standing: watch::Receiver<Standing>,
+    rejoin: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl NodeAgent {
+    /// Starts the agent of `spec` against the database at `url`.
+    pub fn start(url: &str, spec: NodeSpec, timing: Timing) -> NodeAgent {
+        let (tell, standing) = watch::channel(Standing::Joining);
+        let rejoin = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let agent = Agent {
+            url: session_url(url, &spec.name),
+            spec,
+            timing,
+            tell,
+            rejoin: rejoin.clone(),
+            stop: stop.clone(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("node-agent".into())
+            .spawn(move || agent.run())
+            .ok();
+        NodeAgent {
+            standing,
+            rejoin,
+            stop,
+            thread,
+        }
+    }
+
+    /// Where the node stands, changes awaited with `changed()`.
+    pub fn standing(&self) -> watch::Receiver<Standing> {
+        self.standing.clone()
+    }
+
+    /// Says a fenced node has killed what it ran: the agent registers it
+    /// again, in a new epoch.
+    pub fn rejoin(&self) {
+        self.rejoin.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for NodeAgent {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// `url` with the session named for the node, as the lease's holder is
+/// told (`conductord:<node>`).
+pub fn session_url(url: &str, node: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}application_name=conductord:{node}")
+}
+
+struct Agent {
+    url: String,
+    spec: NodeSpec,
+    timing: Timing,
+    tell: watch::Sender<Standing>,
+    rejoin: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Agent {
+    fn run(self) {
+        let mut session: Option<Client> = None;
+        let mut epoch: Option<Epoch> = None;
+        let mut last_beat = Instant::now();
+        while !self.stop.load(Ordering::SeqCst) {
+            let standing = *self.tell.borrow();
+            if let Standing::Fenced(_) = standing
+                && !self.rejoin.swap(false, Ordering::SeqCst)
+            {
+                self.pause(self.timing.retry);
+                continue;
+            }
+            let client = match session.as_mut() {
+                Some(client) => client,
+                None => match Client::connect(&self.url, NoTls) {
+                    Ok(client) => session.insert(client),
+                    Err(_) => {
+                        self.cut_off(epoch, last_beat);
+                        self.pause(self.timing.retry);
+                        continue;
+                    }
+                },
+            };
+            let beat = match (standing, epoch) {
+                (Standing::Fenced(_), _) | (_, None) => {
+                    registry::register(client, &self.spec).map(|new| {
+                        epoch = Some(new);
+                        Beat::Alive
+                    })
+                }
+                (_, Some(current)) => registry::heartbeat(client, &self.spec.name, current),
+            };
+            match (beat, epoch) {
+                (Ok(Beat::Alive), Some(current)) => {
+                    last_beat = Instant::now();
+                    self.tell
+                        .send_if_modified(|s| replace(s, Standing::Up(current)));
+                    self.pause(self.timing.heartbeat);
+                }
+                (Ok(Beat::Fenced), Some(current)) => {
+                    self.tell.send_replace(Standing::Fenced(current));
+                }
+                _ => {
+                    session = None;
+                    self.cut_off(epoch, last_beat);
+                    self.pause(self.timing.retry);
+                }
+            }
+        }
+    }
+
+    /// Says the node is cut off since its last heartbeat, once.
+    fn cut_off(&self, epoch: Option<Epoch>, since: Instant) {
+        if let Some(epoch) = epoch {
+            self.tell.send_if_modified(|standing| match standing {
+                Standing::Up(_) => replace(standing, Standing::CutOff { epoch, since }),
+                _ => false,
+            });
+        }
+    }
+
+    /// Sleeps `period`, or less once told to stop.
+    fn pause(&self, period: Duration) {
+        let until = Instant::now() + period;
+        while !self.stop.load(Ordering::SeqCst) {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        }
+    }
+}
+
+/// Sets `slot` to `value`; whether it changed.
+fn replace(slot: &mut Standing, value: Standing) -> bool {
+    let changed = *slot != value;
+    *slot = value;
+    changed
+}
