@@ -15,7 +15,7 @@ mod tests {
 
     use postgres::{Client, NoTls};
 
-    use super::agent::{NodeAgent, Standing, Timing};
+    use super::agent::{self, NodeAgent, Standing, Timing};
     use super::lease::{self, Attempt, Lease};
     use super::registry::{self, Beat, Epoch, NodeSpec};
     use crate::testing::postgres::PostgresServer;
@@ -33,8 +33,7 @@ mod tests {
     }
 
     fn session(url: &str, node: &str) -> Client {
-        let url = format!("{url}?application_name=conductord:{node}");
-        Client::connect(&url, NoTls).expect("connects")
+        Client::connect(&agent::session_url(url, node), NoTls).expect("connects")
     }
 
     fn spec(name: &str) -> NodeSpec {
