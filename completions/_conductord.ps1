@@ -28,6 +28,7 @@ Register-ArgumentCompleter -Native -CommandName 'conductord' -ScriptBlock {
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Serve --listen over TLS with this certificate chain (PEM, the server''s first)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1)')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Directory for the job store and scripts [default: $XDG_STATE_HOME/conductor] (StateSaveLocation)')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Keep the jobs in this PostgreSQL database (postgres://user[:password]@host[:port]/db) rather than SQLite in the state directory')
             [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append the daemon''s log to this file instead of stderr')
             [CompletionResult]::new('--node-name', '--node-name', [CompletionResultType]::ParameterName, 'The node''s name, as jobs and cinfo see it (NodeName) [default: the short host name]')
             [CompletionResult]::new('--cpus', '--cpus', [CompletionResultType]::ParameterName, 'CPUs to offer to jobs [default: the online CPUs]')

@@ -23,7 +23,7 @@ _conductord() {
 
     case "${cmd}" in
         conductord)
-            opts="-h -V --config --print-config --import-properties --system --socket --listen --tls-cert --tls-key --insecure-listen --metrics-public --state-dir --log-file --node-name --cpus --mem --gpus --gpu-files --kill-wait --requeue-delay --enforce-part-limits --min-job-age --history-days --partition --partition-def --max-jobs-per-user --max-tres-per-user --operator --containment --cpu-bind --def-mem-per-cpu --max-job-count --first-job-id --time-limit-unit --max-submit-per-user --max-submit-jobs-per-user --max-array-size --scheduler-type --bf-window --bf-max-job-test --priority-type --priority-weight-age --priority-weight-fairshare --priority-weight-job-size --priority-weight-partition --priority-max-age --priority-decay-half-life --priority-calc-period --tres-billing-weights --fairshare-shares --max-connections --max-connections-per-user --idle-timeout --request-timeout --launcher --help --version"
+            opts="-h -V --config --print-config --import-properties --system --socket --listen --tls-cert --tls-key --insecure-listen --metrics-public --state-dir --store --log-file --node-name --cpus --mem --gpus --gpu-files --kill-wait --requeue-delay --enforce-part-limits --min-job-age --history-days --partition --partition-def --max-jobs-per-user --max-tres-per-user --operator --containment --cpu-bind --def-mem-per-cpu --max-job-count --first-job-id --time-limit-unit --max-submit-per-user --max-submit-jobs-per-user --max-array-size --scheduler-type --bf-window --bf-max-job-test --priority-type --priority-weight-age --priority-weight-fairshare --priority-weight-job-size --priority-weight-partition --priority-max-age --priority-decay-half-life --priority-calc-period --tres-billing-weights --fairshare-shares --max-connections --max-connections-per-user --idle-timeout --request-timeout --launcher --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -54,6 +54,10 @@ _conductord() {
                     return 0
                     ;;
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

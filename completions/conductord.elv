@@ -25,6 +25,7 @@ set edit:completion:arg-completer[conductord] = {|@words|
             cand --tls-cert 'Serve --listen over TLS with this certificate chain (PEM, the server''s first)'
             cand --tls-key 'The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1)'
             cand --state-dir 'Directory for the job store and scripts [default: $XDG_STATE_HOME/conductor] (StateSaveLocation)'
+            cand --store 'Keep the jobs in this PostgreSQL database (postgres://user[:password]@host[:port]/db) rather than SQLite in the state directory'
             cand --log-file 'Append the daemon''s log to this file instead of stderr'
             cand --node-name 'The node''s name, as jobs and cinfo see it (NodeName) [default: the short host name]'
             cand --cpus 'CPUs to offer to jobs [default: the online CPUs]'

@@ -5,6 +5,7 @@ complete -c conductord -l listen -d 'Also serve the API over TCP on this address
 complete -c conductord -l tls-cert -d 'Serve --listen over TLS with this certificate chain (PEM, the server\'s first)' -r -F
 complete -c conductord -l tls-key -d 'The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1)' -r -F
 complete -c conductord -l state-dir -d 'Directory for the job store and scripts [default: $XDG_STATE_HOME/conductor] (StateSaveLocation)' -r -F
+complete -c conductord -l store -d 'Keep the jobs in this PostgreSQL database (postgres://user[:password]@host[:port]/db) rather than SQLite in the state directory' -r
 complete -c conductord -l log-file -d 'Append the daemon\'s log to this file instead of stderr' -r -F
 complete -c conductord -l node-name -d 'The node\'s name, as jobs and cinfo see it (NodeName) [default: the short host name]' -r
 complete -c conductord -l cpus -d 'CPUs to offer to jobs [default: the online CPUs]' -r

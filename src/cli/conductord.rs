@@ -116,6 +116,15 @@ pub struct Settings {
     #[serde(rename = "StateSaveLocation")]
     pub state_dir: Option<PathBuf>,
 
+    /// Keep the jobs in this PostgreSQL database (postgres://user[:password]@host[:port]/db)
+    /// rather than SQLite in the state directory
+    ///
+    /// The state directory still holds the lock, the tokens and the jobs'
+    /// directories.
+    #[arg(long, id = "Store", value_name = "URL", value_parser = store_url)]
+    #[serde(rename = "Store")]
+    pub store: Option<String>,
+
     /// Append the daemon's log to this file instead of stderr
     #[arg(long, id = "LogFile", value_name = "FILE")]
     #[serde(rename = "LogFile")]
@@ -609,12 +618,18 @@ fn import_properties(prog: &str, path: &Path) -> Outcome {
 
 /// `--print-config`: the settings as TOML that `--config` reads back,
 /// after a header saying where they came from. Keys without a value (no
-/// default, none given) are left out: the daemon finds those itself.
+/// default, none given) are left out: the daemon finds those itself. A
+/// password in the store's URL is shown as `***`.
 pub fn printed_config(
     settings: &Settings,
     file: Option<&Path>,
 ) -> std::result::Result<String, String> {
-    let body = toml::to_string(settings).map_err(|e| e.to_string())?;
+    let mut shown = settings.clone();
+    shown.store = shown
+        .store
+        .as_deref()
+        .map(crate::daemon::redacted_store_url);
+    let body = toml::to_string(&shown).map_err(|e| e.to_string())?;
     let source = file.map_or_else(
         || "no configuration file".to_string(),
         |path| path.display().to_string(),
@@ -858,6 +873,7 @@ impl ConductordArgs {
             socket: self.settings.socket.clone().unwrap_or(default_socket),
             listen: self.settings.listen,
             state_dir: self.settings.state_dir.clone().unwrap_or(default_state),
+            store: self.settings.store.clone(),
             capacity: Capacity {
                 cpus: self.settings.cpus.unwrap_or_else(node::online_cpus),
                 memory_mb,
@@ -930,6 +946,15 @@ impl ConductordArgs {
                 .map(parse_memory_mb)
                 .transpose()?,
         })
+    }
+}
+
+/// A store URL: PostgreSQL's, the one kind there is besides the default.
+fn store_url(text: &str) -> std::result::Result<String, String> {
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        Ok(text.to_owned())
+    } else {
+        Err(format!("{text}: expected postgres://user@host/database"))
     }
 }
 

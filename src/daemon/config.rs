@@ -22,6 +22,9 @@ pub struct Config {
     pub listen: Option<SocketAddr>,
     /// Where the store, scripts and lock live.
     pub state_dir: PathBuf,
+    /// The PostgreSQL database that holds the jobs instead of SQLite in
+    /// `state_dir`, when one is named.
+    pub store: Option<String>,
     /// What the node offers to jobs; `capacity.gpus` counts `gpus`.
     pub capacity: Capacity,
     /// The GPUs offered, in the tracker's order: its GPU id `i` is

@@ -56,6 +56,7 @@ use tokio::sync::{Notify, watch};
 pub use config::{Config, SchedulerType, TimeLimitUnit};
 pub use connections::Limits as ConnectionLimits;
 pub use executor::run_launcher;
+pub use store::postgres::redacted as redacted_store_url;
 pub use tracker::{Allocation, Capacity, Refusal, ResourceTracker};
 
 pub(crate) use logging::{escape_controls, log};
@@ -94,6 +95,7 @@ async fn serve(config: Config) -> Result<()> {
     let statistics = Arc::<statistics::Statistics>::default();
     let store = JobStore::open_observed(
         &config.state_dir,
+        config.store.as_deref(),
         config.first_job_id,
         statistics.recorders.commit_observer(),
     )?;

@@ -24,6 +24,7 @@ mod logs;
 mod metrics;
 mod package;
 mod partitions;
+mod postgres;
 mod pretty;
 mod printing;
 mod priority;

@@ -1,12 +1,12 @@
 //! The job store: where every job, and each submission's script and
-//! environment, is kept on disk, behind the [`Backend`] trait so that a
-//! second backend can sit beside the embedded SQLite one ([`sqlite`], the
-//! default).
+//! environment, is kept on disk, behind the [`Backend`] trait: the
+//! embedded SQLite one ([`sqlite`], the default), or a PostgreSQL
+//! database that several machines can share ([`postgres`]).
 //!
 //! The daemon holds a [`JobStore`], a cheap handle to one backend as a
 //! trait object, and calls the trait's methods through it. A trait object
 //! rather than a type parameter on `Daemon`: the backend is chosen once,
-//! at start-up (by configuration, once there is a second one), and a
+//! at start-up (by `--store`), and a
 //! parameter would have to be threaded through every `impl Daemon` block
 //! of the daemon's files for no gain. Trait objects cannot have `async fn`,
 //! so the writes return a boxed future ([`StoreFuture`]); its allocation is
@@ -18,6 +18,7 @@
 //! so a backend must answer them promptly from local state or a short
 //! blocking query.
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
@@ -187,23 +188,26 @@ impl JobStore {
     /// tests.
     #[cfg(test)]
     pub fn open(dir: &Path, first_job_id: u64) -> Result<JobStore> {
-        JobStore::open_observed(dir, first_job_id, Box::new(|_| {}))
+        JobStore::open_observed(dir, None, first_job_id, Box::new(|_| {}))
     }
 
-    /// Opens the default store, SQLite's `jobs.db` in `dir` (see
-    /// [`sqlite::SqliteStore::open`]), with ids starting at least at
-    /// `first_job_id` (Slurm's FirstJobId); `on_commit` is told how long
-    /// each commit took.
+    /// Opens the store: the PostgreSQL database at `url` when one is given
+    /// (see [`postgres::PostgresStore::open`]), else the default, SQLite's
+    /// `jobs.db` in `dir` (see [`sqlite::SqliteStore::open`]); with ids
+    /// starting at least at `first_job_id` (Slurm's FirstJobId).
+    /// `on_commit` is told how long each commit took.
     pub fn open_observed(
         dir: &Path,
+        url: Option<&str>,
         first_job_id: u64,
         on_commit: CommitObserver,
     ) -> Result<JobStore> {
-        Ok(JobStore::new(sqlite::SqliteStore::open(
-            dir,
-            first_job_id,
-            on_commit,
-        )?))
+        Ok(match url {
+            Some(url) => {
+                JobStore::new(postgres::PostgresStore::open(url, first_job_id, on_commit)?)
+            }
+            None => JobStore::new(sqlite::SqliteStore::open(dir, first_job_id, on_commit)?),
+        })
     }
 
     /// A handle to this backend.

@@ -665,8 +665,10 @@ fn parts_to_job((id, spec, phase): Parts) -> Result<Job> {
     })
 }
 
+/// The tests' jobs and submissions, shared with the PostgreSQL backend's
+/// tests.
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::collections::BTreeMap;
 
     use super::super::{JobStore, NewJob};
@@ -676,7 +678,7 @@ mod tests {
     use crate::protocol::{ExitCode, Reason, ResourceRequest};
     use chrono::{Duration, Utc};
 
-    fn new_job(name: &str) -> NewJob {
+    pub(in crate::daemon::store) fn new_job(name: &str) -> NewJob {
         NewJob {
             spec: JobSpec {
                 name: name.into(),
@@ -716,7 +718,7 @@ mod tests {
         }
     }
 
-    fn payload(script: &str) -> Payload {
+    pub(in crate::daemon::store) fn payload(script: &str) -> Payload {
         Payload {
             script: script.into(),
             environment: BTreeMap::from([("A".into(), "1".into())]),
@@ -724,7 +726,7 @@ mod tests {
     }
 
     /// One submission of these jobs, all running one small script.
-    fn submission(jobs: Vec<NewJob>) -> Submission {
+    pub(in crate::daemon::store) fn submission(jobs: Vec<NewJob>) -> Submission {
         Submission {
             payload: payload("#!/bin/sh\n"),
             jobs,
@@ -732,7 +734,7 @@ mod tests {
     }
 
     /// The tasks of an array, as the daemon makes them.
-    fn array(count: u32) -> Vec<NewJob> {
+    pub(in crate::daemon::store) fn array(count: u32) -> Vec<NewJob> {
         (0..count)
             .map(|index| {
                 let mut task = new_job("array");
@@ -769,17 +771,23 @@ mod tests {
             .expect("count")
     }
 
-    fn prune_old(store: &JobStore) -> impl Future<Output = Result<usize>> {
+    pub(in crate::daemon::store) fn prune_old(
+        store: &JobStore,
+    ) -> impl Future<Output = Result<usize>> {
         store.prune_finished_before(Utc::now() - Duration::days(7))
     }
 
-    fn finished(store: &JobStore, id: JobId, ended_ago: Duration) -> Job {
+    pub(in crate::daemon::store) fn finished(
+        store: &JobStore,
+        id: JobId,
+        ended_ago: Duration,
+    ) -> Job {
         let mut job = store.get(id).ok().flatten().expect("stored");
         job.phase = finished_phase(ended_ago);
         job
     }
 
-    fn finished_phase(ended_ago: Duration) -> Phase {
+    pub(in crate::daemon::store) fn finished_phase(ended_ago: Duration) -> Phase {
         Phase::Finished {
             state: FinalState::Completed,
             reason: Reason::None,
@@ -793,7 +801,7 @@ mod tests {
         }
     }
 
-    fn runtime() -> tokio::runtime::Runtime {
+    pub(in crate::daemon::store) fn runtime() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime")

@@ -1,0 +1,145 @@
+//! The daemon on a PostgreSQL store (`--store postgres://…`), driven
+//! through the real binaries against a private server: jobs run, list
+//! and are accounted as on SQLite, survive a restart and a crash of the
+//! daemon, and a restart of the database costs only the requests made
+//! while it was down.
+
+use std::time::Duration;
+
+use conductor::protocol::{JobId, JobState};
+use conductor::testing::postgres::PostgresServer;
+
+use crate::support::{TestDaemon, wait_until};
+
+const SHORT: Duration = Duration::from_secs(20);
+
+/// A private server and a daemon on it, or `None` (saying why) where
+/// PostgreSQL is not installed.
+fn daemon_on_postgres(extra: &[&str]) -> Option<(PostgresServer, TestDaemon)> {
+    let server = match PostgresServer::start() {
+        Ok(server) => server,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return None;
+        }
+    };
+    let url = server.url();
+    let mut args = vec!["--store", url.as_str()];
+    args.extend_from_slice(extra);
+    let daemon = TestDaemon::start(&args);
+    Some((server, daemon))
+}
+
+#[test]
+fn jobs_run_list_and_are_accounted_and_a_restart_keeps_them_and_their_ids() {
+    let Some((server, mut d)) = daemon_on_postgres(&["--cpus", "1", "--first-job-id", "700"])
+    else {
+        return;
+    };
+    let done = d.submit(&["--wrap", "echo hello"]);
+    assert_eq!(done, JobId(700), "ids start at --first-job-id");
+    assert_eq!(d.wait_ended(done, SHORT).state, JobState::Completed);
+    let running = d.submit(&["--wrap", "sleep 30"]);
+    d.wait_for(running, JobState::Running, SHORT);
+    let pending = d.submit(&["--wrap", "true"]);
+    let queue = d.run("cqueue", &["-h", "-o", "%i %t"]).ok().to_string();
+    assert_eq!(queue, format!("{pending} PD\n{running} R\n"));
+    let accounted = d.run(
+        "cacct",
+        &["-n", "-X", "-P", "-j", "700", "-o", "JobID,State,ExitCode"],
+    );
+    assert_eq!(accounted.ok(), "700|COMPLETED|0:0\n");
+    let output = std::fs::read_to_string(d.work.join("slurm-700.out")).expect("output");
+    assert_eq!(output, "hello\n");
+
+    // The daemon stops and starts again: the running job is followed
+    // again, the pending one still waits, and ids go on.
+    d.restart();
+    assert_eq!(d.job(running).state, JobState::Running);
+    assert_eq!(d.job(pending).state, JobState::Pending);
+    assert_eq!(d.submit(&["--hold", "--wrap", "true"]), JobId(703));
+    d.run("ccancel", &[&running.to_string()]).ok();
+    assert_eq!(d.wait_ended(running, SHORT).state, JobState::Cancelled);
+    assert_eq!(d.wait_ended(pending, SHORT).state, JobState::Completed);
+
+    // Nothing of it is in SQLite: the state directory has no job store.
+    assert!(!d.state_dir.join("jobs.db").exists());
+    drop(d);
+    drop(server);
+}
+
+#[test]
+fn a_crash_with_a_job_running_recovers_it_from_the_database() {
+    let Some((_server, mut d)) = daemon_on_postgres(&[]) else {
+        return;
+    };
+    let id = d.submit(&["--wrap", "sleep 2; echo survived"]);
+    d.wait_for(id, JobState::Running, SHORT);
+    d.crash();
+    d.start_again();
+    assert_eq!(d.wait_ended(id, SHORT).state, JobState::Completed);
+    let output = std::fs::read_to_string(d.work.join(format!("slurm-{id}.out"))).expect("output");
+    assert_eq!(output, "survived\n");
+}
+
+#[test]
+fn a_database_restart_fails_only_the_requests_made_while_it_was_down() {
+    let Some((server, d)) = daemon_on_postgres(&[]) else {
+        return;
+    };
+    let before = d.submit(&["--wrap", "true"]);
+    assert_eq!(d.wait_ended(before, SHORT).state, JobState::Completed);
+    server.stop().expect("the database stops");
+    let refused = d.run("cbatch", &["--wrap", "true"]);
+    let error = refused.fails_with_one_line().to_string();
+    assert!(error.contains("the job store failed"), "{error}");
+    server.restart().expect("the database starts again");
+    // The daemon goes on without a restart.
+    let mut after = None;
+    wait_until(SHORT, "submissions are taken again", || {
+        let out = d.run("cbatch", &["--parsable", "--wrap", "true"]);
+        after = out.stdout.trim().parse::<JobId>().ok();
+        after.is_some()
+    });
+    let after = after.expect("submitted");
+    assert_eq!(d.wait_ended(after, SHORT).state, JobState::Completed);
+    let listed = d.run(
+        "cacct",
+        &["-n", "-X", "-P", "-o", "JobID,State", "-S", "2000-01-01"],
+    );
+    assert_eq!(
+        listed.ok(),
+        format!("{before}|COMPLETED\n{after}|COMPLETED\n"),
+        "nothing lost, nothing doubled"
+    );
+}
+
+#[test]
+fn the_store_is_chosen_by_flag_or_key_and_its_password_is_never_printed() {
+    let printed = crate::support::run_command(
+        {
+            let mut c = std::process::Command::new(crate::support::bin("conductord"));
+            c.args([
+                "--print-config",
+                "--store",
+                "postgres://conductor:s3cret@db.example:5432/jobs",
+            ]);
+            c
+        },
+        None,
+    );
+    let text = printed.ok();
+    assert!(
+        text.contains("Store = \"postgres://conductor:***@db.example:5432/jobs\""),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret"));
+    let mut wrong = std::process::Command::new(crate::support::bin("conductord"));
+    wrong.args(["--store", "mysql://db/jobs"]);
+    let refused = crate::support::run_command(wrong, None);
+    let line = refused.fails_with_one_line().to_string();
+    assert!(
+        line.contains("mysql://db/jobs: expected postgres://user@host/database"),
+        "{line}"
+    );
+}
