@@ -459,6 +459,15 @@ impl Client {
         self.call(Method::Get, "/v1/node", None::<&()>)
     }
 
+    /// Every node the daemon serves; from a daemon older than `/v1/nodes`
+    /// (it answers 404), its one node.
+    pub fn nodes(&self) -> Result<Vec<NodeInfo>> {
+        match self.call(Method::Get, "/v1/nodes", None::<&()>) {
+            Err(error) if error.is_not_found() => Ok(vec![self.node()?]),
+            other => other,
+        }
+    }
+
     /// Whether the daemon answers, and who it is.
     pub fn health(&self) -> Result<Health> {
         self.call(Method::Get, "/v1/health", None::<&()>)

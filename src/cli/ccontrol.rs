@@ -11,6 +11,7 @@ use crate::cli::{Connection, Outcome};
 use crate::client::{Client, SERVER_ENV};
 use crate::error::Error;
 use crate::format::duration::parse_time_limit;
+use crate::format::hostlist;
 use crate::format::job_id::{JobSelector, Tasks, split_ids};
 use crate::format::memory::parse_memory_mb;
 use crate::format::scontrol::{
@@ -23,7 +24,7 @@ use crate::format::squeue::Row;
 use crate::format::time::{self, Toward};
 use crate::paths;
 use crate::protocol::{
-    JobId, JobInfo, JobState, ListQuery, PartitionInfo, TokenRequest, UpdateRequest,
+    JobId, JobInfo, JobState, ListQuery, NodeInfo, PartitionInfo, TokenRequest, UpdateRequest,
 };
 use crate::users;
 
@@ -527,19 +528,43 @@ fn show_jobs_json(client: &Client, id: Option<&str>, version: Version) -> Result
     encoded(&JobInfoResponse::new(&rows, &context))
 }
 
+/// The nodes `show node [NAME|hostlist]` names, sorted by name as
+/// scontrol lists them; an unknown name is scontrol's bare line on stdout
+/// and exit 1.
+fn named_nodes(
+    client: &Client,
+    name: Option<&str>,
+) -> Result<Result<Vec<NodeInfo>, Outcome>, Error> {
+    let mut nodes = client.nodes()?;
+    nodes.sort_by(|a, b| hostlist::compare(&a.name, &b.name));
+    let Some(name) = name else {
+        return Ok(Ok(nodes));
+    };
+    let not_found = |name: &str| Outcome {
+        stdout: format!("Node {name} not found\n"),
+        code: 1,
+        ..Outcome::default()
+    };
+    let Ok(wanted) = hostlist::expand(name) else {
+        return Ok(Err(not_found(name)));
+    };
+    if let Some(unknown) = wanted
+        .iter()
+        .find(|wanted| !nodes.iter().any(|node| &node.name == *wanted))
+    {
+        return Ok(Err(not_found(unknown)));
+    }
+    nodes.retain(|node| wanted.contains(&node.name));
+    Ok(Ok(nodes))
+}
+
 /// `show node --json`: Slurm's `openapi_nodes_resp`; an unknown name
 /// is refused as `show node` refuses it.
 fn show_node_json(client: &Client, name: Option<&str>, version: Version) -> Result<Outcome, Error> {
-    let node = client.node()?;
-    if let Some(name) = name
-        && name != node.name
-    {
-        return Ok(Outcome {
-            stdout: format!("Node {name} not found\n"),
-            code: 1,
-            ..Outcome::default()
-        });
-    }
+    let nodes = match named_nodes(client, name)? {
+        Ok(nodes) => nodes,
+        Err(refusal) => return Ok(refusal),
+    };
     let config = client.config()?;
     let caller = crate::cli::json_caller();
     let context = NodeContext {
@@ -549,7 +574,8 @@ fn show_node_json(client: &Client, name: Option<&str>, version: Version) -> Resu
         config: &config,
         facts: &node_facts(),
     };
-    encoded(&NodesResponse::new(Some(&node), &context))
+    let nodes: Vec<&NodeInfo> = nodes.iter().collect();
+    encoded(&NodesResponse::new(&nodes, &context))
 }
 
 /// A document printed.
@@ -559,22 +585,21 @@ fn encoded<T: serde::Serialize>(document: &T) -> Result<Outcome, Error> {
         .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))
 }
 
+/// `show node [NAME|hostlist]`: a record per node, a blank line between
+/// them as scontrol prints them (one line each with `-o`).
 fn show_node(client: &Client, name: Option<&str>, oneliner: bool) -> Result<Outcome, Error> {
-    let node = client.node()?;
-    if let Some(name) = name
-        && name != node.name
-    {
-        // scontrol says so on stdout, bare, and exits 1.
-        return Ok(Outcome {
-            stdout: format!("Node {name} not found\n"),
-            code: 1,
-            ..Outcome::default()
-        });
-    }
+    let nodes = match named_nodes(client, name)? {
+        Ok(nodes) => nodes,
+        Err(refusal) => return Ok(refusal),
+    };
     let config = client.config()?;
-    Ok(Outcome::printed(
-        node_record(&node, &config, &node_facts()).render(oneliner),
-    ))
+    let facts = node_facts();
+    let records: Vec<String> = nodes
+        .iter()
+        .map(|node| node_record(node, &config, &facts).render(oneliner))
+        .collect();
+    // Each record ends in its blank line, as scontrol ends each one.
+    Ok(Outcome::printed(records.concat()))
 }
 
 /// Every partition's record in definition order, or the one named.

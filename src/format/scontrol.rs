@@ -14,7 +14,7 @@ use crate::format::job_text::{
     eligible_time, expected_end, job_tres, run_seconds, timestamp, timestamp_or_unknown,
 };
 use crate::format::memory::format_memory_mb;
-use crate::protocol::{DaemonConfig, Gpu, JobInfo, NodeInfo, PartitionInfo};
+use crate::protocol::{DaemonConfig, Gpu, JobInfo, NodeInfo, NodeState, PartitionInfo};
 
 /// What Slurm prints for an unset string.
 pub const NULL: &str = "(null)";
@@ -297,15 +297,34 @@ pub struct NodeFacts {
     pub boot_time: Option<DateTime<Utc>>,
 }
 
-/// Slurm's node state for the CPUs in use: `IDLE`, `MIXED` or `ALLOCATED`.
+/// Slurm's base node state: `DOWN`, else for the CPUs in use `IDLE`,
+/// `MIXED` or `ALLOCATED` (a drained node keeps its base state).
 pub fn node_state(node: &NodeInfo) -> &'static str {
-    if node.cpus_free >= node.cpus_total {
+    if node.state == NodeState::Down {
+        "DOWN"
+    } else if node.cpus_free >= node.cpus_total {
         "IDLE"
     } else if node.cpus_free == 0 {
         "ALLOCATED"
     } else {
         "MIXED"
     }
+}
+
+/// The base state and its flags, as Slurm's JSON lists them: `["IDLE",
+/// "DRAIN"]`.
+pub fn node_state_flags(node: &NodeInfo) -> Vec<&'static str> {
+    let mut flags = vec![node_state(node)];
+    if node.state == NodeState::Drain {
+        flags.push("DRAIN");
+    }
+    flags
+}
+
+/// scontrol's `State=`: the base state and its flags joined by `+`
+/// (`IDLE+DRAIN`, `MIXED+DRAIN`, `DOWN`).
+pub fn node_state_complete(node: &NodeInfo) -> String {
+    node_state_flags(node).join("+")
 }
 
 /// A load average the way Slurm prints it (`0.50`), `N/A` when unknown.
@@ -365,14 +384,18 @@ pub fn node_record(node: &NodeInfo, config: &DaemonConfig, facts: &NodeFacts) ->
         ("Boards", "1".into()),
     ]);
     record.line([
-        ("State", node_state(node).to_string()),
+        ("State", node_state_complete(node)),
         ("ThreadsPerCore", "1".into()),
         ("TmpDisk", "0".into()),
         ("Weight", "1".into()),
         ("Owner", "N/A".into()),
         ("MCS_label", "N/A".into()),
     ]);
-    let partitions: Vec<String> = node.partition_list().into_iter().map(|p| p.name).collect();
+    let partitions: Vec<String> = node
+        .member_partitions()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
     record.line([("Partitions", partitions.join(","))]);
     record.line([
         ("BootTime", timestamp_or_unknown(facts.boot_time)),
@@ -387,6 +410,11 @@ pub fn node_record(node: &NodeInfo, config: &DaemonConfig, facts: &NodeFacts) ->
         ("ExtSensorsWatts", "0"),
         ("ExtSensorsTemp", "n/s"),
     ]);
+    // scontrol prints the reason only when there is one; this node has no
+    // record of who set it or when, so no `[user@time]` follows.
+    if let Some(reason) = node.reason.as_deref().filter(|r| !r.is_empty()) {
+        record.line([("Reason", reason)]);
+    }
     record
 }
 
@@ -813,6 +841,8 @@ mod tests {
             jobs_pending: 0,
             jobs_running: 1,
             partitions: Vec::new(),
+            state: crate::protocol::NodeState::Up,
+            reason: None,
         }
     }
 

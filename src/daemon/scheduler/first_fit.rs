@@ -786,8 +786,8 @@ impl Waiting {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::daemon::scheduler::limits::{TresLimits, Usage, UserLimits};
     use crate::daemon::scheduler::backfill;
+    use crate::daemon::scheduler::limits::{TresLimits, Usage, UserLimits};
     use crate::daemon::scheduler::pool::NodeSet;
     use crate::daemon::tracker::{Capacity, ResourceTracker};
     use proptest::prelude::*;

@@ -12,9 +12,10 @@ use super::Version;
 use super::meta::{Caller, Meta, OpenapiError, OpenapiWarning};
 use super::node::{configured_tres, gres_with_count};
 use super::number::{NoVal, limit_minutes};
-use crate::format::scontrol::{NodeFacts, node_state};
+use crate::format::hostlist;
+use crate::format::scontrol::{NodeFacts, node_state, node_state_flags};
 use crate::format::squeue::CLUSTER_NAME;
-use crate::protocol::{DaemonConfig, NodeInfo, PartitionInfo as Partition};
+use crate::protocol::{DaemonConfig, NodeInfo, NodeState, PartitionInfo as Partition};
 
 /// The whole document.
 #[derive(Debug, Clone, Serialize)]
@@ -34,16 +35,16 @@ pub struct SinfoContext<'a> {
 }
 
 impl SinfoResponse {
-    /// The document for the node: one entry per partition the filters keep.
+    /// The document: one entry per node in each partition the filters keep.
     pub fn new(
-        node: &NodeInfo,
-        partitions: &[Partition],
+        entries: &[(&NodeInfo, &Partition)],
+        members: &[&NodeInfo],
         context: &SinfoContext<'_>,
     ) -> SinfoResponse {
         SinfoResponse {
-            sinfo: partitions
+            sinfo: entries
                 .iter()
-                .map(|partition| SinfoEntry::new(node, partition, context))
+                .map(|(node, partition)| SinfoEntry::new(node, partition, members, context))
                 .collect(),
             meta: Meta::new(context.version, context.caller),
             errors: Vec::new(),
@@ -286,13 +287,21 @@ pub struct PartitionState {
 }
 
 impl PartitionInfo {
-    pub fn new(node: &NodeInfo, partition: &Partition, config: &DaemonConfig) -> PartitionInfo {
+    /// The partition over the nodes it holds among `nodes`.
+    pub fn new(nodes: &[&NodeInfo], partition: &Partition, config: &DaemonConfig) -> PartitionInfo {
         let def_mem = config.def_mem_per_cpu_mb;
+        let members: Vec<&NodeInfo> = nodes
+            .iter()
+            .copied()
+            .filter(|node| partition.covers(&node.name))
+            .collect();
+        let names: Vec<&str> = members.iter().map(|node| node.name.as_str()).collect();
+        let node = members.first().copied().or(nodes.first().copied());
         PartitionInfo {
             nodes: PartitionNodes {
                 allowed_allocation: String::new(),
-                configured: node.name.clone(),
-                total: 1,
+                configured: hostlist::compress(&names),
+                total: u32::try_from(members.len()).unwrap_or(u32::MAX),
             },
             accounts: AllowDeny {
                 allowed: String::new(),
@@ -313,12 +322,12 @@ impl PartitionInfo {
             alternate: String::new(),
             tres: PartitionTres {
                 billing_weights: String::new(),
-                configured: configured_tres(node),
+                configured: node.map(configured_tres).unwrap_or_default(),
             },
             cluster: CLUSTER_NAME.to_string(),
             cpus: PartitionCpus {
                 task_binding: 0,
-                total: node.cpus_total,
+                total: members.iter().map(|node| node.cpus_total).sum(),
             },
             defaults: PartitionDefaults {
                 memory_per_cpu: def_mem.unwrap_or(0),
@@ -365,8 +374,22 @@ impl PartitionInfo {
 }
 
 impl SinfoEntry {
-    pub fn new(node: &NodeInfo, partition: &Partition, context: &SinfoContext<'_>) -> SinfoEntry {
+    /// The entry for one node in one partition; `members` are every node,
+    /// for the partition's own figures.
+    pub fn new(
+        node: &NodeInfo,
+        partition: &Partition,
+        members: &[&NodeInfo],
+        context: &SinfoContext<'_>,
+    ) -> SinfoEntry {
         let state = node_state(node);
+        let busy = matches!(state, "MIXED" | "ALLOCATED");
+        let other = !busy && node.state != NodeState::Up;
+        let other_cpus = if node.state == NodeState::Up {
+            0
+        } else {
+            node.cpus_free
+        };
         let alloc_cpus = node.cpus_total.saturating_sub(node.cpus_free);
         let load = context
             .facts
@@ -375,11 +398,13 @@ impl SinfoEntry {
         let names = vec![node.name.clone()];
         SinfoEntry {
             port: 6818,
-            node: NodeStates { state: vec![state] },
+            node: NodeStates {
+                state: node_state_flags(node),
+            },
             nodes: NodeCounts {
-                allocated: u32::from(state != "IDLE"),
-                idle: u32::from(state == "IDLE"),
-                other: 0,
+                allocated: u32::from(busy),
+                idle: u32::from(!busy && !other),
+                other: u32::from(other),
                 total: 1,
                 hostnames: names.clone(),
                 addresses: names.clone(),
@@ -387,8 +412,8 @@ impl SinfoEntry {
             },
             cpus: CpuCounts {
                 allocated: alloc_cpus,
-                idle: node.cpus_free,
-                other: 0,
+                idle: node.cpus_free - other_cpus,
+                other: other_cpus,
                 total: node.cpus_total,
                 minimum: node.cpus_total,
                 maximum: node.cpus_total,
@@ -422,12 +447,12 @@ impl SinfoEntry {
             comment: String::new(),
             extra: String::new(),
             reason: ReasonInfo {
-                description: String::new(),
+                description: node.reason.clone().unwrap_or_default(),
                 time: 0,
                 user: String::new(),
             },
             reservation: String::new(),
-            partition: PartitionInfo::new(node, partition, context.config),
+            partition: PartitionInfo::new(members, partition, context.config),
         }
     }
 }
