@@ -1020,6 +1020,32 @@ mod tests {
     }
 
     #[test]
+    fn nodes_falls_back_to_the_one_node_of_an_older_daemon() {
+        let dir = tempfile::tempdir().expect("dir");
+        // An older daemon: no `/v1/nodes` route (404), then its `/v1/node`,
+        // without the fields several nodes need.
+        let node = r#"{"name":"old","partition":"normal","cpus_total":2,"cpus_free":2,
+            "memory_mb_total":100,"memory_mb_free":100,"gpus_total":0,"gpus_free":0,
+            "jobs_pending":0,"jobs_running":0}"#;
+        let (client, server) = serving(
+            dir.path(),
+            vec![
+                Box::new(|mut stream| {
+                    let error = r#"{"code":"not_found","message":"no such route"}"#;
+                    answer(&mut stream, &reply("404 Not Found", error));
+                }),
+                Box::new(move |mut stream| answer(&mut stream, &reply("200 OK", node))),
+            ],
+        );
+        let nodes = client.nodes().expect("nodes");
+        assert_eq!(nodes.len(), 1);
+        assert_eq!(nodes[0].name, "old");
+        assert_eq!(nodes[0].state, crate::protocol::NodeState::Up);
+        assert!(nodes[0].member_partitions()[0].name == "normal");
+        server.join().expect("server");
+    }
+
+    #[test]
     fn tcp_requests_carry_the_bearer_token() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("address"));

@@ -219,3 +219,37 @@ fn filters_options_and_errors() {
             .starts_with("cinfo: unrecognized option '--bogus'")
     );
 }
+
+#[test]
+fn every_node_is_listed_by_the_nodes_route_and_the_binaries() {
+    let d = TestDaemon::start(&["--cpus", "2"]);
+    let host = hostname();
+    let (status, body) =
+        d.raw_http("GET /v1/nodes HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 200, "{body}");
+    let nodes: Vec<NodeInfo> = serde_json::from_str(&body).expect("a node list");
+    assert_eq!(nodes.len(), 1);
+    assert_eq!(nodes[0].name, host);
+    assert_eq!(nodes[0], d.client().node().expect("node"));
+    assert_eq!(d.client().nodes().expect("nodes"), nodes);
+    // `-n` takes a hostlist; a name not in it leaves the partition empty.
+    assert_eq!(
+        d.run(
+            "cinfo",
+            &["-h", "-o", "%N %D", "-n", &format!("{host},other[1-3]")]
+        )
+        .ok(),
+        format!("{host} 1\n")
+    );
+    assert_eq!(
+        d.run("cinfo", &["-h", "-n", "other[1-3]", "-o", "%N"]).ok(),
+        ""
+    );
+    let out = d.run("ccontrol", &["show", "node", &format!("{host},other1")]);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (1, "Node other1 not found\n")
+    );
+    let shown = d.run("ccontrol", &["show", "node", &host]);
+    assert_eq!(shown.ok(), d.run("ccontrol", &["show", "node"]).ok());
+}
