@@ -448,6 +448,7 @@ impl CinfoArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::NodeState;
     use chrono::TimeZone;
 
     fn node() -> NodeInfo {
@@ -551,5 +552,111 @@ mod tests {
     fn unknown_states_are_refused() {
         let args = CinfoArgs::try_parse_from(["cinfo", "-t", "sleepy"]).expect("parses");
         assert!(args.validate().is_err());
+    }
+
+    /// n1 idle, n2 mixed, n3 allocated, n4 down, gpu01 drained; `normal`
+    /// holds all, `gpu` (Nodes=gpu01) the GPU node.
+    fn cluster() -> Vec<NodeInfo> {
+        let gpu = PartitionInfo {
+            default: false,
+            nodes: vec!["gpu01".into()],
+            ..PartitionInfo::named("gpu")
+        };
+        let partitions = vec![PartitionInfo::named("normal"), gpu];
+        let member = |name: &str, free: u32, state: NodeState| NodeInfo {
+            name: name.into(),
+            cpus_free: free,
+            state,
+            partitions: partitions.clone(),
+            ..node()
+        };
+        vec![
+            member("n1", 4, NodeState::Up),
+            member("n2", 2, NodeState::Up),
+            member("n3", 0, NodeState::Up),
+            member("n4", 4, NodeState::Down),
+            member("gpu01", 4, NodeState::Drain),
+        ]
+    }
+
+    fn render_cluster(args: &[&str]) -> String {
+        let mut argv = vec!["cinfo"];
+        argv.extend_from_slice(args);
+        let parsed = CinfoArgs::try_parse_from(argv).expect("parses");
+        parsed
+            .render(&cluster(), None, Local::now())
+            .expect("renders")
+    }
+
+    #[test]
+    fn several_nodes_group_by_partition_and_state() {
+        assert_eq!(
+            render_cluster(&[]),
+            "PARTITION AVAIL  TIMELIMIT  NODES  STATE NODELIST\n\
+             normal*      up   infinite      1  drain gpu01\n\
+             normal*      up   infinite      1    mix n2\n\
+             normal*      up   infinite      1  alloc n3\n\
+             normal*      up   infinite      1   idle n1\n\
+             normal*      up   infinite      1   down n4\n\
+             gpu          up   infinite      1  drain gpu01\n"
+        );
+        // `-t` keeps the nodes in those states; a partition left without
+        // any is still a line (0 nodes, n/a), as sinfo 22.05 prints it.
+        assert_eq!(
+            render_cluster(&["-t", "mix,down", "-o", "%P %D %t %N"]),
+            "PARTITION NODES STATE NODELIST\nnormal* 1 mix n2\nnormal* 1 down n4\ngpu 0 n/a \n"
+        );
+        // sinfo's `-t idle` matches the base state, so a drained idle
+        // node is kept, and `alloc` any node with CPUs in use.
+        assert_eq!(
+            render_cluster(&["-t", "idle", "-h", "-o", "%P %D %t %N"]),
+            "normal* 1 drain gpu01\nnormal* 1 idle n1\ngpu 1 drain gpu01\n"
+        );
+        assert_eq!(
+            render_cluster(&["-t", "alloc", "-h", "-o", "%P %D %N"]),
+            "normal* 2 n[2-3]\ngpu 0 \n"
+        );
+        assert_eq!(
+            render_cluster(&["-t", "drain", "-h", "-s"]),
+            "normal*      up   infinite          0/0/1/1 gpu01\ngpu          up   infinite          0/0/1/1 gpu01\n"
+        );
+        // `-n` takes a hostlist expression.
+        assert_eq!(
+            render_cluster(&["-n", "n[1-2],gpu01", "-h", "-o", "%R %N"]),
+            "normal gpu01,n[1-2]\ngpu gpu01\n"
+        );
+        assert_eq!(
+            render_cluster(&["-N", "-h", "-p", "normal", "-o", "%N %t"]),
+            "gpu01 drain\nn1 idle\nn2 mix\nn3 alloc\nn4 down\n"
+        );
+        assert_eq!(
+            render_cluster(&[
+                "-h",
+                "-p",
+                "normal",
+                "-O",
+                "nodes:4,nodeaiot:10,nodelist:14"
+            ]),
+            "5   2/1/2/5   gpu01,n[1-4]  \n"
+        );
+        let bad = CinfoArgs::try_parse_from(["cinfo", "-n", "n[1-"]).expect("parses");
+        assert!(bad.render(&cluster(), None, Local::now()).is_err());
+    }
+
+    #[test]
+    fn pretty_has_a_row_per_node_and_partition() {
+        let args =
+            CinfoArgs::try_parse_from(["cinfo", "--pretty", "-p", "normal"]).expect("parses");
+        let text = args.render_pretty(&cluster(), View::default());
+        let states: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .map(|line| line.split_whitespace().rev().nth(1).unwrap_or_default())
+            .collect();
+        assert_eq!(states, ["drained", "idle", "mixed", "allocated", "down"]);
+        assert!(
+            text.lines().nth(1).is_some_and(|l| l.ends_with("gpu01")),
+            "{text}"
+        );
     }
 }

@@ -907,6 +907,74 @@ mod tests {
     }
 
     #[test]
+    fn drained_and_down_nodes_show_slurm_s_state_and_reason() {
+        // scontrol 22.05 joins a node's base state and flags with `+`
+        // (`IDLE+DRAIN`, `MIXED+DRAIN`) and ends the record with `Reason=`.
+        let facts = NodeFacts::default();
+        let gpu = PartitionInfo {
+            default: false,
+            nodes: vec!["gpu[01-02]".into()],
+            ..PartitionInfo::named("gpu")
+        };
+        let cluster = |name: &str, free: u32, state: NodeState, reason: Option<&str>| NodeInfo {
+            name: name.into(),
+            cpus_free: free,
+            state,
+            reason: reason.map(str::to_string),
+            partitions: vec![PartitionInfo::named("normal"), gpu.clone()],
+            ..node()
+        };
+        let cases = [
+            (
+                cluster("n1", 16, NodeState::Up, None),
+                "IDLE",
+                "normal",
+                None,
+            ),
+            (
+                cluster("n2", 0, NodeState::Up, None),
+                "ALLOCATED",
+                "normal",
+                None,
+            ),
+            (
+                cluster("gpu01", 16, NodeState::Drain, Some("maintenance")),
+                "IDLE+DRAIN",
+                "normal,gpu",
+                Some("maintenance"),
+            ),
+            (
+                cluster("gpu02", 8, NodeState::Drain, Some("disk")),
+                "MIXED+DRAIN",
+                "normal,gpu",
+                Some("disk"),
+            ),
+            (
+                cluster("n3", 16, NodeState::Down, Some("Not responding")),
+                "DOWN",
+                "normal",
+                Some("Not responding"),
+            ),
+        ];
+        for (n, state, partitions, reason) in cases {
+            let record = node_record(&n, &config(), &facts);
+            assert_eq!(record.get("State"), Some(state), "{}", n.name);
+            assert_eq!(record.get("Partitions"), Some(partitions), "{}", n.name);
+            assert_eq!(record.get("Reason"), reason, "{}", n.name);
+        }
+        let drained = node_record(
+            &cluster("gpu01", 16, NodeState::Drain, Some("maintenance")),
+            &config(),
+            &facts,
+        )
+        .render(false);
+        assert!(
+            drained.ends_with("ExtSensorsJoules=n/s ExtSensorsWatts=0 ExtSensorsTemp=n/s\n   Reason=maintenance\n\n"),
+            "{drained}"
+        );
+    }
+
+    #[test]
     fn node_records_name_the_gpu_type_or_none() {
         let facts = NodeFacts {
             arch: "x86_64".into(),

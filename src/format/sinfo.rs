@@ -371,9 +371,11 @@ pub fn state_names(node: &NodeInfo) -> (&'static str, &'static str) {
     }
 }
 
-/// Whether the node is in one of sinfo's `-t` states: a base state
-/// (`idle`, `mix`, `alloc`, `down`) or the drain flag (`drain` for both,
-/// `drained`, `draining`/`drng`), as sinfo's filter reads them.
+/// Whether the node is in one of sinfo's `-t` states, as sinfo's
+/// `_filter_node_state` reads them: a base state (`idle`, `mix`, `down`;
+/// a drained idle node is `idle` too), `alloc` for any node with CPUs in
+/// use (mixed ones too), or the drain flag (`drain` for both, `drained`,
+/// `draining`/`drng`).
 pub fn in_state(node: &NodeInfo, state: &str) -> bool {
     let base = node_state(node);
     let drain = node.state == NodeState::Drain;
@@ -381,7 +383,7 @@ pub fn in_state(node: &NodeInfo, state: &str) -> bool {
         "all" => true,
         "idle" => base == "IDLE",
         "mix" | "mixed" => base == "MIXED",
-        "alloc" | "allocated" => base == "ALLOCATED",
+        "alloc" | "allocated" => matches!(base, "MIXED" | "ALLOCATED"),
         "down" => base == "DOWN",
         "drain" => drain,
         "drained" => drain && base == "IDLE",
