@@ -317,27 +317,19 @@ impl CinfoArgs {
         Ok(parse_json_option(self.json.as_deref())?)
     }
 
-    /// sinfo's `--json` document: an entry per node in each partition the
-    /// filters keep.
+    /// sinfo's `--json` document: an entry per line of sinfo's default
+    /// layout (per partition, the nodes that share a state) the filters keep.
     pub fn slurm_json(&self, nodes: &[NodeInfo], context: &SinfoContext<'_>) -> Result<String> {
         let partitions = self.kept_partitions(nodes);
         let kept = self.kept_nodes(nodes)?;
-        let views = Format::parse("%N")
+        let lines: Vec<(Vec<&NodeInfo>, &PartitionInfo)> = Format::parse(DEFAULT)
             .0
-            .group(&kept, &partitions, true, false, None);
-        let mut entries: Vec<(&NodeInfo, &PartitionInfo)> = views
-            .iter()
-            .filter_map(|view| view.nodes.first().map(|node| (*node, view.partition)))
+            .group(&kept, &partitions, false, self.exact, None)
+            .into_iter()
+            .map(|view| (view.nodes, view.partition))
             .collect();
-        // Partition order first, as sinfo lists its entries.
-        entries.sort_by_key(|(_, partition)| {
-            partitions
-                .iter()
-                .position(|p| p.name == partition.name)
-                .unwrap_or(usize::MAX)
-        });
         let members: Vec<&NodeInfo> = nodes.iter().collect();
-        slurm_json::to_text(&SinfoResponse::new(&entries, &members, context))
+        slurm_json::to_text(&SinfoResponse::new(&lines, &members, context))
             .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))
     }
 

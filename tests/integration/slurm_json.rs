@@ -430,9 +430,13 @@ fn several_nodes_in_mixed_states_match_the_schema() {
             config: &config,
             facts: &facts,
         };
-        let entries: Vec<(&NodeInfo, &PartitionInfo)> =
-            vec![(&nodes[0], &partitions[0]), (&nodes[2], &partitions[1])];
-        let sinfo = to_text(&SinfoResponse::new(&entries, &refs, &context)).expect("encodes");
+        // sinfo's lines: the two up nodes of `normal` (one idle, one
+        // mixed: as `%P` alone groups them) and the drained GPU node.
+        let lines: Vec<(Vec<&NodeInfo>, &PartitionInfo)> = vec![
+            (vec![&nodes[0], &nodes[1]], &partitions[0]),
+            (vec![&nodes[2]], &partitions[1]),
+        ];
+        let sinfo = to_text(&SinfoResponse::new(&lines, &refs, &context)).expect("encodes");
         let sinfo: Value = serde_json::from_str(&sinfo).expect("JSON");
         let partition = validator(&spec, &format!("{prefix}partition_info"));
         for entry in sinfo["sinfo"].as_array().expect("entries") {
@@ -449,5 +453,10 @@ fn several_nodes_in_mixed_states_match_the_schema() {
         );
         assert_eq!(sinfo["sinfo"][1]["nodes"]["other"], 1);
         assert_eq!(sinfo["sinfo"][1]["cpus"]["other"], 4);
+        assert_eq!(sinfo["sinfo"][0]["nodes"]["nodes"], json!(["n1", "n2"]));
+        assert_eq!(sinfo["sinfo"][0]["nodes"]["allocated"], 1);
+        assert_eq!(sinfo["sinfo"][0]["nodes"]["idle"], 1);
+        assert_eq!(sinfo["sinfo"][0]["cpus"]["allocated"], 3);
+        assert_eq!(sinfo["sinfo"][0]["cpus"]["total"], 8);
     }
 }

@@ -1,6 +1,7 @@
 //! sinfo's document: `{"sinfo": [entry...], "meta", "errors",
-//! "warnings"}`, one entry per partition and node state (here the node in
-//! each of its partitions), each with its `partition` as `partition_info`.
+//! "warnings"}`, one entry per partition and node state (the nodes of a
+//! partition that share a state), each with its `partition` as
+//! `partition_info`.
 //!
 //! Slurm publishes no schema component for the entries themselves (sinfo
 //! writes them without slurmrestd): the fields follow the data_parser's
@@ -35,16 +36,20 @@ pub struct SinfoContext<'a> {
 }
 
 impl SinfoResponse {
-    /// The document: one entry per node in each partition the filters keep.
+    /// The document: an entry per line sinfo's default layout prints (the
+    /// nodes of a partition that share a state), as sinfo's `--json` lists
+    /// its `sinfo_data` groups.
     pub fn new(
-        entries: &[(&NodeInfo, &Partition)],
+        lines: &[(Vec<&NodeInfo>, &Partition)],
         members: &[&NodeInfo],
         context: &SinfoContext<'_>,
     ) -> SinfoResponse {
         SinfoResponse {
-            sinfo: entries
+            sinfo: lines
                 .iter()
-                .map(|(node, partition)| SinfoEntry::new(node, partition, members, context))
+                .filter_map(|(nodes, partition)| {
+                    SinfoEntry::new(nodes, partition, members, context)
+                })
                 .collect(),
             meta: Meta::new(context.version, context.caller),
             errors: Vec::new(),
@@ -374,63 +379,89 @@ impl PartitionInfo {
 }
 
 impl SinfoEntry {
-    /// The entry for one node in one partition; `members` are every node,
-    /// for the partition's own figures.
+    /// The entry for a line of nodes in one partition (they share a
+    /// state, as sinfo groups them); `members` are every node, for the
+    /// partition's own figures. `None` for no nodes.
     pub fn new(
-        node: &NodeInfo,
+        nodes: &[&NodeInfo],
         partition: &Partition,
         members: &[&NodeInfo],
         context: &SinfoContext<'_>,
-    ) -> SinfoEntry {
-        let state = node_state(node);
-        let busy = matches!(state, "MIXED" | "ALLOCATED");
-        let other = !busy && node.state != NodeState::Up;
-        let other_cpus = if node.state == NodeState::Up {
-            0
-        } else {
-            node.cpus_free
+    ) -> Option<SinfoEntry> {
+        let first = *nodes.first()?;
+        let count = |keep: &dyn Fn(&NodeInfo) -> bool| {
+            u32::try_from(nodes.iter().filter(|n| keep(n)).count()).unwrap_or(u32::MAX)
         };
-        let alloc_cpus = node.cpus_total.saturating_sub(node.cpus_free);
+        let busy = |n: &NodeInfo| matches!(node_state(n), "MIXED" | "ALLOCATED");
+        let allocated = count(&busy);
+        let other = count(&|n| !busy(n) && n.state != NodeState::Up);
+        let total = count(&|_| true);
+        let sum = |figure: &dyn Fn(&NodeInfo) -> u32| nodes.iter().map(|n| figure(n)).sum::<u32>();
+        let alloc_cpus = sum(&|n| n.cpus_total.saturating_sub(n.cpus_free));
+        let other_cpus = sum(&|n| {
+            if n.state == NodeState::Up {
+                0
+            } else {
+                n.cpus_free
+            }
+        });
+        let total_cpus = sum(&|n| n.cpus_total);
+        let range32 = |figure: &dyn Fn(&NodeInfo) -> u32| Range {
+            minimum: nodes.iter().map(|n| figure(n)).min().unwrap_or(0),
+            maximum: nodes.iter().map(|n| figure(n)).max().unwrap_or(0),
+        };
+        let cpus = range32(&|n| n.cpus_total);
+        let memory_min = nodes.iter().map(|n| n.memory_mb_total).min().unwrap_or(0);
+        let memory_max = nodes.iter().map(|n| n.memory_mb_total).max().unwrap_or(0);
+        let free_min = nodes.iter().map(|n| n.memory_mb_free).min().unwrap_or(0);
+        let free_max = nodes.iter().map(|n| n.memory_mb_free).max().unwrap_or(0);
+        // sinfo keeps the last node's allocated memory for the line.
+        let last = nodes.last().copied().unwrap_or(first);
         let load = context
             .facts
             .cpu_load
             .map_or(0, |load| (load * 100.0).round().max(0.0) as u64);
-        let names = vec![node.name.clone()];
-        SinfoEntry {
+        let mut names: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
+        // sinfo sorts each line's hostlist before it prints or dumps it.
+        hostlist::sort_names(&mut names);
+        Some(SinfoEntry {
             port: 6818,
             node: NodeStates {
-                state: node_state_flags(node),
+                state: node_state_flags(first),
             },
             nodes: NodeCounts {
-                allocated: u32::from(busy),
-                idle: u32::from(!busy && !other),
-                other: u32::from(other),
-                total: 1,
+                allocated,
+                idle: total - allocated - other,
+                other,
+                total,
                 hostnames: names.clone(),
                 addresses: names.clone(),
                 nodes: names,
             },
             cpus: CpuCounts {
                 allocated: alloc_cpus,
-                idle: node.cpus_free - other_cpus,
+                idle: total_cpus - alloc_cpus - other_cpus,
                 other: other_cpus,
-                total: node.cpus_total,
-                minimum: node.cpus_total,
-                maximum: node.cpus_total,
+                total: total_cpus,
+                minimum: cpus.minimum,
+                maximum: cpus.maximum,
                 load: Range::one(load),
                 per_node: PerNode {
                     max: NoVal::INFINITE,
                 },
             },
             sockets: Range::one(1),
-            cores: Range::one(node.cpus_total),
+            cores: cpus,
             threads: Range::one(1),
             disk: Range::one(0),
             memory: MemoryFigures {
-                minimum: node.memory_mb_total,
-                maximum: node.memory_mb_total,
-                free: Range::one(NoVal::of_u64(node.memory_mb_free)),
-                allocated: node.memory_mb_total.saturating_sub(node.memory_mb_free),
+                minimum: memory_min,
+                maximum: memory_max,
+                free: Range {
+                    minimum: NoVal::of_u64(free_min),
+                    maximum: NoVal::of_u64(free_max),
+                },
+                allocated: last.memory_mb_total.saturating_sub(last.memory_mb_free),
             },
             weight: Range::one(1),
             features: Features {
@@ -438,21 +469,25 @@ impl SinfoEntry {
                 active: String::new(),
             },
             gres: Gres {
-                total: node.gres.clone().unwrap_or_default(),
-                used: node.gres.as_deref().map_or_else(String::new, |gres| {
-                    gres_with_count(gres, node.gpus_total.saturating_sub(node.gpus_free))
+                total: first.gres.clone().unwrap_or_default(),
+                used: first.gres.as_deref().map_or_else(String::new, |gres| {
+                    let used = nodes
+                        .iter()
+                        .map(|n| n.gpus_total.saturating_sub(n.gpus_free))
+                        .sum();
+                    gres_with_count(gres, used)
                 }),
             },
             cluster: CLUSTER_NAME.to_string(),
             comment: String::new(),
             extra: String::new(),
             reason: ReasonInfo {
-                description: node.reason.clone().unwrap_or_default(),
+                description: first.reason.clone().unwrap_or_default(),
                 time: 0,
                 user: String::new(),
             },
             reservation: String::new(),
             partition: PartitionInfo::new(members, partition, context.config),
-        }
+        })
     }
 }
