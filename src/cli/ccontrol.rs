@@ -604,9 +604,9 @@ fn show_node(client: &Client, name: Option<&str>, oneliner: bool) -> Result<Outc
 
 /// Every partition's record in definition order, or the one named.
 fn show_partition(client: &Client, name: Option<&str>, oneliner: bool) -> Result<Outcome, Error> {
-    let node = client.node()?;
-    let partitions: Vec<PartitionInfo> = node
-        .partition_list()
+    let nodes = client.nodes()?;
+    let members: Vec<&NodeInfo> = nodes.iter().collect();
+    let partitions: Vec<PartitionInfo> = crate::cli::cinfo::all_partitions(&nodes)
         .into_iter()
         .filter(|partition| name.is_none_or(|name| name == partition.name))
         .collect();
@@ -619,7 +619,7 @@ fn show_partition(client: &Client, name: Option<&str>, oneliner: bool) -> Result
     }
     let records: Vec<String> = partitions
         .iter()
-        .map(|partition| partition_record(&node, partition).render(oneliner))
+        .map(|partition| partition_record(&members, partition).render(oneliner))
         .collect();
     Ok(Outcome::printed(records.concat()))
 }

@@ -420,7 +420,16 @@ pub fn node_record(node: &NodeInfo, config: &DaemonConfig, facts: &NodeFacts) ->
 
 /// `scontrol show partition`'s record for one partition, which covers
 /// the node, is up, and has the limits of its definition.
-pub fn partition_record(node: &NodeInfo, partition: &PartitionInfo) -> Record {
+pub fn partition_record(nodes: &[&NodeInfo], partition: &PartitionInfo) -> Record {
+    let members: Vec<&NodeInfo> = nodes
+        .iter()
+        .copied()
+        .filter(|node| partition.covers(&node.name))
+        .collect();
+    let names: Vec<&str> = members.iter().map(|node| node.name.as_str()).collect();
+    let cpus: u32 = members.iter().map(|node| node.cpus_total).sum();
+    let memory_mb: u64 = members.iter().map(|node| node.memory_mb_total).sum();
+    let gpus: u32 = members.iter().map(|node| node.gpus_total).sum();
     let yes_no = |yes: bool| if yes { "YES" } else { "NO" };
     let time = |limit: Option<u64>, none: &str| limit.map_or_else(|| none.to_string(), format_hms);
     let groups = partition
@@ -465,7 +474,7 @@ pub fn partition_record(node: &NodeInfo, partition: &PartitionInfo) -> Record {
         ("LLN", "NO".into()),
         ("MaxCPUsPerNode", "UNLIMITED".into()),
     ]);
-    record.line([("Nodes", node.name.as_str())]);
+    record.line([("Nodes", crate::format::hostlist::compress(&names))]);
     record.line([
         (
             "PriorityJobFactor",
@@ -479,8 +488,8 @@ pub fn partition_record(node: &NodeInfo, partition: &PartitionInfo) -> Record {
     record.line([("OverTimeLimit", "NONE"), ("PreemptMode", "OFF")]);
     record.line([
         ("State", "UP".to_string()),
-        ("TotalCPUs", node.cpus_total.to_string()),
-        ("TotalNodes", "1".into()),
+        ("TotalCPUs", cpus.to_string()),
+        ("TotalNodes", members.len().to_string()),
         ("SelectTypeParameters", "NONE".into()),
     ]);
     record.line([("JobDefaults", NULL)]);
@@ -489,11 +498,11 @@ pub fn partition_record(node: &NodeInfo, partition: &PartitionInfo) -> Record {
         ("MaxMemPerNode", "UNLIMITED"),
     ]);
     let mut tres = format!(
-        "cpu={0},mem={1}M,node=1,billing={0}",
-        node.cpus_total, node.memory_mb_total
+        "cpu={cpus},mem={memory_mb}M,node={},billing={cpus}",
+        members.len()
     );
-    if node.gpus_total > 0 {
-        tres.push_str(&format!(",gres/gpu={}", node.gpus_total));
+    if gpus > 0 {
+        tres.push_str(&format!(",gres/gpu={gpus}"));
     }
     record.line([("TRES", tres)]);
     record
@@ -975,6 +984,31 @@ mod tests {
     }
 
     #[test]
+    fn a_partition_record_sums_the_nodes_it_holds() {
+        let named = |name: &str| NodeInfo {
+            name: name.into(),
+            ..node()
+        };
+        let (n1, n2, n3, gpu01) = (named("n1"), named("n2"), named("n3"), named("gpu01"));
+        let nodes = [&n1, &n2, &n3, &gpu01];
+        let record = partition_record(&nodes, &PartitionInfo::named("normal"));
+        assert_eq!(record.get("Nodes"), Some("gpu01,n[1-3]"));
+        assert_eq!(record.get("TotalNodes"), Some("4"));
+        assert_eq!(record.get("TotalCPUs"), Some("64"));
+        assert_eq!(
+            record.get("TRES"),
+            Some("cpu=64,mem=256000M,node=4,billing=64,gres/gpu=8")
+        );
+        let gpu = PartitionInfo {
+            nodes: vec!["gpu01".into()],
+            ..PartitionInfo::named("gpu")
+        };
+        let record = partition_record(&nodes, &gpu);
+        assert_eq!(record.get("Nodes"), Some("gpu01"));
+        assert_eq!(record.get("TotalNodes"), Some("1"));
+    }
+
+    #[test]
     fn node_records_name_the_gpu_type_or_none() {
         let facts = NodeFacts {
             arch: "x86_64".into(),
@@ -1026,7 +1060,7 @@ mod tests {
 
     #[test]
     fn the_partition_is_the_default_and_unlimited() {
-        let record = partition_record(&node(), &PartitionInfo::named("normal"));
+        let record = partition_record(&[&node()], &PartitionInfo::named("normal"));
         let text = record.render(false);
         assert!(text.starts_with("PartitionName=normal\n   AllowGroups=ALL "));
         assert!(text.contains("\n   AllocNodes=ALL Default=YES QoS=N/A\n"));
@@ -1047,7 +1081,7 @@ mod tests {
             max_nodes: Some(1),
             ..PartitionInfo::named("debug")
         };
-        let text = partition_record(&node(), &debug).render(false);
+        let text = partition_record(&[&node()], &debug).render(false);
         assert!(
             text.starts_with(
                 "PartitionName=debug\n   AllowGroups=hpc,ops AllowAccounts=ALL AllowQos=ALL\n"
@@ -1058,7 +1092,7 @@ mod tests {
             deny_accounts: Some(vec!["bio".into()]),
             ..debug.clone()
         };
-        let denied = partition_record(&node(), &denying).render(false);
+        let denied = partition_record(&[&node()], &denying).render(false);
         assert!(
             denied.contains(" DenyAccounts=bio AllowQos=ALL\n"),
             "{denied}"
@@ -1067,7 +1101,7 @@ mod tests {
             allow_accounts: Some(vec!["phys".into(), "chem".into()]),
             ..denying
         };
-        let allowed = partition_record(&node(), &allowing).render(false);
+        let allowed = partition_record(&[&node()], &allowing).render(false);
         assert!(
             allowed.contains(" AllowAccounts=phys,chem AllowQos="),
             "{allowed}"
