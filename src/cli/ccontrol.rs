@@ -528,43 +528,56 @@ fn show_jobs_json(client: &Client, id: Option<&str>, version: Version) -> Result
     encoded(&JobInfoResponse::new(&rows, &context))
 }
 
-/// The nodes `show node [NAME|hostlist]` names, sorted by name as
-/// scontrol lists them; an unknown name is scontrol's bare line on stdout
-/// and exit 1.
-fn named_nodes(
-    client: &Client,
-    name: Option<&str>,
-) -> Result<Result<Vec<NodeInfo>, Outcome>, Error> {
-    let mut nodes = client.nodes()?;
-    nodes.sort_by(|a, b| hostlist::compare(&a.name, &b.name));
+/// Each name `show node` shows, with its node (`None`: the daemon has none).
+type NamedNodes = Vec<(String, Option<NodeInfo>)>;
+
+/// The nodes `show node [NAME|hostlist]` shows: every node in the
+/// daemon's order (scontrol prints the controller's table), or each name
+/// of the hostlist in its order, `None` for one the daemon does not have.
+/// A list that does not parse is refused as scontrol refuses it.
+fn named_nodes(client: &Client, name: Option<&str>) -> Result<Result<NamedNodes, Outcome>, Error> {
+    let nodes = client.nodes()?;
     let Some(name) = name else {
-        return Ok(Ok(nodes));
+        return Ok(Ok(nodes
+            .into_iter()
+            .map(|node| (node.name.clone(), Some(node)))
+            .collect()));
     };
-    let not_found = |name: &str| Outcome {
+    let Ok(wanted) = hostlist::expand(name) else {
+        return Ok(Err(Outcome {
+            stderr: vec![format!("unable to parse node list {name}")],
+            code: 1,
+            ..Outcome::default()
+        }));
+    };
+    Ok(Ok(wanted
+        .into_iter()
+        .map(|wanted| {
+            let node = nodes.iter().find(|node| node.name == wanted).cloned();
+            (wanted, node)
+        })
+        .collect()))
+}
+
+/// scontrol's line for a name it does not know, on stdout, exit 1.
+fn node_not_found(name: &str) -> Outcome {
+    Outcome {
         stdout: format!("Node {name} not found\n"),
         code: 1,
         ..Outcome::default()
-    };
-    let Ok(wanted) = hostlist::expand(name) else {
-        return Ok(Err(not_found(name)));
-    };
-    if let Some(unknown) = wanted
-        .iter()
-        .find(|wanted| !nodes.iter().any(|node| &node.name == *wanted))
-    {
-        return Ok(Err(not_found(unknown)));
     }
-    nodes.retain(|node| wanted.contains(&node.name));
-    Ok(Ok(nodes))
 }
 
 /// `show node --json`: Slurm's `openapi_nodes_resp`; an unknown name
 /// is refused as `show node` refuses it.
 fn show_node_json(client: &Client, name: Option<&str>, version: Version) -> Result<Outcome, Error> {
-    let nodes = match named_nodes(client, name)? {
-        Ok(nodes) => nodes,
+    let named = match named_nodes(client, name)? {
+        Ok(named) => named,
         Err(refusal) => return Ok(refusal),
     };
+    if let Some((unknown, _)) = named.iter().find(|(_, node)| node.is_none()) {
+        return Ok(node_not_found(unknown));
+    }
     let config = client.config()?;
     let caller = crate::cli::json_caller();
     let context = NodeContext {
@@ -574,7 +587,7 @@ fn show_node_json(client: &Client, name: Option<&str>, version: Version) -> Resu
         config: &config,
         facts: &node_facts(),
     };
-    let nodes: Vec<&NodeInfo> = nodes.iter().collect();
+    let nodes: Vec<&NodeInfo> = named.iter().filter_map(|(_, node)| node.as_ref()).collect();
     encoded(&NodesResponse::new(&nodes, &context))
 }
 
@@ -585,21 +598,30 @@ fn encoded<T: serde::Serialize>(document: &T) -> Result<Outcome, Error> {
         .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))
 }
 
-/// `show node [NAME|hostlist]`: a record per node, a blank line between
-/// them as scontrol prints them (one line each with `-o`).
+/// `show node [NAME|hostlist]`: a record per node, each ending in a
+/// blank line as scontrol prints them (one line each with `-o`); a name
+/// the daemon does not have is scontrol's `Node NAME not found` line in
+/// its place, and the exit status 1.
 fn show_node(client: &Client, name: Option<&str>, oneliner: bool) -> Result<Outcome, Error> {
-    let nodes = match named_nodes(client, name)? {
-        Ok(nodes) => nodes,
+    let named = match named_nodes(client, name)? {
+        Ok(named) => named,
         Err(refusal) => return Ok(refusal),
     };
     let config = client.config()?;
     let facts = node_facts();
-    let records: Vec<String> = nodes
-        .iter()
-        .map(|node| node_record(node, &config, &facts).render(oneliner))
-        .collect();
-    // Each record ends in its blank line, as scontrol ends each one.
-    Ok(Outcome::printed(records.concat()))
+    let mut outcome = Outcome::default();
+    for (name, node) in &named {
+        match node {
+            Some(node) => outcome
+                .stdout
+                .push_str(&node_record(node, &config, &facts).render(oneliner)),
+            None => {
+                outcome.stdout.push_str(&node_not_found(name).stdout);
+                outcome.code = 1;
+            }
+        }
+    }
+    Ok(outcome)
 }
 
 /// Every partition's record in definition order, or the one named.
