@@ -9,7 +9,8 @@
 //! agrees (`n1` and `n10` do, `n1` and `n01` do not), as Slurm's
 //! `_width_equiv` decides. Written from the behaviour documented in
 //! `man sinfo`/`man scontrol` (`scontrol show hostnames`) and read in
-//! Slurm's `src/common/hostlist.c`; no code is taken from it.
+//! Slurm's `src/common/hostlist.c`; no code is taken from it. (The
+//! `hostlist` crate only expands, and was last released in 2020.)
 
 use std::cmp::Ordering;
 

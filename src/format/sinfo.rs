@@ -848,6 +848,9 @@ mod tests {
 
     #[test]
     fn node_oriented_lines_are_sorted_by_name_once_per_partition() {
+        // man sinfo's `sinfo -Nel` example still shows grouped lines
+        // (`adev[0-1]  2`), but 22.05's `_match_node_data` returns false
+        // under -N: one line per node and partition, sorted by `N`.
         assert_eq!(
             render_cluster(NODE, true),
             "NODELIST   NODES PARTITION STATE \n\
@@ -863,8 +866,10 @@ mod tests {
 
     #[test]
     fn summaries_count_nodes_and_cpus_over_the_partition() {
-        // man sinfo: %F is "allocated/idle/other/total"; down and drained
-        // nodes are "other", their free CPUs too.
+        // man sinfo's `sinfo -s` example: one line per partition, its
+        // whole node list (`2/6/0/8 adev[8-15]`); %F is
+        // "allocated/idle/other/total", down and drained nodes "other"
+        // (`_update_sinfo`), their free CPUs too.
         assert_eq!(
             render_cluster(SUMMARIZE, false),
             "PARTITION AVAIL  TIMELIMIT   NODES(A/I/O/T) NODELIST\n\
