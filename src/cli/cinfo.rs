@@ -68,7 +68,12 @@ pub struct CinfoArgs {
     pub partitions: Vec<String>,
 
     /// Only these nodes (a hostlist: n[1-3,5],gpu01)
-    #[arg(short = 'n', long = "nodes", value_name = "NODES")]
+    #[arg(
+        short = 'n',
+        long = "nodes",
+        value_name = "NODES",
+        overrides_with = "nodes"
+    )]
     pub nodes: Option<String>,
 
     /// Only nodes in these states (idle, mix, alloc, ...; comma-separated)
@@ -630,6 +635,11 @@ mod tests {
                 "nodes:4,nodeaiot:10,nodelist:14"
             ]),
             "5   2/1/2/5   gpu01,n[1-4]  \n"
+        );
+        // As sinfo's getopt, the last -n wins.
+        assert_eq!(
+            render_cluster(&["-n", "n1", "-n", "n4", "-h", "-o", "%N"]),
+            "n4\n"
         );
         let bad = CinfoArgs::try_parse_from(["cinfo", "-n", "n[1-"]).expect("parses");
         assert!(bad.render(&cluster(), None, Local::now()).is_err());
