@@ -459,6 +459,15 @@ impl Client {
         self.call(Method::Get, "/v1/node", None::<&()>)
     }
 
+    /// Every node the daemon serves; from a daemon older than `/v1/nodes`
+    /// (it answers 404), its one node.
+    pub fn nodes(&self) -> Result<Vec<NodeInfo>> {
+        match self.call(Method::Get, "/v1/nodes", None::<&()>) {
+            Err(error) if error.is_not_found() => Ok(vec![self.node()?]),
+            other => other,
+        }
+    }
+
     /// Whether the daemon answers, and who it is.
     pub fn health(&self) -> Result<Health> {
         self.call(Method::Get, "/v1/health", None::<&()>)
@@ -1007,6 +1016,32 @@ mod tests {
         let error = client.job(JobId(7)).expect_err("not found");
         assert!(error.is_not_found(), "{error:?}");
         assert_eq!(error.to_string(), "no such job 7");
+        server.join().expect("server");
+    }
+
+    #[test]
+    fn nodes_falls_back_to_the_one_node_of_an_older_daemon() {
+        let dir = tempfile::tempdir().expect("dir");
+        // An older daemon: no `/v1/nodes` route (404), then its `/v1/node`,
+        // without the fields several nodes need.
+        let node = r#"{"name":"old","partition":"normal","cpus_total":2,"cpus_free":2,
+            "memory_mb_total":100,"memory_mb_free":100,"gpus_total":0,"gpus_free":0,
+            "jobs_pending":0,"jobs_running":0}"#;
+        let (client, server) = serving(
+            dir.path(),
+            vec![
+                Box::new(|mut stream| {
+                    let error = r#"{"code":"not_found","message":"no such route"}"#;
+                    answer(&mut stream, &reply("404 Not Found", error));
+                }),
+                Box::new(move |mut stream| answer(&mut stream, &reply("200 OK", node))),
+            ],
+        );
+        let nodes = client.nodes().expect("nodes");
+        assert_eq!(nodes.len(), 1);
+        assert_eq!(nodes[0].name, "old");
+        assert_eq!(nodes[0].state, crate::protocol::NodeState::Up);
+        assert!(nodes[0].member_partitions()[0].name == "normal");
         server.join().expect("server");
     }
 

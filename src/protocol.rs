@@ -1232,9 +1232,38 @@ pub struct NodeInfo {
     /// older than partitions: then `partition` is the only one.
     #[serde(default)]
     pub partitions: Vec<PartitionInfo>,
+    /// What an administrator or the cluster made of the node beyond what
+    /// its free CPUs say (up, down, drained); up from an older daemon.
+    #[serde(default)]
+    pub state: NodeState,
+    /// Why the node is down or drained (scontrol's `Reason=`, sinfo's `%E`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A node's state as Slurm keeps it apart from its load: IDLE, MIXED and
+/// ALLOCATED follow from the free CPUs of an `Up` node.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeState {
+    /// In service: IDLE, MIXED or ALLOCATED by its CPUs.
+    #[default]
+    Up,
+    /// Out of service (not responding, or set down): DOWN.
+    Down,
+    /// Taking no new jobs: DRAINING while jobs still run, DRAINED after.
+    Drain,
 }
 
 impl NodeInfo {
+    /// The partitions this node is in, in definition order.
+    pub fn member_partitions(&self) -> Vec<PartitionInfo> {
+        self.partition_list()
+            .into_iter()
+            .filter(|partition| partition.covers(&self.name))
+            .collect()
+    }
+
     /// The partitions, or the one `partition` from a daemon that lists none.
     pub fn partition_list(&self) -> Vec<PartitionInfo> {
         if self.partitions.is_empty() {
@@ -1271,9 +1300,23 @@ pub struct PartitionInfo {
     pub deny_accounts: Option<Vec<String>>,
     /// MaxNodes: 1, or `None` for UNLIMITED (there is one node).
     pub max_nodes: Option<u32>,
+    /// slurm.conf's `Nodes=`: the node names (hostlist expressions allowed);
+    /// empty for every node, as on a single-node daemon.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<String>,
 }
 
 impl PartitionInfo {
+    /// Whether the partition holds the node named so.
+    pub fn covers(&self, node: &str) -> bool {
+        self.nodes.is_empty()
+            || self.nodes.iter().any(|entry| {
+                entry.eq_ignore_ascii_case("ALL")
+                    || crate::format::hostlist::expand(entry)
+                        .is_ok_and(|names| names.iter().any(|name| name == node))
+            })
+    }
+
     /// A partition with nothing but a name: the default, no limits, open to all.
     pub fn named(name: &str) -> PartitionInfo {
         PartitionInfo {
@@ -1287,6 +1330,7 @@ impl PartitionInfo {
             allow_accounts: None,
             deny_accounts: None,
             max_nodes: None,
+            nodes: Vec::new(),
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::cli::{Connection, Outcome};
 use crate::client::{Client, SERVER_ENV};
 use crate::error::Error;
 use crate::format::duration::parse_time_limit;
+use crate::format::hostlist;
 use crate::format::job_id::{JobSelector, Tasks, split_ids};
 use crate::format::memory::parse_memory_mb;
 use crate::format::scontrol::{
@@ -23,7 +24,7 @@ use crate::format::squeue::Row;
 use crate::format::time::{self, Toward};
 use crate::paths;
 use crate::protocol::{
-    JobId, JobInfo, JobState, ListQuery, PartitionInfo, TokenRequest, UpdateRequest,
+    JobId, JobInfo, JobState, ListQuery, NodeInfo, PartitionInfo, TokenRequest, UpdateRequest,
 };
 use crate::users;
 
@@ -527,18 +528,55 @@ fn show_jobs_json(client: &Client, id: Option<&str>, version: Version) -> Result
     encoded(&JobInfoResponse::new(&rows, &context))
 }
 
+/// Each name `show node` shows, with its node (`None`: the daemon has none).
+type NamedNodes = Vec<(String, Option<NodeInfo>)>;
+
+/// The nodes `show node [NAME|hostlist]` shows: every node in the
+/// daemon's order (scontrol prints the controller's table), or each name
+/// of the hostlist in its order, `None` for one the daemon does not have.
+/// A list that does not parse is refused as scontrol refuses it.
+fn named_nodes(client: &Client, name: Option<&str>) -> Result<Result<NamedNodes, Outcome>, Error> {
+    let nodes = client.nodes()?;
+    let Some(name) = name else {
+        return Ok(Ok(nodes
+            .into_iter()
+            .map(|node| (node.name.clone(), Some(node)))
+            .collect()));
+    };
+    let Ok(wanted) = hostlist::expand(name) else {
+        return Ok(Err(Outcome {
+            stderr: vec![format!("unable to parse node list {name}")],
+            code: 1,
+            ..Outcome::default()
+        }));
+    };
+    Ok(Ok(wanted
+        .into_iter()
+        .map(|wanted| {
+            let node = nodes.iter().find(|node| node.name == wanted).cloned();
+            (wanted, node)
+        })
+        .collect()))
+}
+
+/// scontrol's line for a name it does not know, on stdout, exit 1.
+fn node_not_found(name: &str) -> Outcome {
+    Outcome {
+        stdout: format!("Node {name} not found\n"),
+        code: 1,
+        ..Outcome::default()
+    }
+}
+
 /// `show node --json`: Slurm's `openapi_nodes_resp`; an unknown name
 /// is refused as `show node` refuses it.
 fn show_node_json(client: &Client, name: Option<&str>, version: Version) -> Result<Outcome, Error> {
-    let node = client.node()?;
-    if let Some(name) = name
-        && name != node.name
-    {
-        return Ok(Outcome {
-            stdout: format!("Node {name} not found\n"),
-            code: 1,
-            ..Outcome::default()
-        });
+    let named = match named_nodes(client, name)? {
+        Ok(named) => named,
+        Err(refusal) => return Ok(refusal),
+    };
+    if let Some((unknown, _)) = named.iter().find(|(_, node)| node.is_none()) {
+        return Ok(node_not_found(unknown));
     }
     let config = client.config()?;
     let caller = crate::cli::json_caller();
@@ -549,7 +587,8 @@ fn show_node_json(client: &Client, name: Option<&str>, version: Version) -> Resu
         config: &config,
         facts: &node_facts(),
     };
-    encoded(&NodesResponse::new(Some(&node), &context))
+    let nodes: Vec<&NodeInfo> = named.iter().filter_map(|(_, node)| node.as_ref()).collect();
+    encoded(&NodesResponse::new(&nodes, &context))
 }
 
 /// A document printed.
@@ -559,29 +598,37 @@ fn encoded<T: serde::Serialize>(document: &T) -> Result<Outcome, Error> {
         .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))
 }
 
+/// `show node [NAME|hostlist]`: a record per node, each ending in a
+/// blank line as scontrol prints them (one line each with `-o`); a name
+/// the daemon does not have is scontrol's `Node NAME not found` line in
+/// its place, and the exit status 1.
 fn show_node(client: &Client, name: Option<&str>, oneliner: bool) -> Result<Outcome, Error> {
-    let node = client.node()?;
-    if let Some(name) = name
-        && name != node.name
-    {
-        // scontrol says so on stdout, bare, and exits 1.
-        return Ok(Outcome {
-            stdout: format!("Node {name} not found\n"),
-            code: 1,
-            ..Outcome::default()
-        });
-    }
+    let named = match named_nodes(client, name)? {
+        Ok(named) => named,
+        Err(refusal) => return Ok(refusal),
+    };
     let config = client.config()?;
-    Ok(Outcome::printed(
-        node_record(&node, &config, &node_facts()).render(oneliner),
-    ))
+    let facts = node_facts();
+    let mut outcome = Outcome::default();
+    for (name, node) in &named {
+        match node {
+            Some(node) => outcome
+                .stdout
+                .push_str(&node_record(node, &config, &facts).render(oneliner)),
+            None => {
+                outcome.stdout.push_str(&node_not_found(name).stdout);
+                outcome.code = 1;
+            }
+        }
+    }
+    Ok(outcome)
 }
 
 /// Every partition's record in definition order, or the one named.
 fn show_partition(client: &Client, name: Option<&str>, oneliner: bool) -> Result<Outcome, Error> {
-    let node = client.node()?;
-    let partitions: Vec<PartitionInfo> = node
-        .partition_list()
+    let nodes = client.nodes()?;
+    let members: Vec<&NodeInfo> = nodes.iter().collect();
+    let partitions: Vec<PartitionInfo> = crate::cli::cinfo::all_partitions(&nodes)
         .into_iter()
         .filter(|partition| name.is_none_or(|name| name == partition.name))
         .collect();
@@ -594,7 +641,7 @@ fn show_partition(client: &Client, name: Option<&str>, oneliner: bool) -> Result
     }
     let records: Vec<String> = partitions
         .iter()
-        .map(|partition| partition_record(&node, partition).render(oneliner))
+        .map(|partition| partition_record(&members, partition).render(oneliner))
         .collect();
     Ok(Outcome::printed(records.concat()))
 }

@@ -1,4 +1,5 @@
-//! `cinfo` (sinfo): the node in each of its partitions, as sinfo prints them.
+//! `cinfo` (sinfo): the nodes in each of their partitions, grouped into
+//! lines as sinfo prints them.
 
 use chrono::{DateTime, Local};
 use clap::{ArgAction, Parser};
@@ -6,18 +7,17 @@ use clap::{ArgAction, Parser};
 use crate::cli::ccontrol::{load_average, node_facts};
 use crate::cli::{Connection, Outcome, print_error};
 use crate::error::{Error, Result};
+use crate::format::hostlist;
 use crate::format::pretty::{ColorChoice, Column, View, human_mb, table};
-use crate::format::sinfo::{
-    DEFAULT, Format, LONG, NODE, NODE_LONG, NodeView, SUMMARIZE, state_names,
-};
+use crate::format::sinfo::{DEFAULT, Format, LONG, NODE, NODE_LONG, NodeView, SUMMARIZE, in_state};
 use crate::format::slurm_json::sinfo::{SinfoContext, SinfoResponse};
 use crate::format::slurm_json::{self, JsonFormat, parse_json_option};
 use crate::protocol::{NodeInfo, PartitionInfo};
 
-/// Show the node and its partitions (like sinfo).
+/// Show the nodes and their partitions (like sinfo).
 ///
-/// Conductor has one node, in every partition: one line per partition in
-/// sinfo's layout, in definition order, the default one marked `*`.
+/// Per partition, in definition order (the default one marked `*`), a line
+/// for the nodes that share a state, their names as a hostlist.
 #[derive(Debug, Clone, Default, Parser)]
 #[command(
     name = "cinfo",
@@ -27,7 +27,7 @@ use crate::protocol::{NodeInfo, PartitionInfo};
     after_help = "FORMAT (-o): %[.][width|#]<letter>; a width pads and cuts, a '.' right-justifies,\n\
                   '#' fits the column to its values.\n\
                   Letters: %P partition (* = default), %R partition name, %a up/down, %l time limit,\n\
-                  %L default time, %D nodes, %t state (idle, mix, alloc), %T long state, %N node\n\
+                  %L default time, %D nodes, %t state (idle, mix, alloc, down, drain), %T long state, %N node\n\
                   names, %n host names, %c CPUs, %C CPUs allocated/idle/other/total, %m memory MiB,\n\
                   %e free memory MiB, %G GRES, %F nodes A/I/O/T, %A nodes A/I, %O CPU load, %z S:C:T,\n\
                   %f features, %E reason, %s job size.\n\
@@ -67,20 +67,20 @@ pub struct CinfoArgs {
     )]
     pub partitions: Vec<String>,
 
-    /// Only these nodes (comma-separated)
+    /// Only these nodes (a hostlist: n[1-3,5],gpu01)
     #[arg(
         short = 'n',
         long = "nodes",
         value_name = "NODES",
-        value_delimiter = ','
+        overrides_with = "nodes"
     )]
-    pub nodes: Vec<String>,
+    pub nodes: Option<String>,
 
     /// Only nodes in these states (idle, mix, alloc, ...; comma-separated)
     #[arg(short = 't', long = "states", value_name = "STATES")]
     pub states: Option<String>,
 
-    /// Accepted for compatibility: the node is never grouped with others
+    /// Group nodes only when their CPUs, memory and load agree too
     #[arg(short = 'e', long = "exact")]
     pub exact: bool,
 
@@ -173,7 +173,7 @@ pub fn run(prog: &str, args: CinfoArgs) -> Outcome {
 fn show(args: &CinfoArgs) -> Result<String> {
     args.validate()?;
     let client = args.connection.client()?;
-    let node = client.node()?;
+    let nodes = client.nodes()?;
     if let Some(JsonFormat::Slurm(version)) = args.json_format()? {
         let config = client.config()?;
         let context = SinfoContext {
@@ -182,12 +182,23 @@ fn show(args: &CinfoArgs) -> Result<String> {
             config: &config,
             facts: &node_facts(),
         };
-        return args.slurm_json(&node, &context);
+        return args.slurm_json(&nodes, &context);
     }
     if args.pretty {
-        return Ok(args.render_pretty(&node, View::detect(args.color.unwrap_or_default())));
+        return Ok(args.render_pretty(&nodes, View::detect(args.color.unwrap_or_default())));
     }
-    args.render(&node, load_average(), Local::now())
+    args.render(&nodes, load_average(), Local::now())
+}
+
+/// Every partition the nodes report, in definition order, once each.
+pub fn all_partitions(nodes: &[NodeInfo]) -> Vec<PartitionInfo> {
+    let mut partitions: Vec<PartitionInfo> = Vec::new();
+    for partition in nodes.iter().flat_map(NodeInfo::partition_list) {
+        if !partitions.iter().any(|p| p.name == partition.name) {
+            partitions.push(partition);
+        }
+    }
+    partitions
 }
 
 /// `--pretty`'s columns, each with the `-o` letter that gives its text
@@ -263,21 +274,47 @@ impl CinfoArgs {
             .collect()
     }
 
-    /// Whether the node in `partition` passes the `-p` and `-n` filters.
-    fn selects_partition(&self, node: &NodeInfo, partition: &str) -> bool {
-        (self.partitions.is_empty() || self.partitions.iter().any(|p| p == partition))
-            && (self.nodes.is_empty() || self.nodes.contains(&node.name))
+    /// Whether the partition passes `-p`.
+    fn selects_partition(&self, partition: &str) -> bool {
+        self.partitions.is_empty() || self.partitions.iter().any(|p| p == partition)
     }
 
-    /// Whether the node in `partition` passes the `-p`, `-n` and `-t` filters.
-    fn selects(&self, node: &NodeInfo, partition: &str) -> bool {
-        let (compact, long) = state_names(node);
+    /// The names `-n` keeps, `None` for every node.
+    fn wanted_nodes(&self) -> Result<Option<Vec<String>>> {
+        self.nodes
+            .as_deref()
+            .map(|expression| {
+                hostlist::expand(expression).map_err(|e| Error::Invalid(e.to_string()))
+            })
+            .transpose()
+    }
+
+    /// Whether the node passes `-n` (`wanted` from [`Self::wanted_nodes`]).
+    fn selects_node(wanted: Option<&[String]>, node: &NodeInfo) -> bool {
+        wanted.is_none_or(|names| names.contains(&node.name))
+    }
+
+    /// Whether the node passes `-t`.
+    fn selects_state(&self, node: &NodeInfo) -> bool {
         let states = self.wanted_states();
-        self.selects_partition(node, partition)
-            && (states.is_empty()
-                || states
-                    .iter()
-                    .any(|s| s == "all" || s == compact || s == long))
+        states.is_empty() || states.iter().any(|state| in_state(node, state))
+    }
+
+    /// The partitions `-p` keeps.
+    fn kept_partitions(&self, nodes: &[NodeInfo]) -> Vec<PartitionInfo> {
+        all_partitions(nodes)
+            .into_iter()
+            .filter(|partition| self.selects_partition(&partition.name))
+            .collect()
+    }
+
+    /// The nodes `-n` and `-t` keep.
+    fn kept_nodes<'a>(&self, nodes: &'a [NodeInfo]) -> Result<Vec<&'a NodeInfo>> {
+        let wanted = self.wanted_nodes()?;
+        Ok(nodes
+            .iter()
+            .filter(|node| Self::selects_node(wanted.as_deref(), node) && self.selects_state(node))
+            .collect())
     }
 
     /// What `--json` asks for, `None` without it.
@@ -285,87 +322,117 @@ impl CinfoArgs {
         Ok(parse_json_option(self.json.as_deref())?)
     }
 
-    /// sinfo's `--json` document: an entry per partition the filters keep.
-    pub fn slurm_json(&self, node: &NodeInfo, context: &SinfoContext<'_>) -> Result<String> {
-        let selected: Vec<PartitionInfo> = node
-            .partition_list()
+    /// sinfo's `--json` document: an entry per line of sinfo's default
+    /// layout (per partition, the nodes that share a state) the filters keep.
+    pub fn slurm_json(&self, nodes: &[NodeInfo], context: &SinfoContext<'_>) -> Result<String> {
+        let partitions = self.kept_partitions(nodes);
+        let kept = self.kept_nodes(nodes)?;
+        let lines: Vec<(Vec<&NodeInfo>, &PartitionInfo)> = Format::parse(DEFAULT)
+            .0
+            .group(&kept, &partitions, false, self.exact, None)
             .into_iter()
-            .filter(|partition| self.selects(node, &partition.name))
+            .map(|view| (view.nodes, view.partition))
             .collect();
-        slurm_json::to_text(&SinfoResponse::new(node, &selected, context))
+        let members: Vec<&NodeInfo> = nodes.iter().collect();
+        slurm_json::to_text(&SinfoResponse::new(&lines, &members, context))
             .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))
     }
 
-    /// `--pretty`'s table: a line per partition the filters keep.
-    pub fn render_pretty(&self, node: &NodeInfo, view: View) -> String {
-        let partitions: Vec<PartitionInfo> = node.partition_list();
-        let memory = format!(
-            "{}/{}",
-            human_mb(node.memory_mb_total.saturating_sub(node.memory_mb_free)),
-            human_mb(node.memory_mb_total)
-        );
-        let gpus = format!(
-            "{}/{}",
-            node.gpus_total.saturating_sub(node.gpus_free),
-            node.gpus_total
-        );
-        let rows: Vec<Vec<String>> = partitions
+    /// `--pretty`'s table: a row per node in each partition the filters keep.
+    pub fn render_pretty(&self, nodes: &[NodeInfo], view: View) -> String {
+        let partitions = self.kept_partitions(nodes);
+        let kept = self.kept_nodes(nodes).unwrap_or_default();
+        let views = Format::parse("%N")
+            .0
+            .group(&kept, &partitions, true, false, None);
+        let rows: Vec<Vec<String>> = views
             .iter()
-            .filter(|partition| self.selects(node, &partition.name))
-            .map(|partition| {
-                let view = NodeView {
-                    node,
-                    partition,
-                    cpu_load: None,
-                    empty: false,
-                };
-                PRETTY_COLUMNS
-                    .iter()
-                    .map(|(_, value)| match value {
-                        PrettyValue::Letter(letter) => {
-                            let text = Format::parse(letter).0.render(&[view], false);
-                            text.trim_end_matches('\n').to_string()
-                        }
-                        PrettyValue::Memory => memory.clone(),
-                        PrettyValue::Gpus => gpus.clone(),
-                    })
-                    .collect()
+            .filter_map(|line| {
+                let node = line.nodes.first()?;
+                let memory = format!(
+                    "{}/{}",
+                    human_mb(node.memory_mb_total.saturating_sub(node.memory_mb_free)),
+                    human_mb(node.memory_mb_total)
+                );
+                let gpus = format!(
+                    "{}/{}",
+                    node.gpus_total.saturating_sub(node.gpus_free),
+                    node.gpus_total
+                );
+                Some(
+                    PRETTY_COLUMNS
+                        .iter()
+                        .map(|(_, value)| match value {
+                            PrettyValue::Letter(letter) => {
+                                let text = Format::parse(letter)
+                                    .0
+                                    .render(std::slice::from_ref(line), false);
+                                text.trim_end_matches('\n').to_string()
+                            }
+                            PrettyValue::Memory => memory.clone(),
+                            PrettyValue::Gpus => gpus.clone(),
+                        })
+                        .collect(),
+                )
             })
             .collect();
         let columns: Vec<Column> = PRETTY_COLUMNS.iter().map(|(column, _)| *column).collect();
         table(&columns, &rows, !self.noheader, view)
     }
 
-    /// What to print for this node.
+    /// What to print for these nodes.
     pub fn render(
         &self,
-        node: &NodeInfo,
+        nodes: &[NodeInfo],
         cpu_load: Option<f64>,
         now: DateTime<Local>,
     ) -> Result<String> {
         if self.json.is_some() {
-            let mut text = serde_json::to_string_pretty(node)
-                .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))?;
+            // `--json=conductor`: the one node as `/v1/node` gives it, or
+            // every node of a cluster.
+            let mut text = match nodes {
+                [node] => serde_json::to_string_pretty(node),
+                _ => serde_json::to_string_pretty(nodes),
+            }
+            .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))?;
             text.push('\n');
             return Ok(text);
         }
         let (format, _) = self.output_format();
-        let partitions: Vec<PartitionInfo> = node.partition_list();
-        // A partition whose node `-t` leaves out is still a line, empty,
-        // unless lines are nodes (`-N`), as sinfo 22.05 prints it.
-        let views: Vec<NodeView<'_>> = partitions
-            .iter()
-            .filter_map(|partition| {
-                let empty = !self.selects(node, &partition.name);
-                let shown = !empty || (!self.node && self.selects_partition(node, &partition.name));
-                shown.then_some(NodeView {
-                    node,
-                    partition,
-                    cpu_load,
-                    empty,
+        let partitions = self.kept_partitions(nodes);
+        let kept = self.kept_nodes(nodes)?;
+        let wanted = self.wanted_nodes()?;
+        let views: Vec<NodeView<'_>> = if self.node {
+            format.group(&kept, &partitions, true, self.exact, cpu_load)
+        } else {
+            // A partition whose nodes `-t` leaves all out is still a line,
+            // empty, as sinfo 22.05 prints it (not with `-N`).
+            partitions
+                .iter()
+                .flat_map(|partition| {
+                    let lines = format.group(
+                        &kept,
+                        std::slice::from_ref(partition),
+                        false,
+                        self.exact,
+                        cpu_load,
+                    );
+                    let any_named = nodes.iter().any(|node| {
+                        partition.covers(&node.name) && Self::selects_node(wanted.as_deref(), node)
+                    });
+                    if lines.is_empty() && any_named {
+                        vec![NodeView {
+                            nodes: Vec::new(),
+                            partition,
+                            cpu_load,
+                            empty: true,
+                        }]
+                    } else {
+                        lines
+                    }
                 })
-            })
-            .collect();
+                .collect()
+        };
         let mut out = String::new();
         if self.long {
             out.push_str(&now.format("%a %b %e %H:%M:%S %Y\n").to_string());
@@ -378,6 +445,7 @@ impl CinfoArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::NodeState;
     use chrono::TimeZone;
 
     fn node() -> NodeInfo {
@@ -395,6 +463,8 @@ mod tests {
             jobs_pending: 0,
             jobs_running: 0,
             partitions: Vec::new(),
+            state: crate::protocol::NodeState::Up,
+            reason: None,
         }
     }
 
@@ -406,7 +476,7 @@ mod tests {
             .with_ymd_and_hms(2026, 1, 5, 9, 3, 4)
             .earliest()
             .expect("valid");
-        parsed.render(&node(), Some(0.0), now).expect("renders")
+        parsed.render(&[node()], Some(0.0), now).expect("renders")
     }
 
     #[test]
@@ -450,7 +520,7 @@ mod tests {
         busy.memory_mb_free = 8000 - 1536;
         busy.gpus_total = 2;
         busy.gpus_free = 1;
-        let text = args.render_pretty(&busy, View::default());
+        let text = args.render_pretty(&[busy], View::default());
         assert_eq!(
             text,
             "PARTITION  AVAIL  TIMELIMIT  CPUS(A/I/O/T)  MEMORY(A/T)  GPUS(A/T)  STATE  NODELIST\n\
@@ -461,12 +531,12 @@ mod tests {
             ..View::default()
         };
         assert!(
-            args.render_pretty(&node(), colored)
+            args.render_pretty(&[node()], colored)
                 .contains("\x1b[32midle\x1b[0m")
         );
         let quiet =
             CinfoArgs::try_parse_from(["cinfo", "--pretty", "-h", "-p", "other"]).expect("parses");
-        assert_eq!(quiet.render_pretty(&node(), View::default()), "");
+        assert_eq!(quiet.render_pretty(&[node()], View::default()), "");
         for layout in ["-o%P", "--json", "-l", "-s", "-N"] {
             assert!(
                 CinfoArgs::try_parse_from(["cinfo", "--pretty", layout]).is_err(),
@@ -479,5 +549,116 @@ mod tests {
     fn unknown_states_are_refused() {
         let args = CinfoArgs::try_parse_from(["cinfo", "-t", "sleepy"]).expect("parses");
         assert!(args.validate().is_err());
+    }
+
+    /// n1 idle, n2 mixed, n3 allocated, n4 down, gpu01 drained; `normal`
+    /// holds all, `gpu` (Nodes=gpu01) the GPU node.
+    fn cluster() -> Vec<NodeInfo> {
+        let gpu = PartitionInfo {
+            default: false,
+            nodes: vec!["gpu01".into()],
+            ..PartitionInfo::named("gpu")
+        };
+        let partitions = vec![PartitionInfo::named("normal"), gpu];
+        let member = |name: &str, free: u32, state: NodeState| NodeInfo {
+            name: name.into(),
+            cpus_free: free,
+            state,
+            partitions: partitions.clone(),
+            ..node()
+        };
+        vec![
+            member("n1", 4, NodeState::Up),
+            member("n2", 2, NodeState::Up),
+            member("n3", 0, NodeState::Up),
+            member("n4", 4, NodeState::Down),
+            member("gpu01", 4, NodeState::Drain),
+        ]
+    }
+
+    fn render_cluster(args: &[&str]) -> String {
+        let mut argv = vec!["cinfo"];
+        argv.extend_from_slice(args);
+        let parsed = CinfoArgs::try_parse_from(argv).expect("parses");
+        parsed
+            .render(&cluster(), None, Local::now())
+            .expect("renders")
+    }
+
+    #[test]
+    fn several_nodes_group_by_partition_and_state() {
+        assert_eq!(
+            render_cluster(&[]),
+            "PARTITION AVAIL  TIMELIMIT  NODES  STATE NODELIST\n\
+             normal*      up   infinite      1  drain gpu01\n\
+             normal*      up   infinite      1    mix n2\n\
+             normal*      up   infinite      1  alloc n3\n\
+             normal*      up   infinite      1   idle n1\n\
+             normal*      up   infinite      1   down n4\n\
+             gpu          up   infinite      1  drain gpu01\n"
+        );
+        // `-t` keeps the nodes in those states; a partition left without
+        // any is still a line (0 nodes, n/a), as sinfo 22.05 prints it.
+        assert_eq!(
+            render_cluster(&["-t", "mix,down", "-o", "%P %D %t %N"]),
+            "PARTITION NODES STATE NODELIST\nnormal* 1 mix n2\nnormal* 1 down n4\ngpu 0 n/a \n"
+        );
+        // sinfo's `-t idle` matches the base state, so a drained idle
+        // node is kept, and `alloc` any node with CPUs in use.
+        assert_eq!(
+            render_cluster(&["-t", "idle", "-h", "-o", "%P %D %t %N"]),
+            "normal* 1 drain gpu01\nnormal* 1 idle n1\ngpu 1 drain gpu01\n"
+        );
+        assert_eq!(
+            render_cluster(&["-t", "alloc", "-h", "-o", "%P %D %N"]),
+            "normal* 2 n[2-3]\ngpu 0 \n"
+        );
+        assert_eq!(
+            render_cluster(&["-t", "drain", "-h", "-s"]),
+            "normal*      up   infinite          0/0/1/1 gpu01\ngpu          up   infinite          0/0/1/1 gpu01\n"
+        );
+        // `-n` takes a hostlist expression.
+        assert_eq!(
+            render_cluster(&["-n", "n[1-2],gpu01", "-h", "-o", "%R %N"]),
+            "normal gpu01,n[1-2]\ngpu gpu01\n"
+        );
+        assert_eq!(
+            render_cluster(&["-N", "-h", "-p", "normal", "-o", "%N %t"]),
+            "gpu01 drain\nn1 idle\nn2 mix\nn3 alloc\nn4 down\n"
+        );
+        assert_eq!(
+            render_cluster(&[
+                "-h",
+                "-p",
+                "normal",
+                "-O",
+                "nodes:4,nodeaiot:10,nodelist:14"
+            ]),
+            "5   2/1/2/5   gpu01,n[1-4]  \n"
+        );
+        // As sinfo's getopt, the last -n wins.
+        assert_eq!(
+            render_cluster(&["-n", "n1", "-n", "n4", "-h", "-o", "%N"]),
+            "n4\n"
+        );
+        let bad = CinfoArgs::try_parse_from(["cinfo", "-n", "n[1-"]).expect("parses");
+        assert!(bad.render(&cluster(), None, Local::now()).is_err());
+    }
+
+    #[test]
+    fn pretty_has_a_row_per_node_and_partition() {
+        let args =
+            CinfoArgs::try_parse_from(["cinfo", "--pretty", "-p", "normal"]).expect("parses");
+        let text = args.render_pretty(&cluster(), View::default());
+        let states: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .map(|line| line.split_whitespace().rev().nth(1).unwrap_or_default())
+            .collect();
+        assert_eq!(states, ["drained", "idle", "mixed", "allocated", "down"]);
+        assert!(
+            text.lines().nth(1).is_some_and(|l| l.ends_with("gpu01")),
+            "{text}"
+        );
     }
 }

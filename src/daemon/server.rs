@@ -42,6 +42,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/node", get(node))
+        .route("/v1/nodes", get(nodes))
         .route("/v1/config", get(config))
         .route("/v1/debug", get(debug))
         .route("/v1/jobs", post(submit).get(list))
@@ -336,7 +337,16 @@ pub(super) async fn node(State(daemon): Shared) -> axum::Json<NodeInfo> {
         jobs_pending: state.count(JobState::Pending),
         jobs_running: state.count(JobState::Running),
         partitions: daemon.config.partitions.list().to_vec(),
+        state: crate::protocol::NodeState::Up,
+        reason: None,
     })
+}
+
+/// Every node the daemon serves: here the one it runs on, as `/v1/node`
+/// gives it (a cluster lists all its members).
+pub(super) async fn nodes(State(daemon): Shared) -> axum::Json<Vec<NodeInfo>> {
+    let axum::Json(node) = node(State(daemon)).await;
+    axum::Json(vec![node])
 }
 
 pub(super) async fn config(State(daemon): Shared) -> axum::Json<DaemonConfig> {

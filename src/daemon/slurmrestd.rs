@@ -38,10 +38,12 @@ use crate::format::slurm_json::db_job::SlurmdbdJobsResponse;
 use crate::format::slurm_json::job_info::{JobContext, JobInfoResponse};
 use crate::format::slurm_json::meta::{self, Meta};
 use crate::format::slurm_json::node::{NodeContext, NodesResponse};
-use crate::format::slurm_json::sinfo::{SinfoContext, SinfoResponse};
+use crate::format::slurm_json::sinfo::PartitionInfo as PartitionJson;
 use crate::format::slurm_json::{Version, number::NoVal};
 use crate::format::squeue::Row;
-use crate::protocol::{JobId, JobInfo, JobList, JobState, Origin, SignalRequest, SubmitRequest};
+use crate::protocol::{
+    JobId, JobInfo, JobList, JobState, NodeInfo, Origin, SignalRequest, SubmitRequest,
+};
 use crate::users;
 
 /// slurmrestd's header naming the user a token stands for.
@@ -618,13 +620,13 @@ async fn diag(
     })))
 }
 
-/// `GET /slurm/v0.0.40/nodes`: `openapi_nodes_resp`, as `ccontrol show
-/// node --json`.
+/// `GET /slurm/v0.0.40/nodes`: `openapi_nodes_resp`, every node, as
+/// `ccontrol show node --json`.
 async fn nodes(
     State(daemon): State<Arc<Daemon>>,
     ConnectInfo(caller): ConnectInfo<Caller>,
 ) -> Reply {
-    let axum::Json(node) = server::node(State(daemon.clone())).await;
+    let axum::Json(nodes) = server::nodes(State(daemon.clone())).await;
     let axum::Json(config) = server::config(State(daemon)).await;
     let meta_caller = meta_caller(caller);
     let context = NodeContext {
@@ -634,34 +636,28 @@ async fn nodes(
         config: &config,
         facts: &crate::cli::ccontrol::node_facts(),
     };
-    document(&NodesResponse::new(Some(&node), &context))
+    let nodes: Vec<&NodeInfo> = nodes.iter().collect();
+    document(&NodesResponse::new(&nodes, &context))
 }
 
 /// `GET /slurm/v0.0.40/partitions`: `openapi_partition_resp`, each
-/// partition as `cinfo --json` describes it.
+/// partition over the nodes it holds, as `cinfo --json` describes it.
 async fn partitions(
     State(daemon): State<Arc<Daemon>>,
     ConnectInfo(caller): ConnectInfo<Caller>,
 ) -> Reply {
-    let axum::Json(node) = server::node(State(daemon.clone())).await;
+    let axum::Json(nodes) = server::nodes(State(daemon.clone())).await;
     let axum::Json(config) = server::config(State(daemon)).await;
     let meta_caller = meta_caller(caller);
-    let context = SinfoContext {
-        version: VERSION,
-        caller: &meta_caller,
-        config: &config,
-        facts: &crate::cli::ccontrol::node_facts(),
-    };
-    let sinfo = SinfoResponse::new(&node, &node.partition_list(), &context);
-    let partitions: Vec<_> = sinfo
-        .sinfo
-        .into_iter()
-        .map(|entry| entry.partition)
+    let members: Vec<&NodeInfo> = nodes.iter().collect();
+    let partitions: Vec<_> = crate::cli::cinfo::all_partitions(&nodes)
+        .iter()
+        .map(|partition| PartitionJson::new(&members, partition, &config))
         .collect();
     Ok(axum::Json(json!({
         "partitions": partitions,
         "last_update": NoVal::of(Utc::now().timestamp()),
-        "meta": sinfo.meta,
+        "meta": Meta::new(VERSION, &meta_caller),
         "errors": [],
         "warnings": [],
     })))

@@ -248,7 +248,7 @@ impl RpcKind {
         match (method.as_str(), path) {
             (_, "/v1/health") => RpcKind::Ping,
             (_, "/v1/config" | "/v1/debug") => RpcKind::BuildInfo,
-            (_, "/v1/node") => RpcKind::NodeInfo,
+            (_, "/v1/node" | "/v1/nodes") => RpcKind::NodeInfo,
             // A scrape asks for what sdiag does.
             (_, "/v1/diag" | "/v1/diag/reset" | "/metrics") => RpcKind::StatsInfo,
             ("POST", "/v1/jobs") => RpcKind::SubmitBatchJob,

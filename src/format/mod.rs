@@ -5,6 +5,7 @@
 pub mod array;
 pub mod dependency;
 pub mod duration;
+pub mod hostlist;
 pub mod job_id;
 pub mod job_text;
 pub mod memory;

@@ -14,7 +14,7 @@ use crate::format::job_text::{
     eligible_time, expected_end, job_tres, run_seconds, timestamp, timestamp_or_unknown,
 };
 use crate::format::memory::format_memory_mb;
-use crate::protocol::{DaemonConfig, Gpu, JobInfo, NodeInfo, PartitionInfo};
+use crate::protocol::{DaemonConfig, Gpu, JobInfo, NodeInfo, NodeState, PartitionInfo};
 
 /// What Slurm prints for an unset string.
 pub const NULL: &str = "(null)";
@@ -297,15 +297,34 @@ pub struct NodeFacts {
     pub boot_time: Option<DateTime<Utc>>,
 }
 
-/// Slurm's node state for the CPUs in use: `IDLE`, `MIXED` or `ALLOCATED`.
+/// Slurm's base node state: `DOWN`, else for the CPUs in use `IDLE`,
+/// `MIXED` or `ALLOCATED` (a drained node keeps its base state).
 pub fn node_state(node: &NodeInfo) -> &'static str {
-    if node.cpus_free >= node.cpus_total {
+    if node.state == NodeState::Down {
+        "DOWN"
+    } else if node.cpus_free >= node.cpus_total {
         "IDLE"
     } else if node.cpus_free == 0 {
         "ALLOCATED"
     } else {
         "MIXED"
     }
+}
+
+/// The base state and its flags, as Slurm's JSON lists them: `["IDLE",
+/// "DRAIN"]`.
+pub fn node_state_flags(node: &NodeInfo) -> Vec<&'static str> {
+    let mut flags = vec![node_state(node)];
+    if node.state == NodeState::Drain {
+        flags.push("DRAIN");
+    }
+    flags
+}
+
+/// scontrol's `State=`: the base state and its flags joined by `+`
+/// (`IDLE+DRAIN`, `MIXED+DRAIN`, `DOWN`).
+pub fn node_state_complete(node: &NodeInfo) -> String {
+    node_state_flags(node).join("+")
 }
 
 /// A load average the way Slurm prints it (`0.50`), `N/A` when unknown.
@@ -365,14 +384,18 @@ pub fn node_record(node: &NodeInfo, config: &DaemonConfig, facts: &NodeFacts) ->
         ("Boards", "1".into()),
     ]);
     record.line([
-        ("State", node_state(node).to_string()),
+        ("State", node_state_complete(node)),
         ("ThreadsPerCore", "1".into()),
         ("TmpDisk", "0".into()),
         ("Weight", "1".into()),
         ("Owner", "N/A".into()),
         ("MCS_label", "N/A".into()),
     ]);
-    let partitions: Vec<String> = node.partition_list().into_iter().map(|p| p.name).collect();
+    let partitions: Vec<String> = node
+        .member_partitions()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
     record.line([("Partitions", partitions.join(","))]);
     record.line([
         ("BootTime", timestamp_or_unknown(facts.boot_time)),
@@ -387,12 +410,26 @@ pub fn node_record(node: &NodeInfo, config: &DaemonConfig, facts: &NodeFacts) ->
         ("ExtSensorsWatts", "0"),
         ("ExtSensorsTemp", "n/s"),
     ]);
+    // scontrol prints the reason only when there is one; this node has no
+    // record of who set it or when, so no `[user@time]` follows.
+    if let Some(reason) = node.reason.as_deref().filter(|r| !r.is_empty()) {
+        record.line([("Reason", reason)]);
+    }
     record
 }
 
 /// `scontrol show partition`'s record for one partition, which covers
 /// the node, is up, and has the limits of its definition.
-pub fn partition_record(node: &NodeInfo, partition: &PartitionInfo) -> Record {
+pub fn partition_record(nodes: &[&NodeInfo], partition: &PartitionInfo) -> Record {
+    let members: Vec<&NodeInfo> = nodes
+        .iter()
+        .copied()
+        .filter(|node| partition.covers(&node.name))
+        .collect();
+    let names: Vec<&str> = members.iter().map(|node| node.name.as_str()).collect();
+    let cpus: u32 = members.iter().map(|node| node.cpus_total).sum();
+    let memory_mb: u64 = members.iter().map(|node| node.memory_mb_total).sum();
+    let gpus: u32 = members.iter().map(|node| node.gpus_total).sum();
     let yes_no = |yes: bool| if yes { "YES" } else { "NO" };
     let time = |limit: Option<u64>, none: &str| limit.map_or_else(|| none.to_string(), format_hms);
     let groups = partition
@@ -437,7 +474,7 @@ pub fn partition_record(node: &NodeInfo, partition: &PartitionInfo) -> Record {
         ("LLN", "NO".into()),
         ("MaxCPUsPerNode", "UNLIMITED".into()),
     ]);
-    record.line([("Nodes", node.name.as_str())]);
+    record.line([("Nodes", crate::format::hostlist::compress(&names))]);
     record.line([
         (
             "PriorityJobFactor",
@@ -451,8 +488,8 @@ pub fn partition_record(node: &NodeInfo, partition: &PartitionInfo) -> Record {
     record.line([("OverTimeLimit", "NONE"), ("PreemptMode", "OFF")]);
     record.line([
         ("State", "UP".to_string()),
-        ("TotalCPUs", node.cpus_total.to_string()),
-        ("TotalNodes", "1".into()),
+        ("TotalCPUs", cpus.to_string()),
+        ("TotalNodes", members.len().to_string()),
         ("SelectTypeParameters", "NONE".into()),
     ]);
     record.line([("JobDefaults", NULL)]);
@@ -461,11 +498,11 @@ pub fn partition_record(node: &NodeInfo, partition: &PartitionInfo) -> Record {
         ("MaxMemPerNode", "UNLIMITED"),
     ]);
     let mut tres = format!(
-        "cpu={0},mem={1}M,node=1,billing={0}",
-        node.cpus_total, node.memory_mb_total
+        "cpu={cpus},mem={memory_mb}M,node={},billing={cpus}",
+        members.len()
     );
-    if node.gpus_total > 0 {
-        tres.push_str(&format!(",gres/gpu={}", node.gpus_total));
+    if gpus > 0 {
+        tres.push_str(&format!(",gres/gpu={gpus}"));
     }
     record.line([("TRES", tres)]);
     record
@@ -813,6 +850,8 @@ mod tests {
             jobs_pending: 0,
             jobs_running: 1,
             partitions: Vec::new(),
+            state: crate::protocol::NodeState::Up,
+            reason: None,
         }
     }
 
@@ -877,6 +916,99 @@ mod tests {
     }
 
     #[test]
+    fn drained_and_down_nodes_show_slurm_s_state_and_reason() {
+        // scontrol 22.05 joins a node's base state and flags with `+`
+        // (`IDLE+DRAIN`, `MIXED+DRAIN`) and ends the record with `Reason=`.
+        let facts = NodeFacts::default();
+        let gpu = PartitionInfo {
+            default: false,
+            nodes: vec!["gpu[01-02]".into()],
+            ..PartitionInfo::named("gpu")
+        };
+        let cluster = |name: &str, free: u32, state: NodeState, reason: Option<&str>| NodeInfo {
+            name: name.into(),
+            cpus_free: free,
+            state,
+            reason: reason.map(str::to_string),
+            partitions: vec![PartitionInfo::named("normal"), gpu.clone()],
+            ..node()
+        };
+        let cases = [
+            (
+                cluster("n1", 16, NodeState::Up, None),
+                "IDLE",
+                "normal",
+                None,
+            ),
+            (
+                cluster("n2", 0, NodeState::Up, None),
+                "ALLOCATED",
+                "normal",
+                None,
+            ),
+            (
+                cluster("gpu01", 16, NodeState::Drain, Some("maintenance")),
+                "IDLE+DRAIN",
+                "normal,gpu",
+                Some("maintenance"),
+            ),
+            (
+                cluster("gpu02", 8, NodeState::Drain, Some("disk")),
+                "MIXED+DRAIN",
+                "normal,gpu",
+                Some("disk"),
+            ),
+            (
+                cluster("n3", 16, NodeState::Down, Some("Not responding")),
+                "DOWN",
+                "normal",
+                Some("Not responding"),
+            ),
+        ];
+        for (n, state, partitions, reason) in cases {
+            let record = node_record(&n, &config(), &facts);
+            assert_eq!(record.get("State"), Some(state), "{}", n.name);
+            assert_eq!(record.get("Partitions"), Some(partitions), "{}", n.name);
+            assert_eq!(record.get("Reason"), reason, "{}", n.name);
+        }
+        let drained = node_record(
+            &cluster("gpu01", 16, NodeState::Drain, Some("maintenance")),
+            &config(),
+            &facts,
+        )
+        .render(false);
+        assert!(
+            drained.ends_with("ExtSensorsJoules=n/s ExtSensorsWatts=0 ExtSensorsTemp=n/s\n   Reason=maintenance\n\n"),
+            "{drained}"
+        );
+    }
+
+    #[test]
+    fn a_partition_record_sums_the_nodes_it_holds() {
+        let named = |name: &str| NodeInfo {
+            name: name.into(),
+            ..node()
+        };
+        let (n1, n2, n3, gpu01) = (named("n1"), named("n2"), named("n3"), named("gpu01"));
+        let nodes = [&n1, &n2, &n3, &gpu01];
+        let record = partition_record(&nodes, &PartitionInfo::named("normal"));
+        assert_eq!(record.get("Nodes"), Some("gpu01,n[1-3]"));
+        assert_eq!(record.get("TotalNodes"), Some("4"));
+        assert_eq!(record.get("TotalCPUs"), Some("64"));
+        assert_eq!(
+            record.get("TRES"),
+            Some("cpu=64,mem=256000M,node=4,billing=64,gres/gpu=8")
+        );
+        let gpu = PartitionInfo {
+            nodes: vec!["gpu01".into()],
+            ..PartitionInfo::named("gpu")
+        };
+        let record = partition_record(&nodes, &gpu);
+        assert_eq!(record.get("Nodes"), Some("gpu01"));
+        assert_eq!(record.get("TotalNodes"), Some("1"));
+    }
+
+    #[test]
     fn node_records_name_the_gpu_type_or_none() {
         let facts = NodeFacts {
             arch: "x86_64".into(),
@@ -928,7 +1060,7 @@ mod tests {
 
     #[test]
     fn the_partition_is_the_default_and_unlimited() {
-        let record = partition_record(&node(), &PartitionInfo::named("normal"));
+        let record = partition_record(&[&node()], &PartitionInfo::named("normal"));
         let text = record.render(false);
         assert!(text.starts_with("PartitionName=normal\n   AllowGroups=ALL "));
         assert!(text.contains("\n   AllocNodes=ALL Default=YES QoS=N/A\n"));
@@ -949,7 +1081,7 @@ mod tests {
             max_nodes: Some(1),
             ..PartitionInfo::named("debug")
         };
-        let text = partition_record(&node(), &debug).render(false);
+        let text = partition_record(&[&node()], &debug).render(false);
         assert!(
             text.starts_with(
                 "PartitionName=debug\n   AllowGroups=hpc,ops AllowAccounts=ALL AllowQos=ALL\n"
@@ -960,7 +1092,7 @@ mod tests {
             deny_accounts: Some(vec!["bio".into()]),
             ..debug.clone()
         };
-        let denied = partition_record(&node(), &denying).render(false);
+        let denied = partition_record(&[&node()], &denying).render(false);
         assert!(
             denied.contains(" DenyAccounts=bio AllowQos=ALL\n"),
             "{denied}"
@@ -969,7 +1101,7 @@ mod tests {
             allow_accounts: Some(vec!["phys".into(), "chem".into()]),
             ..denying
         };
-        let allowed = partition_record(&node(), &allowing).render(false);
+        let allowed = partition_record(&[&node()], &allowing).render(false);
         assert!(
             allowed.contains(" AllowAccounts=phys,chem AllowQos="),
             "{allowed}"

@@ -1,5 +1,6 @@
-//! sinfo's `-o/--format` and `-O/--Format` languages over the one node,
-//! rendered byte for byte (Snakemake reads `sinfo -o %P`).
+//! sinfo's `-o/--format` and `-O/--Format` languages over the nodes,
+//! grouped into lines as sinfo groups them and rendered byte for byte
+//! (Snakemake reads `sinfo -o %P`).
 //!
 //! A format is literal text with `%[.][width|#]<letter>` fields. A width
 //! pads and cuts, a `.` right-justifies, and `#` sizes the column to its
@@ -8,8 +9,9 @@
 //! reported, as sinfo does.
 
 use crate::format::duration::format_squeue;
+use crate::format::hostlist;
 use crate::format::scontrol::{NULL, cpu_load, node_state};
-use crate::protocol::{NodeInfo, PartitionInfo};
+use crate::protocol::{NodeInfo, NodeState, PartitionInfo};
 
 /// sinfo's default format.
 pub const DEFAULT: &str = "%#P %.5a %.10l %.6D %.6t %N";
@@ -30,18 +32,32 @@ const MIN_FITTED_WIDTH: usize = 9;
 /// `-O` fields are this wide unless a size is given.
 const LONG_FIELD_WIDTH: usize = 20;
 
-/// What one line describes: the node in one of its partitions.
-#[derive(Debug, Clone, Copy)]
+/// What one line describes: a group of nodes in one partition (sinfo's
+/// `sinfo_data_t`), or one node with `-N`.
+#[derive(Debug, Clone)]
 pub struct NodeView<'a> {
-    pub node: &'a NodeInfo,
+    /// The nodes of the line, at least one unless `empty`.
+    pub nodes: Vec<&'a NodeInfo>,
     /// The partition of the line; the default one is marked `*` in `%P`.
     pub partition: &'a PartitionInfo,
     /// The one-minute load average, for `%O`.
     pub cpu_load: Option<f64>,
-    /// The node is not in the line: `-t` left none of the partition's
+    /// No node is in the line: `-t` left none of the partition's
     /// nodes, and sinfo 22.05 still prints the partition, with 0 nodes in
     /// state `n/a`.
     pub empty: bool,
+}
+
+impl<'a> NodeView<'a> {
+    /// A line for one node.
+    pub fn one(node: &'a NodeInfo, partition: &'a PartitionInfo, cpu_load: Option<f64>) -> Self {
+        NodeView {
+            nodes: vec![node],
+            partition,
+            cpu_load,
+            empty: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -336,20 +352,146 @@ fn long_name_letter(name: &str) -> Option<char> {
         .map(|(_, letter)| *letter)
 }
 
-/// sinfo's compact and long state names: `mix`/`mixed` and so on.
+/// sinfo's compact and long state names: `mix`/`mixed`, `drng`/`draining`
+/// and so on.
 pub fn state_names(node: &NodeInfo) -> (&'static str, &'static str) {
-    match node_state(node) {
+    let base = node_state(node);
+    if node.state == NodeState::Drain {
+        return if base == "IDLE" {
+            ("drain", "drained")
+        } else {
+            ("drng", "draining")
+        };
+    }
+    match base {
+        "DOWN" => ("down", "down"),
         "IDLE" => ("idle", "idle"),
         "MIXED" => ("mix", "mixed"),
         _ => ("alloc", "allocated"),
     }
 }
 
+/// Whether the node is in one of sinfo's `-t` states, as sinfo's
+/// `_filter_node_state` reads them: a base state (`idle`, `mix`, `down`;
+/// a drained idle node is `idle` too), `alloc` for any node with CPUs in
+/// use (mixed ones too), or the drain flag (`drain` for both, `drained`,
+/// `draining`/`drng`).
+pub fn in_state(node: &NodeInfo, state: &str) -> bool {
+    let base = node_state(node);
+    let drain = node.state == NodeState::Drain;
+    match state {
+        "all" => true,
+        "idle" => base == "IDLE",
+        "mix" | "mixed" => base == "MIXED",
+        "alloc" | "allocated" => matches!(base, "MIXED" | "ALLOCATED"),
+        "down" => base == "DOWN",
+        "drain" => drain,
+        "drained" => drain && base == "IDLE",
+        "draining" | "drng" => drain && base != "IDLE",
+        _ => false,
+    }
+}
+
+/// Slurm's numeric node state (base value and the DRAIN flag), which the
+/// default sort `#P,-t` orders lines by, highest first.
+fn state_rank(node: &NodeInfo) -> u32 {
+    let base = match node_state(node) {
+        "DOWN" => 1,
+        "IDLE" => 2,
+        "ALLOCATED" => 3,
+        _ => 5,
+    };
+    base + if node.state == NodeState::Drain {
+        0x200
+    } else {
+        0
+    }
+}
+
+/// The letters whose values split a partition's nodes into lines
+/// (sinfo's match flags): always, or only with `-e/--exact` (sizes).
+fn groups_by(letter: char, exact: bool) -> bool {
+    match letter {
+        't' | 'T' | 'G' | 'E' | 'n' | 'f' | 'b' | 'H' | 'u' | ALLOC_MEM => true,
+        'c' | 'C' | 'm' | 'e' | 'O' | 'z' | 'X' | 'Y' | 'Z' | 'd' | 'w' => exact,
+        _ => false,
+    }
+}
+
+impl Format {
+    /// The lines sinfo prints for these nodes: per partition (in
+    /// definition order), the nodes that agree on the fields the format
+    /// groups by, sorted by state, highest first (`#P,-t`); with
+    /// `per_node` one line per node and partition, sorted by node name.
+    pub fn group<'a>(
+        &self,
+        nodes: &[&'a NodeInfo],
+        partitions: &'a [PartitionInfo],
+        per_node: bool,
+        exact: bool,
+        cpu_load: Option<f64>,
+    ) -> Vec<NodeView<'a>> {
+        let letters: Vec<char> = self
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Field { letter, .. } if groups_by(*letter, exact) => {
+                    Some(if *letter == 'C' { 'c' } else { *letter })
+                }
+                _ => None,
+            })
+            .collect();
+        let mut lines: Vec<(usize, NodeView<'a>, Vec<String>)> = Vec::new();
+        for (order, partition) in partitions.iter().enumerate() {
+            for node in nodes.iter().filter(|node| partition.covers(&node.name)) {
+                let one = NodeView::one(node, partition, cpu_load);
+                let key: Vec<String> = letters.iter().map(|l| value(*l, &one)).collect();
+                let joined = if per_node {
+                    None
+                } else {
+                    lines.iter_mut().find(|(o, _, k)| *o == order && *k == key)
+                };
+                match joined {
+                    Some((_, view, _)) => view.nodes.push(node),
+                    None => lines.push((order, one, key)),
+                }
+            }
+        }
+        let mut views: Vec<(usize, NodeView<'a>)> = lines
+            .into_iter()
+            .map(|(order, view, _)| (order, view))
+            .collect();
+        if per_node {
+            let name =
+                |v: &NodeView<'_>| v.nodes.first().map(|n| n.name.clone()).unwrap_or_default();
+            views
+                .sort_by(|(oa, a), (ob, b)| hostlist::compare(&name(a), &name(b)).then(oa.cmp(ob)));
+        } else {
+            let rank = |v: &NodeView<'_>| v.nodes.first().map_or(0, |n| state_rank(n));
+            views.sort_by(|(oa, a), (ob, b)| oa.cmp(ob).then(rank(b).cmp(&rank(a))));
+        }
+        views.into_iter().map(|(_, view)| view).collect()
+    }
+}
+
+/// `min` alone when every node agrees, else `min+` (sinfo's
+/// `_build_min_max_32_string` without a range) or `min-max` (with one).
+fn spread<T: Ord + Copy + ToString>(values: impl Iterator<Item = T>, range: bool) -> String {
+    let values: Vec<T> = values.collect();
+    let (Some(min), Some(max)) = (values.iter().min(), values.iter().max()) else {
+        return String::new();
+    };
+    if min == max {
+        max.to_string()
+    } else if range {
+        format!("{}-{}", min.to_string(), max.to_string())
+    } else {
+        format!("{}+", min.to_string())
+    }
+}
+
 fn value(letter: char, view: &NodeView<'_>) -> String {
-    let node = view.node;
     let partition = view.partition;
-    let busy = node.cpus_free < node.cpus_total;
-    let (compact, long) = state_names(node);
     if view.empty {
         match letter {
             'D' => return "0".into(),
@@ -360,7 +502,77 @@ fn value(letter: char, view: &NodeView<'_>) -> String {
             _ => {}
         }
     }
+    if let Some(text) = partition_value(letter, partition) {
+        return text;
+    }
+    let nodes = &view.nodes;
+    let Some(first) = nodes.first().copied() else {
+        return String::new();
+    };
+    let last = nodes.last().copied().unwrap_or(first);
+    let (compact, long) = state_names(first);
+    // sinfo's node counts: allocated (mixed or allocated, draining too),
+    // other (down or drained), idle.
+    let allocated = nodes
+        .iter()
+        .filter(|n| matches!(node_state(n), "MIXED" | "ALLOCATED"))
+        .count();
+    let other = nodes
+        .iter()
+        .filter(|n| !matches!(node_state(n), "MIXED" | "ALLOCATED") && n.state != NodeState::Up)
+        .count();
+    let idle = nodes.len() - allocated - other;
     match letter {
+        'D' => nodes.len().to_string(),
+        't' => compact.into(),
+        'T' => long.into(),
+        'N' | 'n' => {
+            let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+            hostlist::compress(&names)
+        }
+        'c' | 'Y' => spread(nodes.iter().map(|n| n.cpus_total), false),
+        'C' => {
+            let used: u32 = nodes
+                .iter()
+                .map(|n| n.cpus_total.saturating_sub(n.cpus_free))
+                .sum();
+            let total: u32 = nodes.iter().map(|n| n.cpus_total).sum();
+            let other_cpus: u32 = nodes
+                .iter()
+                .filter(|n| n.state != NodeState::Up)
+                .map(|n| n.cpus_free.min(n.cpus_total))
+                .sum();
+            let idle_cpus = total.saturating_sub(used).saturating_sub(other_cpus);
+            format!("{used}/{idle_cpus}/{other_cpus}/{total}")
+        }
+        'm' => spread(nodes.iter().map(|n| n.memory_mb_total), false),
+        // sinfo keeps the last node's figure for a group (`alloc_memory`).
+        ALLOC_MEM => last
+            .memory_mb_total
+            .saturating_sub(last.memory_mb_free)
+            .to_string(),
+        'e' => spread(nodes.iter().map(|n| n.memory_mb_free), true),
+        'G' => first.gres.as_deref().unwrap_or(NULL).into(),
+        'F' => format!("{allocated}/{idle}/{other}/{}", nodes.len()),
+        'A' => format!("{allocated}/{idle}"),
+        'O' => cpu_load(view.cpu_load),
+        'z' => format!("1:{}:1", spread(nodes.iter().map(|n| n.cpus_total), false)),
+        'f' | 'b' => NULL.into(),
+        'E' => first
+            .reason
+            .clone()
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| "none".into()),
+        'd' => "0".into(),
+        'w' | 'X' | 'Z' => "1".into(),
+        'H' | 'u' => "Unknown".into(),
+        _ => String::new(),
+    }
+}
+
+/// The fields that describe the partition alone, `None` for the others.
+fn partition_value(letter: char, partition: &PartitionInfo) -> Option<String> {
+    Some(match letter {
         'P' if partition.default => format!("{}*", partition.name),
         'P' | 'R' => partition.name.clone(),
         'a' => "up".into(),
@@ -371,38 +583,10 @@ fn value(letter: char, view: &NodeView<'_>) -> String {
         'L' => partition
             .default_time_secs
             .map_or_else(|| "n/a".into(), format_squeue),
-        'D' => "1".into(),
-        't' => compact.into(),
-        'T' => long.into(),
-        'N' | 'n' => node.name.clone(),
-        'c' | 'Y' => node.cpus_total.to_string(),
-        'C' => format!(
-            "{}/{}/0/{}",
-            node.cpus_total.saturating_sub(node.cpus_free),
-            node.cpus_free,
-            node.cpus_total
-        ),
-        'm' => node.memory_mb_total.to_string(),
-        ALLOC_MEM => node
-            .memory_mb_total
-            .saturating_sub(node.memory_mb_free)
-            .to_string(),
-        'e' => node.memory_mb_free.to_string(),
-        'G' => node.gres.as_deref().unwrap_or(NULL).into(),
-        'F' if busy => "1/0/0/1".into(),
-        'F' => "0/1/0/1".into(),
-        'A' if busy => "1/0".into(),
-        'A' => "0/1".into(),
-        'O' => cpu_load(view.cpu_load),
-        'z' => format!("1:{}:1", node.cpus_total),
-        'f' | 'b' => NULL.into(),
-        'E' => "none".into(),
         's' => match partition.max_nodes {
             Some(max) => max.to_string(),
             None => "1-infinite".into(),
         },
-        'd' => "0".into(),
-        'w' | 'X' | 'Z' => "1".into(),
         'r' => "no".into(),
         'h' => "NO".into(),
         'p' => partition.priority_tier.to_string(),
@@ -413,9 +597,8 @@ fn value(letter: char, view: &NodeView<'_>) -> String {
             .as_ref()
             .map_or_else(|| "all".into(), |groups| groups.join(",")),
         'B' => "UNLIMITED".into(),
-        'H' | 'u' => "Unknown".into(),
-        _ => String::new(),
-    }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -437,6 +620,8 @@ mod tests {
             jobs_pending: 0,
             jobs_running: 0,
             partitions: Vec::new(),
+            state: crate::protocol::NodeState::Up,
+            reason: None,
         }
     }
 
@@ -444,13 +629,8 @@ mod tests {
         let (format, invalid) = Format::parse(format);
         assert!(invalid.is_empty(), "{invalid:?}");
         let partition = PartitionInfo::named(&node.partition);
-        let view = NodeView {
-            node,
-            partition: &partition,
-            cpu_load: Some(0.25),
-            empty: false,
-        };
-        format.render(&[view], header)
+        let view = NodeView::one(node, &partition, Some(0.25));
+        format.render(std::slice::from_ref(&view), header)
     }
 
     #[test]
@@ -522,23 +702,18 @@ mod tests {
             priority_job_factor: 10,
             ..PartitionInfo::named("high")
         };
-        let view = NodeView {
-            node: &n,
-            partition: &high,
-            cpu_load: None,
-            empty: false,
-        };
+        let view = NodeView::one(&n, &high, None);
         let (format, invalid) = Format::parse("%P %p %S");
         assert!(invalid.is_empty());
         assert_eq!(
-            format.render(&[view], true),
+            format.render(std::slice::from_ref(&view), true),
             "PARTITION PRIO_TIER ALLOCNODES\nhigh* 2 all\n"
         );
         let (format, invalid) =
             Format::parse_long("prioritytier:10,priorityjobfactor:16,allocnodes");
         assert!(invalid.is_empty());
         assert_eq!(
-            format.render(&[view], true),
+            format.render(std::slice::from_ref(&view), true),
             "PRIO_TIER PRIO_JOB_FACTOR ALLOCNODES          \n2         10              all                 \n"
         );
     }
@@ -559,12 +734,7 @@ mod tests {
             ..PartitionInfo::named("long")
         };
         let (format, _) = Format::parse(DEFAULT);
-        let views = [&debug, &long].map(|partition| NodeView {
-            node: &n,
-            partition,
-            cpu_load: None,
-            empty: false,
-        });
+        let views = [&debug, &long].map(|partition| NodeView::one(&n, partition, None));
         assert_eq!(
             format.render(&views, true),
             "PARTITION AVAIL  TIMELIMIT  NODES  STATE NODELIST\n\
@@ -600,13 +770,8 @@ mod tests {
             default: false,
             ..PartitionInfo::named("debug")
         };
-        let view = NodeView {
-            node: &n,
-            partition: &partition,
-            cpu_load: None,
-            empty: false,
-        };
-        assert_eq!(format.render(&[view], false), "a%kb%\n");
+        let view = NodeView::one(&n, &partition, None);
+        assert_eq!(format.render(std::slice::from_ref(&view), false), "a%kb%\n");
     }
 
     #[test]
@@ -615,18 +780,143 @@ mod tests {
         assert_eq!(invalid, vec!["bogus".to_string()]);
         let n = node(16);
         let partition = PartitionInfo::named("debug");
-        let view = NodeView {
-            node: &n,
-            partition: &partition,
-            cpu_load: None,
-            empty: false,
-        };
+        let view = NodeView::one(&n, &partition, None);
         assert_eq!(
-            format.render(&[view], true),
+            format.render(std::slice::from_ref(&view), true),
             format!(
                 "PARTITION  NODES{:<20}\ndebug*         1{:<20}\n",
                 "STATE", "idle"
             )
         );
+    }
+
+    /// Five compute nodes and a GPU node in mixed states: n1, n2 idle,
+    /// n3 mixed, n4 allocated, n5 down, gpu01 drained; `batch` holds all,
+    /// `gpu` (Nodes=gpu01) the GPU node.
+    fn cluster() -> (Vec<NodeInfo>, Vec<PartitionInfo>) {
+        let mut nodes: Vec<NodeInfo> = (1..=5)
+            .map(|n| NodeInfo {
+                name: format!("n{n}"),
+                ..node(16)
+            })
+            .collect();
+        nodes[2].cpus_free = 4;
+        nodes[3].cpus_free = 0;
+        nodes[4].state = NodeState::Down;
+        nodes[4].reason = Some("Not responding".into());
+        nodes.push(NodeInfo {
+            name: "gpu01".into(),
+            state: NodeState::Drain,
+            reason: Some("maintenance".into()),
+            ..node(16)
+        });
+        let batch = PartitionInfo::named("batch");
+        let gpu = PartitionInfo {
+            default: false,
+            nodes: vec!["gpu01".into()],
+            ..PartitionInfo::named("gpu")
+        };
+        (nodes, vec![batch, gpu])
+    }
+
+    fn render_cluster(format: &str, per_node: bool) -> String {
+        let (nodes, partitions) = cluster();
+        let refs: Vec<&NodeInfo> = nodes.iter().collect();
+        let (format, invalid) = Format::parse(format);
+        assert!(invalid.is_empty(), "{invalid:?}");
+        let views = format.group(&refs, &partitions, per_node, false, None);
+        format.render(&views, true)
+    }
+
+    #[test]
+    fn the_default_layout_groups_nodes_by_state_highest_first() {
+        // man sinfo's first example groups a partition's nodes by state,
+        // `adev[8-9]` allocated and `adev[10-15]` idle; sinfo's default
+        // sort `#P,-t` puts the higher node state first (DRAIN flag, then
+        // MIXED, ALLOCATED, IDLE, DOWN).
+        assert_eq!(
+            render_cluster(DEFAULT, false),
+            "PARTITION AVAIL  TIMELIMIT  NODES  STATE NODELIST\n\
+             batch*       up   infinite      1  drain gpu01\n\
+             batch*       up   infinite      1    mix n3\n\
+             batch*       up   infinite      1  alloc n4\n\
+             batch*       up   infinite      2   idle n[1-2]\n\
+             batch*       up   infinite      1   down n5\n\
+             gpu          up   infinite      1  drain gpu01\n"
+        );
+    }
+
+    #[test]
+    fn node_oriented_lines_are_sorted_by_name_once_per_partition() {
+        // man sinfo's `sinfo -Nel` example still shows grouped lines
+        // (`adev[0-1]  2`), but 22.05's `_match_node_data` returns false
+        // under -N: one line per node and partition, sorted by `N`.
+        assert_eq!(
+            render_cluster(NODE, true),
+            "NODELIST   NODES PARTITION STATE \n\
+             gpu01          1    batch* drain \n\
+             gpu01          1       gpu drain \n\
+             n1             1    batch* idle  \n\
+             n2             1    batch* idle  \n\
+             n3             1    batch* mix   \n\
+             n4             1    batch* alloc \n\
+             n5             1    batch* down  \n"
+        );
+    }
+
+    #[test]
+    fn summaries_count_nodes_and_cpus_over_the_partition() {
+        // man sinfo's `sinfo -s` example: one line per partition, its
+        // whole node list (`2/6/0/8 adev[8-15]`); %F is
+        // "allocated/idle/other/total", down and drained nodes "other"
+        // (`_update_sinfo`), their free CPUs too.
+        assert_eq!(
+            render_cluster(SUMMARIZE, false),
+            "PARTITION AVAIL  TIMELIMIT   NODES(A/I/O/T) NODELIST\n\
+             batch*       up   infinite          2/2/2/6 gpu01,n[1-5]\n\
+             gpu          up   infinite          0/0/1/1 gpu01\n"
+        );
+        assert_eq!(
+            render_cluster("%P %C %A %c %m", false),
+            "PARTITION CPUS(A/I/O/T) NODES(A/I) CPUS MEMORY\n\
+             batch* 28/36/32/96 2/2 16 64000\n\
+             gpu 0/0/16/16 0/0 16 64000\n"
+        );
+    }
+
+    #[test]
+    fn reasons_split_groups_and_sizes_show_their_least() {
+        // A line takes its first node's state for the `-t` sort (sinfo's
+        // `_update_sinfo` copies the first node's), so n[1-4] sorts as idle.
+        assert_eq!(
+            render_cluster("%P %D %E %N", false),
+            "PARTITION NODES REASON NODELIST\n\
+             batch* 1 maintenance gpu01\n\
+             batch* 4 none n[1-4]\n\
+             batch* 1 Not responding n5\n\
+             gpu 1 maintenance gpu01\n"
+        );
+        let (mut nodes, partitions) = cluster();
+        nodes[0].cpus_total = 8;
+        nodes[0].cpus_free = 8;
+        let refs: Vec<&NodeInfo> = nodes.iter().collect();
+        let (format, _) = Format::parse("%c|%e");
+        let views = format.group(&refs, &partitions[..1], false, false, None);
+        // `_build_min_max_32_string`: CPUs as `min+`, free memory `min-max`.
+        assert_eq!(format.render(&views, false), "8+|60000\n");
+        let exact = format.group(&refs, &partitions[..1], false, true, None);
+        assert_eq!(format.render(&exact, false), "8|60000\n16|60000\n");
+    }
+
+    #[test]
+    fn drained_and_draining_nodes_have_sinfo_s_names() {
+        let mut busy = node(8);
+        busy.state = NodeState::Drain;
+        assert_eq!(state_names(&busy), ("drng", "draining"));
+        assert!(in_state(&busy, "drain") && in_state(&busy, "mix") && !in_state(&busy, "drained"));
+        busy.cpus_free = 16;
+        assert_eq!(state_names(&busy), ("drain", "drained"));
+        busy.state = NodeState::Down;
+        assert_eq!(state_names(&busy), ("down", "down"));
     }
 }

@@ -219,3 +219,43 @@ fn filters_options_and_errors() {
             .starts_with("cinfo: unrecognized option '--bogus'")
     );
 }
+
+#[test]
+fn every_node_is_listed_by_the_nodes_route_and_the_binaries() {
+    let d = TestDaemon::start(&["--cpus", "2"]);
+    let host = hostname();
+    let (status, body) =
+        d.raw_http("GET /v1/nodes HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 200, "{body}");
+    let nodes: Vec<NodeInfo> = serde_json::from_str(&body).expect("a node list");
+    assert_eq!(nodes.len(), 1);
+    assert_eq!(nodes[0].name, host);
+    assert_eq!(nodes[0], d.client().node().expect("node"));
+    assert_eq!(d.client().nodes().expect("nodes"), nodes);
+    // `-n` takes a hostlist; a name not in it leaves the partition empty.
+    assert_eq!(
+        d.run(
+            "cinfo",
+            &["-h", "-o", "%N %D", "-n", &format!("{host},other[1-3]")]
+        )
+        .ok(),
+        format!("{host} 1\n")
+    );
+    assert_eq!(
+        d.run("cinfo", &["-h", "-n", "other[1-3]", "-o", "%N"]).ok(),
+        ""
+    );
+    // scontrol prints each name of a hostlist in turn, an unknown one as
+    // `Node NAME not found` in its place, and exits 1.
+    let shown = d.run("ccontrol", &["show", "node", &host]);
+    let record = shown.ok().to_string();
+    assert_eq!(record, d.run("ccontrol", &["show", "node"]).ok());
+    let out = d.run("ccontrol", &["show", "node", &format!("{host},other1")]);
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stdout, format!("{record}Node other1 not found\n"));
+    let out = d.run("ccontrol", &["show", "node", "n[1-"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (1, "", "unable to parse node list n[1-\n")
+    );
+}

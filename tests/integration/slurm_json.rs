@@ -345,3 +345,118 @@ fn json_takes_a_version_or_none_and_refuses_others_as_slurm_does() {
         );
     }
 }
+
+/// Four nodes in mixed states (idle, mixed, drained with a reason, down)
+/// and two partitions, one holding only `gpu01`, as a cluster reports
+/// them: the nodes document and each sinfo partition still match the
+/// schema, and say what each node is.
+#[test]
+fn several_nodes_in_mixed_states_match_the_schema() {
+    use conductor::format::scontrol::NodeFacts;
+    use conductor::format::slurm_json::meta::Caller;
+    use conductor::format::slurm_json::node::{NodeContext, NodesResponse};
+    use conductor::format::slurm_json::sinfo::{SinfoContext, SinfoResponse};
+    use conductor::format::slurm_json::{Version, to_text};
+    use conductor::protocol::{NodeInfo, NodeState, PartitionInfo};
+
+    let d = TestDaemon::start(&["--cpus", "2"]);
+    let config = d.client().config().expect("config");
+    let template = d.client().node().expect("node");
+    let gpu = PartitionInfo {
+        default: false,
+        nodes: vec!["gpu01".into()],
+        ..PartitionInfo::named("gpu")
+    };
+    let partitions = vec![PartitionInfo::named("normal"), gpu];
+    let node = |name: &str, free: u32, state: NodeState, reason: Option<&str>| NodeInfo {
+        name: name.into(),
+        cpus_total: 4,
+        cpus_free: free,
+        partitions: partitions.clone(),
+        state,
+        reason: reason.map(str::to_string),
+        ..template.clone()
+    };
+    let nodes = [
+        node("n1", 4, NodeState::Up, None),
+        node("n2", 1, NodeState::Up, None),
+        node("gpu01", 4, NodeState::Drain, Some("maintenance")),
+        node("n3", 4, NodeState::Down, Some("Not responding")),
+    ];
+    let refs: Vec<&NodeInfo> = nodes.iter().collect();
+    let caller = Caller {
+        command: vec!["test".into()],
+        source: String::new(),
+        user: "user".into(),
+        group: "group".into(),
+    };
+    let facts = NodeFacts::default();
+    for (version, name) in [(Version::V0040, "40"), (Version::V0041, "41")] {
+        let spec = spec(name);
+        let prefix = format!("v0.0.{name}_");
+        let context = NodeContext {
+            version,
+            caller: &caller,
+            now: chrono::Utc::now(),
+            config: &config,
+            facts: &facts,
+        };
+        let text = to_text(&NodesResponse::new(&refs, &context)).expect("encodes");
+        let document: Value = serde_json::from_str(&text).expect("JSON");
+        let nodes_schema = validator(&spec, &format!("{prefix}openapi_nodes_resp"));
+        assert_valid(&nodes_schema, &document, "several nodes");
+        let states: Vec<&Value> = document["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|node| &node["state"])
+            .collect();
+        assert_eq!(
+            states,
+            [
+                &json!(["IDLE"]),
+                &json!(["MIXED"]),
+                &json!(["IDLE", "DRAIN"]),
+                &json!(["DOWN"])
+            ]
+        );
+        assert_eq!(document["nodes"][2]["reason"], "maintenance");
+        assert_eq!(document["nodes"][2]["partitions"], json!(["normal", "gpu"]));
+        assert_eq!(document["nodes"][0]["partitions"], json!(["normal"]));
+
+        let context = SinfoContext {
+            version,
+            caller: &caller,
+            config: &config,
+            facts: &facts,
+        };
+        // sinfo's lines: the two up nodes of `normal` (one idle, one
+        // mixed: as `%P` alone groups them) and the drained GPU node.
+        let lines: Vec<(Vec<&NodeInfo>, &PartitionInfo)> = vec![
+            (vec![&nodes[0], &nodes[1]], &partitions[0]),
+            (vec![&nodes[2]], &partitions[1]),
+        ];
+        let sinfo = to_text(&SinfoResponse::new(&lines, &refs, &context)).expect("encodes");
+        let sinfo: Value = serde_json::from_str(&sinfo).expect("JSON");
+        let partition = validator(&spec, &format!("{prefix}partition_info"));
+        for entry in sinfo["sinfo"].as_array().expect("entries") {
+            assert_valid(&partition, &entry["partition"], "sinfo partition");
+        }
+        assert_eq!(
+            sinfo["sinfo"][0]["partition"]["nodes"]["configured"],
+            "gpu01,n[1-3]"
+        );
+        assert_eq!(sinfo["sinfo"][0]["partition"]["nodes"]["total"], 4);
+        assert_eq!(
+            sinfo["sinfo"][1]["partition"]["nodes"]["configured"],
+            "gpu01"
+        );
+        assert_eq!(sinfo["sinfo"][1]["nodes"]["other"], 1);
+        assert_eq!(sinfo["sinfo"][1]["cpus"]["other"], 4);
+        assert_eq!(sinfo["sinfo"][0]["nodes"]["nodes"], json!(["n1", "n2"]));
+        assert_eq!(sinfo["sinfo"][0]["nodes"]["allocated"], 1);
+        assert_eq!(sinfo["sinfo"][0]["nodes"]["idle"], 1);
+        assert_eq!(sinfo["sinfo"][0]["cpus"]["allocated"], 3);
+        assert_eq!(sinfo["sinfo"][0]["cpus"]["total"], 8);
+    }
+}

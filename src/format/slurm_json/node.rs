@@ -1,5 +1,5 @@
 //! `scontrol show node`'s document: `openapi_nodes_resp`, `{"nodes":
-//! [node], "last_update", "meta", "errors", "warnings"}`.
+//! [node...], "last_update", "meta", "errors", "warnings"}`.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -8,7 +8,7 @@ use super::Version;
 use super::meta::{Caller, Meta, OpenapiError, OpenapiWarning};
 use super::number::{NoVal, Time};
 use crate::format::memory::format_memory_mb;
-use crate::format::scontrol::{NodeFacts, node_state};
+use crate::format::scontrol::{NodeFacts, node_state_flags};
 use crate::format::squeue::CLUSTER_NAME;
 use crate::protocol::{DaemonConfig, NodeInfo};
 
@@ -36,12 +36,12 @@ pub struct NodeContext<'a> {
 }
 
 impl NodesResponse {
-    /// The document for the node (none when a filter left it out).
-    pub fn new(node: Option<&NodeInfo>, context: &NodeContext<'_>) -> NodesResponse {
+    /// The document for these nodes (none when a filter left all out).
+    pub fn new(nodes: &[&NodeInfo], context: &NodeContext<'_>) -> NodesResponse {
         NodesResponse {
-            nodes: node
+            nodes: nodes
+                .iter()
                 .map(|node| NodeJson::new(node, context))
-                .into_iter()
                 .collect(),
             last_update: Time::new(context.version, Some(context.now)),
             meta: Meta::new(context.version, context.caller),
@@ -194,14 +194,18 @@ impl NodeJson {
             next_state_after_reboot: vec!["INVALID"],
             address: node.name.clone(),
             hostname: node.name.clone(),
-            state: vec![node_state(node)],
+            state: node_state_flags(node),
             operating_system: context.facts.os.clone(),
             owner: String::new(),
-            partitions: node.partition_list().into_iter().map(|p| p.name).collect(),
+            partitions: node
+                .member_partitions()
+                .into_iter()
+                .map(|p| p.name)
+                .collect(),
             port: SLURMD_PORT,
             real_memory: node.memory_mb_total,
             comment: String::new(),
-            reason: String::new(),
+            reason: node.reason.clone().unwrap_or_default(),
             reason_changed_at: time(None),
             reason_set_by_user: String::new(),
             resume_after: time(None),

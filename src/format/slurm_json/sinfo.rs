@@ -1,6 +1,7 @@
 //! sinfo's document: `{"sinfo": [entry...], "meta", "errors",
-//! "warnings"}`, one entry per partition and node state (here the node in
-//! each of its partitions), each with its `partition` as `partition_info`.
+//! "warnings"}`, one entry per partition and node state (the nodes of a
+//! partition that share a state), each with its `partition` as
+//! `partition_info`.
 //!
 //! Slurm publishes no schema component for the entries themselves (sinfo
 //! writes them without slurmrestd): the fields follow the data_parser's
@@ -12,9 +13,10 @@ use super::Version;
 use super::meta::{Caller, Meta, OpenapiError, OpenapiWarning};
 use super::node::{configured_tres, gres_with_count};
 use super::number::{NoVal, limit_minutes};
-use crate::format::scontrol::{NodeFacts, node_state};
+use crate::format::hostlist;
+use crate::format::scontrol::{NodeFacts, node_state, node_state_flags};
 use crate::format::squeue::CLUSTER_NAME;
-use crate::protocol::{DaemonConfig, NodeInfo, PartitionInfo as Partition};
+use crate::protocol::{DaemonConfig, NodeInfo, NodeState, PartitionInfo as Partition};
 
 /// The whole document.
 #[derive(Debug, Clone, Serialize)]
@@ -34,16 +36,20 @@ pub struct SinfoContext<'a> {
 }
 
 impl SinfoResponse {
-    /// The document for the node: one entry per partition the filters keep.
+    /// The document: an entry per line sinfo's default layout prints (the
+    /// nodes of a partition that share a state), as sinfo's `--json` lists
+    /// its `sinfo_data` groups.
     pub fn new(
-        node: &NodeInfo,
-        partitions: &[Partition],
+        lines: &[(Vec<&NodeInfo>, &Partition)],
+        members: &[&NodeInfo],
         context: &SinfoContext<'_>,
     ) -> SinfoResponse {
         SinfoResponse {
-            sinfo: partitions
+            sinfo: lines
                 .iter()
-                .map(|partition| SinfoEntry::new(node, partition, context))
+                .filter_map(|(nodes, partition)| {
+                    SinfoEntry::new(nodes, partition, members, context)
+                })
                 .collect(),
             meta: Meta::new(context.version, context.caller),
             errors: Vec::new(),
@@ -286,13 +292,21 @@ pub struct PartitionState {
 }
 
 impl PartitionInfo {
-    pub fn new(node: &NodeInfo, partition: &Partition, config: &DaemonConfig) -> PartitionInfo {
+    /// The partition over the nodes it holds among `nodes`.
+    pub fn new(nodes: &[&NodeInfo], partition: &Partition, config: &DaemonConfig) -> PartitionInfo {
         let def_mem = config.def_mem_per_cpu_mb;
+        let members: Vec<&NodeInfo> = nodes
+            .iter()
+            .copied()
+            .filter(|node| partition.covers(&node.name))
+            .collect();
+        let names: Vec<&str> = members.iter().map(|node| node.name.as_str()).collect();
+        let node = members.first().copied().or(nodes.first().copied());
         PartitionInfo {
             nodes: PartitionNodes {
                 allowed_allocation: String::new(),
-                configured: node.name.clone(),
-                total: 1,
+                configured: hostlist::compress(&names),
+                total: u32::try_from(members.len()).unwrap_or(u32::MAX),
             },
             accounts: AllowDeny {
                 allowed: String::new(),
@@ -313,12 +327,12 @@ impl PartitionInfo {
             alternate: String::new(),
             tres: PartitionTres {
                 billing_weights: String::new(),
-                configured: configured_tres(node),
+                configured: node.map(configured_tres).unwrap_or_default(),
             },
             cluster: CLUSTER_NAME.to_string(),
             cpus: PartitionCpus {
                 task_binding: 0,
-                total: node.cpus_total,
+                total: members.iter().map(|node| node.cpus_total).sum(),
             },
             defaults: PartitionDefaults {
                 memory_per_cpu: def_mem.unwrap_or(0),
@@ -365,47 +379,89 @@ impl PartitionInfo {
 }
 
 impl SinfoEntry {
-    pub fn new(node: &NodeInfo, partition: &Partition, context: &SinfoContext<'_>) -> SinfoEntry {
-        let state = node_state(node);
-        let alloc_cpus = node.cpus_total.saturating_sub(node.cpus_free);
+    /// The entry for a line of nodes in one partition (they share a
+    /// state, as sinfo groups them); `members` are every node, for the
+    /// partition's own figures. `None` for no nodes.
+    pub fn new(
+        nodes: &[&NodeInfo],
+        partition: &Partition,
+        members: &[&NodeInfo],
+        context: &SinfoContext<'_>,
+    ) -> Option<SinfoEntry> {
+        let first = *nodes.first()?;
+        let count = |keep: &dyn Fn(&NodeInfo) -> bool| {
+            u32::try_from(nodes.iter().filter(|n| keep(n)).count()).unwrap_or(u32::MAX)
+        };
+        let busy = |n: &NodeInfo| matches!(node_state(n), "MIXED" | "ALLOCATED");
+        let allocated = count(&busy);
+        let other = count(&|n| !busy(n) && n.state != NodeState::Up);
+        let total = count(&|_| true);
+        let sum = |figure: &dyn Fn(&NodeInfo) -> u32| nodes.iter().map(|n| figure(n)).sum::<u32>();
+        let alloc_cpus = sum(&|n| n.cpus_total.saturating_sub(n.cpus_free));
+        let other_cpus = sum(&|n| {
+            if n.state == NodeState::Up {
+                0
+            } else {
+                n.cpus_free
+            }
+        });
+        let total_cpus = sum(&|n| n.cpus_total);
+        let range32 = |figure: &dyn Fn(&NodeInfo) -> u32| Range {
+            minimum: nodes.iter().map(|n| figure(n)).min().unwrap_or(0),
+            maximum: nodes.iter().map(|n| figure(n)).max().unwrap_or(0),
+        };
+        let cpus = range32(&|n| n.cpus_total);
+        let memory_min = nodes.iter().map(|n| n.memory_mb_total).min().unwrap_or(0);
+        let memory_max = nodes.iter().map(|n| n.memory_mb_total).max().unwrap_or(0);
+        let free_min = nodes.iter().map(|n| n.memory_mb_free).min().unwrap_or(0);
+        let free_max = nodes.iter().map(|n| n.memory_mb_free).max().unwrap_or(0);
+        // sinfo keeps the last node's allocated memory for the line.
+        let last = nodes.last().copied().unwrap_or(first);
         let load = context
             .facts
             .cpu_load
             .map_or(0, |load| (load * 100.0).round().max(0.0) as u64);
-        let names = vec![node.name.clone()];
-        SinfoEntry {
+        let mut names: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
+        // sinfo sorts each line's hostlist before it prints or dumps it.
+        hostlist::sort_names(&mut names);
+        Some(SinfoEntry {
             port: 6818,
-            node: NodeStates { state: vec![state] },
+            node: NodeStates {
+                state: node_state_flags(first),
+            },
             nodes: NodeCounts {
-                allocated: u32::from(state != "IDLE"),
-                idle: u32::from(state == "IDLE"),
-                other: 0,
-                total: 1,
+                allocated,
+                idle: total - allocated - other,
+                other,
+                total,
                 hostnames: names.clone(),
                 addresses: names.clone(),
                 nodes: names,
             },
             cpus: CpuCounts {
                 allocated: alloc_cpus,
-                idle: node.cpus_free,
-                other: 0,
-                total: node.cpus_total,
-                minimum: node.cpus_total,
-                maximum: node.cpus_total,
+                idle: total_cpus - alloc_cpus - other_cpus,
+                other: other_cpus,
+                total: total_cpus,
+                minimum: cpus.minimum,
+                maximum: cpus.maximum,
                 load: Range::one(load),
                 per_node: PerNode {
                     max: NoVal::INFINITE,
                 },
             },
             sockets: Range::one(1),
-            cores: Range::one(node.cpus_total),
+            cores: cpus,
             threads: Range::one(1),
             disk: Range::one(0),
             memory: MemoryFigures {
-                minimum: node.memory_mb_total,
-                maximum: node.memory_mb_total,
-                free: Range::one(NoVal::of_u64(node.memory_mb_free)),
-                allocated: node.memory_mb_total.saturating_sub(node.memory_mb_free),
+                minimum: memory_min,
+                maximum: memory_max,
+                free: Range {
+                    minimum: NoVal::of_u64(free_min),
+                    maximum: NoVal::of_u64(free_max),
+                },
+                allocated: last.memory_mb_total.saturating_sub(last.memory_mb_free),
             },
             weight: Range::one(1),
             features: Features {
@@ -413,21 +469,25 @@ impl SinfoEntry {
                 active: String::new(),
             },
             gres: Gres {
-                total: node.gres.clone().unwrap_or_default(),
-                used: node.gres.as_deref().map_or_else(String::new, |gres| {
-                    gres_with_count(gres, node.gpus_total.saturating_sub(node.gpus_free))
+                total: first.gres.clone().unwrap_or_default(),
+                used: first.gres.as_deref().map_or_else(String::new, |gres| {
+                    let used = nodes
+                        .iter()
+                        .map(|n| n.gpus_total.saturating_sub(n.gpus_free))
+                        .sum();
+                    gres_with_count(gres, used)
                 }),
             },
             cluster: CLUSTER_NAME.to_string(),
             comment: String::new(),
             extra: String::new(),
             reason: ReasonInfo {
-                description: String::new(),
+                description: first.reason.clone().unwrap_or_default(),
                 time: 0,
                 user: String::new(),
             },
             reservation: String::new(),
-            partition: PartitionInfo::new(node, partition, context.config),
-        }
+            partition: PartitionInfo::new(members, partition, context.config),
+        })
     }
 }
