@@ -99,6 +99,12 @@ async fn serve(config: Config) -> Result<()> {
         config.first_job_id,
         statistics.recorders.commit_observer(),
     )?;
+    // A database is one daemon's until several machines can share one.
+    let lease = config
+        .store
+        .as_deref()
+        .map(|url| cluster::lease::take_alone(url, &config.node_name))
+        .transpose()?;
     let containment = containment::resolve(
         config.containment,
         &config.state_dir,
@@ -203,7 +209,22 @@ async fn serve(config: Config) -> Result<()> {
         ))
     });
 
-    shutdown_signal().await;
+    let lease_lost = async {
+        match (lease, &daemon.config.store) {
+            (Some(lease), Some(url)) => {
+                let node = daemon.config.node_name.clone();
+                cluster::lease::keep(lease, url.clone(), node, LEASE_CHECK).await
+            }
+            _ => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = shutdown_signal() => {}
+        holder = lease_lost => log(format_args!(
+            "the job store was taken over by {holder} while its database was away: \
+             stopping, so that two daemons never run the same jobs"
+        )),
+    }
     log(format_args!("shutting down"));
     let _ = stop_tx.send(true);
     daemon.shutdown().await;
@@ -215,6 +236,12 @@ async fn serve(config: Config) -> Result<()> {
     log(format_args!("stopped"));
     Ok(())
 }
+
+/// How often a daemon on PostgreSQL checks that it still holds its
+/// database's lease: after a database restart, the lease is free until
+/// the daemon takes it again, so this is the window in which another
+/// daemon could take it (then this one stops).
+const LEASE_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The start-up line's account of the GPUs, after their count: their GRES
 /// and each one, ` gpu:h200:1 [0 (NVIDIA H200, GPU-..., /dev/nvidia0)]`;

@@ -143,3 +143,40 @@ fn the_store_is_chosen_by_flag_or_key_and_its_password_is_never_printed() {
         "{line}"
     );
 }
+
+#[test]
+fn a_second_daemon_on_the_same_database_is_refused_naming_the_first() {
+    let Some((server, mut first)) = daemon_on_postgres(&["--node-name", "alpha"]) else {
+        return;
+    };
+    let job = first.submit(&["--hold", "--wrap", "true"]);
+    let other = tempfile::tempdir().expect("dir");
+    let second = || {
+        let mut second = std::process::Command::new(crate::support::bin("conductord"));
+        second
+            .arg("--socket")
+            .arg(other.path().join("s.sock"))
+            .arg("--state-dir")
+            .arg(other.path().join("state"))
+            .args(["--store", &server.url(), "--node-name", "beta"])
+            .env("XDG_CONFIG_HOME", other.path().join("config"));
+        second
+    };
+    let refused = || {
+        let out = crate::support::run_command(second(), None);
+        out.stderr
+            .contains("is in use by conductord:alpha: one conductord per database")
+            .then_some(out.fails_with_one_line().to_string())
+    };
+    assert!(refused().is_some(), "the second is refused");
+    // The first goes on through a restart of the database, and takes its
+    // lease again at once.
+    server.stop().expect("stops");
+    server.restart().expect("starts");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(refused().is_some(), "the first took its lease again");
+    first.run("ccontrol", &["release", &job.to_string()]).ok();
+    assert_eq!(first.wait_ended(job, SHORT).state, JobState::Completed);
+    first.restart();
+    assert_eq!(first.job(job).state, JobState::Completed);
+}

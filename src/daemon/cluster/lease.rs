@@ -19,16 +19,31 @@ use crate::error::Result;
 /// The lock's key: 'cond', in a database of Conductor's own.
 const KEY: i64 = 0x636f_6e64;
 
-/// A held scheduler lease: the session that holds the lock.
+/// A held scheduler lease: the session that holds the lock. Dropped, it
+/// closes the session (which frees the lock) on a thread of its own: the
+/// client blocks as it closes, which it cannot do inside the daemon's
+/// runtime.
 pub struct Lease {
-    session: Client,
+    session: Option<Client>,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            let _ = std::thread::Builder::new()
+                .name("lease-close".into())
+                .spawn(move || drop(session));
+        }
+    }
 }
 
 impl Lease {
     /// Takes the lease if no one holds it.
     pub fn try_take(mut session: Client) -> Attempt {
         match session.query_one("SELECT pg_try_advisory_lock($1)", &[&KEY]) {
-            Ok(row) if row.get::<_, bool>(0) => Attempt::Taken(Lease { session }),
+            Ok(row) if row.get::<_, bool>(0) => Attempt::Taken(Lease {
+                session: Some(session),
+            }),
             Ok(_) => {
                 let holder = holder(&mut session).ok().flatten();
                 Attempt::Busy { session, holder }
@@ -46,13 +61,17 @@ impl Lease {
         session
             .execute("SELECT pg_advisory_lock($1)", &[&KEY])
             .map_err(store_error)?;
-        Ok(Lease { session })
+        Ok(Lease {
+            session: Some(session),
+        })
     }
 
     /// Whether the session that holds the lease is still there: checked
     /// with a round trip that must answer within `timeout`.
     pub fn is_held(&mut self, timeout: Duration) -> bool {
-        self.session.is_valid(timeout).is_ok()
+        self.session
+            .as_mut()
+            .is_some_and(|session| session.is_valid(timeout).is_ok())
     }
 }
 
@@ -80,4 +99,68 @@ pub fn holder(client: &mut Client) -> Result<Option<String>> {
         )
         .map_err(store_error)?;
     Ok(row.map(|row| row.get(0)))
+}
+
+/// The lease of a daemon that has its database to itself: until several
+/// machines can share one database (`docs/cluster.md`), a second
+/// conductord on it would run the same jobs, so it is refused, naming the
+/// one that holds it. Taken on a thread of its own (the daemon asks from
+/// inside its runtime).
+pub fn take_alone(url: &str, node: &str) -> Result<Lease> {
+    let taken = std::thread::scope(|scope| {
+        scope
+            .spawn(|| try_take_at(url, node))
+            .join()
+            .map_err(|_| crate::Error::Other("the lease's thread panicked".into()))
+    })?;
+    match taken? {
+        Ok(lease) => Ok(lease),
+        Err(holder) => Err(crate::Error::Other(format!(
+            "{} is in use by {holder}: one conductord per database, until several machines \
+             can share one",
+            crate::daemon::redacted_store_url(url),
+        ))),
+    }
+}
+
+/// Connects as `node` and takes the lease if it is free; else who holds
+/// it. Blocks: for a thread outside the runtime.
+fn try_take_at(url: &str, node: &str) -> Result<std::result::Result<Lease, String>> {
+    let session = Client::connect(&super::agent::session_url(url, node), postgres::NoTls)
+        .map_err(store_error)?;
+    Ok(match Lease::try_take(session) {
+        Attempt::Taken(lease) => Ok(lease),
+        Attempt::Busy { holder, .. } => Err(holder.unwrap_or_else(|| "another conductord".into())),
+    })
+}
+
+/// Keeps `lease` for as long as it can: checks its session every
+/// `period`, and takes the lease again on a new session when a database
+/// restart ended the old one. Returns only when another daemon took it
+/// meanwhile (then this one must stop scheduling), naming it.
+pub async fn keep(mut lease: Lease, url: String, node: String, period: Duration) -> String {
+    loop {
+        tokio::time::sleep(period).await;
+        let checked = tokio::task::spawn_blocking(move || {
+            let held = lease.is_held(period);
+            (lease, held)
+        })
+        .await;
+        let Ok((checked, held)) = checked else {
+            return "the lease's thread panicked".into();
+        };
+        lease = checked;
+        if held {
+            continue;
+        }
+        // The session is gone; while the database is down nobody can take
+        // the lease, so keep trying until it is back.
+        let (url, node) = (url.clone(), node.clone());
+        match tokio::task::spawn_blocking(move || try_take_at(&url, &node)).await {
+            Ok(Ok(Ok(new))) => lease = new,
+            Ok(Ok(Err(holder))) => return holder,
+            Ok(Err(_)) => {}
+            Err(_) => return "the lease's thread panicked".into(),
+        }
+    }
 }
