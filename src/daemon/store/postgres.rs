@@ -28,11 +28,12 @@
 //! the counter's row lock gives that (a sequence hands out interleaved
 //! values), while a rolled-back transaction hands none out.
 
+use std::collections::HashMap;
 use std::sync::mpsc;
 use std::thread;
 
 use chrono::{DateTime, Utc};
-use postgres::{Client, NoTls, Row, Transaction};
+use postgres::{Client, NoTls, Row, Statement, Transaction};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
@@ -87,6 +88,39 @@ CREATE TABLE usage (
 );
 ";
 
+/// The writes' statements, prepared once per session.
+const NEXT_IDS: &str = "UPDATE job_ids SET last = last + $1 WHERE id = 1 RETURNING last";
+const INSERT_PAYLOAD: &str = "INSERT INTO payloads (id, script, environment) VALUES ($1, $2, $3)";
+const INSERT_JOBS: &str =
+    "INSERT INTO jobs (id, state, uid, name, submit_time, array_id, spec, phase, payload)
+     SELECT id, state, uid, name, submit_time, array_id, spec, phase, $9
+     FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bigint[],
+                 $6::bigint[], $7::text[], $8::text[])
+          AS j(id, state, uid, name, submit_time, array_id, spec, phase)";
+const UPDATE_JOBS: &str =
+    "UPDATE jobs SET state = u.state, end_time = u.end_time, spec = u.spec, phase = u.phase
+     FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[])
+          AS u(id, state, end_time, spec, phase)
+     WHERE jobs.id = u.id";
+const SAVE_USAGE: &str = "INSERT INTO usage (id, book) VALUES (1, $1)
+     ON CONFLICT (id) DO UPDATE SET book = excluded.book";
+const PRUNE_JOBS: &str = "DELETE FROM jobs WHERE end_time IS NOT NULL AND end_time < $1
+     AND state NOT IN ('PENDING', 'RUNNING')
+     RETURNING payload";
+const PRUNE_PAYLOADS: &str = "DELETE FROM payloads WHERE id = ANY($1)
+     AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.payload = payloads.id)";
+
+/// The writes' statements, prepared on the writer's session.
+struct Writes {
+    next_ids: Statement,
+    insert_payload: Statement,
+    insert_jobs: Statement,
+    update_jobs: Statement,
+    save_usage: Statement,
+    prune_jobs: Statement,
+    prune_payloads: Statement,
+}
+
 enum Write {
     Insert(Submission, oneshot::Sender<Result<Vec<JobId>>>),
     /// Write these jobs, and the usage book (JSON) over the stored one.
@@ -97,7 +131,7 @@ enum Write {
 }
 
 /// A read, run by the reader thread on its session.
-type Read = Box<dyn Fn(&mut Client) -> Result<Reply> + Send>;
+type Read = Box<dyn Fn(&mut Session) -> Result<Reply> + Send>;
 
 /// What a read hands back, boxed so that one channel serves every read.
 type Reply = Box<dyn std::any::Any + Send>;
@@ -170,10 +204,10 @@ impl PostgresStore {
     /// Runs `f` on the reader's session and waits for its answer.
     fn read<T: Send + 'static>(
         &self,
-        f: impl Fn(&mut Client) -> Result<T> + Send + 'static,
+        f: impl Fn(&mut Session) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (reply, answer) = mpsc::sync_channel(1);
-        let read: Read = Box::new(move |client| f(client).map(|value| Box::new(value) as Reply));
+        let read: Read = Box::new(move |session| f(session).map(|value| Box::new(value) as Reply));
         self.reads.send((read, reply)).map_err(|_| thread_gone())?;
         let value = answer.recv().map_err(|_| thread_gone())??;
         value
@@ -182,20 +216,19 @@ impl PostgresStore {
             .map_err(|_| Error::Other("the store reader answered another read".into()))
     }
 
-    /// Jobs from rows of `(id, spec, phase)`.
+    /// Jobs from the rows `(id, spec, phase)` of a query.
     fn jobs(
         &self,
         sql: &'static str,
-        bind: impl Fn(&mut Client, &'static str) -> std::result::Result<Vec<Row>, postgres::Error>
-        + Send
-        + 'static,
+        params: impl Fn() -> Vec<Box<dyn postgres::types::ToSql + Sync + Send>> + Send + 'static,
     ) -> Result<Vec<Job>> {
-        self.read(move |client| {
-            bind(client, sql)
-                .map_err(store_error)?
+        self.read(move |session| {
+            let params = params();
+            let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
                 .iter()
-                .map(row_to_job)
-                .collect()
+                .map(|p| &**p as &(dyn postgres::types::ToSql + Sync))
+                .collect();
+            session.query(sql, &refs)?.iter().map(row_to_job).collect()
         })
     }
 }
@@ -226,10 +259,13 @@ fn commit_with<T>(
     Ok(value)
 }
 
-/// A session that is opened again when it was lost.
+/// A session that is opened again when it was lost, with the statements
+/// prepared on it (parsed once per session, not once per call: a round
+/// trip each).
 struct Session {
     url: String,
     client: Option<Client>,
+    prepared: HashMap<&'static str, Statement>,
 }
 
 impl Session {
@@ -237,44 +273,92 @@ impl Session {
         Session {
             url: url.to_owned(),
             client: None,
+            prepared: HashMap::new(),
         }
     }
 
-    /// Runs `f` in a transaction and commits it. A session that turns
-    /// out dead at BEGIN (a database restart since the last call: nothing
-    /// of `f` was sent) is opened again and BEGIN tried once more.
+    /// `sql` prepared on the open session.
+    fn statement(&mut self, sql: &'static str) -> Result<Statement> {
+        if let Some(statement) = self.prepared.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client()?.prepare(sql).map_err(store_error)?;
+        self.prepared.insert(sql, statement.clone());
+        Ok(statement)
+    }
+
+    /// The writes' statements, prepared.
+    fn writes(&mut self) -> Result<Writes> {
+        Ok(Writes {
+            next_ids: self.statement(NEXT_IDS)?,
+            insert_payload: self.statement(INSERT_PAYLOAD)?,
+            insert_jobs: self.statement(INSERT_JOBS)?,
+            update_jobs: self.statement(UPDATE_JOBS)?,
+            save_usage: self.statement(SAVE_USAGE)?,
+            prune_jobs: self.statement(PRUNE_JOBS)?,
+            prune_payloads: self.statement(PRUNE_PAYLOADS)?,
+        })
+    }
+
+    /// Rows of a prepared query.
+    fn query(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<Row>> {
+        let statement = self.statement(sql)?;
+        self.client()?
+            .query(&statement, params)
+            .map_err(store_error)
+    }
+
+    /// Runs `f` in a transaction, with the writes' statements, and
+    /// commits it. A session that turns out dead (a database restart
+    /// since the last call) before anything of `f` was sent is opened
+    /// again, and tried once more.
     fn in_transaction<T>(
         &mut self,
-        f: impl FnOnce(&mut Transaction<'_>) -> Result<T>,
+        f: impl FnOnce(&mut Transaction<'_>, &Writes) -> Result<T>,
     ) -> std::result::Result<T, Failed> {
-        if let Ok(tx) = self.client().map_err(Failed::Before)?.transaction() {
-            return commit_with(tx, f);
+        if let Ok(writes) = self.writes()
+            && let Ok(client) = self.client()
+            && let Ok(tx) = client.transaction()
+        {
+            return commit_with(tx, |tx| f(tx, &writes));
         }
-        self.client = None;
+        self.reset();
+        let writes = self.writes().map_err(Failed::Before)?;
         let tx = self
             .client()
             .map_err(Failed::Before)?
             .transaction()
             .map_err(|e| Failed::Before(store_error(e)))?;
-        commit_with(tx, f)
+        commit_with(tx, |tx| f(tx, &writes))
     }
 
     /// Runs a read, once more on a new session when the first try found
     /// the session dead (reads change nothing, so a retry is safe).
-    fn read<T>(&mut self, f: impl Fn(&mut Client) -> Result<T>) -> Result<T> {
-        match f(self.client()?) {
+    fn read<T>(&mut self, f: impl Fn(&mut Session) -> Result<T>) -> Result<T> {
+        match f(self) {
             Err(_) if self.client.as_ref().is_none_or(Client::is_closed) => {
-                self.client = None;
-                f(self.client()?)
+                self.reset();
+                f(self)
             }
             result => result,
         }
     }
 
-    /// The open session, opened now if there is none (or it was closed).
+    /// Drops the session, and the statements prepared on it.
+    fn reset(&mut self) {
+        self.client = None;
+        self.prepared.clear();
+    }
+
+    /// The open session, opened now if there is none (or it was closed);
+    /// a new one prepares its statements again.
     fn client(&mut self) -> Result<&mut Client> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
-            self.client = None;
+            self.reset();
             let client = Client::connect(&self.url, NoTls).map_err(store_error)?;
             return Ok(self.client.insert(client));
         }
@@ -305,7 +389,7 @@ impl Backend for PostgresStore {
     fn load_active(&self) -> Result<Vec<Job>> {
         self.jobs(
             "SELECT id, spec, phase FROM jobs WHERE state IN ('PENDING', 'RUNNING') ORDER BY id",
-            |client, sql| client.query(sql, &[]),
+            Vec::new,
         )
     }
 
@@ -313,7 +397,7 @@ impl Backend for PostgresStore {
         let id = to_i64(id.0)?;
         let jobs = self.jobs(
             "SELECT id, spec, phase FROM jobs WHERE id = $1",
-            move |client, sql| client.query(sql, &[&id]),
+            move || vec![Box::new(id)],
         )?;
         Ok(jobs.into_iter().next())
     }
@@ -347,7 +431,13 @@ impl Backend for PostgresStore {
                AND ($2::bigint[] IS NULL OR id = ANY($2) OR array_id = ANY($2))
                AND ($3::bigint[] IS NULL OR uid = ANY($3))
              ORDER BY id",
-            move |client, sql| client.query(sql, &[&states, &ids, &uids]),
+            move || {
+                vec![
+                    Box::new(states.clone()),
+                    Box::new(ids.clone()),
+                    Box::new(uids.clone()),
+                ]
+            },
         )
     }
 
@@ -355,15 +445,14 @@ impl Backend for PostgresStore {
         let id = to_i64(id.0)?;
         self.jobs(
             "SELECT id, spec, phase FROM jobs WHERE id = $1 OR array_id = $1 ORDER BY id",
-            move |client, sql| client.query(sql, &[&id]),
+            move || vec![Box::new(id)],
         )
     }
 
     fn counts(&self) -> Result<Vec<(JobState, u64)>> {
-        self.read(|client| {
-            client
-                .query("SELECT state, COUNT(*) FROM jobs GROUP BY state", &[])
-                .map_err(store_error)?
+        self.read(|session| {
+            session
+                .query("SELECT state, COUNT(*) FROM jobs GROUP BY state", &[])?
                 .iter()
                 .map(|row| {
                     let state: String = row.get(0);
@@ -378,26 +467,24 @@ impl Backend for PostgresStore {
     }
 
     fn last_id(&self) -> Result<u64> {
-        self.read(|client| {
-            let last: i64 = client
-                .query_one("SELECT last FROM job_ids WHERE id = 1", &[])
-                .map_err(store_error)?
-                .get(0);
+        self.read(|session| {
+            let rows = session.query("SELECT last FROM job_ids WHERE id = 1", &[])?;
+            let last: i64 = rows.first().map_or(0, |row| row.get(0));
             Ok(last.max(0) as u64)
         })
     }
 
     fn payload(&self, id: JobId) -> Result<Payload> {
         let key = to_i64(id.0)?;
-        self.read(move |client| {
-            let row = client
-                .query_opt(
-                    "SELECT payloads.script, payloads.environment
-                     FROM jobs JOIN payloads ON payloads.id = jobs.payload
-                     WHERE jobs.id = $1",
-                    &[&key],
-                )
-                .map_err(store_error)?
+        self.read(move |session| {
+            let rows = session.query(
+                "SELECT payloads.script, payloads.environment
+                 FROM jobs JOIN payloads ON payloads.id = jobs.payload
+                 WHERE jobs.id = $1",
+                &[&key],
+            )?;
+            let row = rows
+                .first()
                 .ok_or_else(|| Error::Other(format!("job {id} is not in the store")))?;
             let environment: String = row.get(1);
             Ok(Payload {
@@ -409,10 +496,10 @@ impl Backend for PostgresStore {
     }
 
     fn load_usage(&self) -> Result<Option<UsageBook>> {
-        self.read(|client| {
-            client
-                .query_opt("SELECT book FROM usage WHERE id = 1", &[])
-                .map_err(store_error)?
+        self.read(|session| {
+            session
+                .query("SELECT book FROM usage WHERE id = 1", &[])?
+                .first()
                 .map(|row| {
                     let text: String = row.get(0);
                     serde_json::from_str(&text).map_err(|e| {
@@ -477,7 +564,7 @@ fn start_ids_at(client: &mut Client, first: u64) -> Result<()> {
 fn write_loop(mut session: Session, queue: mpsc::Receiver<Write>, on_commit: CommitObserver) {
     let timed = |session: &mut Session, group: &[Write]| {
         let started = std::time::Instant::now();
-        let applied = session.in_transaction(|tx| commit_group(tx, group));
+        let applied = session.in_transaction(|tx, writes| commit_group(tx, writes, group));
         on_commit(started.elapsed());
         applied
     };
@@ -534,16 +621,20 @@ enum Applied {
 }
 
 /// The group's writes, in its one transaction; what each did.
-fn commit_group(tx: &mut Transaction<'_>, group: &[Write]) -> Result<Vec<Applied>> {
+fn commit_group(
+    tx: &mut Transaction<'_>,
+    writes: &Writes,
+    group: &[Write],
+) -> Result<Vec<Applied>> {
     let mut applied = Vec::with_capacity(group.len());
     for write in group {
         applied.push(match write {
-            Write::Insert(submission, _) => Applied::Inserted(insert(tx, submission)?),
+            Write::Insert(submission, _) => Applied::Inserted(insert(tx, writes, submission)?),
             Write::Update(jobs, usage, _) => {
-                update(tx, jobs, usage.as_deref())?;
+                update(tx, writes, jobs, usage.as_deref())?;
                 Applied::Updated
             }
-            Write::Prune(cutoff, _) => Applied::Pruned(prune(tx, *cutoff)?),
+            Write::Prune(cutoff, _) => Applied::Pruned(prune(tx, writes, *cutoff)?),
         });
     }
     Ok(applied)
@@ -553,19 +644,17 @@ fn commit_group(tx: &mut Transaction<'_>, group: &[Write]) -> Result<Vec<Applied
 /// in one statement.
 fn insert(
     tx: &mut Transaction<'_>,
+    writes: &Writes,
     Submission { payload, jobs }: &Submission,
 ) -> Result<Vec<JobId>> {
     let count = i64::try_from(jobs.len()).map_err(|_| Error::Other("too many jobs".into()))?;
     let last: i64 = tx
-        .query_one(
-            "UPDATE job_ids SET last = last + $1 WHERE id = 1 RETURNING last",
-            &[&count],
-        )
+        .query_one(&writes.next_ids, &[&count])
         .map_err(store_error)?
         .get(0);
     let first = last - count + 1;
     tx.execute(
-        "INSERT INTO payloads (id, script, environment) VALUES ($1, $2, $3)",
+        &writes.insert_payload,
         &[&first, &payload.script, &to_json(&payload.environment)?],
     )
     .map_err(store_error)?;
@@ -588,11 +677,7 @@ fn insert(
         ids.push(JobId(id as u64));
     }
     tx.execute(
-        "INSERT INTO jobs (id, state, uid, name, submit_time, array_id, spec, phase, payload)
-         SELECT id, state, uid, name, submit_time, array_id, spec, phase, $9
-         FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bigint[],
-                     $6::bigint[], $7::text[], $8::text[])
-              AS j(id, state, uid, name, submit_time, array_id, spec, phase)",
+        &writes.insert_jobs,
         &[
             &rows.ids,
             &rows.states,
@@ -625,7 +710,12 @@ struct Rows {
 
 /// Writes jobs over their rows (ids not stored are passed over), and the
 /// usage book over the stored one.
-fn update(tx: &mut Transaction<'_>, jobs: &[Job], usage: Option<&str>) -> Result<()> {
+fn update(
+    tx: &mut Transaction<'_>,
+    writes: &Writes,
+    jobs: &[Job],
+    usage: Option<&str>,
+) -> Result<()> {
     let mut rows = Rows::default();
     for job in jobs {
         rows.ids.push(to_i64(job.id.0)?);
@@ -639,10 +729,7 @@ fn update(tx: &mut Transaction<'_>, jobs: &[Job], usage: Option<&str>) -> Result
     }
     if !rows.ids.is_empty() {
         tx.execute(
-            "UPDATE jobs SET state = u.state, end_time = u.end_time, spec = u.spec, phase = u.phase
-             FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[])
-                  AS u(id, state, end_time, spec, phase)
-             WHERE jobs.id = u.id",
+            &writes.update_jobs,
             &[
                 &rows.ids,
                 &rows.states,
@@ -654,38 +741,25 @@ fn update(tx: &mut Transaction<'_>, jobs: &[Job], usage: Option<&str>) -> Result
         .map_err(store_error)?;
     }
     if let Some(book) = usage {
-        tx.execute(
-            "INSERT INTO usage (id, book) VALUES (1, $1)
-             ON CONFLICT (id) DO UPDATE SET book = excluded.book",
-            &[&book],
-        )
-        .map_err(store_error)?;
+        tx.execute(&writes.save_usage, &[&book])
+            .map_err(store_error)?;
     }
     Ok(())
 }
 
 /// Deletes finished jobs that ended before `cutoff`, then the payloads
 /// they left without a job; how many jobs went.
-fn prune(tx: &mut Transaction<'_>, cutoff: i64) -> Result<usize> {
+fn prune(tx: &mut Transaction<'_>, writes: &Writes, cutoff: i64) -> Result<usize> {
     let payloads: Vec<i64> = tx
-        .query(
-            "DELETE FROM jobs WHERE end_time IS NOT NULL AND end_time < $1
-             AND state NOT IN ('PENDING', 'RUNNING')
-             RETURNING payload",
-            &[&cutoff],
-        )
+        .query(&writes.prune_jobs, &[&cutoff])
         .map_err(store_error)?
         .iter()
         .map(|row| row.get(0))
         .collect();
     let removed = payloads.len();
     if removed > 0 {
-        tx.execute(
-            "DELETE FROM payloads WHERE id = ANY($1)
-             AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.payload = payloads.id)",
-            &[&payloads],
-        )
-        .map_err(store_error)?;
+        tx.execute(&writes.prune_payloads, &[&payloads])
+            .map_err(store_error)?;
     }
     Ok(removed)
 }
