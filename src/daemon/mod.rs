@@ -23,6 +23,7 @@ mod lifecycle;
 mod listing;
 mod logging;
 mod metrics;
+pub mod openapi;
 pub mod partitions;
 mod priorities;
 mod private_state;
