@@ -156,6 +156,6 @@ fn the_document_is_openapi_3_1() {
             );
         }
     }
-    // The router's 46 (native 27, seed 4, slurmrestd 10, service 5).
+    // The router's 46 (native 26, seed 4, slurmrestd 10, service 6).
     assert!(operations >= 46, "{operations} operations");
 }

@@ -107,7 +107,7 @@ echo "== $("$VENV/bin/schemathesis" --version); conductor $("$CONDUCTOR_BIN_DIR/
 # schemathesis keeps its cache in the working directory: keep it off the repo.
 cd "$TMP"
 set +e
-"$VENV/bin/schemathesis" run "http://127.0.0.1:$PORT/openapi.json" \
+"$VENV/bin/schemathesis" --config-file "$HERE/schemathesis.toml" run "http://127.0.0.1:$PORT/openapi.json" \
   --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
   --header "Authorization: Bearer $TOKEN" \
   --max-examples "${OPENAPI_MAX_EXAMPLES:-50}" \
