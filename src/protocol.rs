@@ -11,6 +11,9 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 mod gpu;
 mod priority;
@@ -22,7 +25,7 @@ pub use rows::decode as decode_rows;
 
 /// What a job used while it ran, as its cgroup (or, without one, its
 /// supervisor) measured it; each figure is `None` where nothing measured it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Usage {
     /// Peak resident memory in KiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,7 +58,18 @@ pub const API_PREFIX: &str = "/v1";
 
 /// A job's id: positive, assigned in increasing order, never reused.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
 )]
 #[serde(transparent)]
 pub struct JobId(pub u64);
@@ -167,6 +181,20 @@ impl Serialize for JobState {
         serializer.serialize_str(self.long())
     }
 }
+
+/// The long names, which is what the wire carries (a request may also
+/// give the compact ones, in any case, where it filters by state).
+impl PartialSchema for JobState {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("Slurm's long state name."))
+            .enum_values(Some(JobState::ALL.iter().map(|state| state.long())))
+            .into()
+    }
+}
+
+impl ToSchema for JobState {}
 
 impl<'de> Deserialize<'de> for JobState {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -290,6 +318,23 @@ impl Serialize for Reason {
     }
 }
 
+/// Slurm's reason names, or `RaisedSignal:N(name)`.
+impl PartialSchema for Reason {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "Slurm's reason code: one of the named reasons (`None`, `Resources`, \
+                 `Priority`, `Dependency`, `JobHeldUser`, `TimeLimit`, ...) or \
+                 `RaisedSignal:N(name)`.",
+            ))
+            .examples([serde_json::json!("Resources")])
+            .into()
+    }
+}
+
+impl ToSchema for Reason {}
+
 impl<'de> Deserialize<'de> for Reason {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         from_text(deserializer)
@@ -375,6 +420,20 @@ impl Serialize for ExitCode {
     }
 }
 
+/// `code:signal`, as Slurm writes it.
+impl PartialSchema for ExitCode {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("`code:signal`, as Slurm writes an exit code."))
+            .pattern(Some("^-?[0-9]+:-?[0-9]+$"))
+            .examples([serde_json::json!("0:0")])
+            .into()
+    }
+}
+
+impl ToSchema for ExitCode {}
+
 impl<'de> Deserialize<'de> for ExitCode {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         from_text(deserializer)
@@ -382,7 +441,7 @@ impl<'de> Deserialize<'de> for ExitCode {
 }
 
 /// What a job asks of the node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceRequest {
     /// CPUs in total (tasks × CPUs per task).
@@ -395,7 +454,7 @@ pub struct ResourceRequest {
 
 /// `POST /v1/jobs`: everything the daemon needs to run a batch job later,
 /// captured by the client at submit time.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitRequest {
     /// The job's name (`-J`).
@@ -406,8 +465,10 @@ pub struct SubmitRequest {
     #[serde(default)]
     pub args: Vec<String>,
     /// Absolute working directory of the job.
+    #[schema(value_type = String)]
     pub work_dir: PathBuf,
     /// The directory cbatch ran in (`SLURM_SUBMIT_DIR`).
+    #[schema(value_type = String)]
     pub submit_dir: PathBuf,
     /// Pattern of the stdout file (`%j %x %u %%`); `None` is `slurm-%j.out`.
     #[serde(default)]
@@ -435,6 +496,7 @@ pub struct SubmitRequest {
     #[serde(default)]
     pub environment: BTreeMap<String, String>,
     /// The script file as named to cbatch; `None` for stdin and `--wrap`.
+    #[schema(value_type = Option<String>)]
     #[serde(default)]
     pub command: Option<PathBuf>,
     /// Submit held (`--hold`): pending with reason JobHeldUser until released.
@@ -507,7 +569,7 @@ pub struct SubmitRequest {
 
 /// Where a submission came from: a command line (cbatch, crun), or an
 /// HTTP client of one of the REST faces (the seed's `data_source`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Origin {
     #[default]
@@ -523,7 +585,7 @@ impl Origin {
 }
 
 /// `--signal=[{R|B}:]<sig>[@<secs>]`: a signal sent before the time limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(from = "WarnSignalRecord")]
 pub struct WarnSignal {
     pub signal: i32,
@@ -574,7 +636,7 @@ impl SubmitRequest {
 }
 
 /// Reply to a submission: the id, returned only once the job is on disk.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SubmitResponse {
     pub job_id: JobId,
 }
@@ -583,7 +645,7 @@ pub struct SubmitResponse {
 ///
 /// A field left out of the JSON takes its default (zero, empty, `None`):
 /// a listing limited to some [`JobField`]s decodes into the same type.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct JobInfo {
     pub job_id: JobId,
@@ -615,20 +677,26 @@ pub struct JobInfo {
     pub time_limit: Option<u64>,
     /// `code:signal` once the job has ended.
     pub exit_code: Option<ExitCode>,
+    #[schema(value_type = String)]
     pub work_dir: PathBuf,
     /// The stdout file, patterns expanded.
+    #[schema(value_type = String)]
     pub stdout: PathBuf,
     /// The stderr file, patterns expanded (the stdout file when joined).
+    #[schema(value_type = String)]
     pub stderr: PathBuf,
     /// The stdin file, patterns expanded.
+    #[schema(value_type = String)]
     #[serde(default)]
     pub stdin: PathBuf,
     #[serde(default)]
     pub gid: u32,
     /// The directory cbatch ran in.
+    #[schema(value_type = String)]
     #[serde(default)]
     pub submit_dir: PathBuf,
     /// The script file as named at submit; `None` for stdin and `--wrap`.
+    #[schema(value_type = Option<String>)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<PathBuf>,
     /// For an array task: the array's job id (the id cbatch printed).
@@ -846,7 +914,7 @@ impl Extend<JobField> for FieldSet {
 }
 
 /// `GET /v1/diag`: the daemon's statistics, as `cdiag` (sdiag) shows them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DiagInfo {
     /// When these were read.
     pub now: DateTime<Utc>,
@@ -876,7 +944,7 @@ pub struct DiagInfo {
 }
 
 /// One row of sdiag's RPC tables.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RpcCount {
     pub name: String,
     pub id: u32,
@@ -886,7 +954,7 @@ pub struct RpcCount {
 }
 
 /// `POST /v1/jobs/{id}/signal`: deliver a signal to a running job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignalRequest {
     pub signal: i32,
@@ -897,7 +965,7 @@ pub struct SignalRequest {
 
 /// Which of a running job's processes a user's signal goes to, as Slurm
 /// chooses them (sbatch `--signal`, scancel `-s`, `-b`, `-f`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SignalScope {
     /// The job's steps (what `crun` started inside it), never the batch
@@ -913,7 +981,7 @@ pub enum SignalScope {
 }
 
 /// `POST /v1/jobs/{id}/hold` (the body is optional).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldRequest {
     /// A user hold (`JobHeldUser`) even when root asks; root's holds are
@@ -923,7 +991,7 @@ pub struct HoldRequest {
 }
 
 /// `PATCH /v1/jobs/{id}`: change a pending job. Unset fields stay as they are.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -948,7 +1016,7 @@ pub struct UpdateRequest {
 
 /// Reply to `POST /v1/jobs/test` (`cbatch --test-only`): when and where the
 /// job would start; nothing is submitted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TestOnlyResponse {
     /// The id the job would get.
     pub job_id: JobId,
@@ -959,14 +1027,16 @@ pub struct TestOnlyResponse {
 }
 
 /// Reply to `GET /v1/config`: the daemon's settings (`ccontrol show config`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DaemonConfig {
     pub version: String,
     pub node: String,
     pub partition: String,
+    #[schema(value_type = String)]
     pub socket: PathBuf,
     /// The TCP listener as a client names it: `http://ADDR` or `https://ADDR`.
     pub listen: Option<String>,
+    #[schema(value_type = String)]
     pub state_dir: PathBuf,
     pub cpus: u32,
     pub memory_mb: u64,
@@ -996,6 +1066,7 @@ pub struct DaemonConfig {
     pub containment_detail: String,
     /// The daemon's own directories in the cgroup trees it uses, where
     /// each job's `job_<id>` cgroup lives while it runs.
+    #[schema(value_type = Vec<String>)]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub containment_dirs: Vec<PathBuf>,
     /// Whether jobs are pinned to their booked CPUs.
@@ -1017,18 +1088,19 @@ pub struct DaemonConfig {
 }
 
 /// `POST /v1/jobs/{id}/steps`: the id of the job's next step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StepResponse {
     pub step: u32,
     /// The files each task of the step writes `0` to, between fork and
     /// exec, to enter the step's cgroup (none without cgroups).
+    #[schema(value_type = Vec<String>)]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cgroup: Vec<std::path::PathBuf>,
+    pub cgroup: Vec<PathBuf>,
 }
 
 /// The body of `POST /v1/jobs/{id}/steps` (optional): what the step runs,
 /// for accounting.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepStart {
     /// The command's name (sacct's JobName of the step).
@@ -1040,7 +1112,7 @@ pub struct StepStart {
 
 /// `POST /v1/jobs/{id}/steps/{step}/end`: how a step ended and what its
 /// tasks used (the kernel's accounting of crun's children).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepEnd {
     pub exit_code: ExitCode,
@@ -1049,7 +1121,7 @@ pub struct StepEnd {
 }
 
 /// A job step as accounting keeps it: what one `crun` inside the job ran.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StepInfo {
     pub step_id: u32,
     pub name: String,
@@ -1070,7 +1142,7 @@ pub struct StepInfo {
 }
 
 /// `POST /v1/tokens` (the body is optional).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// Seconds the token is valid; 1800 when not given.
@@ -1080,7 +1152,7 @@ pub struct TokenRequest {
 
 /// A token issued for the caller: shown once, kept by the daemon only as
 /// a hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TokenResponse {
     pub token: String,
     /// Whose it is: requests over TCP with it act as this user.
@@ -1089,14 +1161,17 @@ pub struct TokenResponse {
 }
 
 /// `POST /v1/tokens/revoke`: how many of the caller's tokens were revoked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RevokeResponse {
     pub revoked: usize,
 }
 
 /// `GET /v1/jobs/{id}/output`: which of a job's files, from where, and
 /// whether to follow it until the job ends.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, IntoParams,
+)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OutputQuery {
     #[serde(default)]
@@ -1110,7 +1185,7 @@ pub struct OutputQuery {
 }
 
 /// One of a job's two output files (the same file when stderr is joined).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OutputStream {
     #[default]
@@ -1119,7 +1194,8 @@ pub enum OutputStream {
 }
 
 /// `GET /v1/jobs` filters; every given filter must match (an AND).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Comma-separated job ids.
@@ -1150,7 +1226,7 @@ pub struct ListQuery {
 }
 
 /// How `GET /v1/jobs` writes each job.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ListFormat {
     /// `{"jobs":[{...},...]}`: each job an object (the documented default).
@@ -1172,13 +1248,13 @@ impl ListFormat {
 }
 
 /// Reply to `GET /v1/jobs`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct JobList {
     pub jobs: Vec<JobInfo>,
 }
 
 /// Reply to `POST /v1/jobs/{id}/cancel`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CancelResponse {
     pub job_id: JobId,
     /// The state before the request: a terminal state means nothing was done.
@@ -1188,20 +1264,20 @@ pub struct CancelResponse {
 }
 
 /// `POST /v1/jobs/cancel`: cancel many jobs with one commit.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelManyRequest {
     pub ids: Vec<JobId>,
 }
 
 /// Reply to `POST /v1/jobs/cancel`: one result per id, in order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CancelManyResponse {
     pub results: Vec<CancelResult>,
 }
 
 /// What cancelling one job of a `CancelManyRequest` did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CancelResult {
     Done(CancelResponse),
@@ -1209,7 +1285,7 @@ pub enum CancelResult {
 }
 
 /// Reply to `GET /v1/node`: the node and its resources.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct NodeInfo {
     pub name: String,
     pub partition: String,
@@ -1243,7 +1319,7 @@ pub struct NodeInfo {
 
 /// A node's state as Slurm keeps it apart from its load: IDLE, MIXED and
 /// ALLOCATED follow from the free CPUs of an `Up` node.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NodeState {
     /// In service: IDLE, MIXED or ALLOCATED by its CPUs.
@@ -1275,7 +1351,7 @@ impl NodeInfo {
 }
 
 /// One partition as slurm.conf defines it; every one covers the one node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PartitionInfo {
     pub name: String,
     /// Where a job that names no partition goes (exactly one is).
@@ -1337,7 +1413,7 @@ impl PartitionInfo {
 
 /// Reply to `GET /v1/debug`: the daemon's books, read under one lock, for
 /// consistency checks and benchmarks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DebugState {
     /// What the resource tracker holds booked.
     pub booked: ResourceRequest,
@@ -1354,7 +1430,7 @@ pub struct DebugState {
 }
 
 /// Reply to `GET /v1/health`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     pub status: String,
     pub version: String,
@@ -1362,7 +1438,7 @@ pub struct Health {
 }
 
 /// Every error reply has this body, with a matching HTTP status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ApiError {
     /// A stable machine-readable code, e.g. `invalid_request`, `not_found`.
     pub code: String,

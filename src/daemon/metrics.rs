@@ -573,6 +573,18 @@ impl Format {
 }
 
 /// `GET /metrics`: every metric, in the format the scraper prefers.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "service",
+    description = "Every metric, in Prometheus' text format or, when the scraper's Accept \
+        prefers it, OpenMetrics. Over TCP without a token only with `--metrics-public`.",
+    responses((
+        status = 200,
+        description = "The metrics.",
+        content((String = "text/plain"), (String = "application/openmetrics-text"))
+    ))
+)]
 pub async fn serve(State(daemon): State<Arc<Daemon>>, headers: HeaderMap) -> Response {
     let format = Format::accepted(
         headers

@@ -24,6 +24,7 @@ mod lifecycle;
 mod listing;
 mod logging;
 mod metrics;
+pub mod openapi;
 pub mod partitions;
 mod priorities;
 mod private_state;

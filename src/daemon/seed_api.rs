@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::caller::Caller;
 use super::job::{Job, Phase};
@@ -42,15 +43,16 @@ pub fn routes() -> Router<Arc<Daemon>> {
 }
 
 /// `POST /jobs/submit`'s body.
-#[derive(Debug, Deserialize)]
-struct SubmitBody {
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = SeedSubmitBody)]
+pub(super) struct SubmitBody {
     job: SeedJob,
     script: String,
 }
 
 /// The seed's JobSpec, field for field.
-#[derive(Debug, Deserialize)]
-struct SeedJob {
+#[derive(Debug, Deserialize, ToSchema)]
+pub(super) struct SeedJob {
     name: String,
     account: String,
     partition: String,
@@ -78,8 +80,8 @@ fn one_gigabyte() -> String {
     "1G".into()
 }
 
-#[derive(Debug, Serialize)]
-struct Submitted {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Submitted {
     /// A string, as the seed returned it.
     job_id: String,
 }
@@ -202,6 +204,7 @@ impl SeedJob {
 }
 
 /// `POST /jobs/submit`: 201 with the id as a string, once it is on disk.
+#[utoipa::path(post, path = "/jobs/submit", tag = "seed", request_body = SubmitBody, responses((status = 201, description = "On disk: the id, as a string.", body = Submitted)))]
 async fn submit(
     State(daemon): State<Arc<Daemon>>,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -220,8 +223,8 @@ async fn submit(
 }
 
 /// The seed's JobQuery.
-#[derive(Debug, Serialize)]
-struct JobQuery {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct JobQuery {
     job_id: String,
     state: JobState,
     error_msg: Option<String>,
@@ -230,8 +233,8 @@ struct JobQuery {
     detail: QueryDetail,
 }
 
-#[derive(Debug, Serialize)]
-struct QueryTimes {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct QueryTimes {
     submit_time: String,
     start_time: Option<String>,
     end_time: Option<String>,
@@ -242,14 +245,14 @@ struct QueryTimes {
     limit_time: String,
 }
 
-#[derive(Debug, Serialize)]
-struct JobLog {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct JobLog {
     stdout: String,
     stderr: String,
 }
 
-#[derive(Debug, Serialize)]
-struct QueryDetail {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct QueryDetail {
     job_name: String,
     user: String,
     partition: String,
@@ -324,6 +327,7 @@ impl JobQuery {
 
 /// `GET /jobs/query/{job_id}`: the job and its output, for its owner (or
 /// an operator): another user's output is theirs alone.
+#[utoipa::path(get, path = "/jobs/query/{job_id}", tag = "seed", params(("job_id" = u64, Path, minimum = 1, description = "The job's id.")), responses((status = 200, description = "The job and its output.", body = JobQuery)))]
 async fn query(
     State(daemon): State<Arc<Daemon>>,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -358,6 +362,7 @@ async fn query(
 }
 
 /// `POST /jobs/cancel/{job_id}`: idempotent; an ended job is not an error.
+#[utoipa::path(post, path = "/jobs/cancel/{job_id}", tag = "seed", params(("job_id" = u64, Path, minimum = 1, description = "The job's id.")), responses((status = 200, description = "Cancelled, or had already ended.", body = super::openapi::SeedCancelled)))]
 async fn cancel(
     State(daemon): State<Arc<Daemon>>,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -376,8 +381,8 @@ async fn cancel(
     Ok(axum::Json(serde_json::json!({ "msg": msg })))
 }
 
-#[derive(Debug, Serialize)]
-struct Dashboard {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Dashboard {
     job_stats: JobStats,
     resource_stats: ResourceStats,
     node_info: Vec<NodeLine>,
@@ -385,8 +390,8 @@ struct Dashboard {
     pending_jobs: Vec<JobLine>,
 }
 
-#[derive(Debug, Default, Serialize)]
-struct JobStats {
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub(super) struct JobStats {
     total: u64,
     running: u64,
     pending: u64,
@@ -395,8 +400,8 @@ struct JobStats {
     cancelled: u64,
 }
 
-#[derive(Debug, Serialize)]
-struct ResourceStats {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct ResourceStats {
     total_cpus: u32,
     allocated_cpus: u32,
     available_cpus: u32,
@@ -404,8 +409,8 @@ struct ResourceStats {
     utilization_rate: f64,
 }
 
-#[derive(Debug, Serialize)]
-struct NodeLine {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct NodeLine {
     node_name: String,
     partition: String,
     total_cpus: u32,
@@ -415,8 +420,8 @@ struct NodeLine {
     utilization_rate: f64,
 }
 
-#[derive(Debug, Serialize)]
-struct JobLine {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct JobLine {
     /// A number here, as the seed had it.
     job_id: u64,
     name: String,
@@ -465,6 +470,7 @@ fn percent(part: u32, whole: u32) -> f64 {
 }
 
 /// `GET /dashboard`: the machine at a glance.
+#[utoipa::path(get, path = "/dashboard", tag = "seed", responses((status = 200, description = "The machine at a glance.", body = Dashboard)))]
 async fn dashboard(State(daemon): State<Arc<Daemon>>) -> Result<axum::Json<Dashboard>, Detail> {
     let answer = tokio::task::spawn_blocking(move || -> Result<Dashboard, Error> {
         let mut stats = JobStats::default();

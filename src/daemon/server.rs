@@ -65,6 +65,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/v1/diag", get(diag))
         .route("/v1/diag/reset", post(reset_diag))
         .route("/metrics", get(super::metrics::serve))
+        .route("/openapi.json", get(super::openapi::serve))
         .merge(super::seed_api::routes())
         .merge(super::slurmrestd::routes())
         .merge(super::ui::routes())
@@ -114,7 +115,8 @@ async fn require_token(
             return next.run(request).await;
         }
         // The dashboard's page, script and style sheet hold no data.
-        if super::ui::is_asset(request.uri().path()) {
+        // Nor do they, nor the API's description (its shape, not its data).
+        if super::ui::is_asset(request.uri().path()) || request.uri().path() == "/openapi.json" {
             return next.run(request).await;
         }
         return Failure {
@@ -163,6 +165,7 @@ fn token_caller(gate: &Gate, headers: &axum::http::HeaderMap) -> Option<Caller> 
 
 /// `GET /v1/jobs/{id}/script`: the job's batch script, as text, for its
 /// owner, root or the daemon's user (403 for anyone else).
+#[utoipa::path(get, path = "/v1/jobs/{id}/script", tag = "native", params(("id" = u64, Path, minimum = 1, description = "The job's id.")), responses((status = 200, description = "The batch script.", body = String, content_type = "text/plain")))]
 async fn batch_script(
     State(daemon): Shared,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -179,6 +182,7 @@ async fn batch_script(
 
 /// `POST /v1/jobs/{id}/steps`: the next step id of a running job; the
 /// body (optional) names the step for accounting.
+#[utoipa::path(post, path = "/v1/jobs/{id}/steps", tag = "native", params(("id" = u64, Path, minimum = 1, description = "The job's id.")), request_body(content = Option<StepStart>, description = "Optional."), responses((status = 200, description = "The next step's id.", body = StepResponse)))]
 async fn next_step(
     State(daemon): Shared,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -196,6 +200,7 @@ async fn next_step(
 }
 
 /// `POST /v1/jobs/{id}/steps/{step}/end`: how a step ended.
+#[utoipa::path(post, path = "/v1/jobs/{id}/steps/{step}/end", tag = "native", params(("id" = u64, Path, minimum = 1, description = "The job's id."), ("step" = u32, Path, description = "The step's id.")), request_body = StepEnd, responses((status = 200, description = "Recorded.", body = super::openapi::Empty)))]
 async fn end_step(
     State(daemon): Shared,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -215,6 +220,7 @@ async fn end_step(
 }
 
 /// `POST /v1/tokens`: a token for the caller (Unix socket only).
+#[utoipa::path(post, path = "/v1/tokens", tag = "native", request_body(content = Option<TokenRequest>, description = "Optional."), responses((status = 200, description = "A token for the caller (Unix socket only: 403 over TCP).", body = TokenResponse)))]
 async fn issue_token(
     State(daemon): Shared,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -249,6 +255,7 @@ async fn issue_token(
 
 /// `POST /v1/tokens/revoke`: revokes every token of the caller (Unix
 /// socket only).
+#[utoipa::path(post, path = "/v1/tokens/revoke", tag = "native", responses((status = 200, description = "How many of the caller's tokens were revoked (Unix socket only: 403 over TCP).", body = RevokeResponse)))]
 async fn revoke_tokens(
     State(daemon): Shared,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -279,6 +286,7 @@ pub(super) fn same_secret(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// `cprio` (sprio): the pending jobs' priority factors.
+#[utoipa::path(get, path = "/v1/priorities", tag = "native", responses((status = 200, description = "The pending jobs' priority factors.", body = PriorityReport)))]
 async fn priorities(State(daemon): Shared) -> axum::Json<PriorityReport> {
     axum::Json(super::priorities::priority_report(
         &daemon.state(),
@@ -287,10 +295,12 @@ async fn priorities(State(daemon): Shared) -> axum::Json<PriorityReport> {
 }
 
 /// `cshare` (sshare): the fair-share tree.
+#[utoipa::path(get, path = "/v1/shares", tag = "native", responses((status = 200, description = "The fair-share tree.", body = ShareReport)))]
 async fn shares(State(daemon): Shared) -> axum::Json<ShareReport> {
     axum::Json(super::priorities::share_report(&daemon.state(), Utc::now()))
 }
 
+#[utoipa::path(get, path = "/v1/diag", tag = "native", responses((status = 200, description = "The scheduler's statistics.", body = DiagInfo)))]
 pub(super) async fn diag(State(daemon): Shared) -> axum::Json<DiagInfo> {
     let (pending, running) = {
         let state = daemon.state();
@@ -300,6 +310,7 @@ pub(super) async fn diag(State(daemon): Shared) -> axum::Json<DiagInfo> {
 }
 
 /// `sdiag --reset`: for root, the daemon's user and operators only.
+#[utoipa::path(post, path = "/v1/diag/reset", tag = "native", responses((status = 200, description = "Reset; the statistics from now.", body = DiagInfo)))]
 async fn reset_diag(
     State(daemon): Shared,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -311,6 +322,7 @@ async fn reset_diag(
     Ok(diag(State(daemon)).await)
 }
 
+#[utoipa::path(get, path = "/v1/health", tag = "native", responses((status = 200, description = "The daemon answers.", body = Health)))]
 async fn health() -> axum::Json<Health> {
     axum::Json(Health {
         status: "ok".into(),
@@ -319,6 +331,7 @@ async fn health() -> axum::Json<Health> {
     })
 }
 
+#[utoipa::path(get, path = "/v1/node", tag = "native", responses((status = 200, description = "The node and its resources.", body = NodeInfo)))]
 pub(super) async fn node(State(daemon): Shared) -> axum::Json<NodeInfo> {
     let state = daemon.state();
     let capacity = state.tracker.capacity();
@@ -344,11 +357,13 @@ pub(super) async fn node(State(daemon): Shared) -> axum::Json<NodeInfo> {
 
 /// Every node the daemon serves: here the one it runs on, as `/v1/node`
 /// gives it (a cluster lists all its members).
+#[utoipa::path(get, path = "/v1/nodes", tag = "native", responses((status = 200, description = "Every node: here the daemon's one.", body = Vec<NodeInfo>)))]
 pub(super) async fn nodes(State(daemon): Shared) -> axum::Json<Vec<NodeInfo>> {
     let axum::Json(node) = node(State(daemon)).await;
     axum::Json(vec![node])
 }
 
+#[utoipa::path(get, path = "/v1/config", tag = "native", responses((status = 200, description = "The daemon's settings.", body = DaemonConfig)))]
 pub(super) async fn config(State(daemon): Shared) -> axum::Json<DaemonConfig> {
     let config = &daemon.config;
     axum::Json(DaemonConfig {
@@ -386,6 +401,7 @@ pub(super) async fn config(State(daemon): Shared) -> axum::Json<DaemonConfig> {
     })
 }
 
+#[utoipa::path(get, path = "/v1/debug", tag = "native", responses((status = 200, description = "The daemon's books.", body = DebugState)))]
 async fn debug(State(daemon): Shared) -> axum::Json<DebugState> {
     let state = daemon.state();
     let capacity = state.tracker.capacity();
@@ -417,6 +433,7 @@ async fn debug(State(daemon): Shared) -> axum::Json<DebugState> {
     })
 }
 
+#[utoipa::path(post, path = "/v1/jobs/test", tag = "native", request_body = SubmitRequest, responses((status = 200, description = "When and where it would start; nothing is submitted.", body = TestOnlyResponse)))]
 async fn test_submit(
     State(daemon): Shared,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -426,6 +443,7 @@ async fn test_submit(
     Ok(axum::Json(daemon.test_submit(&request, caller)?))
 }
 
+#[utoipa::path(patch, path = "/v1/jobs/{id}", tag = "native", params(("id" = u64, Path, minimum = 1, description = "The job's id.")), request_body = UpdateRequest, responses((status = 200, description = "The job, changed.", body = JobInfo)))]
 async fn update(
     State(daemon): Shared,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -437,6 +455,7 @@ async fn update(
     Ok(axum::Json(daemon.update(id, request, caller).await?))
 }
 
+#[utoipa::path(post, path = "/v1/jobs/{id}/signal", tag = "native", params(("id" = u64, Path, minimum = 1, description = "The job's id.")), request_body = SignalRequest, responses((status = 200, description = "Signalled.", body = JobInfo)))]
 async fn signal(
     State(daemon): Shared,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -448,6 +467,7 @@ async fn signal(
     Ok(axum::Json(daemon.signal(id, request, caller)?))
 }
 
+#[utoipa::path(post, path = "/v1/jobs/{id}/hold", tag = "native", params(("id" = u64, Path, minimum = 1, description = "The job's id.")), request_body(content = Option<HoldRequest>, description = "Optional."), responses((status = 200, description = "Held.", body = JobInfo)))]
 async fn hold(
     State(daemon): Shared,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -463,6 +483,7 @@ async fn hold(
     Ok(axum::Json(daemon.hold(id, request, caller).await?))
 }
 
+#[utoipa::path(post, path = "/v1/jobs/{id}/release", tag = "native", params(("id" = u64, Path, minimum = 1, description = "The job's id.")), responses((status = 200, description = "Released.", body = JobInfo)))]
 async fn release(
     State(daemon): Shared,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -472,6 +493,7 @@ async fn release(
     Ok(axum::Json(daemon.release(id, caller).await?))
 }
 
+#[utoipa::path(post, path = "/v1/jobs/{id}/requeue", tag = "native", params(("id" = u64, Path, minimum = 1, description = "The job's id.")), responses((status = 200, description = "Requeued.", body = JobInfo)))]
 async fn requeue(
     State(daemon): Shared,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -481,6 +503,7 @@ async fn requeue(
     Ok(axum::Json(daemon.requeue(id, caller).await?))
 }
 
+#[utoipa::path(post, path = "/v1/jobs", tag = "native", request_body = SubmitRequest, responses((status = 201, description = "On disk: the job's id.", body = SubmitResponse)))]
 async fn submit(
     State(daemon): Shared,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -491,6 +514,7 @@ async fn submit(
     Ok((StatusCode::CREATED, axum::Json(SubmitResponse { job_id })))
 }
 
+#[utoipa::path(get, path = "/v1/jobs", tag = "native", params(ListQuery), responses((status = 200, description = "The jobs: objects, or rows with `format=rows`.", body = super::openapi::JobListing)))]
 async fn list(State(daemon): Shared, RawQuery(query): RawQuery) -> Reply<Response> {
     let query: ListQuery = parse_query(query.as_deref().unwrap_or(""))?;
     let mut filter = Filter::parse(&query)?;
@@ -533,6 +557,7 @@ async fn list(State(daemon): Shared, RawQuery(query): RawQuery) -> Reply<Respons
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
+#[utoipa::path(get, path = "/v1/jobs/{id}", tag = "native", params(("id" = u64, Path, minimum = 1, description = "The job's id.")), responses((status = 200, description = "The job.", body = JobInfo)))]
 async fn job(State(daemon): Shared, Path(id): Path<String>) -> Reply<axum::Json<JobInfo>> {
     let id = parse_id(&id)?;
     let info = daemon.find_job(id)?.info(daemon.node());
@@ -550,6 +575,7 @@ async fn job(State(daemon): Shared, Path(id): Path<String>) -> Reply<axum::Json<
 
 /// `GET /v1/jobs/{id}/output`: a job's stdout or stderr, for its owner
 /// (or an operator), whole or followed until the job ends.
+#[utoipa::path(get, path = "/v1/jobs/{id}/output", tag = "native", params(("id" = u64, Path, minimum = 1, description = "The job's id."), OutputQuery), responses((status = 200, description = "The file's bytes from `offset` (chunked; with `follow`, until the job ends).", content((String = "text/plain"), (String = "application/octet-stream")))))]
 async fn output(
     State(daemon): Shared,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -582,6 +608,7 @@ async fn output(
         .into_response())
 }
 
+#[utoipa::path(post, path = "/v1/jobs/{id}/cancel", tag = "native", params(("id" = u64, Path, minimum = 1, description = "The job's id.")), responses((status = 200, description = "Cancelled, or already ended.", body = crate::protocol::CancelResponse)))]
 async fn cancel(
     State(daemon): Shared,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -591,6 +618,7 @@ async fn cancel(
     Ok(axum::Json(daemon.cancel(id, caller).await?))
 }
 
+#[utoipa::path(post, path = "/v1/jobs/cancel", tag = "native", request_body = CancelManyRequest, responses((status = 200, description = "One result per id, in order.", body = CancelManyResponse)))]
 async fn cancel_many(
     State(daemon): Shared,
     ConnectInfo(caller): ConnectInfo<Caller>,

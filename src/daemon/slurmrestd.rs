@@ -27,6 +27,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::Daemon;
 use super::caller::Caller;
@@ -177,9 +178,9 @@ fn document<T: serde::Serialize>(document: &T) -> Reply {
 
 /// Slurm's `*_no_val` integers as clients send them: a plain number, or
 /// `{"set": true, "infinite": false, "number": N}`.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, ToSchema)]
 #[serde(untagged)]
-enum NoValIn {
+pub(super) enum NoValIn {
     Plain(u64),
     Object {
         #[serde(default)]
@@ -218,8 +219,9 @@ impl NoValIn {
 
 /// `POST /slurm/v0.0.40/job/submit`'s body: `{"job": job_desc_msg}`, and
 /// the older top-level `script` some clients still send beside it.
-#[derive(Debug, Deserialize)]
-struct SubmitBody {
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = SlurmSubmitBody)]
+pub(super) struct SubmitBody {
     job: JobDesc,
     #[serde(default)]
     script: Option<String>,
@@ -227,9 +229,9 @@ struct SubmitBody {
 
 /// The part of `job_desc_msg` one node gives meaning to; the other
 /// fields are accepted and named in the answer's warnings.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
-struct JobDesc {
+pub(super) struct JobDesc {
     script: Option<String>,
     /// `K=V` strings, as slurmrestd wants them.
     environment: Option<Vec<String>>,
@@ -349,6 +351,7 @@ impl JobDesc {
 
 /// `POST /slurm/v0.0.40/job/submit`: slurmrestd's
 /// `openapi_job_submit_response`, once the job is on disk.
+#[utoipa::path(post, path = "/slurm/v0.0.40/job/submit", tag = "slurmrestd", request_body = SubmitBody, responses((status = 200, description = "On disk.", body = super::openapi::SlurmSubmitResponse)))]
 async fn submit(
     State(daemon): State<Arc<Daemon>>,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -469,6 +472,7 @@ fn job_info_document(jobs: &[JobInfo], caller: Caller) -> Reply {
 }
 
 /// `GET /slurm/v0.0.40/jobs`: `openapi_job_info_resp`, as `cqueue --json`.
+#[utoipa::path(get, path = "/slurm/v0.0.40/jobs", tag = "slurmrestd", responses((status = 200, description = "The queue.", body = super::openapi::SlurmJobsResponse)))]
 async fn jobs(
     State(daemon): State<Arc<Daemon>>,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -478,6 +482,7 @@ async fn jobs(
 }
 
 /// `GET /slurm/v0.0.40/job/{job_id}`: the job (an array's id: its tasks).
+#[utoipa::path(get, path = "/slurm/v0.0.40/job/{job_id}", tag = "slurmrestd", params(("job_id" = u64, Path, minimum = 1, description = "The job's id.")), responses((status = 200, description = "The job, or an array's tasks.", body = super::openapi::SlurmJobsResponse)))]
 async fn job(
     State(daemon): State<Arc<Daemon>>,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -489,6 +494,7 @@ async fn job(
 
 /// `DELETE /slurm/v0.0.40/job/{job_id}[?signal=SIG]`: scancel, or
 /// `scancel --signal` when a signal is named.
+#[utoipa::path(delete, path = "/slurm/v0.0.40/job/{job_id}", tag = "slurmrestd", params(("job_id" = u64, Path, minimum = 1, description = "The job's id."), ("signal" = Option<String>, Query, description = "Signal it (a name or number) rather than cancel it.")), responses((status = 200, description = "Cancelled or signalled.", body = super::openapi::SlurmEmptyResponse)))]
 async fn delete_job(
     State(daemon): State<Arc<Daemon>>,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -535,6 +541,7 @@ async fn delete_job(
 
 /// `GET /slurm/v0.0.40/ping`: `openapi_ping_array_resp`, the one
 /// controller there is, with how long its state took to answer.
+#[utoipa::path(get, path = "/slurm/v0.0.40/ping", tag = "slurmrestd", responses((status = 200, description = "The controller.", body = super::openapi::SlurmPingResponse)))]
 async fn ping(
     State(daemon): State<Arc<Daemon>>,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -559,6 +566,7 @@ async fn ping(
 
 /// `GET /slurm/v0.0.40/diag`: `openapi_diag_resp`, the figures `cdiag`
 /// shows under sdiag's names.
+#[utoipa::path(get, path = "/slurm/v0.0.40/diag", tag = "slurmrestd", responses((status = 200, description = "sdiag's figures.", body = super::openapi::SlurmDiagResponse)))]
 async fn diag(
     State(daemon): State<Arc<Daemon>>,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -622,6 +630,7 @@ async fn diag(
 
 /// `GET /slurm/v0.0.40/nodes`: `openapi_nodes_resp`, every node, as
 /// `ccontrol show node --json`.
+#[utoipa::path(get, path = "/slurm/v0.0.40/nodes", tag = "slurmrestd", responses((status = 200, description = "Every node.", body = super::openapi::SlurmNodesResponse)))]
 async fn nodes(
     State(daemon): State<Arc<Daemon>>,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -642,6 +651,7 @@ async fn nodes(
 
 /// `GET /slurm/v0.0.40/partitions`: `openapi_partition_resp`, each
 /// partition over the nodes it holds, as `cinfo --json` describes it.
+#[utoipa::path(get, path = "/slurm/v0.0.40/partitions", tag = "slurmrestd", responses((status = 200, description = "The partitions.", body = super::openapi::SlurmPartitionsResponse)))]
 async fn partitions(
     State(daemon): State<Arc<Daemon>>,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -676,6 +686,7 @@ fn db_document(jobs: &[JobInfo], caller: Caller) -> Reply {
 
 /// `GET /slurmdb/v0.0.40/jobs`: `openapi_slurmdbd_jobs_resp`, as `cacct
 /// --json` over the whole history.
+#[utoipa::path(get, path = "/slurmdb/v0.0.40/jobs", tag = "slurmrestd", responses((status = 200, description = "The whole history.", body = super::openapi::SlurmdbJobsResponse)))]
 async fn db_jobs(
     State(daemon): State<Arc<Daemon>>,
     ConnectInfo(caller): ConnectInfo<Caller>,
@@ -685,6 +696,7 @@ async fn db_jobs(
 }
 
 /// `GET /slurmdb/v0.0.40/job/{job_id}`: the one job's history.
+#[utoipa::path(get, path = "/slurmdb/v0.0.40/job/{job_id}", tag = "slurmrestd", params(("job_id" = u64, Path, minimum = 1, description = "The job's id.")), responses((status = 200, description = "The job's history.", body = super::openapi::SlurmdbJobsResponse)))]
 async fn db_job(
     State(daemon): State<Arc<Daemon>>,
     ConnectInfo(caller): ConnectInfo<Caller>,

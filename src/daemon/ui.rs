@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::Daemon;
 use super::job::Phase;
@@ -46,7 +47,7 @@ const BUCKETS: usize = 12;
 pub fn routes() -> Router<Arc<Daemon>> {
     Router::new()
         .route("/", get(page))
-        .route("/ui", get(page))
+        .route("/ui", get(page_ui))
         .route("/ui/app.js", get(script))
         .route("/ui/style.css", get(style))
         .route("/v1/ui/activity", get(activity))
@@ -77,21 +78,30 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
+#[utoipa::path(get, path = "/", tag = "service", security(()), responses((status = 200, description = "The dashboard page.", body = String, content_type = "text/html")))]
 async fn page() -> Response {
     asset("text/html; charset=utf-8", PAGE)
 }
 
+/// The same page at `/ui` (a path operation of its own in the document).
+#[utoipa::path(get, path = "/ui", tag = "service", security(()), responses((status = 200, description = "The dashboard page.", body = String, content_type = "text/html")))]
+async fn page_ui() -> Response {
+    page().await
+}
+
+#[utoipa::path(get, path = "/ui/app.js", tag = "service", security(()), responses((status = 200, description = "The dashboard's script.", body = String, content_type = "text/javascript")))]
 async fn script() -> Response {
     asset("text/javascript; charset=utf-8", SCRIPT)
 }
 
+#[utoipa::path(get, path = "/ui/style.css", tag = "service", security(()), responses((status = 200, description = "The dashboard's style sheet.", body = String, content_type = "text/css")))]
 async fn style() -> Response {
     asset("text/css; charset=utf-8", STYLE)
 }
 
 /// `GET /v1/ui/activity`'s reply.
-#[derive(Debug, Serialize)]
-struct Activity {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Activity {
     /// The latest ends, the latest first.
     recent: Vec<JobInfo>,
     /// Seconds each bucket spans.
@@ -104,6 +114,7 @@ struct Activity {
 
 /// `GET /v1/ui/activity`: the latest ends and the jobs ended per bucket
 /// over the last hour, from the store's latest jobs.
+#[utoipa::path(get, path = "/v1/ui/activity", tag = "native", responses((status = 200, description = "The latest ends and the ends per five minutes over the last hour.", body = Activity)))]
 async fn activity(State(daemon): State<Arc<Daemon>>) -> Result<axum::Json<Activity>, Failure> {
     let answer = tokio::task::spawn_blocking(move || -> Result<Activity, Error> {
         let last = daemon.store.last_id()?;

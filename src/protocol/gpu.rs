@@ -9,10 +9,11 @@ use std::fmt;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Who made a GPU, which decides the variable that hands it to a job
 /// (`CUDA_VISIBLE_DEVICES` or `ROCR_VISIBLE_DEVICES`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum GpuVendor {
     Nvidia,
@@ -22,7 +23,7 @@ pub enum GpuVendor {
 }
 
 /// One GPU the node offers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Gpu {
     /// The index the vendor's runtime and tools use (`nvidia-smi`'s index,
     /// ROCm's ordinal): what a job sees in `CUDA_VISIBLE_DEVICES`.
@@ -39,6 +40,7 @@ pub struct Gpu {
     pub memory_mb: Option<u64>,
     /// The device node a job needs to use it (`/dev/nvidia0`,
     /// `/dev/dri/renderD128`); `None` for a GPU that was configured, not found.
+    #[schema(value_type = Option<String>)]
     #[serde(default)]
     pub device: Option<PathBuf>,
 }

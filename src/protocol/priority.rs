@@ -2,12 +2,13 @@
 //! of the pending jobs, and the fair-share tree.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::JobId;
 
 /// `GET /v1/priorities`: every pending job's priority factors, and the
 /// weights they are weighed with.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PriorityReport {
     /// The priority plugin: `priority/basic` or `priority/multifactor`
     /// (sprio shows factors only under the second).
@@ -18,7 +19,7 @@ pub struct PriorityReport {
 }
 
 /// The weight of each factor (PriorityWeight*).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 pub struct PriorityWeights {
     pub age: u32,
     pub fair_share: u32,
@@ -27,7 +28,7 @@ pub struct PriorityWeights {
 }
 
 /// One pending job's factors, each in [0, 1], and its priority.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct JobPriority {
     pub job_id: JobId,
     pub partition: String,
@@ -46,7 +47,7 @@ pub struct JobPriority {
 
 /// `GET /v1/shares`: the fair-share tree, one account (`root`) over every
 /// user with jobs, usage or configured shares.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ShareReport {
     /// Whether priority/multifactor computes fair share: under
     /// priority/basic (false) sshare shows no shares and no factors.
@@ -64,7 +65,7 @@ fn multifactor_default() -> bool {
 }
 
 /// One user's line of the tree.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct UserShareInfo {
     pub user: String,
     pub uid: u32,

@@ -22,6 +22,7 @@ mod gpus;
 mod hardening;
 mod logs;
 mod metrics;
+mod openapi;
 mod package;
 mod partitions;
 mod postgres;
