@@ -1078,6 +1078,8 @@ mod tests {
             "1",
             "--fairshare-shares",
             "root=1",
+            "--store",
+            "postgres://conductor@db/jobs",
         ])
         .expect("parses");
         let keys: std::collections::BTreeSet<String> =
