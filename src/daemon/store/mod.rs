@@ -20,6 +20,7 @@
 
 pub mod postgres;
 pub mod sqlite;
+mod writes;
 
 use std::collections::BTreeMap;
 use std::future::Future;

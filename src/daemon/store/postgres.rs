@@ -34,10 +34,9 @@ use std::thread;
 
 use chrono::{DateTime, Utc};
 use postgres::{Client, NoTls, Row, Statement, Transaction};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::oneshot;
 
+use super::writes::{Applied, Queue, Write, answer, next_group, to_json};
 use super::{Backend, CommitObserver, FinishedFilter, Payload, StoreFuture, Submission};
 use crate::daemon::cluster::registry;
 use crate::daemon::job::{Job, Phase};
@@ -47,9 +46,6 @@ use crate::protocol::{JobId, JobState};
 
 /// The schema this build reads and writes, kept in `conductor_schema`.
 const SCHEMA_VERSION: i32 = 1;
-
-/// Most writes that share one transaction.
-const MAX_GROUP: usize = 4096;
 
 /// Version 1. A payload's id is the id of the first job submitted with
 /// it. `array_id` is the array a task belongs to (its first task's id),
@@ -121,15 +117,6 @@ struct Writes {
     prune_payloads: Statement,
 }
 
-enum Write {
-    Insert(Submission, oneshot::Sender<Result<Vec<JobId>>>),
-    /// Write these jobs, and the usage book (JSON) over the stored one.
-    Update(Vec<Job>, Option<String>, oneshot::Sender<Result<()>>),
-    /// Delete finished jobs that ended before this time (ms since epoch),
-    /// and the payloads that no job points at any more.
-    Prune(i64, oneshot::Sender<Result<usize>>),
-}
-
 /// A read, run by the reader thread on its session.
 type Read = Box<dyn Fn(&mut Session) -> Result<Reply> + Send>;
 
@@ -138,7 +125,7 @@ type Reply = Box<dyn std::any::Any + Send>;
 
 /// The PostgreSQL backend: the writer's queue and the reader's.
 pub struct PostgresStore {
-    writes: mpsc::Sender<Write>,
+    writes: Queue,
     reads: mpsc::Sender<(Read, mpsc::SyncSender<Result<Reply>>)>,
 }
 
@@ -172,7 +159,7 @@ impl PostgresStore {
                 .map_err(|_| thread_gone())?
         })
         .map_err(unreachable)?;
-        let (writes, queue) = mpsc::channel();
+        let (writes, queue) = Queue::new();
         let thread_error = |e| Error::Other(format!("cannot start the store's threads: {e}"));
         thread::Builder::new()
             .name("store-writer".into())
@@ -184,21 +171,6 @@ impl PostgresStore {
             .spawn(move || read_loop(reader, read_queue))
             .map_err(thread_error)?;
         Ok(PostgresStore { writes, reads })
-    }
-
-    /// Queues a write at once; the future resolves after its commit.
-    fn write<T: Send + 'static>(
-        &self,
-        write: impl FnOnce(oneshot::Sender<Result<T>>) -> Write,
-    ) -> StoreFuture<'_, T> {
-        let (reply, answer) = oneshot::channel();
-        let queued = self.writes.send(write(reply)).is_ok();
-        Box::pin(async move {
-            if !queued {
-                return Err(thread_gone());
-            }
-            answer.await.map_err(|_| thread_gone())?
-        })
     }
 
     /// Runs `f` on the reader's session and waits for its answer.
@@ -368,22 +340,15 @@ impl Session {
 
 impl Backend for PostgresStore {
     fn insert(&self, submission: Submission) -> StoreFuture<'_, Vec<JobId>> {
-        if submission.jobs.is_empty() {
-            return Box::pin(async { Err(Error::Other("a submission without jobs".into())) });
-        }
-        self.write(|reply| Write::Insert(submission, reply))
+        self.writes.insert(submission)
     }
 
     fn update(&self, jobs: Vec<Job>, usage: Option<UsageBook>) -> StoreFuture<'_, ()> {
-        let usage = match usage.as_ref().map(to_json).transpose() {
-            Ok(usage) => usage,
-            Err(e) => return Box::pin(async { Err(e) }),
-        };
-        self.write(|reply| Write::Update(jobs, usage, reply))
+        self.writes.update(jobs, usage)
     }
 
     fn prune_finished_before(&self, cutoff: DateTime<Utc>) -> StoreFuture<'_, usize> {
-        self.write(move |reply| Write::Prune(cutoff.timestamp_millis(), reply))
+        self.writes.prune(cutoff)
     }
 
     fn load_active(&self) -> Result<Vec<Job>> {
@@ -569,13 +534,7 @@ fn write_loop(mut session: Session, queue: mpsc::Receiver<Write>, on_commit: Com
         applied
     };
     while let Ok(first) = queue.recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match queue.try_recv() {
-                Ok(write) => group.push(write),
-                Err(_) => break,
-            }
-        }
+        let group = next_group(first, &queue);
         match timed(&mut session, &group) {
             Ok(applied) => answer(group, applied.into_iter().map(Ok).collect()),
             Err(Failed::Before(_)) if group.len() > 1 => {
@@ -609,15 +568,6 @@ fn read_loop(mut session: Session, queue: mpsc::Receiver<(Read, mpsc::SyncSender
     while let Ok((read, reply)) = queue.recv() {
         let _ = reply.send(session.read(read));
     }
-}
-
-/// What one write did, for its caller.
-#[derive(Debug, Default)]
-enum Applied {
-    Inserted(Vec<JobId>),
-    #[default]
-    Updated,
-    Pruned(usize),
 }
 
 /// The group's writes, in its one transaction; what each did.
@@ -764,33 +714,6 @@ fn prune(tx: &mut Transaction<'_>, writes: &Writes, cutoff: i64) -> Result<usize
     Ok(removed)
 }
 
-fn answer(group: Vec<Write>, results: Vec<Result<Applied>>) {
-    let mut results = results.into_iter();
-    for write in group {
-        let result = results
-            .next()
-            .unwrap_or_else(|| Err(Error::Other("the group's commit failed".into())));
-        // A caller that stopped waiting is not an error of the store.
-        match write {
-            Write::Insert(_, reply) => {
-                let _ = reply.send(result.map(|applied| match applied {
-                    Applied::Inserted(ids) => ids,
-                    _ => Vec::new(),
-                }));
-            }
-            Write::Update(_, _, reply) => {
-                let _ = reply.send(result.map(|_| ()));
-            }
-            Write::Prune(_, reply) => {
-                let _ = reply.send(result.map(|applied| match applied {
-                    Applied::Pruned(n) => n,
-                    _ => 0,
-                }));
-            }
-        }
-    }
-}
-
 fn row_to_job(row: &Row) -> Result<Job> {
     let id: i64 = row.get(0);
     fn decode<T: DeserializeOwned>(id: i64, text: &str) -> Result<T> {
@@ -803,10 +726,6 @@ fn row_to_job(row: &Row) -> Result<Job> {
         phase: decode(id, row.get(2))?,
         expected_start: None,
     })
-}
-
-fn to_json<T: Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| Error::Other(format!("cannot encode a job: {e}")))
 }
 
 fn to_i64(n: u64) -> Result<i64> {

@@ -18,9 +18,9 @@ use std::thread;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::{Deserialize, Serialize};
-use tokio::sync::oneshot;
+use serde::Deserialize;
 
+use super::writes::{Applied, Queue, Write, answer, next_group, to_json};
 use super::{Backend, CommitObserver, FinishedFilter, Payload, StoreFuture, Submission};
 use crate::daemon::job::{Job, Phase};
 use crate::daemon::log;
@@ -30,9 +30,6 @@ use crate::protocol::{JobId, JobState};
 
 /// The schema this build reads and writes; `PRAGMA user_version` holds it.
 const SCHEMA_VERSION: i64 = 3;
-
-/// Most writes that share one transaction.
-const MAX_GROUP: usize = 4096;
 
 /// A payload's id is the id of the first job submitted with it, so it is
 /// never reused either.
@@ -86,19 +83,10 @@ INSERT INTO sqlite_sequence (name, seq)
 DROP TABLE jobs_v1;
 ";
 
-enum Write {
-    Insert(Submission, oneshot::Sender<Result<Vec<JobId>>>),
-    /// Write these jobs, and the usage book (JSON) over the stored one.
-    Update(Vec<Job>, Option<String>, oneshot::Sender<Result<()>>),
-    /// Delete finished jobs that ended before this time (ms since epoch),
-    /// and the payloads that no job points at any more.
-    Prune(i64, oneshot::Sender<Result<usize>>),
-}
-
 /// The SQLite backend: the writer thread's queue, and the connection reads
 /// use.
 pub struct SqliteStore {
-    writes: mpsc::Sender<Write>,
+    writes: Queue,
     reader: Mutex<Connection>,
 }
 
@@ -120,7 +108,7 @@ impl SqliteStore {
         migrate(&writer, &path).map_err(unreadable)?;
         start_ids_at(&writer, first_job_id).map_err(unreadable)?;
         let reader = open_connection(&path).map_err(unreadable)?;
-        let (writes, queue) = mpsc::channel();
+        let (writes, queue) = Queue::new();
         thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || write_loop(writer, queue, on_commit))
@@ -128,23 +116,6 @@ impl SqliteStore {
         Ok(SqliteStore {
             writes,
             reader: Mutex::new(reader),
-        })
-    }
-
-    /// Queues a write for the writer thread at once, so that writes apply
-    /// in the order of the calls; the future resolves with the writer's
-    /// answer, which comes only after the commit.
-    fn write<T: Send + 'static>(
-        &self,
-        write: impl FnOnce(oneshot::Sender<Result<T>>) -> Write,
-    ) -> StoreFuture<'_, T> {
-        let (reply, answer) = oneshot::channel();
-        let queued = self.writes.send(write(reply)).is_ok();
-        Box::pin(async move {
-            if !queued {
-                return Err(writer_gone());
-            }
-            answer.await.map_err(|_| writer_gone())?
         })
     }
 
@@ -160,24 +131,16 @@ impl SqliteStore {
 impl Backend for SqliteStore {
     /// One transaction, committed before the ids come back.
     fn insert(&self, submission: Submission) -> StoreFuture<'_, Vec<JobId>> {
-        if submission.jobs.is_empty() {
-            // Its payload would take the id of the next submission's.
-            return Box::pin(async { Err(Error::Other("a submission without jobs".into())) });
-        }
-        self.write(|reply| Write::Insert(submission, reply))
+        self.writes.insert(submission)
     }
 
     fn update(&self, jobs: Vec<Job>, usage: Option<UsageBook>) -> StoreFuture<'_, ()> {
-        let usage = match usage.as_ref().map(to_json).transpose() {
-            Ok(usage) => usage,
-            Err(e) => return Box::pin(async { Err(e) }),
-        };
-        self.write(|reply| Write::Update(jobs, usage, reply))
+        self.writes.update(jobs, usage)
     }
 
     /// AUTOINCREMENT never hands out a deleted id again.
     fn prune_finished_before(&self, cutoff: DateTime<Utc>) -> StoreFuture<'_, usize> {
-        self.write(move |reply| Write::Prune(cutoff.timestamp_millis(), reply))
+        self.writes.prune(cutoff)
     }
 
     fn load_active(&self) -> Result<Vec<Job>> {
@@ -320,10 +283,6 @@ impl From<rusqlite::Error> for Error {
     }
 }
 
-fn writer_gone() -> Error {
-    Error::Other("the store writer has stopped".into())
-}
-
 fn open_connection(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -427,13 +386,7 @@ fn write_loop(mut conn: Connection, queue: mpsc::Receiver<Write>, on_commit: Com
         applied
     };
     while let Ok(first) = queue.recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match queue.try_recv() {
-                Ok(write) => group.push(write),
-                Err(_) => break,
-            }
-        }
+        let group = next_group(first, &queue);
         match timed(&mut conn, &group) {
             Ok(ids) => {
                 if ids
@@ -500,15 +453,6 @@ fn start_ids_at(conn: &Connection, first: u64) -> Result<()> {
     })();
     conn.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
     result
-}
-
-/// What one write did, for its caller.
-#[derive(Debug, Default)]
-enum Applied {
-    Inserted(Vec<JobId>),
-    #[default]
-    Updated,
-    Pruned(usize),
 }
 
 /// One transaction for the group; what each write did.
@@ -613,37 +557,6 @@ fn commit_group(conn: &mut Connection, group: &[Write]) -> Result<Vec<Applied>> 
     }
     tx.commit()?;
     Ok(applied)
-}
-
-fn answer(group: Vec<Write>, results: Vec<Result<Applied>>) {
-    let mut results = results.into_iter();
-    for write in group {
-        let result = results
-            .next()
-            .unwrap_or_else(|| Err(Error::Other("the group's commit failed".into())));
-        // A caller that stopped waiting is not an error of the store.
-        match write {
-            Write::Insert(_, reply) => {
-                let _ = reply.send(result.map(|applied| match applied {
-                    Applied::Inserted(ids) => ids,
-                    _ => Vec::new(),
-                }));
-            }
-            Write::Update(_, _, reply) => {
-                let _ = reply.send(result.map(|_| ()));
-            }
-            Write::Prune(_, reply) => {
-                let _ = reply.send(result.map(|applied| match applied {
-                    Applied::Pruned(n) => n,
-                    _ => 0,
-                }));
-            }
-        }
-    }
-}
-
-fn to_json<T: Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| Error::Other(format!("cannot encode a job: {e}")))
 }
 
 type Parts = (i64, String, String);
