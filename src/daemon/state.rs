@@ -380,22 +380,25 @@ mod tests {
     #[test]
     fn with_per_user_limits_each_users_jobs_are_indexed_apart() {
         let mut q = queue(true);
-        let of_user = |id, uid| Job {
-            spec: JobSpec {
-                uid,
-                ..pending(id, "debug", Some(60)).spec
-            },
-            ..pending(id, "debug", Some(60))
-        };
-        for (id, uid) in [(1, 1000), (2, 1001), (3, 1000)] {
-            q.insert(&of_user(id, uid));
+        // Each job made once: a job's queue key holds its submit time,
+        // which `pending` takes from the clock.
+        let jobs: Vec<Job> = [(1, 1000), (2, 1001), (3, 1000)]
+            .into_iter()
+            .map(|(id, uid)| {
+                let mut job = pending(id, "debug", Some(60));
+                job.spec.uid = uid;
+                job
+            })
+            .collect();
+        for job in &jobs {
+            q.insert(job);
         }
         assert_eq!(q.plain().len(), 3);
         assert_eq!(q.plain().chains(), 2, "one chain per user of the shape");
         assert_eq!(q.others().count(), 0);
-        q.remove(&of_user(1, 1000));
+        q.remove(&jobs[0]);
         assert_eq!((q.plain().len(), q.plain().chains()), (2, 2));
-        q.remove(&of_user(3, 1000));
+        q.remove(&jobs[2]);
         assert_eq!((q.plain().len(), q.plain().chains()), (1, 1));
     }
 
