@@ -7,7 +7,6 @@
 //! 2020-12, and every reference resolves. `tests/openapi/run.sh` runs
 //! schemathesis against a live daemon with it.
 
-use std::io::{Read, Write};
 use std::path::Path;
 
 use serde_json::{Value, json};
@@ -41,24 +40,10 @@ fn the_checked_in_document_is_current() {
 
 /// The status and body of a GET over TCP, with no token.
 fn get_over_tcp(port: u16, path: &str) -> (u16, String) {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .expect("a read timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    crate::support::raw_http_tcp(
+        port,
+        &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
     )
-    .expect("write");
-    let mut reply = String::new();
-    let _ = stream.read_to_string(&mut reply);
-    let status = reply
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = reply.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-    (status, body.to_string())
 }
 
 #[test]

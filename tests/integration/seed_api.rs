@@ -49,26 +49,13 @@ fn call(d: &TestDaemon, method: &str, path: &str, body: Option<&Value>) -> (u16,
 
 /// The same over TCP with a bearer token.
 fn call_tcp(port: u16, token: &str, method: &str, path: &str) -> (u16, Value) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(SHORT))
-        .expect("a read timeout");
     let text = request(method, path, None).replacen(
         "Host: x\r\n",
         &format!("Host: x\r\nAuthorization: Bearer {token}\r\n"),
         1,
     );
-    stream.write_all(text.as_bytes()).expect("write");
-    let mut reply = String::new();
-    let _ = stream.read_to_string(&mut reply);
-    let status = reply
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = reply.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    let (status, body) = crate::support::raw_http_tcp(port, &text);
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
 fn submitted_id(reply: &(u16, Value)) -> JobId {

@@ -4,7 +4,6 @@
 //! users, refused without a token, with another user's name beside one,
 //! and for another user's job; and the same routes over the Unix socket.
 
-use std::io::{Read, Write};
 use std::time::Duration;
 
 use conductor::protocol::{JobId, JobState};
@@ -34,22 +33,8 @@ fn call(
     let headers = pair.map_or(String::new(), |(name, token)| {
         format!("X-SLURM-USER-NAME: {name}\r\nX-SLURM-USER-TOKEN: {token}\r\n")
     });
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(SHORT))
-        .expect("a read timeout");
-    stream
-        .write_all(request(method, path, &headers, body).as_bytes())
-        .expect("write");
-    let mut reply = String::new();
-    let _ = stream.read_to_string(&mut reply);
-    let status = reply
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = reply.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    let (status, body) = crate::support::raw_http_tcp(port, &request(method, path, &headers, body));
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
 fn token_of(d: &TestDaemon, user: &TestUser, home: &std::path::Path) -> String {

@@ -279,24 +279,40 @@ impl TestDaemon {
 
     /// Sends a raw HTTP/1.1 request over the socket; returns the status and body.
     pub fn raw_http(&self, request: &str) -> (u16, String) {
-        let mut stream = UnixStream::connect(&self.socket).expect("connect");
+        let stream = UnixStream::connect(&self.socket).expect("connect");
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .expect("timeout");
-        stream.write_all(request.as_bytes()).expect("write");
-        let mut reply = String::new();
-        let _ = std::io::Read::read_to_string(&mut stream, &mut reply);
-        let status = reply
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = reply
-            .split_once("\r\n\r\n")
-            .map(|(_, body)| body.to_string())
-            .unwrap_or_default();
-        (status, body)
+        exchange(stream, request)
     }
+}
+
+/// Sends a raw HTTP/1.1 request over TCP to the loopback `port`; returns
+/// the status and body.
+pub fn raw_http_tcp(port: u16, request: &str) -> (u16, String) {
+    let stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    exchange(stream, request)
+}
+
+/// Writes `request`, reads the reply to its end (the request asks for
+/// `Connection: close`), and splits it: the status, then the body.
+fn exchange(mut stream: impl std::io::Read + Write, request: &str) -> (u16, String) {
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    let status = reply
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = reply
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    (status, body)
 }
 
 impl Drop for TestDaemon {
