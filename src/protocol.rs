@@ -1393,6 +1393,15 @@ impl PartitionInfo {
             })
     }
 
+    /// The nodes among `nodes` that the partition holds, in their order.
+    pub fn members<'a>(&self, nodes: &[&'a NodeInfo]) -> Vec<&'a NodeInfo> {
+        nodes
+            .iter()
+            .copied()
+            .filter(|node| self.covers(&node.name))
+            .collect()
+    }
+
     /// A partition with nothing but a name: the default, no limits, open to all.
     pub fn named(name: &str) -> PartitionInfo {
         PartitionInfo {

@@ -421,11 +421,7 @@ pub fn node_record(node: &NodeInfo, config: &DaemonConfig, facts: &NodeFacts) ->
 /// `scontrol show partition`'s record for one partition, which covers
 /// the node, is up, and has the limits of its definition.
 pub fn partition_record(nodes: &[&NodeInfo], partition: &PartitionInfo) -> Record {
-    let members: Vec<&NodeInfo> = nodes
-        .iter()
-        .copied()
-        .filter(|node| partition.covers(&node.name))
-        .collect();
+    let members = partition.members(nodes);
     let names: Vec<&str> = members.iter().map(|node| node.name.as_str()).collect();
     let cpus: u32 = members.iter().map(|node| node.cpus_total).sum();
     let memory_mb: u64 = members.iter().map(|node| node.memory_mb_total).sum();

@@ -295,11 +295,7 @@ impl PartitionInfo {
     /// The partition over the nodes it holds among `nodes`.
     pub fn new(nodes: &[&NodeInfo], partition: &Partition, config: &DaemonConfig) -> PartitionInfo {
         let def_mem = config.def_mem_per_cpu_mb;
-        let members: Vec<&NodeInfo> = nodes
-            .iter()
-            .copied()
-            .filter(|node| partition.covers(&node.name))
-            .collect();
+        let members = partition.members(nodes);
         let names: Vec<&str> = members.iter().map(|node| node.name.as_str()).collect();
         let node = members.first().copied().or(nodes.first().copied());
         PartitionInfo {
