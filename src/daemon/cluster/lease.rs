@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use postgres::Client;
 
-use super::registry::store_error;
 use crate::error::Result;
 
 /// The lock's key: 'cond', in a database of Conductor's own.
@@ -58,9 +57,7 @@ impl Lease {
     /// Waits until the lease is free and takes it; an error when the
     /// session is lost meanwhile.
     pub fn take(mut session: Client) -> Result<Lease> {
-        session
-            .execute("SELECT pg_advisory_lock($1)", &[&KEY])
-            .map_err(store_error)?;
+        session.execute("SELECT pg_advisory_lock($1)", &[&KEY])?;
         Ok(Lease {
             session: Some(session),
         })
@@ -89,15 +86,13 @@ pub enum Attempt {
 /// The `application_name` of the session holding the lease, if any:
 /// each node names its sessions `conductord:<node>`.
 pub fn holder(client: &mut Client) -> Result<Option<String>> {
-    let row = client
-        .query_opt(
-            "SELECT a.application_name FROM pg_locks l
+    let row = client.query_opt(
+        "SELECT a.application_name FROM pg_locks l
              JOIN pg_stat_activity a ON a.pid = l.pid
              WHERE l.locktype = 'advisory' AND l.granted
                AND l.classid = 0 AND l.objid = $1 AND l.objsubid = 1",
-            &[&(KEY as u32)],
-        )
-        .map_err(store_error)?;
+        &[&(KEY as u32)],
+    )?;
     Ok(row.map(|row| row.get(0)))
 }
 
@@ -126,8 +121,7 @@ pub fn take_alone(url: &str, node: &str) -> Result<Lease> {
 /// Connects as `node` and takes the lease if it is free; else who holds
 /// it. Blocks: for a thread outside the runtime.
 fn try_take_at(url: &str, node: &str) -> Result<std::result::Result<Lease, String>> {
-    let session = Client::connect(&super::agent::session_url(url, node), postgres::NoTls)
-        .map_err(store_error)?;
+    let session = Client::connect(&super::agent::session_url(url, node), postgres::NoTls)?;
     Ok(match Lease::try_take(session) {
         Attempt::Taken(lease) => Ok(lease),
         Attempt::Busy { holder, .. } => Err(holder.unwrap_or_else(|| "another conductord".into())),

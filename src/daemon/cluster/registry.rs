@@ -83,9 +83,8 @@ pub enum Beat {
 /// Registers `spec`, as a new node or again (then with its facts
 /// renewed, up again, and its epoch bumped); returns the new epoch.
 pub fn register(client: &mut impl GenericClient, spec: &NodeSpec) -> Result<Epoch> {
-    let row = client
-        .query_one(
-            "INSERT INTO nodes
+    let row = client.query_one(
+        "INSERT INTO nodes
                  (name, cpus, memory_mb, gpus, partitions, address, version, epoch, heartbeat)
              VALUES ($1, $2, $3, $4, $5, $6, $7, 1, now())
              ON CONFLICT (name) DO UPDATE SET
@@ -95,30 +94,27 @@ pub fn register(client: &mut impl GenericClient, spec: &NodeSpec) -> Result<Epoc
                  epoch = nodes.epoch + 1, heartbeat = now(),
                  down_since = NULL, reason = NULL
              RETURNING epoch",
-            &[
-                &spec.name,
-                &to_i32(spec.cpus)?,
-                &to_i64(spec.memory_mb)?,
-                &to_i32(spec.gpus)?,
-                &spec.partitions,
-                &spec.address,
-                &spec.version,
-            ],
-        )
-        .map_err(store_error)?;
+        &[
+            &spec.name,
+            &to_i32(spec.cpus)?,
+            &to_i64(spec.memory_mb)?,
+            &to_i32(spec.gpus)?,
+            &spec.partitions,
+            &spec.address,
+            &spec.version,
+        ],
+    )?;
     Ok(Epoch(row.get(0)))
 }
 
 /// Renews `name`'s heartbeat in `epoch`; [`Beat::Fenced`] when that epoch
 /// is over (the node was declared down, or registered again since).
 pub fn heartbeat(client: &mut impl GenericClient, name: &str, epoch: Epoch) -> Result<Beat> {
-    let renewed = client
-        .execute(
-            "UPDATE nodes SET heartbeat = now()
+    let renewed = client.execute(
+        "UPDATE nodes SET heartbeat = now()
              WHERE name = $1 AND epoch = $2 AND down_since IS NULL",
-            &[&name, &epoch.0],
-        )
-        .map_err(store_error)?;
+        &[&name, &epoch.0],
+    )?;
     Ok(if renewed == 1 {
         Beat::Alive
     } else {
@@ -133,16 +129,14 @@ pub fn declare_down(
     client: &mut impl GenericClient,
     timeout: Duration,
 ) -> Result<Vec<(String, Epoch)>> {
-    let rows = client
-        .query(
-            "UPDATE nodes SET down_since = now(), epoch = epoch + 1,
+    let rows = client.query(
+        "UPDATE nodes SET down_since = now(), epoch = epoch + 1,
                  reason = 'Not responding'
              WHERE down_since IS NULL
                AND heartbeat < now() - make_interval(secs => $1)
              RETURNING name, epoch",
-            &[&timeout.as_secs_f64()],
-        )
-        .map_err(store_error)?;
+        &[&timeout.as_secs_f64()],
+    )?;
     Ok(rows
         .iter()
         .map(|row| (row.get(0), Epoch(row.get(1))))
@@ -151,14 +145,12 @@ pub fn declare_down(
 
 /// Every node, by name.
 pub fn list(client: &mut impl GenericClient) -> Result<Vec<NodeRecord>> {
-    let rows = client
-        .query(
-            "SELECT name, cpus, memory_mb, gpus, partitions, address, version,
+    let rows = client.query(
+        "SELECT name, cpus, memory_mb, gpus, partitions, address, version,
                     epoch, heartbeat, down_since, reason
              FROM nodes ORDER BY name",
-            &[],
-        )
-        .map_err(store_error)?;
+        &[],
+    )?;
     rows.iter().map(record).collect()
 }
 
@@ -182,11 +174,6 @@ fn record(row: &postgres::Row) -> Result<NodeRecord> {
         heartbeat: row.get(8),
         down,
     })
-}
-
-/// A database failure, as the server reports store failures.
-pub(super) fn store_error(e: postgres::Error) -> Error {
-    Error::Store(Box::new(e))
 }
 
 fn to_i32(n: u32) -> Result<i32> {

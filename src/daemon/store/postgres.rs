@@ -227,7 +227,7 @@ fn commit_with<T>(
     f: impl FnOnce(&mut Transaction<'_>) -> Result<T>,
 ) -> std::result::Result<T, Failed> {
     let value = f(&mut tx).map_err(Failed::Before)?;
-    tx.commit().map_err(|e| Failed::AtCommit(store_error(e)))?;
+    tx.commit().map_err(|e| Failed::AtCommit(Error::from(e)))?;
     Ok(value)
 }
 
@@ -254,7 +254,7 @@ impl Session {
         if let Some(statement) = self.prepared.get(sql) {
             return Ok(statement.clone());
         }
-        let statement = self.client()?.prepare(sql).map_err(store_error)?;
+        let statement = self.client()?.prepare(sql)?;
         self.prepared.insert(sql, statement.clone());
         Ok(statement)
     }
@@ -281,7 +281,7 @@ impl Session {
         let statement = self.statement(sql)?;
         self.client()?
             .query(&statement, params)
-            .map_err(store_error)
+            .map_err(Error::from)
     }
 
     /// Runs `f` in a transaction, with the writes' statements, and
@@ -304,7 +304,7 @@ impl Session {
             .client()
             .map_err(Failed::Before)?
             .transaction()
-            .map_err(|e| Failed::Before(store_error(e)))?;
+            .map_err(|e| Failed::Before(Error::from(e)))?;
         commit_with(tx, |tx| f(tx, &writes))
     }
 
@@ -331,7 +331,7 @@ impl Session {
     fn client(&mut self) -> Result<&mut Client> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             self.reset();
-            let client = Client::connect(&self.url, NoTls).map_err(store_error)?;
+            let client = Client::connect(&self.url, NoTls)?;
             return Ok(self.client.insert(client));
         }
         self.client.as_mut().ok_or_else(thread_gone)
@@ -479,14 +479,12 @@ impl Backend for PostgresStore {
 /// Creates the schema in an empty database, checks it in one this build
 /// knows, and refuses one from a newer build.
 fn migrate(client: &mut Client) -> Result<()> {
-    let mut tx = client.transaction().map_err(store_error)?;
+    let mut tx = client.transaction()?;
     // One node migrates at a time (the lock is the scheduler lease's key
     // plus one); the others wait here, then find it done.
-    tx.execute("SELECT pg_advisory_xact_lock(1668247141)", &[])
-        .map_err(store_error)?;
+    tx.execute("SELECT pg_advisory_xact_lock(1668247141)", &[])?;
     let exists: bool = tx
-        .query_one("SELECT to_regclass('conductor_schema') IS NOT NULL", &[])
-        .map_err(store_error)?
+        .query_one("SELECT to_regclass('conductor_schema') IS NOT NULL", &[])?
         .get(0);
     if !exists {
         tx.batch_execute(&format!(
@@ -495,13 +493,11 @@ fn migrate(client: &mut Client) -> Result<()> {
              {SCHEMA};
              {};",
             registry::SCHEMA
-        ))
-        .map_err(store_error)?;
-        return tx.commit().map_err(store_error);
+        ))?;
+        return tx.commit().map_err(Error::from);
     }
     let version: i32 = tx
-        .query_one("SELECT version FROM conductor_schema", &[])
-        .map_err(store_error)?
+        .query_one("SELECT version FROM conductor_schema", &[])?
         .get(0);
     if version > SCHEMA_VERSION {
         return Err(Error::Other(format!(
@@ -509,18 +505,16 @@ fn migrate(client: &mut Client) -> Result<()> {
              understands ({SCHEMA_VERSION}); run a newer conductord"
         )));
     }
-    tx.commit().map_err(store_error)
+    tx.commit().map_err(Error::from)
 }
 
 /// Raises the id counter so that the next job gets at least `first`.
 fn start_ids_at(client: &mut Client, first: u64) -> Result<()> {
     let below = to_i64(first.saturating_sub(1))?;
-    client
-        .execute(
-            "UPDATE job_ids SET last = GREATEST(last, $1) WHERE id = 1",
-            &[&below],
-        )
-        .map_err(store_error)?;
+    client.execute(
+        "UPDATE job_ids SET last = GREATEST(last, $1) WHERE id = 1",
+        &[&below],
+    )?;
     Ok(())
 }
 
@@ -598,16 +592,12 @@ fn insert(
     Submission { payload, jobs }: &Submission,
 ) -> Result<Vec<JobId>> {
     let count = i64::try_from(jobs.len()).map_err(|_| Error::Other("too many jobs".into()))?;
-    let last: i64 = tx
-        .query_one(&writes.next_ids, &[&count])
-        .map_err(store_error)?
-        .get(0);
+    let last: i64 = tx.query_one(&writes.next_ids, &[&count])?.get(0);
     let first = last - count + 1;
     tx.execute(
         &writes.insert_payload,
         &[&first, &payload.script, &to_json(&payload.environment)?],
-    )
-    .map_err(store_error)?;
+    )?;
     let mut rows = Rows::default();
     let mut ids = Vec::with_capacity(jobs.len());
     for (offset, job) in jobs.iter().enumerate() {
@@ -639,8 +629,7 @@ fn insert(
             &rows.phases,
             &first,
         ],
-    )
-    .map_err(store_error)?;
+    )?;
     Ok(ids)
 }
 
@@ -687,12 +676,10 @@ fn update(
                 &rows.specs,
                 &rows.phases,
             ],
-        )
-        .map_err(store_error)?;
+        )?;
     }
     if let Some(book) = usage {
-        tx.execute(&writes.save_usage, &[&book])
-            .map_err(store_error)?;
+        tx.execute(&writes.save_usage, &[&book])?;
     }
     Ok(())
 }
@@ -701,15 +688,13 @@ fn update(
 /// they left without a job; how many jobs went.
 fn prune(tx: &mut Transaction<'_>, writes: &Writes, cutoff: i64) -> Result<usize> {
     let payloads: Vec<i64> = tx
-        .query(&writes.prune_jobs, &[&cutoff])
-        .map_err(store_error)?
+        .query(&writes.prune_jobs, &[&cutoff])?
         .iter()
         .map(|row| row.get(0))
         .collect();
     let removed = payloads.len();
     if removed > 0 {
-        tx.execute(&writes.prune_payloads, &[&payloads])
-            .map_err(store_error)?;
+        tx.execute(&writes.prune_payloads, &[&payloads])?;
     }
     Ok(removed)
 }
@@ -733,9 +718,12 @@ fn to_i64(n: u64) -> Result<i64> {
 }
 
 /// PostgreSQL's errors are the store's failures (the server answers
-/// "store unavailable").
-fn store_error(e: postgres::Error) -> Error {
-    Error::Store(Box::new(e))
+/// "store unavailable"), the job store's and the cluster's alike; this
+/// lets `?` turn them into one.
+impl From<postgres::Error> for Error {
+    fn from(e: postgres::Error) -> Error {
+        Error::Store(Box::new(e))
+    }
 }
 
 /// The same failure again, for each write of a group that shares it.
