@@ -88,6 +88,8 @@ async fn serve(config: Config) -> Result<()> {
     private_state::check_dir(&config.state_dir)?;
     create_dir(&config.state_dir, if shared { 0o711 } else { 0o700 })?;
     let _lock = lock_state_dir(&config.state_dir)?;
+    // Another daemon's socket is refused before this one touches its jobs.
+    refuse_if_served(&config.socket)?;
     let jobs_dir = config.state_dir.join("jobs");
     create_dir(&jobs_dir, if shared { 0o711 } else { 0o700 })?;
     let exe = std::env::current_exe()
@@ -238,6 +240,43 @@ async fn serve(config: Config) -> Result<()> {
     Ok(())
 }
 
+/// An error when another daemon answers on the socket at `path`.
+fn refuse_if_served(path: &Path) -> Result<()> {
+    if answers(path) {
+        return Err(Error::Other(format!(
+            "another conductord is already serving on {}",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Whether something serves on the socket at `path`: it takes a request
+/// and says something back. A bare connect is not enough: a daemon killed
+/// while it was starting a process leaves its listening socket, for a
+/// moment, in the child that has not yet exec'd; that listener queues the
+/// connection and then resets it, which reads here as nothing serving. One
+/// that takes the request and stays silent still counts, so a daemon too
+/// busy to answer is never taken over.
+fn answers(path: &Path) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::os::unix::net::UnixStream::connect(path) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+    let asked =
+        stream.write_all(b"GET /v1/diag HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    let mut first = [0u8; 1];
+    match (asked, stream.read(&mut first)) {
+        (Ok(()), Ok(n)) => n > 0,
+        (_, Err(e)) => matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+        (Err(_), Ok(_)) => false,
+    }
+}
+
 /// How often a daemon on PostgreSQL checks that it still holds its
 /// database's lease: after a database restart, the lease is free until
 /// the daemon takes it again, so this is the window in which another
@@ -336,12 +375,7 @@ fn bind_unix(path: &Path, system: bool) -> Result<UnixListener> {
         create_dir(parent, if system { 0o755 } else { 0o700 })?;
     }
     if path.exists() {
-        if std::os::unix::net::UnixStream::connect(path).is_ok() {
-            return Err(Error::Other(format!(
-                "another conductord is already serving on {}",
-                path.display()
-            )));
-        }
+        refuse_if_served(path)?;
         fs::remove_file(path).map_err(|e| Error::io("cannot remove the stale socket", path, e))?;
     }
     let listener = UnixListener::bind(path).map_err(|e| Error::io("cannot bind", path, e))?;

@@ -172,3 +172,54 @@ fn sigkill_at_random_moments_loses_nothing_and_runs_nothing_twice() {
         seen.len()
     );
 }
+
+/// After a crash, the dead daemon's listening socket can live on for a
+/// moment in a child that was forked but had not yet exec'd: connections
+/// queue there and are then reset. Played here by a listener that never
+/// accepts and closes half a second later: the daemon started meanwhile
+/// takes the socket over instead of taking it for another daemon's.
+#[test]
+fn a_socket_that_queues_but_never_answers_is_taken_over_after_a_crash() {
+    let mut d = TestDaemon::start(&[]);
+    d.crash();
+    std::fs::remove_file(&d.socket).expect("the stale socket is there");
+    let lingering = std::os::unix::net::UnixListener::bind(&d.socket).expect("bind");
+    let closer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        drop(lingering);
+    });
+    d.start_again();
+    closer.join().expect("closer");
+    let id = d.submit(&["--wrap", "true"]);
+    assert!(
+        d.wait_ended(id, Duration::from_secs(20))
+            .state
+            .is_terminal()
+    );
+    assert!(!d.log().contains("already serving"), "{}", d.log());
+}
+
+/// A daemon that answers on the socket is never taken over, even by one
+/// with a state directory of its own.
+#[test]
+fn a_second_daemon_on_a_served_socket_is_refused_in_one_line() {
+    let d = TestDaemon::start(&[]);
+    let mut second = std::process::Command::new(crate::support::bin("conductord"));
+    second
+        .arg("--socket")
+        .arg(&d.socket)
+        .arg("--state-dir")
+        .arg(d.dir.path().join("second-state"));
+    let refused = crate::support::run_command(second, None);
+    let line = refused.fails_with_one_line().to_string();
+    assert!(
+        line.contains("another conductord is already serving on"),
+        "{line}"
+    );
+    let id = d.submit(&["--wrap", "true"]);
+    assert!(
+        d.wait_ended(id, Duration::from_secs(20))
+            .state
+            .is_terminal()
+    );
+}

@@ -116,8 +116,13 @@ impl TestDaemon {
             .spawn()
             .expect("conductord starts");
         self.child = Some(child);
+        // A request, not a bare connect: after a crash, the dead daemon's
+        // listening socket may outlive it for a moment in a child that was
+        // forked but had not yet exec'd, and a connect would reach that.
+        let socket = format!("unix:{}", self.socket.display());
+        let client = Client::new(Some(&socket)).expect("client");
         wait_until(Duration::from_secs(20), "the daemon answers", || {
-            UnixStream::connect(&self.socket).is_ok()
+            client.diag().is_ok()
         });
     }
 
@@ -236,8 +241,12 @@ impl TestDaemon {
     }
 
     /// The job as the API shows it.
+    #[track_caller]
     pub fn job(&self, id: JobId) -> JobInfo {
-        self.client().job(id).expect("job exists")
+        match self.client().job(id) {
+            Ok(job) => job,
+            Err(e) => panic!("job {id}: {e}\n{}", self.log()),
+        }
     }
 
     /// Waits until the job is in `state`, failing after `timeout`.
