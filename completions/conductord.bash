@@ -23,7 +23,7 @@ _conductord() {
 
     case "${cmd}" in
         conductord)
-            opts="-h -V --config --print-config --import-properties --system --socket --listen --tls-cert --tls-key --insecure-listen --metrics-public --state-dir --store --log-file --node-name --cpus --mem --gpus --gpu-files --kill-wait --requeue-delay --enforce-part-limits --min-job-age --history-days --partition --partition-def --max-jobs-per-user --max-tres-per-user --operator --containment --cpu-bind --def-mem-per-cpu --max-job-count --first-job-id --time-limit-unit --max-submit-per-user --max-submit-jobs-per-user --max-array-size --scheduler-type --bf-window --bf-max-job-test --priority-type --priority-weight-age --priority-weight-fairshare --priority-weight-job-size --priority-weight-partition --priority-max-age --priority-decay-half-life --priority-calc-period --tres-billing-weights --fairshare-shares --max-connections --max-connections-per-user --idle-timeout --request-timeout --launcher --help --version"
+            opts="-h -V --config --print-config --import-properties --system --socket --listen --tls-cert --tls-key --insecure-listen --metrics-public --state-dir --store --log-file --node --node-name --cpus --mem --gpus --gpu-files --kill-wait --node-timeout --requeue-delay --enforce-part-limits --min-job-age --history-days --partition --partition-def --max-jobs-per-user --max-tres-per-user --operator --containment --cpu-bind --def-mem-per-cpu --max-job-count --first-job-id --time-limit-unit --max-submit-per-user --max-submit-jobs-per-user --max-array-size --scheduler-type --bf-window --bf-max-job-test --priority-type --priority-weight-age --priority-weight-fairshare --priority-weight-job-size --priority-weight-partition --priority-max-age --priority-decay-half-life --priority-calc-period --tres-billing-weights --fairshare-shares --max-connections --max-connections-per-user --idle-timeout --request-timeout --launcher --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -69,6 +69,10 @@ _conductord() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --cpus)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -86,6 +90,10 @@ _conductord() {
                     return 0
                     ;;
                 --kill-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -7,12 +7,13 @@ complete -c conductord -l tls-key -d 'The private key of --tls-cert (PEM: PKCS#8
 complete -c conductord -l state-dir -d 'Directory for the job store and scripts [default: $XDG_STATE_HOME/conductor] (StateSaveLocation)' -r -F
 complete -c conductord -l store -d 'Keep the jobs in this PostgreSQL database (postgres://user[:password]@host[:port]/db) rather than SQLite in the state directory' -r
 complete -c conductord -l log-file -d 'Append the daemon\'s log to this file instead of stderr' -r -F
-complete -c conductord -l node-name -d 'The node\'s name, as jobs and cinfo see it (NodeName) [default: the short host name]' -r
+complete -c conductord -l node-name -l node -d 'The node\'s name, as jobs and cinfo see it (NodeName) [default: the short host name]' -r
 complete -c conductord -l cpus -d 'CPUs to offer to jobs [default: the online CPUs]' -r
 complete -c conductord -l mem -d 'Memory to offer to jobs, e.g. 16G [default: physical memory] (RealMemory; a number is MB)' -r
 complete -c conductord -l gpus -d 'GPUs to offer: a count (2) or ordinals (0,2 or 0-3) [default: the GPUs found]' -r
 complete -c conductord -l gpu-files -d 'The offered GPUs\' device nodes, in order (gres.conf\'s File=): /dev/nvidia0,/dev/nvidia1' -r -F
 complete -c conductord -l kill-wait -d 'Seconds between SIGTERM and SIGKILL when a job is cancelled or times out (KillWait)' -r
+complete -c conductord -l node-timeout -d 'Seconds without a heartbeat after which a node of a PostgreSQL store is DOWN (SlurmdTimeout)' -r
 complete -c conductord -l requeue-delay -d 'Seconds a requeued job waits before it may run again (Slurm: its credential lifetime, 120 s, plus one)' -r
 complete -c conductord -l min-job-age -d 'Seconds a finished job stays visible to cqueue and ccontrol (slurm.conf\'s MinJobAge); 0 keeps it for ever' -r
 complete -c conductord -l history-days -d 'Days finished jobs stay in the history (cacct); 0 keeps them forever' -r

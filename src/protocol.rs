@@ -1045,6 +1045,10 @@ pub struct DaemonConfig {
     #[serde(default)]
     pub gpu_devices: Vec<Gpu>,
     pub kill_wait_secs: u64,
+    /// Seconds without a heartbeat before a node is DOWN (SlurmdTimeout);
+    /// 0 from an older daemon.
+    #[serde(default)]
+    pub node_timeout_secs: u64,
     /// Seconds a finished job stays visible to cqueue and ccontrol (0:
     /// for ever), Slurm's MinJobAge.
     pub min_job_age_secs: u64,

@@ -131,7 +131,7 @@ pub struct Settings {
     pub log_file: Option<PathBuf>,
 
     /// The node's name, as jobs and cinfo see it (NodeName) [default: the short host name]
-    #[arg(long, id = "NodeName", value_name = "NAME")]
+    #[arg(long, id = "NodeName", value_name = "NAME", visible_alias = "node")]
     #[serde(rename = "NodeName")]
     pub node_name: Option<String>,
 
@@ -169,6 +169,21 @@ pub struct Settings {
     #[arg(long, id = "KillWait", value_name = "SECONDS", default_value_t = 30)]
     #[serde(rename = "KillWait")]
     pub kill_wait: u64,
+
+    /// Seconds without a heartbeat after which a node of a PostgreSQL store is DOWN (SlurmdTimeout)
+    ///
+    /// Each node renews its heartbeat in the database a few times per
+    /// timeout; the scheduler declares a node whose heartbeat is older
+    /// than this DOWN.
+    #[arg(
+        long,
+        id = "SlurmdTimeout",
+        value_name = "SECONDS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    #[serde(rename = "SlurmdTimeout")]
+    pub node_timeout: u64,
 
     /// Seconds a requeued job waits before it may run again (Slurm: its credential lifetime, 120 s, plus one)
     ///
@@ -881,6 +896,7 @@ impl ConductordArgs {
             },
             gpus,
             kill_wait: Duration::from_secs(self.settings.kill_wait),
+            node_timeout: Duration::from_secs(self.settings.node_timeout),
             min_job_age: Duration::from_secs(self.settings.min_job_age),
             enforce_part_limits: self.settings.enforce_part_limits,
             requeue_delay: Duration::from_secs(self.settings.requeue_delay),

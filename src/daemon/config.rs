@@ -32,6 +32,9 @@ pub struct Config {
     pub gpus: Vec<gpus::Gpu>,
     /// Grace between SIGTERM and SIGKILL when a job is cancelled or times out.
     pub kill_wait: Duration,
+    /// How old a node's heartbeat may be before the node is DOWN, on a
+    /// PostgreSQL store (Slurm's SlurmdTimeout).
+    pub node_timeout: Duration,
     /// How long a requeued job waits before it may start again (shown as
     /// BeginTime): slurmctld's credential lifetime plus a second.
     pub requeue_delay: Duration,

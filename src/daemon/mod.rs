@@ -108,6 +108,14 @@ async fn serve(config: Config) -> Result<()> {
         .as_deref()
         .map(|url| cluster::lease::take_alone(url, &config.node_name))
         .transpose()?;
+    // On PostgreSQL the node registers and keeps its heartbeat going.
+    let agent = config.store.as_deref().map(|url| {
+        cluster::agent::NodeAgent::start(
+            url,
+            node_spec(&config),
+            heartbeat_timing(config.node_timeout),
+        )
+    });
     let containment = containment::resolve(
         config.containment,
         &config.state_dir,
@@ -142,6 +150,7 @@ async fn serve(config: Config) -> Result<()> {
         boot_id: node::boot_id(),
         tokens: tokens::TokenBook::open(&config.state_dir)?,
         server_address: format!("unix:{}", config.socket.display()),
+        members: agent.as_ref().map(cluster::agent::NodeAgent::members),
         jobs_dir,
         config,
     });
@@ -212,11 +221,19 @@ async fn serve(config: Config) -> Result<()> {
         ))
     });
 
+    if let Some(agent) = &agent {
+        tokio::spawn(report_standing(
+            agent.standing(),
+            agent.rejoiner(),
+            daemon.config.node_name.clone(),
+        ));
+    }
     let lease_lost = async {
         match (lease, &daemon.config.store) {
             (Some(lease), Some(url)) => {
                 let node = daemon.config.node_name.clone();
-                cluster::lease::keep(lease, url.clone(), node, LEASE_CHECK).await
+                let timeout = daemon.config.node_timeout;
+                cluster::lease::keep(lease, url.clone(), node, LEASE_CHECK, timeout).await
             }
             _ => std::future::pending().await,
         }
@@ -236,6 +253,8 @@ async fn serve(config: Config) -> Result<()> {
         let _ = task.await;
     }
     let _ = fs::remove_file(&daemon.config.socket);
+    // The agent's thread is joined as it drops: not on the runtime's.
+    let _ = tokio::task::spawn_blocking(move || drop(agent)).await;
     log(format_args!("stopped"));
     Ok(())
 }
@@ -274,6 +293,69 @@ fn answers(path: &Path) -> bool {
             std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
         ),
         (Err(_), Ok(_)) => false,
+    }
+}
+
+/// What this node tells the registry of itself.
+fn node_spec(config: &Config) -> cluster::registry::NodeSpec {
+    cluster::registry::NodeSpec {
+        name: config.node_name.clone(),
+        cpus: config.capacity.cpus,
+        memory_mb: config.capacity.memory_mb,
+        gpus: config.capacity.gpus,
+        partitions: config
+            .partitions
+            .list()
+            .iter()
+            .map(|partition| partition.name.clone())
+            .collect(),
+        address: config.listen.map(|address| address.to_string()),
+        version: env!("CARGO_PKG_VERSION").into(),
+    }
+}
+
+/// Four heartbeats per node timeout (at most ten seconds apart, at least
+/// a quarter of a second), so a node is declared down only after several
+/// missed in a row; a lost session is tried again every second at most.
+fn heartbeat_timing(node_timeout: std::time::Duration) -> cluster::agent::Timing {
+    use std::time::Duration;
+    let heartbeat = (node_timeout / 4).clamp(Duration::from_millis(250), Duration::from_secs(10));
+    cluster::agent::Timing {
+        heartbeat,
+        retry: heartbeat.min(Duration::from_secs(1)),
+    }
+}
+
+/// Logs where the node stands as its agent finds it. A node fenced while
+/// this daemon holds the lease was declared down by no one but a
+/// scheduler that took the lease meanwhile, and this daemon stops then;
+/// until other nodes run jobs (`docs/cluster.md`) none of its jobs ran
+/// elsewhere, so it rejoins at once.
+async fn report_standing(
+    mut standing: tokio::sync::watch::Receiver<cluster::agent::Standing>,
+    rejoiner: cluster::agent::Rejoiner,
+    node: String,
+) {
+    use cluster::agent::Standing;
+    while standing.changed().await.is_ok() {
+        let now = *standing.borrow_and_update();
+        match now {
+            Standing::Joining => {}
+            Standing::Up(epoch) => log(format_args!(
+                "node {node} is up in the registry (epoch {})",
+                epoch.0
+            )),
+            Standing::CutOff { .. } => log(format_args!(
+                "node {node} cannot reach the database: its heartbeat has stopped"
+            )),
+            Standing::Fenced(epoch) => {
+                log(format_args!(
+                    "node {node} was declared down in epoch {}; registering again",
+                    epoch.0
+                ));
+                rejoiner.rejoin();
+            }
+        }
     }
 }
 

@@ -355,12 +355,16 @@ pub(super) async fn node(State(daemon): Shared) -> axum::Json<NodeInfo> {
     })
 }
 
-/// Every node the daemon serves: here the one it runs on, as `/v1/node`
-/// gives it (a cluster lists all its members).
-#[utoipa::path(get, path = "/v1/nodes", tag = "native", responses((status = 200, description = "Every node: here the daemon's one.", body = Vec<NodeInfo>)))]
+/// Every node: the one the daemon runs on, as `/v1/node` gives it, and on
+/// a PostgreSQL store every other node of the registry, by name.
+#[utoipa::path(get, path = "/v1/nodes", tag = "native", responses((status = 200, description = "Every node, by name: this daemon's, and the registry's others on a PostgreSQL store.", body = Vec<NodeInfo>)))]
 pub(super) async fn nodes(State(daemon): Shared) -> axum::Json<Vec<NodeInfo>> {
+    let members = daemon.members.as_ref().map(|m| m.borrow().clone());
     let axum::Json(node) = node(State(daemon)).await;
-    axum::Json(vec![node])
+    axum::Json(match members {
+        Some(registry) => crate::daemon::cluster::members::listed(node, &registry),
+        None => vec![node],
+    })
 }
 
 #[utoipa::path(get, path = "/v1/config", tag = "native", responses((status = 200, description = "The daemon's settings.", body = DaemonConfig)))]
@@ -385,6 +389,7 @@ pub(super) async fn config(State(daemon): Shared) -> axum::Json<DaemonConfig> {
         gpus: config.capacity.gpus,
         gpu_devices: config.gpus.clone(),
         kill_wait_secs: config.kill_wait.as_secs(),
+        node_timeout_secs: config.node_timeout.as_secs(),
         min_job_age_secs: config.min_job_age.as_secs(),
         max_array_size: config.max_array_size,
         max_job_count: config.max_job_count,

@@ -46,6 +46,10 @@ pub(crate) struct Daemon {
     pub(super) tokens: tokens::TokenBook,
     /// `unix:` and the socket path, as jobs name this daemon.
     pub(super) server_address: String,
+    /// The cluster's nodes as the node agent last read them, on a
+    /// PostgreSQL store; `None` on SQLite, where the daemon is its one node.
+    pub(super) members:
+        Option<tokio::sync::watch::Receiver<Vec<super::cluster::registry::NodeRecord>>>,
 }
 
 impl Daemon {

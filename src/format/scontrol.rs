@@ -551,6 +551,7 @@ pub fn config_listing(config: &DaemonConfig, now: DateTime<Utc>) -> String {
         ("SelectType", "select/cons_tres".into()),
         ("SLURM_VERSION", config.version.clone()),
         ("SlurmctldHost[0]", config.node.clone()),
+        ("SlurmdTimeout", format!("{} sec", config.node_timeout_secs)),
         ("StateSaveLocation", config.state_dir.display().to_string()),
         (
             "TaskPlugin",
@@ -864,6 +865,7 @@ mod tests {
             gpus: 2,
             gpu_devices: vec![Gpu::configured(0), Gpu::configured(2)],
             kill_wait_secs: 30,
+            node_timeout_secs: 60,
             min_job_age_secs: 300,
             max_array_size: 1001,
             max_job_count: 100_000,
@@ -1132,6 +1134,7 @@ mod tests {
             "ClusterName             = conductor",
             "SLURM_VERSION           = 0.1.0",
             "SlurmctldHost[0]        = box",
+            "SlurmdTimeout           = 60 sec",
             "StateSaveLocation       = /var/lib/conductor",
             "ConductorSocket         = /run/c.sock",
             "ConductorListen         = (null)",

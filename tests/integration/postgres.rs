@@ -180,3 +180,57 @@ fn a_second_daemon_on_the_same_database_is_refused_naming_the_first() {
     first.restart();
     assert_eq!(first.job(job).state, JobState::Completed);
 }
+
+/// `cinfo -N -h -o "%N %t %E"`, as lines.
+fn node_lines(d: &TestDaemon) -> String {
+    d.run("cinfo", &["-N", "-h", "-o", "%N %t %E"])
+        .ok()
+        .to_string()
+}
+
+#[test]
+fn nodes_register_and_a_node_whose_heartbeat_stopped_is_down_after_the_timeout() {
+    let Some((server, mut first)) = daemon_on_postgres(&["--node", "n1", "--node-timeout", "2"])
+    else {
+        return;
+    };
+    let url = server.url();
+    wait_until(SHORT, "n1 registers", || {
+        first.log().contains("node n1 is up")
+    });
+    assert_eq!(node_lines(&first), "n1 idle none\n");
+    let config = first.run("ccontrol", &["show", "config"]).ok().to_string();
+    assert!(
+        config.contains("SlurmdTimeout           = 2 sec\n"),
+        "{config}"
+    );
+    first.stop();
+
+    // Another node takes the database over: it lists n1 from the
+    // registry, up until its heartbeat is two seconds old, then DOWN.
+    let second = TestDaemon::start(&["--store", &url, "--node", "n2", "--node-timeout", "2"]);
+    wait_until(SHORT, "n2 lists both", || {
+        node_lines(&second).lines().count() == 2
+    });
+    wait_until(SHORT, "n1 is declared down", || {
+        node_lines(&second) == "n1 down Not responding\nn2 idle none\n"
+    });
+    assert!(second.log().contains("node n1 is DOWN"), "{}", second.log());
+    let shown = second
+        .run("ccontrol", &["show", "node", "n1"])
+        .ok()
+        .to_string();
+    assert!(shown.contains("State=DOWN"), "{shown}");
+    assert!(shown.contains("Reason=Not responding"), "{shown}");
+
+    // n2's jobs run as ever.
+    let id = second.submit(&["--wrap", "true"]);
+    assert_eq!(second.wait_ended(id, SHORT).state, JobState::Completed);
+    drop(second);
+
+    // n1 comes back: up again in the registry, in a new epoch.
+    first.start_again();
+    wait_until(SHORT, "n1 is up again", || {
+        node_lines(&first).starts_with("n1 idle none\n")
+    });
+}

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use postgres::{Client, NoTls};
 use tokio::sync::watch;
 
-use super::registry::{self, Beat, Epoch, NodeSpec};
+use super::registry::{self, Beat, Epoch, NodeRecord, NodeSpec};
 
 /// Where a node stands, as its agent last found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +46,7 @@ pub struct Timing {
 /// The running agent; stopped when dropped.
 pub struct NodeAgent {
     standing: watch::Receiver<Standing>,
+    members: watch::Receiver<Vec<NodeRecord>>,
     rejoin: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -55,6 +56,7 @@ impl NodeAgent {
     /// Starts the agent of `spec` against the database at `url`.
     pub fn start(url: &str, spec: NodeSpec, timing: Timing) -> NodeAgent {
         let (tell, standing) = watch::channel(Standing::Joining);
+        let (show, members) = watch::channel(Vec::new());
         let rejoin = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
         let agent = Agent {
@@ -62,6 +64,7 @@ impl NodeAgent {
             spec,
             timing,
             tell,
+            show,
             rejoin: rejoin.clone(),
             stop: stop.clone(),
         };
@@ -71,6 +74,7 @@ impl NodeAgent {
             .ok();
         NodeAgent {
             standing,
+            members,
             rejoin,
             stop,
             thread,
@@ -82,10 +86,34 @@ impl NodeAgent {
         self.standing.clone()
     }
 
+    /// Every node in the registry, this one included, as the agent last
+    /// read them (after each heartbeat): what listings show of the other
+    /// nodes without a query of their own.
+    pub fn members(&self) -> watch::Receiver<Vec<NodeRecord>> {
+        self.members.clone()
+    }
+
     /// Says a fenced node has killed what it ran: the agent registers it
     /// again, in a new epoch.
     pub fn rejoin(&self) {
-        self.rejoin.store(true, Ordering::SeqCst);
+        self.rejoiner().rejoin();
+    }
+
+    /// A handle that says [`NodeAgent::rejoin`] from elsewhere (the task
+    /// that acts on the node's standing) without holding the agent.
+    pub fn rejoiner(&self) -> Rejoiner {
+        Rejoiner(self.rejoin.clone())
+    }
+}
+
+/// See [`NodeAgent::rejoiner`].
+#[derive(Clone)]
+pub struct Rejoiner(Arc<AtomicBool>);
+
+impl Rejoiner {
+    /// See [`NodeAgent::rejoin`].
+    pub fn rejoin(&self) {
+        self.0.store(true, Ordering::SeqCst);
     }
 }
 
@@ -116,6 +144,7 @@ struct Agent {
     spec: NodeSpec,
     timing: Timing,
     tell: watch::Sender<Standing>,
+    show: watch::Sender<Vec<NodeRecord>>,
     rejoin: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
 }
@@ -158,6 +187,9 @@ impl Agent {
                     last_beat = Instant::now();
                     self.tell
                         .send_if_modified(|s| replace(s, Standing::Up(current)));
+                    if let Ok(nodes) = registry::list(client) {
+                        self.show.send_replace(nodes);
+                    }
                     self.pause(self.timing.heartbeat);
                 }
                 (Ok(Beat::Fenced), Some(current)) => {

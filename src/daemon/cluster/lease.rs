@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use postgres::Client;
 
+use super::registry;
 use crate::error::Result;
 
 /// The lock's key: 'cond', in a database of Conductor's own.
@@ -61,6 +62,17 @@ impl Lease {
         Ok(Lease {
             session: Some(session),
         })
+    }
+
+    /// Declares down, on the lease's session, the other nodes whose
+    /// heartbeat is older than `timeout` (the scheduler's duty, see
+    /// [`registry::declare_down`]); returns their names.
+    pub fn sweep(&mut self, timeout: Duration, scheduler: &str) -> Result<Vec<String>> {
+        let Some(session) = self.session.as_mut() else {
+            return Ok(Vec::new());
+        };
+        let down = registry::declare_down(session, timeout, scheduler)?;
+        Ok(down.into_iter().map(|(name, _)| name).collect())
     }
 
     /// Whether the session that holds the lease is still there: checked
@@ -129,21 +141,40 @@ fn try_take_at(url: &str, node: &str) -> Result<std::result::Result<Lease, Strin
 }
 
 /// Keeps `lease` for as long as it can: checks its session every
-/// `period`, and takes the lease again on a new session when a database
-/// restart ended the old one. Returns only when another daemon took it
-/// meanwhile (then this one must stop scheduling), naming it.
-pub async fn keep(mut lease: Lease, url: String, node: String, period: Duration) -> String {
+/// `period`, declaring down meanwhile the nodes whose heartbeat is older
+/// than `node_timeout`, and takes the lease again on a new session when a
+/// database restart ended the old one. Returns only when another daemon
+/// took it meanwhile (then this one must stop scheduling), naming it.
+pub async fn keep(
+    mut lease: Lease,
+    url: String,
+    node: String,
+    period: Duration,
+    node_timeout: Duration,
+) -> String {
     loop {
         tokio::time::sleep(period).await;
+        let scheduler = node.clone();
         let checked = tokio::task::spawn_blocking(move || {
             let held = lease.is_held(period);
-            (lease, held)
+            let down = if held {
+                lease.sweep(node_timeout, &scheduler)
+            } else {
+                Ok(Vec::new())
+            };
+            (lease, held, down)
         })
         .await;
-        let Ok((checked, held)) = checked else {
+        let Ok((checked, held, down)) = checked else {
             return "the lease's thread panicked".into();
         };
         lease = checked;
+        for name in down.unwrap_or_default() {
+            crate::daemon::log(format_args!(
+                "node {name} is DOWN: no heartbeat for {}s (SlurmdTimeout)",
+                node_timeout.as_secs()
+            ));
+        }
         if held {
             continue;
         }

@@ -1,12 +1,14 @@
 //! Several machines around one PostgreSQL (see `docs/cluster.md`): the
 //! registry of nodes with their heartbeats and epochs (`registry`), each
 //! node's agent that keeps its heartbeat going and says where the node
-//! stands (`agent`), and the advisory lock that makes one node at a time
+//! stands (`agent`), what each node lists of the others (`members`), and
+//! the advisory lock that makes one node at a time
 //! the scheduler (`lease`). PostgreSQL's transactions, advisory locks and clock are
 //! the coordination; nothing here talks to another node directly.
 
 pub mod agent;
 pub mod lease;
+pub mod members;
 pub mod registry;
 
 #[cfg(test)]
@@ -74,14 +76,21 @@ mod tests {
 
         // Nothing is older than a minute yet.
         assert!(
-            registry::declare_down(&mut db, Duration::from_secs(60))
+            registry::declare_down(&mut db, Duration::from_secs(60), "scheduler")
                 .expect("checks")
                 .is_empty()
         );
         std::thread::sleep(Duration::from_millis(300));
         registry::heartbeat(&mut db, "b", Epoch(1)).expect("b beats");
-        let down = registry::declare_down(&mut db, Duration::from_millis(200)).expect("checks");
+        let down =
+            registry::declare_down(&mut db, Duration::from_millis(200), "b").expect("checks");
         assert_eq!(down, vec![("a".to_string(), Epoch(3))]);
+        // The scheduler asking is never declared down, however old its
+        // own heartbeat looks.
+        std::thread::sleep(Duration::from_millis(300));
+        let again =
+            registry::declare_down(&mut db, Duration::from_millis(200), "b").expect("checks");
+        assert!(again.is_empty(), "{again:?}");
         assert_eq!(
             registry::heartbeat(&mut db, "a", a).expect("beats"),
             Beat::Fenced
@@ -193,7 +202,8 @@ mod tests {
             &[],
         )
         .expect("ages it");
-        let down = registry::declare_down(&mut db, Duration::from_secs(60)).expect("checks");
+        let down =
+            registry::declare_down(&mut db, Duration::from_secs(60), "scheduler").expect("checks");
         assert_eq!(down, vec![("a".to_string(), Epoch(2))]);
         wait_for(&agent, "fenced", |s| s == Standing::Fenced(Epoch(1)));
         std::thread::sleep(Duration::from_millis(200));

@@ -122,20 +122,22 @@ pub fn heartbeat(client: &mut impl GenericClient, name: &str, epoch: Epoch) -> R
     })
 }
 
-/// Declares down every node that is up and whose heartbeat is older than
-/// `timeout`, bumping its epoch; returns them with their new epochs. The
-/// caller ends or requeues their jobs in the same transaction.
+/// Declares down every node but `scheduler` (the one asking, which is
+/// plainly alive) that is up and whose heartbeat is older than `timeout`,
+/// bumping its epoch; returns them with their new epochs. The caller ends
+/// or requeues their jobs in the same transaction.
 pub fn declare_down(
     client: &mut impl GenericClient,
     timeout: Duration,
+    scheduler: &str,
 ) -> Result<Vec<(String, Epoch)>> {
     let rows = client.query(
         "UPDATE nodes SET down_since = now(), epoch = epoch + 1,
                  reason = 'Not responding'
-             WHERE down_since IS NULL
+             WHERE down_since IS NULL AND name <> $2
                AND heartbeat < now() - make_interval(secs => $1)
              RETURNING name, epoch",
-        &[&timeout.as_secs_f64()],
+        &[&timeout.as_secs_f64(), &scheduler],
     )?;
     Ok(rows
         .iter()
