@@ -252,6 +252,12 @@ pub enum Phase {
         /// starts it again as though it had not.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         boot_id: Option<String>,
+        /// The node it runs on; `None` in a record written before nodes
+        /// were named here, by a daemon that was its store's one node.
+        /// A daemon that finds a job running on another node cannot follow
+        /// it (`recover`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<String>,
         /// The steps `crun` started so far (kept with the job's next
         /// record; a daemon restart keeps those already written).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]

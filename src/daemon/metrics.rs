@@ -668,6 +668,7 @@ mod tests {
             },
             start_time: chrono::Utc::now(),
             boot_id: None,
+            node: None,
             steps: Vec::new(),
         };
         let pending = |hold| Phase::Pending {

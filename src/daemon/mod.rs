@@ -33,6 +33,7 @@ pub mod seed_properties;
 mod server;
 mod shared;
 mod slurmrestd;
+mod standby;
 mod state;
 mod statistics;
 mod store;
@@ -102,20 +103,6 @@ async fn serve(config: Config) -> Result<()> {
         config.first_job_id,
         statistics.recorders.commit_observer(),
     )?;
-    // A database is one daemon's until several machines can share one.
-    let lease = config
-        .store
-        .as_deref()
-        .map(|url| cluster::lease::take_alone(url, &config.node_name))
-        .transpose()?;
-    // On PostgreSQL the node registers and keeps its heartbeat going.
-    let agent = config.store.as_deref().map(|url| {
-        cluster::agent::NodeAgent::start(
-            url,
-            node_spec(&config),
-            heartbeat_timing(config.node_timeout),
-        )
-    });
     let containment = containment::resolve(
         config.containment,
         &config.state_dir,
@@ -123,6 +110,40 @@ async fn serve(config: Config) -> Result<()> {
         &config.gpus,
     )
     .map_err(Error::Other)?;
+    // On PostgreSQL: one daemon per node name; the node registers and
+    // keeps its heartbeat going, and schedules once it holds the lease.
+    let start = match config.store.as_deref() {
+        Some(url) => Some(blocking(|| cluster::lease::start(url, &config.node_name))?),
+        None => None,
+    };
+    let agent = config.store.as_deref().map(|url| {
+        cluster::agent::NodeAgent::start(
+            url,
+            node_spec(&config),
+            heartbeat_timing(config.node_timeout),
+        )
+    });
+    if let Some(agent) = &agent {
+        tokio::spawn(report_standing(
+            agent.standing(),
+            agent.rejoiner(),
+            config.node_name.clone(),
+        ));
+    }
+    let lease = match start {
+        None => None,
+        Some(cluster::lease::Start::Scheduler(lease)) => Some(lease),
+        Some(cluster::lease::Start::Standby { session, holder }) => {
+            match standby::until_lease(&config, &containment, session, holder).await? {
+                Some(lease) => Some(lease),
+                None => {
+                    let _ = tokio::task::spawn_blocking(move || drop(agent)).await;
+                    log(format_args!("stopped"));
+                    return Ok(());
+                }
+            }
+        }
+    };
 
     // The usage book is back before recovery queues the pending jobs, so
     // their priorities count what their users used before the restart.
@@ -221,13 +242,6 @@ async fn serve(config: Config) -> Result<()> {
         ))
     });
 
-    if let Some(agent) = &agent {
-        tokio::spawn(report_standing(
-            agent.standing(),
-            agent.rejoiner(),
-            daemon.config.node_name.clone(),
-        ));
-    }
     let lease_lost = async {
         match (lease, &daemon.config.store) {
             (Some(lease), Some(url)) => {
@@ -294,6 +308,17 @@ fn answers(path: &Path) -> bool {
         ),
         (Err(_), Ok(_)) => false,
     }
+}
+
+/// Runs `f`, which blocks, on a thread of its own, from inside the
+/// runtime.
+fn blocking<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(f)
+            .join()
+            .unwrap_or_else(|_| Err(Error::Other("a start-up thread panicked".into())))
+    })
 }
 
 /// What this node tells the registry of itself.

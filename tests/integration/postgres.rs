@@ -145,40 +145,113 @@ fn the_store_is_chosen_by_flag_or_key_and_its_password_is_never_printed() {
 }
 
 #[test]
-fn a_second_daemon_on_the_same_database_is_refused_naming_the_first() {
-    let Some((server, mut first)) = daemon_on_postgres(&["--node-name", "alpha"]) else {
+fn a_second_node_stands_by_and_takes_over_within_seconds_when_the_scheduler_dies() {
+    let Some((server, mut alpha)) = daemon_on_postgres(&["--node", "alpha", "--node-timeout", "3"])
+    else {
         return;
     };
-    let job = first.submit(&["--hold", "--wrap", "true"]);
+    let url = server.url();
+    let held = alpha.submit(&["--hold", "--wrap", "true"]);
+
+    // A second daemon under the same name is refused in one line.
     let other = tempfile::tempdir().expect("dir");
-    let second = || {
-        let mut second = std::process::Command::new(crate::support::bin("conductord"));
-        second
-            .arg("--socket")
-            .arg(other.path().join("s.sock"))
-            .arg("--state-dir")
-            .arg(other.path().join("state"))
-            .args(["--store", &server.url(), "--node-name", "beta"])
-            .env("XDG_CONFIG_HOME", other.path().join("config"));
-        second
-    };
-    let refused = || {
-        let out = crate::support::run_command(second(), None);
-        out.stderr
-            .contains("is in use by conductord:alpha: one conductord per database")
-            .then_some(out.fails_with_one_line().to_string())
-    };
-    assert!(refused().is_some(), "the second is refused");
-    // The first goes on through a restart of the database, and takes its
-    // lease again at once.
+    let mut same = std::process::Command::new(crate::support::bin("conductord"));
+    same.arg("--socket")
+        .arg(other.path().join("s.sock"))
+        .arg("--state-dir")
+        .arg(other.path().join("state"))
+        .args(["--store", &url, "--node", "alpha"])
+        .env("XDG_CONFIG_HOME", other.path().join("config"));
+    let refused = crate::support::run_command(same, None);
+    let line = refused.fails_with_one_line().to_string();
+    assert!(
+        line.contains("node alpha already has a conductord on postgres://"),
+        "{line}"
+    );
+
+    // Under another name it stands by: listed by the scheduler as a
+    // drained standby, its commands saying where to go.
+    let beta =
+        TestDaemon::start_standby(&["--store", &url, "--node", "beta", "--node-timeout", "3"]);
+    let told = beta.run("cqueue", &[]);
+    let line = told.fails_with_one_line().to_string();
+    assert!(
+        line.contains("node beta is a standby: node alpha schedules the jobs"),
+        "{line}"
+    );
+    wait_until(SHORT, "alpha lists beta", || {
+        node_lines(&alpha) == "alpha idle none\nbeta drain standby\n"
+    });
+
+    // A restart of the database: alpha takes its lease back, beta goes on
+    // standing by.
     server.stop().expect("stops");
     server.restart().expect("starts");
     std::thread::sleep(Duration::from_millis(2500));
-    assert!(refused().is_some(), "the first took its lease again");
-    first.run("ccontrol", &["release", &job.to_string()]).ok();
-    assert_eq!(first.wait_ended(job, SHORT).state, JobState::Completed);
-    first.restart();
-    assert_eq!(first.job(job).state, JobState::Completed);
+    assert_eq!(alpha.job(held).state, JobState::Pending);
+    assert_ne!(beta.run("cqueue", &[]).code, 0, "beta still stands by");
+
+    // alpha is killed with a job running: beta takes over within
+    // seconds, with alpha's jobs.
+    let pid_file = alpha.work.join("pid");
+    let running = alpha.submit(&[
+        "--wrap",
+        &format!("echo $$ > {}; exec sleep 60", pid_file.display()),
+    ]);
+    alpha.wait_for(running, JobState::Running, SHORT);
+    let mut pid = String::new();
+    wait_until(SHORT, "the job says its pid", || {
+        pid = std::fs::read_to_string(&pid_file).unwrap_or_default();
+        pid.ends_with('\n')
+    });
+    let proc_dir = std::path::PathBuf::from(format!("/proc/{}", pid.trim()));
+    alpha.crash();
+    let killed = std::time::Instant::now();
+    let client = beta.client();
+    wait_until(Duration::from_secs(10), "beta schedules", || {
+        client.diag().is_ok()
+    });
+    eprintln!(
+        "beta took over {:?} after alpha was killed",
+        killed.elapsed()
+    );
+    assert!(
+        beta.log().contains("taking over from node alpha"),
+        "{}",
+        beta.log()
+    );
+    assert_eq!(beta.job(held).state, JobState::Pending);
+    // The job that ran on alpha cannot be followed from beta: NODE_FAIL,
+    // not run again. It goes on on alpha until alpha comes back.
+    assert_eq!(beta.wait_ended(running, SHORT).state, JobState::NodeFail);
+    assert!(proc_dir.exists(), "alpha's supervisor outlived alpha");
+    beta.run("ccontrol", &["release", &held.to_string()]).ok();
+    assert_eq!(beta.wait_ended(held, SHORT).state, JobState::Completed);
+    assert_eq!(
+        beta.submit(&["--hold", "--wrap", "true"]),
+        JobId(held.0 + 2)
+    );
+    wait_until(SHORT, "alpha is declared down", || {
+        node_lines(&beta) == "alpha down Not responding\nbeta idle none\n"
+    });
+
+    // alpha comes back, and now stands by for beta, having killed what was
+    // left of the job beta ended (found by its cgroup).
+    alpha.start_again_standby();
+    if alpha.log().contains("containment: cgroup") {
+        wait_until(SHORT, "the job's processes are gone", || !proc_dir.exists());
+        assert!(
+            alpha
+                .log()
+                .contains(&format!("job {running}: killed what was left"))
+        );
+    }
+    let told = alpha.run("cqueue", &[]);
+    let line = told.fails_with_one_line().to_string();
+    assert!(line.contains("node beta schedules the jobs"), "{line}");
+    wait_until(SHORT, "alpha is back as a standby", || {
+        node_lines(&beta) == "alpha drain standby\nbeta idle none\n"
+    });
 }
 
 /// `cinfo -N -h -o "%N %t %E"`, as lines.

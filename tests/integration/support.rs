@@ -94,7 +94,33 @@ impl TestDaemon {
         daemon
     }
 
+    /// Starts a daemon that stands by for another's scheduler lease (a
+    /// second node on a PostgreSQL store): it answers health, nothing else.
+    pub fn start_standby(args: &[&str]) -> TestDaemon {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let socket = dir.path().join("conductord.sock");
+        let mut daemon = TestDaemon {
+            server: format!("unix:{}", socket.display()),
+            socket,
+            state_dir: dir.path().join("state"),
+            work: dir.path().join("work"),
+            args: args.iter().map(std::string::ToString::to_string).collect(),
+            env: Vec::new(),
+            child: None,
+            dir,
+        };
+        std::fs::create_dir(&daemon.work).expect("work dir");
+        daemon.spawn_until(is_standby);
+        daemon
+    }
+
     fn spawn(&mut self) {
+        self.spawn_until(|client| client.diag().is_ok());
+    }
+
+    /// Starts the daemon and waits until `ready` says it answers as it
+    /// should.
+    fn spawn_until(&mut self, ready: impl Fn(&Client) -> bool) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -122,7 +148,7 @@ impl TestDaemon {
         let socket = format!("unix:{}", self.socket.display());
         let client = Client::new(Some(&socket)).expect("client");
         wait_until(Duration::from_secs(20), "the daemon answers", || {
-            client.diag().is_ok()
+            ready(&client)
         });
     }
 
@@ -181,6 +207,12 @@ impl TestDaemon {
     /// Starts the daemon again after `crash`.
     pub fn start_again(&mut self) {
         self.spawn();
+    }
+
+    /// Starts the daemon again after `crash` or `stop`, as a standby for
+    /// another node's scheduler lease.
+    pub fn start_again_standby(&mut self) {
+        self.spawn_until(is_standby);
     }
 
     /// A library client for this daemon.
@@ -440,4 +472,11 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
+}
+
+/// Whether the daemon answers as a standby for another's scheduler lease.
+fn is_standby(client: &Client) -> bool {
+    client
+        .health()
+        .is_ok_and(|health| health.status == "standby")
 }

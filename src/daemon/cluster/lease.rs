@@ -108,25 +108,76 @@ pub fn holder(client: &mut Client) -> Result<Option<String>> {
     Ok(row.map(|row| row.get(0)))
 }
 
-/// The lease of a daemon that has its database to itself: until several
-/// machines can share one database (`docs/cluster.md`), a second
-/// conductord on it would run the same jobs, so it is refused, naming the
-/// one that holds it. Taken on a thread of its own (the daemon asks from
-/// inside its runtime).
-pub fn take_alone(url: &str, node: &str) -> Result<Lease> {
-    let taken = std::thread::scope(|scope| {
-        scope
-            .spawn(|| try_take_at(url, node))
-            .join()
-            .map_err(|_| crate::Error::Other("the lease's thread panicked".into()))
-    })?;
-    match taken? {
-        Ok(lease) => Ok(lease),
-        Err(holder) => Err(crate::Error::Other(format!(
-            "{} is in use by {holder}: one conductord per database, until several machines \
-             can share one",
-            crate::daemon::redacted_store_url(url),
-        ))),
+/// How a node starts on the database: as the scheduler, holding the
+/// lease, or as a standby while another node holds it.
+pub enum Start {
+    Scheduler(Lease),
+    /// `holder` holds the lease; `session` waits for it with [`wait`].
+    Standby {
+        session: Client,
+        holder: String,
+    },
+}
+
+/// Tries the lease for `node`, refusing a second daemon under a name
+/// another live daemon already uses on this database (its sessions are
+/// named for it): two daemons as one node would run each other's jobs.
+/// The sessions of a daemon killed a moment ago may take a moment to end,
+/// so a name in use is asked about again for a few seconds before the
+/// refusal. Blocks: for a thread outside the runtime.
+pub fn start(url: &str, node: &str) -> Result<Start> {
+    let mut session = Client::connect(&super::agent::session_url(url, node), postgres::NoTls)?;
+    let named = format!("conductord:{node}");
+    let deadline = std::time::Instant::now() + NAME_IN_USE_GRACE;
+    while sessions_named(&mut session, &named)? > 0 {
+        if std::time::Instant::now() >= deadline {
+            return Err(crate::Error::Other(format!(
+                "node {node} already has a conductord on {}: each node needs a name of its own \
+                 (--node)",
+                crate::daemon::redacted_store_url(url),
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(match Lease::try_take(session) {
+        Attempt::Taken(lease) => Start::Scheduler(lease),
+        Attempt::Busy { session, holder } => Start::Standby {
+            session,
+            holder: holder.unwrap_or_else(|| "another node".into()),
+        },
+    })
+}
+
+/// How long a daemon's sessions may outlive it (killed, its connections
+/// not yet seen closed by the database) before its name counts as in use.
+const NAME_IN_USE_GRACE: Duration = Duration::from_secs(3);
+
+/// Sessions other than this one named `name`.
+fn sessions_named(client: &mut Client, name: &str) -> Result<i64> {
+    let row = client.query_one(
+        "SELECT count(*) FROM pg_stat_activity
+             WHERE application_name = $1 AND pid <> pg_backend_pid()",
+        &[&name],
+    )?;
+    Ok(row.get(0))
+}
+
+/// A standby's wait for the lease, on `session`, then on new sessions
+/// while the database is away: returns once this node holds it. Blocks:
+/// for a thread outside the runtime.
+pub fn wait(session: Client, url: &str, node: &str, retry: Duration) -> Lease {
+    let mut session = Some(session);
+    loop {
+        let current = match session.take() {
+            Some(current) => Ok(current),
+            None => Client::connect(&super::agent::session_url(url, node), postgres::NoTls),
+        };
+        if let Ok(current) = current
+            && let Ok(lease) = Lease::take(current)
+        {
+            return lease;
+        }
+        std::thread::sleep(retry);
     }
 }
 

@@ -7,11 +7,12 @@ use crate::protocol::{NodeInfo, NodeState};
 
 use super::registry::NodeRecord;
 
-/// The nodes to list: `local` (this node, live), and each other node of
-/// `registry` from its record, DOWN with its reason where the scheduler
-/// declared it so. The others' load is not this node's to know yet (only
-/// the scheduler runs jobs, `docs/cluster.md`), so an up one shows its
-/// whole capacity free. `local` is listed even before its agent has
+/// The nodes to list: `local` (this node, the scheduler, live), and each
+/// other node of `registry` from its record: DOWN with its reason where
+/// the scheduler declared it so, else a standby. Until jobs run on other
+/// nodes than the scheduler's (`docs/cluster.md`), a standby takes no
+/// jobs, so it is listed as Slurm lists such a node, drained, with the
+/// reason `standby`. `local` is listed even before its agent has
 /// registered it.
 pub fn listed(local: NodeInfo, registry: &[NodeRecord]) -> Vec<NodeInfo> {
     let mut nodes: Vec<NodeInfo> = registry
@@ -24,13 +25,16 @@ pub fn listed(local: NodeInfo, registry: &[NodeRecord]) -> Vec<NodeInfo> {
     nodes
 }
 
+/// The reason a standby is drained for.
+pub const STANDBY: &str = "standby";
+
 /// Another node as its record shows it, with this node's partitions (the
 /// same configuration on every node) and no jobs of its own.
 fn from_record(local: &NodeInfo, record: &NodeRecord) -> NodeInfo {
     let spec = &record.spec;
     let (state, reason) = match &record.down {
         Some(down) => (NodeState::Down, Some(down.reason.clone())),
-        None => (NodeState::Up, None),
+        None => (NodeState::Drain, Some(STANDBY.to_string())),
     };
     NodeInfo {
         name: spec.name.clone(),
@@ -111,7 +115,11 @@ mod tests {
         // b is this node: what it stands at now, not its record.
         assert_eq!(listed[1], local("b"));
         let a = &listed[0];
-        assert_eq!((a.cpus_total, a.cpus_free, a.state), (4, 4, NodeState::Up));
+        assert_eq!(
+            (a.cpus_total, a.cpus_free, a.state),
+            (4, 4, NodeState::Drain)
+        );
+        assert_eq!(a.reason.as_deref(), Some(STANDBY));
         assert_eq!(a.gres.as_deref(), Some("gpu:2"));
         assert_eq!(a.partition, "debug");
         let c = &listed[2];

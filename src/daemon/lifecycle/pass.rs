@@ -135,6 +135,7 @@ impl Daemon {
                     allocation,
                     start_time: now,
                     boot_id: self.boot_id.clone(),
+                    node: Some(self.node().to_string()),
                     steps: Vec::new(),
                 };
                 running.insert(id, Running::default());

@@ -29,6 +29,7 @@ impl Daemon {
         let mut never_started = Vec::new();
         let mut lost_dirs = Vec::new();
         let mut interrupted = Vec::new();
+        let mut elsewhere = Vec::new();
         {
             let mut state = self.state();
             for mut job in jobs {
@@ -52,9 +53,25 @@ impl Daemon {
                         allocation,
                         start_time,
                         boot_id,
+                        node,
                         ..
                     } => {
                         let id = job.id;
+                        // Started by the node that scheduled before this
+                        // one took over: nothing here can follow it or
+                        // hear of its end, so it ends NODE_FAIL, never
+                        // queued again (that node may still be running it,
+                        // until it comes back and kills what it must).
+                        if let Some(other) = node.as_deref().filter(|n| *n != self.node()) {
+                            log(format_args!(
+                                "job {id} was running on node {other}, which scheduled before \
+                                 this node took over: NODE_FAIL"
+                            ));
+                            state.running.insert(id, Running::default());
+                            state.jobs.insert(id, job);
+                            elsewhere.push(id);
+                            continue;
+                        }
                         let dir = self.job_dir(id, *start_time);
                         // Started in an earlier boot: its supervisor died with
                         // the machine, and what it wrote may not have reached
@@ -103,10 +120,15 @@ impl Daemon {
             }
         }
         log(format_args!(
-            "recovered {pending} pending jobs; {} running jobs followed again, {} ended while away, {} queued again, {lost} lost (NodeFail)",
+            "recovered {pending} pending jobs; {} running jobs followed again, {} ended while away, {} queued again, {lost} lost (NodeFail){}",
             followed.len(),
             ended.len() - lost,
             never_started.len(),
+            if elsewhere.is_empty() {
+                String::new()
+            } else {
+                format!(", {} on other nodes (NodeFail)", elsewhere.len())
+            },
         ));
         // Nothing may run that the books do not show: cgroups of jobs not
         // followed any more are emptied and removed, and what is left of lost
@@ -144,6 +166,9 @@ impl Daemon {
                 End::Lost
             };
             self.finish(id, end);
+        }
+        for id in elsewhere {
+            self.finish(id, End::Lost);
         }
         for (id, supervisor) in followed {
             self.watch(id, supervisor);

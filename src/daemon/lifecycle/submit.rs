@@ -190,6 +190,7 @@ impl Daemon {
             allocation,
             start_time: Utc::now(),
             boot_id: self.boot_id.clone(),
+            node: Some(self.node().to_string()),
             steps: Vec::new(),
         };
         // Queued jobs get theirs in `enqueue`; this one skips the queue.
