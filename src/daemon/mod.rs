@@ -123,6 +123,10 @@ async fn serve(config: Config) -> Result<()> {
             heartbeat_timing(config.node_timeout),
         )
     });
+    let cluster_secret = match config.store.as_deref() {
+        Some(url) => Some(blocking(|| cluster::secret::fetch(url, &config.node_name))?),
+        None => None,
+    };
     if let Some(agent) = &agent {
         tokio::spawn(report_standing(
             agent.standing(),
@@ -134,7 +138,14 @@ async fn serve(config: Config) -> Result<()> {
         None => None,
         Some(cluster::lease::Start::Scheduler(lease)) => Some(lease),
         Some(cluster::lease::Start::Standby { session, holder }) => {
-            match standby::until_lease(&config, &containment, session, holder).await? {
+            let members = agent
+                .as_ref()
+                .map(cluster::agent::NodeAgent::members)
+                .ok_or_else(|| Error::Other("a standby without its node agent".into()))?;
+            let secret = cluster_secret.as_deref().unwrap_or_default();
+            match standby::until_lease(&config, &containment, (members, secret), session, holder)
+                .await?
+            {
                 Some(lease) => Some(lease),
                 None => {
                     let _ = tokio::task::spawn_blocking(move || drop(agent)).await;
@@ -172,6 +183,7 @@ async fn serve(config: Config) -> Result<()> {
         tokens: tokens::TokenBook::open(&config.state_dir)?,
         server_address: format!("unix:{}", config.socket.display()),
         members: agent.as_ref().map(cluster::agent::NodeAgent::members),
+        cluster_secret,
         jobs_dir,
         config,
     });
@@ -334,7 +346,14 @@ fn node_spec(config: &Config) -> cluster::registry::NodeSpec {
             .iter()
             .map(|partition| partition.name.clone())
             .collect(),
-        address: config.listen.map(|address| address.to_string()),
+        address: config.listen.map(|address| {
+            let scheme = if config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{address}")
+        }),
         version: env!("CARGO_PKG_VERSION").into(),
     }
 }

@@ -34,7 +34,7 @@ use crate::users;
 type Shared = State<Arc<Daemon>>;
 
 /// The largest request body: a 4 MiB script plus a large environment.
-const MAX_BODY_BYTES: usize = 8 << 20;
+pub(super) const MAX_BODY_BYTES: usize = 8 << 20;
 type Reply<T> = Result<T, Failure>;
 
 /// Builds the router, versioned under `/v1`.
@@ -108,6 +108,24 @@ async fn require_token(
     mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    match vouched_caller(&gate, request.headers()) {
+        Vouched::No => {}
+        Vouched::For(caller) => {
+            // As on this daemon's own socket: the standby's kernel said who.
+            request.extensions_mut().insert(ConnectInfo(caller));
+            return next.run(request).await;
+        }
+        Vouched::Refused => {
+            return Failure {
+                status: StatusCode::UNAUTHORIZED,
+                code: "unauthorized",
+                message: "this request names a caller as another node of the cluster would, \
+                          without the cluster's secret"
+                    .into(),
+            }
+            .into_response();
+        }
+    }
     let caller = token_caller(&gate, request.headers());
     let Some(caller) = caller else {
         // `--metrics-public`: a scraper needs no token for the metrics.
@@ -133,6 +151,37 @@ async fn require_token(
     request.extensions_mut().insert(ConnectInfo(caller));
     request.extensions_mut().insert(OverTcp);
     next.run(request).await
+}
+
+/// What a request passed on by another node of the cluster shows.
+enum Vouched {
+    /// It names no caller: a token decides.
+    No,
+    /// The cluster's secret vouches for the caller it names.
+    For(Caller),
+    /// It names a caller, or shows a secret, that is not vouched for.
+    Refused,
+}
+
+/// A request from a standby carries the caller its socket's kernel saw
+/// and the cluster's secret (`cluster::secret`); only a daemon on a
+/// cluster's database has a secret to check it against.
+fn vouched_caller(gate: &Gate, headers: &axum::http::HeaderMap) -> Vouched {
+    use super::cluster::secret::{CALLER_HEADER, SECRET_HEADER, parse_caller};
+    if !headers.contains_key(SECRET_HEADER) && !headers.contains_key(CALLER_HEADER) {
+        return Vouched::No;
+    }
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let (secret, caller) = (header(SECRET_HEADER), header(CALLER_HEADER));
+    let ours = gate.daemon.cluster_secret.as_deref();
+    match (secret, ours, caller.and_then(parse_caller)) {
+        (Some(shown), Some(ours), Some((uid, gid)))
+            if same_secret(shown.as_bytes(), ours.as_bytes()) =>
+        {
+            Vouched::For(Caller { uid, gid })
+        }
+        _ => Vouched::Refused,
+    }
 }
 
 /// Who a TCP request's token says it acts for: a bearer token, or
@@ -359,7 +408,7 @@ pub(super) async fn node(State(daemon): Shared) -> axum::Json<NodeInfo> {
 /// a PostgreSQL store every other node of the registry, by name.
 #[utoipa::path(get, path = "/v1/nodes", tag = "native", responses((status = 200, description = "Every node, by name: this daemon's, and the registry's others on a PostgreSQL store.", body = Vec<NodeInfo>)))]
 pub(super) async fn nodes(State(daemon): Shared) -> axum::Json<Vec<NodeInfo>> {
-    let members = daemon.members.as_ref().map(|m| m.borrow().clone());
+    let members = daemon.members.as_ref().map(|m| m.borrow().nodes.clone());
     let axum::Json(node) = node(State(daemon)).await;
     axum::Json(match members {
         Some(registry) => crate::daemon::cluster::members::listed(node, &registry),

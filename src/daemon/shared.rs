@@ -48,8 +48,10 @@ pub(crate) struct Daemon {
     pub(super) server_address: String,
     /// The cluster's nodes as the node agent last read them, on a
     /// PostgreSQL store; `None` on SQLite, where the daemon is its one node.
-    pub(super) members:
-        Option<tokio::sync::watch::Receiver<Vec<super::cluster::registry::NodeRecord>>>,
+    pub(super) members: Option<tokio::sync::watch::Receiver<super::cluster::agent::Membership>>,
+    /// What a standby vouches for the callers it passes on with (see
+    /// `cluster::secret`); `None` on SQLite.
+    pub(super) cluster_secret: Option<String>,
 }
 
 impl Daemon {

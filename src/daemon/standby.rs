@@ -1,6 +1,7 @@
 //! A node that starts while another node holds the scheduler lease stands
 //! by: registered and beating like any node (its agent runs already), its
-//! socket answering each request with where the scheduler is, until the
+//! socket passing each request on to the scheduler's TCP listener for the
+//! caller its kernel saw (vouched for by the cluster's secret), until the
 //! lease is its own. Then it goes on to start as the scheduler, rebuilding
 //! the core from the store as a restart does.
 //!
@@ -10,15 +11,22 @@
 
 use std::fs;
 use std::path::Path;
+use std::sync::Arc;
 
 use axum::Router;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::{oneshot, watch};
 
+use super::caller::Caller;
+use super::cluster::agent::Membership;
 use super::cluster::lease::{self, Lease};
+use super::cluster::secret::{CALLER_HEADER, SECRET_HEADER};
 use super::containment::Containment;
+use super::server::MAX_BODY_BYTES;
 use super::{Config, bind_unix, connections, log, shutdown_signal};
 use crate::error::Result;
 use crate::protocol::ApiError;
@@ -31,6 +39,7 @@ use crate::protocol::ApiError;
 pub(super) async fn until_lease(
     config: &Config,
     containment: &Containment,
+    (members, secret): (watch::Receiver<Membership>, &str),
     session: postgres::Client,
     holder: String,
 ) -> Result<Option<Lease>> {
@@ -58,13 +67,22 @@ pub(super) async fn until_lease(
 
     let listener = bind_unix(&config.socket, config.system)?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let message = format!(
-        "node {} is a standby: node {scheduler} schedules the jobs; run the command there",
-        config.node_name
-    );
+    // ring is the process's TLS provider (reqwest is built without one);
+    // an error means it is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .build()
+        .map_err(|e| crate::Error::Other(format!("cannot set up the HTTP client: {e}")))?;
+    let forward = Forward {
+        node: config.node_name.clone(),
+        members,
+        secret: secret.to_string(),
+        http,
+    };
     let answering = tokio::spawn(connections::serve(
         connections::Listener::Unix(listener),
-        router(message),
+        router(forward),
         config.connections,
         stop_rx,
     ));
@@ -90,9 +108,19 @@ pub(super) async fn until_lease(
 /// back first and scheduling does not move for nothing.
 const RETRY: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Health answers (the daemon is up); everything else is refused with
-/// `message`, 503 as for a service that is there but not serving this.
-fn router(message: String) -> Router {
+/// What a standby's socket needs to pass a request on: where the
+/// scheduler is (the node agent's latest reading), and what vouches for
+/// the caller there.
+struct Forward {
+    node: String,
+    members: watch::Receiver<Membership>,
+    secret: String,
+    http: reqwest::Client,
+}
+
+/// Health answers as a standby's; every other request is passed on to the
+/// scheduler's TCP listener, for the caller this socket's kernel saw.
+fn router(forward: Forward) -> Router {
     Router::new()
         .route(
             "/v1/health",
@@ -104,13 +132,109 @@ fn router(message: String) -> Router {
                 })
             }),
         )
-        .fallback(move || {
-            let body = ApiError {
-                code: "standby".into(),
-                message: message.clone(),
-            };
-            async move { (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response() }
-        })
+        .fallback(pass_on)
+        .with_state(Arc::new(forward))
+}
+
+/// Headers that belong to one connection, or that this node sets itself,
+/// never copied across.
+const NOT_COPIED: [&str; 10] = [
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "host",
+    "content-length",
+    "authorization",
+    "proxy-authorization",
+];
+
+async fn pass_on(
+    State(forward): State<Arc<Forward>>,
+    ConnectInfo(caller): ConnectInfo<Caller>,
+    request: axum::extract::Request,
+) -> Response {
+    let (scheduler, address) = {
+        let members = forward.members.borrow();
+        let scheduler = members.scheduler.clone();
+        let address = scheduler.as_deref().and_then(|name| {
+            members
+                .nodes
+                .iter()
+                .find(|node| node.spec.name == name)
+                .and_then(|node| node.spec.address.clone())
+        });
+        (scheduler, address)
+    };
+    let Some(scheduler) = scheduler else {
+        return refusal(format!(
+            "node {} is a standby and no node schedules right now; try again in a moment",
+            forward.node
+        ));
+    };
+    let Some(base) = address.filter(|address| address.starts_with("http://")) else {
+        return refusal(format!(
+            "node {} is a standby: node {scheduler} schedules the jobs, and it has no plain \
+             HTTP listener (--listen) to pass requests to; run the command there",
+            forward.node
+        ));
+    };
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return refusal("the request's body is too large or was cut short".into());
+    };
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("/", axum::http::uri::PathAndQuery::as_str);
+    let mut headers = parts.headers;
+    for name in NOT_COPIED {
+        headers.remove(name);
+    }
+    headers.insert(
+        SECRET_HEADER,
+        HeaderValue::from_str(&forward.secret).unwrap_or(HeaderValue::from_static("")),
+    );
+    headers.insert(
+        CALLER_HEADER,
+        HeaderValue::from_str(&format!("{}:{}", caller.uid, caller.gid))
+            .unwrap_or(HeaderValue::from_static("")),
+    );
+    let sent = forward
+        .http
+        .request(parts.method, format!("{base}{path}"))
+        .headers(headers)
+        .body(body)
+        .send()
+        .await;
+    let answer = match sent {
+        Ok(answer) => answer,
+        Err(e) => {
+            return refusal(format!(
+                "node {scheduler} schedules the jobs but does not answer at {base}: {e}"
+            ));
+        }
+    };
+    let mut reply = Response::builder().status(answer.status());
+    for (name, value) in answer.headers() {
+        if !NOT_COPIED.contains(&name.as_str()) {
+            reply = reply.header(name, value);
+        }
+    }
+    reply
+        .body(Body::from_stream(answer.bytes_stream()))
+        .unwrap_or_else(|_| refusal("the scheduler's reply could not be passed on".into()))
+}
+
+/// 503, as for a service that is there but cannot serve this now.
+fn refusal(message: String) -> Response {
+    let body = ApiError {
+        code: "standby".into(),
+        message,
+    };
+    (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
 }
 
 /// Kills and removes every job cgroup this daemon's containment left.

@@ -137,7 +137,7 @@ fn hash(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn random_hex() -> Result<String> {
+pub(super) fn random_hex() -> Result<String> {
     let mut random = [0u8; 32];
     File::open("/dev/urandom")
         .and_then(|mut source| source.read_exact(&mut random))

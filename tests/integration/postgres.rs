@@ -170,13 +170,17 @@ fn a_second_node_stands_by_and_takes_over_within_seconds_when_the_scheduler_dies
     );
 
     // Under another name it stands by: listed by the scheduler as a
-    // drained standby, its commands saying where to go.
+    // drained standby. With no TCP listener on alpha to pass requests to,
+    // its commands say where to go.
     let beta =
         TestDaemon::start_standby(&["--store", &url, "--node", "beta", "--node-timeout", "3"]);
     let told = beta.run("cqueue", &[]);
     let line = told.fails_with_one_line().to_string();
     assert!(
-        line.contains("node beta is a standby: node alpha schedules the jobs"),
+        line.contains(
+            "node beta is a standby: node alpha schedules the jobs, and it has no plain HTTP \
+             listener (--listen) to pass requests to; run the command there"
+        ),
         "{line}"
     );
     wait_until(SHORT, "alpha lists beta", || {
@@ -252,6 +256,90 @@ fn a_second_node_stands_by_and_takes_over_within_seconds_when_the_scheduler_dies
     wait_until(SHORT, "alpha is back as a standby", || {
         node_lines(&beta) == "alpha drain standby\nbeta idle none\n"
     });
+}
+
+#[test]
+fn every_command_works_through_a_standby_and_only_the_cluster_can_vouch_for_a_caller() {
+    let port = crate::support::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let Some((server, alpha)) = daemon_on_postgres(&["--node", "alpha", "--listen", &listen])
+    else {
+        return;
+    };
+    let url = server.url();
+    let beta = TestDaemon::start_standby(&["--store", &url, "--node", "beta"]);
+    // Its agent has to have read who schedules, and where, once.
+    wait_until(SHORT, "beta passes requests on", || {
+        beta.run("cqueue", &["-h"]).code == 0
+    });
+
+    // Submitted through beta, the job is alpha's, owned by the caller.
+    let id = beta.submit(&["--hold", "--wrap", "true"]);
+    assert_eq!(alpha.job(id).state, JobState::Pending);
+    assert_eq!(alpha.job(id).uid, conductor::users::current_uid());
+    let queue = beta
+        .run("cqueue", &["-h", "-o", "%i %t %u"])
+        .ok()
+        .to_string();
+    assert_eq!(
+        queue,
+        format!(
+            "{id} PD {}\n",
+            conductor::users::user_name(conductor::users::current_uid())
+        )
+    );
+    let nodes = beta
+        .run("cinfo", &["-N", "-h", "-o", "%N %t"])
+        .ok()
+        .to_string();
+    assert!(nodes.starts_with("alpha idle\n"), "{nodes}");
+    beta.run("ccontrol", &["release", &id.to_string()]).ok();
+    assert_eq!(beta.wait_ended(id, SHORT).state, JobState::Completed);
+    let accounted = beta
+        .run(
+            "cacct",
+            &["-n", "-X", "-P", "-j", &id.to_string(), "-o", "JobID,State"],
+        )
+        .ok()
+        .to_string();
+    assert_eq!(accounted, format!("{id}|COMPLETED\n"));
+    let cancelled = beta.submit(&["--hold", "--wrap", "true"]);
+    beta.run("ccancel", &[&cancelled.to_string()]).ok();
+    assert_eq!(
+        alpha.wait_ended(cancelled, SHORT).state,
+        JobState::Cancelled
+    );
+
+    // Over alpha's TCP listener, naming a caller without the cluster's
+    // secret, or with a wrong one, is refused; it never acts as that user.
+    let secret_sql = "SELECT secret FROM cluster_secret";
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).expect("connects");
+    let secret: String = db.query_one(secret_sql, &[]).expect("a secret").get(0);
+    let ask = |headers: &str| {
+        crate::support::raw_http_tcp(
+            port,
+            &format!(
+                "POST /v1/jobs/{id}/hold HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: 0\r\n\
+                 Connection: close\r\n\r\n"
+            ),
+        )
+    };
+    for forged in [
+        "X-Conductor-Caller: 0:0\r\n".to_string(),
+        "X-Conductor-Caller: 0:0\r\nX-Conductor-Cluster-Secret: guess\r\n".to_string(),
+        format!("X-Conductor-Caller: zero\r\nX-Conductor-Cluster-Secret: {secret}\r\n"),
+        format!("X-Conductor-Cluster-Secret: {secret}\r\n"),
+    ] {
+        let (status, body) = ask(&forged);
+        assert_eq!(status, 401, "{forged}: {body}");
+    }
+    // The secret with a caller is what a standby sends: it is believed.
+    let (status, body) = ask(&format!(
+        "X-Conductor-Caller: {}:{}\r\nX-Conductor-Cluster-Secret: {secret}\r\n",
+        conductor::users::current_uid(),
+        conductor::users::current_gid()
+    ));
+    assert_ne!(status, 401, "{body}");
 }
 
 /// `cinfo -N -h -o "%N %t %E"`, as lines.

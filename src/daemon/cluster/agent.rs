@@ -35,6 +35,15 @@ pub enum Standing {
     CutOff { epoch: Epoch, since: Instant },
 }
 
+/// The cluster as a node's agent last read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Membership {
+    /// Every node of the registry, by name.
+    pub nodes: Vec<NodeRecord>,
+    /// The node that holds the scheduler lease, if one does.
+    pub scheduler: Option<String>,
+}
+
 /// How often the agent beats, and how long it waits between tries to
 /// reach the database again.
 #[derive(Debug, Clone, Copy)]
@@ -46,7 +55,7 @@ pub struct Timing {
 /// The running agent; stopped when dropped.
 pub struct NodeAgent {
     standing: watch::Receiver<Standing>,
-    members: watch::Receiver<Vec<NodeRecord>>,
+    members: watch::Receiver<Membership>,
     rejoin: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -56,7 +65,7 @@ impl NodeAgent {
     /// Starts the agent of `spec` against the database at `url`.
     pub fn start(url: &str, spec: NodeSpec, timing: Timing) -> NodeAgent {
         let (tell, standing) = watch::channel(Standing::Joining);
-        let (show, members) = watch::channel(Vec::new());
+        let (show, members) = watch::channel(Membership::default());
         let rejoin = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
         let agent = Agent {
@@ -86,10 +95,11 @@ impl NodeAgent {
         self.standing.clone()
     }
 
-    /// Every node in the registry, this one included, as the agent last
-    /// read them (after each heartbeat): what listings show of the other
-    /// nodes without a query of their own.
-    pub fn members(&self) -> watch::Receiver<Vec<NodeRecord>> {
+    /// Every node in the registry, this one included, and which of them
+    /// schedules, as the agent last read them (after each heartbeat): what
+    /// listings show of the other nodes, and where a standby passes
+    /// requests, without a query of their own.
+    pub fn members(&self) -> watch::Receiver<Membership> {
         self.members.clone()
     }
 
@@ -144,7 +154,7 @@ struct Agent {
     spec: NodeSpec,
     timing: Timing,
     tell: watch::Sender<Standing>,
-    show: watch::Sender<Vec<NodeRecord>>,
+    show: watch::Sender<Membership>,
     rejoin: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
 }
@@ -188,7 +198,13 @@ impl Agent {
                     self.tell
                         .send_if_modified(|s| replace(s, Standing::Up(current)));
                     if let Ok(nodes) = registry::list(client) {
-                        self.show.send_replace(nodes);
+                        let scheduler = super::lease::holder(client).ok().flatten().map(|holder| {
+                            holder
+                                .strip_prefix("conductord:")
+                                .unwrap_or(&holder)
+                                .to_string()
+                        });
+                        self.show.send_replace(Membership { nodes, scheduler });
                     }
                     self.pause(self.timing.heartbeat);
                 }

@@ -1,15 +1,17 @@
 //! Several machines around one PostgreSQL (see `docs/cluster.md`): the
 //! registry of nodes with their heartbeats and epochs (`registry`), each
 //! node's agent that keeps its heartbeat going and says where the node
-//! stands (`agent`), what each node lists of the others (`members`), and
-//! the advisory lock that makes one node at a time
-//! the scheduler (`lease`). PostgreSQL's transactions, advisory locks and clock are
-//! the coordination; nothing here talks to another node directly.
+//! stands (`agent`), what each node lists of the others (`members`), the
+//! advisory lock that makes one node at a time the scheduler (`lease`),
+//! and the secret a standby vouches for its callers with when it passes
+//! their requests on to the scheduler (`secret`). PostgreSQL's
+//! transactions, advisory locks and clock are the coordination.
 
 pub mod agent;
 pub mod lease;
 pub mod members;
 pub mod registry;
+pub mod secret;
 
 #[cfg(test)]
 mod tests {

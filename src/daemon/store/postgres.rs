@@ -38,7 +38,7 @@ use serde::de::DeserializeOwned;
 
 use super::writes::{Applied, Queue, Write, answer, next_group, to_json};
 use super::{Backend, CommitObserver, FinishedFilter, Payload, StoreFuture, Submission};
-use crate::daemon::cluster::registry;
+use crate::daemon::cluster::{registry, secret};
 use crate::daemon::job::{Job, Phase};
 use crate::daemon::scheduler::fair_share::UsageBook;
 use crate::error::{Error, Result};
@@ -491,11 +491,15 @@ fn migrate(client: &mut Client) -> Result<()> {
             "CREATE TABLE conductor_schema (version integer NOT NULL);
              INSERT INTO conductor_schema VALUES ({SCHEMA_VERSION});
              {SCHEMA};
+             {};
              {};",
-            registry::SCHEMA
+            registry::SCHEMA,
+            secret::SCHEMA
         ))?;
         return tx.commit().map_err(Error::from);
     }
+    // Added within version 1, before any release: made where missing.
+    tx.batch_execute(secret::SCHEMA)?;
     let version: i32 = tx
         .query_one("SELECT version FROM conductor_schema", &[])?
         .get(0);
