@@ -20,6 +20,7 @@ pub(crate) mod executor;
 mod interner;
 mod job;
 mod job_output;
+mod joining;
 mod lifecycle;
 mod listing;
 mod logging;
@@ -110,50 +111,18 @@ async fn serve(config: Config) -> Result<()> {
         &config.gpus,
     )
     .map_err(Error::Other)?;
-    // On PostgreSQL: one daemon per node name; the node registers and
-    // keeps its heartbeat going, and schedules once it holds the lease.
-    let start = match config.store.as_deref() {
-        Some(url) => Some(blocking(|| cluster::lease::start(url, &config.node_name))?),
+    // On PostgreSQL the node joins its cluster: as its scheduler, or
+    // standing by until it is one.
+    let joined = match config.store.as_deref() {
+        Some(url) => match joining::join(&config, url, &containment).await? {
+            Some(joined) => Some(joined),
+            None => return Ok(()),
+        },
         None => None,
     };
-    let agent = config.store.as_deref().map(|url| {
-        cluster::agent::NodeAgent::start(
-            url,
-            node_spec(&config),
-            heartbeat_timing(config.node_timeout),
-        )
-    });
-    let cluster_secret = match config.store.as_deref() {
-        Some(url) => Some(blocking(|| cluster::secret::fetch(url, &config.node_name))?),
-        None => None,
-    };
-    if let Some(agent) = &agent {
-        tokio::spawn(report_standing(
-            agent.standing(),
-            agent.rejoiner(),
-            config.node_name.clone(),
-        ));
-    }
-    let lease = match start {
-        None => None,
-        Some(cluster::lease::Start::Scheduler(lease)) => Some(lease),
-        Some(cluster::lease::Start::Standby { session, holder }) => {
-            let members = agent
-                .as_ref()
-                .map(cluster::agent::NodeAgent::members)
-                .ok_or_else(|| Error::Other("a standby without its node agent".into()))?;
-            let secret = cluster_secret.as_deref().unwrap_or_default();
-            match standby::until_lease(&config, &containment, (members, secret), session, holder)
-                .await?
-            {
-                Some(lease) => Some(lease),
-                None => {
-                    let _ = tokio::task::spawn_blocking(move || drop(agent)).await;
-                    log(format_args!("stopped"));
-                    return Ok(());
-                }
-            }
-        }
+    let (agent, cluster_secret, lease) = match joined {
+        Some(joined) => (Some(joined.agent), Some(joined.secret), Some(joined.lease)),
+        None => (None, None, None),
     };
 
     // The usage book is back before recovery queues the pending jobs, so
@@ -279,8 +248,9 @@ async fn serve(config: Config) -> Result<()> {
         let _ = task.await;
     }
     let _ = fs::remove_file(&daemon.config.socket);
-    // The agent's thread is joined as it drops: not on the runtime's.
-    let _ = tokio::task::spawn_blocking(move || drop(agent)).await;
+    if let Some(agent) = agent {
+        joining::leave(agent).await;
+    }
     log(format_args!("stopped"));
     Ok(())
 }
@@ -319,87 +289,6 @@ fn answers(path: &Path) -> bool {
             std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
         ),
         (Err(_), Ok(_)) => false,
-    }
-}
-
-/// Runs `f`, which blocks, on a thread of its own, from inside the
-/// runtime.
-fn blocking<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
-    std::thread::scope(|scope| {
-        scope
-            .spawn(f)
-            .join()
-            .unwrap_or_else(|_| Err(Error::Other("a start-up thread panicked".into())))
-    })
-}
-
-/// What this node tells the registry of itself.
-fn node_spec(config: &Config) -> cluster::registry::NodeSpec {
-    cluster::registry::NodeSpec {
-        name: config.node_name.clone(),
-        cpus: config.capacity.cpus,
-        memory_mb: config.capacity.memory_mb,
-        gpus: config.capacity.gpus,
-        partitions: config
-            .partitions
-            .list()
-            .iter()
-            .map(|partition| partition.name.clone())
-            .collect(),
-        address: config.listen.map(|address| {
-            let scheme = if config.tls.is_some() {
-                "https"
-            } else {
-                "http"
-            };
-            format!("{scheme}://{address}")
-        }),
-        version: env!("CARGO_PKG_VERSION").into(),
-    }
-}
-
-/// Four heartbeats per node timeout (at most ten seconds apart, at least
-/// a quarter of a second), so a node is declared down only after several
-/// missed in a row; a lost session is tried again every second at most.
-fn heartbeat_timing(node_timeout: std::time::Duration) -> cluster::agent::Timing {
-    use std::time::Duration;
-    let heartbeat = (node_timeout / 4).clamp(Duration::from_millis(250), Duration::from_secs(10));
-    cluster::agent::Timing {
-        heartbeat,
-        retry: heartbeat.min(Duration::from_secs(1)),
-    }
-}
-
-/// Logs where the node stands as its agent finds it. A node fenced while
-/// this daemon holds the lease was declared down by no one but a
-/// scheduler that took the lease meanwhile, and this daemon stops then;
-/// until other nodes run jobs (`docs/cluster.md`) none of its jobs ran
-/// elsewhere, so it rejoins at once.
-async fn report_standing(
-    mut standing: tokio::sync::watch::Receiver<cluster::agent::Standing>,
-    rejoiner: cluster::agent::Rejoiner,
-    node: String,
-) {
-    use cluster::agent::Standing;
-    while standing.changed().await.is_ok() {
-        let now = *standing.borrow_and_update();
-        match now {
-            Standing::Joining => {}
-            Standing::Up(epoch) => log(format_args!(
-                "node {node} is up in the registry (epoch {})",
-                epoch.0
-            )),
-            Standing::CutOff { .. } => log(format_args!(
-                "node {node} cannot reach the database: its heartbeat has stopped"
-            )),
-            Standing::Fenced(epoch) => {
-                log(format_args!(
-                    "node {node} was declared down in epoch {}; registering again",
-                    epoch.0
-                ));
-                rejoiner.rejoin();
-            }
-        }
     }
 }
 
