@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::cluster::agent::{NodeAgent, Rejoiner, Standing, Timing};
+use super::cluster::agent::{NodeAgent, Nudge, Standing, Timing};
 use super::cluster::lease::{self, Lease, Start};
 use super::cluster::registry::NodeSpec;
 use super::cluster::secret;
@@ -42,14 +42,9 @@ pub(super) async fn join(
     let lease = match start {
         Start::Scheduler(lease) => lease,
         Start::Standby { session, holder } => {
-            let waited = standby::until_lease(
-                config,
-                containment,
-                (agent.members(), &secret),
-                session,
-                holder,
-            )
-            .await?;
+            let waited =
+                standby::until_lease(config, containment, (&agent, &secret), session, holder)
+                    .await?;
             match waited {
                 Some(lease) => lease,
                 None => {
@@ -126,7 +121,7 @@ fn heartbeat_timing(node_timeout: Duration) -> Timing {
 /// jobs (`docs/cluster.md`): it rejoins at once.
 async fn report_standing(
     mut standing: tokio::sync::watch::Receiver<Standing>,
-    rejoiner: Rejoiner,
+    rejoiner: Nudge,
     node: String,
 ) {
     while standing.changed().await.is_ok() {
@@ -145,7 +140,7 @@ async fn report_standing(
                     "node {node} was declared down in epoch {}; registering again",
                     epoch.0
                 ));
-                rejoiner.rejoin();
+                rejoiner.nudge();
             }
         }
     }

@@ -12,6 +12,7 @@
 use std::fs;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -22,7 +23,7 @@ use axum::routing::get;
 use tokio::sync::{oneshot, watch};
 
 use super::caller::Caller;
-use super::cluster::agent::Membership;
+use super::cluster::agent::{Membership, NodeAgent, Nudge};
 use super::cluster::lease::{self, Lease};
 use super::cluster::secret::{CALLER_HEADER, SECRET_HEADER};
 use super::containment::Containment;
@@ -39,7 +40,7 @@ use crate::protocol::ApiError;
 pub(super) async fn until_lease(
     config: &Config,
     containment: &Containment,
-    (members, secret): (watch::Receiver<Membership>, &str),
+    (agent, secret): (&NodeAgent, &str),
     session: postgres::Client,
     holder: String,
 ) -> Result<Option<Lease>> {
@@ -76,7 +77,8 @@ pub(super) async fn until_lease(
         .map_err(|e| crate::Error::Other(format!("cannot set up the HTTP client: {e}")))?;
     let forward = Forward {
         node: config.node_name.clone(),
-        members,
+        members: agent.members(),
+        refresh: agent.refresher(),
         secret: secret.to_string(),
         http,
     };
@@ -114,6 +116,8 @@ const RETRY: std::time::Duration = std::time::Duration::from_secs(5);
 struct Forward {
     node: String,
     members: watch::Receiver<Membership>,
+    /// Has the agent read the registry again at once.
+    refresh: Nudge,
     secret: String,
     http: reqwest::Client,
 }
@@ -151,36 +155,39 @@ const NOT_COPIED: [&str; 10] = [
     "proxy-authorization",
 ];
 
+/// Where the scheduler is, as the agent last read it.
+enum Target {
+    Nobody,
+    /// It schedules, but cannot be reached from here.
+    Unreachable(String),
+    At(String, String),
+}
+
+fn target(members: &Membership) -> Target {
+    let Some(scheduler) = members.scheduler.clone() else {
+        return Target::Nobody;
+    };
+    let address = members
+        .nodes
+        .iter()
+        .find(|node| node.spec.name == scheduler)
+        .and_then(|node| node.spec.address.clone())
+        .filter(|address| address.starts_with("http://"));
+    match address {
+        Some(base) => Target::At(scheduler, base),
+        None => Target::Unreachable(scheduler),
+    }
+}
+
+/// How long a request waits for a scheduler to answer while scheduling
+/// moves from a dead node to another.
+const FAILOVER_WAIT: Duration = Duration::from_secs(10);
+
 async fn pass_on(
     State(forward): State<Arc<Forward>>,
     ConnectInfo(caller): ConnectInfo<Caller>,
     request: axum::extract::Request,
 ) -> Response {
-    let (scheduler, address) = {
-        let members = forward.members.borrow();
-        let scheduler = members.scheduler.clone();
-        let address = scheduler.as_deref().and_then(|name| {
-            members
-                .nodes
-                .iter()
-                .find(|node| node.spec.name == name)
-                .and_then(|node| node.spec.address.clone())
-        });
-        (scheduler, address)
-    };
-    let Some(scheduler) = scheduler else {
-        return refusal(format!(
-            "node {} is a standby and no node schedules right now; try again in a moment",
-            forward.node
-        ));
-    };
-    let Some(base) = address.filter(|address| address.starts_with("http://")) else {
-        return refusal(format!(
-            "node {} is a standby: node {scheduler} schedules the jobs, and it has no plain \
-             HTTP listener (--listen) to pass requests to; run the command there",
-            forward.node
-        ));
-    };
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
         return refusal("the request's body is too large or was cut short".into());
@@ -188,7 +195,8 @@ async fn pass_on(
     let path = parts
         .uri
         .path_and_query()
-        .map_or("/", axum::http::uri::PathAndQuery::as_str);
+        .map_or("/", axum::http::uri::PathAndQuery::as_str)
+        .to_string();
     let mut headers = parts.headers;
     for name in NOT_COPIED {
         headers.remove(name);
@@ -202,21 +210,58 @@ async fn pass_on(
         HeaderValue::from_str(&format!("{}:{}", caller.uid, caller.gid))
             .unwrap_or(HeaderValue::from_static("")),
     );
-    let sent = forward
-        .http
-        .request(parts.method, format!("{base}{path}"))
-        .headers(headers)
-        .body(body)
-        .send()
-        .await;
-    let answer = match sent {
-        Ok(answer) => answer,
-        Err(e) => {
-            return refusal(format!(
-                "node {scheduler} schedules the jobs but does not answer at {base}: {e}"
-            ));
+    // A request that reached no scheduler was never sent, so it may be
+    // sent again: once the agent has read who schedules now.
+    let deadline = tokio::time::Instant::now() + FAILOVER_WAIT;
+    let mut members = forward.members.clone();
+    loop {
+        let now = target(&members.borrow_and_update());
+        let failure = match now {
+            Target::Unreachable(scheduler) => {
+                return refusal(format!(
+                    "node {} is a standby: node {scheduler} schedules the jobs, and it has no \
+                     plain HTTP listener (--listen) to pass requests to; run the command there",
+                    forward.node
+                ));
+            }
+            Target::Nobody => format!(
+                "node {} is a standby and no node schedules right now; try again in a moment",
+                forward.node
+            ),
+            Target::At(scheduler, base) => {
+                let sent = forward
+                    .http
+                    .request(parts.method.clone(), format!("{base}{path}"))
+                    .headers(headers.clone())
+                    .body(body.clone())
+                    .send()
+                    .await;
+                match sent {
+                    Ok(answer) => return relay(answer),
+                    Err(e) if e.is_connect() => {
+                        format!(
+                            "node {scheduler} schedules the jobs but does not answer at {base}: {e}"
+                        )
+                    }
+                    Err(e) => {
+                        return refusal(format!(
+                            "node {scheduler} schedules the jobs; the request to it at {base} \
+                             failed: {e}"
+                        ));
+                    }
+                }
+            }
+        };
+        if tokio::time::Instant::now() >= deadline {
+            return refusal(failure);
         }
-    };
+        forward.refresh.nudge();
+        let _ = tokio::time::timeout(Duration::from_millis(500), members.changed()).await;
+    }
+}
+
+/// The scheduler's reply, passed back as it streams.
+fn relay(answer: reqwest::Response) -> Response {
     let mut reply = Response::builder().status(answer.status());
     for (name, value) in answer.headers() {
         if !NOT_COPIED.contains(&name.as_str()) {

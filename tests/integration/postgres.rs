@@ -395,3 +395,104 @@ fn nodes_register_and_a_node_whose_heartbeat_stopped_is_down_after_the_timeout()
         node_lines(&first).starts_with("n1 idle none\n")
     });
 }
+
+/// Three nodes on one database, each with its own socket, state and TCP
+/// listener: 300 jobs submitted through all three run exactly once; the
+/// scheduler is killed, one of the others schedules within seconds, and
+/// the third's commands reach it, with nothing lost.
+#[test]
+fn three_nodes_run_300_jobs_exactly_once_and_survive_the_schedulers_death() {
+    let (p1, p2, p3) = (
+        crate::support::free_port(),
+        crate::support::free_port(),
+        crate::support::free_port(),
+    );
+    let listen = |port: u16| format!("127.0.0.1:{port}");
+    let Some((server, mut alpha)) = daemon_on_postgres(&[
+        "--node",
+        "alpha",
+        "--node-timeout",
+        "3",
+        "--listen",
+        &listen(p1),
+    ]) else {
+        return;
+    };
+    let url = server.url();
+    let standby = |name: &str, port: u16| {
+        TestDaemon::start_standby(&[
+            "--store",
+            &url,
+            "--node",
+            name,
+            "--node-timeout",
+            "3",
+            "--listen",
+            &listen(port),
+        ])
+    };
+    let (beta, gamma) = (standby("beta", p2), standby("gamma", p3));
+    for node in [&beta, &gamma] {
+        wait_until(SHORT, "the standby passes requests on", || {
+            node.run("cqueue", &["-h"]).code == 0
+        });
+    }
+
+    // 100 jobs through each node at once, each writing its id once.
+    let marker = alpha.work.join("ran");
+    let script = format!("echo $SLURM_JOB_ID >> {}", marker.display());
+    let ids: Vec<JobId> = std::thread::scope(|scope| {
+        let submitters: Vec<_> = [&alpha, &beta, &gamma]
+            .into_iter()
+            .map(|node| {
+                let script = &script;
+                scope.spawn(move || {
+                    (0..100)
+                        .map(|_| node.submit(&["-o", "/dev/null", "--wrap", script]))
+                        .collect::<Vec<JobId>>()
+                })
+            })
+            .collect();
+        submitters
+            .into_iter()
+            .flat_map(|submitter| submitter.join().expect("submits"))
+            .collect()
+    });
+    let distinct: std::collections::BTreeSet<JobId> = ids.iter().copied().collect();
+    assert_eq!(distinct.len(), 300, "300 ids, none given twice");
+    for id in &ids {
+        assert_eq!(
+            alpha.wait_ended(*id, Duration::from_secs(120)).state,
+            JobState::Completed
+        );
+    }
+    let ran = std::fs::read_to_string(&marker).expect("marker");
+    let mut ran: Vec<&str> = ran.lines().collect();
+    ran.sort_unstable();
+    let mut expected: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    expected.sort_unstable();
+    assert_eq!(ran, expected, "each job ran exactly once");
+
+    // The scheduler dies with a job waiting; within seconds gamma's
+    // commands reach whichever node schedules now.
+    let held = gamma.submit(&["--hold", "--wrap", "true"]);
+    alpha.crash();
+    let killed = std::time::Instant::now();
+    wait_until(Duration::from_secs(10), "gamma's commands are answered", || {
+        gamma
+            .run("cqueue", &["-h", "-o", "%i %t"])
+            .stdout
+            .contains(&format!("{held} PD"))
+    });
+    eprintln!("scheduling moved in {:?}", killed.elapsed());
+    gamma.run("ccontrol", &["release", &held.to_string()]).ok();
+    assert_eq!(gamma.wait_ended(held, SHORT).state, JobState::Completed);
+    wait_until(SHORT, "alpha is declared down", || {
+        let lines = node_lines(&gamma);
+        lines.starts_with("alpha down Not responding\n")
+            && lines.contains(" idle none\n")
+            && lines.contains(" drain standby\n")
+    });
+    let after = beta.submit(&["--hold", "--wrap", "true"]);
+    assert!(after.0 > held.0, "ids go on: {after} after {held}");
+}

@@ -57,6 +57,7 @@ pub struct NodeAgent {
     standing: watch::Receiver<Standing>,
     members: watch::Receiver<Membership>,
     rejoin: Arc<AtomicBool>,
+    refresh: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -67,6 +68,7 @@ impl NodeAgent {
         let (tell, standing) = watch::channel(Standing::Joining);
         let (show, members) = watch::channel(Membership::default());
         let rejoin = Arc::new(AtomicBool::new(false));
+        let refresh = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
         let agent = Agent {
             url: session_url(url, &spec.name),
@@ -75,6 +77,7 @@ impl NodeAgent {
             tell,
             show,
             rejoin: rejoin.clone(),
+            refresh: refresh.clone(),
             stop: stop.clone(),
         };
         let thread = std::thread::Builder::new()
@@ -85,6 +88,7 @@ impl NodeAgent {
             standing,
             members,
             rejoin,
+            refresh,
             stop,
             thread,
         }
@@ -106,23 +110,30 @@ impl NodeAgent {
     /// Says a fenced node has killed what it ran: the agent registers it
     /// again, in a new epoch.
     pub fn rejoin(&self) {
-        self.rejoiner().rejoin();
+        self.rejoiner().nudge();
     }
 
     /// A handle that says [`NodeAgent::rejoin`] from elsewhere (the task
     /// that acts on the node's standing) without holding the agent.
-    pub fn rejoiner(&self) -> Rejoiner {
-        Rejoiner(self.rejoin.clone())
+    pub fn rejoiner(&self) -> Nudge {
+        Nudge(self.rejoin.clone())
+    }
+
+    /// A handle that has the agent beat, and read the registry and who
+    /// schedules, now rather than at its next interval: for a standby
+    /// whose scheduler stopped answering.
+    pub fn refresher(&self) -> Nudge {
+        Nudge(self.refresh.clone())
     }
 }
 
-/// See [`NodeAgent::rejoiner`].
+/// Asks something of the agent from elsewhere, without holding it (see
+/// [`NodeAgent::rejoiner`], [`NodeAgent::refresher`]).
 #[derive(Clone)]
-pub struct Rejoiner(Arc<AtomicBool>);
+pub struct Nudge(Arc<AtomicBool>);
 
-impl Rejoiner {
-    /// See [`NodeAgent::rejoin`].
-    pub fn rejoin(&self) {
+impl Nudge {
+    pub fn nudge(&self) {
         self.0.store(true, Ordering::SeqCst);
     }
 }
@@ -156,6 +167,7 @@ struct Agent {
     tell: watch::Sender<Standing>,
     show: watch::Sender<Membership>,
     rejoin: Arc<AtomicBool>,
+    refresh: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
 }
 
@@ -230,10 +242,10 @@ impl Agent {
         }
     }
 
-    /// Sleeps `period`, or less once told to stop.
+    /// Sleeps `period`, or less once told to stop or to refresh.
     fn pause(&self, period: Duration) {
         let until = Instant::now() + period;
-        while !self.stop.load(Ordering::SeqCst) {
+        while !self.stop.load(Ordering::SeqCst) && !self.refresh.swap(false, Ordering::SeqCst) {
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
