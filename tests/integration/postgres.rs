@@ -478,12 +478,16 @@ fn three_nodes_run_300_jobs_exactly_once_and_survive_the_schedulers_death() {
     let held = gamma.submit(&["--hold", "--wrap", "true"]);
     alpha.crash();
     let killed = std::time::Instant::now();
-    wait_until(Duration::from_secs(10), "gamma's commands are answered", || {
-        gamma
-            .run("cqueue", &["-h", "-o", "%i %t"])
-            .stdout
-            .contains(&format!("{held} PD"))
-    });
+    wait_until(
+        Duration::from_secs(10),
+        "gamma's commands are answered",
+        || {
+            gamma
+                .run("cqueue", &["-h", "-o", "%i %t"])
+                .stdout
+                .contains(&format!("{held} PD"))
+        },
+    );
     eprintln!("scheduling moved in {:?}", killed.elapsed());
     gamma.run("ccontrol", &["release", &held.to_string()]).ok();
     assert_eq!(gamma.wait_ended(held, SHORT).state, JobState::Completed);
@@ -495,4 +499,31 @@ fn three_nodes_run_300_jobs_exactly_once_and_survive_the_schedulers_death() {
     });
     let after = beta.submit(&["--hold", "--wrap", "true"]);
     assert!(after.0 > held.0, "ids go on: {after} after {held}");
+
+    // A restart of the database: every node rides it out, and a job
+    // through each of the two left runs once.
+    server.stop().expect("stops");
+    server.restart().expect("starts");
+    let mut again = Vec::new();
+    for node in [&beta, &gamma] {
+        wait_until(SHORT, "submissions are taken again", || {
+            let out = node.run(
+                "cbatch",
+                &["--parsable", "-o", "/dev/null", "--wrap", &script],
+            );
+            match out.stdout.trim().parse::<JobId>() {
+                Ok(id) => {
+                    again.push(id);
+                    true
+                }
+                Err(_) => false,
+            }
+        });
+    }
+    for id in &again {
+        assert_eq!(beta.wait_ended(*id, SHORT).state, JobState::Completed);
+    }
+    let ran = std::fs::read_to_string(&marker).expect("marker");
+    assert_eq!(ran.lines().count(), 302, "nothing lost, nothing run twice");
+    assert_eq!(beta.job(after).state, JobState::Pending);
 }
