@@ -10,6 +10,7 @@ use chrono::Utc;
 use super::caller::Caller;
 use super::executor::Control;
 use super::job::{Hold, Job, Phase};
+use super::lifecycle::remote_node;
 use super::{Daemon, log};
 use crate::error::{Error, Result};
 use crate::protocol::{
@@ -47,6 +48,8 @@ impl Daemon {
         // Whether the id is among the pending jobs cancelled in memory.
         let mut committing = vec![false; ids.len()];
         let mut cancelled: Vec<(usize, Job)> = Vec::new();
+        // Running jobs on other nodes: asked through the store.
+        let mut elsewhere: Vec<(usize, String, Job)> = Vec::new();
         {
             let mut guard = self.state();
             let state = &mut *guard;
@@ -69,6 +72,11 @@ impl Daemon {
                         cancelled.push((index, job.clone()));
                     }
                     Phase::Running { .. } => {
+                        if let Some(node) = remote_node(job, self.node()) {
+                            elsewhere.push((index, node.to_string(), job.clone()));
+                            outcomes[index] = Some(Ok(unchanged(job)));
+                            continue;
+                        }
                         let running = state.running.entry(id).or_default();
                         match &running.supervisor {
                             Some(supervisor) => {
@@ -84,6 +92,16 @@ impl Daemon {
                     }
                     Phase::Finished { .. } => outcomes[index] = Some(Ok(unchanged(job))),
                 }
+            }
+        }
+        for (index, node, job) in elsewhere {
+            let control = Control::Cancel { by_uid: caller.uid };
+            match self.control_remote(&node, &job, control) {
+                Ok(()) => log(format_args!(
+                    "job {} cancel requested by uid {}, sent to node {node}",
+                    job.id, caller.uid
+                )),
+                Err(e) => outcomes[index] = Some(Err(e)),
             }
         }
         // Jobs not in memory have ended for good, or never existed.
@@ -144,6 +162,20 @@ impl Daemon {
             return Err(not_running(id));
         };
         self.authorize(job, caller)?;
+        if let Some(node) = remote_node(job, self.node()) {
+            let (node, job) = (node.to_string(), job.clone());
+            drop(state);
+            let control = Control::Signal {
+                signal: request.signal,
+                scope: request.scope,
+            };
+            self.control_remote(&node, &job, control)?;
+            log(format_args!(
+                "job {id} signal {} sent by uid {} to node {node}",
+                request.signal, caller.uid
+            ));
+            return Ok(job.info(self.node()));
+        }
         let supervisor = state.running.get(&id).and_then(|r| r.supervisor.as_ref());
         match (&job.phase, supervisor) {
             (Phase::Running { .. }, Some(supervisor)) => {
@@ -181,7 +213,8 @@ impl Daemon {
         let (step, owner, recorded) = self.count_step(id, caller, start)?;
         let cgroup = if recorded {
             let owner = (owner.0 != users::current_uid()).then_some(owner);
-            self.containment
+            self.host
+                .containment
                 .create_step(id, step, owner)
                 .unwrap_or_else(|e| {
                     log(format_args!(
@@ -250,7 +283,7 @@ impl Daemon {
             let job = state.jobs.get(&id).ok_or_else(|| not_running(id))?;
             self.authorize(job, caller)?;
         }
-        let containment = self.containment.clone();
+        let containment = self.host.containment.clone();
         let counted = tokio::task::spawn_blocking(move || containment.end_step(id, step))
             .await
             .ok()
@@ -433,6 +466,19 @@ impl Daemon {
             if let Some(job) = state.jobs.get(&id) {
                 self.authorize(job, caller)?;
                 match &job.phase {
+                    Phase::Running { .. } if remote_node(job, self.node()).is_some() => {
+                        let node = remote_node(job, self.node())
+                            .unwrap_or_default()
+                            .to_string();
+                        let job = job.clone();
+                        drop(guard);
+                        self.control_remote(&node, &job, Control::Requeue)?;
+                        log(format_args!(
+                            "job {id} requeue requested by uid {}, sent to node {node}",
+                            caller.uid
+                        ));
+                        return Ok(job.info(self.node()));
+                    }
                     Phase::Running { .. } => {
                         if let Some(running) = state.running.get_mut(&id) {
                             match &running.supervisor {

@@ -254,8 +254,8 @@ pub enum Phase {
         boot_id: Option<String>,
         /// The node it runs on; `None` in a record written before nodes
         /// were named here, by a daemon that was its store's one node.
-        /// A daemon that finds a job running on another node cannot follow
-        /// it (`recover`).
+        /// A cluster's scheduler follows a job on another node through
+        /// the ends that node writes (`lifecycle::nodes`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         node: Option<String>,
         /// The steps `crun` started so far (kept with the job's next
@@ -282,10 +282,23 @@ pub enum Phase {
         /// The steps it ran, each ended.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         steps: Vec<StepInfo>,
+        /// The node it ran on, as it ran there (`None`: it never started,
+        /// or its record is from before ends kept it; then it ran on the
+        /// node that reads it, the only one there was).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<String>,
     },
 }
 
 impl Phase {
+    /// The node the job runs or ran on, where its record names one.
+    pub fn node(&self) -> Option<&str> {
+        match self {
+            Phase::Running { node, .. } | Phase::Finished { node, .. } => node.as_deref(),
+            Phase::Pending { .. } => None,
+        }
+    }
+
     /// A job cancelled before it ever started: it held nothing and has no
     /// exit code of its own.
     pub fn cancelled_before_start(
@@ -303,6 +316,7 @@ impl Phase {
             cancelled_by,
             usage: Usage::default(),
             steps: Vec::new(),
+            node: None,
         }
     }
 }
@@ -369,8 +383,10 @@ impl Job {
         }
     }
 
-    /// The API's view of the job.
+    /// The API's view of the job: its node as its record names it, else
+    /// `node` (the one reading it, where records did not name theirs).
     pub fn info(&self, node: &str) -> JobInfo {
+        let node = self.phase.node().unwrap_or(node);
         let spec = &self.spec;
         let (reason, allocation, start_time, end_time, exit_code) = match &self.phase {
             Phase::Pending { reason, .. } => (*reason, None, None, None, None),
@@ -547,6 +563,7 @@ mod tests {
             cancelled_by: None,
             usage,
             steps: Vec::new(),
+            node: None,
         }
     }
 

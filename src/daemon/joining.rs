@@ -9,7 +9,7 @@ use super::cluster::agent::{NodeAgent, Nudge, Standing, Timing};
 use super::cluster::lease::{self, Lease, Start};
 use super::cluster::registry::NodeSpec;
 use super::cluster::secret;
-use super::containment::Containment;
+use super::host::Host;
 use super::{Config, log, standby};
 use crate::error::{Error, Result};
 
@@ -25,13 +25,14 @@ pub(super) struct Joined {
 pub(super) async fn join(
     config: &Config,
     url: &str,
-    containment: &Containment,
+    host: &std::sync::Arc<Host>,
 ) -> Result<Option<Joined>> {
     let start = blocking(|| lease::start(url, &config.node_name))?;
     let agent = NodeAgent::start(
         url,
         node_spec(config),
         heartbeat_timing(config.node_timeout),
+        Some(heartbeat_file(config)),
     );
     tokio::spawn(report_standing(
         agent.standing(),
@@ -43,8 +44,7 @@ pub(super) async fn join(
         Start::Scheduler(lease) => lease,
         Start::Standby { session, holder } => {
             let waited =
-                standby::until_lease(config, containment, (&agent, &secret), session, holder)
-                    .await?;
+                standby::until_lease(config, host, (&agent, &secret), session, holder).await?;
             match waited {
                 Some(lease) => lease,
                 None => {
@@ -62,6 +62,30 @@ pub(super) async fn join(
     }))
 }
 
+/// Waits (a few seconds at most) for the agent's first reading of the
+/// registry with this node in it: the scheduler's recovery goes by it, to
+/// tell the jobs on other nodes that are up from those on nodes that are
+/// not.
+pub(super) async fn first_reading(agent: &NodeAgent, node: &str) {
+    let mut members = agent.members();
+    let read = async {
+        loop {
+            if members
+                .borrow_and_update()
+                .nodes
+                .iter()
+                .any(|n| n.spec.name == node)
+            {
+                return;
+            }
+            if members.changed().await.is_err() {
+                return;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(5), read).await;
+}
+
 /// Stops the node's agent. Its thread is joined as it drops: not on the
 /// runtime's.
 pub(super) async fn leave(agent: NodeAgent) {
@@ -77,6 +101,14 @@ fn blocking<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
             .join()
             .unwrap_or_else(|_| Err(Error::Other("a start-up thread panicked".into())))
     })
+}
+
+/// The file the node's agent touches at each heartbeat that goes through,
+/// for its supervisors: a job that may run again elsewhere (`--requeue`)
+/// is killed by its supervisor once the file is half a node timeout old
+/// (`executor::Fence`).
+pub(super) fn heartbeat_file(config: &Config) -> std::path::PathBuf {
+    config.state_dir.join("heartbeat")
 }
 
 /// What this node tells the registry of itself.
@@ -117,8 +149,10 @@ fn heartbeat_timing(node_timeout: Duration) -> Timing {
 
 /// Logs where the node stands as its agent finds it. Only a standby can
 /// be fenced while its daemon runs (a scheduler is never declared down by
-/// itself, and stops when another took its lease), and a standby runs no
-/// jobs (`docs/cluster.md`): it rejoins at once.
+/// itself, and stops when another took its lease). It rejoins at once:
+/// the jobs the scheduler ended when it declared the node down are no
+/// longer the node's in the store, and its runner kills them at its next
+/// reading (`node_runner`), within a second.
 async fn report_standing(
     mut standing: tokio::sync::watch::Receiver<Standing>,
     rejoiner: Nudge,

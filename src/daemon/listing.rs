@@ -86,7 +86,7 @@ pub(super) fn body(
             usage_fields.iter().any(|f| fields.contains(*f))
         }
     };
-    let read_usage = |id: JobId| daemon.containment.usage_so_far(id);
+    let read_usage = |id: JobId| daemon.host.containment.usage_so_far(id);
     let live: LiveUsage<'_> = wants_usage.then_some(&read_usage as &dyn Fn(JobId) -> Option<Usage>);
     // Generous: pages reserved and never written cost nothing, a move of
     // the jobs written so far costs a copy of them.
@@ -420,6 +420,7 @@ fn write_values<S: Sink>(
     fields: FieldSet,
     live: LiveUsage<'_>,
 ) -> Result<(), S::Error> {
+    let node = job.phase.node().unwrap_or(node);
     let spec = &job.spec;
     let options = &spec.options;
     let mut facts = PhaseFacts::of(&job.phase);

@@ -328,8 +328,8 @@ impl Books {
         }
         let (pending, running) = {
             let state = daemon.state();
-            let capacity = state.tracker.capacity();
-            let free = state.tracker.free();
+            let capacity = state.nodes.local().capacity();
+            let free = state.nodes.local().free();
             books.cpus = capacity.cpus.into();
             books.memory_mb = capacity.memory_mb;
             books.gpus = capacity.gpus.into();

@@ -17,6 +17,7 @@ mod dependencies;
 mod descriptors;
 mod end;
 pub(crate) mod executor;
+mod host;
 mod interner;
 mod job;
 mod job_output;
@@ -25,6 +26,7 @@ mod lifecycle;
 mod listing;
 mod logging;
 mod metrics;
+mod node_runner;
 pub mod openapi;
 pub mod partitions;
 mod priorities;
@@ -111,10 +113,23 @@ async fn serve(config: Config) -> Result<()> {
         &config.gpus,
     )
     .map_err(Error::Other)?;
+    let host = Arc::new(host::Host {
+        launcher: executor::Launcher::new(exe, jobs_dir.clone()),
+        jobs_dir,
+        containment,
+        node: config.node_name.clone(),
+        gpus: config.gpus.clone(),
+        server_address: format!("unix:{}", config.socket.display()),
+        kill_wait: config.kill_wait,
+        fence: config.store.is_some().then(|| executor::Fence {
+            heartbeat: joining::heartbeat_file(&config),
+            after_ms: u64::try_from((config.node_timeout / 2).as_millis()).unwrap_or(u64::MAX),
+        }),
+    });
     // On PostgreSQL the node joins its cluster: as its scheduler, or
     // standing by until it is one.
     let joined = match config.store.as_deref() {
-        Some(url) => match joining::join(&config, url, &containment).await? {
+        Some(url) => match joining::join(&config, url, &host).await? {
             Some(joined) => Some(joined),
             None => return Ok(()),
         },
@@ -124,6 +139,9 @@ async fn serve(config: Config) -> Result<()> {
         Some(joined) => (Some(joined.agent), Some(joined.secret), Some(joined.lease)),
         None => (None, None, None),
     };
+    if let Some(agent) = &agent {
+        joining::first_reading(agent, &config.node_name).await;
+    }
 
     // The usage book is back before recovery queues the pending jobs, so
     // their priorities count what their users used before the restart.
@@ -133,7 +151,10 @@ async fn serve(config: Config) -> Result<()> {
     }
     let daemon = Arc::new(Daemon {
         state: Mutex::new(State::new(
-            ResourceTracker::new(config.capacity),
+            (
+                config.node_name.clone(),
+                ResourceTracker::new(config.capacity),
+            ),
             config.partitions.clone(),
             !config.user_limits.is_empty(),
             priorities,
@@ -146,14 +167,14 @@ async fn serve(config: Config) -> Result<()> {
         next_wakeup: Mutex::new(None),
         started_at: chrono::Utc::now(),
         store,
-        launcher: executor::Launcher::new(exe, jobs_dir.clone()),
-        containment,
+        host,
         boot_id: node::boot_id(),
         tokens: tokens::TokenBook::open(&config.state_dir)?,
-        server_address: format!("unix:{}", config.socket.display()),
         members: agent.as_ref().map(cluster::agent::NodeAgent::members),
         cluster_secret,
-        jobs_dir,
+        dispatch: config.store.as_deref().map(|url| {
+            cluster::dispatch::Sender::new(&cluster::agent::session_url(url, &config.node_name))
+        }),
         config,
     });
     daemon.recover().await?;
@@ -181,7 +202,7 @@ async fn serve(config: Config) -> Result<()> {
     let capacity = daemon.config.capacity;
     log(format_args!(
         "containment: {}",
-        daemon.containment.describe()
+        daemon.host.containment.describe()
     ));
     log(format_args!(
         "ready: socket {}{}, state {}, {} CPUs, {} MiB, {} GPUs{}",
@@ -197,6 +218,10 @@ async fn serve(config: Config) -> Result<()> {
         gpu_summary(&daemon.config.gpus),
     ));
 
+    if let Some(url) = daemon.config.store.as_deref() {
+        let url = cluster::agent::session_url(url, daemon.node());
+        lifecycle::follow_cluster(daemon.clone(), url);
+    }
     tokio::spawn(lifecycle::scheduler_loop(daemon.clone()));
     tokio::spawn(daemon.clone().priority_loop());
     if let Some(keep) = daemon.config.history {

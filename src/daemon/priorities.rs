@@ -504,7 +504,7 @@ mod tests {
             now,
         );
         let mut state = State::new(
-            ResourceTracker::new(capacity),
+            ("node".into(), ResourceTracker::new(capacity)),
             crate::daemon::partitions::Partitions::single("normal"),
             false,
             priorities,

@@ -487,8 +487,8 @@ async fn dashboard(State(daemon): State<Arc<Daemon>>) -> Result<axum::Json<Dashb
         let state = daemon.state();
         stats.pending = state.queue.len() as u64;
         stats.running = state.running.len() as u64;
-        let capacity = state.tracker.capacity();
-        let free = state.tracker.free();
+        let capacity = state.nodes.local().capacity();
+        let free = state.nodes.local().free();
         let allocated = capacity.cpus - free.cpus;
         let active: Vec<&Job> = state
             .jobs

@@ -2,7 +2,7 @@
 //! socket and on TCP. Bodies are parsed here rather than by axum's
 //! extractors so that every malformed request gets our JSON error shape.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use chrono::{DateTime, Utc};
 
 use super::caller::Caller;
+use super::cluster::members::Booked;
 use super::job::{Job, Phase};
 use super::listing::{self, Shape};
 use super::store::FinishedFilter;
@@ -383,8 +384,8 @@ async fn health() -> axum::Json<Health> {
 #[utoipa::path(get, path = "/v1/node", tag = "native", responses((status = 200, description = "The node and its resources.", body = NodeInfo)))]
 pub(super) async fn node(State(daemon): Shared) -> axum::Json<NodeInfo> {
     let state = daemon.state();
-    let capacity = state.tracker.capacity();
-    let free = state.tracker.free();
+    let capacity = state.nodes.local().capacity();
+    let free = state.nodes.local().free();
     axum::Json(NodeInfo {
         name: daemon.node().to_string(),
         partition: daemon.config.partition.clone(),
@@ -397,7 +398,12 @@ pub(super) async fn node(State(daemon): Shared) -> axum::Json<NodeInfo> {
         gres: gpus::gres(&daemon.config.gpus),
         gpu_devices: daemon.config.gpus.clone(),
         jobs_pending: state.count(JobState::Pending),
-        jobs_running: state.count(JobState::Running),
+        jobs_running: state
+            .running
+            .keys()
+            .filter_map(|id| state.jobs.get(id))
+            .filter(|job| daemon.runs_here(job))
+            .count(),
         partitions: daemon.config.partitions.list().to_vec(),
         state: crate::protocol::NodeState::Up,
         reason: None,
@@ -409,9 +415,36 @@ pub(super) async fn node(State(daemon): Shared) -> axum::Json<NodeInfo> {
 #[utoipa::path(get, path = "/v1/nodes", tag = "native", responses((status = 200, description = "Every node, by name: this daemon's, and the registry's others on a PostgreSQL store.", body = Vec<NodeInfo>)))]
 pub(super) async fn nodes(State(daemon): Shared) -> axum::Json<Vec<NodeInfo>> {
     let members = daemon.members.as_ref().map(|m| m.borrow().nodes.clone());
+    let books = {
+        let state = daemon.state();
+        let mut running: HashMap<&str, usize> = HashMap::new();
+        for job in state.running.keys().filter_map(|id| state.jobs.get(id)) {
+            if let Some(node) = crate::daemon::lifecycle::remote_node(job, daemon.node()) {
+                *running.entry(node).or_default() += 1;
+            }
+        }
+        state
+            .nodes
+            .names()
+            .skip(1)
+            .filter_map(|name| {
+                let (books, _) = state.nodes.node(name)?;
+                let free = books.free();
+                let booked = Booked {
+                    cpus_free: free.cpus,
+                    memory_mb_free: free.memory_mb,
+                    gpus_free: free.gpus,
+                    jobs_running: running.get(name).copied().unwrap_or(0),
+                };
+                Some((name.to_string(), booked))
+            })
+            .collect::<HashMap<String, Booked>>()
+    };
     let axum::Json(node) = node(State(daemon)).await;
     axum::Json(match members {
-        Some(registry) => crate::daemon::cluster::members::listed(node, &registry),
+        Some(registry) => crate::daemon::cluster::members::listed(node, &registry, |name| {
+            books.get(name).copied()
+        }),
         None => vec![node],
     })
 }
@@ -444,10 +477,10 @@ pub(super) async fn config(State(daemon): Shared) -> axum::Json<DaemonConfig> {
         max_job_count: config.max_job_count,
         first_job_id: config.first_job_id,
         started_at: daemon.started_at,
-        containment: daemon.containment.name().into(),
-        containment_detail: daemon.containment.describe(),
-        containment_dirs: daemon.containment.dirs(),
-        cpu_bind: daemon.containment.pin,
+        containment: daemon.host.containment.name().into(),
+        containment_detail: daemon.host.containment.describe(),
+        containment_dirs: daemon.host.containment.dirs(),
+        cpu_bind: daemon.host.containment.pin,
         def_mem_per_cpu_mb: config.def_mem_per_cpu_mb,
         scheduler_type: config.scheduler_type.slurm_name().into(),
         bf_window_minutes: u64::try_from(config.backfill.window.num_minutes()).unwrap_or(0),
@@ -458,8 +491,8 @@ pub(super) async fn config(State(daemon): Shared) -> axum::Json<DaemonConfig> {
 #[utoipa::path(get, path = "/v1/debug", tag = "native", responses((status = 200, description = "The daemon's books.", body = DebugState)))]
 async fn debug(State(daemon): Shared) -> axum::Json<DebugState> {
     let state = daemon.state();
-    let capacity = state.tracker.capacity();
-    let free = state.tracker.free();
+    let capacity = state.nodes.local().capacity();
+    let free = state.nodes.local().free();
     let mut held = ResourceRequest {
         cpus: 0,
         memory_mb: 0,

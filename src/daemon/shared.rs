@@ -3,16 +3,16 @@
 //! jobs. Each stage of a job's life adds its own `impl Daemon` in
 //! `lifecycle/`.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
 
+use super::host::Host;
 use super::job::{Job, Phase};
 use super::state::State;
 use super::store::JobStore;
-use super::{Config, containment, executor, statistics, tokens};
+use super::{Config, statistics, tokens};
 use crate::error::{Error, Result};
 use crate::protocol::JobId;
 
@@ -34,24 +34,20 @@ pub(crate) struct Daemon {
     /// The earliest time a timer will wake the scheduler (begin times).
     pub(super) next_wakeup: Mutex<Option<chrono::DateTime<chrono::Utc>>>,
     pub(super) started_at: chrono::DateTime<chrono::Utc>,
-    /// One directory per running job: script, plan, supervisor files.
-    pub(super) jobs_dir: PathBuf,
-    /// Forks each job's supervisor.
-    pub(super) launcher: executor::Launcher,
-    /// How jobs are held to what they were given.
-    pub(super) containment: containment::Containment,
+    /// What runs this node's jobs.
+    pub(super) host: Arc<Host>,
     /// This boot of the machine, recorded with every start.
     pub(super) boot_id: Option<String>,
     /// The per-user tokens TCP requests act through.
     pub(super) tokens: tokens::TokenBook,
-    /// `unix:` and the socket path, as jobs name this daemon.
-    pub(super) server_address: String,
     /// The cluster's nodes as the node agent last read them, on a
     /// PostgreSQL store; `None` on SQLite, where the daemon is its one node.
     pub(super) members: Option<tokio::sync::watch::Receiver<super::cluster::agent::Membership>>,
     /// What a standby vouches for the callers it passes on with (see
     /// `cluster::secret`); `None` on SQLite.
     pub(super) cluster_secret: Option<String>,
+    /// Where requests to jobs on other nodes go; `None` on SQLite.
+    pub(super) dispatch: Option<super::cluster::dispatch::Sender>,
 }
 
 impl Daemon {

@@ -1,8 +1,9 @@
 //! A node that starts while another node holds the scheduler lease stands
-//! by: registered and beating like any node (its agent runs already), its
-//! socket passing each request on to the scheduler's TCP listener for the
-//! caller its kernel saw (vouched for by the cluster's secret), until the
-//! lease is its own. Then it goes on to start as the scheduler, rebuilding
+//! by: registered and beating like any node (its agent runs already),
+//! running the jobs the scheduler puts on it (`node_runner`), its socket
+//! passing each request on to the scheduler's TCP listener for the caller
+//! its kernel saw (vouched for by the cluster's secret), until the lease
+//! is its own. Then it goes on to start as the scheduler, rebuilding
 //! the core from the store as a restart does.
 //!
 //! The wait is on a thread of its own, not the runtime's: the `postgres`
@@ -26,25 +27,24 @@ use super::caller::Caller;
 use super::cluster::agent::{Membership, NodeAgent, Nudge};
 use super::cluster::lease::{self, Lease};
 use super::cluster::secret::{CALLER_HEADER, SECRET_HEADER};
-use super::containment::Containment;
+use super::host::Host;
 use super::server::MAX_BODY_BYTES;
-use super::{Config, bind_unix, connections, log, shutdown_signal};
+use super::{Config, bind_unix, connections, log, node_runner, shutdown_signal};
 use crate::error::Result;
 use crate::protocol::ApiError;
 
 /// Stands by until this node holds the lease, which `holder` holds now
-/// and `session` waits on; `None` when a signal stopped the daemon first.
-/// First it kills what is left of jobs it ran when it last scheduled: the
-/// scheduler that took over ended them (`recover`), so they must not run
-/// on here unseen.
+/// and `session` waits on, running the jobs put on this node meanwhile;
+/// `None` when a signal stopped the daemon first.
 pub(super) async fn until_lease(
     config: &Config,
-    containment: &Containment,
+    host: &Arc<Host>,
     (agent, secret): (&NodeAgent, &str),
     session: postgres::Client,
     holder: String,
 ) -> Result<Option<Lease>> {
-    fence(containment).await;
+    let url = config.store.clone().unwrap_or_default();
+    let runner = node_runner::start(&url, host.clone());
     let scheduler = holder
         .strip_prefix("conductord:")
         .unwrap_or(&holder)
@@ -94,6 +94,9 @@ pub(super) async fn until_lease(
     };
     let _ = stop_tx.send(true);
     let _ = answering.await;
+    // The jobs run on under their supervisors: the scheduler this node
+    // becomes follows them as its own.
+    drop(runner);
     remove_socket(&config.socket);
     if lease.is_some() {
         log(format_args!(
@@ -280,23 +283,6 @@ fn refusal(message: String) -> Response {
         message,
     };
     (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
-}
-
-/// Kills and removes every job cgroup this daemon's containment left.
-/// Without cgroups there is nothing to find them by.
-async fn fence(containment: &Containment) {
-    let containment = containment.clone();
-    let _ = tokio::task::spawn_blocking(move || {
-        for id in containment.leftovers() {
-            match containment.kill_and_remove(id) {
-                Ok(()) => log(format_args!(
-                    "job {id}: killed what was left of it, from when this node scheduled"
-                )),
-                Err(e) => log(format_args!("job {id}: cannot clean up its cgroup: {e}")),
-            }
-        }
-    })
-    .await;
 }
 
 fn remove_socket(path: &Path) {

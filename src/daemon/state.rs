@@ -10,7 +10,7 @@ use crate::daemon::job::{Job, Phase};
 use crate::daemon::partitions::Partitions;
 use crate::daemon::priorities::{ChangedPriorities, Priorities};
 use crate::daemon::scheduler::fair_share::UsageBook;
-use crate::daemon::scheduler::{QueueKey, ShapeIndex};
+use crate::daemon::scheduler::{NodeSet, QueueKey, ShapeIndex};
 use crate::daemon::tracker::{Capacity, ResourceTracker};
 use crate::protocol::{JobId, JobState, Reason};
 
@@ -36,7 +36,9 @@ pub struct State {
     /// Pending jobs in scheduling order.
     pub queue: Queue,
     pub running: HashMap<JobId, Running>,
-    pub tracker: ResourceTracker,
+    /// The resource books: this node's first, then (on a cluster's
+    /// scheduler) every other node that takes jobs.
+    pub nodes: NodeSet,
     /// Jobs queued since the last pass, which may show no reason yet.
     pub fresh: Vec<JobId>,
     /// The one copy of what queued jobs repeat.
@@ -60,7 +62,7 @@ impl State {
     /// The state of a daemon with these partitions; `user_limited` when
     /// per-user limits are set (see [`Queue::new`]).
     pub fn new(
-        tracker: ResourceTracker,
+        (node, tracker): (String, ResourceTracker),
         partitions: Partitions,
         user_limited: bool,
         priorities: Priorities,
@@ -69,7 +71,7 @@ impl State {
             jobs: HashMap::new(),
             queue: Queue::new(tracker.capacity(), partitions, user_limited),
             running: HashMap::new(),
-            tracker,
+            nodes: NodeSet::new([(node, tracker)]),
             fresh: Vec::new(),
             interner: Interner::default(),
             ended: Vec::new(),
@@ -93,7 +95,7 @@ impl State {
     /// that never happened). Returns the job as it now is.
     pub fn back_to_queue(&mut self, id: JobId) -> Option<Job> {
         self.running.remove(&id);
-        self.tracker.release(id);
+        self.nodes.release(id);
         let job = self.jobs.get_mut(&id)?;
         job.phase = Phase::Pending {
             reason: Reason::None,

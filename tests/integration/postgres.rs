@@ -169,8 +169,8 @@ fn a_second_node_stands_by_and_takes_over_within_seconds_when_the_scheduler_dies
         "{line}"
     );
 
-    // Under another name it stands by: listed by the scheduler as a
-    // drained standby. With no TCP listener on alpha to pass requests to,
+    // Under another name it stands by, listed by the scheduler as a node
+    // that takes jobs. With no TCP listener on alpha to pass requests to,
     // its commands say where to go.
     let beta =
         TestDaemon::start_standby(&["--store", &url, "--node", "beta", "--node-timeout", "3"]);
@@ -184,7 +184,7 @@ fn a_second_node_stands_by_and_takes_over_within_seconds_when_the_scheduler_dies
         "{line}"
     );
     wait_until(SHORT, "alpha lists beta", || {
-        node_lines(&alpha) == "alpha idle none\nbeta drain standby\n"
+        node_lines(&alpha) == "alpha idle none\nbeta idle none\n"
     });
 
     // A restart of the database: alpha takes its lease back, beta goes on
@@ -225,8 +225,10 @@ fn a_second_node_stands_by_and_takes_over_within_seconds_when_the_scheduler_dies
         beta.log()
     );
     assert_eq!(beta.job(held).state, JobState::Pending);
-    // The job that ran on alpha cannot be followed from beta: NODE_FAIL,
-    // not run again. It goes on on alpha until alpha comes back.
+    // The job on alpha runs on until alpha is declared down (nothing but
+    // alpha could say how it ended): then it ends NODE_FAIL, never run
+    // again. It goes on on alpha until alpha comes back.
+    assert_eq!(beta.job(running).state, JobState::Running);
     assert_eq!(beta.wait_ended(running, SHORT).state, JobState::NodeFail);
     assert!(proc_dir.exists(), "alpha's supervisor outlived alpha");
     beta.run("ccontrol", &["release", &held.to_string()]).ok();
@@ -254,7 +256,7 @@ fn a_second_node_stands_by_and_takes_over_within_seconds_when_the_scheduler_dies
     let line = told.fails_with_one_line().to_string();
     assert!(line.contains("node beta schedules the jobs"), "{line}");
     wait_until(SHORT, "alpha is back as a standby", || {
-        node_lines(&beta) == "alpha drain standby\nbeta idle none\n"
+        node_lines(&beta) == "alpha idle none\nbeta idle none\n"
     });
 }
 
@@ -494,8 +496,7 @@ fn three_nodes_run_300_jobs_exactly_once_and_survive_the_schedulers_death() {
     wait_until(SHORT, "alpha is declared down", || {
         let lines = node_lines(&gamma);
         lines.starts_with("alpha down Not responding\n")
-            && lines.contains(" idle none\n")
-            && lines.contains(" drain standby\n")
+            && lines.matches(" idle none\n").count() == 2
     });
     let after = beta.submit(&["--hold", "--wrap", "true"]);
     assert!(after.0 > held.0, "ids go on: {after} after {held}");
@@ -526,4 +527,205 @@ fn three_nodes_run_300_jobs_exactly_once_and_survive_the_schedulers_death() {
     let ran = std::fs::read_to_string(&marker).expect("marker");
     assert_eq!(ran.lines().count(), 302, "nothing lost, nothing run twice");
     assert_eq!(beta.job(after).state, JobState::Pending);
+}
+
+/// Three one-CPU nodes: each job goes to the first node with room and
+/// runs there under that node's own supervisor; a signal and a cancel
+/// through another node reach it; its end comes back to the scheduler;
+/// a node killed with a `--requeue` job is declared down after the
+/// timeout and the job runs again on another node, and the node, back,
+/// kills what was left of the old run before it takes jobs again.
+#[test]
+fn jobs_run_on_the_first_node_with_room_and_are_signalled_cancelled_and_requeued_there() {
+    let (p1, p2, p3) = (
+        crate::support::free_port(),
+        crate::support::free_port(),
+        crate::support::free_port(),
+    );
+    let listen = |port: u16| format!("127.0.0.1:{port}");
+    let node_args = |name: &'static str, port: u16| {
+        vec![
+            "--node".to_string(),
+            name.to_string(),
+            "--cpus".into(),
+            "1".into(),
+            "--node-timeout".into(),
+            "3".into(),
+            "--requeue-delay".into(),
+            "0".into(),
+            "--listen".into(),
+            listen(port),
+        ]
+    };
+    let alpha_args = node_args("alpha", p1);
+    let alpha_args: Vec<&str> = alpha_args.iter().map(String::as_str).collect();
+    let Some((server, alpha)) = daemon_on_postgres(&alpha_args) else {
+        return;
+    };
+    let url = server.url();
+    let standby = |name: &'static str, port: u16| {
+        let mut args = vec!["--store".to_string(), url.clone()];
+        args.extend(node_args(name, port));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        TestDaemon::start_standby(&args)
+    };
+    let (beta, mut gamma) = (standby("beta", p2), standby("gamma", p3));
+    wait_until(SHORT, "every node takes jobs", || {
+        node_lines(&alpha) == "alpha idle none\nbeta idle none\ngamma idle none\n"
+    });
+    for node in [&beta, &gamma] {
+        wait_until(SHORT, "the standby passes requests on", || {
+            node.run("cqueue", &["-h"]).code == 0
+        });
+    }
+
+    // Each job says where it ran and waits for its own file.
+    let work = alpha.work.clone();
+    let file = |name: &str, what: &str| work.join(format!("{name}.{what}"));
+    let script = |name: &str| {
+        let at = |what: &str| file(name, what).display().to_string();
+        format!(
+            "echo $SLURMD_NODENAME > {node}; echo $$ > {pid}; \
+             trap 'echo USR1 >> {sig}' USR1; \
+             while [ ! -e {done} ]; do sleep 0.1; done",
+            node = at("node"),
+            pid = at("pid"),
+            sig = at("sig"),
+            done = at("done"),
+        )
+    };
+    let read =
+        |name: &str, what: &str| std::fs::read_to_string(file(name, what)).unwrap_or_default();
+    let node_of = |id: JobId| {
+        alpha
+            .run("cqueue", &["-h", "-j", &id.to_string(), "-o", "%N"])
+            .ok()
+            .trim()
+            .to_string()
+    };
+    let mut ids = std::collections::BTreeMap::new();
+    for (name, through) in [("a", &alpha), ("b", &beta), ("c", &gamma)] {
+        let id = through.submit(&["-o", "/dev/null", "--wrap", &script(name)]);
+        alpha.wait_for(id, JobState::Running, SHORT);
+        wait_until(SHORT, "the job says where it runs", || {
+            read(name, "pid").ends_with('\n')
+        });
+        ids.insert(name, id);
+    }
+    for (name, node) in [("a", "alpha"), ("b", "beta"), ("c", "gamma")] {
+        assert_eq!(node_of(ids[name]), node, "job {name} is listed on {node}");
+        assert_eq!(
+            read(name, "node"),
+            format!("{node}\n"),
+            "job {name} ran on {node}"
+        );
+    }
+    wait_until(SHORT, "every node is allocated", || {
+        node_lines(&gamma) == "alpha alloc none\nbeta alloc none\ngamma alloc none\n"
+    });
+    let waiting = alpha.submit(&["-o", "/dev/null", "--wrap", &script("d")]);
+    wait_until(SHORT, "the fourth job waits for resources", || {
+        alpha
+            .run("cqueue", &["-h", "-j", &waiting.to_string(), "-o", "%t %r"])
+            .stdout
+            == "PD Resources\n"
+    });
+
+    // A signal to b's batch shell and then a cancel, both through gamma,
+    // reach b's supervisor on beta; d then takes beta.
+    gamma
+        .run("ccancel", &["-s", "USR1", "-b", &ids["b"].to_string()])
+        .ok();
+    wait_until(SHORT, "b's shell had the signal", || {
+        read("b", "sig") == "USR1\n"
+    });
+    let b_pid = read("b", "pid");
+    gamma.run("ccancel", &[&ids["b"].to_string()]).ok();
+    assert_eq!(alpha.wait_ended(ids["b"], SHORT).state, JobState::Cancelled);
+    let b_proc = std::path::PathBuf::from(format!("/proc/{}", b_pid.trim()));
+    wait_until(SHORT, "b's shell is gone", || !b_proc.exists());
+    alpha.wait_for(waiting, JobState::Running, SHORT);
+    assert_eq!(node_of(waiting), "beta");
+
+    // c ends on its own on gamma; the end is recorded where it ran.
+    std::fs::write(file("c", "done"), "").expect("writes");
+    assert_eq!(alpha.wait_ended(ids["c"], SHORT).state, JobState::Completed);
+    let accounted = beta
+        .run(
+            "cacct",
+            &[
+                "-n",
+                "-X",
+                "-P",
+                "-j",
+                &format!("{},{}", ids["b"], ids["c"]),
+                "-o",
+                "JobID,NodeList,State",
+            ],
+        )
+        .ok()
+        .to_string();
+    assert_eq!(
+        accounted,
+        format!(
+            "{}|beta|CANCELLED by {}\n{}|gamma|COMPLETED\n",
+            ids["b"],
+            conductor::users::current_uid(),
+            ids["c"]
+        )
+    );
+
+    // gamma's daemon dies with a --requeue job on it. The job's
+    // supervisor, which outlives the daemon, kills it once gamma's
+    // heartbeat is half the timeout old; gamma is declared down after a
+    // whole one, and only then does the job queue again: it never runs on
+    // two nodes at once. It runs on alpha once a's done.
+    let e = beta.submit(&["--requeue", "-o", "/dev/null", "--wrap", &script("e")]);
+    alpha.wait_for(e, JobState::Running, SHORT);
+    assert_eq!(node_of(e), "gamma");
+    wait_until(SHORT, "e runs", || read("e", "pid").ends_with('\n'));
+    let old_run = std::path::PathBuf::from(format!("/proc/{}", read("e", "pid").trim()));
+    gamma.crash();
+    let crashed = std::time::Instant::now();
+    wait_until(SHORT, "e's first run is killed by its supervisor", || {
+        !old_run.exists()
+    });
+    let fenced = crashed.elapsed();
+    assert_eq!(
+        alpha.job(e).state,
+        JobState::Running,
+        "not yet queued again"
+    );
+    wait_until(SHORT, "gamma is declared down", || {
+        node_lines(&alpha).ends_with("gamma down Not responding\n")
+    });
+    wait_until(SHORT, "e is queued again", || {
+        alpha.job(e).state == JobState::Pending
+    });
+    eprintln!(
+        "e's first run was killed {fenced:?} after gamma's daemon, and queued again {:?} after",
+        crashed.elapsed()
+    );
+    std::fs::remove_file(file("e", "pid")).expect("removes");
+    std::fs::write(file("a", "done"), "").expect("writes");
+    alpha.wait_for(e, JobState::Running, SHORT);
+    assert_eq!(node_of(e), "alpha");
+    wait_until(SHORT, "e runs again", || read("e", "node") == "alpha\n");
+    let shown = alpha
+        .run("ccontrol", &["show", "job", &e.to_string()])
+        .ok()
+        .to_string();
+    assert!(shown.contains("Restarts=1"), "{shown}");
+
+    // gamma comes back and takes jobs again.
+    gamma.start_again_standby();
+    wait_until(SHORT, "gamma takes jobs again", || {
+        node_lines(&alpha).ends_with("gamma idle none\n")
+    });
+    for name in ["d", "e"] {
+        std::fs::write(file(name, "done"), "").expect("writes");
+    }
+    for id in [waiting, e] {
+        assert_eq!(alpha.wait_ended(id, SHORT).state, JobState::Completed);
+    }
 }

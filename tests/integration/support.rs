@@ -147,9 +147,15 @@ impl TestDaemon {
         // forked but had not yet exec'd, and a connect would reach that.
         let socket = format!("unix:{}", self.socket.display());
         let client = Client::new(Some(&socket)).expect("client");
-        wait_until(Duration::from_secs(20), "the daemon answers", || {
-            ready(&client)
-        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !ready(&client) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting until the daemon answers; its log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Tests keep time limits in seconds (a test cannot wait minutes for a

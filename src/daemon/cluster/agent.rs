@@ -63,8 +63,15 @@ pub struct NodeAgent {
 }
 
 impl NodeAgent {
-    /// Starts the agent of `spec` against the database at `url`.
-    pub fn start(url: &str, spec: NodeSpec, timing: Timing) -> NodeAgent {
+    /// Starts the agent of `spec` against the database at `url`; after
+    /// each heartbeat that goes through it touches `heartbeat_file`, which
+    /// the node's supervisors go by (`executor::Fence`).
+    pub fn start(
+        url: &str,
+        spec: NodeSpec,
+        timing: Timing,
+        heartbeat_file: Option<std::path::PathBuf>,
+    ) -> NodeAgent {
         let (tell, standing) = watch::channel(Standing::Joining);
         let (show, members) = watch::channel(Membership::default());
         let rejoin = Arc::new(AtomicBool::new(false));
@@ -74,6 +81,7 @@ impl NodeAgent {
             url: session_url(url, &spec.name),
             spec,
             timing,
+            heartbeat_file,
             tell,
             show,
             rejoin: rejoin.clone(),
@@ -164,6 +172,7 @@ struct Agent {
     url: String,
     spec: NodeSpec,
     timing: Timing,
+    heartbeat_file: Option<std::path::PathBuf>,
     tell: watch::Sender<Standing>,
     show: watch::Sender<Membership>,
     rejoin: Arc<AtomicBool>,
@@ -207,6 +216,9 @@ impl Agent {
             match (beat, epoch) {
                 (Ok(Beat::Alive), Some(current)) => {
                     last_beat = Instant::now();
+                    if let Some(file) = &self.heartbeat_file {
+                        touch(file);
+                    }
                     self.tell
                         .send_if_modified(|s| replace(s, Standing::Up(current)));
                     if let Ok(nodes) = registry::list(client) {
@@ -252,6 +264,22 @@ impl Agent {
             }
             std::thread::sleep(left.min(Duration::from_millis(50)));
         }
+    }
+}
+
+/// Sets `file`'s modification time to now, making it if missing.
+fn touch(file: &std::path::Path) {
+    let touched = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(file)
+        .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+    if let Err(e) = touched {
+        crate::daemon::log(format_args!(
+            "cannot renew the heartbeat file {}: {e}",
+            file.display()
+        ));
     }
 }
 

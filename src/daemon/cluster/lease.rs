@@ -58,6 +58,12 @@ impl Lease {
     /// Waits until the lease is free and takes it; an error when the
     /// session is lost meanwhile.
     pub fn take(mut session: Client) -> Result<Lease> {
+        // A backend blocked on a lock does not notice that its client has
+        // gone unless told to look (PostgreSQL 14 and later; older ones
+        // refuse the setting, and then a killed standby's wait lingers
+        // until the lock comes to it): else a standby killed while it
+        // waits leaves its session, under its node's name, behind.
+        let _ = session.batch_execute("SET client_connection_check_interval = 1000");
         session.execute("SELECT pg_advisory_lock($1)", &[&KEY])?;
         Ok(Lease {
             session: Some(session),

@@ -4,10 +4,13 @@
 //! stands (`agent`), what each node lists of the others (`members`), the
 //! advisory lock that makes one node at a time the scheduler (`lease`),
 //! and the secret a standby vouches for its callers with when it passes
-//! their requests on to the scheduler (`secret`). PostgreSQL's
+//! their requests on to the scheduler (`secret`), and how jobs, their
+//! ends and requests to them pass between the scheduler and the node
+//! that runs them (`dispatch`). PostgreSQL's
 //! transactions, advisory locks and clock are the coordination.
 
 pub mod agent;
+pub mod dispatch;
 pub mod lease;
 pub mod members;
 pub mod registry;
@@ -184,7 +187,7 @@ mod tests {
             heartbeat: Duration::from_millis(50),
             retry: Duration::from_millis(50),
         };
-        let agent = NodeAgent::start(&url, spec("a"), timing);
+        let agent = NodeAgent::start(&url, spec("a"), timing, None);
         wait_for(&agent, "up", |s| s == Standing::Up(Epoch(1)));
         // Its sessions are named for it.
         let names: Vec<String> = db

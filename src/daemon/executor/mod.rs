@@ -13,7 +13,7 @@ mod supervise;
 mod supervisor;
 
 pub use launcher::{Launcher, run as run_launcher};
-pub use spawn::{Launch, plan};
+pub use spawn::{Fence, Launch, plan};
 pub use supervise::Control;
 pub use supervisor::{
     Supervisor, forbid_start, may_have_started, outcome, outcome_time, prepare_dir,

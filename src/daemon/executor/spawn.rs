@@ -36,6 +36,21 @@ pub struct Launch<'a> {
     pub script_path: PathBuf,
     /// What holds the job to its allocation.
     pub containment: JobContainment,
+    /// On a cluster, the node's heartbeat for a job that may run again
+    /// elsewhere.
+    pub fence: Option<&'a Fence>,
+}
+
+/// A cluster node's heartbeat as its supervisors see it: a file its agent
+/// touches after each heartbeat that reaches the database. The supervisor
+/// of a job that may run again elsewhere (`--requeue`) kills it once the
+/// file is `after_ms` old, half the node timeout: the scheduler declares
+/// the node down, and queues the job again, only after a whole one, so the
+/// old run is over by then whether the daemon died or lost the database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fence {
+    pub heartbeat: PathBuf,
+    pub after_ms: u64,
 }
 
 /// What the supervisor runs, resolved by the daemon: every path and
@@ -61,6 +76,10 @@ pub struct LaunchPlan {
     /// carries them out.
     #[serde(default)]
     pub containment: JobContainment,
+    /// The node's heartbeat, for a job its supervisor must kill when the
+    /// node has lost the cluster (see [`Fence`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fence: Option<Fence>,
 }
 
 /// A user's identity for running a job: uid, gid and supplementary groups.
@@ -138,6 +157,10 @@ pub fn plan(launch: &Launch<'_>, kill_wait: u64) -> Result<LaunchPlan, String> {
         kill_wait,
         run_as,
         containment: launch.containment.clone(),
+        fence: launch
+            .fence
+            .filter(|_| job.spec.options.recorded.contains_key("requeue"))
+            .cloned(),
     })
 }
 

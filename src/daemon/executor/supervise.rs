@@ -41,6 +41,9 @@ pub struct Limits {
     /// Where the job's processes are, to signal its steps apart from the
     /// batch shell.
     pub members: Members,
+    /// The node's heartbeat file and how old it may grow before the job
+    /// is killed and ends as requeued (see `Fence`).
+    pub fence: Option<(std::path::PathBuf, Duration)>,
 }
 
 /// How the supervisor finds every process of its job.
@@ -119,6 +122,8 @@ pub async fn supervise(
     // The first look comes a second in: a short job is never looked at.
     let mut samples = tokio::time::interval_at(started + SAMPLE_EVERY, SAMPLE_EVERY);
     samples.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut fence_checks = tokio::time::interval(FENCE_CHECK_EVERY);
+    fence_checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let status = loop {
         let kill_at = match stopping {
             Stopping::Terminated { kill_at } => Some(kill_at),
@@ -162,6 +167,16 @@ pub async fn supervise(
                     stopping = Stopping::Killed;
                 }
             }
+            _ = fence_checks.tick(), if running && limits.fence.is_some() => {
+                let Some((file, after)) = &limits.fence else { continue };
+                if heartbeat_older_than(file, *after, started) {
+                    // Killed at once: the grace could outlast the node
+                    // timeout, after which the job may start elsewhere.
+                    ending = Ending::Requeued;
+                    signal_all(&limits.members, leader, Signal::KILL);
+                    stopping = Stopping::Killed;
+                }
+            }
             Some(control) = controls.recv() => {
                 let end_as = match control {
                     Control::Signal { signal, scope } => {
@@ -198,6 +213,18 @@ pub async fn supervise(
         ending,
         max_rss_kb: None,
         usage,
+    }
+}
+
+/// How often a fenced job's supervisor looks at its node's heartbeat.
+const FENCE_CHECK_EVERY: Duration = Duration::from_millis(250);
+
+/// Whether the node's heartbeat `file` was last renewed more than `after`
+/// ago; a file that cannot be read counts from the job's start.
+fn heartbeat_older_than(file: &std::path::Path, after: Duration, started: Instant) -> bool {
+    match std::fs::metadata(file).and_then(|m| m.modified()) {
+        Ok(at) => at.elapsed().is_ok_and(|age| age > after),
+        Err(_) => started.elapsed() > after,
     }
 }
 

@@ -423,6 +423,12 @@ async fn supervise_job(dir: &Path, plan: LaunchPlan) -> i32 {
             Some(cgroup) => Members::Cgroup(cgroup.clone()),
             None => Members::Descendants,
         },
+        fence: plan.fence.as_ref().map(|fence| {
+            (
+                fence.heartbeat.clone(),
+                Duration::from_millis(fence.after_ms),
+            )
+        }),
     };
     let mut outcome = supervise(child, limits, controls).await;
     clean_up(dir, contained, &mut outcome);

@@ -2,10 +2,12 @@
 //! on disk first, and queued), `pass` (started by a scheduling pass,
 //! RUNNING on disk before the process exists, so a crash can never run it
 //! twice), `run` (supervised and finished, its resources given back
-//! exactly once), and `recover` (the store reconciled with reality at
-//! start-up). What the pass decides is the scheduler's pure policy;
+//! exactly once), `recover` (the store reconciled with reality at
+//! start-up), and `nodes` (a cluster's scheduler following its other
+//! nodes: their books, their jobs' ends, requests to those jobs). What the pass decides is the scheduler's pure policy;
 //! `user_limits` is the pass's hook for the per-user limits.
 
+mod nodes;
 mod pass;
 mod recover;
 mod run;
@@ -19,6 +21,7 @@ use chrono::Utc;
 
 use super::{Daemon, log};
 
+pub(super) use nodes::{follow_cluster, remote_node};
 pub(super) use pass::scheduler_loop;
 pub(super) use submit::MAX_TIME_LIMIT_SECS;
 

@@ -14,8 +14,8 @@ use crate::daemon::dependencies;
 use crate::daemon::job::{Dependencies, Hold, Job, JobSpec, Phase};
 use crate::daemon::scheduler::policy::{self, AfterDependency};
 use crate::daemon::scheduler::{
-    Backfill, Candidate, Group, Membership, QueueKey, RunningGroups, RunningJob, backfill_indexed,
-    first_fit_indexed,
+    Backfill, Candidate, Group, Membership, NodeSet, Pool, QueueKey, RunningGroups, RunningJob,
+    backfill_indexed, first_fit_indexed,
 };
 use crate::daemon::state::{Queue, Running, State};
 use crate::daemon::{Daemon, SchedulerType, log};
@@ -40,7 +40,7 @@ impl Daemon {
                 jobs,
                 queue,
                 running,
-                tracker,
+                nodes,
                 fresh,
                 reserved,
                 ..
@@ -73,15 +73,11 @@ impl Daemon {
                 self.config.user_limits.limits(uid, usage.of(uid), request)
             };
             let plan = match self.config.scheduler_type {
-                SchedulerType::Builtin => first_fit_indexed(
-                    queue.others(),
-                    candidate,
-                    queue.plain(),
-                    user_limits,
-                    tracker,
-                ),
+                SchedulerType::Builtin => {
+                    first_fit_indexed(queue.others(), candidate, queue.plain(), user_limits, nodes)
+                }
                 SchedulerType::Backfill => {
-                    let holding = running_jobs(running.keys().filter_map(|id| jobs.get(id)));
+                    let holding = running_jobs(running.keys().filter_map(|id| jobs.get(id)), nodes);
                     let backfill = Backfill {
                         now,
                         settings: self.config.backfill,
@@ -92,7 +88,7 @@ impl Daemon {
                         candidate,
                         queue.plain(),
                         user_limits,
-                        tracker,
+                        nodes,
                         backfill,
                     )
                 }
@@ -126,16 +122,19 @@ impl Daemon {
             let mut started = Vec::with_capacity(plan.starts.len());
             for (id, allocation) in plan.starts {
                 let Some(job) = jobs.get_mut(&id) else {
-                    tracker.release(id);
+                    nodes.release(id);
                     continue;
                 };
+                let node = nodes.node_of(id).unwrap_or(self.node()).to_string();
+                // A boot id is this machine's: another node's job has none.
+                let here = node == self.node();
                 queue.remove(job);
                 job.expected_start = None;
                 job.phase = Phase::Running {
                     allocation,
                     start_time: now,
-                    boot_id: self.boot_id.clone(),
-                    node: Some(self.node().to_string()),
+                    boot_id: if here { self.boot_id.clone() } else { None },
+                    node: Some(node),
                     steps: Vec::new(),
                 };
                 running.insert(id, Running::default());
@@ -431,22 +430,25 @@ fn show_reason(
 
 /// What the running jobs hold and until when their time limits let them,
 /// for a backfill reservation.
-fn running_jobs<'a>(running: impl Iterator<Item = &'a Job>) -> Vec<RunningJob> {
+fn running_jobs<'a>(running: impl Iterator<Item = &'a Job>, nodes: &NodeSet) -> Vec<RunningJob> {
     running
         .filter_map(|job| match &job.phase {
             Phase::Running {
                 allocation,
                 start_time,
                 ..
-            } => Some(RunningJob::new(
-                ResourceRequest {
-                    cpus: u32::try_from(allocation.cpu_ids.len()).unwrap_or(u32::MAX),
-                    memory_mb: allocation.memory_mb,
-                    gpus: u32::try_from(allocation.gpu_ids.len()).unwrap_or(u32::MAX),
-                },
-                *start_time,
-                job.spec.time_limit,
-            )),
+            } => Some(RunningJob {
+                node: nodes.node_index(job.id),
+                ..RunningJob::new(
+                    ResourceRequest {
+                        cpus: u32::try_from(allocation.cpu_ids.len()).unwrap_or(u32::MAX),
+                        memory_mb: allocation.memory_mb,
+                        gpus: u32::try_from(allocation.gpu_ids.len()).unwrap_or(u32::MAX),
+                    },
+                    *start_time,
+                    job.spec.time_limit,
+                )
+            }),
             _ => None,
         })
         .collect()

@@ -24,6 +24,13 @@ impl Daemon {
     /// jobs that no longer run are emptied and removed before any job starts.
     pub(crate) async fn recover(self: &Arc<Self>) -> Result<()> {
         let jobs = self.store.load_active()?;
+        // On a cluster, the other nodes as the registry has them: a job on
+        // one that is up runs on there.
+        if let Some(members) = &self.members {
+            let now = members.borrow().clone();
+            self.follow_members(&now);
+        }
+        let mut remote = 0;
         let (mut pending, mut followed, mut ended, mut lost) = (0, Vec::new(), Vec::new(), 0);
         let mut held_locks = Vec::new();
         let mut never_started = Vec::new();
@@ -57,15 +64,24 @@ impl Daemon {
                         ..
                     } => {
                         let id = job.id;
-                        // Started by the node that scheduled before this
-                        // one took over: nothing here can follow it or
-                        // hear of its end, so it ends NODE_FAIL, never
-                        // queued again (that node may still be running it,
-                        // until it comes back and kills what it must).
+                        // Running on another node that is up: it runs on
+                        // there, and that node writes its end.
                         if let Some(other) = node.as_deref().filter(|n| *n != self.node()) {
+                            if let Some(books) = state.nodes.node_mut(other)
+                                && books.book(id, allocation).is_ok()
+                            {
+                                state.running.insert(id, Running::default());
+                                state.jobs.insert(id, job);
+                                remote += 1;
+                                continue;
+                            }
+                            // On a node that is down or gone: nothing can
+                            // hear of its end, so it ends NODE_FAIL, never
+                            // queued again (that node may still be running
+                            // it, until it comes back and kills what it
+                            // must).
                             log(format_args!(
-                                "job {id} was running on node {other}, which scheduled before \
-                                 this node took over: NODE_FAIL"
+                                "job {id} was running on node {other}, which is not up: NODE_FAIL"
                             ));
                             state.running.insert(id, Running::default());
                             state.jobs.insert(id, job);
@@ -78,7 +94,7 @@ impl Daemon {
                         // the disk, so it may have run even if nothing says so.
                         let rebooted = boot_id.is_some() && *boot_id != self.boot_id;
                         let requeue = job.spec.options.recorded.contains_key("requeue");
-                        if let Err(refusal) = state.tracker.book(id, allocation) {
+                        if let Err(refusal) = state.nodes.local_mut().book(id, allocation) {
                             log(format_args!(
                                 "job {id}: cannot book its resources again: {refusal}"
                             ));
@@ -120,14 +136,14 @@ impl Daemon {
             }
         }
         log(format_args!(
-            "recovered {pending} pending jobs; {} running jobs followed again, {} ended while away, {} queued again, {lost} lost (NodeFail){}",
+            "recovered {pending} pending jobs; {} running jobs followed again, {} ended while away, {} queued again, {lost} lost (NodeFail), {remote} running on other nodes{}",
             followed.len(),
             ended.len() - lost,
             never_started.len(),
             if elsewhere.is_empty() {
                 String::new()
             } else {
-                format!(", {} on other nodes (NodeFail)", elsewhere.len())
+                format!(", {} on nodes not up (NodeFail)", elsewhere.len())
             },
         ));
         // Nothing may run that the books do not show: cgroups of jobs not
@@ -137,15 +153,15 @@ impl Daemon {
             followed.iter().map(|(id, _)| *id).collect();
         let daemon = self.clone();
         let _ = tokio::task::spawn_blocking(move || {
-            for id in daemon.containment.leftovers() {
+            for id in daemon.host.containment.leftovers() {
                 if !followed_ids.contains(&id)
-                    && let Err(e) = daemon.containment.kill_and_remove(id)
+                    && let Err(e) = daemon.host.containment.kill_and_remove(id)
                 {
                     log(format_args!("job {id}: cannot clean up its cgroup: {e}"));
                 }
             }
             for (id, dir) in lost_dirs {
-                daemon.kill_lost(id, &dir);
+                daemon.host.kill_lost(id, &dir);
             }
         })
         .await;
@@ -220,7 +236,7 @@ impl Daemon {
         // before the stop may not have made its job's cgroup yet, and the
         // next daemon finds its jobs there again.
         if self.state().running.is_empty() {
-            self.containment.tidy();
+            self.host.containment.tidy();
         }
     }
 }

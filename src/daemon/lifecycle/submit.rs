@@ -10,7 +10,7 @@ use chrono::Utc;
 use crate::daemon::caller::Caller;
 use crate::daemon::job::{ArrayTask, Dependencies, Hold, Job, JobOptions, JobSpec, Phase};
 use crate::daemon::partitions;
-use crate::daemon::scheduler::policy;
+use crate::daemon::scheduler::{Pool, policy};
 use crate::daemon::state::Running;
 use crate::daemon::store::{NewJob, Payload, Submission};
 use crate::daemon::tracker::Allocation;
@@ -174,7 +174,11 @@ impl Daemon {
             return None;
         }
         let provisional = JobId(PROVISIONAL_IDS.fetch_sub(1, Ordering::Relaxed));
-        let allocation = state.tracker.allocate(provisional, &spec.request).ok()?;
+        let allocation = state
+            .nodes
+            .local_mut()
+            .allocate(provisional, &spec.request)
+            .ok()?;
         Some((provisional, allocation))
     }
 
@@ -212,14 +216,14 @@ impl Daemon {
         let job = {
             let mut state = self.state();
             let state = &mut *state;
-            let allocation = state.tracker.release(provisional);
+            let allocation = state.nodes.local_mut().release(provisional);
             let id = match inserted.map(|ids| ids.first().copied()) {
                 Ok(Some(id)) => id,
                 Ok(None) => return Err(Error::Other("the store assigned no id".into())),
                 Err(e) => return Err(e),
             };
             if let Some(allocation) = allocation
-                && let Err(refusal) = state.tracker.book(id, &allocation)
+                && let Err(refusal) = state.nodes.local_mut().book(id, &allocation)
             {
                 // Cannot happen: the resources were freed just above.
                 log(format_args!(
@@ -258,7 +262,7 @@ impl Daemon {
         let (spec, _) = self.validate(request, caller)?;
         let state = self.state();
         let now = Utc::now();
-        let start = if state.tracker.fits(&spec.request) {
+        let start = if state.nodes.fits(&spec.request) {
             now
         } else {
             state

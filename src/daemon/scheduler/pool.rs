@@ -12,7 +12,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::backfill::{self, Reservation, RunningJob};
-use crate::daemon::tracker::{Allocation, Refusal, ResourceTracker};
+use crate::daemon::tracker::{Allocation, Capacity, Refusal, ResourceTracker};
 use crate::protocol::{JobId, ResourceRequest};
 
 /// When and where a reservation can be made: its start, what is spare on
@@ -125,55 +125,168 @@ const NOTHING: ResourceRequest = ResourceRequest {
     gpus: 0,
 };
 
-/// Several nodes' trackers, in the order First Fit tries them.
+/// Several nodes' trackers, in the order First Fit tries them: the
+/// scheduler's own node first, then the others as they joined.
 #[derive(Debug, Clone, Default)]
 pub struct NodeSet {
-    nodes: Vec<(String, ResourceTracker)>,
+    nodes: Vec<Node>,
+}
+
+/// One node of a set: its books, and whether it takes new jobs (a node
+/// that left or went down keeps its books until its jobs are settled).
+#[derive(Debug, Clone)]
+struct Node {
+    name: String,
+    tracker: ResourceTracker,
+    offering: bool,
 }
 
 impl NodeSet {
-    /// The nodes, each with its tracker, in the order jobs try them.
+    /// The nodes, each with its tracker, in the order jobs try them; every
+    /// one takes jobs.
     pub fn new(nodes: impl IntoIterator<Item = (String, ResourceTracker)>) -> NodeSet {
         NodeSet {
-            nodes: nodes.into_iter().collect(),
+            nodes: nodes
+                .into_iter()
+                .map(|(name, tracker)| Node {
+                    name,
+                    tracker,
+                    offering: true,
+                })
+                .collect(),
         }
+    }
+
+    /// The first node's tracker: the daemon's own node.
+    ///
+    /// # Panics
+    /// On an empty set; a daemon's set always holds its own node.
+    pub fn local(&self) -> &ResourceTracker {
+        &self.nodes[0].tracker
+    }
+
+    /// The first node's tracker, to book in (see [`NodeSet::local`]).
+    pub fn local_mut(&mut self) -> &mut ResourceTracker {
+        &mut self.nodes[0].tracker
     }
 
     /// The node `job` is booked on, if it is.
     pub fn node_of(&self, job: JobId) -> Option<&str> {
         self.nodes
             .iter()
-            .find(|(_, tracker)| tracker.allocation(job).is_some())
-            .map(|(name, _)| name.as_str())
+            .find(|node| node.tracker.allocation(job).is_some())
+            .map(|node| node.name.as_str())
     }
 
-    /// One node's tracker, to book a job found running there or release
-    /// one that ended.
+    /// One node's tracker, to read or to book a job found running there.
     pub fn node_mut(&mut self, name: &str) -> Option<&mut ResourceTracker> {
         self.nodes
             .iter_mut()
-            .find(|(node, _)| node == name)
-            .map(|(_, tracker)| tracker)
+            .find(|node| node.name == name)
+            .map(|node| &mut node.tracker)
     }
 
-    /// Gives a job's resources back on whichever node holds them.
+    /// One node's tracker, and whether it takes jobs.
+    pub fn node(&self, name: &str) -> Option<(&ResourceTracker, bool)> {
+        self.nodes
+            .iter()
+            .find(|node| node.name == name)
+            .map(|node| (&node.tracker, node.offering))
+    }
+
+    /// Gives a job's resources back on whichever node holds them; a node
+    /// that had left goes once it holds nothing.
     pub fn release(&mut self, job: JobId) -> Option<(String, Allocation)> {
-        self.nodes.iter_mut().find_map(|(name, tracker)| {
-            tracker
-                .release(job)
-                .map(|allocation| (name.clone(), allocation))
-        })
+        let (at, allocation) = self
+            .nodes
+            .iter_mut()
+            .enumerate()
+            .find_map(|(at, node)| node.tracker.release(job).map(|a| (at, a)))?;
+        let node = &self.nodes[at];
+        let name = node.name.clone();
+        if at > 0 && !node.offering && node.tracker.booked_jobs() == 0 {
+            self.nodes.remove(at);
+        }
+        Some((name, allocation))
+    }
+
+    /// Has `name`, with `capacity`, in the set, taking jobs or not
+    /// (`offering`: a node that is up but whose heartbeat is late keeps
+    /// its jobs and takes no new ones): a node new to the set joins at its
+    /// end; one there already takes its new capacity once it holds
+    /// nothing.
+    pub fn keep(&mut self, name: &str, capacity: Capacity, offering: bool) {
+        match self.nodes.iter_mut().find(|node| node.name == name) {
+            Some(node) => {
+                node.offering = offering;
+                if node.tracker.booked_jobs() == 0 && node.tracker.capacity() != capacity {
+                    node.tracker = ResourceTracker::new(capacity);
+                }
+            }
+            None => self.nodes.push(Node {
+                name: name.to_string(),
+                tracker: ResourceTracker::new(capacity),
+                offering,
+            }),
+        }
+    }
+
+    /// Has `name` (not the first node: a node down or gone) take no more
+    /// jobs; it goes from the set once it holds none.
+    pub fn withdraw(&mut self, name: &str) {
+        let Some(at) = self.nodes.iter().skip(1).position(|node| node.name == name) else {
+            return;
+        };
+        let at = at + 1;
+        if self.nodes[at].tracker.booked_jobs() == 0 {
+            self.nodes.remove(at);
+        } else {
+            self.nodes[at].offering = false;
+        }
+    }
+
+    /// The names of the nodes in the set, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.nodes.iter().map(|node| node.name.as_str())
+    }
+
+    /// The largest of each kind of resource on any node that takes jobs:
+    /// a job asking for more can never run here.
+    pub fn largest(&self) -> Capacity {
+        self.offering().fold(
+            Capacity {
+                cpus: 0,
+                memory_mb: 0,
+                gpus: 0,
+            },
+            |most, (_, tracker)| {
+                let each = tracker.capacity();
+                Capacity {
+                    cpus: most.cpus.max(each.cpus),
+                    memory_mb: most.memory_mb.max(each.memory_mb),
+                    gpus: most.gpus.max(each.gpus),
+                }
+            },
+        )
+    }
+
+    /// The nodes that take jobs, with their places in the set.
+    fn offering(&self) -> impl Iterator<Item = (usize, &ResourceTracker)> + Clone {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, node)| node.offering)
+            .map(|(n, node)| (n, &node.tracker))
     }
 }
 
 impl Pool for NodeSet {
     fn fits(&self, request: &ResourceRequest) -> bool {
-        self.nodes.iter().any(|(_, tracker)| tracker.fits(request))
+        self.offering().any(|(_, tracker)| tracker.fits(request))
     }
 
     fn room(&self) -> ResourceRequest {
-        self.nodes
-            .iter()
+        self.offering()
             .map(|(_, tracker)| tracker.free())
             .fold(NOTHING, |most, free| ResourceRequest {
                 cpus: most.cpus.max(free.cpus),
@@ -188,15 +301,15 @@ impl Pool for NodeSet {
         }
         self.nodes
             .iter_mut()
-            .find(|(_, tracker)| tracker.fits(request))
+            .find(|node| node.offering && node.tracker.fits(request))
             .ok_or(Refusal::NotEnough)
-            .and_then(|(_, tracker)| tracker.allocate(job, request))
+            .and_then(|node| node.tracker.allocate(job, request))
     }
 
     fn node_index(&self, job: JobId) -> usize {
         self.nodes
             .iter()
-            .position(|(_, tracker)| tracker.allocation(job).is_some())
+            .position(|node| node.tracker.allocation(job).is_some())
             .unwrap_or(0)
     }
 
@@ -209,10 +322,8 @@ impl Pool for NodeSet {
         now: DateTime<Utc>,
         window: TimeDelta,
     ) -> Option<Reserved> {
-        self.nodes
-            .iter()
-            .enumerate()
-            .filter_map(|(n, (_, tracker))| {
+        self.offering()
+            .filter_map(|(n, tracker)| {
                 let on_node = running.clone().filter(move |job| job.node == n);
                 backfill::reserve(request, tracker.free(), on_node, now, window)
                     .map(|(at, spare)| (at, spare, n))
@@ -229,23 +340,20 @@ impl Pool for NodeSet {
         if self.node_of(job).is_some() {
             return None;
         }
-        let elsewhere = self
-            .nodes
-            .iter_mut()
-            .enumerate()
-            .find(|(n, (_, tracker))| *n != reservation.node && tracker.fits(request));
-        if let Some((_, (_, tracker))) = elsewhere {
-            return tracker.allocate(job, request).ok();
+        let elsewhere = self.nodes.iter_mut().enumerate().find(|(n, node)| {
+            *n != reservation.node && node.offering && node.tracker.fits(request)
+        });
+        if let Some((_, node)) = elsewhere {
+            return node.tracker.allocate(job, request).ok();
         }
-        let (_, reserved) = self.nodes.get_mut(reservation.node)?;
-        book_in_spare(reserved, job, request, reservation)
+        let reserved = self.nodes.get_mut(reservation.node)?;
+        book_in_spare(&mut reserved.tracker, job, request, reservation)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::daemon::tracker::Capacity;
 
     fn request(cpus: u32, memory_mb: u64, gpus: u32) -> ResourceRequest {
         ResourceRequest {
@@ -307,5 +415,50 @@ mod tests {
         );
         assert_eq!(set.release(JobId(1)), None, "released once");
         assert_eq!(set.room(), request(2, 800, 1));
+    }
+
+    #[test]
+    fn a_late_node_keeps_its_jobs_takes_no_new_ones_and_a_node_gone_leaves_once_empty() {
+        let mut set = NodeSet::new([node("here", 1, 1000, 0)]);
+        let capacity = Capacity {
+            cpus: 2,
+            memory_mb: 1000,
+            gpus: 0,
+        };
+        set.keep("there", capacity, true);
+        set.allocate(JobId(1), &request(1, 0, 0))
+            .expect("fits here");
+        set.allocate(JobId(2), &request(1, 0, 0))
+            .expect("fits there");
+        assert_eq!(set.node_of(JobId(2)), Some("there"));
+        // Late: it keeps job 2, and a job that would fit there waits.
+        set.keep("there", capacity, false);
+        assert!(!set.fits(&request(1, 0, 0)));
+        assert_eq!(
+            set.allocate(JobId(3), &request(1, 0, 0)),
+            Err(Refusal::NotEnough)
+        );
+        assert_eq!(set.room(), request(0, 1000, 0), "only here's memory");
+        // Down: it goes once job 2 is given back, never before.
+        set.withdraw("there");
+        assert!(set.node("there").is_some());
+        assert_eq!(
+            set.release(JobId(2)).map(|(node, _)| node),
+            Some("there".into())
+        );
+        assert!(set.node("there").is_none());
+        // The first node is never withdrawn.
+        set.withdraw("here");
+        assert_eq!(set.names().collect::<Vec<_>>(), ["here"]);
+        // Back, with a new size, at the end of the order.
+        set.keep(
+            "there",
+            Capacity {
+                cpus: 4,
+                ..capacity
+            },
+            true,
+        );
+        assert_eq!(set.largest().cpus, 4);
     }
 }

@@ -38,7 +38,7 @@ use serde::de::DeserializeOwned;
 
 use super::writes::{Applied, Queue, Write, answer, next_group, to_json};
 use super::{Backend, CommitObserver, FinishedFilter, Payload, StoreFuture, Submission};
-use crate::daemon::cluster::{registry, secret};
+use crate::daemon::cluster::{dispatch, registry, secret};
 use crate::daemon::job::{Job, Phase};
 use crate::daemon::scheduler::fair_share::UsageBook;
 use crate::error::{Error, Result};
@@ -93,11 +93,18 @@ const INSERT_JOBS: &str =
      FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bigint[],
                  $6::bigint[], $7::text[], $8::text[])
           AS j(id, state, uid, name, submit_time, array_id, spec, phase)";
-const UPDATE_JOBS: &str =
-    "UPDATE jobs SET state = u.state, end_time = u.end_time, spec = u.spec, phase = u.phase
-     FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[])
-          AS u(id, state, end_time, spec, phase)
+const UPDATE_JOBS: &str = "UPDATE jobs SET state = u.state, end_time = u.end_time,
+         spec = u.spec, phase = u.phase, node = COALESCE(u.node, jobs.node)
+     FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[])
+          AS u(id, state, end_time, spec, phase, node)
      WHERE jobs.id = u.id";
+/// The ends nodes wrote of runs these records settle: every run of a job
+/// not running now, every earlier run of one that is (keep: its start).
+const SETTLE_ENDS: &str = "DELETE FROM job_ends USING unnest($1::bigint[], $2::bigint[])
+          AS k(id, keep)
+     WHERE job_ends.id = k.id AND job_ends.start_ms IS DISTINCT FROM k.keep";
+/// Wakes the nodes jobs were just started on, at the commit.
+const WAKE_NODES: &str = "SELECT pg_notify('conductor_node', n) FROM unnest($1::text[]) AS n";
 const SAVE_USAGE: &str = "INSERT INTO usage (id, book) VALUES (1, $1)
      ON CONFLICT (id) DO UPDATE SET book = excluded.book";
 const PRUNE_JOBS: &str = "DELETE FROM jobs WHERE end_time IS NOT NULL AND end_time < $1
@@ -112,6 +119,8 @@ struct Writes {
     insert_payload: Statement,
     insert_jobs: Statement,
     update_jobs: Statement,
+    settle_ends: Statement,
+    wake_nodes: Statement,
     save_usage: Statement,
     prune_jobs: Statement,
     prune_payloads: Statement,
@@ -266,6 +275,8 @@ impl Session {
             insert_payload: self.statement(INSERT_PAYLOAD)?,
             insert_jobs: self.statement(INSERT_JOBS)?,
             update_jobs: self.statement(UPDATE_JOBS)?,
+            settle_ends: self.statement(SETTLE_ENDS)?,
+            wake_nodes: self.statement(WAKE_NODES)?,
             save_usage: self.statement(SAVE_USAGE)?,
             prune_jobs: self.statement(PRUNE_JOBS)?,
             prune_payloads: self.statement(PRUNE_PAYLOADS)?,
@@ -492,14 +503,17 @@ fn migrate(client: &mut Client) -> Result<()> {
              INSERT INTO conductor_schema VALUES ({SCHEMA_VERSION});
              {SCHEMA};
              {};
+             {};
              {};",
             registry::SCHEMA,
-            secret::SCHEMA
+            secret::SCHEMA,
+            dispatch::SCHEMA
         ))?;
         return tx.commit().map_err(Error::from);
     }
     // Added within version 1, before any release: made where missing.
     tx.batch_execute(secret::SCHEMA)?;
+    tx.batch_execute(dispatch::SCHEMA)?;
     let version: i32 = tx
         .query_one("SELECT version FROM conductor_schema", &[])?
         .get(0);
@@ -649,6 +663,9 @@ struct Rows {
     end_times: Vec<Option<i64>>,
     specs: Vec<String>,
     phases: Vec<String>,
+    nodes: Vec<Option<String>>,
+    /// Each job's run now (its start, ms), `None` when it is not running.
+    runs: Vec<Option<i64>>,
 }
 
 /// Writes jobs over their rows (ids not stored are passed over), and the
@@ -669,6 +686,14 @@ fn update(
         });
         rows.specs.push(to_json(&job.spec)?);
         rows.phases.push(to_json(&job.phase)?);
+        let (node, run) = match &job.phase {
+            Phase::Running {
+                node, start_time, ..
+            } => (node.clone(), Some(start_time.timestamp_millis())),
+            _ => (None, None),
+        };
+        rows.nodes.push(node);
+        rows.runs.push(run);
     }
     if !rows.ids.is_empty() {
         tx.execute(
@@ -679,8 +704,16 @@ fn update(
                 &rows.end_times,
                 &rows.specs,
                 &rows.phases,
+                &rows.nodes,
             ],
         )?;
+        tx.execute(&writes.settle_ends, &[&rows.ids, &rows.runs])?;
+        let mut woken: Vec<&str> = rows.nodes.iter().flatten().map(String::as_str).collect();
+        woken.sort_unstable();
+        woken.dedup();
+        if !woken.is_empty() {
+            tx.execute(&writes.wake_nodes, &[&woken])?;
+        }
     }
     if let Some(book) = usage {
         tx.execute(&writes.save_usage, &[&book])?;

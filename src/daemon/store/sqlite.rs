@@ -711,6 +711,7 @@ pub(super) mod tests {
             cancelled_by: None,
             usage: Default::default(),
             steps: Vec::new(),
+            node: None,
         }
     }
 
