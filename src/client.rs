@@ -622,6 +622,10 @@ impl Client {
                 // The request did not get through whole, so the server did
                 // not act on it: the connection was stale, try a new one.
                 Err(http::ExchangeError::Send(_)) => {}
+                // The server closed the kept connection as the request went
+                // out: a read changes nothing, so it is asked again.
+                Err(http::ExchangeError::Receive(_) | http::ExchangeError::Closed)
+                    if request.method == http::Method::Get => {}
                 result => return self.keep(connection, result),
             }
         }
@@ -1016,6 +1020,30 @@ mod tests {
         let error = client.job(JobId(7)).expect_err("not found");
         assert!(error.is_not_found(), "{error:?}");
         assert_eq!(error.to_string(), "no such job 7");
+        server.join().expect("server");
+    }
+
+    #[test]
+    fn a_read_on_a_kept_connection_the_server_closes_is_asked_again_on_a_new_one() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (client, server) = serving(
+            dir.path(),
+            vec![
+                Box::new(|mut stream| {
+                    answer(&mut stream, &health());
+                    // The second request arrives as the server closes.
+                    let mut head = Vec::new();
+                    let mut byte = [0u8];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        stream.read_exact(&mut byte).expect("request");
+                        head.push(byte[0]);
+                    }
+                }),
+                Box::new(|mut stream| answer(&mut stream, &health())),
+            ],
+        );
+        assert_eq!(client.health().expect("first").pid, 12);
+        assert_eq!(client.health().expect("asked again").pid, 12);
         server.join().expect("server");
     }
 

@@ -375,7 +375,7 @@ impl Daemon {
         request: UpdateRequest,
         caller: Caller,
     ) -> Result<JobInfo> {
-        let capacity = self.config.capacity;
+        let capacity = self.largest();
         let info = self
             .change_pending(id, caller, |job| {
                 let spec = &mut job.spec;

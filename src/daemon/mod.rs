@@ -172,6 +172,7 @@ async fn serve(config: Config) -> Result<()> {
         tokens: tokens::TokenBook::open(&config.state_dir)?,
         members: agent.as_ref().map(cluster::agent::NodeAgent::members),
         cluster_secret,
+        largest: Mutex::new(config.capacity),
         dispatch: config.store.as_deref().map(|url| {
             cluster::dispatch::Sender::new(&cluster::agent::session_url(url, &config.node_name))
         }),

@@ -46,6 +46,10 @@ pub(crate) struct Daemon {
     /// What a standby vouches for the callers it passes on with (see
     /// `cluster::secret`); `None` on SQLite.
     pub(super) cluster_secret: Option<String>,
+    /// The most of each kind one job could ever be given: this node's
+    /// resources, or on a cluster the largest node's (a leaf lock, taken
+    /// with or without the state's).
+    pub(super) largest: Mutex<crate::daemon::Capacity>,
     /// Where requests to jobs on other nodes go; `None` on SQLite.
     pub(super) dispatch: Option<super::cluster::dispatch::Sender>,
 }
@@ -75,6 +79,14 @@ impl Daemon {
             .jobs
             .get(&id)
             .is_none_or(|job| matches!(job.phase, Phase::Finished { .. }))
+    }
+
+    /// See [`Daemon::largest`](field@Daemon::largest).
+    pub(super) fn largest(&self) -> crate::daemon::Capacity {
+        *self
+            .largest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(super) fn node(&self) -> &str {

@@ -191,8 +191,8 @@ impl Unwritten {
 /// pass looks at one job per request shape rather than at all of them.
 #[derive(Debug)]
 pub struct Queue {
-    /// The node's resources: a job asking for more CPUs than there are
-    /// waits apart, for ever (Slurm's `PartitionConfig`).
+    /// The largest node's resources: a job asking for more CPUs than
+    /// there are waits apart, for ever (Slurm's `PartitionConfig`).
     capacity: Capacity,
     /// The partitions: a job over its partition's MaxTime waits apart too
     /// (`PartitionTimeLimit`).
@@ -223,6 +223,26 @@ impl Queue {
             others: BTreeSet::new(),
             held: BTreeSet::new(),
             unfit: BTreeSet::new(),
+        }
+    }
+
+    /// Has the queue go by a new largest node: jobs that asked for more
+    /// than the old one had, and fit the new one, are looked at again. (A
+    /// smaller one leaves the jobs where they are: they wait for
+    /// resources.)
+    pub fn set_capacity(&mut self, capacity: Capacity, jobs: &HashMap<JobId, Job>) {
+        if capacity == self.capacity {
+            return;
+        }
+        self.capacity = capacity;
+        let unfit = std::mem::take(&mut self.unfit);
+        for key in unfit {
+            match jobs.get(&key.id()) {
+                Some(job) => self.insert(job),
+                None => {
+                    self.unfit.insert(key);
+                }
+            }
         }
     }
 

@@ -729,3 +729,46 @@ fn jobs_run_on_the_first_node_with_room_and_are_signalled_cancelled_and_requeued
         assert_eq!(alpha.wait_ended(id, SHORT).state, JobState::Completed);
     }
 }
+
+/// What can ever run is what the largest node has: a job too big for the
+/// scheduler's node waits (PartitionConfig) until a node it fits on
+/// joins, and then runs there; one too big for every node waits on.
+#[test]
+fn a_job_bigger_than_the_schedulers_node_runs_on_a_node_it_fits() {
+    let port = crate::support::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let Some((server, alpha)) =
+        daemon_on_postgres(&["--node", "alpha", "--cpus", "1", "--listen", &listen])
+    else {
+        return;
+    };
+    let reason = |id: JobId| {
+        alpha
+            .run("cqueue", &["-h", "-j", &id.to_string(), "-o", "%t %r %N"])
+            .ok()
+            .to_string()
+    };
+    let two = alpha.submit(&["-c", "2", "-o", "/dev/null", "--wrap", "true"]);
+    let three = alpha.submit(&["-c", "3", "-o", "/dev/null", "--wrap", "true"]);
+    assert_eq!(reason(two), "PD PartitionConfig \n");
+    let beta =
+        TestDaemon::start_standby(&["--store", &server.url(), "--node", "beta", "--cpus", "2"]);
+    assert_eq!(beta.wait_ended(two, SHORT).state, JobState::Completed);
+    let ran = alpha
+        .run(
+            "cacct",
+            &[
+                "-n",
+                "-X",
+                "-P",
+                "-j",
+                &two.to_string(),
+                "-o",
+                "NodeList,AllocCPUS",
+            ],
+        )
+        .ok()
+        .to_string();
+    assert_eq!(ran, "beta|2\n");
+    assert_eq!(reason(three), "PD PartitionConfig \n");
+}

@@ -66,6 +66,12 @@ impl Daemon {
             for name in listed {
                 state.nodes.withdraw(&name);
             }
+            let largest = state.nodes.largest();
+            state.queue.set_capacity(largest, &state.jobs);
+            *self
+                .largest
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = largest;
             let up = |name: &str| {
                 members
                     .nodes

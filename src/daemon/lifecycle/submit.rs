@@ -36,11 +36,11 @@ const MAX_SCRIPT_BYTES: usize = 4 << 20;
 impl Daemon {
     /// What a pending job that is not held shows before the scheduler
     /// looks at it: nothing, or `PartitionConfig` for one that asks for
-    /// more CPUs than the node has, or `PartitionTimeLimit` for one over
+    /// more CPUs than any node has, or `PartitionTimeLimit` for one over
     /// its partition's MaxTime, which no pass will look at.
     pub(crate) fn waiting_reason(&self, spec: &JobSpec) -> Reason {
         policy::queued(
-            self.config.capacity.can_ever_fit(&spec.request),
+            self.largest().can_ever_fit(&spec.request),
             self.config
                 .partitions
                 .over_time_limit(&spec.partition, spec.time_limit),
@@ -346,15 +346,17 @@ impl Daemon {
         if request.nice < 0 && caller.uid != 0 {
             return invalid("Nice value must be non-negative, value is ignored");
         }
-        let capacity = self.config.capacity;
+        // "The node" of --exclusive and --mem=0 is this one; what can be
+        // had at all is what the largest node has.
+        let (capacity, node) = (self.largest(), self.config.capacity);
         let mut resources = request.resources();
         if request.exclusive {
-            resources.cpus = resources.cpus.max(capacity.cpus);
-            resources.gpus = resources.gpus.max(capacity.gpus);
+            resources.cpus = resources.cpus.max(node.cpus);
+            resources.gpus = resources.gpus.max(node.gpus);
         }
         if request.memory_mb == Some(0) {
             // Slurm's --mem=0: all the memory of the node.
-            resources.memory_mb = capacity.memory_mb;
+            resources.memory_mb = node.memory_mb;
         }
         if let Some(per_cpu) = request.memory_per_cpu_mb {
             resources.memory_mb = per_cpu.saturating_mul(u64::from(resources.cpus));

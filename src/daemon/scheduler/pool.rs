@@ -250,16 +250,17 @@ impl NodeSet {
         self.nodes.iter().map(|node| node.name.as_str())
     }
 
-    /// The largest of each kind of resource on any node that takes jobs:
-    /// a job asking for more can never run here.
+    /// The largest of each kind of resource on any one node of the set
+    /// (one late with its heartbeat too): a job asking for more can never
+    /// run here.
     pub fn largest(&self) -> Capacity {
-        self.offering().fold(
+        self.nodes.iter().map(|node| &node.tracker).fold(
             Capacity {
                 cpus: 0,
                 memory_mb: 0,
                 gpus: 0,
             },
-            |most, (_, tracker)| {
+            |most, tracker| {
                 let each = tracker.capacity();
                 Capacity {
                     cpus: most.cpus.max(each.cpus),
