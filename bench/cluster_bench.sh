@@ -4,11 +4,13 @@
 # with one node and with three, next to SQLite.
 # Starts a private PostgreSQL (initdb + pg_ctl, fsync on, as the postgres user when root) and
 # private daemons (release build), measures, and stops everything.
-# Usage: [N=500 DRAIN_N=500] bench/cluster_bench.sh     Prints a Markdown table.
+# A "wide" run (WIDE_N one-second jobs, 2 CPUs a node) shows the nodes sharing the work.
+# Usage: [N=500 DRAIN_N=500 WIDE_N=60] bench/cluster_bench.sh     Prints a Markdown table.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 N=${N:-500}
 DRAIN_N=${DRAIN_N:-500}
+WIDE_N=${WIDE_N:-60}
 (cd "$REPO" && cargo build --release --locked --quiet)
 B=$REPO/target/release
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
@@ -68,6 +70,23 @@ drain() {
   python3 -c "print(f'{$DRAIN_N/(($t1-$t0)/1e9):.0f} jobs/s')"
 }
 
+# wide SOCKET: seconds for WIDE_N `sleep 1` jobs submitted at once through SOCKET to end,
+# and how many ran on each node (cacct's NodeList).
+wide() {
+  local t0 t1 first last
+  t0=$(date +%s%N)
+  first=$(CONDUCTOR_SERVER=unix:$1 "$B/cbatch" --parsable -o /dev/null --wrap='sleep 1')
+  for _ in $(seq 2 "$WIDE_N"); do
+    last=$(CONDUCTOR_SERVER=unix:$1 "$B/cbatch" --parsable -o /dev/null --wrap='sleep 1')
+  done
+  while [[ -n $(CONDUCTOR_SERVER=unix:$1 "$B/cqueue" -h -t PD,R -o '%i') ]]; do sleep 0.05; done
+  t1=$(date +%s%N)
+  local spread
+  spread=$(CONDUCTOR_SERVER=unix:$1 "$B/cacct" -n -X -P -o NodeList -j "$(seq -s, "$first" "$last")" |
+    sort | uniq -c | awk '{printf "%s%s %s", sep, $2, $1; sep=", "}')
+  python3 -c "print(f'{($t1-$t0)/1e9:.1f} s ($spread)')"
+}
+
 export CONDUCTOR_NO_AUTOSTART=1
 # SQLite: one daemon on its own.
 "$B/conductord" --cpus 2 --socket "$DIR/sqlite.sock" --state-dir "$DIR/sqlite" 2>"$DIR/sqlite.log" &
@@ -78,7 +97,7 @@ kill -TERM "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true; PIDS=()
 
 # PostgreSQL, one node.
 start alpha 0 --store "$URL"
-one_held=$(held "$DIR/alpha.sock"); one_drain=$(drain "$DIR/alpha.sock")
+one_held=$(held "$DIR/alpha.sock"); one_drain=$(drain "$DIR/alpha.sock"); one_wide=$(wide "$DIR/alpha.sock")
 kill -TERM "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true; PIDS=()
 
 # PostgreSQL, three nodes: alpha schedules, beta and gamma stand by.
@@ -95,10 +114,12 @@ for node in beta gamma; do
 done
 three_held=$(held "$DIR/alpha.sock"); three_drain=$(drain "$DIR/alpha.sock")
 via_held=$(held "$DIR/beta.sock"); via_drain=$(drain "$DIR/beta.sock")
+three_wide=$(wide "$DIR/alpha.sock")
 
 cat <<EOF
 | metric (N=$N held, $DRAIN_N drained) | SQLite | PostgreSQL, 1 node | PostgreSQL, 3 nodes, on the scheduler | 3 nodes, through a standby |
 |---|---|---|---|---|
 | held submit, per CLI call | $sqlite_held | $one_held | $three_held | $via_held |
 | drain, submitted through that node | $sqlite_drain | $one_drain | $three_drain | $via_drain |
+| $WIDE_N one-second jobs at once, until all ended (where they ran) | | $one_wide | $three_wide | |
 EOF

@@ -7,7 +7,7 @@
 //! start-up, and nothing is started that the request does not need.
 
 mod http;
-mod https;
+pub(crate) mod https;
 mod trust;
 
 use std::io::{self, Read, Write};

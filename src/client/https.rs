@@ -17,6 +17,22 @@ use crate::error::{Error, Result};
 /// the system's.
 pub const CA_ENV: &str = "CONDUCTOR_CA";
 
+/// The CAs `$CONDUCTOR_CA` names, to trust instead of the system's;
+/// `None` when it is not set.
+pub fn roots_from_env() -> Result<Option<Vec<reqwest::Certificate>>> {
+    let Some(path) = std::env::var_os(CA_ENV).filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    let shown = std::path::Path::new(&path).display().to_string();
+    let pem = std::fs::read(&path)
+        .map_err(|e| Error::Invalid(format!("{CA_ENV}={shown}: cannot read it: {e}")))?;
+    reqwest::Certificate::from_pem_bundle(&pem)
+        .ok()
+        .filter(|roots| !roots.is_empty())
+        .map(Some)
+        .ok_or_else(|| Error::Invalid(format!("{CA_ENV}={shown}: it holds no PEM certificate")))
+}
+
 /// A reqwest client for one base URL (`https://host:port/prefix`).
 #[derive(Debug, Clone)]
 pub struct Https {
@@ -36,16 +52,7 @@ impl Https {
             .connect_timeout(Duration::from_secs(30))
             .https_only(true)
             .user_agent(concat!("conductor/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = std::env::var_os(CA_ENV).filter(|p| !p.is_empty()) {
-            let shown = std::path::Path::new(&path).display().to_string();
-            let pem = std::fs::read(&path)
-                .map_err(|e| Error::Invalid(format!("{CA_ENV}={shown}: cannot read it: {e}")))?;
-            let roots = reqwest::Certificate::from_pem_bundle(&pem)
-                .ok()
-                .filter(|roots| !roots.is_empty())
-                .ok_or_else(|| {
-                    Error::Invalid(format!("{CA_ENV}={shown}: it holds no PEM certificate"))
-                })?;
+        if let Some(roots) = roots_from_env()? {
             builder = builder.tls_certs_only(roots);
         }
         let client = builder
@@ -135,7 +142,7 @@ impl Https {
 
 /// An error with its causes, `outer: inner: innermost`: reqwest's own
 /// message alone ("error sending request") hides why.
-fn chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -71,8 +71,14 @@ pub(super) async fn until_lease(
     // ring is the process's TLS provider (reqwest is built without one);
     // an error means it is installed already.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(5))
+    // A scheduler listening over TLS is trusted as a client trusts a
+    // daemon: through `$CONDUCTOR_CA` (the site's CA), else the system's
+    // roots.
+    let mut http = reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(5));
+    if let Some(roots) = crate::client::https::roots_from_env()? {
+        http = http.tls_certs_only(roots);
+    }
+    let http = http
         .build()
         .map_err(|e| crate::Error::Other(format!("cannot set up the HTTP client: {e}")))?;
     let forward = Forward {
@@ -175,7 +181,7 @@ fn target(members: &Membership) -> Target {
         .iter()
         .find(|node| node.spec.name == scheduler)
         .and_then(|node| node.spec.address.clone())
-        .filter(|address| address.starts_with("http://"));
+        .filter(|address| address.starts_with("http://") || address.starts_with("https://"));
     match address {
         Some(base) => Target::At(scheduler, base),
         None => Target::Unreachable(scheduler),
@@ -223,7 +229,7 @@ async fn pass_on(
             Target::Unreachable(scheduler) => {
                 return refusal(format!(
                     "node {} is a standby: node {scheduler} schedules the jobs, and it has no \
-                     plain HTTP listener (--listen) to pass requests to; run the command there",
+                     TCP listener (--listen) to pass requests to; run the command there",
                     forward.node
                 ));
             }
@@ -241,15 +247,26 @@ async fn pass_on(
                     .await;
                 match sent {
                     Ok(answer) => return relay(answer),
+                    // Refused on the handshake: waiting changes nothing.
+                    Err(e) if tls_failure(&e).is_some() => {
+                        return refusal(format!(
+                            "node {scheduler} schedules the jobs at {base}, but its certificate \
+                             is not trusted here ({}): set CONDUCTOR_CA to the CA that signed \
+                             it, in this daemon's environment",
+                            tls_failure(&e).unwrap_or_default()
+                        ));
+                    }
                     Err(e) if e.is_connect() => {
                         format!(
-                            "node {scheduler} schedules the jobs but does not answer at {base}: {e}"
+                            "node {scheduler} schedules the jobs but does not answer at {base}: {}",
+                            crate::client::https::chain(&e.without_url())
                         )
                     }
                     Err(e) => {
                         return refusal(format!(
                             "node {scheduler} schedules the jobs; the request to it at {base} \
-                             failed: {e}"
+                             failed: {}",
+                            crate::client::https::chain(&e.without_url())
                         ));
                     }
                 }
@@ -261,6 +278,28 @@ async fn pass_on(
         forward.refresh.nudge();
         let _ = tokio::time::timeout(Duration::from_millis(500), members.changed()).await;
     }
+}
+
+/// What TLS refused, when the request failed on the handshake.
+fn tls_failure(error: &reqwest::Error) -> Option<String> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(now) = cause {
+        if let Some(tls) = rustls_error(now) {
+            return Some(tls.to_string());
+        }
+        cause = now.source();
+    }
+    None
+}
+
+/// The rustls error `error` is, or wraps in I/O errors (whose `source`
+/// skips what they wrap).
+fn rustls_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let inner = error.downcast_ref::<std::io::Error>()?.get_ref()?;
+    rustls_error(inner)
 }
 
 /// The scheduler's reply, passed back as it streams.

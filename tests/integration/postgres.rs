@@ -178,7 +178,7 @@ fn a_second_node_stands_by_and_takes_over_within_seconds_when_the_scheduler_dies
     let line = told.fails_with_one_line().to_string();
     assert!(
         line.contains(
-            "node beta is a standby: node alpha schedules the jobs, and it has no plain HTTP \
+            "node beta is a standby: node alpha schedules the jobs, and it has no TCP \
              listener (--listen) to pass requests to; run the command there"
         ),
         "{line}"

@@ -95,8 +95,15 @@ impl TestDaemon {
     }
 
     /// Starts a daemon that stands by for another's scheduler lease (a
-    /// second node on a PostgreSQL store): it answers health, nothing else.
+    /// second node on a PostgreSQL store): it runs the jobs put on it, and
+    /// passes every request but health on to the scheduler.
     pub fn start_standby(args: &[&str]) -> TestDaemon {
+        TestDaemon::start_standby_with(args, &[])
+    }
+
+    /// [`TestDaemon::start_standby`] with these variables in the daemon's
+    /// environment.
+    pub fn start_standby_with(args: &[&str], env: &[(&str, &str)]) -> TestDaemon {
         let dir = tempfile::tempdir().expect("temp dir");
         let socket = dir.path().join("conductord.sock");
         let mut daemon = TestDaemon {
@@ -105,7 +112,10 @@ impl TestDaemon {
             state_dir: dir.path().join("state"),
             work: dir.path().join("work"),
             args: args.iter().map(std::string::ToString::to_string).collect(),
-            env: Vec::new(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect(),
             child: None,
             dir,
         };

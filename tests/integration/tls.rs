@@ -242,3 +242,70 @@ fn subdir(dir: &Path, name: &str) -> PathBuf {
     std::fs::create_dir(&path).expect("mkdir");
     path
 }
+
+/// Nodes of a cluster whose scheduler listens over TLS pass requests to
+/// it over HTTPS, trusting the site's CA (`$CONDUCTOR_CA`); a node that
+/// does not trust it refuses in one line and passes nothing in clear.
+#[test]
+fn a_node_passes_requests_to_a_tls_scheduler_it_trusts_and_nothing_to_one_it_does_not() {
+    let server = match conductor::testing::postgres::PostgresServer::start() {
+        Ok(server) => server,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let url = server.url();
+    let dir = tempfile::tempdir().expect("dir");
+    let pki = issue(dir.path(), None);
+    let listen = format!("127.0.0.1:{}", free_port());
+    let (cert, key, ca) = (
+        pki.cert.display().to_string(),
+        pki.key.display().to_string(),
+        pki.ca.display().to_string(),
+    );
+    let alpha = TestDaemon::start(&[
+        "--store",
+        &url,
+        "--node",
+        "alpha",
+        "--listen",
+        &listen,
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+    ]);
+    let beta = TestDaemon::start_standby_with(
+        &["--store", &url, "--node", "beta"],
+        &[("CONDUCTOR_CA", &ca)],
+    );
+    crate::support::wait_until(Duration::from_secs(20), "beta passes requests on", || {
+        beta.run("cqueue", &["-h"]).code == 0
+    });
+    let id = beta.submit(&["--wrap", "true"]);
+    assert_eq!(
+        alpha.wait_ended(id, Duration::from_secs(20)).state,
+        JobState::Completed
+    );
+
+    let gamma = TestDaemon::start_standby(&["--store", &url, "--node", "gamma"]);
+    // Its agent has to have read who schedules, and where, once.
+    crate::support::wait_until(Duration::from_secs(20), "gamma knows the scheduler", || {
+        !gamma
+            .run("cqueue", &["-h"])
+            .stderr
+            .contains("no node schedules")
+    });
+    let asked = std::time::Instant::now();
+    let refused = gamma.run("cqueue", &["-h"]);
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "a refused handshake is not waited out: {:?}\n{}",
+        asked.elapsed(),
+        gamma.log()
+    );
+    let line = refused.fails_with_one_line().to_string();
+    assert!(line.contains("node alpha schedules the jobs"), "{line}");
+    assert!(line.contains("certificate"), "{line}");
+}
