@@ -25,7 +25,11 @@ pub(super) struct Joined {
 pub(super) async fn join(
     config: &Config,
     url: &str,
-    host: &std::sync::Arc<Host>,
+    (host, tls, admin_token): (
+        &std::sync::Arc<Host>,
+        Option<tokio_rustls::TlsAcceptor>,
+        std::sync::Arc<str>,
+    ),
 ) -> Result<Option<Joined>> {
     let start = blocking(|| lease::start(url, &config.node_name))?;
     let agent = NodeAgent::start(
@@ -43,8 +47,14 @@ pub(super) async fn join(
     let lease = match start {
         Start::Scheduler(lease) => lease,
         Start::Standby { session, holder } => {
-            let waited =
-                standby::until_lease(config, host, (&agent, &secret), session, holder).await?;
+            let waited = standby::until_lease(
+                config,
+                (host, tls, admin_token),
+                (&agent, &secret),
+                session,
+                holder,
+            )
+            .await?;
             match waited {
                 Some(lease) => lease,
                 None => {

@@ -129,7 +129,13 @@ async fn serve(config: Config) -> Result<()> {
     // On PostgreSQL the node joins its cluster: as its scheduler, or
     // standing by until it is one.
     let joined = match config.store.as_deref() {
-        Some(url) => match joining::join(&config, url, &host).await? {
+        Some(url) => match joining::join(
+            &config,
+            url,
+            (&host, tls.clone(), ensure_token(&config.state_dir)?.into()),
+        )
+        .await?
+        {
             Some(joined) => Some(joined),
             None => return Ok(()),
         },
@@ -169,7 +175,13 @@ async fn serve(config: Config) -> Result<()> {
         store,
         host,
         boot_id: node::boot_id(),
-        tokens: tokens::TokenBook::open(&config.state_dir)?,
+        tokens: match config.store.as_deref() {
+            Some(url) => {
+                let url = cluster::agent::session_url(url, &config.node_name);
+                tokio::task::block_in_place(|| tokens::TokenBook::open_in_database(&url))?
+            }
+            None => tokens::TokenBook::open(&config.state_dir)?,
+        },
         members: agent.as_ref().map(cluster::agent::NodeAgent::members),
         cluster_secret,
         largest: Mutex::new(config.capacity),

@@ -112,8 +112,15 @@ async fn require_token(
     match vouched_caller(&gate, request.headers()) {
         Vouched::No => {}
         Vouched::For(caller) => {
-            // As on this daemon's own socket: the standby's kernel said who.
+            // As on this daemon's own socket: the standby's kernel said who
+            // (or the standby's own token did, over its TCP listener).
+            let over_tcp = request
+                .headers()
+                .contains_key(super::cluster::secret::OVER_TCP_HEADER);
             request.extensions_mut().insert(ConnectInfo(caller));
+            if over_tcp {
+                request.extensions_mut().insert(OverTcp);
+            }
             return next.run(request).await;
         }
         Vouched::Refused => {

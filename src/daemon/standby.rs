@@ -26,19 +26,20 @@ use tokio::sync::{oneshot, watch};
 use super::caller::Caller;
 use super::cluster::agent::{Membership, NodeAgent, Nudge};
 use super::cluster::lease::{self, Lease};
-use super::cluster::secret::{CALLER_HEADER, SECRET_HEADER};
+use super::cluster::secret::{CALLER_HEADER, OVER_TCP_HEADER, SECRET_HEADER};
 use super::host::Host;
 use super::server::MAX_BODY_BYTES;
 use super::{Config, bind_unix, connections, log, node_runner, shutdown_signal};
 use crate::error::Result;
 use crate::protocol::ApiError;
+use tokio_rustls::TlsAcceptor;
 
 /// Stands by until this node holds the lease, which `holder` holds now
 /// and `session` waits on, running the jobs put on this node meanwhile;
 /// `None` when a signal stopped the daemon first.
 pub(super) async fn until_lease(
     config: &Config,
-    host: &Arc<Host>,
+    (host, tls, admin_token): (&Arc<Host>, Option<TlsAcceptor>, Arc<str>),
     (agent, secret): (&NodeAgent, &str),
     session: postgres::Client,
     holder: String,
@@ -81,25 +82,44 @@ pub(super) async fn until_lease(
     let http = http
         .build()
         .map_err(|e| crate::Error::Other(format!("cannot set up the HTTP client: {e}")))?;
-    let forward = Forward {
+    let forward = Arc::new(Forward {
         node: config.node_name.clone(),
         members: agent.members(),
         refresh: agent.refresher(),
         secret: secret.to_string(),
         http,
+    });
+    let tcp = match config.listen {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|e| crate::Error::io("cannot listen on", address.to_string(), e))?,
+        ),
+        None => None,
     };
     let answering = tokio::spawn(connections::serve(
         connections::Listener::Unix(listener),
-        router(forward),
+        router(forward.clone(), Via::Socket),
         config.connections,
-        stop_rx,
+        stop_rx.clone(),
     ));
+    let answering_tcp = tcp.map(|listener| {
+        tokio::spawn(connections::serve(
+            connections::Listener::Tcp(listener, tls),
+            router(forward, Via::Tcp { admin: admin_token }),
+            config.connections,
+            stop_rx,
+        ))
+    });
     let lease = tokio::select! {
         () = shutdown_signal() => None,
         lease = taken => lease.ok(),
     };
     let _ = stop_tx.send(true);
     let _ = answering.await;
+    if let Some(task) = answering_tcp {
+        let _ = task.await;
+    }
     // The jobs run on under their supervisors: the scheduler this node
     // becomes follows them as its own.
     drop(runner);
@@ -131,9 +151,20 @@ struct Forward {
     http: reqwest::Client,
 }
 
+/// Which of the standby's listeners a request came in on.
+#[derive(Clone)]
+enum Via {
+    /// The Unix socket: the caller is who its kernel says.
+    Socket,
+    /// The TCP listener: a user's token is passed on for the scheduler to
+    /// check; this node's own token (its state directory's) stands for
+    /// the daemon's user, vouched for as the socket's callers are.
+    Tcp { admin: Arc<str> },
+}
+
 /// Health answers as a standby's; every other request is passed on to the
-/// scheduler's TCP listener, for the caller this socket's kernel saw.
-fn router(forward: Forward) -> Router {
+/// scheduler's TCP listener, for the caller this listener established.
+fn router(forward: Arc<Forward>, via: Via) -> Router {
     Router::new()
         .route(
             "/v1/health",
@@ -146,7 +177,7 @@ fn router(forward: Forward) -> Router {
             }),
         )
         .fallback(pass_on)
-        .with_state(Arc::new(forward))
+        .with_state((forward, via))
 }
 
 /// Headers that belong to one connection, or that this node sets itself,
@@ -193,7 +224,7 @@ fn target(members: &Membership) -> Target {
 const FAILOVER_WAIT: Duration = Duration::from_secs(10);
 
 async fn pass_on(
-    State(forward): State<Arc<Forward>>,
+    State((forward, via)): State<(Arc<Forward>, Via)>,
     ConnectInfo(caller): ConnectInfo<Caller>,
     request: axum::extract::Request,
 ) -> Response {
@@ -207,18 +238,40 @@ async fn pass_on(
         .map_or("/", axum::http::uri::PathAndQuery::as_str)
         .to_string();
     let mut headers = parts.headers;
-    for name in NOT_COPIED {
+    // What only a node may say is never taken from a caller.
+    for name in [SECRET_HEADER, CALLER_HEADER, OVER_TCP_HEADER] {
         headers.remove(name);
     }
-    headers.insert(
-        SECRET_HEADER,
-        HeaderValue::from_str(&forward.secret).unwrap_or(HeaderValue::from_static("")),
-    );
-    headers.insert(
-        CALLER_HEADER,
-        HeaderValue::from_str(&format!("{}:{}", caller.uid, caller.gid))
-            .unwrap_or(HeaderValue::from_static("")),
-    );
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::to_string);
+    let vouched = match &via {
+        Via::Socket => Some((caller, false)),
+        Via::Tcp { admin } => bearer
+            .filter(|token| super::server::same_secret(token.as_bytes(), admin.as_bytes()))
+            .map(|_| (Caller::daemon_user(), true)),
+    };
+    for name in NOT_COPIED {
+        if name != "authorization" || vouched.is_some() {
+            headers.remove(name);
+        }
+    }
+    if let Some((caller, over_tcp)) = vouched {
+        headers.insert(
+            SECRET_HEADER,
+            HeaderValue::from_str(&forward.secret).unwrap_or(HeaderValue::from_static("")),
+        );
+        headers.insert(
+            CALLER_HEADER,
+            HeaderValue::from_str(&format!("{}:{}", caller.uid, caller.gid))
+                .unwrap_or(HeaderValue::from_static("")),
+        );
+        if over_tcp {
+            headers.insert(OVER_TCP_HEADER, HeaderValue::from_static("1"));
+        }
+    }
     // A request that reached no scheduler was never sent, so it may be
     // sent again: once the agent has read who schedules now.
     let deadline = tokio::time::Instant::now() + FAILOVER_WAIT;

@@ -7,7 +7,10 @@
 //! The book is a small JSON file in the state directory (0600), rewritten
 //! whole through a renamed temporary file on each change: tokens are issued
 //! by people, not by the thousand, and a file keeps them apart from the job
-//! store's schema.
+//! store's schema. On a cluster's PostgreSQL store the same JSON is one row
+//! of the database instead, so a token works on every node and outlives a
+//! change of scheduler (every node passes requests to the scheduler, which
+//! alone reads the book).
 
 use std::fs::{self, File};
 use std::io::{Read, Write};
@@ -49,9 +52,24 @@ struct Entry {
 /// The issued tokens.
 #[derive(Debug)]
 pub struct TokenBook {
-    path: PathBuf,
+    kept: Kept,
     entries: Mutex<Vec<Entry>>,
 }
+
+/// Where the book is kept.
+#[derive(Debug)]
+enum Kept {
+    File(PathBuf),
+    /// The `api_tokens` row of the database at this URL.
+    Database(String),
+}
+
+/// The table of a cluster's book, made where missing.
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id   integer PRIMARY KEY CHECK (id = 1),
+    book text    NOT NULL
+)";
 
 impl TokenBook {
     /// Reads the book in `state_dir` (none yet is an empty book).
@@ -65,9 +83,52 @@ impl TokenBook {
             Err(e) => return Err(Error::io("cannot read", &path, e)),
         };
         Ok(TokenBook {
-            path,
+            kept: Kept::File(path),
             entries: Mutex::new(entries),
         })
+    }
+
+    /// Reads the cluster's book from the database at `url` (whose schema
+    /// the store has made). Blocks: for a thread outside the runtime.
+    pub fn open_in_database(url: &str) -> Result<TokenBook> {
+        let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+        let row = client.query_opt("SELECT book FROM api_tokens WHERE id = 1", &[])?;
+        let entries = match row {
+            Some(row) => serde_json::from_str(row.get(0)).map_err(|e| {
+                Error::Other(format!("cannot read the tokens in the database: {e}"))
+            })?,
+            None => Vec::new(),
+        };
+        Ok(TokenBook {
+            kept: Kept::Database(url.to_string()),
+            entries: Mutex::new(entries),
+        })
+    }
+
+    /// Writes the book where it is kept.
+    fn save(&self, entries: &[Entry]) -> Result<()> {
+        match &self.kept {
+            Kept::File(path) => save(path, entries),
+            Kept::Database(url) => {
+                let book =
+                    serde_json::to_string(entries).map_err(|e| Error::Other(e.to_string()))?;
+                let write = || -> Result<()> {
+                    let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+                    client.execute(
+                        "INSERT INTO api_tokens (id, book) VALUES (1, $1)
+                         ON CONFLICT (id) DO UPDATE SET book = excluded.book",
+                        &[&book],
+                    )?;
+                    Ok(())
+                };
+                // On the runtime's thread, which may block while it writes
+                // (tokens are issued by people, seldom).
+                match tokio::runtime::Handle::try_current() {
+                    Ok(_) => tokio::task::block_in_place(write),
+                    Err(_) => write(),
+                }
+            }
+        }
     }
 
     fn entries(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
@@ -97,7 +158,7 @@ impl TokenBook {
             issued,
             expires,
         });
-        save(&self.path, &entries)?;
+        self.save(&entries)?;
         Ok((token, expires))
     }
 
@@ -108,7 +169,7 @@ impl TokenBook {
         entries.retain(|e| e.uid != uid);
         let revoked = before - entries.len();
         if revoked > 0 {
-            save(&self.path, &entries)?;
+            self.save(&entries)?;
         }
         Ok(revoked)
     }

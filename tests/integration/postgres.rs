@@ -772,3 +772,81 @@ fn a_job_bigger_than_the_schedulers_node_runs_on_a_node_it_fits() {
     assert_eq!(ran, "beta|2\n");
     assert_eq!(reason(three), "PD PartitionConfig \n");
 }
+
+/// A user's token, asked for through any node, works over every node's
+/// TCP listener and outlives a change of scheduler; a node's own token
+/// works over its own listener; a caller or secret a client names over a
+/// standby's listener is never passed on as the node's word.
+#[test]
+fn tokens_work_on_every_node_and_outlive_a_change_of_scheduler() {
+    let (p1, p2) = (crate::support::free_port(), crate::support::free_port());
+    let (l1, l2) = (format!("127.0.0.1:{p1}"), format!("127.0.0.1:{p2}"));
+    let Some((server, mut alpha)) =
+        daemon_on_postgres(&["--node", "alpha", "--node-timeout", "3", "--listen", &l1])
+    else {
+        return;
+    };
+    let url = server.url();
+    let beta = TestDaemon::start_standby(&[
+        "--store",
+        &url,
+        "--node",
+        "beta",
+        "--node-timeout",
+        "3",
+        "--listen",
+        &l2,
+    ]);
+    wait_until(SHORT, "beta passes requests on", || {
+        beta.run("cqueue", &["-h"]).code == 0
+    });
+    let token = beta
+        .run("ccontrol", &["token"])
+        .ok()
+        .trim()
+        .strip_prefix("CONDUCTOR_TOKEN=")
+        .expect("CONDUCTOR_TOKEN=...")
+        .to_string();
+    let ask = |port: u16, headers: &str| {
+        crate::support::raw_http_tcp(
+            port,
+            &format!("GET /v1/jobs HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n"),
+        )
+        .0
+    };
+    let bearer = |token: &str| format!("Authorization: Bearer {token}\r\n");
+    for port in [p1, p2] {
+        assert_eq!(
+            ask(port, &bearer(&token)),
+            200,
+            "the user's token on {port}"
+        );
+        assert_eq!(ask(port, ""), 401, "no token on {port}");
+    }
+    let betas = beta.token().expect("beta's own token");
+    assert_eq!(
+        ask(p2, &bearer(betas.trim())),
+        200,
+        "beta's own token on beta"
+    );
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).expect("connects");
+    let secret: String = db
+        .query_one("SELECT secret FROM cluster_secret", &[])
+        .expect("a secret")
+        .get(0);
+    assert_eq!(
+        ask(
+            p2,
+            &format!("X-Conductor-Caller: 0:0\r\nX-Conductor-Cluster-Secret: {secret}\r\n")
+        ),
+        401,
+        "beta's listener passes on no caller a client names"
+    );
+
+    // alpha dies: beta schedules, and the token still works there.
+    alpha.crash();
+    wait_until(SHORT, "beta schedules", || beta.client().diag().is_ok());
+    wait_until(SHORT, "the token works on beta, now the scheduler", || {
+        ask(p2, &bearer(&token)) == 200
+    });
+}

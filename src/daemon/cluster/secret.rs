@@ -25,6 +25,11 @@ pub const SECRET_HEADER: &str = "x-conductor-cluster-secret";
 /// The header that carries the caller, `UID:GID`.
 pub const CALLER_HEADER: &str = "x-conductor-caller";
 
+/// Beside a vouched caller: it came to its node over TCP, with that node's
+/// own token, so it may do what a TCP caller may (not what only a socket's
+/// may, such as asking for tokens).
+pub const OVER_TCP_HEADER: &str = "x-conductor-over-tcp";
+
 /// The secret, made (from `fresh`, 32 random bytes in hex) if no node has
 /// made it yet. Two nodes making it at once agree: the first insert wins
 /// and both read it back.

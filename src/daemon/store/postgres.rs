@@ -504,16 +504,19 @@ fn migrate(client: &mut Client) -> Result<()> {
              {SCHEMA};
              {};
              {};
+             {};
              {};",
             registry::SCHEMA,
             secret::SCHEMA,
-            dispatch::SCHEMA
+            dispatch::SCHEMA,
+            crate::daemon::tokens::SCHEMA
         ))?;
         return tx.commit().map_err(Error::from);
     }
     // Added within version 1, before any release: made where missing.
     tx.batch_execute(secret::SCHEMA)?;
     tx.batch_execute(dispatch::SCHEMA)?;
+    tx.batch_execute(crate::daemon::tokens::SCHEMA)?;
     let version: i32 = tx
         .query_one("SELECT version FROM conductor_schema", &[])?
         .get(0);
