@@ -210,8 +210,10 @@ impl Daemon {
         caller: Caller,
         start: StepStart,
     ) -> Result<StepResponse> {
-        let (step, owner, recorded) = self.count_step(id, caller, start)?;
-        let cgroup = if recorded {
+        let (step, owner, recorded, here) = self.count_step(id, caller, start)?;
+        // A job on another node runs its steps in its own cgroup there:
+        // this node has none of it to make one in.
+        let cgroup = if recorded && here {
             let owner = (owner.0 != users::current_uid()).then_some(owner);
             self.host
                 .containment
@@ -235,7 +237,7 @@ impl Daemon {
         id: JobId,
         caller: Caller,
         start: StepStart,
-    ) -> Result<(u32, (u32, u32), bool)> {
+    ) -> Result<(u32, (u32, u32), bool, bool)> {
         let mut state = self.state();
         let state = &mut *state;
         let Some(job) = state.jobs.get_mut(&id) else {
@@ -243,6 +245,7 @@ impl Daemon {
         };
         self.authorize(job, caller)?;
         let owner = (job.spec.uid, job.spec.gid);
+        let here = remote_node(job, self.node()).is_none();
         match (&mut job.phase, state.running.get_mut(&id)) {
             (Phase::Running { steps, .. }, Some(running)) => {
                 let step = running.next_step;
@@ -260,7 +263,7 @@ impl Daemon {
                         usage: Default::default(),
                     });
                 }
-                Ok((step, owner, recorded))
+                Ok((step, owner, recorded, here))
             }
             _ => Err(not_running(id)),
         }
@@ -278,16 +281,21 @@ impl Daemon {
         caller: Caller,
         end: StepEnd,
     ) -> Result<()> {
-        {
+        let here = {
             let state = self.state();
             let job = state.jobs.get(&id).ok_or_else(|| not_running(id))?;
             self.authorize(job, caller)?;
-        }
+            remote_node(job, self.node()).is_none()
+        };
         let containment = self.host.containment.clone();
-        let counted = tokio::task::spawn_blocking(move || containment.end_step(id, step))
-            .await
-            .ok()
-            .flatten();
+        let counted = if here {
+            tokio::task::spawn_blocking(move || containment.end_step(id, step))
+                .await
+                .ok()
+                .flatten()
+        } else {
+            None
+        };
         let mut state = self.state();
         let Some(job) = state.jobs.get_mut(&id) else {
             return Err(not_running(id));

@@ -569,7 +569,7 @@ fn jobs_run_on_the_first_node_with_room_and_are_signalled_cancelled_and_requeued
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         TestDaemon::start_standby(&args)
     };
-    let (beta, mut gamma) = (standby("beta", p2), standby("gamma", p3));
+    let (mut beta, mut gamma) = (standby("beta", p2), standby("gamma", p3));
     wait_until(SHORT, "every node takes jobs", || {
         node_lines(&alpha) == "alpha idle none\nbeta idle none\ngamma idle none\n"
     });
@@ -647,9 +647,53 @@ fn jobs_run_on_the_first_node_with_room_and_are_signalled_cancelled_and_requeued
     alpha.wait_for(waiting, JobState::Running, SHORT);
     assert_eq!(node_of(waiting), "beta");
 
+    // beta's daemon restarts while d runs there: it follows d again
+    // through d's supervisor (d ends later, as any job).
+    wait_until(SHORT, "d runs", || read("d", "pid").ends_with('\n'));
+    beta.stop();
+    beta.start_again_standby();
+    wait_until(SHORT, "beta follows d again", || {
+        beta.log()
+            .contains(&format!("job {waiting}: followed again on this node"))
+    });
+    assert_eq!(alpha.job(waiting).state, JobState::Running);
+
     // c ends on its own on gamma; the end is recorded where it ran.
     std::fs::write(file("c", "done"), "").expect("writes");
     assert_eq!(alpha.wait_ended(ids["c"], SHORT).state, JobState::Completed);
+
+    // A job with a step (`crun`) takes gamma, the one node free: the step
+    // runs there and is accounted.
+    let crun = crate::support::bin("crun").display().to_string();
+    let stepped = beta.submit(&[
+        "-o",
+        "/dev/null",
+        "--wrap",
+        &format!(
+            "{crun} sh -c 'echo $SLURMD_NODENAME > {}'",
+            file("s", "node").display()
+        ),
+    ]);
+    assert_eq!(alpha.wait_ended(stepped, SHORT).state, JobState::Completed);
+    assert_eq!(read("s", "node"), "gamma\n");
+    let steps = alpha
+        .run(
+            "cacct",
+            &[
+                "-n",
+                "-P",
+                "-j",
+                &stepped.to_string(),
+                "-o",
+                "JobID,NodeList,State",
+            ],
+        )
+        .ok()
+        .to_string();
+    assert!(
+        steps.contains(&format!("{stepped}.0|gamma|COMPLETED\n")),
+        "{steps}"
+    );
     let accounted = beta
         .run(
             "cacct",

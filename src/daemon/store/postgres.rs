@@ -103,6 +103,11 @@ const UPDATE_JOBS: &str = "UPDATE jobs SET state = u.state, end_time = u.end_tim
 const SETTLE_ENDS: &str = "DELETE FROM job_ends USING unnest($1::bigint[], $2::bigint[])
           AS k(id, keep)
      WHERE job_ends.id = k.id AND job_ends.start_ms IS DISTINCT FROM k.keep";
+/// The requests to runs these records settle, never to be read now (their
+/// node may be gone).
+const SETTLE_CONTROLS: &str = "DELETE FROM job_controls USING unnest($1::bigint[], $2::bigint[])
+          AS k(id, keep)
+     WHERE job_controls.id = k.id AND job_controls.start_ms IS DISTINCT FROM k.keep";
 /// Wakes the nodes jobs were just started on, at the commit.
 const WAKE_NODES: &str = "SELECT pg_notify('conductor_node', n) FROM unnest($1::text[]) AS n";
 const SAVE_USAGE: &str = "INSERT INTO usage (id, book) VALUES (1, $1)
@@ -120,6 +125,7 @@ struct Writes {
     insert_jobs: Statement,
     update_jobs: Statement,
     settle_ends: Statement,
+    settle_controls: Statement,
     wake_nodes: Statement,
     save_usage: Statement,
     prune_jobs: Statement,
@@ -276,6 +282,7 @@ impl Session {
             insert_jobs: self.statement(INSERT_JOBS)?,
             update_jobs: self.statement(UPDATE_JOBS)?,
             settle_ends: self.statement(SETTLE_ENDS)?,
+            settle_controls: self.statement(SETTLE_CONTROLS)?,
             wake_nodes: self.statement(WAKE_NODES)?,
             save_usage: self.statement(SAVE_USAGE)?,
             prune_jobs: self.statement(PRUNE_JOBS)?,
@@ -711,6 +718,7 @@ fn update(
             ],
         )?;
         tx.execute(&writes.settle_ends, &[&rows.ids, &rows.runs])?;
+        tx.execute(&writes.settle_controls, &[&rows.ids, &rows.runs])?;
         let mut woken: Vec<&str> = rows.nodes.iter().flatten().map(String::as_str).collect();
         woken.sort_unstable();
         woken.dedup();
