@@ -96,7 +96,7 @@ fn read_loop(url: &str, node: &str, stop: &AtomicBool, scans: &mpsc::Sender<Scan
         &|payload| payload == node,
         POLL,
         &|| stop.load(Ordering::SeqCst) || scans.is_closed(),
-        |client| {
+        |client, _| {
             let mut tx = client.transaction()?;
             let assigned = dispatch::assigned(&mut tx, node)?;
             let controls = dispatch::take_controls(&mut tx, node)?;

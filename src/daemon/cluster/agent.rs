@@ -77,6 +77,7 @@ impl NodeAgent {
         let rejoin = Arc::new(AtomicBool::new(false));
         let refresh = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
+        let name = spec.name.clone();
         let agent = Agent {
             url: session_url(url, &spec.name),
             spec,
@@ -92,6 +93,27 @@ impl NodeAgent {
             .name("node-agent".into())
             .spawn(move || agent.run())
             .ok();
+        // A change of the registry or of who schedules has the agent read
+        // it at once, not at its next heartbeat. The thread ends, within a
+        // second, once the agent is stopped.
+        let (url, wake, stopped) = (session_url(url, &name), refresh.clone(), stop.clone());
+        let _ = std::thread::Builder::new()
+            .name("node-registry".into())
+            .spawn(move || {
+                super::dispatch::listen(
+                    &url,
+                    registry::CHANGED_CHANNEL,
+                    &|_| true,
+                    Duration::from_secs(1),
+                    &|| stopped.load(Ordering::SeqCst),
+                    |_, woken| {
+                        if woken == super::dispatch::Woken::Notified {
+                            wake.store(true, Ordering::SeqCst);
+                        }
+                        Ok(())
+                    },
+                );
+            });
         NodeAgent {
             standing,
             members,

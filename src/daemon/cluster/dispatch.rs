@@ -206,6 +206,16 @@ pub fn ends(client: &mut impl GenericClient) -> Result<Vec<RemoteEnd>> {
         .collect())
 }
 
+/// Why [`listen`] runs its `each` this time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Woken {
+    /// The session is new: something may have been missed.
+    Start,
+    Notified,
+    /// The period passed without a notification.
+    Timer,
+}
+
 /// Runs `each` on a session of its own that listens on `channel`: at
 /// once, then whenever a notification whose payload is `wanted` comes
 /// (`each` reads what to do) or `period` passes, until `stop` says so. A lost
@@ -217,7 +227,7 @@ pub fn listen(
     wanted: &dyn Fn(&str) -> bool,
     period: Duration,
     stop: &dyn Fn() -> bool,
-    mut each: impl FnMut(&mut Client) -> Result<()>,
+    mut each: impl FnMut(&mut Client, Woken) -> Result<()>,
 ) {
     while !stop() {
         let Ok(mut client) = Client::connect(url, NoTls) else {
@@ -228,8 +238,9 @@ pub fn listen(
             std::thread::sleep(Duration::from_secs(1));
             continue;
         }
+        let mut woken = Woken::Start;
         while !stop() {
-            if each(&mut client).is_err() && client.is_closed() {
+            if each(&mut client, woken).is_err() && client.is_closed() {
                 break;
             }
             // Waits for a wanted notification, then takes every other
@@ -239,9 +250,15 @@ pub fn listen(
             let lost = loop {
                 let left = deadline.saturating_duration_since(std::time::Instant::now());
                 match notifications.timeout_iter(left).next() {
-                    Ok(Some(note)) if wanted(note.payload()) => break false,
+                    Ok(Some(note)) if wanted(note.payload()) => {
+                        woken = Woken::Notified;
+                        break false;
+                    }
                     Ok(Some(_)) => {}
-                    Ok(None) => break false,
+                    Ok(None) => {
+                        woken = Woken::Timer;
+                        break false;
+                    }
                     Err(_) => break true,
                 }
             };

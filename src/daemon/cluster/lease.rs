@@ -41,9 +41,13 @@ impl Lease {
     /// Takes the lease if no one holds it.
     pub fn try_take(mut session: Client) -> Attempt {
         match session.query_one("SELECT pg_try_advisory_lock($1)", &[&KEY]) {
-            Ok(row) if row.get::<_, bool>(0) => Attempt::Taken(Lease {
-                session: Some(session),
-            }),
+            Ok(row) if row.get::<_, bool>(0) => {
+                // The other nodes learn at once who schedules now.
+                let _ = super::registry::changed(&mut session);
+                Attempt::Taken(Lease {
+                    session: Some(session),
+                })
+            }
             Ok(_) => {
                 let holder = holder(&mut session).ok().flatten();
                 Attempt::Busy { session, holder }
@@ -65,6 +69,8 @@ impl Lease {
         // waits leaves its session, under its node's name, behind.
         let _ = session.batch_execute("SET client_connection_check_interval = 1000");
         session.execute("SELECT pg_advisory_lock($1)", &[&KEY])?;
+        // The other nodes learn at once who schedules now.
+        super::registry::changed(&mut session)?;
         Ok(Lease {
             session: Some(session),
         })

@@ -104,6 +104,7 @@ pub fn register(client: &mut impl GenericClient, spec: &NodeSpec) -> Result<Epoc
             &spec.version,
         ],
     )?;
+    changed(client)?;
     Ok(Epoch(row.get(0)))
 }
 
@@ -139,10 +140,24 @@ pub fn declare_down(
              RETURNING name, epoch",
         &[&timeout.as_secs_f64(), &scheduler],
     )?;
+    if !rows.is_empty() {
+        changed(client)?;
+    }
     Ok(rows
         .iter()
         .map(|row| (row.get(0), Epoch(row.get(1))))
         .collect())
+}
+
+/// Wakes every node's agent to read the registry again now (a node came
+/// or went, or scheduling moved), rather than at its next heartbeat.
+pub const CHANGED_CHANNEL: &str = "conductor_nodes";
+
+/// Sends [`CHANGED_CHANNEL`], at the commit (at once outside a
+/// transaction).
+pub fn changed(client: &mut impl GenericClient) -> Result<()> {
+    client.execute("SELECT pg_notify($1, '')", &[&CHANGED_CHANNEL])?;
+    Ok(())
 }
 
 /// Every node, by name.

@@ -165,7 +165,7 @@ pub(crate) fn follow_cluster(daemon: Arc<Daemon>, url: String) {
                 &|_| true,
                 POLL,
                 &|| stopping.stopping.load(Ordering::SeqCst) || found.is_closed(),
-                |client| {
+                |client, _| {
                     let read = dispatch::ends(client)?;
                     if !read.is_empty() {
                         let _ = found.blocking_send(read);
