@@ -267,6 +267,9 @@ struct Snapshot {
 /// What the state lock covers, counted.
 #[derive(Debug, Default)]
 struct Books {
+    /// This node, then (on a cluster's scheduler) every other node of the
+    /// registry, by name.
+    nodes: Vec<NodeFigures>,
     node: String,
     cpus: u64,
     memory_mb: u64,
@@ -287,6 +290,21 @@ struct Books {
     partitions: BTreeMap<Arc<str>, Counts>,
     supervisors: u64,
 }
+
+/// One node's resources and what the books hold of them.
+#[derive(Debug, Default, Clone)]
+struct NodeFigures {
+    name: String,
+    cpus: u64,
+    memory_mb: u64,
+    gpus: u64,
+    booked_cpus: u64,
+    booked_memory_mb: u64,
+    booked_gpus: u64,
+}
+
+/// A metric Slurm has per node: its name, its help, and its figure.
+type PerNode = (&'static str, &'static str, fn(&NodeFigures) -> u64);
 
 /// A metric Slurm has per user and per partition: its name after
 /// `slurm_user_` or `slurm_partition_`, its help, and its figure.
@@ -326,8 +344,27 @@ impl Books {
                 .partitions
                 .insert(partition.name.as_str().into(), Counts::default());
         }
+        let registry = daemon
+            .members
+            .as_ref()
+            .map(|members| members.borrow().nodes.clone())
+            .unwrap_or_default();
         let (pending, running) = {
             let state = daemon.state();
+            for record in registry.iter().filter(|r| r.spec.name != daemon.node()) {
+                let spec = &record.spec;
+                let free = state.nodes.node(&spec.name).map(|(books, _)| books.free());
+                let (cpus, memory_mb, gpus) = (spec.cpus, spec.memory_mb, spec.gpus);
+                books.nodes.push(NodeFigures {
+                    name: spec.name.clone(),
+                    cpus: cpus.into(),
+                    memory_mb,
+                    gpus: gpus.into(),
+                    booked_cpus: free.map_or(0, |f| cpus.saturating_sub(f.cpus)).into(),
+                    booked_memory_mb: free.map_or(0, |f| memory_mb.saturating_sub(f.memory_mb)),
+                    booked_gpus: free.map_or(0, |f| gpus.saturating_sub(f.gpus)).into(),
+                });
+            }
             let capacity = state.nodes.local().capacity();
             let free = state.nodes.local().free();
             books.cpus = capacity.cpus.into();
@@ -440,7 +477,7 @@ impl prometheus_client::collector::Collector for Snapshot {
             ("slurm_jobs_cpus_alloc", "Total number of Cpus allocated by jobs", b.jobs_cpus),
             ("slurm_jobs_memory_alloc", "Total memory allocated by jobs, in MiB as Slurm serves it", b.jobs_memory_mb),
             ("slurm_jobs_gpus_alloc", "Total number of GPUs allocated by jobs", b.jobs_gpus),
-            ("slurm_nodes", "Total number of nodes", 1),
+            ("slurm_nodes", "Total number of nodes", 1 + b.nodes.len() as u64),
             ("slurm_partitions", "Total number of partitions", b.partitions.len() as u64),
             ("slurm_schedule_cycle_cnt", "Scheduling cycle count", d.cycles),
             ("slurm_sched_cycle_cnt", "Scheduling cycle count (slurm_schedule_cycle_cnt, as Slurm's docs name it)", d.cycles),
@@ -462,19 +499,30 @@ impl prometheus_client::collector::Collector for Snapshot {
         for (name, help, value) in figures {
             gauge(e, name, help, value)?;
         }
-        // The one node, under its name.
+        // Each node under its name: this one, then the cluster's others.
+        let local = NodeFigures {
+            name: b.node.clone(),
+            cpus: b.cpus,
+            memory_mb: b.memory_mb,
+            gpus: b.gpus,
+            booked_cpus: b.booked_cpus,
+            booked_memory_mb: b.booked_memory_mb,
+            booked_gpus: b.booked_gpus,
+        };
+        let nodes: Vec<&NodeFigures> = std::iter::once(&local).chain(&b.nodes).collect();
         #[rustfmt::skip]
-        let node = [
-            ("slurm_node_cpus", "Total number of cpus in the node", b.cpus),
-            ("slurm_node_cpus_alloc", "Allocated cpus in the node", b.booked_cpus),
-            ("slurm_node_cpus_idle", "Idle cpus in the node", b.cpus.saturating_sub(b.booked_cpus)),
-            ("slurm_node_memory_bytes", "Total memory of the node, in MiB as Slurm serves it despite the name", b.memory_mb),
-            ("slurm_node_memory_alloc_bytes", "Memory allocated to jobs in the node, in MiB as Slurm serves it despite the name", b.booked_memory_mb),
-            ("slurm_node_gpus", "Total number of GPUs in the node", b.gpus),
-            ("slurm_node_gpus_alloc", "Number of GPUs currently allocated by jobs on the node", b.booked_gpus),
+        let node: [PerNode; 7] = [
+            ("slurm_node_cpus", "Total number of cpus in the node", |n| n.cpus),
+            ("slurm_node_cpus_alloc", "Allocated cpus in the node", |n| n.booked_cpus),
+            ("slurm_node_cpus_idle", "Idle cpus in the node", |n| n.cpus.saturating_sub(n.booked_cpus)),
+            ("slurm_node_memory_bytes", "Total memory of the node, in MiB as Slurm serves it despite the name", |n| n.memory_mb),
+            ("slurm_node_memory_alloc_bytes", "Memory allocated to jobs in the node, in MiB as Slurm serves it despite the name", |n| n.booked_memory_mb),
+            ("slurm_node_gpus", "Total number of GPUs in the node", |n| n.gpus),
+            ("slurm_node_gpus_alloc", "Number of GPUs currently allocated by jobs on the node", |n| n.booked_gpus),
         ];
         for (name, help, value) in node {
-            labelled(e, name, help, "node", [(b.node.as_str(), value)])?;
+            let samples = nodes.iter().map(|n| (n.name.as_str(), value(n)));
+            labelled(e, name, help, "node", samples)?;
         }
         // Slurm's /metrics/jobs-users-accts and /partitions: a sample for
         // each user with a job, and for each partition.
@@ -500,7 +548,9 @@ impl prometheus_client::collector::Collector for Snapshot {
                 parts,
             )?;
         }
-        let parts = b.partitions.keys().map(|part| (&**part, b.cpus));
+        // Every node is in every partition (one configuration for all).
+        let all_cpus: u64 = nodes.iter().map(|n| n.cpus).sum();
+        let parts = b.partitions.keys().map(|part| (&**part, all_cpus));
         labelled(
             e,
             "slurm_partition_cpus",

@@ -317,3 +317,43 @@ fn over_tcp_metrics_need_a_token_unless_the_daemon_makes_them_public() {
     assert_eq!(over_tcp(port, "/metrics/", None).0, 401);
     assert_eq!(over_tcp(port, "/v1/node", Some(&token)).0, 200);
 }
+
+/// On a cluster's scheduler, every node is in the node metrics, with what
+/// the books hold on it, and the partitions count every node's CPUs.
+#[test]
+fn a_clusters_scheduler_shows_every_node() {
+    let server = match conductor::testing::postgres::PostgresServer::start() {
+        Ok(server) => server,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let url = server.url();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let alpha = TestDaemon::start(&[
+        "--store", &url, "--node", "alpha", "--cpus", "1", "--listen", &listen,
+    ]);
+    let _beta = TestDaemon::start_standby(&["--store", &url, "--node", "beta", "--cpus", "2"]);
+    // Only beta has two CPUs: the job runs there.
+    let id = alpha.submit(&["-c", "2", "-o", "/dev/null", "--wrap", "sleep 30"]);
+    alpha.wait_for(id, JobState::Running, SHORT);
+    let (_, text) = scrape_socket(&alpha, None);
+    let scrape = parse(&text);
+    assert_eq!(gauge(&scrape, "slurm_nodes", &[]), 2.0);
+    for (node, cpus, allocated) in [("alpha", 1.0, 0.0), ("beta", 2.0, 2.0)] {
+        assert_eq!(gauge(&scrape, "slurm_node_cpus", &[("node", node)]), cpus);
+        assert_eq!(
+            gauge(&scrape, "slurm_node_cpus_alloc", &[("node", node)]),
+            allocated,
+            "{node}"
+        );
+    }
+    assert_eq!(
+        gauge(&scrape, "slurm_partition_cpus", &[("partition", "normal")]),
+        3.0
+    );
+    assert_eq!(gauge(&scrape, "slurm_jobs_cpus_alloc", &[]), 2.0);
+    alpha.run("ccancel", &[&id.to_string()]).ok();
+}
