@@ -86,6 +86,10 @@ pub fn run(config: Config) -> Result<()> {
 async fn serve(config: Config) -> Result<()> {
     // Unusable TLS files stop the start before anything else happens.
     let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
+    // So does a CA for the database's TLS that cannot be read.
+    if config.store.is_some() {
+        cluster::db::prepare()?;
+    }
     // Running as root, jobs run as their users and read their scripts from
     // under the state directory: it is traversable (0711), never listable.
     let shared = rustix::process::getuid().is_root();

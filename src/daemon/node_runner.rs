@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use postgres::{Client, NoTls};
+use postgres::Client;
 use tokio::sync::mpsc;
 
 use super::cluster::agent::session_url;
@@ -229,7 +229,7 @@ impl Runner {
             while !stop.load(Ordering::SeqCst) {
                 let written = match &mut client {
                     Some(client) => dispatch::record_end(client, &node, run, at, &end),
-                    None => match Client::connect(&url, NoTls) {
+                    None => match super::cluster::db::connect(&url) {
                         Ok(connected) => {
                             client = Some(connected);
                             continue;

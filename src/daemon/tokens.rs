@@ -91,7 +91,7 @@ impl TokenBook {
     /// Reads the cluster's book from the database at `url` (whose schema
     /// the store has made). Blocks: for a thread outside the runtime.
     pub fn open_in_database(url: &str) -> Result<TokenBook> {
-        let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+        let mut client = super::cluster::db::connect(url)?;
         let row = client.query_opt("SELECT book FROM api_tokens WHERE id = 1", &[])?;
         let entries = match row {
             Some(row) => serde_json::from_str(row.get(0)).map_err(|e| {
@@ -113,7 +113,7 @@ impl TokenBook {
                 let book =
                     serde_json::to_string(entries).map_err(|e| Error::Other(e.to_string()))?;
                 let write = || -> Result<()> {
-                    let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+                    let mut client = super::cluster::db::connect(url)?;
                     client.execute(
                         "INSERT INTO api_tokens (id, book) VALUES (1, $1)
                          ON CONFLICT (id) DO UPDATE SET book = excluded.book",

@@ -92,6 +92,38 @@ impl PostgresServer {
         Ok(self.url_of(name))
     }
 
+    /// Has the server take TLS connections only, with this certificate and
+    /// key (PEM), from now on (it restarts); a client must then ask for
+    /// TLS (`?sslmode=require`).
+    pub fn require_tls(&self, cert_pem: &str, key_pem: &str) -> Result<(), String> {
+        let data = PathBuf::from(self.data());
+        let write = |name: &str, text: &str, mode: u32| -> Result<(), String> {
+            use std::os::unix::fs::PermissionsExt;
+            let path = data.join(name);
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            if let Some(uid) = self.uid {
+                std::os::unix::fs::chown(&path, Some(uid), postgres_gid())
+                    .map_err(|e| format!("chown {}: {e}", path.display()))?;
+            }
+            Ok(())
+        };
+        write("server.crt", cert_pem, 0o644)?;
+        write("server.key", key_pem, 0o600)?;
+        write(
+            "pg_hba.conf",
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+            0o600,
+        )?;
+        let conf = data.join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf).map_err(|e| format!("{e}"))?;
+        text.push_str("\nssl = on\n");
+        std::fs::write(&conf, text).map_err(|e| format!("{}: {e}", conf.display()))?;
+        self.stop()?;
+        self.restart()
+    }
+
     /// Stops the server at once, as a crash would (`-m immediate`).
     pub fn stop(&self) -> Result<(), String> {
         self.run(

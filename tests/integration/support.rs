@@ -75,6 +75,12 @@ pub struct TestDaemon {
 impl TestDaemon {
     /// Starts a daemon with these extra arguments (e.g. `--cpus 3`).
     pub fn start(args: &[&str]) -> TestDaemon {
+        TestDaemon::start_with(args, &[])
+    }
+
+    /// [`TestDaemon::start`] with these variables in the daemon's
+    /// environment.
+    pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> TestDaemon {
         let dir = tempfile::tempdir().expect("temp dir");
         let socket = dir.path().join("conductord.sock");
         let state_dir = dir.path().join("state");
@@ -86,7 +92,10 @@ impl TestDaemon {
             state_dir,
             work,
             args: args.iter().map(std::string::ToString::to_string).collect(),
-            env: Vec::new(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect(),
             child: None,
             dir,
         };

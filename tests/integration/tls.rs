@@ -309,3 +309,71 @@ fn a_node_passes_requests_to_a_tls_scheduler_it_trusts_and_nothing_to_one_it_doe
     assert!(line.contains("node alpha schedules the jobs"), "{line}");
     assert!(line.contains("certificate"), "{line}");
 }
+
+/// A store whose URL asks for TLS (`sslmode=require`) is reached over
+/// TLS, its server's certificate checked against `CONDUCTOR_CA`: jobs run
+/// on a server that takes nothing in clear; without the CA, the daemon
+/// stops in one line.
+#[test]
+fn a_store_url_that_requires_tls_is_reached_over_tls_to_a_server_it_trusts() {
+    let server = match conductor::testing::postgres::PostgresServer::start() {
+        Ok(server) => server,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let pki = issue(dir.path(), None);
+    let read = |path: &Path| std::fs::read_to_string(path).expect("reads");
+    server
+        .require_tls(&read(&pki.cert), &read(&pki.key))
+        .expect("TLS on");
+    let plain = server.url();
+    let url = format!("{plain}?sslmode=require");
+    let ca = pki.ca.display().to_string();
+
+    // In clear, the server takes nothing.
+    let other = tempfile::tempdir().expect("dir");
+    let daemon = |url: &str, ca: Option<&str>| {
+        let mut command = Command::new(bin("conductord"));
+        command
+            .arg("--socket")
+            .arg(other.path().join("s.sock"))
+            .arg("--state-dir")
+            .arg(other.path().join("state"))
+            .args(["--store", url])
+            .env("XDG_CONFIG_HOME", other.path().join("config"))
+            .env_remove("CONDUCTOR_CA");
+        if let Some(ca) = ca {
+            command.env("CONDUCTOR_CA", ca);
+        }
+        run_command(command, None)
+    };
+    let refused = daemon(&plain, None);
+    assert!(
+        refused
+            .fails_with_one_line()
+            .contains("cannot open the job store"),
+        "{refused:?}"
+    );
+    let untrusted = daemon(&url, None);
+    let line = untrusted.fails_with_one_line().to_string();
+    assert!(line.contains("certificate"), "{line}");
+
+    // Trusting the CA, over TLS: jobs run and are accounted.
+    let d = TestDaemon::start_with(&["--store", &url], &[("CONDUCTOR_CA", &ca)]);
+    let id = d.submit(&["--wrap", "true"]);
+    assert_eq!(
+        d.wait_ended(id, Duration::from_secs(20)).state,
+        JobState::Completed
+    );
+    let accounted = d
+        .run(
+            "cacct",
+            &["-n", "-X", "-P", "-j", &id.to_string(), "-o", "State"],
+        )
+        .ok()
+        .to_string();
+    assert_eq!(accounted, "COMPLETED\n");
+}

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use postgres::{Client, NoTls};
+use postgres::Client;
 use tokio::sync::watch;
 
 use super::registry::{self, Beat, Epoch, NodeRecord, NodeSpec};
@@ -217,7 +217,7 @@ impl Agent {
             }
             let client = match session.as_mut() {
                 Some(client) => client,
-                None => match Client::connect(&self.url, NoTls) {
+                None => match super::db::connect(&self.url) {
                     Ok(client) => session.insert(client),
                     Err(_) => {
                         self.cut_off(epoch, last_beat);

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, GenericClient, NoTls};
+use postgres::{Client, GenericClient};
 
 use crate::daemon::end::End;
 use crate::daemon::executor::Control;
@@ -230,7 +230,7 @@ pub fn listen(
     mut each: impl FnMut(&mut Client, Woken) -> Result<()>,
 ) {
     while !stop() {
-        let Ok(mut client) = Client::connect(url, NoTls) else {
+        let Ok(mut client) = super::db::connect(url) else {
             std::thread::sleep(Duration::from_secs(1));
             continue;
         };
@@ -298,7 +298,7 @@ impl Sender {
         let mut last = None;
         for _ in 0..2 {
             if client.is_none() {
-                *client = Some(Client::connect(&self.url, NoTls)?);
+                *client = Some(super::db::connect(&self.url)?);
             }
             let Some(session) = client.as_mut() else {
                 continue;

@@ -138,7 +138,7 @@ pub enum Start {
 /// so a name in use is asked about again for a few seconds before the
 /// refusal. Blocks: for a thread outside the runtime.
 pub fn start(url: &str, node: &str) -> Result<Start> {
-    let mut session = Client::connect(&super::agent::session_url(url, node), postgres::NoTls)?;
+    let mut session = super::db::connect(&super::agent::session_url(url, node))?;
     let named = format!("conductord:{node}");
     let deadline = std::time::Instant::now() + NAME_IN_USE_GRACE;
     while sessions_named(&mut session, &named)? > 0 {
@@ -182,7 +182,7 @@ pub fn wait(session: Client, url: &str, node: &str, retry: Duration) -> Lease {
     loop {
         let current = match session.take() {
             Some(current) => Ok(current),
-            None => Client::connect(&super::agent::session_url(url, node), postgres::NoTls),
+            None => super::db::connect(&super::agent::session_url(url, node)),
         };
         if let Ok(current) = current
             && let Ok(lease) = Lease::take(current)
@@ -196,7 +196,7 @@ pub fn wait(session: Client, url: &str, node: &str, retry: Duration) -> Lease {
 /// Connects as `node` and takes the lease if it is free; else who holds
 /// it. Blocks: for a thread outside the runtime.
 fn try_take_at(url: &str, node: &str) -> Result<std::result::Result<Lease, String>> {
-    let session = Client::connect(&super::agent::session_url(url, node), postgres::NoTls)?;
+    let session = super::db::connect(&super::agent::session_url(url, node))?;
     Ok(match Lease::try_take(session) {
         Attempt::Taken(lease) => Ok(lease),
         Attempt::Busy { holder, .. } => Err(holder.unwrap_or_else(|| "another conductord".into())),

@@ -10,6 +10,7 @@
 //! transactions, advisory locks and clock are the coordination.
 
 pub mod agent;
+pub mod db;
 pub mod dispatch;
 pub mod lease;
 pub mod members;

@@ -45,8 +45,7 @@ pub fn read_or_make(client: &mut impl GenericClient, fresh: &str) -> Result<Stri
 /// The secret of the database at `url`, asked as `node`. Blocks: for a
 /// thread outside the runtime.
 pub fn fetch(url: &str, node: &str) -> Result<String> {
-    let mut client =
-        postgres::Client::connect(&super::agent::session_url(url, node), postgres::NoTls)?;
+    let mut client = super::db::connect(&super::agent::session_url(url, node))?;
     read_or_make(&mut client, &crate::daemon::tokens::random_hex()?)
 }
 

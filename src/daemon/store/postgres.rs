@@ -33,7 +33,7 @@ use std::sync::mpsc;
 use std::thread;
 
 use chrono::{DateTime, Utc};
-use postgres::{Client, NoTls, Row, Statement, Transaction};
+use postgres::{Client, Row, Statement, Transaction};
 use serde::de::DeserializeOwned;
 
 use super::writes::{Applied, Queue, Write, answer, next_group, to_json};
@@ -349,7 +349,7 @@ impl Session {
     fn client(&mut self) -> Result<&mut Client> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             self.reset();
-            let client = Client::connect(&self.url, NoTls)?;
+            let client = crate::daemon::cluster::db::connect(&self.url)?;
             return Ok(self.client.insert(client));
         }
         self.client.as_mut().ok_or_else(thread_gone)
@@ -904,7 +904,7 @@ mod tests {
         let payloads = |_: &mut ()| -> i64 {
             let url = url.clone();
             thread::spawn(move || {
-                let mut db = Client::connect(&url, NoTls).expect("connects");
+                let mut db = Client::connect(&url, postgres::NoTls).expect("connects");
                 db.query_one("SELECT COUNT(*) FROM payloads", &[])
                     .expect("counts")
                     .get(0)
@@ -1008,7 +1008,7 @@ mod tests {
     fn a_database_from_a_newer_conductord_is_refused() {
         let Some(server) = server() else { return };
         drop(open(&server.url(), 1));
-        let mut db = Client::connect(&server.url(), NoTls).expect("connects");
+        let mut db = Client::connect(&server.url(), postgres::NoTls).expect("connects");
         db.execute("UPDATE conductor_schema SET version = 99", &[])
             .expect("ages it");
         let refused = PostgresStore::open(&server.url(), 1, Box::new(|_| {}))
