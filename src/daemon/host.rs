@@ -199,8 +199,22 @@ impl Host {
     /// supervisor recorded them. Blocks until they are gone (or it gives up,
     /// logged).
     pub fn kill_lost(&self, id: JobId, dir: &Path) {
+        if self.kill_remains(id, dir) {
+            log(format_args!(
+                "job {id}: its supervisor was lost; nothing of it runs any more"
+            ));
+        } else {
+            log(format_args!(
+                "job {id}: its supervisor was lost and processes of it are still alive"
+            ));
+        }
+    }
+
+    /// Kills whatever is left of a job (see [`Host::kill_lost`]); whether
+    /// nothing of it is alive any more.
+    pub fn kill_remains(&self, id: JobId, dir: &Path) -> bool {
         let patience = Duration::from_secs(30);
-        let gone = match self.containment.cgroup_of(id) {
+        match self.containment.cgroup_of(id) {
             Some(_) => self
                 .containment
                 .kill_and_remove(id)
@@ -215,15 +229,6 @@ impl Host {
                 ),
                 None => true,
             },
-        };
-        if gone {
-            log(format_args!(
-                "job {id}: its supervisor was lost; nothing of it runs any more"
-            ));
-        } else {
-            log(format_args!(
-                "job {id}: its supervisor was lost and processes of it are still alive"
-            ));
         }
     }
 }

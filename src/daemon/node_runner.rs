@@ -281,10 +281,15 @@ impl Runner {
         let dir = host.job_dir(id, start);
         tokio::task::spawn_blocking(move || {
             if !ended {
+                let gone = host.kill_remains(id, &dir);
                 log(format_args!(
-                    "job {id} is no longer this node's: killing what is left of it"
+                    "job {id} is no longer this node's (ended by the scheduler): {}",
+                    if gone {
+                        "nothing of it runs any more"
+                    } else {
+                        "processes of it are still alive"
+                    }
                 ));
-                host.kill_lost(id, &dir);
             }
             let _ = std::fs::remove_dir_all(&dir);
         });
