@@ -1289,7 +1289,7 @@ pub enum CancelResult {
 }
 
 /// Reply to `GET /v1/node`: the node and its resources.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct NodeInfo {
     pub name: String,
     pub partition: String,
@@ -1319,6 +1319,11 @@ pub struct NodeInfo {
     /// Why the node is down or drained (scontrol's `Reason=`, sinfo's `%E`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The node's one-minute load average, as it last reported it (its
+    /// own daemon, or its heartbeat on a cluster); `None` from an older
+    /// daemon, or a node that has not reported one yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_load: Option<f64>,
 }
 
 /// A node's state as Slurm keeps it apart from its load: IDLE, MIXED and

@@ -668,15 +668,7 @@ pub fn node_facts() -> NodeFacts {
     }
 }
 
-/// The one-minute load average from `/proc/loadavg`.
-pub fn load_average() -> Option<f64> {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
+pub use crate::daemon::node::load_average;
 
 /// `write batch_script ID [FILE]`: as scontrol, the script goes to
 /// `slurm-ID.sh` in the current directory unless FILE says otherwise, and

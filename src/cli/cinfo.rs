@@ -465,6 +465,7 @@ mod tests {
             partitions: Vec::new(),
             state: crate::protocol::NodeState::Up,
             reason: None,
+            cpu_load: None,
         }
     }
 

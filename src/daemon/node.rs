@@ -18,6 +18,16 @@ pub fn boot_id() -> Option<String> {
         .filter(|id| !id.is_empty())
 }
 
+/// The one-minute load average from `/proc/loadavg`.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// Physical memory in MiB.
 pub fn physical_memory_mb() -> u64 {
     let info = rustix::system::sysinfo();

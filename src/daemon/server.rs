@@ -414,6 +414,7 @@ pub(super) async fn node(State(daemon): Shared) -> axum::Json<NodeInfo> {
         partitions: daemon.config.partitions.list().to_vec(),
         state: crate::protocol::NodeState::Up,
         reason: None,
+        cpu_load: crate::daemon::node::load_average(),
     })
 }
 

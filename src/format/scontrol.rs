@@ -292,7 +292,8 @@ pub struct NodeFacts {
     pub arch: String,
     /// `Linux 6.1.0 #1 SMP ...`.
     pub os: String,
-    /// The one-minute load average.
+    /// The one-minute load average of the machine the command runs on,
+    /// for a node that reports none of its own.
     pub cpu_load: Option<f64>,
     pub boot_time: Option<DateTime<Utc>>,
 }
@@ -365,7 +366,7 @@ pub fn node_record(node: &NodeInfo, config: &DaemonConfig, facts: &NodeFacts) ->
         ("CPUAlloc", alloc_cpus.to_string()),
         ("CPUEfctv", node.cpus_total.to_string()),
         ("CPUTot", node.cpus_total.to_string()),
-        ("CPULoad", cpu_load(facts.cpu_load)),
+        ("CPULoad", cpu_load(node.cpu_load.or(facts.cpu_load))),
     ]);
     record.line([("AvailableFeatures", NULL)]);
     record.line([("ActiveFeatures", NULL)]);
@@ -849,6 +850,7 @@ mod tests {
             partitions: Vec::new(),
             state: crate::protocol::NodeState::Up,
             reason: None,
+            cpu_load: None,
         }
     }
 

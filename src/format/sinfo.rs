@@ -444,7 +444,7 @@ impl Format {
         let mut lines: Vec<(usize, NodeView<'a>, Vec<String>)> = Vec::new();
         for (order, partition) in partitions.iter().enumerate() {
             for node in nodes.iter().filter(|node| partition.covers(&node.name)) {
-                let one = NodeView::one(node, partition, cpu_load);
+                let one = NodeView::one(node, partition, node.cpu_load.or(cpu_load));
                 let key: Vec<String> = letters.iter().map(|l| value(*l, &one)).collect();
                 let joined = if per_node {
                     None
@@ -622,6 +622,7 @@ mod tests {
             partitions: Vec::new(),
             state: crate::protocol::NodeState::Up,
             reason: None,
+            cpu_load: None,
         }
     }
 

@@ -798,6 +798,15 @@ fn a_job_bigger_than_the_schedulers_node_runs_on_a_node_it_fits() {
     let beta =
         TestDaemon::start_standby(&["--store", &server.url(), "--node", "beta", "--cpus", "2"]);
     assert_eq!(beta.wait_ended(two, SHORT).state, JobState::Completed);
+    // beta's load comes with its heartbeat, for `%O` and `CPULoad`.
+    wait_until(SHORT, "beta reports its load", || {
+        alpha
+            .client()
+            .nodes()
+            .expect("nodes")
+            .iter()
+            .any(|node| node.name == "beta" && node.cpu_load.is_some())
+    });
     let ran = alpha
         .run(
             "cacct",

@@ -36,7 +36,7 @@ pub enum Standing {
 }
 
 /// The cluster as a node's agent last read it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Membership {
     /// Every node of the registry, by name.
     pub nodes: Vec<NodeRecord>,
@@ -233,7 +233,10 @@ impl Agent {
                         Beat::Alive
                     })
                 }
-                (_, Some(current)) => registry::heartbeat(client, &self.spec.name, current),
+                (_, Some(current)) => {
+                    let load = crate::daemon::node::load_average();
+                    registry::heartbeat(client, &self.spec.name, current, load)
+                }
             };
             match (beat, epoch) {
                 (Ok(Beat::Alive), Some(current)) => {

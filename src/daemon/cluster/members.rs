@@ -68,6 +68,7 @@ fn from_record(local: &NodeInfo, record: &NodeRecord, booked: Option<Booked>) ->
         partitions: local.partitions.clone(),
         state,
         reason,
+        cpu_load: record.cpu_load,
     }
 }
 
@@ -95,6 +96,7 @@ mod tests {
             partitions: Vec::new(),
             state: NodeState::Up,
             reason: None,
+            cpu_load: None,
         }
     }
 
@@ -115,6 +117,7 @@ mod tests {
                 since: Utc::now(),
                 reason: reason.into(),
             }),
+            cpu_load: None,
         }
     }
 

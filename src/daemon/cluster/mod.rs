@@ -72,11 +72,11 @@ mod tests {
         let a = registry::register(&mut db, &spec("a")).expect("again");
         assert_eq!(a, Epoch(2), "each registration bumps the epoch");
         assert_eq!(
-            registry::heartbeat(&mut db, "a", Epoch(1)).expect("beats"),
+            registry::heartbeat(&mut db, "a", Epoch(1), None).expect("beats"),
             Beat::Fenced
         );
         assert_eq!(
-            registry::heartbeat(&mut db, "a", a).expect("beats"),
+            registry::heartbeat(&mut db, "a", a, None).expect("beats"),
             Beat::Alive
         );
 
@@ -87,7 +87,7 @@ mod tests {
                 .is_empty()
         );
         std::thread::sleep(Duration::from_millis(300));
-        registry::heartbeat(&mut db, "b", Epoch(1)).expect("b beats");
+        registry::heartbeat(&mut db, "b", Epoch(1), None).expect("b beats");
         let down =
             registry::declare_down(&mut db, Duration::from_millis(200), "b").expect("checks");
         assert_eq!(down, vec![("a".to_string(), Epoch(3))]);
@@ -98,7 +98,7 @@ mod tests {
             registry::declare_down(&mut db, Duration::from_millis(200), "b").expect("checks");
         assert!(again.is_empty(), "{again:?}");
         assert_eq!(
-            registry::heartbeat(&mut db, "a", a).expect("beats"),
+            registry::heartbeat(&mut db, "a", a, None).expect("beats"),
             Beat::Fenced
         );
         let nodes = registry::list(&mut db).expect("lists");
@@ -112,7 +112,7 @@ mod tests {
         let back = registry::register(&mut db, &spec("a")).expect("registers");
         assert_eq!(back, Epoch(4));
         assert_eq!(
-            registry::heartbeat(&mut db, "a", back).expect("beats"),
+            registry::heartbeat(&mut db, "a", back, None).expect("beats"),
             Beat::Alive
         );
         assert_eq!(registry::list(&mut db).expect("lists")[0].down, None);

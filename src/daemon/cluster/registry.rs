@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS nodes (
     heartbeat timestamptz NOT NULL,
     down_since timestamptz,
     reason text
-)";
+);
+ALTER TABLE nodes ADD COLUMN IF NOT EXISTS cpu_load double precision";
 
 /// A registration of a node; each one bumps it, so a heartbeat or a job
 /// start from before the node was declared down is recognised as stale.
@@ -60,7 +61,7 @@ pub struct Down {
 }
 
 /// A node as the registry holds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NodeRecord {
     pub spec: NodeSpec,
     pub epoch: Epoch,
@@ -68,6 +69,8 @@ pub struct NodeRecord {
     pub heartbeat: DateTime<Utc>,
     /// `None` while it is up.
     pub down: Option<Down>,
+    /// Its one-minute load average at its last heartbeat.
+    pub cpu_load: Option<f64>,
 }
 
 /// What a heartbeat found.
@@ -81,18 +84,20 @@ pub enum Beat {
 }
 
 /// Registers `spec`, as a new node or again (then with its facts
-/// renewed, up again, and its epoch bumped); returns the new epoch.
+/// renewed, up again, and its epoch bumped), with this machine's load
+/// average now; returns the new epoch.
 pub fn register(client: &mut impl GenericClient, spec: &NodeSpec) -> Result<Epoch> {
+    let cpu_load = crate::daemon::node::load_average();
     let row = client.query_one(
-        "INSERT INTO nodes
-                 (name, cpus, memory_mb, gpus, partitions, address, version, epoch, heartbeat)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, now())
+        "INSERT INTO nodes (name, cpus, memory_mb, gpus, partitions, address, version,
+                            epoch, heartbeat, cpu_load)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, now(), $8)
              ON CONFLICT (name) DO UPDATE SET
                  cpus = excluded.cpus, memory_mb = excluded.memory_mb,
                  gpus = excluded.gpus, partitions = excluded.partitions,
                  address = excluded.address, version = excluded.version,
                  epoch = nodes.epoch + 1, heartbeat = now(),
-                 down_since = NULL, reason = NULL
+                 down_since = NULL, reason = NULL, cpu_load = excluded.cpu_load
              RETURNING epoch",
         &[
             &spec.name,
@@ -102,19 +107,26 @@ pub fn register(client: &mut impl GenericClient, spec: &NodeSpec) -> Result<Epoc
             &spec.partitions,
             &spec.address,
             &spec.version,
+            &cpu_load,
         ],
     )?;
     changed(client)?;
     Ok(Epoch(row.get(0)))
 }
 
-/// Renews `name`'s heartbeat in `epoch`; [`Beat::Fenced`] when that epoch
-/// is over (the node was declared down, or registered again since).
-pub fn heartbeat(client: &mut impl GenericClient, name: &str, epoch: Epoch) -> Result<Beat> {
+/// Renews `name`'s heartbeat in `epoch`, with its load average now;
+/// [`Beat::Fenced`] when that epoch is over (the node was declared down,
+/// or registered again since).
+pub fn heartbeat(
+    client: &mut impl GenericClient,
+    name: &str,
+    epoch: Epoch,
+    cpu_load: Option<f64>,
+) -> Result<Beat> {
     let renewed = client.execute(
-        "UPDATE nodes SET heartbeat = now()
+        "UPDATE nodes SET heartbeat = now(), cpu_load = $3
              WHERE name = $1 AND epoch = $2 AND down_since IS NULL",
-        &[&name, &epoch.0],
+        &[&name, &epoch.0, &cpu_load],
     )?;
     Ok(if renewed == 1 {
         Beat::Alive
@@ -164,7 +176,7 @@ pub fn changed(client: &mut impl GenericClient) -> Result<()> {
 pub fn list(client: &mut impl GenericClient) -> Result<Vec<NodeRecord>> {
     let rows = client.query(
         "SELECT name, cpus, memory_mb, gpus, partitions, address, version,
-                    epoch, heartbeat, down_since, reason
+                    epoch, heartbeat, down_since, reason, cpu_load
              FROM nodes ORDER BY name",
         &[],
     )?;
@@ -190,6 +202,7 @@ fn record(row: &postgres::Row) -> Result<NodeRecord> {
         epoch: Epoch(row.get(7)),
         heartbeat: row.get(8),
         down,
+        cpu_load: row.get(11),
     })
 }
 

@@ -521,6 +521,7 @@ fn migrate(client: &mut Client) -> Result<()> {
         return tx.commit().map_err(Error::from);
     }
     // Added within version 1, before any release: made where missing.
+    tx.batch_execute(registry::SCHEMA)?;
     tx.batch_execute(secret::SCHEMA)?;
     tx.batch_execute(dispatch::SCHEMA)?;
     tx.batch_execute(crate::daemon::tokens::SCHEMA)?;

@@ -172,9 +172,9 @@ impl NodeJson {
             cores: node.cpus_total,
             specialized_cores: 0,
             cpu_binding: 0,
-            cpu_load: context
-                .facts
+            cpu_load: node
                 .cpu_load
+                .or(context.facts.cpu_load)
                 .map_or(0, |load| (load * 100.0).round().max(0.0) as u64),
             free_mem: NoVal::of_u64(node.memory_mb_free),
             cpus: node.cpus_total,

@@ -413,9 +413,9 @@ impl SinfoEntry {
         let free_max = nodes.iter().map(|n| n.memory_mb_free).max().unwrap_or(0);
         // sinfo keeps the last node's allocated memory for the line.
         let last = nodes.last().copied().unwrap_or(first);
-        let load = context
-            .facts
+        let load = first
             .cpu_load
+            .or(context.facts.cpu_load)
             .map_or(0, |load| (load * 100.0).round().max(0.0) as u64);
         let mut names: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
         // sinfo sorts each line's hostlist before it prints or dumps it.
