@@ -927,13 +927,18 @@ mod tests {
 
     /// Reads one request head without a body and answers `reply`.
     fn answer(stream: &mut UnixStream, reply: &[u8]) {
+        read_head(stream);
+        stream.write_all(reply).expect("reply");
+    }
+
+    /// Reads one request head without a body.
+    fn read_head(stream: &mut UnixStream) {
         let mut head = Vec::new();
         let mut byte = [0u8];
         while !head.ends_with(b"\r\n\r\n") {
             stream.read_exact(&mut byte).expect("request");
             head.push(byte[0]);
         }
-        stream.write_all(reply).expect("reply");
     }
 
     /// A reply with a Content-Length for `body`.
@@ -1032,12 +1037,7 @@ mod tests {
                 Box::new(|mut stream| {
                     answer(&mut stream, &health());
                     // The second request arrives as the server closes.
-                    let mut head = Vec::new();
-                    let mut byte = [0u8];
-                    while !head.ends_with(b"\r\n\r\n") {
-                        stream.read_exact(&mut byte).expect("request");
-                        head.push(byte[0]);
-                    }
+                    read_head(&mut stream);
                 }),
                 Box::new(|mut stream| answer(&mut stream, &health())),
             ],

@@ -505,6 +505,15 @@ fn resolve(base: &Path, path: &str) -> PathBuf {
     base.join(path)
 }
 
+impl JobSpec {
+    /// Whether the job may run again after its run was cut short
+    /// (`--requeue`): after a reboot, or on another node after its own
+    /// was lost.
+    pub fn requeues(&self) -> bool {
+        self.options.recorded.contains_key("requeue")
+    }
+}
+
 /// A plain pending job's spec for unit tests: one task of `cpus` CPUs by
 /// user `uid`, in `normal`, no limit, submitted now; tests change what
 /// they look at with `..JobSpec::for_test(..)`.

@@ -50,7 +50,8 @@ use prometheus_client::registry::{Registry, Unit};
 
 use super::job::{FinalState, Phase};
 use super::shared::Daemon;
-use crate::protocol::JobState;
+use super::tracker::{Capacity, ResourceTracker};
+use crate::protocol::{JobState, ResourceRequest};
 
 /// A MiB in bytes.
 const MIB: u64 = 1 << 20;
@@ -267,18 +268,8 @@ struct Snapshot {
 /// What the state lock covers, counted.
 #[derive(Debug, Default)]
 struct Books {
-    /// This node, then (on a cluster's scheduler) every other node of the
-    /// registry, by name.
+    /// This node, then (on a cluster) every other node of the registry.
     nodes: Vec<NodeFigures>,
-    node: String,
-    cpus: u64,
-    memory_mb: u64,
-    gpus: u64,
-    /// What the resource books have booked (what jobs hold, as the node
-    /// sees it).
-    booked_cpus: u64,
-    booked_memory_mb: u64,
-    booked_gpus: u64,
     /// Jobs in memory by state, in [`JobState::ALL`]'s order.
     by_state: [u64; JobState::ALL.len()],
     held: u64,
@@ -291,7 +282,8 @@ struct Books {
     supervisors: u64,
 }
 
-/// One node's resources and what the books hold of them.
+/// One node's resources and what the resource books have booked of them
+/// (what jobs hold, as the scheduler sees it).
 #[derive(Debug, Default, Clone)]
 struct NodeFigures {
     name: String,
@@ -301,6 +293,27 @@ struct NodeFigures {
     booked_cpus: u64,
     booked_memory_mb: u64,
     booked_gpus: u64,
+}
+
+impl NodeFigures {
+    /// A node of `capacity` with `free` of it unbooked (all of it when
+    /// the books do not hold the node).
+    fn new(name: &str, capacity: Capacity, free: Option<ResourceRequest>) -> NodeFigures {
+        let free = free.unwrap_or(ResourceRequest {
+            cpus: capacity.cpus,
+            memory_mb: capacity.memory_mb,
+            gpus: capacity.gpus,
+        });
+        NodeFigures {
+            name: name.to_string(),
+            cpus: capacity.cpus.into(),
+            memory_mb: capacity.memory_mb,
+            gpus: capacity.gpus.into(),
+            booked_cpus: capacity.cpus.saturating_sub(free.cpus).into(),
+            booked_memory_mb: capacity.memory_mb.saturating_sub(free.memory_mb),
+            booked_gpus: capacity.gpus.saturating_sub(free.gpus).into(),
+        }
+    }
 }
 
 /// A metric Slurm has per node: its name, its help, and its figure.
@@ -335,10 +348,7 @@ impl Books {
     /// Counts what the daemon holds: one walk over the jobs in memory
     /// (pending, running, and ended ones until their end is on disk).
     fn take(daemon: &Daemon) -> (Books, usize, usize) {
-        let mut books = Books {
-            node: daemon.node().to_string(),
-            ..Books::default()
-        };
+        let mut books = Books::default();
         for partition in daemon.config.partitions.list() {
             books
                 .partitions
@@ -351,28 +361,24 @@ impl Books {
             .unwrap_or_default();
         let (pending, running) = {
             let state = daemon.state();
+            let local = state.nodes.local();
+            books.nodes.push(NodeFigures::new(
+                daemon.node(),
+                local.capacity(),
+                Some(local.free()),
+            ));
             for record in registry.iter().filter(|r| r.spec.name != daemon.node()) {
                 let spec = &record.spec;
-                let free = state.nodes.node(&spec.name).map(|(books, _)| books.free());
-                let (cpus, memory_mb, gpus) = (spec.cpus, spec.memory_mb, spec.gpus);
-                books.nodes.push(NodeFigures {
-                    name: spec.name.clone(),
-                    cpus: cpus.into(),
-                    memory_mb,
-                    gpus: gpus.into(),
-                    booked_cpus: free.map_or(0, |f| cpus.saturating_sub(f.cpus)).into(),
-                    booked_memory_mb: free.map_or(0, |f| memory_mb.saturating_sub(f.memory_mb)),
-                    booked_gpus: free.map_or(0, |f| gpus.saturating_sub(f.gpus)).into(),
-                });
+                let capacity = Capacity {
+                    cpus: spec.cpus,
+                    memory_mb: spec.memory_mb,
+                    gpus: spec.gpus,
+                };
+                let free = state.nodes.node(&spec.name).map(ResourceTracker::free);
+                books
+                    .nodes
+                    .push(NodeFigures::new(&spec.name, capacity, free));
             }
-            let capacity = state.nodes.local().capacity();
-            let free = state.nodes.local().free();
-            books.cpus = capacity.cpus.into();
-            books.memory_mb = capacity.memory_mb;
-            books.gpus = capacity.gpus.into();
-            books.booked_cpus = capacity.cpus.saturating_sub(free.cpus).into();
-            books.booked_memory_mb = capacity.memory_mb.saturating_sub(free.memory_mb);
-            books.booked_gpus = capacity.gpus.saturating_sub(free.gpus).into();
             for job in state.jobs.values() {
                 books.count(job);
             }
@@ -477,7 +483,7 @@ impl prometheus_client::collector::Collector for Snapshot {
             ("slurm_jobs_cpus_alloc", "Total number of Cpus allocated by jobs", b.jobs_cpus),
             ("slurm_jobs_memory_alloc", "Total memory allocated by jobs, in MiB as Slurm serves it", b.jobs_memory_mb),
             ("slurm_jobs_gpus_alloc", "Total number of GPUs allocated by jobs", b.jobs_gpus),
-            ("slurm_nodes", "Total number of nodes", 1 + b.nodes.len() as u64),
+            ("slurm_nodes", "Total number of nodes", b.nodes.len() as u64),
             ("slurm_partitions", "Total number of partitions", b.partitions.len() as u64),
             ("slurm_schedule_cycle_cnt", "Scheduling cycle count", d.cycles),
             ("slurm_sched_cycle_cnt", "Scheduling cycle count (slurm_schedule_cycle_cnt, as Slurm's docs name it)", d.cycles),
@@ -500,16 +506,7 @@ impl prometheus_client::collector::Collector for Snapshot {
             gauge(e, name, help, value)?;
         }
         // Each node under its name: this one, then the cluster's others.
-        let local = NodeFigures {
-            name: b.node.clone(),
-            cpus: b.cpus,
-            memory_mb: b.memory_mb,
-            gpus: b.gpus,
-            booked_cpus: b.booked_cpus,
-            booked_memory_mb: b.booked_memory_mb,
-            booked_gpus: b.booked_gpus,
-        };
-        let nodes: Vec<&NodeFigures> = std::iter::once(&local).chain(&b.nodes).collect();
+        let nodes = &b.nodes;
         #[rustfmt::skip]
         let node: [PerNode; 7] = [
             ("slurm_node_cpus", "Total number of cpus in the node", |n| n.cpus),
@@ -567,14 +564,15 @@ impl prometheus_client::collector::Collector for Snapshot {
             "state",
             by_state.map(|(state, n)| (state_label(*state), n)),
         )?;
+        let here = b.nodes.first().cloned().unwrap_or_default();
         labelled(
             e,
             "conductor_memory_bytes",
             "The node's memory for jobs in bytes: in all, and booked by jobs",
             "use",
             [
-                ("total", b.memory_mb * MIB),
-                ("allocated", b.booked_memory_mb * MIB),
+                ("total", here.memory_mb * MIB),
+                ("allocated", here.booked_memory_mb * MIB),
             ],
         )
     }
@@ -703,9 +701,12 @@ mod tests {
     #[test]
     fn the_collector_counts_jobs_per_user_and_partition_and_what_they_hold() {
         let mut books = Books {
-            node: "n1".into(),
-            cpus: 8,
-            memory_mb: 4096,
+            nodes: vec![NodeFigures {
+                name: "n1".into(),
+                cpus: 8,
+                memory_mb: 4096,
+                ..NodeFigures::default()
+            }],
             ..Books::default()
         };
         books.partitions.insert("debug".into(), Counts::default());

@@ -436,7 +436,7 @@ pub(super) async fn nodes(State(daemon): Shared) -> axum::Json<Vec<NodeInfo>> {
             .names()
             .skip(1)
             .filter_map(|name| {
-                let (books, _) = state.nodes.node(name)?;
+                let books = state.nodes.node(name)?;
                 let free = books.free();
                 let booked = Booked {
                     cpus_free: free.cpus,

@@ -322,12 +322,8 @@ fn over_tcp_metrics_need_a_token_unless_the_daemon_makes_them_public() {
 /// the books hold on it, and the partitions count every node's CPUs.
 #[test]
 fn a_clusters_scheduler_shows_every_node() {
-    let server = match conductor::testing::postgres::PostgresServer::start() {
-        Ok(server) => server,
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            return;
-        }
+    let Some(server) = crate::support::postgres_server() else {
+        return;
     };
     let url = server.url();
     let port = free_port();

@@ -16,13 +16,7 @@ const SHORT: Duration = Duration::from_secs(20);
 /// A private server and a daemon on it, or `None` (saying why) where
 /// PostgreSQL is not installed.
 fn daemon_on_postgres(extra: &[&str]) -> Option<(PostgresServer, TestDaemon)> {
-    let server = match PostgresServer::start() {
-        Ok(server) => server,
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            return None;
-        }
-    };
+    let server = crate::support::postgres_server()?;
     let url = server.url();
     let mut args = vec!["--store", url.as_str()];
     args.extend_from_slice(extra);
@@ -532,9 +526,9 @@ fn three_nodes_run_300_jobs_exactly_once_and_survive_the_schedulers_death() {
 /// Three one-CPU nodes: each job goes to the first node with room and
 /// runs there under that node's own supervisor; a signal and a cancel
 /// through another node reach it; its end comes back to the scheduler;
-/// a node killed with a `--requeue` job is declared down after the
-/// timeout and the job runs again on another node, and the node, back,
-/// kills what was left of the old run before it takes jobs again.
+/// a node whose daemon dies with a `--requeue` job has the job killed by
+/// its supervisor before the node is declared down, and only then does
+/// it run again on another node.
 #[test]
 fn jobs_run_on_the_first_node_with_room_and_are_signalled_cancelled_and_requeued_there() {
     let (p1, p2, p3) = (

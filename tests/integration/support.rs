@@ -505,3 +505,15 @@ fn is_standby(client: &Client) -> bool {
         .health()
         .is_ok_and(|health| health.status == "standby")
 }
+
+/// A private PostgreSQL server, or `None` (saying why, so the test passes
+/// as skipped) where PostgreSQL is not installed.
+pub fn postgres_server() -> Option<conductor::testing::postgres::PostgresServer> {
+    match conductor::testing::postgres::PostgresServer::start() {
+        Ok(server) => Some(server),
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            None
+        }
+    }
+}

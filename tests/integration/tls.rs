@@ -248,12 +248,8 @@ fn subdir(dir: &Path, name: &str) -> PathBuf {
 /// does not trust it refuses in one line and passes nothing in clear.
 #[test]
 fn a_node_passes_requests_to_a_tls_scheduler_it_trusts_and_nothing_to_one_it_does_not() {
-    let server = match conductor::testing::postgres::PostgresServer::start() {
-        Ok(server) => server,
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            return;
-        }
+    let Some(server) = crate::support::postgres_server() else {
+        return;
     };
     let url = server.url();
     let dir = tempfile::tempdir().expect("dir");
@@ -316,12 +312,8 @@ fn a_node_passes_requests_to_a_tls_scheduler_it_trusts_and_nothing_to_one_it_doe
 /// stops in one line.
 #[test]
 fn a_store_url_that_requires_tls_is_reached_over_tls_to_a_server_it_trusts() {
-    let server = match conductor::testing::postgres::PostgresServer::start() {
-        Ok(server) => server,
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            return;
-        }
+    let Some(server) = crate::support::postgres_server() else {
+        return;
     };
     let dir = tempfile::tempdir().expect("dir");
     let pki = issue(dir.path(), None);

@@ -72,7 +72,6 @@ pub fn start_ms(job: &Job) -> i64 {
 pub struct RemoteEnd {
     pub id: JobId,
     pub start_ms: i64,
-    pub node: String,
     pub at: DateTime<Utc>,
     pub end: End,
 }
@@ -189,7 +188,7 @@ pub fn record_end(
 /// that records a job's end or next start deletes its rows).
 pub fn ends(client: &mut impl GenericClient) -> Result<Vec<RemoteEnd>> {
     let rows = client.query(
-        "SELECT id, start_ms, node, end_ms, outcome FROM job_ends ORDER BY end_ms",
+        "SELECT id, start_ms, end_ms, outcome FROM job_ends ORDER BY end_ms",
         &[],
     )?;
     Ok(rows
@@ -198,9 +197,8 @@ pub fn ends(client: &mut impl GenericClient) -> Result<Vec<RemoteEnd>> {
             Some(RemoteEnd {
                 id: JobId(row.get::<_, i64>(0) as u64),
                 start_ms: row.get(1),
-                node: row.get(2),
-                at: Utc.timestamp_millis_opt(row.get(3)).single()?,
-                end: serde_json::from_str(row.get(4)).ok()?,
+                at: Utc.timestamp_millis_opt(row.get(2)).single()?,
+                end: serde_json::from_str(row.get(3)).ok()?,
             })
         })
         .collect())

@@ -157,10 +157,7 @@ pub fn plan(launch: &Launch<'_>, kill_wait: u64) -> Result<LaunchPlan, String> {
         kill_wait,
         run_as,
         containment: launch.containment.clone(),
-        fence: launch
-            .fence
-            .filter(|_| job.spec.options.recorded.contains_key("requeue"))
-            .cloned(),
+        fence: launch.fence.filter(|_| job.spec.requeues()).cloned(),
     })
 }
 

@@ -4,7 +4,8 @@
 //! twice), `run` (supervised and finished, its resources given back
 //! exactly once), `recover` (the store reconciled with reality at
 //! start-up), and `nodes` (a cluster's scheduler following its other
-//! nodes: their books, their jobs' ends, requests to those jobs). What the pass decides is the scheduler's pure policy;
+//! nodes: their books, their jobs' ends, requests to those jobs). What
+//! the pass decides is the scheduler's pure policy;
 //! `user_limits` is the pass's hook for the per-user limits.
 
 mod nodes;

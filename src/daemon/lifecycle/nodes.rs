@@ -29,9 +29,10 @@ impl Daemon {
     /// whose heartbeat is half a node timeout old takes none meanwhile: it
     /// may be dead, not yet declared so); one that is down, or gone from
     /// the registry, takes none, and its running jobs end
-    /// NODE_FAIL (or queue again, with `--requeue`: a node cut off from
-    /// the database kills its jobs after half the node timeout, and it is
-    /// declared down only after a whole one, so the old run is over).
+    /// NODE_FAIL (or queue again, with `--requeue`: the supervisor of such
+    /// a job kills it once its node's heartbeat is half a node timeout
+    /// old, and the node is declared down only after a whole one, so the
+    /// old run is over).
     pub(crate) fn follow_members(self: &Arc<Self>, members: &Membership) {
         let stale = chrono::Duration::from_std(self.config.node_timeout / 2)
             .unwrap_or(chrono::Duration::MAX);
@@ -83,10 +84,7 @@ impl Daemon {
                 .keys()
                 .filter_map(|id| state.jobs.get(id))
                 .filter(|job| remote_node(job, self.node()).is_some_and(|node| !up(node)))
-                .map(|job| {
-                    let requeue = job.spec.options.recorded.contains_key("requeue");
-                    (job.id, requeue)
-                })
+                .map(|job| (job.id, job.spec.requeues()))
                 .collect()
         };
         for (id, requeue) in lost {

@@ -93,7 +93,7 @@ impl Daemon {
                         // the machine, and what it wrote may not have reached
                         // the disk, so it may have run even if nothing says so.
                         let rebooted = boot_id.is_some() && *boot_id != self.boot_id;
-                        let requeue = job.spec.options.recorded.contains_key("requeue");
+                        let requeue = job.spec.requeues();
                         if let Err(refusal) = state.nodes.local_mut().book(id, allocation) {
                             log(format_args!(
                                 "job {id}: cannot book its resources again: {refusal}"

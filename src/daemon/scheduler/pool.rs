@@ -186,12 +186,12 @@ impl NodeSet {
             .map(|node| &mut node.tracker)
     }
 
-    /// One node's tracker, and whether it takes jobs.
-    pub fn node(&self, name: &str) -> Option<(&ResourceTracker, bool)> {
+    /// One node's tracker.
+    pub fn node(&self, name: &str) -> Option<&ResourceTracker> {
         self.nodes
             .iter()
             .find(|node| node.name == name)
-            .map(|node| (&node.tracker, node.offering))
+            .map(|node| &node.tracker)
     }
 
     /// Gives a job's resources back on whichever node holds them; a node
